@@ -1,0 +1,44 @@
+// One linter for the whole repository: typescript-eslint's type-aware rules, plus the layer
+// rules that keep the core free of React and of client-node (see docs/architecture.md).
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  {ignores: ['dist/**', 'node_modules/**', 'coverage/**']},
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: {projectService: {allowDefaultProject: ['*.js', 'bin/*.js', 'scripts/*.mjs', 'bench/*.mjs']}, tsconfigRootDir: import.meta.dirname},
+    },
+    rules: {
+      // A dropped promise in socket code is a silent hang.
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', {argsIgnorePattern: '^_', varsIgnorePattern: '^_'}],
+      '@typescript-eslint/consistent-type-imports': 'error',
+    },
+  },
+  {
+    files: ['**/*.js', '**/*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
+  },
+  {
+    // The core (codec, router, proxy) knows nothing of React, ink or Kubernetes.
+    files: ['src/protocol/**', 'src/router/**', 'src/proxy/**', 'src/core/**'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: ['react', 'ink', '@kubernetes/client-node', 'conf'],
+        patterns: ['../ui/*', '../kube/*', '../cli/*'],
+      }],
+    },
+  },
+  {
+    // Only src/ui renders; only src/kube talks to the API server.
+    files: ['src/**'],
+    ignores: ['src/ui/**', 'src/cli/**'],
+    rules: {
+      'no-restricted-imports': ['error', {paths: ['react', 'ink']}],
+    },
+  },
+);

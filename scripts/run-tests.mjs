@@ -1,0 +1,26 @@
+#!/usr/bin/env node
+// Runs every test file under test/ with node's own test runner (TypeScript through tsx).
+// Node 20's --test does not expand globs or pick up .ts files by itself, so list them here.
+import {readdirSync, statSync} from 'node:fs';
+import {join} from 'node:path';
+import {spawnSync} from 'node:child_process';
+
+const roots = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['test'];
+const files = [];
+const walk = (path) => {
+  if (statSync(path).isFile()) {
+    if (/\.test\.tsx?$/.test(path)) files.push(path);
+    return;
+  }
+  for (const name of readdirSync(path).sort()) walk(join(path, name));
+};
+for (const root of roots) walk(root);
+if (files.length === 0) {
+  console.error(`no test files found under ${roots.join(', ')}`);
+  process.exit(1);
+}
+const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], {
+  stdio: 'inherit',
+  env: {...process.env, FORCE_COLOR: '0'},
+});
+process.exit(result.status ?? 1);

@@ -1,0 +1,117 @@
+/**
+ * The 16-byte Dubbo 2 header. Names follow Java's ExchangeCodec so the two can be read side by side
+ * (dubbo-remoting-api .../exchange/codec/ExchangeCodec.java; integers are big-endian, Bytes.java).
+ *
+ *   0-1  magic 0xdabb
+ *   2    flags: 0x80 request, 0x40 two-way, 0x20 event, low 5 bits serialization id
+ *   3    status (responses only)
+ *   4-11 request id, signed int64
+ *   12-15 body length, signed int32 (header not included)
+ */
+export const HEADER_LENGTH = 16;
+export const MAGIC = 0xdabb;
+export const MAGIC_HIGH = 0xda;
+export const MAGIC_LOW = 0xbb;
+export const FLAG_REQUEST = 0x80;
+export const FLAG_TWOWAY = 0x40;
+export const FLAG_EVENT = 0x20;
+export const SERIALIZATION_MASK = 0x1f;
+
+/** Dubbo's default `payload` limit (remoting/Constants.java DEFAULT_PAYLOAD): 8 MiB of body is allowed. */
+export const DEFAULT_PAYLOAD = 8 * 1024 * 1024;
+
+/** Serialization ids (dubbo-serialization-api .../serialize/Constants.java, 3.3). */
+export const SERIALIZATION = {
+  HESSIAN2: 2,
+  JAVA: 3,
+  COMPACTED_JAVA: 4,
+  FASTJSON: 6,
+  NATIVE_JAVA: 7,
+  KRYO: 8,
+  FST: 9,
+  NATIVE_HESSIAN: 10,
+  AVRO: 11,
+  PROTOSTUFF: 12,
+  GSON: 16,
+  JACKSON: 18,
+  PROTOBUF_JSON: 21,
+  PROTOBUF: 22,
+  FASTJSON2: 23,
+  KRYO2: 25,
+  MSGPACK: 27,
+  FURY: 28,
+  CUSTOM_MSGPACK: 31,
+} as const;
+
+const SERIALIZATION_NAMES = new Map<number, string>([
+  [2, 'hessian2'], [3, 'java'], [4, 'compactedjava'], [6, 'fastjson'], [7, 'nativejava'], [8, 'kryo'],
+  [9, 'fst'], [10, 'native-hessian'], [11, 'avro'], [12, 'protostuff'], [16, 'gson'], [18, 'jackson'],
+  [21, 'protobuf-json'], [22, 'protobuf'], [23, 'fastjson2'], [25, 'kryo2'], [27, 'msgpack'], [28, 'fury'],
+  [31, 'msgpack'],
+]);
+
+export function serializationName(id: number): string {
+  return SERIALIZATION_NAMES.get(id) ?? `serialization id ${id}`;
+}
+
+/** Response status byte values (remoting/exchange/Response.java). */
+export const STATUS = {
+  OK: 20,
+  SERIALIZATION_ERROR: 25,
+  CLIENT_TIMEOUT: 30,
+  SERVER_TIMEOUT: 31,
+  CHANNEL_INACTIVE: 35,
+  BAD_REQUEST: 40,
+  BAD_RESPONSE: 50,
+  SERVICE_NOT_FOUND: 60,
+  SERVICE_ERROR: 70,
+  SERVER_ERROR: 80,
+  CLIENT_ERROR: 90,
+  SERVER_THREADPOOL_EXHAUSTED_ERROR: 100,
+} as const;
+
+export interface FrameHeader {
+  /** Byte 2 as sent: flags plus serialization id. */
+  readonly flags: number;
+  /** Byte 3. */
+  readonly status: number;
+  readonly requestId: bigint;
+  readonly bodyLength: number;
+  readonly isRequest: boolean;
+  readonly twoWay: boolean;
+  readonly event: boolean;
+  readonly serializationId: number;
+}
+
+/** Reads a header at `offset`. The caller has checked that 16 bytes are there and the magic matches. */
+export function readHeader(buf: Buffer, offset = 0): FrameHeader {
+  const flags = buf.readUInt8(offset + 2);
+  return {
+    flags,
+    status: buf.readUInt8(offset + 3),
+    requestId: buf.readBigInt64BE(offset + 4),
+    bodyLength: buf.readInt32BE(offset + 12),
+    isRequest: (flags & FLAG_REQUEST) !== 0,
+    twoWay: (flags & FLAG_TWOWAY) !== 0,
+    event: (flags & FLAG_EVENT) !== 0,
+    serializationId: flags & SERIALIZATION_MASK,
+  };
+}
+
+export function writeHeader(
+  target: Buffer,
+  offset: number,
+  fields: {flags: number; status: number; requestId: bigint; bodyLength: number},
+): void {
+  target.writeUInt8(MAGIC_HIGH, offset);
+  target.writeUInt8(MAGIC_LOW, offset + 1);
+  target.writeUInt8(fields.flags & 0xff, offset + 2);
+  target.writeUInt8(fields.status & 0xff, offset + 3);
+  target.writeBigInt64BE(BigInt.asIntN(64, fields.requestId), offset + 4);
+  target.writeInt32BE(fields.bodyLength, offset + 12);
+}
+
+/** `target` for logs: `com.foo.UserService#getUser`. */
+export function describeTarget(service: string | undefined, method: string | undefined): string {
+  return `${service ?? '?'}#${method ?? '?'}`;
+}
