@@ -1,0 +1,166 @@
+import net from 'node:net';
+import {DubboTunnelError, errorMessage} from '../core/errors.js';
+import {TunnelEventBus} from '../core/events.js';
+import {DEFAULT_PAYLOAD} from '../protocol/header.js';
+import type {RouteSource} from '../router/route-table.js';
+import {ConsumerConnection} from './consumer-connection.js';
+import {LocalPeerPolicy, consumerFacingAddresses, normalizeAddress} from './local-peer.js';
+import {formatHostPort} from './static-backend.js';
+
+export interface TunnelServerOptions {
+  /** Local port; 0 picks a free one (tests). */
+  port: number;
+  /**
+   * Listen address. Default: every address of this machine (Java consumers told `localhost`
+   * connect to the LAN address), with the local-peer check keeping everyone else out.
+   */
+  host?: string;
+  /** Accept peers that are not this machine (prints a warning). */
+  allowRemote?: boolean;
+  routes: RouteSource;
+  events?: TunnelEventBus;
+  attachmentKey?: string;
+  maxBodyLength?: number;
+  /** Injected in tests: which addresses count as this machine. */
+  peerPolicy?: LocalPeerPolicy;
+}
+
+/** The one local Dubbo port. Owns the listening socket and the consumer connections. */
+export class TunnelServer {
+  readonly events: TunnelEventBus;
+  readonly port: number;
+  readonly host: string;
+  readonly #server: net.Server;
+  readonly #connections = new Set<ConsumerConnection>();
+  #closing: Promise<void> | undefined;
+
+  private constructor(server: net.Server, events: TunnelEventBus, host: string, port: number) {
+    this.#server = server;
+    this.events = events;
+    this.host = host;
+    this.port = port;
+  }
+
+  static async start(options: TunnelServerOptions): Promise<TunnelServer> {
+    const events = options.events ?? new TunnelEventBus();
+    const policy = options.peerPolicy ?? new LocalPeerPolicy();
+    const allowRemote = options.allowRemote ?? false;
+    let nextId = 1;
+    let instance: TunnelServer | undefined;
+    const server = net.createServer({noDelay: true}, (socket) => {
+      const peer = formatHostPort(normalizeAddress(socket.remoteAddress ?? '?'), socket.remotePort ?? 0);
+      if (!allowRemote && !policy.allows(socket.remoteAddress)) {
+        socket.destroy();
+        events.emit('connection-refused', {peer, reason: 'not a local address (pass --allow-remote to accept other machines)'});
+        return;
+      }
+      if (!instance || instance.#closing) {
+        socket.destroy();
+        return;
+      }
+      const connection = new ConsumerConnection(socket, {
+        id: nextId++,
+        peer,
+        routes: options.routes,
+        events,
+        attachmentKey: options.attachmentKey ?? 'target-application',
+        maxBodyLength: options.maxBodyLength ?? DEFAULT_PAYLOAD,
+      });
+      const connections = instance.#connections;
+      connections.add(connection);
+      connection.onClosed(() => connections.delete(connection));
+      events.emit('connection-opened', {connectionId: connection.id, peer});
+    });
+
+    const host = await listen(server, options.port, options.host);
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : options.port;
+    instance = new TunnelServer(server, events, host, port);
+    if (allowRemote) {
+      events.log('warn', `--allow-remote: any machine that can reach port ${port} may call your providers through this tunnel`);
+    }
+    events.emit('listening', {addresses: instance.consumerAddresses(), port, allowRemote});
+    return instance;
+  }
+
+  /** Where a consumer on this machine can connect. */
+  consumerAddresses(): string[] {
+    if (this.host === '::' || this.host === '0.0.0.0') {
+      return ['localhost', ...consumerFacingAddresses()].map((host) => formatHostPort(host, this.port));
+    }
+    return [formatHostPort(this.host, this.port)];
+  }
+
+  get connectionCount(): number {
+    return this.#connections.size;
+  }
+
+  /**
+   * Stops accepting, lets in-flight requests finish (up to `graceMs`), answers the rest with an
+   * error, and closes every connection. Safe to call more than once.
+   */
+  close(graceMs = 3000): Promise<void> {
+    this.#closing ??= (async () => {
+      const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+      await Promise.all([...this.#connections].map((connection) => connection.shutdown(graceMs)));
+      await closed;
+    })();
+    return this.#closing;
+  }
+}
+
+async function listen(server: net.Server, port: number, host: string | undefined): Promise<string> {
+  const attempt = (address: string) =>
+    new Promise<void>((resolve, reject) => {
+      const onError = (error: Error) => {
+        server.off('listening', onListening);
+        reject(error);
+      };
+      const onListening = () => {
+        server.off('error', onError);
+        resolve();
+      };
+      server.once('error', onError);
+      server.once('listening', onListening);
+      // ipv6Only false: '::' also takes IPv4 peers (as ::ffff:a.b.c.d).
+      server.listen({port, host: address, ipv6Only: false, exclusive: true});
+    });
+  const candidates = host === undefined ? ['::', '0.0.0.0'] : [host];
+  let lastError: unknown;
+  for (const candidate of candidates) {
+    try {
+      await attempt(candidate);
+      return candidate;
+    } catch (error) {
+      lastError = error;
+      const code = (error as NodeJS.ErrnoException).code;
+      // No IPv6 on this machine: fall back to IPv4 only. Anything else is final.
+      if (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL') break;
+    }
+  }
+  throw listenError(lastError, port, host);
+}
+
+function listenError(error: unknown, port: number, host: string | undefined): DubboTunnelError {
+  const code = (error as NodeJS.ErrnoException).code;
+  const where = host === undefined ? `port ${port}` : `${formatHostPort(host, port)}`;
+  if (code === 'EADDRINUSE') {
+    return new DubboTunnelError('DT_ERR_PORT_IN_USE', `${where} is already in use by another process`, {
+      hint: `stop the other process (see: lsof -i :${port}) or choose another port with --port <port>`,
+      cause: error,
+    });
+  }
+  if (code === 'EACCES') {
+    return new DubboTunnelError('DT_ERR_LISTEN', `not allowed to listen on ${where}`, {
+      hint: 'choose a port above 1023 with --port <port>',
+      cause: error,
+    });
+  }
+  if (code === 'EADDRNOTAVAIL') {
+    return new DubboTunnelError('DT_ERR_LISTEN', `cannot listen on ${where}: the address is not on this machine`, {
+      hint: 'pass a local address with --host (or leave --host out to listen on all of this machine\'s addresses)',
+      cause: error,
+    });
+  }
+  return new DubboTunnelError('DT_ERR_LISTEN', `cannot listen on ${where}: ${errorMessage(error)}`, {cause: error});
+}

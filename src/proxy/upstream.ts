@@ -1,0 +1,239 @@
+import type {Duplex} from 'node:stream';
+import type {Backend} from '../core/backend.js';
+import {errorMessage} from '../core/errors.js';
+import {FrameDecoder} from '../protocol/frame-decoder.js';
+import type {FrameSink} from '../protocol/frame-decoder.js';
+import type {FrameHeader} from '../protocol/header.js';
+import {STATUS} from '../protocol/header.js';
+import {classifyEvent, encodeHeartbeatRequest, encodeHeartbeatResponse} from '../protocol/responses.js';
+import type {ProtocolError} from '../core/errors.js';
+
+/** A request sent upstream and still waiting for its answer. */
+export interface PendingRequest {
+  readonly startedAt: number;
+  readonly target: string;
+}
+
+/** What an upstream needs from the consumer connection that owns it. */
+export interface UpstreamOwner {
+  readonly maxBodyLength: number;
+  /** A whole response frame from the provider, to be written to the consumer as is. */
+  deliverResponse(upstream: Upstream, header: FrameHeader, frame: Buffer, pending: PendingRequest | undefined): void;
+  /** The provider's answer was over the payload limit; the consumer gets an error instead. */
+  responseTooLarge(upstream: Upstream, header: FrameHeader, pending: PendingRequest | undefined): void;
+  /** A request the provider sends to the consumer (Dubbo callback parameters). */
+  deliverReverseRequest(upstream: Upstream, header: FrameHeader, frame: Buffer): void;
+  /** The provider sent READONLY: stop using this upstream for new requests. */
+  drain(upstream: Upstream): void;
+  /** The upstream is gone; every pending request must be answered with `reason`. */
+  closed(upstream: Upstream, pending: Map<bigint, PendingRequest>, reason: string): void;
+  /** Writes to the upstream are backed up (true) or flowing again (false). */
+  upstreamBackpressure(upstream: Upstream, blocked: boolean): void;
+}
+
+type State = 'connecting' | 'open' | 'draining' | 'closed';
+
+/**
+ * How long an upstream may stay silent before we send it a heartbeat. Providers close channels
+ * idle for 3 x heartbeat = 180 s (NettyServer IdleStateHandler), and consumer heartbeats are
+ * answered by dubbo-tunnel itself, so without our own heartbeats an idle tunnel would be cut.
+ */
+export const UPSTREAM_HEARTBEAT_MS = 60_000;
+
+/** High-water mark for frames queued while the stream is still being opened. */
+const CONNECT_QUEUE_LIMIT = 1024 * 1024;
+
+/**
+ * One stream to one backend on behalf of one consumer connection. Request ids pass through
+ * unchanged: a consumer's ids are unique on its own socket, and no other consumer shares this
+ * stream, so ids can never collide here.
+ */
+export class Upstream implements FrameSink {
+  readonly backend: Backend;
+  readonly pending = new Map<bigint, PendingRequest>();
+  remote: string;
+  #state: State = 'connecting';
+  #stream: Duplex | undefined;
+  #queue: Buffer[] = [];
+  #queuedBytes = 0;
+  #blocked = false;
+  readonly #owner: UpstreamOwner;
+  readonly #decoder: FrameDecoder;
+  readonly #abort = new AbortController();
+  #lastRead = Date.now();
+  #heartbeatTimer: NodeJS.Timeout | undefined;
+  #heartbeatId = -1n;
+
+  constructor(backend: Backend, owner: UpstreamOwner) {
+    this.backend = backend;
+    this.remote = backend.describe();
+    this.#owner = owner;
+    this.#decoder = new FrameDecoder(this, {maxBodyLength: owner.maxBodyLength});
+  }
+
+  get state(): State {
+    return this.#state;
+  }
+
+  /** True while the stream can take new requests. */
+  get usable(): boolean {
+    return this.#state === 'connecting' || this.#state === 'open';
+  }
+
+  /** Opens the stream; frames sent before it is open are queued. Resolves when settled. */
+  async open(): Promise<void> {
+    try {
+      const {stream, remote} = await this.backend.connect(this.#abort.signal);
+      if (this.#state === 'closed') {
+        stream.destroy();
+        return;
+      }
+      this.#stream = stream;
+      this.remote = remote;
+      this.#state = this.#state === 'draining' ? 'draining' : 'open';
+      stream.on('data', (chunk: Buffer) => {
+        this.#lastRead = Date.now();
+        this.#decoder.push(chunk);
+      });
+      stream.on('drain', () => this.#setBlocked(false));
+      stream.on('error', (error: Error) => this.#fail(`${this.backend.application}: connection to ${this.remote} failed: ${errorMessage(error)}`));
+      stream.on('close', () => this.#fail(`${this.backend.application}: ${this.remote} closed the connection`));
+      stream.on('end', () => stream.end());
+      const queued = this.#queue;
+      this.#queue = [];
+      this.#queuedBytes = 0;
+      for (const frame of queued) this.#writeNow(frame);
+      if (!this.#blocked) this.#owner.upstreamBackpressure(this, false);
+      this.#startHeartbeats();
+    } catch (error) {
+      this.#fail(errorMessage(error));
+    }
+  }
+
+  /** Sends a whole request frame; `pending` is recorded for two-way requests. */
+  send(header: FrameHeader, frame: Buffer, pending: PendingRequest | undefined): void {
+    if (pending) this.pending.set(header.requestId, pending);
+    this.write(frame);
+  }
+
+  /** Writes raw frame bytes (also used for replies to the provider's callback requests). */
+  write(frame: Buffer): void {
+    if (this.#state === 'closed') return;
+    if (!this.#stream) {
+      this.#queue.push(frame);
+      this.#queuedBytes += frame.length;
+      if (this.#queuedBytes > CONNECT_QUEUE_LIMIT) this.#setBlocked(true);
+      return;
+    }
+    this.#writeNow(frame);
+  }
+
+  #writeNow(frame: Buffer): void {
+    const stream = this.#stream;
+    if (!stream || stream.destroyed) return;
+    if (!stream.write(frame)) this.#setBlocked(true);
+  }
+
+  #setBlocked(blocked: boolean): void {
+    if (this.#blocked === blocked) return;
+    this.#blocked = blocked;
+    this.#owner.upstreamBackpressure(this, blocked);
+  }
+
+  /** Stop or resume reading provider bytes (the consumer socket is backed up). */
+  pauseReading(paused: boolean): void {
+    if (!this.#stream) return;
+    if (paused) this.#stream.pause();
+    else this.#stream.resume();
+  }
+
+  /** Take no new requests; close once the last pending answer has arrived. */
+  markDraining(): void {
+    if (this.#state === 'closed') return;
+    this.#state = 'draining';
+    this.#closeIfDrained();
+  }
+
+  #closeIfDrained(): void {
+    if (this.#state === 'draining' && this.pending.size === 0) this.close('drained after the provider announced READONLY');
+  }
+
+  close(reason: string): void {
+    this.#fail(reason);
+  }
+
+  #fail(reason: string): void {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    this.#decoder.close();
+    if (this.#heartbeatTimer) clearInterval(this.#heartbeatTimer);
+    this.#abort.abort();
+    this.#stream?.destroy();
+    this.#queue = [];
+    const pending = new Map(this.pending);
+    this.pending.clear();
+    if (this.#blocked) {
+      this.#blocked = false;
+      this.#owner.upstreamBackpressure(this, false);
+    }
+    this.#owner.closed(this, pending, reason);
+  }
+
+  #startHeartbeats(): void {
+    const interval = Math.max(1000, Math.floor(UPSTREAM_HEARTBEAT_MS / 4));
+    this.#heartbeatTimer = setInterval(() => {
+      if (Date.now() - this.#lastRead >= UPSTREAM_HEARTBEAT_MS) {
+        // Our own heartbeat ids count down from -1 so they cannot collide with a consumer's
+        // (Java's counters count up from 0 or a random start; a collision would only make the
+        // answer be swallowed as a heartbeat anyway, which is harmless).
+        this.#writeNow(encodeHeartbeatRequest(this.#heartbeatId--));
+        this.#lastRead = Date.now();
+      }
+    }, interval);
+    this.#heartbeatTimer.unref();
+  }
+
+  // FrameSink: frames from the provider.
+
+  frame(header: FrameHeader, frame: Buffer): void {
+    if (header.isRequest) {
+      if (header.event) {
+        const kind = classifyEvent(header, frame.subarray(16));
+        if (kind === 'readonly') {
+          // Never forward READONLY: a Java consumer would mark the whole shared connection
+          // (every application behind this port) unavailable. Drain this stream instead.
+          this.#owner.drain(this);
+        } else if (kind === 'heartbeat' && header.twoWay) {
+          this.#writeNow(encodeHeartbeatResponse(header, frame.subarray(16)));
+        }
+        return;
+      }
+      this.#owner.deliverReverseRequest(this, header, frame);
+      return;
+    }
+    if (header.event) return; // the answer to one of our heartbeats
+    const pending = this.pending.get(header.requestId);
+    if (pending) this.pending.delete(header.requestId);
+    this.#owner.deliverResponse(this, header, frame, pending);
+    this.#closeIfDrained();
+  }
+
+  oversize(header: FrameHeader): void {
+    if (header.isRequest) return;
+    const pending = this.pending.get(header.requestId);
+    if (pending) this.pending.delete(header.requestId);
+    this.#owner.responseTooLarge(this, header, pending);
+    this.#closeIfDrained();
+  }
+
+  fatal(error: ProtocolError): void {
+    this.#fail(`${this.backend.application}: ${this.remote} sent bytes that are not Dubbo (${error.message})`);
+  }
+}
+
+export const ERROR_STATUS = {
+  noRoute: STATUS.SERVICE_NOT_FOUND,
+  badRequest: STATUS.BAD_REQUEST,
+  backendFailed: STATUS.SERVER_ERROR,
+  responseTooLarge: STATUS.BAD_RESPONSE,
+} as const;

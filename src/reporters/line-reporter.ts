@@ -1,0 +1,76 @@
+import type {Writable} from 'node:stream';
+import type {LogLevel, TunnelEventBus, TunnelEvents} from '../core/events.js';
+
+const LEVELS: Record<LogLevel, number> = {debug: 10, info: 20, warn: 30, error: 40};
+
+export function isLogLevel(value: string): value is LogLevel {
+  return value in LEVELS;
+}
+
+export interface LineReporterOptions {
+  out: Writable;
+  level: LogLevel;
+  json: boolean;
+  /** Injected in tests. */
+  now?: () => Date;
+}
+
+type Line = {level: LogLevel; text: string; fields: object};
+
+/**
+ * Plain output for scripts, CI and `--no-ui`: one line per event, or one JSON object per line with
+ * `--json`. Successful requests are debug-level: at thousands of requests a second a line each
+ * would drown the terminal; failures answered by dubbo-tunnel itself are warnings.
+ */
+export function attachLineReporter(events: TunnelEventBus, options: LineReporterOptions): () => void {
+  const threshold = LEVELS[options.level];
+  const now = options.now ?? (() => new Date());
+  const write = (event: keyof TunnelEvents, line: Line | undefined) => {
+    if (!line || LEVELS[line.level] < threshold) return;
+    if (options.json) {
+      options.out.write(`${JSON.stringify({time: now().toISOString(), level: line.level, event, message: line.text, ...line.fields}, jsonReplacer)}\n`);
+    } else {
+      const prefix = line.level === 'warn' ? 'warning: ' : line.level === 'error' ? 'error: ' : '';
+      options.out.write(`${now().toISOString().slice(11, 23)} ${prefix}${line.text}\n`);
+    }
+  };
+  const handlers: {[K in keyof TunnelEvents]: (...args: TunnelEvents[K]) => Line | undefined} = {
+    'listening': (e) => ({
+      level: 'info',
+      text: `listening on ${e.addresses.join(', ')}; point consumers at dubbo://localhost:${e.port}${e.allowRemote ? ' (remote peers allowed)' : ' (only this machine may connect)'}`,
+      fields: e,
+    }),
+    'connection-opened': (e) => ({level: 'debug', text: `consumer #${e.connectionId} connected from ${e.peer}`, fields: e}),
+    'connection-closed': (e) => e.reason === undefined
+      ? {level: 'debug', text: `consumer #${e.connectionId} (${e.peer}) disconnected`, fields: e}
+      : {level: 'warn', text: `closed consumer #${e.connectionId} (${e.peer}): ${e.reason}`, fields: e},
+    'connection-refused': (e) => ({level: 'warn', text: `refused ${e.peer}: ${e.reason}`, fields: e}),
+    'request-completed': (e) => {
+      const status = e.status === undefined ? 'one-way' : String(e.status);
+      const text = `${e.application ?? '-'} ${e.target ?? '?'} ${status} ${e.latencyMs.toFixed(1)}ms${e.error ? `: ${e.error}` : ''}`;
+      return {level: e.error ? 'warn' : 'debug', text, fields: e};
+    },
+    'upstream-opened': (e) => ({level: 'info', text: `${e.application}: connected to ${e.remote} for consumer #${e.connectionId}`, fields: e}),
+    'upstream-closed': (e) => ({level: 'info', text: `${e.application}: connection to ${e.remote} closed${e.reason ? ` (${e.reason})` : ''}`, fields: e}),
+    'backend-state-changed': (e) => ({
+      level: e.state === 'error' || e.state === 'no-ready-pods' ? 'warn' : 'info',
+      text: `${e.application}: ${e.state}${e.pod ? ` (pod ${e.pod})` : ''}${e.detail ? `: ${e.detail}` : ''}`,
+      fields: e,
+    }),
+    'routes-changed': (e) => ({level: 'info', text: `routing ${e.applications.length === 0 ? 'no applications' : e.applications.join(', ')}`, fields: e}),
+    'log': (e) => ({level: e.level, text: e.message, fields: {}}),
+  };
+  const detachers: (() => void)[] = [];
+  for (const name of Object.keys(handlers) as (keyof TunnelEvents)[]) {
+    const listener = (...args: unknown[]) => write(name, (handlers[name] as (...a: unknown[]) => Line | undefined)(...args));
+    events.on(name, listener as never);
+    detachers.push(() => events.off(name, listener as never));
+  }
+  return () => {
+    for (const detach of detachers) detach();
+  };
+}
+
+function jsonReplacer(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? value.toString() : value;
+}

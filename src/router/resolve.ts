@@ -1,0 +1,82 @@
+import type {Backend} from '../core/backend.js';
+import type {RouteTable} from './route-table.js';
+
+/** Dubbo 3 consumers' first call to a provider (application-level discovery); its group is the provider's application name. */
+export const METADATA_SERVICE = 'org.apache.dubbo.metadata.MetadataService';
+
+/** What the router knows about a request when choosing a backend. */
+export interface RoutingInput {
+  service: string | undefined;
+  method: string | undefined;
+  /** Attachments, or undefined when they could not be read (e.g. a fastjson2 body). */
+  attachments: ReadonlyMap<string, unknown> | undefined;
+  /** Set when the attachments could not be read; names the serialization for the error message. */
+  unreadableBecause?: string;
+}
+
+export type RouteDecision =
+  | {ok: true; backend: Backend; via: 'attachment' | 'metadata-group' | 'interface-map' | 'single-backend'}
+  | {ok: false; message: string};
+
+/**
+ * Routing order: (a) the target-application attachment, (b) the `group` of a MetadataService call,
+ * (c) the configured interface -> application map, (d) the only backend. Pure: no sockets.
+ */
+export function resolveRoute(table: RouteTable, input: RoutingInput, attachmentKey: string): RouteDecision {
+  const target = `${input.service ?? '?'}#${input.method ?? '?'}`;
+  const known = () => knownList(table);
+
+  const named = stringAttachment(input.attachments, attachmentKey);
+  if (named !== undefined) {
+    const backend = table.backends.get(named);
+    if (backend) return {ok: true, backend, via: 'attachment'};
+    return {
+      ok: false,
+      message: `dubbo-tunnel: no route for ${target}: attachment '${attachmentKey}' is '${named}', which is not a routed application; known applications: ${known()}`,
+    };
+  }
+
+  if (input.service === METADATA_SERVICE) {
+    const group = stringAttachment(input.attachments, 'group');
+    const backend = group === undefined ? undefined : table.backends.get(group);
+    if (backend) return {ok: true, backend, via: 'metadata-group'};
+  }
+
+  if (input.service !== undefined) {
+    const application = table.interfaces.get(input.service);
+    if (application !== undefined) {
+      const backend = table.backends.get(application);
+      if (backend) return {ok: true, backend, via: 'interface-map'};
+      return {
+        ok: false,
+        message: `dubbo-tunnel: no route for ${target}: the interface map sends it to '${application}', which is not a routed application; known applications: ${known()}`,
+      };
+    }
+  }
+
+  if (table.backends.size === 1) {
+    const [backend] = table.backends.values();
+    if (backend) return {ok: true, backend, via: 'single-backend'};
+  }
+
+  if (input.unreadableBecause !== undefined) {
+    return {
+      ok: false,
+      message: `dubbo-tunnel: no route for ${target}: ${input.unreadableBecause}; switch the consumer to hessian2 (serialization="hessian2" on the reference) or map the interface with --route ${input.service ?? '<interface>'}=<application>; known applications: ${known()}`,
+    };
+  }
+  return {
+    ok: false,
+    message: `dubbo-tunnel: no route for ${target}: attachment '${attachmentKey}' missing; known applications: ${known()}`,
+  };
+}
+
+function knownList(table: RouteTable): string {
+  if (table.backends.size === 0) return 'none (no application is selected or discovered yet)';
+  return [...table.backends.keys()].sort().join(', ');
+}
+
+function stringAttachment(attachments: ReadonlyMap<string, unknown> | undefined, key: string): string | undefined {
+  const value = attachments?.get(key);
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
