@@ -1,0 +1,268 @@
+/**
+ * Cuts a Dubbo byte stream into whole frames by the 16-byte header alone (ExchangeCodec.decode:
+ * magic, then the int32 body length at bytes 12-15). Bodies are never parsed here and frames are
+ * handed on as their original bytes. No sockets, no events: the transport calls push() per chunk.
+ *
+ * Copy discipline (hot path): a frame lying inside one chunk is passed as a subarray of it; a frame
+ * spanning chunks is assembled once, into one Buffer.allocUnsafe(total), from a list of the pieces.
+ * An over-limit body is skipped as it arrives and never held.
+ */
+import {ProtocolError} from '../core/errors.js';
+import {DEFAULT_PAYLOAD, HEADER_LENGTH, MAGIC_HIGH, MAGIC_LOW, readHeader, type FrameHeader} from './header.js';
+import {describeNonDubbo} from './sniff.js';
+
+export interface FrameSink {
+  /** A whole frame. `frame` = header + body: the ORIGINAL bytes (forwarded as is). body = frame.subarray(16). */
+  frame(header: FrameHeader, frame: Buffer): void;
+  /** Body length > maxBodyLength: the body is skipped as it arrives, never buffered; decoding resumes after it. */
+  oversize(header: FrameHeader): void;
+  /** Not Dubbo / framing lost (bad magic at a frame start, negative body length). Nothing more is decoded after this. */
+  fatal(error: ProtocolError, firstBytes: Buffer): void;
+}
+
+export interface FrameDecoderOptions {
+  /** Largest body accepted, in bytes (default DEFAULT_PAYLOAD = 8 MiB; exactly max is allowed, max+1 is oversize). */
+  maxBodyLength?: number;
+}
+
+/** How many bytes of a bad frame start are handed to fatal() and described in the error. */
+const SNIFF_LENGTH = 64;
+
+export class FrameDecoder {
+  readonly #sink: FrameSink;
+  readonly #maxBody: number;
+  /** Pieces of the one frame (or header) being assembled; the last may end mid-frame. */
+  #chunks: Buffer[] = [];
+  #buffered = 0;
+  /** Set once the pending frame's 16 header bytes are in. */
+  #pending: FrameHeader | undefined;
+  #pendingTotal = 0;
+  /** Bytes of an oversize body still to be discarded. */
+  #skip = 0;
+  #closed = false;
+  #failed = false;
+  /** Stream offset of the next frame start, and frames seen: only for error messages. */
+  #streamOffset = 0;
+  #frames = 0;
+  /** A header split across chunks is copied here to be read; reused, never handed out. */
+  readonly #scratch = Buffer.allocUnsafe(HEADER_LENGTH);
+
+  constructor(sink: FrameSink, options: FrameDecoderOptions = {}) {
+    this.#sink = sink;
+    this.#maxBody = options.maxBodyLength ?? DEFAULT_PAYLOAD;
+  }
+
+  /** Bytes held waiting for the rest of a frame. */
+  get bufferedBytes(): number {
+    return this.#buffered;
+  }
+
+  get failed(): boolean {
+    return this.#failed;
+  }
+
+  /** Stop: later push() calls are ignored (safe to call from inside a sink callback). */
+  close(): void {
+    this.#closed = true;
+    this.#release();
+  }
+
+  push(chunk: Buffer): void {
+    if (this.#closed || this.#failed || chunk.length === 0) return;
+    let data: Buffer | undefined = chunk;
+    if (this.#skip > 0) {
+      if (data.length <= this.#skip) {
+        this.#skip -= data.length;
+        this.#streamOffset += data.length;
+        return;
+      }
+      this.#streamOffset += this.#skip;
+      data = data.subarray(this.#skip);
+      this.#skip = 0;
+    }
+    if (this.#buffered > 0) {
+      data = this.#continue(data);
+      if (data === undefined) return;
+    }
+    this.#scan(data);
+  }
+
+  /** Nothing is buffered: emit every whole frame of `data` as a subarray, keep the tail. */
+  #scan(data: Buffer): void {
+    const length = data.length;
+    let offset = 0;
+    while (offset < length) {
+      const available = length - offset;
+      // One byte cannot be judged (a lone 0xda is a split magic): wait for the second.
+      if (available < 2) break;
+      if (data[offset] !== MAGIC_HIGH || data[offset + 1] !== MAGIC_LOW) {
+        this.#badMagic(data.subarray(offset, offset + SNIFF_LENGTH));
+        return;
+      }
+      if (available < HEADER_LENGTH) break;
+      const header = readHeader(data, offset);
+      const bodyLength = header.bodyLength;
+      if (bodyLength < 0) {
+        this.#badLength(header, data.subarray(offset, offset + SNIFF_LENGTH));
+        return;
+      }
+      if (bodyLength > this.#maxBody) {
+        const inChunk = available - HEADER_LENGTH;
+        if (inChunk >= bodyLength) {
+          offset += HEADER_LENGTH + bodyLength;
+          this.#streamOffset += HEADER_LENGTH + bodyLength;
+        } else {
+          this.#skip = bodyLength - inChunk;
+          this.#streamOffset += available;
+          offset = length;
+        }
+        this.#sink.oversize(header);
+        if (this.#closed) return;
+        continue;
+      }
+      const total = HEADER_LENGTH + bodyLength;
+      if (available < total) {
+        this.#pending = header;
+        this.#pendingTotal = total;
+        break;
+      }
+      const frame = data.subarray(offset, offset + total);
+      offset += total;
+      this.#streamOffset += total;
+      this.#frames++;
+      this.#sink.frame(header, frame);
+      if (this.#closed) return;
+    }
+    if (offset < length) {
+      this.#chunks.push(offset === 0 ? data : data.subarray(offset));
+      this.#buffered = length - offset;
+    }
+  }
+
+  /**
+   * Part of a frame is buffered: add `data`; once the frame is whole, assemble and emit it.
+   * Returns the bytes after that frame (to scan), or undefined when there are none or we stopped.
+   */
+  #continue(data: Buffer): Buffer | undefined {
+    const before = this.#buffered;
+    this.#chunks.push(data);
+    this.#buffered += data.length;
+
+    if (this.#pending === undefined) {
+      if (before < 2 && this.#buffered >= 2) {
+        // The magic was split after its first byte (ExchangeCodec checks both bytes).
+        const first = this.#chunks[0];
+        const second = first !== undefined && first.length >= 2 ? first[1] : data[1 - before];
+        if (first?.[0] !== MAGIC_HIGH || second !== MAGIC_LOW) {
+          this.#badMagic(this.#gather(SNIFF_LENGTH));
+          return undefined;
+        }
+      }
+      if (this.#buffered < HEADER_LENGTH) return undefined;
+      this.#copyOut(this.#scratch, HEADER_LENGTH);
+      const header = readHeader(this.#scratch);
+      if (header.bodyLength < 0) {
+        this.#badLength(header, this.#gather(SNIFF_LENGTH));
+        return undefined;
+      }
+      if (header.bodyLength > this.#maxBody) return this.#oversizeBuffered(header, data);
+      this.#pending = header;
+      this.#pendingTotal = HEADER_LENGTH + header.bodyLength;
+    }
+
+    const total = this.#pendingTotal;
+    if (this.#buffered < total) return undefined;
+    // Every piece but the last lies wholly inside this frame: before `data` came, fewer than
+    // `total` bytes were held. So only `data` can carry bytes of the next frame.
+    const frame = Buffer.allocUnsafe(total);
+    const chunks = this.#chunks;
+    const last = chunks.length - 1;
+    let offset = 0;
+    for (let i = 0; i < last; i++) {
+      const piece = chunks[i] as Buffer;
+      piece.copy(frame, offset);
+      offset += piece.length;
+    }
+    const fromLast = total - offset;
+    data.copy(frame, offset, 0, fromLast);
+    const header = this.#pending;
+    this.#release();
+    this.#streamOffset += total;
+    this.#frames++;
+    this.#sink.frame(header, frame);
+    if (this.#closed || fromLast === data.length) return undefined;
+    return data.subarray(fromLast);
+  }
+
+  /** An over-limit header completed while buffering: drop what is held, skip the rest of the body. */
+  #oversizeBuffered(header: FrameHeader, data: Buffer): Buffer | undefined {
+    const bodyHeld = this.#buffered - HEADER_LENGTH;
+    let rest: Buffer | undefined;
+    if (bodyHeld >= header.bodyLength) {
+      // Only `data` can reach past the body (fewer than 16 bytes were held before it).
+      const after = bodyHeld - header.bodyLength;
+      rest = after > 0 ? data.subarray(data.length - after) : undefined;
+      this.#streamOffset += HEADER_LENGTH + header.bodyLength;
+    } else {
+      this.#skip = header.bodyLength - bodyHeld;
+      this.#streamOffset += this.#buffered;
+    }
+    this.#release();
+    this.#sink.oversize(header);
+    return this.#closed ? undefined : rest;
+  }
+
+  #badMagic(firstBytes: Buffer): void {
+    const where = this.#frames === 0 ? 'at the start of the stream' : `at byte ${this.#streamOffset}, after ${this.#frames} frame(s)`;
+    this.#fail(
+      new ProtocolError('DT_ERR_BAD_MAGIC', `not Dubbo: expected magic 0xdabb ${where} but got ${describeNonDubbo(firstBytes)}`, {
+        hint: 'only dubbo:// (Dubbo 2 binary protocol) consumers can use this port; Triple/gRPC, HTTP, TLS and telnet are not supported',
+      }),
+      firstBytes,
+    );
+  }
+
+  #badLength(header: FrameHeader, firstBytes: Buffer): void {
+    this.#fail(
+      new ProtocolError(
+        'DT_ERR_BAD_LENGTH',
+        `framing lost: negative body length ${header.bodyLength} in the frame header at byte ${this.#streamOffset} (request id ${header.requestId})`,
+        {hint: 'the peer sent a corrupt Dubbo header; the connection cannot be resynchronised'},
+      ),
+      firstBytes,
+    );
+  }
+
+  #fail(error: ProtocolError, firstBytes: Buffer): void {
+    this.#failed = true;
+    // Copy: firstBytes may point into a chunk the transport reuses, and fatal() may keep it.
+    const copy = Buffer.from(firstBytes);
+    this.#release();
+    this.#sink.fatal(error, copy);
+  }
+
+  /** Copies the first `n` held bytes into `target` (n <= bufferedBytes). */
+  #copyOut(target: Buffer, n: number): void {
+    let offset = 0;
+    for (const piece of this.#chunks) {
+      const take = Math.min(piece.length, n - offset);
+      piece.copy(target, offset, 0, take);
+      offset += take;
+      if (offset === n) return;
+    }
+  }
+
+  /** Up to `n` held bytes as one buffer (error paths only). */
+  #gather(n: number): Buffer {
+    const out = Buffer.allocUnsafe(Math.min(n, this.#buffered));
+    this.#copyOut(out, out.length);
+    return out;
+  }
+
+  #release(): void {
+    this.#chunks.length = 0;
+    this.#buffered = 0;
+    this.#pending = undefined;
+    this.#pendingTotal = 0;
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * Reads what routing needs from a request body (service, method, attachments) without decoding the
+ * arguments. Body layout: DubboCodec.encodeRequestData / DecodeableRpcInvocation.decode: dubbo
+ * version, service path, service version, method, parameter-type descriptor, one value per
+ * parameter, then the attachments map.
+ */
+import {ProtocolError} from '../core/errors.js';
+import {SERIALIZATION, serializationName} from './header.js';
+import {countArguments} from './descriptor.js';
+import {peekFastjson2Request} from './fastjson2.js';
+import {HessianWalker, SKIPPED} from './hessian-walker.js';
+
+export type AttachmentValue = string | number | bigint | boolean | null;
+
+export interface RequestMetadata {
+  dubboVersion: string;
+  service: string;
+  serviceVersion: string;
+  method: string;
+  parameterTypes: string;
+  argumentCount: number;
+  /** String-keyed attachments with primitive values; complex values (objects, lists, maps) are skipped and left out. */
+  attachments: ReadonlyMap<string, AttachmentValue>;
+  /** false when the attachments could not be read (e.g. fastjson2 whose JSONB map is not understood); service/method may then be '' if unknown. */
+  attachmentsRead: boolean;
+}
+
+/**
+ * Throws ProtocolError: 'DT_ERR_BAD_BODY' (the message says what is wrong and where) or
+ * 'DT_ERR_UNSUPPORTED_SERIALIZATION' (the message names the serialization, e.g. "kryo (id 8)").
+ */
+export function peekRequest(serializationId: number, body: Buffer): RequestMetadata {
+  if (serializationId === SERIALIZATION.HESSIAN2) return peekHessian2Request(body);
+  if (serializationId === SERIALIZATION.FASTJSON2) return peekFastjson2Request(body);
+  throw new ProtocolError(
+    'DT_ERR_UNSUPPORTED_SERIALIZATION',
+    `cannot read a request serialized with ${serializationName(serializationId)} (id ${serializationId}); only hessian2 (id 2) and fastjson2 (id 23) are understood`,
+    {hint: 'configure the consumer to use hessian2, e.g. serialization="hessian2" on the reference or protocol'},
+  );
+}
+
+const HEADER_FIELDS = ['dubbo version (field 1)', 'service path (field 2)', 'service version (field 3)', 'method name (field 4)', 'parameter types (field 5)'];
+
+/** A hessian2 (id 2) body: ONE Hessian stream, so class definitions carry from argument to argument. */
+export function peekHessian2Request(body: Buffer): RequestMetadata {
+  if (body.length === 0) throw new ProtocolError('DT_ERR_BAD_BODY', 'empty hessian2 request body');
+  const walker = new HessianWalker(body);
+  const fields: string[] = [];
+  for (const what of HEADER_FIELDS) {
+    walker.what = what;
+    // Java reads these with readUTF(); a null (e.g. a missing version) is read as ''.
+    fields.push(walker.readString() ?? '');
+  }
+  const [dubboVersion = '', service = '', serviceVersion = '', method = '', parameterTypes = ''] = fields;
+  const argumentCount = countArguments(parameterTypes);
+  for (let i = 1; i <= argumentCount; i++) {
+    walker.what = `argument ${i} of ${argumentCount}`;
+    walker.skipValue();
+  }
+  walker.what = 'attachments';
+  const attachments = readAttachments(walker);
+  return {dubboVersion, service, serviceVersion, method, parameterTypes, argumentCount, attachments, attachmentsRead: true};
+}
+
+/**
+ * The attachments map: 'H' (a HashMap) or 'M' <type> (another Map class), pairs, 'Z'. 'N' or the end
+ * of the body means none (DecodeableRpcInvocation reads them only if bytes remain). Bytes after
+ * the map are ignored: dubbo-go appends an extra 'N'.
+ */
+function readAttachments(walker: HessianWalker): Map<string, AttachmentValue> {
+  const map = new Map<string, AttachmentValue>();
+  if (walker.atEnd) return map;
+  const tag = walker.peek();
+  if (tag === 0x4e) return map;
+  if (tag !== 0x48 && tag !== 0x4d) walker.invalid(`expected a map ('H' or 'M'), got tag 0x${tag.toString(16).padStart(2, '0')}`);
+  walker.pos++;
+  if (tag === 0x4d) {
+    if (walker.atString()) walker.readString();
+    else walker.readInt();
+  }
+  for (;;) {
+    if (walker.peek() === 0x5a) {
+      walker.pos++;
+      return map;
+    }
+    if (walker.atString()) {
+      const key = walker.readString() as string;
+      const value = walker.readPrimitiveOrSkip();
+      if (value !== SKIPPED) map.set(key, value);
+    } else {
+      // A null or non-string key: not something a router can match on.
+      walker.skipValue();
+      walker.skipValue();
+    }
+  }
+}

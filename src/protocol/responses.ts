@@ -1,0 +1,80 @@
+/**
+ * Frames the proxy writes itself: heartbeat answers and requests, and error responses. Layouts from
+ * ExchangeCodec.encodeRequest / encodeResponse and HeartbeatHandler (docs notes §3-4).
+ */
+import {ProtocolError} from '../core/errors.js';
+import {FLAG_EVENT, FLAG_REQUEST, FLAG_TWOWAY, HEADER_LENGTH, SERIALIZATION, STATUS, serializationName, writeHeader, type FrameHeader} from './header.js';
+import {hessian2StringLength, writeHessian2String} from './hessian-string.js';
+
+/** Serialized null of hessian2 ('N'; CodecSupport.getNullBytesOf). */
+const HESSIAN2_NULL = Buffer.from([0x4e]);
+/** Serialized null of fastjson2: one record, length 1, JSONB BC_NULL (0xaf). */
+const FASTJSON2_NULL = Buffer.from([0x00, 0x00, 0x00, 0x01, 0xaf]);
+
+/** The "null bytes" a heartbeat carries for a serialization, or undefined when we do not know them. */
+export function nullBytesOf(serializationId: number): Buffer | undefined {
+  if (serializationId === SERIALIZATION.HESSIAN2) return HESSIAN2_NULL;
+  if (serializationId === SERIALIZATION.FASTJSON2) return FASTJSON2_NULL;
+  return undefined;
+}
+
+/** Heartbeat answer: flags = FLAG_EVENT | request's serialization id, status 20, same id, body = the request's body (the null bytes). */
+export function encodeHeartbeatResponse(request: FrameHeader, requestBody: Buffer): Buffer {
+  return encodeFrame(FLAG_EVENT | request.serializationId, STATUS.OK, request.requestId, requestBody);
+}
+
+/** A heartbeat we send (to keep an upstream alive): flags 0xE0 | id, status 0, body = the serialization's null ('N' for hessian2). */
+export function encodeHeartbeatRequest(requestId: bigint, serializationId: number = SERIALIZATION.HESSIAN2): Buffer {
+  const body = nullBytesOf(serializationId);
+  if (body === undefined) {
+    throw new ProtocolError(
+      'DT_ERR_UNSUPPORTED_SERIALIZATION',
+      `cannot write a heartbeat in ${serializationName(serializationId)} (id ${serializationId}); only hessian2 (id 2) and fastjson2 (id 23) are known`,
+    );
+  }
+  return encodeFrame(FLAG_REQUEST | FLAG_TWOWAY | FLAG_EVENT | serializationId, 0, requestId, body);
+}
+
+/**
+ * An error response: flags = 2 (hessian2, no REQUEST/EVENT bits), the given status, the request's id,
+ * body = ONE hessian2 string with the message (ExchangeCodec.encodeResponse: writeUTF(errorMessage)).
+ */
+export function encodeErrorResponse(requestId: bigint, status: number, message: string): Buffer {
+  const bodyLength = hessian2StringLength(message);
+  const frame = Buffer.allocUnsafe(HEADER_LENGTH + bodyLength);
+  writeHeader(frame, 0, {flags: SERIALIZATION.HESSIAN2, status, requestId, bodyLength});
+  writeHessian2String(frame, HEADER_LENGTH, message);
+  return frame;
+}
+
+export type EventKind = 'heartbeat' | 'readonly' | 'writeable' | 'other';
+
+/**
+ * Classifies an event frame (FLAG_EVENT set). READONLY is the string "R", WRITEABLE "W"
+ * (CommonConstants.READONLY_EVENT / WRITEABLE_EVENT; hessian2 `01 52`, fastjson2 `00 00 00 02 4a 52`).
+ * A heartbeat carries the null bytes of its serialization (CodecSupport.isHeartBeat); leniently, any
+ * two-way event that is not R/W is a heartbeat too, since answering it is always safe.
+ */
+export function classifyEvent(header: FrameHeader, body: Buffer): EventKind {
+  const text = eventString(body);
+  if (text === 'R') return 'readonly';
+  if (text === 'W') return 'writeable';
+  const nulls = nullBytesOf(header.serializationId);
+  if ((nulls !== undefined && body.equals(nulls)) || body.equals(HESSIAN2_NULL) || body.equals(FASTJSON2_NULL)) return 'heartbeat';
+  if (header.twoWay) return 'heartbeat';
+  return 'other';
+}
+
+/** A one-character event payload in hessian2 (`01 xx`) or fastjson2 (one record holding a 1-char JSONB string, 0x4a). */
+function eventString(body: Buffer): string | undefined {
+  if (body.length === 2 && body[0] === 0x01) return String.fromCharCode(body[1] as number);
+  if (body.length === 6 && body.readInt32BE(0) === 2 && body[4] === 0x4a) return String.fromCharCode(body[5] as number);
+  return undefined;
+}
+
+function encodeFrame(flags: number, status: number, requestId: bigint, body: Buffer): Buffer {
+  const frame = Buffer.allocUnsafe(HEADER_LENGTH + body.length);
+  writeHeader(frame, 0, {flags, status, requestId, bodyLength: body.length});
+  body.copy(frame, HEADER_LENGTH);
+  return frame;
+}

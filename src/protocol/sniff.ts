@@ -1,0 +1,56 @@
+/**
+ * Says in a few words what a peer sent when it is not Dubbo, for the one log line we write before
+ * closing the connection (the Java codec hands such bytes to its TelnetCodec; we do not resync).
+ */
+
+const HTTP_METHODS = ['GET ', 'POST ', 'PUT ', 'HEAD ', 'DELETE ', 'OPTIONS ', 'PATCH ', 'CONNECT ', 'TRACE '];
+const MAX_TEXT = 40;
+const MAX_HEX = 16;
+
+/** e.g. 'an HTTP request (GET /foo HTTP/1.1)', 'a TLS ClientHello (is the client using TLS?)', 'text (telnet?): "ls\r\n"'. */
+export function describeNonDubbo(firstBytes: Buffer): string {
+  if (firstBytes.length === 0) return 'no data';
+  const b0 = firstBytes[0] ?? 0;
+  const b1 = firstBytes[1];
+
+  // TLS record header: content type 0x16 (handshake), version 0x03 0x0N (RFC 8446 §5.1);
+  // handshake type 1 at byte 5 is a ClientHello.
+  if (b0 === 0x16 && b1 === 0x03) {
+    if (firstBytes.length < 6 || firstBytes[5] === 0x01) return 'a TLS ClientHello (is the client using TLS?)';
+    return 'a TLS handshake record (is the peer using TLS?)';
+  }
+
+  const head = firstBytes.toString('latin1', 0, Math.min(firstBytes.length, 256));
+  // HTTP/2 connection preface (RFC 9113 §3.4): a Triple/gRPC client, not dubbo://.
+  if (head.startsWith('PRI * HTTP/2.0')) {
+    return 'an HTTP/2 connection preface (a Triple or gRPC client? this port speaks dubbo:// only)';
+  }
+  if (HTTP_METHODS.some((m) => head.startsWith(m))) {
+    const lineEnd = head.search(/\r|\n/);
+    const line = lineEnd >= 0 ? head.slice(0, lineEnd) : head;
+    return `an HTTP request (${truncate(line, 80)})`;
+  }
+  if (isText(firstBytes)) {
+    return `text (telnet?): ${quote(head.slice(0, MAX_TEXT))}${head.length > MAX_TEXT ? '...' : ''}`;
+  }
+  const shown = firstBytes.subarray(0, MAX_HEX);
+  const hex = Array.from(shown, (b) => `0x${b.toString(16).padStart(2, '0')}`).join(' ');
+  return `binary data ${hex}${firstBytes.length > MAX_HEX ? ' ...' : ''}`;
+}
+
+function isText(bytes: Buffer): boolean {
+  const n = Math.min(bytes.length, 64);
+  for (let i = 0; i < n; i++) {
+    const b = bytes[i] ?? 0;
+    if ((b < 0x20 || b > 0x7e) && b !== 0x0d && b !== 0x0a && b !== 0x09) return false;
+  }
+  return true;
+}
+
+function quote(text: string): string {
+  return `"${text.replace(/[\\"\r\n\t]/g, (c) => ({'\\': '\\\\', '"': '\\"', '\r': '\\r', '\n': '\\n', '\t': '\\t'})[c] ?? c)}"`;
+}
+
+function truncate(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}...` : text;
+}
