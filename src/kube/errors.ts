@@ -1,0 +1,175 @@
+import {DubboTunnelError, errorMessage} from '../core/errors.js';
+import type {ErrorCode} from '../core/errors.js';
+import type {KubeStatus} from './types.js';
+
+/**
+ * What a request was trying to do, in RBAC terms, so a 403 can say exactly which permission is
+ * missing ("cannot watch endpointslices.discovery.k8s.io in namespace dev").
+ */
+export interface ResourceRef {
+  verb: string;
+  /** API group; '' for the core group. */
+  group: string;
+  resource: string;
+  subresource?: string;
+  /** undefined for cluster-wide requests. */
+  namespace?: string;
+  name?: string;
+}
+
+/** A non-2xx answer from the API server (or a watch ERROR event), with the decoded Status body. */
+export class KubeRequestError extends Error {
+  readonly status: number;
+  readonly body: KubeStatus | undefined;
+  readonly ref: ResourceRef;
+
+  constructor(status: number, body: KubeStatus | undefined, ref: ResourceRef) {
+    super(`${status} ${body?.reason ?? ''}: ${body?.message ?? ''}`.trim());
+    this.name = 'KubeRequestError';
+    this.status = status;
+    this.body = body;
+    this.ref = ref;
+  }
+}
+
+/** The watch received no bytes (not even a BOOKMARK) for too long; the connection may be half dead. */
+export class WatchInactiveError extends Error {
+  constructor(ms: number) {
+    super(`no data from the API server for ${Math.round(ms / 1000)} s`);
+    this.name = 'WatchInactiveError';
+  }
+}
+
+/** Getting credentials failed before any request was sent (exec plugin, OIDC refresh, cert files). */
+export class KubeAuthError extends Error {
+  constructor(message: string, options: {cause?: unknown} = {}) {
+    super(message, options);
+    this.name = 'KubeAuthError';
+  }
+}
+
+export interface ErrorScene {
+  /** The API server URL, for "cannot reach" messages. */
+  server: string;
+  contextName: string;
+}
+
+/** `endpointslices.discovery.k8s.io`, `pods/portforward`, `services`: how kubectl names a resource. */
+export function describeResource(ref: ResourceRef): string {
+  const base = ref.group === '' ? ref.resource : `${ref.resource}.${ref.group}`;
+  return ref.subresource === undefined ? base : `${base}/${ref.subresource}`;
+}
+
+function where(ref: ResourceRef): string {
+  return ref.namespace === undefined ? 'cluster-wide (all namespaces)' : `in namespace ${ref.namespace}`;
+}
+
+/** A Role rule that grants `verbs` on the resource, one line of YAML flow style, for hints. */
+export function roleRuleFor(ref: ResourceRef, verbs: string[] = [ref.verb]): string {
+  const resource = ref.subresource === undefined ? ref.resource : `${ref.resource}/${ref.subresource}`;
+  return `{apiGroups: ["${ref.group}"], resources: ["${resource}"], verbs: [${verbs.map((verb) => `"${verb}"`).join(', ')}]}`;
+}
+
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH',
+  'EPIPE', 'ECONNABORTED', 'UND_ERR_CONNECT_TIMEOUT', 'ERR_SOCKET_CONNECTION_TIMEOUT',
+]);
+
+function errorCodeOf(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const code = (error as {code?: unknown}).code;
+  if (typeof code === 'string') return code;
+  return errorCodeOf((error as {cause?: unknown}).cause);
+}
+
+function isTlsError(code: string | undefined): boolean {
+  return code !== undefined && (code.startsWith('ERR_TLS') || code.startsWith('CERT_') || code.includes('CERT')
+    || code === 'DEPTH_ZERO_SELF_SIGNED_CERT' || code === 'SELF_SIGNED_CERT_IN_CHAIN' || code.startsWith('ERR_SSL'));
+}
+
+/**
+ * Turns whatever a Kubernetes call threw into a DubboTunnelError whose message says what failed and
+ * whose hint names the fix. Already-mapped errors pass through.
+ */
+export function toKubeError(error: unknown, scene: ErrorScene, ref?: ResourceRef): DubboTunnelError {
+  if (error instanceof DubboTunnelError) return error;
+  if (error instanceof KubeAuthError) {
+    return new DubboTunnelError('DT_ERR_KUBE_UNAUTHORIZED', `cannot get credentials for context '${scene.contextName}': ${error.message}`, {
+      hint: `run \`kubectl --context ${scene.contextName} get ns\` to log in or see the credential plugin's error, then retry`,
+      cause: error,
+    });
+  }
+  if (error instanceof KubeRequestError) return fromStatus(error, scene, ref ?? error.ref);
+  if (error instanceof WatchInactiveError) {
+    return new DubboTunnelError('DT_ERR_KUBE_UNREACHABLE', `the API server ${scene.server} stopped sending data (${error.message})`, {
+      hint: 'check the network path to the cluster (VPN, proxy); dubbo-tunnel keeps retrying',
+      cause: error,
+    });
+  }
+  const code = errorCodeOf(error);
+  const name = error instanceof Error ? error.name : '';
+  if (isTlsError(code)) {
+    return new DubboTunnelError('DT_ERR_KUBE_UNREACHABLE', `TLS to the API server ${scene.server} failed: ${errorMessage(error)}`, {
+      hint: `check certificate-authority(-data) of the cluster of context '${scene.contextName}' in your kubeconfig`,
+      cause: error,
+    });
+  }
+  if ((code !== undefined && NETWORK_CODES.has(code)) || name === 'TimeoutError' || name === 'FetchError') {
+    return new DubboTunnelError('DT_ERR_KUBE_UNREACHABLE', `cannot reach the API server ${scene.server}: ${describeNetworkError(code, error)}`, {
+      hint: `check that the cluster of context '${scene.contextName}' is running and reachable (VPN, proxy), or pick another with --context`,
+      cause: error,
+    });
+  }
+  return new DubboTunnelError('DT_ERR_KUBE_API', `Kubernetes API call failed: ${errorMessage(error)}`, {cause: error});
+}
+
+function describeNetworkError(code: string | undefined, error: unknown): string {
+  switch (code) {
+    case 'ECONNREFUSED': return 'connection refused';
+    case 'ENOTFOUND': case 'EAI_AGAIN': return 'host name not found';
+    case 'ETIMEDOUT': case 'UND_ERR_CONNECT_TIMEOUT': case 'ERR_SOCKET_CONNECTION_TIMEOUT': return 'connection timed out';
+    case 'ECONNRESET': return 'connection reset';
+    case 'EHOSTUNREACH': case 'ENETUNREACH': return 'network unreachable';
+    case undefined:
+    default:
+      if (error instanceof Error && error.name === 'TimeoutError') return 'request timed out';
+      return errorMessage(error);
+  }
+}
+
+function fromStatus(error: KubeRequestError, scene: ErrorScene, ref: ResourceRef): DubboTunnelError {
+  const serverMessage = error.body?.message;
+  const resource = describeResource(ref);
+  let code: ErrorCode = 'DT_ERR_KUBE_API';
+  let message: string;
+  let hint: string | undefined;
+  switch (error.status) {
+    case 401:
+      code = 'DT_ERR_KUBE_UNAUTHORIZED';
+      message = `the API server ${scene.server} rejected the credentials of context '${scene.contextName}' (401 Unauthorized)`;
+      hint = 'credentials expired? log in again (e.g. your cloud CLI\'s get-credentials, kubelogin, or a fresh token) and retry';
+      break;
+    case 403:
+      code = 'DT_ERR_KUBE_FORBIDDEN';
+      message = `not allowed to ${ref.verb} ${resource} ${where(ref)}${serverMessage ? ` (${serverMessage})` : ''}`;
+      hint = ref.resource === 'pods' && ref.subresource === 'portforward'
+        ? `port-forward needs both \`get\` and \`create\` on pods/portforward (Kubernetes 1.35+ checks \`create\` for WebSocket upgrades); add to your Role: ${roleRuleFor(ref, ['get', 'create'])}`
+        : `ask for a Role${ref.namespace === undefined ? ' (ClusterRole for all namespaces)' : ''} with ${roleRuleFor(ref, ['get', 'list', 'watch'])}; see docs/kubernetes.md for the full Role`;
+      break;
+    case 404:
+      if (error.body?.details?.kind === 'namespaces' || /namespaces? "[^"]*" not found/.test(serverMessage ?? '')) {
+        message = `namespace ${ref.namespace ?? error.body?.details?.name ?? ''} does not exist in context '${scene.contextName}'`;
+        hint = 'check the name with `kubectl get namespaces`, or pass another -n/--namespace';
+      } else {
+        message = `${resource}${ref.name === undefined ? '' : ` ${ref.namespace ?? ''}/${ref.name}`} not found${serverMessage ? ` (${serverMessage})` : ''}`;
+      }
+      break;
+    case 410:
+      message = `resource version expired while watching ${resource}`;
+      break;
+    default:
+      message = `${ref.verb} ${resource} ${where(ref)} failed: HTTP ${error.status}${serverMessage ? ` ${serverMessage}` : ''}`;
+      if (error.status >= 500) hint = 'the API server reported an internal error; dubbo-tunnel retries, check the cluster if it persists';
+  }
+  return new DubboTunnelError(code, message, {hint, cause: error});
+}

@@ -1,0 +1,316 @@
+import type {IncomingMessage} from 'node:http';
+import {Duplex} from 'node:stream';
+import {WebSocket} from 'ws';
+import type {RawData} from 'ws';
+import {DubboTunnelError, errorMessage} from '../core/errors.js';
+import type {ConnectionOptions, KubeClient} from './client.js';
+import {parseStatus} from './client.js';
+import {KubeRequestError} from './errors.js';
+import type {ResourceRef} from './errors.js';
+
+/**
+ * The legacy WebSocket port-forward protocol, binary flavour. The kubelet's streaming server
+ * (kubelet/pkg/cri/streaming/portforward/websocket.go) accepts "", v4.channel.k8s.io and
+ * v4.base64.channel.k8s.io; the API server passes every subprotocol except SPDY/3.1+portforward.k8s.io
+ * through to it, so this works on current clusters too.
+ */
+export const PORT_FORWARD_PROTOCOL = 'v4.channel.k8s.io';
+
+/** websocket.go: data channel 2i, error channel 2i+1 for the i-th port; we forward one port. */
+const DATA_CHANNEL = 0;
+const ERROR_CHANNEL = 1;
+const DATA_PREFIX = Buffer.from([DATA_CHANNEL]);
+/** Largest WebSocket message we send; bigger writes are split so one frame never hogs the API server. */
+const MAX_MESSAGE = 1024 * 1024;
+
+export interface PortForwardTarget {
+  namespace: string;
+  pod: string;
+  port: number;
+}
+
+export interface PortForwardOptions {
+  signal?: AbortSignal;
+  /** Limit for the HTTP upgrade plus the kubelet's first message. Default 10 s. */
+  timeoutMs?: number;
+}
+
+export function portForwardRef(target: PortForwardTarget): ResourceRef {
+  return {verb: 'create', group: '', resource: 'pods', subresource: 'portforward', namespace: target.namespace, name: target.pod};
+}
+
+/**
+ * Opens one port-forward WebSocket to `pod:port` and resolves with a Duplex once the kubelet has
+ * announced the port (the first message on the data channel). Rejects with KubeRequestError when the
+ * upgrade is refused (401/403/404 with the server's Status), with a DT_ERR_PORT_FORWARD error when the
+ * kubelet reports a failure, and with the network error otherwise.
+ */
+export async function openPortForward(client: KubeClient, target: PortForwardTarget, options: PortForwardOptions = {}): Promise<PortForwardStream> {
+  const connection = await client.connectionOptions();
+  options.signal?.throwIfAborted();
+  const url = client.url(
+    `/api/v1/namespaces/${encodeURIComponent(target.namespace)}/pods/${encodeURIComponent(target.pod)}/portforward`,
+    {ports: String(target.port)},
+  );
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const headers: Record<string, string> = {'User-Agent': 'dubbo-tunnel'};
+  for (const [key, value] of Object.entries(connection.headers ?? {})) headers[key] = Array.isArray(value) ? value.join(', ') : String(value);
+  if (connection.auth !== undefined && connection.auth !== null) {
+    headers['Authorization'] ??= `Basic ${Buffer.from(connection.auth).toString('base64')}`;
+  }
+  const ws = new WebSocket(url, [PORT_FORWARD_PROTOCOL], {
+    agent: typeof connection.agent === 'object' ? connection.agent : undefined,
+    headers,
+    // TLS material from the kubeconfig; ws hands these to https.request like any request option.
+    ...tlsOptions(connection),
+    perMessageDeflate: false,
+    handshakeTimeout: timeoutMs,
+  });
+  const stream = new PortForwardStream(ws, target);
+  return await new Promise<PortForwardStream>((resolve, reject) => {
+    let settled = false;
+    const timer = setTimeout(() => fail(new DubboTunnelError('DT_ERR_PORT_FORWARD', `${describePod(target)}: port-forward did not start within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
+    const onAbort = (): void => {
+      const error = new Error('aborted');
+      error.name = 'AbortError';
+      fail(error);
+    };
+    options.signal?.addEventListener('abort', onAbort, {once: true});
+    function cleanup(): void {
+      settled = true;
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+      stream.off('ported', onPorted);
+      stream.off('error', onStreamError);
+      stream.off('close', onStreamClose);
+    }
+    function fail(error: Error): void {
+      if (settled) return;
+      cleanup();
+      stream.on('error', () => {}); // the caller never sees this stream; don't let its teardown crash
+      stream.destroy();
+      reject(error);
+    }
+    function onPorted(): void {
+      // Resolve on the next turn: error-channel text that came in the same chunk as the port
+      // announcement (a refused dial) then fails this call instead of a stream nobody listens to yet.
+      setImmediate(() => {
+        if (settled) return;
+        cleanup();
+        resolve(stream);
+      });
+    }
+    function onStreamError(error: Error): void {
+      fail(error);
+    }
+    function onStreamClose(): void {
+      fail(new DubboTunnelError('DT_ERR_PORT_FORWARD', `${describePod(target)}: the port-forward closed before it started`));
+    }
+    stream.once('ported', onPorted);
+    stream.once('error', onStreamError);
+    stream.once('close', onStreamClose);
+    // A refused upgrade: read the Status body so the error can say what is wrong (ws alone would
+    // only say "Unexpected server response: 403").
+    ws.once('unexpected-response', (_request, response: IncomingMessage) => {
+      void readBody(response).then((body) => {
+        fail(new KubeRequestError(response.statusCode ?? 0, parseStatus(body), portForwardRef(target)));
+      });
+    });
+  });
+}
+
+function tlsOptions(connection: ConnectionOptions): Pick<ConnectionOptions, 'ca' | 'cert' | 'key' | 'rejectUnauthorized' | 'servername'> {
+  return {ca: connection.ca, cert: connection.cert, key: connection.key, rejectUnauthorized: connection.rejectUnauthorized, servername: connection.servername};
+}
+
+async function readBody(response: IncomingMessage): Promise<string> {
+  response.setEncoding('utf8');
+  let text = '';
+  try {
+    for await (const chunk of response) {
+      text += chunk as string;
+      if (text.length > 64 * 1024) break;
+    }
+  } catch {
+    // the body is a nice-to-have
+  }
+  response.destroy();
+  return text;
+}
+
+export function describePod(target: {namespace: string; pod: string}): string {
+  return `pod ${target.namespace}/${target.pod}`;
+}
+
+/**
+ * One TCP connection into a pod, carried by one port-forward WebSocket.
+ *
+ * - Readable side: data-channel payloads, with the 2-byte little-endian port prefix the kubelet puts
+ *   at the start of each channel removed (and checked). When push() says the buffer is full the
+ *   WebSocket is paused (ws stops reading its socket) until the consumer reads again.
+ * - Writable side: each write becomes a data-channel message; the write callback waits for ws's
+ *   send callback (the bytes reached the socket), so a slow API server slows the writer down.
+ * - Error channel text (e.g. "error forwarding port 20880 to pod ..., uid : ... connection refused")
+ *   destroys the stream with DT_ERR_PORT_FORWARD.
+ * - WebSocket closed by the server: the readable side ends (and with it the stream); the stream ended
+ *   or destroyed by us: the WebSocket is closed. v4 has no half-close, so end() closes both ways.
+ */
+export class PortForwardStream extends Duplex {
+  readonly target: PortForwardTarget;
+  /** `pod dev/user-rpc-7d9f:20880`, for logs and the UI. */
+  readonly remote: string;
+  readonly #ws: WebSocket;
+  readonly #prefix: [Buffer, Buffer] = [Buffer.alloc(0), Buffer.alloc(0)];
+  #ported = false;
+  #remoteClosed = false;
+
+  constructor(ws: WebSocket, target: PortForwardTarget) {
+    super({allowHalfOpen: false});
+    this.#ws = ws;
+    this.target = target;
+    this.remote = `${describePod(target)}:${target.port}`;
+    ws.on('message', (data: RawData, isBinary: boolean) => this.#onMessage(toBuffer(data), isBinary));
+    ws.on('open', () => {
+      if (ws.protocol !== PORT_FORWARD_PROTOCOL) {
+        this.destroy(new DubboTunnelError('DT_ERR_PORT_FORWARD', `${describePod(target)}: the API server chose WebSocket subprotocol '${ws.protocol}', not ${PORT_FORWARD_PROTOCOL}`));
+      }
+    });
+    ws.on('error', (error: Error) => {
+      this.destroy(this.#ported
+        ? new DubboTunnelError('DT_ERR_PORT_FORWARD', `${describePod(target)}: port-forward connection failed: ${errorMessage(error)}`, {cause: error})
+        : error);
+    });
+    ws.on('close', () => {
+      this.#remoteClosed = true;
+      if (!this.#ported) {
+        this.destroy(new DubboTunnelError('DT_ERR_PORT_FORWARD', `${describePod(target)}: the port-forward closed before the kubelet announced port ${target.port}`));
+        return;
+      }
+      this.push(null);
+    });
+  }
+
+  /** True once the kubelet's port announcement arrived on the data channel. */
+  get ported(): boolean {
+    return this.#ported;
+  }
+
+  /** True while reading from the API server is paused because our reader is behind (diagnostics, tests). */
+  get wsPaused(): boolean {
+    return this.#ws.isPaused;
+  }
+
+  /** Bytes waiting in the WebSocket's send buffer (for diagnostics). */
+  get wsBufferedAmount(): number {
+    return this.#ws.bufferedAmount;
+  }
+
+  #onMessage(data: Buffer, isBinary: boolean): void {
+    // v4.channel.k8s.io is binary; text frames belong to the base64 flavour we never negotiate.
+    if (!isBinary || data.length === 0 || this.destroyed) return;
+    const channel = data[0];
+    if (channel !== DATA_CHANNEL && channel !== ERROR_CHANNEL) return; // websocket.go ignores unknown channels too
+    let payload = data.subarray(1);
+    const prefix = this.#prefix[channel];
+    if (prefix.length < 2) {
+      // websocket.go writes the port (binary.LittleEndian.PutUint16) as the first message of each channel.
+      const taken = payload.subarray(0, 2 - prefix.length);
+      const joined = Buffer.concat([prefix, taken]);
+      this.#prefix[channel] = joined;
+      payload = payload.subarray(taken.length);
+      if (joined.length < 2) return;
+      const announced = joined.readUInt16LE(0);
+      if (announced !== this.target.port) {
+        this.destroy(new DubboTunnelError('DT_ERR_PORT_FORWARD', `${describePod(this.target)}: the kubelet announced port ${announced} on channel ${channel}, expected ${this.target.port}`));
+        return;
+      }
+      if (channel === DATA_CHANNEL) {
+        this.#ported = true;
+        this.emit('ported');
+      }
+    }
+    if (payload.length === 0) return;
+    if (channel === ERROR_CHANNEL) {
+      const text = payload.toString('utf8').trim();
+      this.destroy(new DubboTunnelError('DT_ERR_PORT_FORWARD', `${describePod(this.target)}: ${text}`, {
+        hint: /connection refused/.test(text)
+          ? `nothing listens on port ${this.target.port} inside the pod; check the container port and that the provider started`
+          : undefined,
+      }));
+      return;
+    }
+    if (!this.push(payload)) this.#ws.pause();
+  }
+
+  override _read(): void {
+    if (this.#ws.isPaused) this.#ws.resume();
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.#send([chunk], callback);
+  }
+
+  override _writev(chunks: {chunk: Buffer}[], callback: (error?: Error | null) => void): void {
+    this.#send(chunks.map((entry) => entry.chunk), callback);
+  }
+
+  #send(chunks: Buffer[], callback: (error?: Error | null) => void): void {
+    if (this.#ws.readyState !== WebSocket.OPEN) {
+      callback(new DubboTunnelError('DT_ERR_BACKEND_CLOSED', `${describePod(this.target)}: the port-forward is closed`));
+      return;
+    }
+    const data = chunks.length === 1 ? chunks[0] ?? Buffer.alloc(0) : Buffer.concat(chunks);
+    const messages: Buffer[] = [];
+    for (let offset = 0; offset < data.length; offset += MAX_MESSAGE) {
+      messages.push(Buffer.concat([DATA_PREFIX, data.subarray(offset, offset + MAX_MESSAGE)]));
+    }
+    if (messages.length === 0) {
+      callback();
+      return;
+    }
+    let remaining = messages.length;
+    let failed = false;
+    for (const message of messages) {
+      this.#ws.send(message, {binary: true}, (error) => {
+        if (failed) return;
+        if (error) {
+          failed = true;
+          callback(error);
+          return;
+        }
+        remaining -= 1;
+        if (remaining === 0) callback();
+      });
+    }
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.#close();
+    callback();
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.#close();
+    callback(error);
+  }
+
+  #close(): void {
+    const ws = this.#ws;
+    if (this.#remoteClosed || ws.readyState === WebSocket.CLOSED) return;
+    if (ws.readyState === WebSocket.CONNECTING) {
+      ws.terminate();
+      return;
+    }
+    if (ws.readyState === WebSocket.OPEN) ws.close(1000);
+    // The closing handshake needs the peer; don't let a silent one hold the socket for ws's 30 s.
+    const timer = setTimeout(() => ws.terminate(), 2000);
+    ws.once('close', () => clearTimeout(timer));
+  }
+}
+
+function toBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
