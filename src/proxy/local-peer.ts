@@ -45,6 +45,7 @@ export class LocalPeerPolicy {
   readonly #ttlMs: number;
   #cached: Set<string> | undefined;
   #readAt = 0;
+  #missReadAt = Number.NEGATIVE_INFINITY;
 
   constructor(read: () => Set<string> = () => machineAddresses(), ttlMs = 5000) {
     this.#read = read;
@@ -61,7 +62,8 @@ export class LocalPeerPolicy {
     if (isLocalPeer(remoteAddress, this.#cached)) return true;
     // The peer may be on an address that appeared since the cache was filled: look once more,
     // but at most once a second so refused remote peers cannot make us walk interfaces per SYN.
-    if (now - this.#readAt < 1000 && this.#readAt !== now) return false;
+    if (now - this.#missReadAt < 1000) return false;
+    this.#missReadAt = now;
     this.#cached = this.#read();
     this.#readAt = now;
     return isLocalPeer(remoteAddress, this.#cached);

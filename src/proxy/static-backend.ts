@@ -57,6 +57,7 @@ export function describeSocketError(error: NodeJS.ErrnoException): string {
       return 'host name not found';
     case 'EPIPE':
       return 'the provider closed the connection';
+    case undefined:
     default:
       return error.message;
   }

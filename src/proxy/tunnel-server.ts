@@ -31,11 +31,12 @@ export class TunnelServer {
   readonly port: number;
   readonly host: string;
   readonly #server: net.Server;
-  readonly #connections = new Set<ConsumerConnection>();
+  readonly #connections: Set<ConsumerConnection>;
   #closing: Promise<void> | undefined;
 
-  private constructor(server: net.Server, events: TunnelEventBus, host: string, port: number) {
+  private constructor(server: net.Server, connections: Set<ConsumerConnection>, events: TunnelEventBus, host: string, port: number) {
     this.#server = server;
+    this.#connections = connections;
     this.events = events;
     this.host = host;
     this.port = port;
@@ -46,7 +47,8 @@ export class TunnelServer {
     const policy = options.peerPolicy ?? new LocalPeerPolicy();
     const allowRemote = options.allowRemote ?? false;
     let nextId = 1;
-    let instance: TunnelServer | undefined;
+    let accepting = false;
+    const connections = new Set<ConsumerConnection>();
     const server = net.createServer({noDelay: true}, (socket) => {
       const peer = formatHostPort(normalizeAddress(socket.remoteAddress ?? '?'), socket.remotePort ?? 0);
       if (!allowRemote && !policy.allows(socket.remoteAddress)) {
@@ -54,7 +56,7 @@ export class TunnelServer {
         events.emit('connection-refused', {peer, reason: 'not a local address (pass --allow-remote to accept other machines)'});
         return;
       }
-      if (!instance || instance.#closing) {
+      if (!accepting) {
         socket.destroy();
         return;
       }
@@ -66,7 +68,6 @@ export class TunnelServer {
         attachmentKey: options.attachmentKey ?? 'target-application',
         maxBodyLength: options.maxBodyLength ?? DEFAULT_PAYLOAD,
       });
-      const connections = instance.#connections;
       connections.add(connection);
       connection.onClosed(() => connections.delete(connection));
       events.emit('connection-opened', {connectionId: connection.id, peer});
@@ -75,7 +76,10 @@ export class TunnelServer {
     const host = await listen(server, options.port, options.host);
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : options.port;
-    instance = new TunnelServer(server, events, host, port);
+    const instance = new TunnelServer(server, connections, events, host, port);
+    // server.close() stops new 'connection' events by itself; this only covers the moment
+    // between listen() and having an instance.
+    accepting = true;
     if (allowRemote) {
       events.log('warn', `--allow-remote: any machine that can reach port ${port} may call your providers through this tunnel`);
     }

@@ -63,8 +63,8 @@ export function attachLineReporter(events: TunnelEventBus, options: LineReporter
   const detachers: (() => void)[] = [];
   for (const name of Object.keys(handlers) as (keyof TunnelEvents)[]) {
     const listener = (...args: unknown[]) => write(name, (handlers[name] as (...a: unknown[]) => Line | undefined)(...args));
-    events.on(name, listener as never);
-    detachers.push(() => events.off(name, listener as never));
+    events.on(name, listener);
+    detachers.push(() => events.off(name, listener));
   }
   return () => {
     for (const detach of detachers) detach();
