@@ -1,0 +1,132 @@
+// Pre-encoded Dubbo frames for the benchmark. Encoded once with hessian.js (the same shapes a Java
+// consumer/provider writes, see test/support/dubbo-wire.ts), then re-used: per request only the
+// 16-byte header is rebuilt with a new id, so the bench measures the proxy, not the encoder.
+import {Buffer} from 'node:buffer';
+import hessian from 'hessian.js';
+
+const {EncoderV2} = hessian;
+
+export const HEADER_LENGTH = 16;
+export const TARGET_APPLICATION = 'bench-app';
+export const SERVICE = 'org.apache.dubbo.bench.EchoService';
+
+/** Fills a byte[] argument with a pattern (not zeros, so nothing along the way can cheat on them). */
+function payload(n) {
+  const b = Buffer.allocUnsafe(n);
+  for (let i = 0; i < n; i++) b[i] = (i * 31 + 7) & 0xff;
+  return b;
+}
+
+/** Calls `encode(n)` with the byte[] size n adjusted until the body is exactly `target` bytes (binary chunk headers vary). */
+function sizedBody(target, encode) {
+  let n = Math.max(0, target - 200);
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const body = encode(n);
+    if (body.length === target) return body;
+    n = Math.max(0, n + target - body.length);
+  }
+  throw new Error(`cannot size a body to ${target} bytes`);
+}
+
+/** Request body as DubboCodec.encodeRequestData writes it: 5 strings, the args, then the attachment map (last). */
+export function requestBody(targetBytes) {
+  return sizedBody(targetBytes, (n) => {
+    const enc = new EncoderV2();
+    enc.writeString('2.0.2');
+    enc.writeString(SERVICE);
+    enc.writeString('0.0.0');
+    enc.writeString('echo');
+    enc.writeString('[B');
+    enc.write(payload(n));
+    // The attachments a direct-connected Dubbo 3.3 consumer sends, plus the routing key.
+    enc.write({
+      path: SERVICE,
+      interface: SERVICE,
+      version: '0.0.0',
+      timeout: '3000',
+      'remote.application': 'bench-consumer',
+      'target-application': TARGET_APPLICATION,
+    });
+    return enc.get();
+  });
+}
+
+/** OK response body: flag 4 (0x94, value with attachments), a byte[] echo, then {dubbo: '2.0.2'}. */
+export function responseBody(targetBytes) {
+  return sizedBody(targetBytes, (n) => {
+    const enc = new EncoderV2();
+    enc.writeInt(4);
+    enc.write(payload(n));
+    enc.write({dubbo: '2.0.2'});
+    return enc.get();
+  });
+}
+
+/** Header of a two-way hessian2 request (0xC2), status 0. */
+export function requestHeader(id, bodyLength) {
+  const h = Buffer.allocUnsafe(HEADER_LENGTH);
+  h[0] = 0xda;
+  h[1] = 0xbb;
+  h[2] = 0xc2;
+  h[3] = 0;
+  h.writeBigInt64BE(id, 4);
+  h.writeInt32BE(bodyLength, 12);
+  return h;
+}
+
+/** Header of an OK hessian2 response (flags 0x02, status 20) for `idBytes` (the request's 8 id bytes, copied verbatim). */
+export function responseHeader(idSource, idOffset, bodyLength) {
+  const h = Buffer.allocUnsafe(HEADER_LENGTH);
+  h[0] = 0xda;
+  h[1] = 0xbb;
+  h[2] = 0x02;
+  h[3] = 20;
+  idSource.copy(h, 4, idOffset, idOffset + 8);
+  h.writeInt32BE(bodyLength, 12);
+  return h;
+}
+
+/** The request/response body sizes the bench uses. */
+export const SIZES = [
+  {name: '1 KiB', bytes: 1024},
+  {name: '256 KiB', bytes: 256 * 1024},
+];
+
+/**
+ * Incremental header parser: calls onHeader(headerBuf) for every frame, skipping bodies without
+ * copying them. Used by both the provider and the load generator.
+ */
+export class FrameSkipper {
+  constructor(onHeader, onFrameEnd) {
+    this.header = Buffer.allocUnsafe(HEADER_LENGTH);
+    this.fill = 0;
+    this.remaining = 0;
+    this.onHeader = onHeader;
+    this.onFrameEnd = onFrameEnd;
+  }
+
+  push(chunk) {
+    let off = 0;
+    const len = chunk.length;
+    while (off < len) {
+      if (this.remaining > 0) {
+        const n = Math.min(this.remaining, len - off);
+        off += n;
+        this.remaining -= n;
+        if (this.remaining === 0) this.onFrameEnd(this.header);
+        continue;
+      }
+      const n = Math.min(HEADER_LENGTH - this.fill, len - off);
+      chunk.copy(this.header, this.fill, off, off + n);
+      this.fill += n;
+      off += n;
+      if (this.fill === HEADER_LENGTH) {
+        this.fill = 0;
+        if (this.header[0] !== 0xda || this.header[1] !== 0xbb) throw new Error('bad magic in bench stream');
+        this.remaining = this.header.readInt32BE(12);
+        this.onHeader(this.header);
+        if (this.remaining === 0) this.onFrameEnd(this.header);
+      }
+    }
+  }
+}
