@@ -1,0 +1,210 @@
+import type {Backend, BackendState, BackendStream} from '../core/backend.js';
+import {BackendError} from '../core/errors.js';
+import type {DubboTunnelError} from '../core/errors.js';
+import type {TunnelEventBus} from '../core/events.js';
+import type {KubeClient} from './client.js';
+import type {KubeApplication} from './discovery.js';
+import type {EndpointTracker} from './endpoint-tracker.js';
+import type {PodTarget, ServiceTargets} from './endpoints.js';
+import {SERVICE_NAME_LABEL} from './endpoints.js';
+import {KubeRequestError, toKubeError} from './errors.js';
+import {formatSelector} from './label-selector.js';
+import {openPortForward} from './port-forward.js';
+import type {PortForwardStream} from './port-forward.js';
+
+/** How long a pod whose port-forward just failed is tried only after the others. */
+const POD_COOLDOWN_MS = 5000;
+
+export interface KubeBackendDeps {
+  client: KubeClient;
+  endpoints: EndpointTracker;
+  events: TunnelEventBus;
+}
+
+/**
+ * One discovered application reached through port-forwards to the ready pods of its Service.
+ *
+ * connect() picks a ready pod from the shared endpoint cache (fewest open streams first, pods that
+ * just failed last) and opens one port-forward stream to it; when that fails for pod reasons (pod
+ * gone, nothing listening) it tries the next ready pod at once. When the endpoints say a pod with open
+ * streams is no longer ready (deleted, terminating, failing its probe), those streams are destroyed,
+ * so the router answers their in-flight requests with a Dubbo error, and new streams go elsewhere.
+ */
+export class KubeBackend implements Backend {
+  readonly application: string;
+  readonly target: KubeApplication;
+  readonly #deps: KubeBackendDeps;
+  readonly #streams = new Map<PortForwardStream, string>();
+  readonly #failedAt = new Map<string, number>();
+  readonly #unsubscribe: () => void;
+  #state: {state: BackendState; detail?: string; pod?: string} | undefined;
+  #lastPod: string | undefined;
+  #next = 0;
+  #closed = false;
+
+  constructor(target: KubeApplication, deps: KubeBackendDeps) {
+    this.application = target.application;
+    this.target = target;
+    this.#deps = deps;
+    this.#unsubscribe = deps.endpoints.subscribe(() => this.#onEndpoints());
+    if (target.problem !== undefined) this.#setState('error', target.problem);
+    else if (deps.endpoints.started) this.#onEndpoints();
+    else this.#setState('connecting', 'waiting for the endpoint list');
+  }
+
+  describe(): string {
+    return `svc ${this.target.namespace}/${this.target.service}:${String(this.target.port)}`;
+  }
+
+  /** Streams open right now (for status displays and tests). */
+  get openStreams(): number {
+    return this.#streams.size;
+  }
+
+  get state(): BackendState | undefined {
+    return this.#state?.state;
+  }
+
+  /** Ready pods behind the Service port right now. */
+  readyPods(): string[] {
+    return this.#targets().ready.map((target) => target.pod);
+  }
+
+  async connect(signal?: AbortSignal): Promise<BackendStream> {
+    const {target} = this;
+    if (this.#closed) throw new BackendError(`${this.application}: no longer discovered in the cluster`, {code: 'DT_ERR_BACKEND_UNAVAILABLE'});
+    if (target.problem !== undefined) {
+      throw new BackendError(`${this.application}: ${target.problem}`, {hint: 'fix the Ingress backend or create the Service; see docs/kubernetes.md'});
+    }
+    try {
+      await this.#deps.endpoints.start();
+    } catch (error) {
+      throw this.#fail(toKubeError(error, this.#deps.client.scene));
+    }
+    const tried = new Set<string>();
+    let lastError: DubboTunnelError | undefined;
+    for (;;) {
+      const targets = this.#targets();
+      if (targets.ready.length === 0) {
+        const error = this.#noReadyPods(targets);
+        this.#setState('no-ready-pods', error.message);
+        throw error;
+      }
+      const pick = this.#choose(targets.ready.filter((candidate) => !tried.has(candidate.pod)));
+      if (!pick) {
+        const reason = lastError?.message ?? 'unknown error';
+        throw this.#fail(lastError, `${this.application}: no ready pod of service ${target.namespace}/${target.service} accepted a port-forward (last error: ${reason})`);
+      }
+      tried.add(pick.pod);
+      if (this.#streams.size === 0 && this.#state?.state !== 'ready') this.#setState('connecting', `opening a port-forward to pod ${target.namespace}/${pick.pod}`, pick.pod);
+      let stream: PortForwardStream;
+      try {
+        stream = await openPortForward(this.#deps.client, {namespace: target.namespace, pod: pick.pod, port: pick.port}, {signal});
+      } catch (error) {
+        if (signal?.aborted === true) throw error;
+        const mapped = toKubeError(error, this.#deps.client.scene);
+        // Credentials, permissions and an unreachable API server are the same for every pod.
+        if ((error instanceof KubeRequestError && (error.status === 401 || error.status === 403)) || mapped.code === 'DT_ERR_KUBE_UNREACHABLE' || mapped.code === 'DT_ERR_KUBE_UNAUTHORIZED') {
+          throw this.#fail(mapped);
+        }
+        this.#failedAt.set(pick.pod, Date.now());
+        lastError = mapped;
+        this.#deps.events.log('warn', `${this.application}: port-forward to pod ${target.namespace}/${pick.pod} failed: ${mapped.message}`);
+        continue;
+      }
+      if (this.#closed) {
+        stream.destroy();
+        throw new BackendError(`${this.application}: no longer discovered in the cluster`);
+      }
+      this.#track(stream, pick.pod);
+      return {stream, remote: stream.remote};
+    }
+  }
+
+  /** Stops following the endpoints and destroys every open stream (the application was removed). */
+  close(reason = `${this.application}: no longer discovered in the cluster`): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#unsubscribe();
+    for (const stream of [...this.#streams.keys()]) stream.destroy(new BackendError(reason, {code: 'DT_ERR_BACKEND_CLOSED'}));
+    this.#streams.clear();
+  }
+
+  #targets(): ServiceTargets {
+    const {servicePort} = this.target;
+    if (!servicePort) return {all: [], ready: [], withoutPod: 0};
+    return this.#deps.endpoints.targets(this.target.namespace, this.target.service, servicePort);
+  }
+
+  /** Fewest open streams first (spreads consumers over pods), pods that failed recently last, then round robin. */
+  #choose(candidates: PodTarget[]): PodTarget | undefined {
+    if (candidates.length === 0) return undefined;
+    const now = Date.now();
+    const load = new Map<string, number>();
+    for (const pod of this.#streams.values()) load.set(pod, (load.get(pod) ?? 0) + 1);
+    const cooling = (pod: string): number => {
+      const at = this.#failedAt.get(pod);
+      return at !== undefined && now - at < POD_COOLDOWN_MS ? 1 : 0;
+    };
+    const start = this.#next++ % candidates.length;
+    const rotated = [...candidates.slice(start), ...candidates.slice(0, start)];
+    rotated.sort((a, b) => cooling(a.pod) - cooling(b.pod) || (load.get(a.pod) ?? 0) - (load.get(b.pod) ?? 0));
+    return rotated[0];
+  }
+
+  #track(stream: PortForwardStream, pod: string): void {
+    this.#streams.set(stream, pod);
+    this.#failedAt.delete(pod);
+    this.#lastPod = pod;
+    stream.once('close', () => this.#streams.delete(stream));
+    this.#setState('ready', `pod ${this.target.namespace}/${pod}`, pod);
+  }
+
+  #onEndpoints(): void {
+    if (this.#closed || this.target.problem !== undefined) return;
+    const targets = this.#targets();
+    const ready = new Set(targets.ready.map((target) => target.pod));
+    const gone = new Set<string>();
+    for (const [stream, pod] of this.#streams) {
+      if (ready.has(pod)) continue;
+      gone.add(pod);
+      this.#streams.delete(stream);
+      stream.destroy(new BackendError(`${this.application}: pod ${this.target.namespace}/${pod} is no longer ready (deleted, terminating or failing its readiness probe)`, {code: 'DT_ERR_BACKEND_CLOSED'}));
+    }
+    for (const pod of this.#failedAt.keys()) if (!ready.has(pod)) this.#failedAt.delete(pod);
+    if (targets.ready.length === 0) {
+      this.#setState('no-ready-pods', this.#noReadyPods(targets).message);
+    } else if (gone.size > 0) {
+      const others = targets.ready.map((target) => target.pod).join(', ');
+      this.#setState('reconnecting', `pod ${[...gone].map((pod) => `${this.target.namespace}/${pod}`).join(', ')} went away; new streams go to ${others}`, [...gone][0]);
+    } else if (this.#state?.state !== 'ready' || (this.#lastPod !== undefined && !ready.has(this.#lastPod))) {
+      const pod = this.#lastPod !== undefined && ready.has(this.#lastPod) ? this.#lastPod : targets.ready[0]?.pod;
+      this.#setState('ready', `${targets.ready.length} ready pod${targets.ready.length === 1 ? '' : 's'}`, pod);
+    }
+  }
+
+  #noReadyPods(targets: ServiceTargets): BackendError {
+    const {namespace, service} = this.target;
+    const selector = formatSelector(this.target.podSelector);
+    const extra = targets.withoutPod > 0 ? ` (its ${targets.withoutPod} endpoints have no pod behind them; port-forward needs pods)` : '';
+    return new BackendError(`${this.application}: service ${namespace}/${service} has no ready pods${extra}`, {
+      code: 'DT_ERR_NO_READY_PODS',
+      hint: selector === undefined
+        ? `check the endpoints: kubectl get endpointslices -n ${namespace} -l ${SERVICE_NAME_LABEL}=${service}`
+        : `check the pods: kubectl get pods -n ${namespace} -l ${selector}`,
+    });
+  }
+
+  #fail(error: DubboTunnelError | undefined, message?: string): BackendError {
+    const text = message ?? `${this.application}: ${error?.message ?? 'port-forward failed'}`;
+    this.#setState('error', error?.message ?? text);
+    return new BackendError(text, {hint: error?.hint, code: error?.code, cause: error});
+  }
+
+  #setState(state: BackendState, detail?: string, pod?: string): void {
+    const previous = this.#state;
+    if (previous?.state === state && previous.detail === detail && previous.pod === pod) return;
+    this.#state = {state, detail, pod};
+    this.#deps.events.emit('backend-state-changed', {application: this.application, state, ...(detail === undefined ? {} : {detail}), ...(pod === undefined ? {} : {pod})});
+  }
+}

@@ -1,0 +1,114 @@
+import type {KubeClient} from './client.js';
+import type {ResolvedServicePort} from './discovery.js';
+import {targetsFromEndpoints, targetsFromSlices} from './endpoints.js';
+import type {ServiceTargets} from './endpoints.js';
+import {KubeRequestError} from './errors.js';
+import type {ResourceRef} from './errors.js';
+import {ListWatch} from './list-watch.js';
+import type {Backoff} from './list-watch.js';
+import type {KubeObject} from './types.js';
+
+export type EndpointSource = 'endpointslices' | 'endpoints';
+
+export interface EndpointTrackerOptions {
+  /** undefined = all namespaces (needs cluster-wide list/watch). */
+  namespace: string | undefined;
+  onError?: (error: unknown, retryInMs: number, ref: ResourceRef) => void;
+  onRecovered?: () => void;
+  inactivityMs?: number;
+  backoff?: () => Backoff;
+}
+
+/**
+ * One shared, live view of which pods are ready behind which Service port: a list+watch of
+ * EndpointSlices in the cluster's scope (one watch for all backends, like kubefwd's per-namespace
+ * pod informer), or of core/v1 Endpoints where discovery.k8s.io is not served (404 on the group).
+ */
+export class EndpointTracker {
+  readonly #client: KubeClient;
+  readonly #options: EndpointTrackerOptions;
+  readonly #listeners = new Set<() => void>();
+  #watch: ListWatch<KubeObject> | undefined;
+  #starting: Promise<void> | undefined;
+  #source: EndpointSource = 'endpointslices';
+  #stopped = false;
+
+  constructor(client: KubeClient, options: EndpointTrackerOptions) {
+    this.#client = client;
+    this.#options = options;
+  }
+
+  get source(): EndpointSource {
+    return this.#source;
+  }
+
+  get started(): boolean {
+    return this.#watch?.synced === true;
+  }
+
+  /** Lists and starts watching (once; concurrent callers share the attempt, a failed attempt can be retried). */
+  start(): Promise<void> {
+    if (this.#stopped) return Promise.reject(new Error('endpoint tracker stopped'));
+    this.#starting ??= this.#start().catch((error: unknown) => {
+      this.#starting = undefined;
+      throw error;
+    });
+    return this.#starting;
+  }
+
+  async #start(): Promise<void> {
+    try {
+      await this.#startWatch('endpointslices');
+    } catch (error) {
+      if (!(error instanceof KubeRequestError && error.status === 404)) throw error;
+      // discovery.k8s.io/v1 is not served (API servers before 1.21, or some proxies): use Endpoints.
+      await this.#startWatch('endpoints');
+    }
+  }
+
+  async #startWatch(source: EndpointSource): Promise<void> {
+    const ns = this.#options.namespace;
+    const scope = ns === undefined ? '' : `/namespaces/${encodeURIComponent(ns)}`;
+    const watch = new ListWatch<KubeObject>(this.#client, {
+      path: source === 'endpointslices' ? `/apis/discovery.k8s.io/v1${scope}/endpointslices` : `/api/v1${scope}/endpoints`,
+      resource: source === 'endpointslices'
+        ? {group: 'discovery.k8s.io', resource: 'endpointslices', namespace: ns}
+        : {group: '', resource: 'endpoints', namespace: ns},
+      onChange: () => {
+        for (const listener of [...this.#listeners]) listener();
+      },
+      onError: this.#options.onError,
+      onRecovered: this.#options.onRecovered,
+      inactivityMs: this.#options.inactivityMs,
+      backoff: this.#options.backoff?.(),
+    });
+    await watch.start();
+    if (this.#stopped) {
+      await watch.stop();
+      throw new Error('endpoint tracker stopped');
+    }
+    this.#source = source;
+    this.#watch = watch;
+  }
+
+  /** Pods behind a Service port, from the cache (empty until started). */
+  targets(namespace: string, service: string, servicePort: ResolvedServicePort): ServiceTargets {
+    const items = this.#watch?.items;
+    if (!items) return {all: [], ready: [], withoutPod: 0};
+    if (this.#source === 'endpointslices') return targetsFromSlices(items.values(), namespace, service, servicePort);
+    return targetsFromEndpoints(items.get(`${namespace}/${service}`), servicePort);
+  }
+
+  /** Called after every change of the cache. Returns the unsubscribe function. */
+  subscribe(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#listeners.clear();
+    await this.#starting?.catch(() => {});
+    await this.#watch?.stop();
+  }
+}

@@ -1,0 +1,104 @@
+// Shared setup for the Kubernetes tests: a fake API server, a kubeconfig for it, and a KubeCluster.
+import {mkdtempSync, rmSync} from 'node:fs';
+import http from 'node:http';
+import type {AddressInfo, Socket} from 'node:net';
+import net from 'node:net';
+import {tmpdir} from 'node:os';
+import path from 'node:path';
+import {TunnelEventBus} from '../../src/core/events.js';
+import type {LogLevel} from '../../src/core/events.js';
+import {KubeCluster} from '../../src/kube/cluster.js';
+import type {ClusterOptions} from '../../src/kube/cluster.js';
+import {FakeKubeApi} from '../support/fake-kube-api.js';
+import type {FakeKubeApiOptions} from '../support/fake-kube-api.js';
+
+export interface KubeFixture {
+  api: FakeKubeApi;
+  dir: string;
+  kubeconfig: string;
+  events: TunnelEventBus;
+  logs: {level: LogLevel; message: string}[];
+  open(options?: Partial<ClusterOptions>): Promise<KubeCluster>;
+  close(): Promise<void>;
+}
+
+export async function startKube(options: FakeKubeApiOptions = {}): Promise<KubeFixture> {
+  const api = await FakeKubeApi.start({bookmarkIntervalMs: 0, ...options});
+  const dir = mkdtempSync(path.join(tmpdir(), 'dt-kube-'));
+  const kubeconfig = api.writeKubeconfig(dir);
+  const events = new TunnelEventBus();
+  const logs: {level: LogLevel; message: string}[] = [];
+  events.on('log', (entry) => logs.push(entry));
+  const clusters: KubeCluster[] = [];
+  return {
+    api,
+    dir,
+    kubeconfig,
+    events,
+    logs,
+    async open(extra = {}) {
+      const cluster = await KubeCluster.open({kubeconfig, events, env: {}, execStderr: null, ...extra});
+      clusters.push(cluster);
+      return cluster;
+    },
+    async close() {
+      await Promise.all(clusters.map((cluster) => cluster.close()));
+      await api.stop();
+      rmSync(dir, {recursive: true, force: true});
+    },
+  };
+}
+
+/**
+ * An HTTP proxy in front of the fake API server that answers 404 for discovery.k8s.io, like an API
+ * server from before EndpointSlices (or a proxy that does not pass the group). Upgrades pass through.
+ */
+export async function startNoSlicesProxy(target: string): Promise<{url: string; close(): Promise<void>}> {
+  const upstream = new URL(target);
+  const sockets = new Set<Socket>();
+  const server = http.createServer((req, res) => {
+    if ((req.url ?? '').startsWith('/apis/discovery.k8s.io')) {
+      res.writeHead(404, {'Content-Type': 'application/json'});
+      res.end(JSON.stringify({kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound', code: 404, message: 'the server could not find the requested resource'}));
+      return;
+    }
+    const forward = http.request({host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers}, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
+    forward.on('error', () => res.destroy());
+    res.on('close', () => forward.destroy());
+    req.pipe(forward);
+  });
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
+    const out = net.connect(Number(upstream.port), upstream.hostname, () => {
+      const lines = [`${req.method ?? 'GET'} ${req.url ?? '/'} HTTP/1.1`];
+      for (let index = 0; index < req.rawHeaders.length; index += 2) lines.push(`${req.rawHeaders[index]}: ${req.rawHeaders[index + 1]}`);
+      out.write(`${lines.join('\r\n')}\r\n\r\n`);
+      out.write(head);
+      out.pipe(socket);
+      socket.pipe(out);
+    });
+    sockets.add(out);
+    out.on('close', () => {
+      sockets.delete(out);
+      socket.destroy();
+    });
+    out.on('error', () => socket.destroy());
+    socket.on('error', () => out.destroy());
+    socket.on('close', () => out.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const {port} = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
