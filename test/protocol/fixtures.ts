@@ -171,7 +171,7 @@ export function referenceValueEnds(body: Buffer, count: number): number[] {
 
 export const jsonb = {
   /** JSONB.IO.writeInt32: one byte for -16..47, 0x30-0x3f + 1 byte, 0x40-0x47 + 2 bytes, else 0x48 + int32. */
-  int(v: number): Buffer {
+  int: (v: number): Buffer => {
     if (v >= -16 && v <= 47) return Buffer.from([v & 0xff]);
     if (v >= -0x800 && v <= 0x7ff) return Buffer.from([0x38 + (v >> 8), v & 0xff]);
     if (v >= -0x40000 && v <= 0x3ffff) return Buffer.from([0x44 + (v >> 16), (v >> 8) & 0xff, v & 0xff]);
@@ -181,7 +181,7 @@ export const jsonb = {
     return b;
   },
   /** JSONB.IO.writeInt64 compact forms (0xd8-0xef, 0xc8-0xd7, 0xc0-0xc7, 0xbf int32, 0xbe int64). */
-  long(v: bigint): Buffer {
+  long: (v: bigint): Buffer => {
     if (v >= -8n && v <= 15n) return Buffer.from([0xe0 + Number(v)]);
     if (v >= -0x800n && v <= 0x7ffn) return Buffer.from([0xd0 + (Number(v) >> 8), Number(v) & 0xff]);
     if (v >= -0x40000n && v <= 0x3ffffn) return Buffer.from([0xc4 + (Number(v) >> 16), (Number(v) >> 8) & 0xff, Number(v) & 0xff]);
@@ -197,7 +197,7 @@ export const jsonb = {
     return b;
   },
   /** Latin-1 strings: 0x49+len up to 47 bytes, else BC_STR_ASCII (0x79) len; otherwise BC_STR_UTF8 (0x7a) len. */
-  string(s: string): Buffer {
+  string: (s: string): Buffer => {
     // eslint-disable-next-line no-control-regex
     if (/^[\u0000-\u00ff]*$/.test(s)) {
       const bytes = Buffer.from(s, 'latin1');
@@ -207,11 +207,11 @@ export const jsonb = {
     const bytes = Buffer.from(s, 'utf8');
     return Buffer.concat([Buffer.from([0x7a]), jsonb.int(bytes.length), bytes]);
   },
-  utf16le(s: string): Buffer {
+  utf16le: (s: string): Buffer => {
     const bytes = Buffer.from(s, 'utf16le');
     return Buffer.concat([Buffer.from([0x7c]), jsonb.int(bytes.length), bytes]);
   },
-  utf16be(s: string): Buffer {
+  utf16be: (s: string): Buffer => {
     const bytes = Buffer.from(s, 'utf16le').swap16();
     return Buffer.concat([Buffer.from([0x7d]), jsonb.int(bytes.length), bytes]);
   },
@@ -219,15 +219,15 @@ export const jsonb = {
   true: Buffer.from([0xb1]),
   false: Buffer.from([0xb0]),
   /** BC_OBJECT (0xa6) key value ... BC_OBJECT_END (0xa5). */
-  object(entries: [Buffer, Buffer][]): Buffer {
+  object: (entries: [Buffer, Buffer][]): Buffer => {
     return Buffer.concat([Buffer.from([0xa6]), ...entries.flat(), Buffer.from([0xa5])]);
   },
   /** BC_ARRAY_FIX_0 + n for up to 15 items. */
-  array(items: Buffer[]): Buffer {
+  array: (items: Buffer[]): Buffer => {
     return Buffer.concat([Buffer.from([0x94 + items.length]), ...items]);
   },
   /** FastJson2ObjectOutput.writeObject: int32 big-endian length, then the JSONB bytes. */
-  record(value: Buffer): Buffer {
+  record: (value: Buffer): Buffer => {
     const len = Buffer.alloc(4);
     len.writeInt32BE(value.length);
     return Buffer.concat([len, value]);
