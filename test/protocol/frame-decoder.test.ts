@@ -7,6 +7,11 @@ import {FrameDecoder} from '../../src/protocol/frame-decoder.js';
 import {encodeHeartbeatRequest, encodeReadonlyEvent, encodeRequest, encodeResponse, java} from '../support/dubbo-wire.js';
 import {RecordingSink, decodeAllWays, decodeChunks, frameOf, header, hex} from './fixtures.js';
 
+/** Hex with one `# comment` per field, as in the byte layouts of ExchangeCodecTest.java. */
+function fields(annotated: string): Buffer {
+  return hex(annotated.replace(/#[^\n]*/g, ''));
+}
+
 function frames(result: ReturnType<typeof decodeChunks>): Buffer[] {
   return result.events.map((e) => {
     assert.equal(e.kind, 'frame');
@@ -16,14 +21,14 @@ function frames(result: ReturnType<typeof decodeChunks>): Buffer[] {
 
 describe('FrameDecoder: hand-written headers', () => {
   it('decodes a heartbeat request (da bb e2 00 <id> 00 00 00 01 4e)', () => {
-    const bytes = hex(`
+    const bytes = fields(`
       da bb                   # magic
       e2                      # REQUEST | TWOWAY | EVENT | hessian2
       00                      # status (unused on requests)
       00 00 00 00 00 00 01 02 # request id 258
       00 00 00 01             # body length 1
       4e                      # body: hessian2 null
-    `.replace(/#[^\n]*/g, ''));
+    `);
     const result = decodeAllWays(bytes);
     assert.equal(result.bufferedBytes, 0);
     assert.equal(result.events.length, 1);
@@ -36,8 +41,22 @@ describe('FrameDecoder: hand-written headers', () => {
   });
 
   it('decodes a READONLY event (a2, body "R") and a heartbeat response (22, status 20)', () => {
-    const readonly = hex('dabb a2 00 0000000000000009 00000002 0152'); // one-way event, body hessian "R"
-    const heartbeatResponse = hex('dabb 22 14 0000000000000009 00000001 4e'); // EVENT | hessian2, status 20
+    const readonly = fields(`
+      da bb                   # magic
+      a2                      # REQUEST | EVENT | hessian2, no TWOWAY: a one-way event
+      00                      # status
+      00 00 00 00 00 00 00 09 # request id 9
+      00 00 00 02             # body length 2
+      01 52                   # body: hessian2 string "R" (READONLY_EVENT)
+    `);
+    const heartbeatResponse = fields(`
+      da bb                   # magic
+      22                      # EVENT | hessian2 (a response: no REQUEST bit)
+      14                      # status 20 OK
+      00 00 00 00 00 00 00 09 # the request's id
+      00 00 00 01             # body length 1
+      4e                      # body: hessian2 null
+    `);
     const result = decodeAllWays(Buffer.concat([readonly, heartbeatResponse]));
     assert.deepEqual(frames(result), [readonly, heartbeatResponse]);
     const [a, b] = result.events;
@@ -86,7 +105,14 @@ describe('FrameDecoder: hand-written headers', () => {
   });
 
   it('rejects bad magic at the start of the stream (DT_ERR_BAD_MAGIC)', () => {
-    const bytes = hex('dabc c2 00 0000000000000001 00000001 4e'); // magic 0xdabc
+    const bytes = fields(`
+      da bc                   # magic 0xdabc: wrong second byte
+      c2                      # REQUEST | TWOWAY | hessian2
+      00                      # status
+      00 00 00 00 00 00 00 01 # request id 1
+      00 00 00 01             # body length 1
+      4e                      # body
+    `);
     const result = decodeAllWays(bytes);
     assert.equal(result.failed, true);
     assert.equal(result.events.length, 1);

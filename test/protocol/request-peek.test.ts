@@ -8,7 +8,7 @@ import {ProtocolError} from '../../src/core/errors.js';
 import {HessianWalker} from '../../src/protocol/hessian-walker.js';
 import {peekHessian2Request, peekRequest, type AttachmentValue} from '../../src/protocol/request-peek.js';
 import {encodeRequest, java} from '../support/dubbo-wire.js';
-import {decodeAllWays, hessianRequestBody, hex, rawBytes, referenceValueEnds, type HessianEncoder} from './fixtures.js';
+import {decodeAllWays, frameOf, hessianRequestBody, hex, rawBytes, referenceValueEnds, type HessianEncoder} from './fixtures.js';
 
 interface ArgCase {
   name: string;
@@ -16,8 +16,8 @@ interface ArgCase {
   args?: unknown[];
   /** Hand-written argument bytes, for forms hessian.js never writes (and its DecoderV2 may not read). */
   rawArgs?: Buffer[];
-  /** A byte sequence the encoded body must contain (proves the form under test was really written). */
-  contains?: Buffer;
+  /** Byte sequences the encoded body must contain (proves the forms under test were really written). */
+  contains?: Buffer[];
 }
 
 const pojo = (name: string, age: number): unknown => java.pojo('com.example.User', {name, age});
@@ -32,61 +32,65 @@ const ARG_CASES: ArgCase[] = [
     name: 'POJOs sharing one class definition across two arguments (0x60 in arg 2)',
     desc: 'Lcom/example/User;Lcom/example/User;',
     args: [pojo('alice', 30), pojo('bob', 40)],
-    contains: hex('60 03 62 6f 62'), // second instance: class ref 0, name "bob"
+    contains: [hex('60 03 62 6f 62')], // second instance: class ref 0, name "bob"
   },
   {
     name: 'back-references Q to the same object',
     desc: 'Lcom/example/Pair;',
     args: [java.pojo('com.example.Pair', {left: shared, right: shared})],
-    contains: hex('51 91'), // 'Q' ref 1 (ref 0 is the Pair itself)
+    contains: [hex('51 91')], // 'Q' ref 1 (ref 0 is the Pair itself)
   },
   {
     name: 'an exception with a self-reference cause',
     desc: 'Ljava/lang/Throwable;',
     args: [java.exception('java.lang.IllegalStateException', 'boom')],
-    contains: hex('51 90'),
+    contains: [hex('51 90')],
   },
   {
     name: "typed lists '[int' and '[string' and an ArrayList",
     desc: '[I[Ljava/lang/String;Ljava/util/List;',
     args: [java.typedList('[int', [1, 2, 3]), java.typedList('[string', ['a', 'b']), java.typedList('java.util.ArrayList', [1, 'x', null])],
-    contains: hex('73 04 5b 69 6e 74'), // 0x70+3 typed fixed list, type "[int"
+    contains: [hex('73 04 5b 69 6e 74')], // 0x70+3 typed fixed list, type "[int"
   },
   {
     name: "a long typed list ('V' type int) and a repeated list type (type ref)",
     desc: '[I[I',
     args: [java.typedList('[int', [1, 2, 3, 4, 5, 6, 7, 8, 9]), java.typedList('[int', [7])],
-    contains: hex('56 04 5b 69 6e 74 99'), // 'V' "[int" length 9
+    contains: [hex('56 04 5b 69 6e 74 99')], // 'V' "[int" length 9
   },
   {
     name: "a TreeMap ('M' with a type) and a HashMap ('H')",
     desc: 'Ljava/util/Map;Ljava/util/Map;',
     args: [java.typedMap('java.util.TreeMap', {a: 1, b: [1, 2]}), {$class: 'java.util.HashMap', $: {k: 'v'}}],
-    contains: hex('4d 11'), // 'M' then a 17-char type name
+    contains: [hex('4d 11')], // 'M' then a 17-char type name
   },
   {
     name: 'BigDecimal, enums and Dates in both forms',
     desc: 'Ljava/math/BigDecimal;Lcom/example/Color;Ljava/util/Date;Ljava/util/Date;',
     args: [java.bigDecimal('12345.678'), java.enumValue('com.example.Color', 'RED'), java.date(Date.UTC(2024, 0, 1, 12, 30)), java.date(1700000000123)],
-    contains: hex('4a 00 00 01 8b cf e5 68 7b'), // 0x4A ms date
+    contains: [
+      Buffer.concat([hex('4b'), int32(Date.UTC(2024, 0, 1, 12, 30) / 60_000)]), // 0x4B: a whole minute, as int32 minutes
+      hex('4a 00 00 01 8b cf e5 68 7b'), // 0x4A: int64 ms
+      hex('43 14'), // 'C' + the 20-char BigDecimal class name
+    ],
   },
   {
     name: 'a byte[] over 64 KiB (binary chunks) and a small one',
     desc: '[B[B',
     args: [java.bytes(70_000), java.bytes(5)],
-    contains: hex('41 0f fd'), // 'A' non-final chunk of 4093 bytes
+    contains: [hex('41 0f fd')], // 'A' non-final chunk of 4093 bytes
   },
   {
     name: 'a string over 32 KiB sent in chunks',
     desc: 'Ljava/lang/String;',
     args: [java.longString(70_000)],
-    contains: hex('52 80 00'), // 'R' chunk of 0x8000 units
+    contains: [hex('52 80 00')], // 'R' chunk of 0x8000 units
   },
   {
     name: 'non-BMP strings (CESU-8 surrogates) and a long one with a surrogate pair on a chunk boundary',
     desc: 'Ljava/lang/String;Ljava/lang/String;',
     args: [nonBmp, `${'x'.repeat(0x7fff)}😀${'y'.repeat(10)}`],
-    contains: hex('ed a0 bd ed b8 80'), // U+1F600 as two 3-byte surrogates
+    contains: [hex('ed a0 bd ed b8 80')], // U+1F600 as two 3-byte surrogates
   },
   {
     name: 'nulls and booleans',
@@ -97,25 +101,25 @@ const ARG_CASES: ArgCase[] = [
     name: 'longs in every compact form',
     desc: 'JJJJJJ',
     args: [java.long(3), java.long(-2000), java.long(200_000), java.long(2_000_000_000), java.long('9007199254740993'), java.long(-8)],
-    contains: hex('59 77 35 94 00'), // long as int32
+    contains: [hex('59 77 35 94 00')], // long as int32
   },
   {
     name: 'doubles in every compact form',
     desc: 'DDDDDD',
     args: [0, 1, 100, 1000, 10.123, Math.PI].map((v) => ({$class: 'double', $: v})),
-    contains: hex('5f 00 00 27 8b'), // 10.123 as int32 mills
+    contains: [hex('5f 00 00 27 8b')], // 10.123 as int32 mills
   },
   {
     name: 'ints in every form',
     desc: 'IIII',
     args: [5, 1000, 100_000, 2_000_000_000],
-    contains: hex('49 77 35 94 00'),
+    contains: [hex('49 77 35 94 00')],
   },
   {
     name: "more than 16 classes: 'O' with an int class index",
     desc: '[Ljava/lang/Object;',
     args: [java.typedList('[object', [...manyClasses, java.pojo('com.example.C17', {v: 99})])],
-    contains: hex('4f a1'), // 'O' class 17
+    contains: [hex('4f a1')], // 'O' class 17
   },
   {
     name: 'a POJO nesting lists, maps and other POJOs',
@@ -160,6 +164,12 @@ const ARG_CASES: ArgCase[] = [
   },
 ];
 
+function int32(v: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeInt32BE(v);
+  return b;
+}
+
 function attachmentsOf(meta: {attachments: ReadonlyMap<string, AttachmentValue>}): Record<string, AttachmentValue> {
   return Object.fromEntries(meta.attachments);
 }
@@ -172,7 +182,7 @@ describe('peekHessian2Request: arguments are skipped, not decoded', () => {
       const body = hessianRequestBody({
         desc: c.desc, args: c.args, attachments, writeArgs: raw && ((enc: HessianEncoder) => raw.forEach((b) => rawBytes(enc, b))),
       });
-      if (c.contains) assert.ok(body.includes(c.contains), `fixture does not contain ${c.contains.toString('hex')}`);
+      for (const part of c.contains ?? []) assert.ok(body.includes(part), `fixture does not contain ${part.toString('hex')}`);
       const meta = peekHessian2Request(body);
       assert.equal(meta.dubboVersion, '2.0.2');
       assert.equal(meta.service, 'com.example.DemoService');
@@ -199,6 +209,14 @@ describe('peekHessian2Request: arguments are skipped, not decoded', () => {
       }
       assert.deepEqual(ends, expected);
       assert.equal(walker.pos, body.length);
+
+      // The same body as a frame: fed whole, byte by byte and split everywhere, then peeked.
+      const frame = frameOf(0xc2, 42n, body);
+      const decoded = decodeAllWays(frame);
+      assert.equal(decoded.bufferedBytes, 0);
+      const event = decoded.events[0];
+      assert.ok(decoded.events.length === 1 && event?.kind === 'frame');
+      assert.deepEqual(peekRequest(event.header.serializationId, event.bytes.subarray(16)), meta);
     });
   }
 
