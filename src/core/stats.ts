@@ -1,0 +1,477 @@
+import type {BackendState} from './backend.js';
+import type {LogLevel, RequestCompleted, TunnelEventBus, TunnelEvents} from './events.js';
+import {STATUS} from '../protocol/header.js';
+
+/**
+ * Live statistics for displays, fed only by the TunnelEventBus.
+ *
+ * Built for `useSyncExternalStore`: `subscribe(listener)` and `getSnapshot()`, where the snapshot is
+ * an immutable object whose identity changes only when something changed. Two rules keep it cheap
+ * at thousands of requests per second:
+ * - per request the work is O(1) and allocates nothing of its own (counters, a Float64Array ring of
+ *   latencies, a ring of references to the event payloads);
+ * - listeners are notified at most once per `throttleMs` (trailing edge), and the snapshot (sorting
+ *   latencies for percentiles, building log entries) is built lazily when someone asks for it.
+ */
+
+/** `idle`: routed, but the backend has not reported a state yet (static backends never do). */
+export type ApplicationState = BackendState | 'idle';
+
+export interface ApplicationRow {
+  readonly application: string;
+  readonly state: ApplicationState;
+  /** Why the state is what it is (e.g. the error), when the backend said. */
+  readonly detail: string | undefined;
+  /** The pod (or `host:port`) currently serving, when known. */
+  readonly pod: string | undefined;
+  readonly requests: number;
+  readonly errors: number;
+  /** Percentiles over the last `latencyWindow` requests; undefined before the first request. */
+  readonly p50Ms: number | undefined;
+  readonly p99Ms: number | undefined;
+  /** Milliseconds since the epoch of the last request or upstream change; undefined when none yet. */
+  readonly lastActivity: number | undefined;
+  /** Upstream streams open right now. */
+  readonly upstreams: number;
+}
+
+export interface RequestLogEntry {
+  readonly kind: 'request';
+  /** Monotonic across both kinds of entries: sort key and React key. */
+  readonly seq: number;
+  readonly at: number;
+  readonly application: string | undefined;
+  /** `com.foo.UserService#getUser`, undefined when the body could not be read. */
+  readonly target: string | undefined;
+  readonly status: number | undefined;
+  readonly ms: number;
+  readonly error: string | undefined;
+  readonly oneWay: boolean;
+  /** True when the request failed (dubbo-tunnel answered with an error, or a non-OK status). */
+  readonly failed: boolean;
+}
+
+export interface EventLogEntry {
+  readonly kind: 'event';
+  readonly seq: number;
+  readonly at: number;
+  readonly level: LogLevel;
+  readonly application: string | undefined;
+  readonly message: string;
+}
+
+export type LogEntry = RequestLogEntry | EventLogEntry;
+
+export interface StatsTotals {
+  readonly requests: number;
+  readonly errors: number;
+  readonly connectionsOpen: number;
+  readonly connections: number;
+  readonly refused: number;
+}
+
+export interface StatsSnapshot {
+  /** `host:port` strings consumers can use. */
+  readonly addresses: readonly string[];
+  readonly port: number | undefined;
+  /** One row per routed application, in the order they were routed. */
+  readonly applications: readonly ApplicationRow[];
+  /** Recent requests and events, oldest first (at most `requestLogSize + eventLogSize`). */
+  readonly log: readonly LogEntry[];
+  readonly totals: StatsTotals;
+}
+
+export interface StatsStoreOptions {
+  /** Minimum interval between listener notifications. Default 150 ms. */
+  throttleMs?: number;
+  /** Latencies kept per application for percentiles. Default 1024. */
+  latencyWindow?: number;
+  /** Recent requests kept for the log. Default 500. */
+  requestLogSize?: number;
+  /** Recent events kept for the log (separately, so a request flood cannot push them out). Default 200. */
+  eventLogSize?: number;
+  /** Lowest `log` event level that goes into the event log. Default 'info'. */
+  logLevel?: LogLevel;
+  /** Clock, for tests. Default Date.now. */
+  now?: () => number;
+  /** What is known before the first event (a session that started before the store subscribed). */
+  initial?: {addresses?: readonly string[]; port?: number; applications?: readonly string[]};
+}
+
+export function isFailedRequest(request: Pick<RequestCompleted, 'error' | 'status'>): boolean {
+  return request.error !== undefined || (request.status !== undefined && request.status !== STATUS.OK);
+}
+
+const LEVEL_RANK: Record<LogLevel, number> = {debug: 0, info: 1, warn: 2, error: 3};
+
+/** A fixed-size ring of latencies; `percentiles()` sorts a copy, so recording stays O(1). */
+class LatencyWindow {
+  readonly #values: Float64Array;
+  #next = 0;
+  #count = 0;
+
+  constructor(size: number) {
+    this.#values = new Float64Array(size);
+  }
+
+  record(ms: number): void {
+    this.#values[this.#next] = ms;
+    this.#next = this.#next + 1 === this.#values.length ? 0 : this.#next + 1;
+    if (this.#count < this.#values.length) this.#count++;
+  }
+
+  /** Nearest-rank percentiles; undefined when empty. */
+  percentiles(): {p50: number; p99: number} | undefined {
+    if (this.#count === 0) return undefined;
+    const sorted = this.#values.slice(0, this.#count).sort();
+    return {p50: nearestRank(sorted, 0.5), p99: nearestRank(sorted, 0.99)};
+  }
+}
+
+function nearestRank(sorted: Float64Array, p: number): number {
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1));
+  return sorted[index] ?? 0;
+}
+
+interface MutableApp {
+  application: string;
+  state: ApplicationState;
+  detail: string | undefined;
+  pod: string | undefined;
+  requests: number;
+  errors: number;
+  lastActivity: number | undefined;
+  upstreams: number;
+  latencies: LatencyWindow;
+  /** The row built for the last snapshot; reused while nothing changed. */
+  row: ApplicationRow | undefined;
+}
+
+type EventInput = Omit<EventLogEntry, 'kind' | 'seq' | 'at'>;
+
+/**
+ * A ring of log items that stores what the event carried and builds the immutable entry only when
+ * a snapshot needs it (and then keeps it, so each entry is built once).
+ */
+class LogRing<Raw, Entry extends LogEntry> {
+  readonly #raw: (Raw | undefined)[];
+  readonly #built: (Entry | undefined)[];
+  readonly #seq: Float64Array;
+  readonly #at: Float64Array;
+  readonly #build: (raw: Raw, seq: number, at: number) => Entry;
+  #next = 0;
+  #count = 0;
+
+  constructor(size: number, build: (raw: Raw, seq: number, at: number) => Entry) {
+    this.#raw = new Array<Raw | undefined>(size);
+    this.#built = new Array<Entry | undefined>(size);
+    this.#seq = new Float64Array(size);
+    this.#at = new Float64Array(size);
+    this.#build = build;
+  }
+
+  push(raw: Raw, seq: number, at: number): void {
+    const i = this.#next;
+    this.#raw[i] = raw;
+    this.#built[i] = undefined;
+    this.#seq[i] = seq;
+    this.#at[i] = at;
+    this.#next = i + 1 === this.#raw.length ? 0 : i + 1;
+    if (this.#count < this.#raw.length) this.#count++;
+  }
+
+  /** Entries oldest first. */
+  entries(): Entry[] {
+    const size = this.#raw.length;
+    const out = new Array<Entry>(this.#count);
+    let i = (this.#next - this.#count + size) % size;
+    for (let n = 0; n < this.#count; n++) {
+      let entry = this.#built[i];
+      if (entry === undefined) {
+        entry = this.#build(this.#raw[i] as Raw, this.#seq[i] ?? 0, this.#at[i] ?? 0);
+        this.#built[i] = entry;
+      }
+      out[n] = entry;
+      i = i + 1 === size ? 0 : i + 1;
+    }
+    return out;
+  }
+}
+
+function buildRequestEntry(request: RequestCompleted, seq: number, at: number): RequestLogEntry {
+  return Object.freeze({
+    kind: 'request' as const,
+    seq,
+    at,
+    application: request.application,
+    target: request.target,
+    status: request.status,
+    ms: request.latencyMs,
+    error: request.error,
+    oneWay: request.oneWay,
+    failed: isFailedRequest(request),
+  });
+}
+
+function buildEventEntry(event: EventInput, seq: number, at: number): EventLogEntry {
+  return Object.freeze({kind: 'event' as const, seq, at, ...event});
+}
+
+export class StatsStore {
+  readonly #bus: TunnelEventBus;
+  readonly #throttleMs: number;
+  readonly #latencyWindow: number;
+  readonly #minLevel: number;
+  readonly #now: () => number;
+  readonly #listeners = new Set<() => void>();
+  readonly #apps = new Map<string, MutableApp>();
+  /** Applications shown, in routing order; rows outside it are kept (stats survive re-selection) but hidden. */
+  #routed: string[] = [];
+  #addresses: readonly string[] = [];
+  #port: number | undefined;
+  readonly #requests: LogRing<RequestCompleted, RequestLogEntry>;
+  readonly #events: LogRing<EventInput, EventLogEntry>;
+  #seq = 0;
+  #totalRequests = 0;
+  #totalErrors = 0;
+  #connectionsOpen = 0;
+  #connections = 0;
+  #refused = 0;
+  #dirty = true;
+  #snapshot: StatsSnapshot | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #lastNotify = Number.NEGATIVE_INFINITY;
+  #disposed = false;
+  readonly #unsubscribers: (() => void)[] = [];
+
+  constructor(bus: TunnelEventBus, options: StatsStoreOptions = {}) {
+    this.#bus = bus;
+    this.#throttleMs = options.throttleMs ?? 150;
+    this.#latencyWindow = options.latencyWindow ?? 1024;
+    this.#minLevel = LEVEL_RANK[options.logLevel ?? 'info'];
+    this.#now = options.now ?? Date.now;
+    this.#requests = new LogRing(options.requestLogSize ?? 500, buildRequestEntry);
+    this.#events = new LogRing(options.eventLogSize ?? 200, buildEventEntry);
+    const initial = options.initial ?? {};
+    this.#addresses = [...(initial.addresses ?? [])];
+    this.#port = initial.port;
+    if (initial.applications) this.setApplications(initial.applications);
+
+    this.#on('listening', ({addresses, port}) => {
+      this.#addresses = [...addresses];
+      this.#port = port;
+      this.#changed();
+    });
+    this.#on('connection-opened', () => {
+      this.#connectionsOpen++;
+      this.#connections++;
+      this.#changed();
+    });
+    this.#on('connection-closed', ({peer, reason}) => {
+      this.#connectionsOpen = Math.max(0, this.#connectionsOpen - 1);
+      if (reason !== undefined) this.#event('warn', undefined, `closed consumer ${peer}: ${reason}`);
+      this.#changed();
+    });
+    this.#on('connection-refused', ({peer, reason}) => {
+      this.#refused++;
+      this.#event('warn', undefined, `refused connection from ${peer}: ${reason}`);
+      this.#changed();
+    });
+    this.#on('request-completed', (request) => this.#request(request));
+    this.#on('upstream-opened', ({application, remote}) => {
+      const app = this.#app(application);
+      app.upstreams++;
+      app.lastActivity = this.#now();
+      app.row = undefined;
+      this.#event('info', application, `connected to ${remote}`);
+      this.#changed();
+    });
+    this.#on('upstream-closed', ({application, remote, reason}) => {
+      const app = this.#app(application);
+      app.upstreams = Math.max(0, app.upstreams - 1);
+      app.row = undefined;
+      if (reason !== undefined) this.#event('warn', application, `closed ${remote}: ${reason}`);
+      this.#changed();
+    });
+    this.#on('backend-state-changed', ({application, state, detail, pod}) => {
+      const app = this.#app(application);
+      const previousPod = app.pod;
+      const previousState = app.state;
+      app.state = state;
+      app.detail = detail;
+      if (pod !== undefined) app.pod = pod;
+      app.row = undefined;
+      if (pod !== undefined && previousPod !== undefined && pod !== previousPod) {
+        this.#event('info', application, `pod changed: ${previousPod} -> ${pod}`);
+      }
+      if (state !== previousState) {
+        const level: LogLevel = state === 'error' || state === 'no-ready-pods' ? 'warn' : 'info';
+        const reconnected = state === 'ready' && previousState === 'reconnecting';
+        const text = reconnected ? 'tunnel reconnected' : state;
+        this.#event(level, application, detail === undefined ? text : `${text}: ${detail}`);
+      }
+      this.#changed();
+    });
+    this.#on('routes-changed', ({applications}) => this.setApplications(applications));
+    this.#on('log', ({level, message}) => {
+      if (LEVEL_RANK[level] < this.#minLevel) return;
+      this.#event(level, undefined, message);
+      this.#changed();
+    });
+  }
+
+  /** Listener is called (throttled) after changes; returns the unsubscribe function. */
+  subscribe = (listener: () => void): (() => void) => {
+    this.#listeners.add(listener);
+    return () => {
+      this.#listeners.delete(listener);
+    };
+  };
+
+  /** The current immutable snapshot; the same object until something changes. */
+  getSnapshot = (): StatsSnapshot => {
+    if (this.#dirty || this.#snapshot === undefined) {
+      this.#snapshot = this.#build();
+      this.#dirty = false;
+    }
+    return this.#snapshot;
+  };
+
+  /** Show exactly these applications (the UI calls it after changing the selection). */
+  setApplications(applications: readonly string[]): void {
+    this.#routed = [...new Set(applications)];
+    for (const application of this.#routed) this.#app(application);
+    this.#changed();
+  }
+
+  /** Stops listening to the bus and drops listeners and the pending notification. Idempotent. */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    for (const off of this.#unsubscribers) off();
+    this.#unsubscribers.length = 0;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#listeners.clear();
+  }
+
+  #on<K extends keyof TunnelEvents>(name: K, handler: (...args: TunnelEvents[K]) => void): void {
+    // The bus's typings want the listener in its generic form; the handler matches TunnelEvents[K].
+    const listener = handler as unknown as Parameters<TunnelEventBus['on']>[1];
+    this.#bus.on(name, listener);
+    this.#unsubscribers.push(() => this.#bus.off(name, listener));
+  }
+
+  /** Hot path: runs once per request. */
+  #request(request: RequestCompleted): void {
+    const now = this.#now();
+    const failed = isFailedRequest(request);
+    this.#totalRequests++;
+    if (failed) this.#totalErrors++;
+    if (request.application !== undefined) {
+      const app = this.#app(request.application);
+      app.requests++;
+      if (failed) app.errors++;
+      app.latencies.record(request.latencyMs);
+      app.lastActivity = now;
+      app.row = undefined;
+    }
+    this.#requests.push(request, this.#seq++, now);
+    this.#changed();
+  }
+
+  #app(application: string): MutableApp {
+    let app = this.#apps.get(application);
+    if (app === undefined) {
+      app = {
+        application,
+        state: 'idle',
+        detail: undefined,
+        pod: undefined,
+        requests: 0,
+        errors: 0,
+        lastActivity: undefined,
+        upstreams: 0,
+        latencies: new LatencyWindow(this.#latencyWindow),
+        row: undefined,
+      };
+      this.#apps.set(application, app);
+    }
+    return app;
+  }
+
+  #event(level: LogLevel, application: string | undefined, message: string): void {
+    this.#events.push({level, application, message}, this.#seq++, this.#now());
+  }
+
+  #changed(): void {
+    this.#dirty = true;
+    if (this.#timer !== undefined || this.#disposed || this.#listeners.size === 0) return;
+    const wait = Math.max(0, this.#lastNotify + this.#throttleMs - this.#now());
+    this.#timer = setTimeout(this.#notify, wait);
+    // A pending repaint must never keep the process alive after the session stopped.
+    this.#timer.unref();
+  }
+
+  #notify = (): void => {
+    this.#timer = undefined;
+    this.#lastNotify = this.#now();
+    for (const listener of [...this.#listeners]) listener();
+  };
+
+  #build(): StatsSnapshot {
+    const rows: ApplicationRow[] = [];
+    // Before any selection is known, show whatever has been seen.
+    const names = this.#routed.length > 0 ? this.#routed : [...this.#apps.keys()];
+    for (const name of names) {
+      const app = this.#app(name);
+      if (app.row === undefined) {
+        const percentiles = app.latencies.percentiles();
+        app.row = Object.freeze({
+          application: app.application,
+          state: app.state,
+          detail: app.detail,
+          pod: app.pod,
+          requests: app.requests,
+          errors: app.errors,
+          p50Ms: percentiles?.p50,
+          p99Ms: percentiles?.p99,
+          lastActivity: app.lastActivity,
+          upstreams: app.upstreams,
+        });
+      }
+      rows.push(app.row);
+    }
+    return Object.freeze({
+      addresses: this.#addresses,
+      port: this.#port,
+      applications: Object.freeze(rows),
+      log: Object.freeze(mergeBySeq(this.#requests.entries(), this.#events.entries())),
+      totals: Object.freeze({
+        requests: this.#totalRequests,
+        errors: this.#totalErrors,
+        connectionsOpen: this.#connectionsOpen,
+        connections: this.#connections,
+        refused: this.#refused,
+      }),
+    });
+  }
+}
+
+function mergeBySeq(a: readonly LogEntry[], b: readonly LogEntry[]): LogEntry[] {
+  const out: LogEntry[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const left = a[i];
+    const right = b[j];
+    if (right === undefined || (left !== undefined && left.seq < right.seq)) {
+      if (left !== undefined) out.push(left);
+      i++;
+    } else {
+      out.push(right);
+      j++;
+    }
+  }
+  return out;
+}
