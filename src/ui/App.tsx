@@ -1,0 +1,197 @@
+import {useEffect, useRef, useState} from 'react';
+import {Box, Text, useApp} from 'ink';
+import {DubboTunnelError, errorMessage} from '../core/errors.js';
+import type {AppSession} from '../core/session.js';
+import {StatsStore} from '../core/stats.js';
+import {Dashboard} from './components/Dashboard.js';
+import {useKeys} from './hooks/use-keys.js';
+import {ErrorNotice} from './components/ErrorNotice.js';
+import {KeyRouter} from './components/KeyRouter.js';
+import {Picker} from './components/Picker.js';
+import {Spinner} from './components/Spinner.js';
+import type {InteractiveUpOptions} from './interactive-options.js';
+
+/**
+ * The interactive `up` as a small state machine:
+ *
+ *   picking ──enter──> starting ──ok──> running ──p──> repicking ──enter/esc──> running
+ *      │ esc/q            │ rejects        │ q, ctrl-c, signal
+ *      v                  v                v
+ *    exit 0          failed (exit 1)    stopping ──session.stop()──> exit 0
+ *
+ * `skipPicker` begins at `starting`. Every path to the exit goes through `finish`, and a running
+ * session is always stopped first.
+ */
+type Phase =
+  | {readonly name: 'picking'}
+  | {readonly name: 'starting'; readonly applications: readonly string[]}
+  | {readonly name: 'running'}
+  | {readonly name: 'repicking'}
+  | {readonly name: 'stopping'}
+  | {readonly name: 'failed'; readonly error: unknown; readonly during: 'start' | 'stop'};
+
+/** Lets the owner (runInteractiveUp's signal handlers) ask for the same graceful quit as `q`. */
+export interface AppController {
+  quit?: () => void;
+}
+
+export interface AppProps {
+  options: InteractiveUpOptions;
+  /** Called once with the exit code, right before the ink app exits. */
+  onExit: (code: number) => void;
+  controller?: AppController;
+}
+
+function exitCodeFor(error: unknown): number {
+  return error instanceof DubboTunnelError && (error.code === 'DT_ERR_BAD_ARGUMENT' || error.code === 'DT_ERR_NEEDS_CHOICE') ? 2 : 1;
+}
+
+function describe(error: unknown): string {
+  const hint = error instanceof DubboTunnelError && error.hint !== undefined ? ` (fix: ${error.hint})` : '';
+  return `${errorMessage(error)}${hint}`;
+}
+
+/** The interactive `up`; one KeyRouter makes sure each key reaches the screen that is showing. */
+export function App(props: AppProps) {
+  return (
+    <KeyRouter>
+      <UpFlow {...props} />
+    </KeyRouter>
+  );
+}
+
+function UpFlow({options, onExit, controller}: AppProps) {
+  const {exit} = useApp();
+  const [phase, setPhase] = useState<Phase>(() =>
+    options.skipPicker ? {name: 'starting', applications: options.preselected} : {name: 'picking'});
+  const [status, setStatus] = useState<{text: string; tone: 'info' | 'error'} | undefined>();
+  // When `up` hands over its bus, subscribe before start() so its first events are not lost.
+  const [store, setStore] = useState<StatsStore | undefined>(() =>
+    options.events === undefined ? undefined : new StatsStore(options.events, {logLevel: options.logLevel ?? 'info'}));
+  const session = useRef<AppSession | undefined>(undefined);
+  const quitting = useRef(false);
+  const finished = useRef(false);
+
+  const finish = (code: number): void => {
+    if (finished.current) return;
+    finished.current = true;
+    onExit(code);
+    exit();
+  };
+
+  const quit = (): void => {
+    if (quitting.current) return;
+    quitting.current = true;
+    const running = session.current;
+    // Still starting: begin() sees `quitting` and stops the session as soon as it exists.
+    if (running === undefined) {
+      if (phase.name !== 'starting') finish(0);
+      else setPhase({name: 'stopping'});
+      return;
+    }
+    setPhase({name: 'stopping'});
+    running.stop().then(
+      () => finish(0),
+      (error: unknown) => setPhase({name: 'failed', error, during: 'stop'}),
+    );
+  };
+  if (controller !== undefined) controller.quit = quit;
+
+  const remember = (applications: readonly string[]): void => {
+    try {
+      options.remember(applications);
+    } catch (error) {
+      setStatus({text: `could not remember the selection: ${describe(error)}`, tone: 'error'});
+    }
+  };
+
+  const begin = async (applications: readonly string[]): Promise<void> => {
+    setPhase({name: 'starting', applications});
+    let started: AppSession;
+    try {
+      started = await options.start(applications);
+    } catch (error) {
+      setPhase({name: 'failed', error, during: 'start'});
+      return;
+    }
+    session.current = started;
+    const stats = store ?? new StatsStore(started.events, {
+      logLevel: options.logLevel ?? 'info',
+      initial: {addresses: started.addresses, port: started.port},
+    });
+    stats.setApplications(started.selection());
+    setStore(stats);
+    if (quitting.current) {
+      // q or a signal arrived while starting: stop right away.
+      quitting.current = false;
+      quit();
+      return;
+    }
+    remember(applications);
+    setPhase({name: 'running'});
+  };
+
+  const change = (applications: readonly string[]): void => {
+    const running = session.current;
+    if (running === undefined) return;
+    setPhase({name: 'running'});
+    setStatus({text: `applying: ${applications.join(', ')}…`, tone: 'info'});
+    running.setSelection(applications).then(
+      () => {
+        store?.setApplications(running.selection());
+        setStatus(undefined);
+        remember(applications);
+      },
+      (error: unknown) => setStatus({text: `could not change the applications: ${describe(error)}`, tone: 'error'}),
+    );
+  };
+
+  useEffect(() => {
+    if (options.skipPicker) void begin(options.preselected);
+    // Mount only: skipPicker starts once.
+  }, []);
+
+  useEffect(() => {
+    if (phase.name === 'failed') finish(phase.during === 'start' ? exitCodeFor(phase.error) : 1);
+  }, [phase]);
+
+  // The store outlives phases (repicking keeps collecting); release it with the app.
+  useEffect(() => () => store?.dispose(), [store]);
+
+  // Keys for the phases that have no component of their own handling them.
+  useKeys((input, key) => {
+    if (input === 'q' || (key.ctrl && input === 'c')) quit();
+  }, phase.name === 'starting');
+
+  switch (phase.name) {
+    case 'picking':
+      return (
+        <Picker title={options.title} discover={options.discover} preselected={options.preselected} mode="start"
+          onSubmit={(applications) => void begin(applications)} onCancel={() => finish(0)} />
+      );
+    case 'repicking':
+      return (
+        <Picker title={options.title} discover={options.discover} preselected={session.current?.selection() ?? []} mode="change"
+          onSubmit={change} onCancel={() => setPhase({name: 'running'})} onInterrupt={quit} />
+      );
+    case 'starting':
+      return (
+        <Box flexDirection="column">
+          <Text bold wrap="truncate-end">dubbo-tunnel <Text dimColor>· {options.title}</Text></Text>
+          <Spinner label={`starting: ${phase.applications.join(', ')}`} />
+        </Box>
+      );
+    case 'failed':
+      return (
+        <ErrorNotice error={phase.error} title={phase.during === 'start' ? 'dubbo-tunnel could not start' : 'dubbo-tunnel could not stop cleanly'} />
+      );
+    case 'running':
+    case 'stopping':
+      if (store === undefined) return <Spinner label="stopping…" />;
+      return (
+        <Dashboard title={options.title} store={store} attachmentKey={options.attachmentKey ?? 'target-application'}
+          status={phase.name === 'stopping' ? {text: 'stopping… answering requests in flight, closing tunnels and the port', tone: 'info'} : status}
+          stopping={phase.name === 'stopping'} onQuit={quit} onPick={() => setPhase({name: 'repicking'})} />
+      );
+  }
+}

@@ -1,0 +1,146 @@
+import {afterEach, describe, it} from 'node:test';
+import assert from 'node:assert/strict';
+import {cleanup, render} from 'ink-testing-library';
+import {TunnelEventBus} from '../../src/core/events.js';
+import type {RequestCompleted} from '../../src/core/events.js';
+import {StatsStore} from '../../src/core/stats.js';
+import {Dashboard} from '../../src/ui/components/Dashboard.js';
+import type {DashboardProps} from '../../src/ui/components/Dashboard.js';
+import {KEY, press, resize, waitForFrame, waitForText, widest} from './helpers.js';
+
+const stores: StatsStore[] = [];
+
+function setup(overrides: Partial<DashboardProps> = {}, applications = ['user-rpc', 'order-rpc']) {
+  const bus = new TunnelEventBus();
+  const store = new StatsStore(bus, {throttleMs: 10, initial: {addresses: ['127.0.0.1:20880', '[::1]:20880'], port: 20880, applications}});
+  stores.push(store);
+  const calls = {quit: 0, pick: 0};
+  const props: DashboardProps = {
+    title: 'context kind-dev · namespace default',
+    store,
+    attachmentKey: 'target-application',
+    stopping: false,
+    onQuit: () => calls.quit++,
+    onPick: () => calls.pick++,
+    ...overrides,
+  };
+  const view = render(<Dashboard {...props} />);
+  return {bus, store, view, calls, props};
+}
+
+function request(overrides: Partial<RequestCompleted> = {}): RequestCompleted {
+  return {connectionId: 1, requestId: 1n, application: 'user-rpc', target: 'com.example.UserService#getUser', status: 20, latencyMs: 3.2, oneWay: false, ...overrides};
+}
+
+/** The table row of one application (its line starts with the name, or a prefix of a truncated one). */
+function rowOf(frame: string, application: string): string {
+  return frame.split('\n').find((line) => line.startsWith(application)) ?? '';
+}
+
+afterEach(() => {
+  cleanup();
+  for (const store of stores.splice(0)) store.dispose();
+});
+
+describe('Dashboard', () => {
+  it('says where consumers connect and how to point a Java consumer at it', async () => {
+    const {view} = setup();
+    const frame = await waitForText(view, 'listening');
+    assert.match(frame, /dubbo-tunnel · context kind-dev · namespace default/);
+    assert.match(frame, /listening dubbo:\/\/127\.0\.0\.1:20880 \(also \[::1\]:20880\)/);
+    assert.match(frame, /-D<interface>=dubbo:\/\/127\.0\.0\.1:20880 \+ attachment target-application=<application>/);
+    assert.match(frame, /APPLICATION\s+STATE\s+POD\s+REQ\s+ERR\s+P50\s+P99\s+LAST/);
+  });
+
+  it('shows every row state with its reason', async () => {
+    const apps = ['idle-rpc', 'conn-rpc', 'ready-rpc', 'recon-rpc', 'nopods-rpc', 'err-rpc', 'static-rpc'];
+    const {bus, view} = setup({}, apps);
+    bus.emit('backend-state-changed', {application: 'conn-rpc', state: 'connecting'});
+    bus.emit('backend-state-changed', {application: 'ready-rpc', state: 'ready', pod: 'ready-rpc-7d9f'});
+    bus.emit('backend-state-changed', {application: 'recon-rpc', state: 'reconnecting', detail: 'port-forward stream closed', pod: 'recon-rpc-1'});
+    bus.emit('backend-state-changed', {application: 'nopods-rpc', state: 'no-ready-pods', detail: '0 of 2 pods ready'});
+    bus.emit('backend-state-changed', {application: 'err-rpc', state: 'error', detail: 'forbidden: pods/portforward'});
+    // A static backend never reports a state; an open upstream shows it works.
+    bus.emit('upstream-opened', {application: 'static-rpc', remote: '127.0.0.1:20881', connectionId: 1});
+    const frame = await waitForText(view, 'forbidden: pods/portforward');
+    assert.match(rowOf(frame, 'idle-rpc'), /○ idle/);
+    assert.match(rowOf(frame, 'conn-rpc'), /◌ connecting/);
+    assert.match(rowOf(frame, 'ready-rpc'), /● ready\s+ready-rpc-7d9f/);
+    assert.match(rowOf(frame, 'recon-rpc'), /◌ reconnecting\s+recon-rpc-1/);
+    assert.match(rowOf(frame, 'nopods-rpc'), /○ no ready pods/);
+    assert.match(rowOf(frame, 'err-rpc'), /✖ error/);
+    assert.match(rowOf(frame, 'static-rpc'), /● ready/);
+    assert.match(frame, /↳ port-forward stream closed/);
+    assert.match(frame, /↳ 0 of 2 pods ready/);
+    assert.match(frame, /↳ forbidden: pods\/portforward/);
+  });
+
+  it('moves the counters and the log as requests complete', async () => {
+    const {bus, view} = setup();
+    bus.emit('connection-opened', {connectionId: 1, peer: '127.0.0.1:50000'});
+    for (let i = 0; i < 9; i++) bus.emit('request-completed', request({latencyMs: 2}));
+    bus.emit('request-completed', request({latencyMs: 40}));
+    bus.emit('request-completed', request({application: 'order-rpc', target: 'com.example.OrderService#place', status: 70, latencyMs: 12}));
+    bus.emit('request-completed', request({application: undefined, target: 'com.example.Nope#x', status: 90, error: 'no route for target-application=nope', latencyMs: 0.1}));
+    const frame = await waitForText(view, '12 requests');
+    assert.match(rowOf(frame, 'user-rpc'), /user-rpc\s+○ idle\s+-\s+10\s+0\s+2\.0ms\s+40ms\s+now/);
+    assert.match(rowOf(frame, 'order-rpc'), /order-rpc\s+○ idle\s+-\s+1\s+1\s+12ms\s+12ms\s+now/);
+    assert.match(frame, /12 requests · 2 errors · 1 consumer connected/);
+    assert.match(frame, /user-rpc com\.example\.UserService#getUser OK 40ms/);
+    assert.match(frame, /order-rpc com\.example\.OrderService#place SERVICE_ERROR 12ms/);
+    assert.match(frame, /\(no route\) com\.example\.Nope#x CLIENT_ERROR: no route for target-application=nope/);
+  });
+
+  it('q and ctrl-c quit, p opens the picker, l toggles the log, ? toggles help', async () => {
+    const {view, calls} = setup();
+    await waitForText(view, 'recent');
+    await press(view, 'p');
+    assert.equal(calls.pick, 1);
+    await press(view, 'l');
+    let frame = await waitForFrame(view, (text) => !text.includes('recent'), 'log hidden');
+    assert.match(frame, /l show log/);
+    await press(view, 'l');
+    frame = await waitForText(view, 'recent');
+    await press(view, '?');
+    frame = await waitForText(view, 'keys');
+    assert.match(frame, /p\s+pick applications again \(the port stays open\)/);
+    await press(view, '?');
+    await waitForFrame(view, (text) => !text.includes('pick applications again'), 'help hidden');
+    assert.equal(calls.quit, 0);
+    await press(view, 'q');
+    assert.equal(calls.quit, 1);
+    await press(view, KEY.ctrlC);
+    assert.equal(calls.quit, 2);
+  });
+
+  it('while stopping it says so and ignores keys', async () => {
+    const {view, calls} = setup({stopping: true, status: {text: 'stopping… closing tunnels', tone: 'info'}});
+    const frame = await waitForText(view, 'stopping…');
+    assert.match(frame, /stopping… closing tunnels/);
+    await press(view, 'q', 'p');
+    assert.deepEqual(calls, {quit: 0, pick: 0});
+  });
+
+  it('fits 60 columns: rows are truncated or lose optional columns, never wrapped', async () => {
+    const {bus, view} = setup({}, ['a-rather-long-application-name-rpc', 'order-rpc']);
+    bus.emit('backend-state-changed', {application: 'a-rather-long-application-name-rpc', state: 'no-ready-pods', detail: 'deployment scaled to zero replicas in namespace default; scale it up', pod: 'a-rather-long-application-name-rpc-5f7c9d8b6-x2x9z'});
+    bus.emit('request-completed', request({application: 'order-rpc', target: 'com.example.very.long.package.name.OrderService#placeOrderWithManyArguments', latencyMs: 1234}));
+    await waitForText(view, 'placeOrder');
+    resize(view.stdout, 60, 30);
+    const frame = await waitForFrame(view, (text) => /^APPLICATION\s+STATE\s+REQ\s+ERR\s+P50\s+P99\s+LAST$/m.test(text), '60-column table');
+    assert.ok(widest(frame) <= 60, `widest line is ${widest(frame)}:\n${frame}`);
+    assert.match(rowOf(frame, 'a-rather-lon'), /○ no ready pods\s+0\s+0\s+-\s+-\s+-$/);
+    assert.match(rowOf(frame, 'order-rpc'), /order-rpc\s+○ idle\s+1\s+0\s+1\.2s\s+1\.2s\s+now$/);
+    assert.match(frame, /↳ deployment scaled to zero/);
+  });
+
+  it('renders a handful of frames, not one per request, during a flood of 5000 requests', async () => {
+    const {bus, view} = setup();
+    await waitForText(view, 'recent');
+    const before = view.frames.length;
+    for (let i = 0; i < 5000; i++) bus.emit('request-completed', request({requestId: BigInt(i)}));
+    await waitForText(view, '5000 requests');
+    const renders = view.frames.length - before;
+    assert.ok(renders <= 5, `${renders} renders for 5000 requests`);
+  });
+});
