@@ -32,7 +32,7 @@ export class FrameDecoder {
   readonly #sink: FrameSink;
   readonly #maxBody: number;
   /** Pieces of the one frame (or header) being assembled; the last may end mid-frame. */
-  #chunks: Buffer[] = [];
+  readonly #chunks: Buffer[] = [];
   #buffered = 0;
   /** Set once the pending frame's 16 header bytes are in. */
   #pending: FrameHeader | undefined;
@@ -67,6 +67,11 @@ export class FrameDecoder {
     this.#release();
   }
 
+  /**
+   * Feeds the next bytes of the stream. Frames inside `chunk` are handed out as views of it, so the
+   * caller must not reuse its memory (net.Socket never does). Not reentrant: a sink callback may
+   * call close() but not push().
+   */
   push(chunk: Buffer): void {
     if (this.#closed || this.#failed || chunk.length === 0) return;
     let data: Buffer | undefined = chunk;
