@@ -25,6 +25,9 @@ export default tseslint.config(
   {
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      globals: Object.fromEntries(['process', 'Buffer', 'console', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'clearImmediate', 'URL', 'performance', 'queueMicrotask', 'AbortController', 'structuredClone', 'global'].map((name) => [name, 'readonly'])),
+    },
   },
   {
     // The core (codec, router, proxy) knows nothing of React, ink or Kubernetes.

@@ -12,7 +12,7 @@ import {classifyEvent, encodeErrorResponse, encodeHeartbeatResponse} from '../pr
 import type {RouteSource} from '../router/route-table.js';
 import {resolveRoute} from '../router/resolve.js';
 import type {RoutingInput} from '../router/resolve.js';
-import {ERROR_STATUS, Upstream} from './upstream.js';
+import {ERROR_STATUS, Upstream, corkUntilNextTick} from './upstream.js';
 import type {PendingRequest, UpstreamOwner} from './upstream.js';
 
 export interface ConnectionOptions {
@@ -257,6 +257,7 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
 
   #writeToConsumer(frame: Buffer): void {
     if (this.#closed) return;
+    corkUntilNextTick(this.#socket);
     if (!this.#socket.write(frame)) this.#setConsumerBlocked(true);
   }
 
