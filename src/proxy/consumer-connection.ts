@@ -123,7 +123,7 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
       };
     } catch (error) {
       if ((error as ProtocolError).code === 'DT_ERR_UNSUPPORTED_SERIALIZATION') {
-        input = {service: undefined, method: undefined, attachments: undefined, unreadableBecause: `it uses ${errorMessage(error)}`};
+        input = {service: undefined, method: undefined, attachments: undefined, unreadableBecause: errorMessage(error)};
       } else {
         this.#answerLocally(header, ERROR_STATUS.badRequest, startedAt, undefined,
           `dubbo-tunnel: cannot read the request body: ${errorMessage(error)}`);
