@@ -14,6 +14,14 @@ import type {PortForwardStream} from './port-forward.js';
 
 /** How long a pod whose port-forward just failed is tried only after the others. */
 const POD_COOLDOWN_MS = 5000;
+/**
+ * Wait this long after the kubelet announces the port for a refused dial to show up on the error
+ * channel, so connect() can try another pod instead of handing out a stream that is about to die.
+ * Paid once per (consumer connection, application).
+ */
+const SETTLE_MS = 100;
+/** A stream that dies this soon without a byte from the pod marks its pod as failing. */
+const EARLY_DEATH_MS = 2000;
 
 export interface KubeBackendDeps {
   client: KubeClient;
@@ -99,7 +107,7 @@ export class KubeBackend implements Backend {
       if (this.#streams.size === 0 && this.#state?.state !== 'ready') this.#setState('connecting', `opening a port-forward to pod ${target.namespace}/${pick.pod}`, pick.pod);
       let stream: PortForwardStream;
       try {
-        stream = await openPortForward(this.#deps.client, {namespace: target.namespace, pod: pick.pod, port: pick.port}, {signal});
+        stream = await openPortForward(this.#deps.client, {namespace: target.namespace, pod: pick.pod, port: pick.port}, {signal, settleMs: SETTLE_MS});
       } catch (error) {
         if (signal?.aborted === true) throw error;
         const mapped = toKubeError(error, this.#deps.client.scene);
@@ -156,7 +164,13 @@ export class KubeBackend implements Backend {
     this.#streams.set(stream, pod);
     this.#failedAt.delete(pod);
     this.#lastPod = pod;
-    stream.once('close', () => this.#streams.delete(stream));
+    const openedAt = Date.now();
+    stream.once('close', () => {
+      this.#streams.delete(stream);
+      // Died young without a word from the pod (e.g. a dial refused after the settle window): try
+      // the other pods first next time.
+      if (stream.bytesReceived === 0 && stream.errored !== null && Date.now() - openedAt < EARLY_DEATH_MS) this.#failedAt.set(pod, Date.now());
+    });
     this.#setState('ready', `pod ${this.target.namespace}/${pod}`, pod);
   }
 
@@ -169,7 +183,7 @@ export class KubeBackend implements Backend {
       if (ready.has(pod)) continue;
       gone.add(pod);
       this.#streams.delete(stream);
-      stream.destroy(new BackendError(`${this.application}: pod ${this.target.namespace}/${pod} is no longer ready (deleted, terminating or failing its readiness probe)`, {code: 'DT_ERR_BACKEND_CLOSED'}));
+      stream.destroy(new BackendError(`pod ${this.target.namespace}/${pod} is no longer ready (deleted, terminating or failing its readiness probe)`, {code: 'DT_ERR_BACKEND_CLOSED'}));
     }
     for (const pod of this.#failedAt.keys()) if (!ready.has(pod)) this.#failedAt.delete(pod);
     if (targets.ready.length === 0) {

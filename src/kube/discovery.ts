@@ -228,7 +228,11 @@ function sortByKey<T extends Service | Ingress>(objects: T[]): T[] {
   return objects.sort((a, b) => key(a.metadata?.namespace ?? '', a.metadata?.name ?? '').localeCompare(key(b.metadata?.namespace ?? '', b.metadata?.name ?? '')));
 }
 
-/** A stable identity for "the same backend": a route table swap keeps a backend whose key did not change. */
+/**
+ * A stable identity for "the same backend": a route table swap keeps a backend (and its open streams)
+ * whose key did not change. Where it was found is part of it, so the backend's description stays true.
+ */
 export function applicationKey(application: KubeApplication): string {
-  return JSON.stringify([application.application, application.namespace, application.service, application.servicePort ?? null, application.problem ?? null, application.podSelector ?? null]);
+  return JSON.stringify([application.application, application.origin, application.namespace, application.service, application.port,
+    application.servicePort ?? null, application.problem ?? null, application.podSelector ?? null]);
 }

@@ -82,13 +82,19 @@ export class EndpointTracker {
       inactivityMs: this.#options.inactivityMs,
       backoff: this.#options.backoff?.(),
     });
-    await watch.start();
+    // Visible before start() resolves: the first onChange (right after the list) must see this cache.
+    this.#source = source;
+    this.#watch = watch;
+    try {
+      await watch.start();
+    } catch (error) {
+      this.#watch = undefined;
+      throw error;
+    }
     if (this.#stopped) {
       await watch.stop();
       throw new Error('endpoint tracker stopped');
     }
-    this.#source = source;
-    this.#watch = watch;
   }
 
   /** Pods behind a Service port, from the cache (empty until started). */

@@ -33,6 +33,12 @@ export interface PortForwardOptions {
   signal?: AbortSignal;
   /** Limit for the HTTP upgrade plus the kubelet's first message. Default 10 s. */
   timeoutMs?: number;
+  /**
+   * How long to wait after the port announcement for error-channel text before resolving. The
+   * kubelet announces the port first and dials the pod after, and v4 has no "connected" message, so
+   * a refused dial ("connection refused") only shows up as error text a moment later. Default 0.
+   */
+  settleMs?: number;
 }
 
 export function portForwardRef(target: PortForwardTarget): ResourceRef {
@@ -70,6 +76,7 @@ export async function openPortForward(client: KubeClient, target: PortForwardTar
   const stream = new PortForwardStream(ws, target);
   return await new Promise<PortForwardStream>((resolve, reject) => {
     let settled = false;
+    let settleTimer: NodeJS.Timeout | undefined;
     const timer = setTimeout(() => fail(new DubboTunnelError('DT_ERR_PORT_FORWARD', `${describePod(target)}: port-forward did not start within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
     const onAbort = (): void => {
       const error = new Error('aborted');
@@ -80,6 +87,7 @@ export async function openPortForward(client: KubeClient, target: PortForwardTar
     function cleanup(): void {
       settled = true;
       clearTimeout(timer);
+      clearTimeout(settleTimer);
       options.signal?.removeEventListener('abort', onAbort);
       stream.off('ported', onPorted);
       stream.off('error', onStreamError);
@@ -93,13 +101,16 @@ export async function openPortForward(client: KubeClient, target: PortForwardTar
       reject(error);
     }
     function onPorted(): void {
-      // Resolve on the next turn: error-channel text that came in the same chunk as the port
+      // Resolve a moment later (at least on the next turn): error-channel text that follows the port
       // announcement (a refused dial) then fails this call instead of a stream nobody listens to yet.
-      setImmediate(() => {
+      const done = (): void => {
         if (settled) return;
         cleanup();
         resolve(stream);
-      });
+      };
+      const settleMs = options.settleMs ?? 0;
+      if (settleMs > 0) settleTimer = setTimeout(done, settleMs);
+      else setImmediate(done);
     }
     function onStreamError(error: Error): void {
       fail(error);
@@ -164,6 +175,7 @@ export class PortForwardStream extends Duplex {
   readonly #prefix: [Buffer, Buffer] = [Buffer.alloc(0), Buffer.alloc(0)];
   #ported = false;
   #remoteClosed = false;
+  #bytesReceived = 0;
 
   constructor(ws: WebSocket, target: PortForwardTarget) {
     super({allowHalfOpen: false});
@@ -194,6 +206,11 @@ export class PortForwardStream extends Duplex {
   /** True once the kubelet's port announcement arrived on the data channel. */
   get ported(): boolean {
     return this.#ported;
+  }
+
+  /** Data-channel bytes received from the pod so far. */
+  get bytesReceived(): number {
+    return this.#bytesReceived;
   }
 
   /** True while reading from the API server is paused because our reader is behind (diagnostics, tests). */
@@ -240,6 +257,7 @@ export class PortForwardStream extends Duplex {
       }));
       return;
     }
+    this.#bytesReceived += payload.length;
     if (!this.push(payload)) this.#ws.pause();
   }
 

@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict';
+import {after, afterEach, before, beforeEach, describe, it} from 'node:test';
+import {DubboTunnelError} from '../../src/core/errors.js';
+import {KubeBackend} from '../../src/kube/backend.js';
+import type {KubeCluster, ServeHandle} from '../../src/kube/cluster.js';
+import {StaticBackend} from '../../src/proxy/static-backend.js';
+import {createRouteTable, RouteSource} from '../../src/router/route-table.js';
+import {waitFor} from '../support/wait.js';
+import {startKube} from './helpers.js';
+import type {KubeFixture} from './helpers.js';
+
+function names(routes: RouteSource): string[] {
+  return [...routes.current.backends.keys()].sort();
+}
+
+describe('live routes (serve)', () => {
+  let kube: KubeFixture;
+  let cluster: KubeCluster;
+  let routes: RouteSource;
+  let handle: ServeHandle | undefined;
+  const changes: string[][] = [];
+
+  before(async () => {
+    kube = await startKube();
+    kube.events.on('routes-changed', ({applications}) => changes.push(applications));
+  });
+  after(async () => kube.close());
+  beforeEach(async () => {
+    for (const service of kube.api.list<{metadata: {name: string; namespace: string}}>('Service', 'default')) {
+      if (service.metadata.name !== 'kubernetes') kube.api.remove('Service', 'default', service.metadata.name);
+    }
+    for (const ingress of kube.api.list<{metadata: {name: string}}>('Ingress', 'default')) kube.api.remove('Ingress', 'default', ingress.metadata.name);
+    changes.length = 0;
+    kube.api.addDubboApp({name: 'user-rpc', pods: [{name: 'user-rpc-1'}]});
+    cluster = await kube.open();
+    routes = new RouteSource();
+  });
+  afterEach(async () => {
+    await handle?.stop();
+    handle = undefined;
+  });
+
+  it('routes every discovered application and follows Services and Ingresses as they come and go', async () => {
+    handle = await cluster.serve(routes, 'all');
+    assert.deepEqual(names(routes), ['user-rpc']);
+    assert.deepEqual(changes.at(-1), ['user-rpc']);
+    const userBackend = routes.current.backends.get('user-rpc');
+    assert.ok(userBackend instanceof KubeBackend);
+    assert.equal(userBackend.describe(), 'svc default/user-rpc:dubbo');
+
+    kube.api.addDubboApp({name: 'order-rpc', pods: [{name: 'order-rpc-1'}]});
+    await waitFor(() => names(routes).includes('order-rpc'), {message: 'a new Service is routed'});
+    assert.equal(routes.current.backends.get('user-rpc'), userBackend, 'unchanged applications keep their backend (and its streams)');
+
+    kube.api.addDubboApp({name: 'pay', application: 'Pay_Service', ingress: true, pods: [{name: 'pay-1'}]});
+    // The Service (which carries the annotation too) may show up first; the Ingress then takes over.
+    await waitFor(() => (routes.current.backends.get('Pay_Service') as KubeBackend | undefined)?.target.source === 'ingress', {message: 'an Ingress is routed'});
+
+    kube.api.remove('Service', 'default', 'order-rpc');
+    await waitFor(() => !names(routes).includes('order-rpc'), {message: 'a deleted Service is unrouted'});
+    kube.api.remove('Ingress', 'default', 'pay');
+    // The Service of "pay" still carries the annotation, so the application stays, now from the Service.
+    await waitFor(() => (routes.current.backends.get('Pay_Service') as KubeBackend | undefined)?.target.source === 'service', {message: 'falls back to the Service'});
+    assert.deepEqual(changes.at(-1), ['Pay_Service', 'user-rpc']);
+    assert.deepEqual(handle.applications().map((application) => [application.application, application.readyPods]), [['Pay_Service', 1], ['user-rpc', 1]]);
+  });
+
+  it('routes only the selection, and changes it live', async () => {
+    kube.api.addDubboApp({name: 'order-rpc', pods: [{name: 'order-rpc-1'}]});
+    handle = await cluster.serve(routes, new Set(['order-rpc', 'later-rpc']));
+    assert.deepEqual(names(routes), ['order-rpc']);
+    assert.ok(kube.logs.some((entry) => /later-rpc is selected but not discovered/.test(entry.message)));
+    kube.api.addDubboApp({name: 'later-rpc', pods: [{name: 'later-rpc-1'}]});
+    await waitFor(() => names(routes).includes('later-rpc'), {message: 'a selected application that appears later is routed'});
+    handle.setSelection('all');
+    assert.deepEqual(names(routes), ['later-rpc', 'order-rpc', 'user-rpc']);
+    handle.setSelection(new Set(['user-rpc']));
+    assert.deepEqual(names(routes), ['user-rpc']);
+  });
+
+  it('keeps static backends and the interface map, and removes only its own routes on stop', async () => {
+    routes.set(createRouteTable([new StaticBackend('user-rpc', '127.0.0.1', 1), new StaticBackend('local-only', '127.0.0.1', 2)], [['com.example.Foo', 'local-only']]));
+    kube.api.addDubboApp({name: 'order-rpc', pods: [{name: 'order-rpc-1'}]});
+    handle = await cluster.serve(routes, 'all');
+    assert.deepEqual(names(routes), ['local-only', 'order-rpc', 'user-rpc']);
+    assert.ok(routes.current.backends.get('user-rpc') instanceof StaticBackend, 'an explicit --backend wins over discovery');
+    assert.equal(routes.current.interfaces.get('com.example.Foo'), 'local-only');
+    await handle.stop();
+    handle = undefined;
+    assert.deepEqual(names(routes), ['local-only', 'user-rpc']);
+  });
+
+  it('stays live when watches are dropped and when its resourceVersion is compacted away (410)', async () => {
+    handle = await cluster.serve(routes, 'all');
+    await waitFor(() => kube.api.watchCount('Service') === 1, {message: 'the Service watch is open'});
+    kube.api.dropWatches();
+    kube.api.addDubboApp({name: 'after-drop', pods: [{name: 'after-drop-1'}]});
+    await waitFor(() => names(routes).includes('after-drop'), {message: 'changes made while the watch was down arrive'});
+
+    await waitFor(() => kube.api.watchCount('Service') === 1, {message: 'watch resumed'});
+    const lists = (): number => kube.api.requests.filter((request) => request.path === '/api/v1/namespaces/default/services' && !request.query.includes('watch=')).length;
+    const before = lists();
+    kube.api.compact();
+    kube.api.dropWatches({abrupt: true});
+    kube.api.addDubboApp({name: 'after-compact', pods: [{name: 'after-compact-1'}]});
+    await waitFor(() => names(routes).includes('after-compact'), {message: 'after a 410 the cache is rebuilt from a fresh list'});
+    assert.ok(lists() > before, 'a 410 leads to a re-list');
+    kube.api.remove('Service', 'default', 'after-drop');
+    await waitFor(() => !names(routes).includes('after-drop'), {message: 'still live after the re-list'});
+  });
+
+  it('survives an API server restart', async () => {
+    handle = await cluster.serve(routes, 'all');
+    await kube.api.restart(300);
+    kube.api.addDubboApp({name: 'after-restart', pods: [{name: 'after-restart-1'}]});
+    await waitFor(() => names(routes).includes('after-restart'), {timeoutMs: 10_000, message: 'watches come back after the API server does'});
+  });
+
+  it('fails serve() with the mapped error when the first list is not allowed', async () => {
+    kube.api.deny({verb: 'watch', resource: 'endpointslices', group: 'discovery.k8s.io'});
+    kube.api.deny({verb: 'list', resource: 'services'});
+    try {
+      await assert.rejects(cluster.serve(routes, 'all'), (error: unknown) => {
+        assert.ok(error instanceof DubboTunnelError);
+        assert.equal(error.code, 'DT_ERR_KUBE_FORBIDDEN');
+        assert.match(error.message, /list services in namespace default/);
+        return true;
+      });
+      assert.deepEqual(names(routes), []);
+    } finally {
+      kube.api.resetRbac();
+    }
+  });
+});
