@@ -134,6 +134,21 @@ describe('Dashboard', () => {
     assert.match(frame, /↳ deployment scaled to zero/);
   });
 
+  it('stays shorter than the terminal, with or without help, however long the log is', async () => {
+    const {bus, view} = setup({}, ['user-rpc', 'order-rpc', 'pay-rpc']);
+    bus.emit('backend-state-changed', {application: 'pay-rpc', state: 'error', detail: 'forbidden'});
+    for (let i = 0; i < 200; i++) bus.emit('request-completed', request({requestId: BigInt(i)}));
+    await waitForText(view, '200 requests');
+    for (const rows of [20, 30, 40]) {
+      resize(view.stdout, 100, rows);
+      const frame = await waitForFrame(view, (text) => text.split('\n').length === rows - 1, `a ${rows - 1}-line frame`);
+      assert.ok(frame.includes('q quit'));
+    }
+    await press(view, '?');
+    const frame = await waitForText(view, 'keys');
+    assert.equal(frame.split('\n').length, 39);
+  });
+
   it('renders a handful of frames, not one per request, during a flood of 5000 requests', async () => {
     const {bus, view} = setup();
     await waitForText(view, 'recent');

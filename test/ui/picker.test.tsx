@@ -135,6 +135,14 @@ describe('Picker', () => {
     assert.deepEqual(submitted, [['order-rpc']]);
   });
 
+  it('splits a run of characters that arrives as one chunk (tmux send-keys "Space Enter")', async () => {
+    const {view, submitted} = setup();
+    await waitForText(view, 'account-rpc');
+    view.stdin.write(`${KEY.down} \r`);
+    await waitForFrame(view, () => submitted.length === 1, 'submit');
+    assert.deepEqual(submitted, [['order-rpc']]);
+  });
+
   it('a selects all visible rows, and again none', async () => {
     const {view} = setup({preselected: ['user-rpc']});
     await waitForText(view, 'account-rpc');

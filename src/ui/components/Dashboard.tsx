@@ -118,9 +118,13 @@ export function Dashboard({title, store, attachmentKey, status, stopping, onQuit
   const [primary, ...others] = snapshot.addresses;
   const { totals } = snapshot;
   const detailRows = snapshot.applications.filter((row) => row.detail !== undefined && (row.state === 'error' || row.state === 'no-ready-pods' || row.state === 'reconnecting'));
-  // Everything but the log takes about 9 lines plus the table; the log gets what is left.
-  const used = 9 + snapshot.applications.length + detailRows.length + (others.length > 0 ? 1 : 0) + (status === undefined ? 0 : 1) + (showHelp ? HELP.length + 1 : 0);
-  const logLines = Math.max(3, Math.min(30, rows - used));
+  // Lines other than log entries: title, listening, how-to, gap, table header, rows (+ reasons),
+  // totals, footer; the log's gap and title; help and status when shown.
+  const fixed = 7 + snapshot.applications.length + detailRows.length + (showLog ? 2 : 0)
+    + (showHelp ? HELP.length + 2 : 0) + (status === undefined ? 0 : 1) + (stopping ? -1 : 0);
+  // Stay at least one line short of the screen: a frame as tall as the terminal makes ink clear
+  // the whole screen on every render (flicker) and leaves no newline after the last frame.
+  const logLines = Math.max(3, Math.min(30, rows - 1 - fixed));
   const log = snapshot.log.slice(-logLines);
 
   return (
@@ -177,9 +181,9 @@ export function Dashboard({title, store, attachmentKey, status, stopping, onQuit
       {status === undefined ? null : (
         <Text color={status.tone === 'error' ? 'red' : 'yellow'} wrap="truncate-end">{status.text}</Text>
       )}
-      <Text dimColor wrap="truncate-end">
-        {stopping ? 'stopping…' : `q quit · p applications · l ${showLog ? 'hide' : 'show'} log · ? help`}
-      </Text>
+      {stopping ? null : (
+        <Text dimColor wrap="truncate-end">q quit · p applications · l {showLog ? 'hide' : 'show'} log · ? help</Text>
+      )}
     </Box>
   );
 }

@@ -1,7 +1,7 @@
 import {useMemo, useRef} from 'react';
 import type {ReactNode} from 'react';
 import {useInput} from 'ink';
-import {KeyRouterContext} from '../hooks/use-keys.js';
+import {KeyRouterContext, dispatch} from '../hooks/use-keys.js';
 import type {KeyHandler, KeyRouter as Router} from '../hooks/use-keys.js';
 
 /** Owns the single ink input subscription and hands each key to the newest registered handler. */
@@ -16,7 +16,8 @@ export function KeyRouter({children}: {children: ReactNode}) {
     },
   }), []);
   useInput((input, key) => {
-    stack.current.at(-1)?.current(input, key);
+    const top = stack.current.at(-1);
+    if (top !== undefined) dispatch((one, flags) => top.current(one, flags), input, key);
   });
   return <KeyRouterContext.Provider value={router}>{children}</KeyRouterContext.Provider>;
 }
