@@ -226,7 +226,9 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
     for (const [id, upstreamOfReverse] of this.#reverse) if (upstreamOfReverse === upstream) this.#reverse.delete(id);
     const application = upstream.backend.application;
     for (const [requestId, request] of pending) {
-      const message = `dubbo-tunnel: ${reason}; ${request.target} got no answer (it may or may not have run on the provider)`;
+      const message = upstream.connected
+        ? `dubbo-tunnel: ${reason}; ${request.target} got no answer (it may or may not have run on the provider)`
+        : `dubbo-tunnel: ${reason}; ${request.target} was not sent`;
       this.#writeToConsumer(encodeErrorResponse(requestId, ERROR_STATUS.backendFailed, message));
       this.#options.events.emit('request-completed', {
         connectionId: this.id, requestId, application, target: request.target, status: ERROR_STATUS.backendFailed,

@@ -75,6 +75,11 @@ export class Upstream implements FrameSink {
     return this.#state;
   }
 
+  /** False until the backend stream opened: requests failed before that never left this process. */
+  get connected(): boolean {
+    return this.#stream !== undefined;
+  }
+
   /** True while the stream can take new requests. */
   get usable(): boolean {
     return this.#state === 'connecting' || this.#state === 'open';

@@ -1,13 +1,16 @@
-import type {Backend} from '../../core/backend.js';
+import type {DiscoveredApplication} from '../../core/applications.js';
 import {DubboTunnelError} from '../../core/errors.js';
 import {TunnelEventBus} from '../../core/events.js';
 import type {LogLevel} from '../../core/events.js';
+import type {AppSession} from '../../core/session.js';
+import {resolveSettings, SettingsStore} from '../../config/settings.js';
+import type {KubeCluster, ServeHandle} from '../../kube/cluster.js';
 import {DEFAULT_PAYLOAD} from '../../protocol/header.js';
 import {StaticBackend, parseBackendSpec} from '../../proxy/static-backend.js';
 import {TunnelServer} from '../../proxy/tunnel-server.js';
-import {attachLineReporter, isLogLevel} from '../../reporters/line-reporter.js';
+import {attachLineReporter} from '../../reporters/line-reporter.js';
 import {RouteSource, createRouteTable} from '../../router/route-table.js';
-import {parseCommandArgs, parsePort, parsePositiveInt} from '../args.js';
+import {parseCommandArgs, parsePositiveInt} from '../args.js';
 import type {CliContext, Command} from '../command.js';
 
 const OPTIONS = {
@@ -21,6 +24,16 @@ const OPTIONS = {
   'log-level': {type: 'string'},
   'json': {type: 'boolean'},
   'no-ui': {type: 'boolean'},
+  'kubeconfig': {type: 'string'},
+  'context': {type: 'string'},
+  'namespace': {type: 'string', short: 'n'},
+  'all-namespaces': {type: 'boolean', short: 'A'},
+  'source': {type: 'string'},
+  'selector': {type: 'string', short: 'l'},
+  'ingress-class': {type: 'string'},
+  'all': {type: 'boolean'},
+  'select': {type: 'string', multiple: true},
+  'last': {type: 'boolean'},
 } as const;
 
 export interface UpOptions {
@@ -34,9 +47,13 @@ export interface UpOptions {
   logLevel: LogLevel;
   json: boolean;
   noUi: boolean;
+  kube: {kubeconfig?: string; context?: string; namespace?: string; allNamespaces: boolean; source: 'auto' | 'ingress' | 'service'; selector?: string; ingressClass: string};
+  /** --all, --select a,b, --last; undefined = ask (picker) or fail in plain mode. */
+  choice: {kind: 'all'} | {kind: 'select'; applications: string[]} | {kind: 'last'} | undefined;
 }
 
-export function parseUpOptions(args: string[]): UpOptions {
+/** Parses flags; settings (port, host, attachment key, ingress class, source, log level) go through the one resolver. */
+export function parseUpOptions(args: string[], env: NodeJS.ProcessEnv = process.env, store?: SettingsStore): UpOptions {
   const {values, positionals} = parseCommandArgs('up', args, OPTIONS);
   if (positionals.length > 0) {
     throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', `unexpected argument '${positionals[0]}'`, {hint: 'see dubbo-tunnel up --help'});
@@ -52,9 +69,7 @@ export function parseUpOptions(args: string[]): UpOptions {
   });
   const seen = new Set<string>();
   for (const backend of backends) {
-    if (seen.has(backend.application)) {
-      throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', `--backend names '${backend.application}' twice`);
-    }
+    if (seen.has(backend.application)) throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', `--backend names '${backend.application}' twice`);
     seen.add(backend.application);
   }
   const routes = (values.route ?? []).map((spec): [string, string] => {
@@ -66,50 +81,214 @@ export function parseUpOptions(args: string[]): UpOptions {
     }
     return [match[1], match[2]];
   });
-  const logLevel = values['log-level'] ?? 'info';
-  if (!isLogLevel(logLevel)) {
-    throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', `--log-level must be debug, info, warn or error, got '${logLevel}'`);
-  }
+  const settings = resolveSettings({
+    flags: {
+      port: values.port,
+      host: values.host,
+      attachmentKey: values['attachment-key'],
+      ingressClass: values['ingress-class'],
+      source: values.source,
+      logLevel: values['log-level'],
+    },
+    env,
+    ...(store ? {store} : {}),
+  }).values;
+  const chosen = [values.all === true, values.select !== undefined, values.last === true].filter(Boolean).length;
+  if (chosen > 1) throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', 'use only one of --all, --select and --last');
+  const selected = (values.select ?? []).flatMap((list) => list.split(',')).map((name) => name.trim()).filter((name) => name !== '');
   return {
     backends,
     routes,
-    port: values.port === undefined ? 20880 : parsePort(values.port, '--port'),
-    host: values.host,
+    port: settings.port,
+    host: settings.host,
     allowRemote: values['allow-remote'] ?? false,
-    attachmentKey: values['attachment-key'] ?? 'target-application',
+    attachmentKey: settings.attachmentKey,
     maxPayload: values['max-payload'] === undefined ? DEFAULT_PAYLOAD : parsePositiveInt(values['max-payload'], '--max-payload'),
-    logLevel,
+    logLevel: settings.logLevel,
     json: values.json ?? false,
     noUi: values['no-ui'] ?? false,
+    kube: {
+      ...(values.kubeconfig === undefined ? {} : {kubeconfig: values.kubeconfig}),
+      ...(values.context === undefined ? {} : {context: values.context}),
+      ...(values.namespace === undefined ? {} : {namespace: values.namespace}),
+      allNamespaces: values['all-namespaces'] ?? false,
+      source: settings.source,
+      ...(values.selector === undefined ? {} : {selector: values.selector}),
+      ingressClass: settings.ingressClass,
+    },
+    choice: values.all === true ? {kind: 'all'} : values.select !== undefined ? {kind: 'select', applications: selected} : values.last === true ? {kind: 'last'} : undefined,
+  };
+}
+
+/** What serves the routes: fixed --backend addresses, or a Kubernetes context. */
+interface BackendSource {
+  title: string;
+  context?: string;
+  namespace?: string;
+  discover(): Promise<DiscoveredApplication[]>;
+  /** Start feeding `routes` with the chosen applications; returns how to change or stop that. */
+  serve(routes: RouteSource, applications: readonly string[] | 'all'): Promise<Pick<ServeHandle, 'setSelection' | 'stop'>>;
+  close(): Promise<void>;
+}
+
+function staticSource(options: UpOptions, events: TunnelEventBus): BackendSource {
+  const backends = options.backends.map((b) => new StaticBackend(b.application, b.host, b.port));
+  const publish = (routes: RouteSource, chosen: ReadonlySet<string> | 'all') => {
+    const active = backends.filter((backend) => chosen === 'all' || chosen.has(backend.application));
+    routes.set(createRouteTable(active, options.routes));
+    events.emit('routes-changed', {applications: active.map((backend) => backend.application)});
+    for (const backend of active) events.emit('backend-state-changed', {application: backend.application, state: 'ready', detail: backend.describe()});
+  };
+  return {
+    title: 'static backends',
+    discover: () => Promise.resolve(backends.map((backend) => ({application: backend.application, service: backend.describe(), port: backend.port, source: 'static' as const}))),
+    serve: (routes, applications) => {
+      publish(routes, applications === 'all' ? 'all' : new Set(applications));
+      return Promise.resolve({
+        setSelection: (next) => publish(routes, next),
+        stop: () => Promise.resolve(),
+      });
+    },
+    close: () => Promise.resolve(),
+  };
+}
+
+async function kubeSource(options: UpOptions, events: TunnelEventBus, context: CliContext, interactive: boolean): Promise<BackendSource> {
+  const {KubeCluster} = await import('../../kube/cluster.js');
+  const cluster: KubeCluster = await KubeCluster.open({
+    ...options.kube,
+    events,
+    env: context.env,
+    execStderr: context.stderr,
+    interactive,
+  });
+  const namespace = cluster.namespace;
+  return {
+    title: `context ${cluster.contextName} · ${namespace === undefined ? 'all namespaces' : `namespace ${namespace}`}`,
+    context: cluster.contextName,
+    namespace: namespace ?? '*',
+    discover: async () => {
+      const found = await cluster.discover();
+      if (found.length === 0) throw await cluster.noBackendsError();
+      return found;
+    },
+    serve: async (routes, applications) => {
+      const handle = await cluster.serve(routes, applications === 'all' ? 'all' : new Set(applications));
+      return handle;
+    },
+    close: () => cluster.close(),
   };
 }
 
 async function run(args: string[], context: CliContext): Promise<number> {
-  const options = parseUpOptions(args);
-  if (options.backends.length === 0) {
-    throw new DubboTunnelError('DT_ERR_NEEDS_CHOICE', 'no backends: nothing to route to', {
-      hint: 'pass --backend <application>=<host>:<port> (repeat it for more applications)',
-    });
-  }
+  const store = SettingsStore.open(context.env);
+  const options = parseUpOptions(args, context.env, store);
+  const interactive = context.interactive && !options.noUi && !options.json;
   const events = new TunnelEventBus();
-  const detach = attachLineReporter(events, {out: context.stdout, level: options.logLevel, json: options.json});
-  const backends: Backend[] = options.backends.map((b) => new StaticBackend(b.application, b.host, b.port));
-  const routes = new RouteSource(createRouteTable(backends, options.routes));
-  const server = await TunnelServer.start({
-    port: options.port,
-    ...(options.host === undefined ? {} : {host: options.host}),
-    allowRemote: options.allowRemote,
-    routes,
-    events,
-    attachmentKey: options.attachmentKey,
-    maxBodyLength: options.maxPayload,
-  });
-  events.emit('routes-changed', {applications: backends.map((b) => `${b.application} -> ${b.describe()}`)});
-  await waitForStopSignal();
-  events.log('info', 'stopping: answering requests in flight, then closing');
-  await server.close();
-  detach();
-  return 0;
+  // In plain mode the reporter is attached before anything starts, so discovery warnings show.
+  const detach = interactive ? () => undefined : attachLineReporter(events, {out: context.stdout, level: options.logLevel, json: options.json});
+  const source = options.backends.length > 0 ? staticSource(options, events) : await kubeSource(options, events, context, interactive);
+  const memoryKey = {context: source.context ?? 'static', namespace: source.namespace ?? '-'};
+  const remembered = store.recalledSelection(memoryKey.context, memoryKey.namespace);
+
+  let chosen: readonly string[] | 'all' | undefined;
+  switch (options.choice?.kind) {
+    case 'all':
+      chosen = 'all';
+      break;
+    case 'select':
+      chosen = options.choice.applications;
+      break;
+    case 'last':
+      if (!remembered || remembered.length === 0) {
+        throw new DubboTunnelError('DT_ERR_NEEDS_CHOICE', `no remembered selection for ${memoryKey.context}/${memoryKey.namespace}`, {
+          hint: 'pick applications once with --select <a,b> or --all (or in the picker); --last reuses that choice',
+        });
+      }
+      chosen = remembered;
+      break;
+    case undefined:
+      // Static backends need no choice: everything given on the command line is routed.
+      chosen = options.backends.length > 0 ? 'all' : undefined;
+      break;
+  }
+
+  const start = async (applications: readonly string[] | 'all'): Promise<AppSession> => {
+    const routes = new RouteSource(createRouteTable([], options.routes));
+    const server = await TunnelServer.start({
+      port: options.port,
+      ...(options.host === undefined ? {} : {host: options.host}),
+      allowRemote: options.allowRemote,
+      routes,
+      events,
+      attachmentKey: options.attachmentKey,
+      maxBodyLength: options.maxPayload,
+    });
+    let handle: Pick<ServeHandle, 'setSelection' | 'stop'>;
+    try {
+      handle = await source.serve(routes, applications);
+    } catch (error) {
+      await server.close(0);
+      throw error;
+    }
+    let selection: readonly string[] = applications === 'all' ? [] : applications;
+    let stopping: Promise<void> | undefined;
+    return {
+      events,
+      addresses: server.consumerAddresses(),
+      port: server.port,
+      ...(source.context === undefined ? {} : {context: source.context}),
+      ...(source.namespace === undefined ? {} : {namespace: source.namespace}),
+      selection: () => (applications === 'all' && selection.length === 0 ? [...routes.current.backends.keys()] : selection),
+      setSelection: (next) => {
+        selection = next;
+        handle.setSelection(new Set(next));
+        return Promise.resolve();
+      },
+      stop: () => {
+        stopping ??= (async () => {
+          await server.close();
+          await handle.stop();
+          await source.close();
+        })();
+        return stopping;
+      },
+    };
+  };
+
+  try {
+    if (interactive) {
+      const {runInteractiveUp} = await import('../../ui/run-interactive.js');
+      return await runInteractiveUp({
+        title: source.title,
+        discover: () => source.discover(),
+        preselected: chosen === undefined ? (remembered ?? []) : chosen === 'all' ? (await source.discover()).map((app) => app.application) : chosen,
+        skipPicker: chosen !== undefined,
+        // --all stays 'all' (applications discovered later are routed too); a picked list is a list.
+        start: (applications) => start(chosen === 'all' ? 'all' : applications),
+        remember: (applications) => store.rememberSelection(memoryKey.context, memoryKey.namespace, applications),
+        events,
+        attachmentKey: options.attachmentKey,
+        logLevel: options.logLevel,
+      });
+    }
+    if (chosen === undefined) {
+      throw new DubboTunnelError('DT_ERR_NEEDS_CHOICE', 'no applications chosen, and there is no terminal to show the picker in', {
+        hint: 'pass --all, --select <app1,app2> or --last (see dubbo-tunnel ls for the names)',
+      });
+    }
+    const session = await start(chosen);
+    if (chosen !== 'all' && source.context !== undefined) store.rememberSelection(memoryKey.context, memoryKey.namespace, chosen);
+    await waitForStopSignal();
+    events.log('info', 'stopping: answering requests in flight, then closing tunnels');
+    await session.stop();
+    return 0;
+  } catch (error) {
+    await source.close();
+    throw error;
+  } finally {
+    detach();
+  }
 }
 
 /** Resolves on the first SIGINT/SIGTERM; a second one exits at once. */
@@ -133,7 +312,17 @@ export const command: Command = {
   summary: 'Open the local Dubbo port and route each request to its provider application',
   usage: 'dubbo-tunnel up [options]',
   options: [
-    {flags: '--backend <app>=<host>:<port>', description: 'route application <app> to a fixed provider address (repeatable)'},
+    {flags: '--all', description: 'route every discovered application (no picker)'},
+    {flags: '--select <app,...>', description: 'route these applications (no picker); repeatable or comma-separated'},
+    {flags: '--last', description: 'route the applications chosen last time for this context and namespace'},
+    {flags: '--kubeconfig <file>', description: 'kubeconfig to use (default: $KUBECONFIG, then ~/.kube/config)'},
+    {flags: '--context <name>', description: 'kubeconfig context (default: the current context)'},
+    {flags: '-n, --namespace <ns>', description: 'namespace to discover in (default: the context\'s, else default)'},
+    {flags: '-A, --all-namespaces', description: 'discover in every namespace'},
+    {flags: '--source <where>', description: 'ingress | service | auto: where backends are found (default auto = both; an Ingress wins)'},
+    {flags: '-l, --selector <labels>', description: 'only Services matching this label selector, e.g. team=pay'},
+    {flags: '--ingress-class <name>', description: 'Ingress class that marks Dubbo backends (default dubbo)'},
+    {flags: '--backend <app>=<host>:<port>', description: 'route application <app> to a fixed provider address instead of Kubernetes (repeatable)'},
     {flags: '--route <interface>=<app>', description: 'send requests for a Java interface to <app> when they carry no target-application (repeatable)'},
     {flags: '-p, --port <port>', description: 'local Dubbo port (default 20880)'},
     {flags: '--host <address>', description: 'listen only on this address (default: all of this machine\'s addresses, local peers only)'},
@@ -141,13 +330,16 @@ export const command: Command = {
     {flags: '--attachment-key <key>', description: 'attachment that names the target application (default target-application)'},
     {flags: '--max-payload <bytes>', description: 'largest frame body accepted, like Dubbo\'s payload (default 8388608)'},
     {flags: '--log-level <level>', description: 'debug | info | warn | error (default info; debug prints every request)'},
-    {flags: '--json', description: 'print JSON lines instead of text'},
-    {flags: '--no-ui', description: 'plain line output even in a terminal'},
+    {flags: '--json', description: 'print JSON lines instead of text (implies --no-ui)'},
+    {flags: '--no-ui', description: 'plain line output even in a terminal (also when CI is set or output is not a terminal)'},
   ],
   examples: [
+    'dubbo-tunnel up                                   # pick applications in the terminal UI',
+    'dubbo-tunnel up --all --no-ui                     # every discovered application, plain output',
+    'dubbo-tunnel up -n dev --select user-rpc,pay-rpc  # these two from namespace dev',
+    'dubbo-tunnel up --last                            # what you picked last time here',
     'dubbo-tunnel up --backend user-rpc=127.0.0.1:20881 --backend pay-rpc=127.0.0.1:20882',
     'dubbo-tunnel up --backend user-rpc=127.0.0.1:20881 --route com.example.UserService=user-rpc --port 20990',
-    'dubbo-tunnel up --backend user-rpc=127.0.0.1:20881 --log-level debug --json',
   ],
   run,
 };
