@@ -1,0 +1,74 @@
+import {DubboTunnelError} from '../core/errors.js';
+import type {ClusterOptions, SourceMode} from '../kube/cluster.js';
+import type {OptionHelp} from './command.js';
+
+/**
+ * The Kubernetes flags shared by `ls`, `up` and `doctor`. Spread KUBE_OPTIONS into the command's
+ * parseArgs options, then turn the parsed values into ClusterOptions with `kubeOptionsFrom`.
+ */
+export const KUBE_OPTIONS = {
+  'kubeconfig': {type: 'string'},
+  'context': {type: 'string'},
+  'namespace': {type: 'string', short: 'n'},
+  'all-namespaces': {type: 'boolean', short: 'A'},
+  'source': {type: 'string'},
+  'selector': {type: 'string', short: 'l'},
+  'ingress-class': {type: 'string'},
+} as const;
+
+export const KUBE_OPTIONS_HELP: readonly OptionHelp[] = [
+  {flags: '--kubeconfig <file>', description: 'kubeconfig file to use (default: KUBECONFIG, several files allowed, else ~/.kube/config)'},
+  {flags: '--context <name>', description: 'kubeconfig context (default: the current context)'},
+  {flags: '-n, --namespace <ns>', description: 'namespace to search (default: the context\'s namespace, else default)'},
+  {flags: '-A, --all-namespaces', description: 'search every namespace (needs cluster-wide list/watch permission)'},
+  {flags: '--source <source>', description: 'ingress | service | auto: where backends come from (default auto = both, an Ingress wins)'},
+  {flags: '-l, --selector <selector>', description: 'only Services with these labels, kubectl syntax (e.g. tier=rpc)'},
+  {flags: '--ingress-class <class>', description: 'Ingress class that marks Dubbo backends (default dubbo)'},
+];
+
+/** The parsed values of KUBE_OPTIONS, as node:util parseArgs returns them. */
+export interface KubeOptionValues {
+  'kubeconfig'?: string;
+  'context'?: string;
+  'namespace'?: string;
+  'all-namespaces'?: boolean;
+  'source'?: string;
+  'selector'?: string;
+  'ingress-class'?: string;
+}
+
+export type KubeCliOptions = Omit<ClusterOptions, 'events' | 'env' | 'execStderr' | 'interactive'>;
+
+function isSource(value: string): value is SourceMode {
+  return value === 'ingress' || value === 'service' || value === 'auto';
+}
+
+/** Validates the shared flags; throws DT_ERR_BAD_ARGUMENT with a hint. */
+export function kubeOptionsFrom(values: KubeOptionValues): KubeCliOptions {
+  const source = values.source;
+  if (source !== undefined && !isSource(source)) {
+    throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', `--source must be ingress, service or auto, got '${source}'`);
+  }
+  if (values['all-namespaces'] === true && values.namespace !== undefined) {
+    throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', '-n/--namespace and -A/--all-namespaces cannot be used together', {
+      hint: 'use -n <ns> for one namespace, or -A for all of them',
+    });
+  }
+  for (const flag of ['kubeconfig', 'context', 'namespace', 'ingress-class'] as const) {
+    if (values[flag] === '') throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', `--${flag} needs a value`);
+  }
+  const options: KubeCliOptions = {};
+  if (values.kubeconfig !== undefined) options.kubeconfig = values.kubeconfig;
+  if (values.context !== undefined) options.context = values.context;
+  if (values.namespace !== undefined) options.namespace = values.namespace;
+  if (values['all-namespaces'] === true) options.allNamespaces = true;
+  if (source !== undefined) options.source = source;
+  if (values.selector !== undefined) options.selector = values.selector;
+  if (values['ingress-class'] !== undefined) options.ingressClass = values['ingress-class'];
+  return options;
+}
+
+/** True when any Kubernetes flag was given (e.g. for `up`: kube mode even with --backend). */
+export function hasKubeOptions(values: KubeOptionValues): boolean {
+  return Object.keys(KUBE_OPTIONS).some((flag) => values[flag as keyof KubeOptionValues] !== undefined);
+}
