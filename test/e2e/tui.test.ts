@@ -1,0 +1,290 @@
+// End-to-end: the REAL binary (`node bin/dubbo-tunnel.js up`) in a real terminal (an isolated tmux
+// server), against the fake Kubernetes API server and real Dubbo providers. A person's session in
+// keystrokes: pick two applications, watch them become ready, send traffic, see it counted, quit,
+// and check the port is closed afterwards.
+//
+// Needs tmux (Debian: `apt-get install -y tmux`); without it the test is skipped with a message.
+// Builds dist/ first when it is missing or older than src/ (the binary runs dist/cli/main.js).
+import {after, before, describe, it} from 'node:test';
+import assert from 'node:assert/strict';
+import {execFileSync, spawnSync} from 'node:child_process';
+import {chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync} from 'node:fs';
+import net from 'node:net';
+import {tmpdir} from 'node:os';
+import {join, resolve} from 'node:path';
+import {TestConsumer, TestProvider} from '../support/dubbo-peers.js';
+import {FakeKubeApi} from '../support/fake-kube-api.js';
+import {waitFor} from '../support/wait.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const COLUMNS = 100;
+const ROWS = 30;
+
+function tmuxAvailable(): boolean {
+  const result = spawnSync('tmux', ['-V'], {encoding: 'utf8'});
+  return result.status === 0;
+}
+
+function newestMtime(path: string): number {
+  const stat = statSync(path);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  return Math.max(0, ...readdirSync(path).map((name) => newestMtime(join(path, name))));
+}
+
+/** The binary runs dist/: rebuild when src/ changed since the last build. */
+function ensureBuilt(): void {
+  const main = join(ROOT, 'dist/cli/main.js');
+  if (existsSync(main) && newestMtime(join(ROOT, 'dist')) >= newestMtime(join(ROOT, 'src'))) return;
+  try {
+    execFileSync('npm', ['run', 'build'], {cwd: ROOT, stdio: 'pipe', timeout: 180_000});
+  } catch (error) {
+    const output = error as {stdout?: Buffer; stderr?: Buffer};
+    throw new Error(`npm run build failed, so the binary cannot run:\n${String(output.stdout ?? '')}${String(output.stderr ?? '')}`);
+  }
+}
+
+/** A port that was free a moment ago (the binary needs a fixed --port; port 0 is not a valid setting). */
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const {port} = server.address() as net.AddressInfo;
+  await new Promise<void>((done) => server.close(() => done()));
+  return port;
+}
+
+function canConnect(port: number, host: string): Promise<boolean> {
+  return new Promise((done) => {
+    const socket = net.connect({port, host});
+    socket.once('connect', () => {
+      socket.destroy();
+      done(true);
+    });
+    socket.once('error', () => done(false));
+  });
+}
+
+/** One isolated tmux server (`-L <unique socket>`) running one command in a fixed-size window. */
+class Terminal {
+  readonly socket = `dubbo-tunnel-e2e-${process.pid}-${Date.now().toString(36)}`;
+  #socketPath: string | undefined;
+
+  constructor(private readonly script: string) {}
+
+  #tmux(...args: string[]): string {
+    const result = spawnSync('tmux', ['-L', this.socket, ...args], {encoding: 'utf8', env: this.#env()});
+    if (result.status !== 0) throw new Error(`tmux ${args.join(' ')} failed: ${result.stderr}`);
+    return result.stdout;
+  }
+
+  #env(): NodeJS.ProcessEnv {
+    const env = {...process.env};
+    // Not nested in whatever tmux runs this test.
+    delete env['TMUX'];
+    return env;
+  }
+
+  start(): void {
+    this.#tmux('-f', '/dev/null', 'new-session', '-d', '-x', String(COLUMNS), '-y', String(ROWS), 'sh', this.script);
+    // Keep the pane (and its last screen) after the program exits, so the final frame can be read.
+    this.#tmux('set-option', '-g', 'remain-on-exit', 'on');
+    this.#socketPath = this.#tmux('display-message', '-p', '#{socket_path}').trim();
+  }
+
+  keys(...keys: string[]): void {
+    this.#tmux('send-keys', ...keys);
+  }
+
+  /** Literal text (no key-name lookup), e.g. a filter. */
+  type(text: string): void {
+    this.#tmux('send-keys', '-l', text);
+  }
+
+  screen(): string {
+    return this.#tmux('capture-pane', '-p');
+  }
+
+  async waitFor(predicate: (screen: string) => boolean, message: string, timeoutMs = 15_000): Promise<string> {
+    let last = '';
+    try {
+      await waitFor(() => predicate((last = this.screen())), {timeoutMs, intervalMs: 50, message});
+    } catch (error) {
+      throw new Error(`${(error as Error).message}\n--- screen ---\n${last}`);
+    }
+    return last;
+  }
+
+  /** Stops the tmux server (and the program in it) and removes its socket file. */
+  kill(): void {
+    spawnSync('tmux', ['-L', this.socket, 'kill-server'], {env: this.#env()});
+    if (this.#socketPath !== undefined) rmSync(this.#socketPath, {force: true});
+  }
+}
+
+const skip = tmuxAvailable() ? false : 'tmux is not installed (apt-get install -y tmux); skipping the terminal end-to-end test';
+
+describe('dubbo-tunnel up in a real terminal (tmux)', {skip}, () => {
+  let dir: string;
+  let api: FakeKubeApi;
+  let providers: TestProvider[] = [];
+  const terminals: Terminal[] = [];
+  let port: number;
+  let configDir: string;
+  const captures: Record<string, string> = {};
+
+  let kubeconfig: string;
+  let runs = 0;
+
+  /** Starts `up` in a fresh tmux server; returns the terminal and the file its exit code lands in. */
+  function launch(): {terminal: Terminal; exitFile: string} {
+    runs++;
+    const exitFile = join(dir, `exit-code-${runs}`);
+    const script = join(dir, `run-${runs}.sh`);
+    // CI=false: ink renders only the last frame when CI is set, and CI runs this test with CI=true.
+    writeFileSync(script, [
+      'export CI=false',
+      `export DUBBO_TUNNEL_CONFIG_DIR='${configDir}'`,
+      'unset DUBBO_TUNNEL_PORT DUBBO_TUNNEL_HOST DUBBO_TUNNEL_SOURCE DUBBO_TUNNEL_LOG_LEVEL',
+      `cd '${ROOT}'`,
+      `node bin/dubbo-tunnel.js up --kubeconfig '${kubeconfig}' --port ${port}`,
+      `echo $? > '${exitFile}'`,
+      '',
+    ].join('\n'));
+    chmodSync(script, 0o755);
+    const started = new Terminal(script);
+    terminals.push(started);
+    started.start();
+    return {terminal: started, exitFile};
+  }
+
+  async function exitCode(exitFile: string): Promise<string> {
+    await waitFor(() => existsSync(exitFile) && readFileSync(exitFile, 'utf8').trim() !== '', {timeoutMs: 15_000, message: 'the process exits'});
+    return readFileSync(exitFile, 'utf8').trim();
+  }
+
+  function call(consumer: TestConsumer, application: string, method: string) {
+    return consumer.call({
+      service: 'com.example.DemoService',
+      method,
+      parameterTypes: 'Ljava/lang/String;',
+      args: ['e2e'],
+      attachments: {'target-application': application},
+    });
+  }
+
+  before(async () => {
+    ensureBuilt();
+    dir = mkdtempSync(join(tmpdir(), 'dubbo-tunnel-e2e-'));
+    configDir = join(dir, 'config');
+    providers = await Promise.all(['user-rpc', 'order-rpc', 'pay-rpc'].map((application) => TestProvider.start({application})));
+    api = await FakeKubeApi.start();
+    for (const provider of providers) {
+      api.addDubboApp({
+        name: provider.application,
+        ingress: provider.application !== 'pay-rpc',
+        pods: [{name: `${provider.application}-7d9f8-x2x9z`, target: {host: '127.0.0.1', port: provider.port}}],
+      });
+    }
+    kubeconfig = api.writeKubeconfig(dir, {context: 'kind-dev', namespace: 'default'});
+    port = await freePort();
+  });
+
+  after(async () => {
+    for (const terminal of terminals) terminal.kill();
+    await api?.stop();
+    await Promise.all(providers.map((provider) => provider.close()));
+    if (dir !== undefined) rmSync(dir, {recursive: true, force: true});
+    if (Object.keys(captures).length > 0 && process.env['DUBBO_TUNNEL_E2E_CAPTURES'] !== undefined) {
+      writeFileSync(process.env['DUBBO_TUNNEL_E2E_CAPTURES'], Object.entries(captures).map(([name, text]) => `## ${name}\n\n${text}\n`).join('\n'));
+    }
+  });
+
+  it('picks two applications by keys, shows them ready, counts requests, and closes the port on q', async () => {
+    const {terminal: screen, exitFile} = launch();
+    let text = await screen.waitFor((s) => s.includes('user-rpc') && s.includes('order-rpc') && s.includes('pay-rpc'), 'the picker lists the three applications');
+    assert.match(text, /Pick applications to route · context kind-dev · namespace default/);
+    assert.match(text, /0 of 3 selected/);
+    captures['picker'] = text.trimEnd();
+
+    // Type to filter, toggle the one match, clear the filter; twice.
+    screen.type('user');
+    await screen.waitFor((s) => s.includes('filter: user') && !s.includes('order-rpc'), 'filtered to user-rpc');
+    screen.keys('Space');
+    await screen.waitFor((s) => s.includes('1 of 3 selected'), 'user-rpc checked');
+    screen.keys('Escape');
+    await screen.waitFor((s) => s.includes('type to filter') && s.includes('pay-rpc'), 'filter cleared');
+    screen.type('order');
+    await screen.waitFor((s) => s.includes('filter: order') && !s.includes('pay-rpc'), 'filtered to order-rpc');
+    screen.keys('Space');
+    text = await screen.waitFor((s) => s.includes('2 of 3 selected'), 'order-rpc checked');
+    screen.keys('Escape');
+    text = await screen.waitFor((s) => s.includes('type to filter') && s.includes('pay-rpc'), 'both checked, filter cleared');
+    assert.match(text, /\[x\]\s+user-rpc/);
+    assert.match(text, /\[x\]\s+order-rpc/);
+    assert.match(text, /\[ \]\s+pay-rpc/);
+    captures['picker, two selected'] = text.trimEnd();
+    screen.keys('Enter');
+
+    text = await screen.waitFor((s) => /^user-rpc\s+● ready/m.test(s) && /^order-rpc\s+● ready/m.test(s), 'both applications ready');
+    assert.match(text, new RegExp(`listening dubbo://[^ ]+:${port}`));
+    assert.doesNotMatch(text, /^pay-rpc/m, 'pay-rpc was not picked');
+
+    const consumer = await TestConsumer.connect(port);
+    try {
+      for (let i = 0; i < 3; i++) assert.equal((await call(consumer, 'user-rpc', 'getUser')).status, 20);
+      for (let i = 0; i < 2; i++) assert.equal((await call(consumer, 'order-rpc', 'placeOrder')).status, 20);
+      text = await screen.waitFor((s) => /^user-rpc\s+● ready\s+\S+\s+3\s+0\s/m.test(s) && /^order-rpc\s+● ready\s+\S+\s+2\s+0\s/m.test(s), 'the counts move');
+      assert.match(text, /5 requests · 0 errors · 1 consumer connected/);
+      assert.match(text, /user-rpc com\.example\.DemoService#getUser OK/);
+      assert.match(text, /order-rpc com\.example\.DemoService#placeOrder OK/);
+      assert.equal(providers[0]?.received.length, 3);
+      assert.equal(providers[1]?.received.length, 2);
+      captures['dashboard'] = text.trimEnd();
+    } finally {
+      await consumer.close();
+    }
+
+    screen.keys('q');
+    assert.equal(await exitCode(exitFile), '0');
+    assert.equal(await canConnect(port, '127.0.0.1'), false, 'nothing listens on the port any more');
+    assert.equal(api.portForwardCount(), 0, 'no port-forward left open');
+
+    // The choice was remembered for this context and namespace.
+    const saved = JSON.parse(readFileSync(join(configDir, 'config.json'), 'utf8')) as {selections?: Record<string, string[]>};
+    assert.deepEqual([...(saved.selections?.['kind-dev/default'] ?? [])].sort(), ['order-rpc', 'user-rpc']);
+  });
+
+  it('preselects the remembered choice next time; p adds an application without restarting; ctrl-c stops', async () => {
+    const {terminal: screen, exitFile} = launch();
+    let text = await screen.waitFor((s) => s.includes('2 of 3 selected'), 'the remembered pair is preselected');
+    assert.match(text, /\[x\]\s+order-rpc/);
+    assert.match(text, /\[ \]\s+pay-rpc/);
+    assert.match(text, /\[x\]\s+user-rpc/);
+    screen.keys('Enter');
+    await screen.waitFor((s) => /^user-rpc\s+● ready/m.test(s) && /^order-rpc\s+● ready/m.test(s), 'both ready again');
+
+    const consumer = await TestConsumer.connect(port);
+    try {
+      // pay-rpc is not routed yet: dubbo-tunnel answers with an error instead of a provider.
+      assert.notEqual((await call(consumer, 'pay-rpc', 'pay')).status, 20);
+      screen.keys('p');
+      text = await screen.waitFor((s) => s.includes('Change routed applications') && s.includes('pay-rpc'), 'the picker opens over the running session');
+      screen.type('pay');
+      await screen.waitFor((s) => s.includes('filter: pay') && !s.includes('user-rpc'), 'filtered to pay-rpc');
+      screen.keys('Space', 'Enter');
+      text = await screen.waitFor((s) => /^pay-rpc\s+● ready/m.test(s), 'pay-rpc routed');
+      assert.match(text, /^user-rpc\s+● ready/m);
+      // Same listener, same consumer connection: the port never closed.
+      assert.equal((await call(consumer, 'pay-rpc', 'pay')).status, 20);
+      assert.equal(providers[2]?.received.length, 1);
+      await screen.waitFor((s) => /^pay-rpc\s+● ready\s+\S+\s+1\s+0\s/m.test(s), 'pay-rpc counted');
+    } finally {
+      await consumer.close();
+    }
+
+    screen.keys('C-c');
+    assert.equal(await exitCode(exitFile), '0');
+    assert.equal(await canConnect(port, '127.0.0.1'), false, 'nothing listens on the port any more');
+    const saved = JSON.parse(readFileSync(join(configDir, 'config.json'), 'utf8')) as {selections?: Record<string, string[]>};
+    assert.deepEqual([...(saved.selections?.['kind-dev/default'] ?? [])].sort(), ['order-rpc', 'pay-rpc', 'user-rpc']);
+  });
+});
