@@ -297,6 +297,7 @@ class Serving {
   readonly #made = new WeakSet<KubeBackend>();
   #published: string | undefined;
   readonly #missingWarned = new Set<string>();
+  #started = false;
   #stopped = false;
 
   constructor(cluster: KubeCluster, routes: RouteSource, selection: Selection, events: TunnelEventBus) {
@@ -337,6 +338,9 @@ class Serving {
     const results = await Promise.allSettled(starts);
     const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
     if (failed) throw failed.reason;
+    // Only now, with Services, Ingresses and endpoints all listed: an earlier table would briefly
+    // show Service-sourced applications that an Ingress then replaces, and pods as not ready.
+    this.#started = true;
     this.#recompute();
   }
 
@@ -360,7 +364,7 @@ class Serving {
 
   /** Rebuilds the application list from the caches and swaps in a new table if anything changed. */
   #recompute(): void {
-    if (this.#stopped || !this.#services?.synced || !this.#endpoints) return;
+    if (this.#stopped || !this.#started || !this.#services || !this.#endpoints) return;
     const cluster = this.#cluster;
     const {applications, warnings} = resolveApplications({
       ingresses: this.#ingresses?.items.values() ?? [],

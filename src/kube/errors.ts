@@ -160,6 +160,9 @@ function fromStatus(error: KubeRequestError, scene: ErrorScene, ref: ResourceRef
       if (error.body?.details?.kind === 'namespaces' || /namespaces? "[^"]*" not found/.test(serverMessage ?? '')) {
         message = `namespace ${ref.namespace ?? error.body?.details?.name ?? ''} does not exist in context '${scene.contextName}'`;
         hint = 'check the name with `kubectl get namespaces`, or pass another -n/--namespace';
+      } else if (ref.subresource !== undefined && ref.name !== undefined) {
+        // A subresource of a missing object (pods/portforward of a deleted pod): name the object.
+        message = `${ref.resource === 'pods' ? 'pod' : ref.resource} ${ref.namespace ?? ''}/${ref.name} not found (deleted?)`;
       } else {
         message = `${resource}${ref.name === undefined ? '' : ` ${ref.namespace ?? ''}/${ref.name}`} not found${serverMessage ? ` (${serverMessage})` : ''}`;
       }

@@ -166,7 +166,7 @@ describe('port-forward stream', () => {
     await assert.rejects(open('no-such-pod'), (error: unknown) => {
       const mapped = toKubeError(error, client.scene);
       assert.equal(mapped.code, 'DT_ERR_KUBE_API');
-      assert.match(mapped.message, /not found/);
+      assert.equal(mapped.message, 'pod default/no-such-pod not found (deleted?)');
       return true;
     });
   });

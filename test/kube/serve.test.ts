@@ -6,7 +6,7 @@ import type {KubeCluster, ServeHandle} from '../../src/kube/cluster.js';
 import {StaticBackend} from '../../src/proxy/static-backend.js';
 import {createRouteTable, RouteSource} from '../../src/router/route-table.js';
 import {waitFor} from '../support/wait.js';
-import {startKube} from './helpers.js';
+import {startKube, startNoSlicesProxy} from './helpers.js';
 import type {KubeFixture} from './helpers.js';
 
 function names(routes: RouteSource): string[] {
@@ -130,5 +130,51 @@ describe('live routes (serve)', () => {
     } finally {
       kube.api.resetRbac();
     }
+  });
+});
+
+describe('serve() over core Endpoints and over TLS', () => {
+  let kube: KubeFixture;
+  before(async () => {
+    kube = await startKube({tls: true});
+    kube.api.addDubboApp({name: 'user-rpc', pods: [{name: 'user-rpc-1'}, {name: 'user-rpc-2'}]});
+  });
+  after(async () => kube.close());
+
+  it('follows readiness through core Endpoints where EndpointSlices are not served', async () => {
+    // A plain-http fake behind a proxy that answers 404 for discovery.k8s.io.
+    const plain = await startKube();
+    plain.api.addDubboApp({name: 'user-rpc', pods: [{name: 'user-rpc-1'}, {name: 'user-rpc-2'}]});
+    const proxy = await startNoSlicesProxy(plain.api.url);
+    try {
+      const file = plain.api.writeKubeconfig(plain.dir, {fileName: 'proxy.yaml', server: proxy.url});
+      const cluster = await plain.open({kubeconfig: file});
+      const routes = new RouteSource();
+      const handle = await cluster.serve(routes, 'all');
+      const backend = routes.current.backends.get('user-rpc');
+      assert.ok(backend instanceof KubeBackend);
+      assert.deepEqual(backend.readyPods(), ['user-rpc-1', 'user-rpc-2']);
+      plain.api.setPodReady('default', 'user-rpc-1', false);
+      await waitFor(() => backend.readyPods().join() === 'user-rpc-2', {message: 'the Endpoints watch sees readiness'});
+      assert.ok(plain.api.requests.some((request) => request.path === '/api/v1/namespaces/default/endpoints' && request.query.includes('watch=true')));
+      await handle.stop();
+    } finally {
+      await proxy.close();
+      await plain.close();
+    }
+  });
+
+  it('lists, watches and port-forwards over https with the kubeconfig CA', async () => {
+    assert.ok(kube.api.url.startsWith('https://'));
+    const cluster = await kube.open();
+    const routes = new RouteSource();
+    const handle = await cluster.serve(routes, 'all');
+    const backend = routes.current.backends.get('user-rpc');
+    assert.ok(backend instanceof KubeBackend);
+    // No target behind the pods: the wss upgrade works and the kubelet's refusal comes back as text.
+    await assert.rejects(backend.connect(), /error forwarding port 20880 .*connection refused/);
+    kube.api.setPodReady('default', 'user-rpc-2', false);
+    await waitFor(() => backend.readyPods().join() === 'user-rpc-1', {message: 'the https watch is live'});
+    await handle.stop();
   });
 });
