@@ -10,9 +10,10 @@ import hessian from 'hessian.js';
 import {FrameDecoder} from '../protocol/frame-decoder.js';
 import type {FrameSink} from '../protocol/frame-decoder.js';
 import {
-  DEFAULT_PAYLOAD, FLAG_EVENT, FLAG_REQUEST, FLAG_TWOWAY, HEADER_LENGTH, SERIALIZATION, STATUS, describeTarget, serializationName, writeHeader,
+  DEFAULT_PAYLOAD, FLAG_REQUEST, FLAG_TWOWAY, HEADER_LENGTH, SERIALIZATION, STATUS, describeTarget, serializationName, writeHeader,
 } from '../protocol/header.js';
 import type {FrameHeader} from '../protocol/header.js';
+import {classifyEvent, encodeHeartbeatResponse} from '../protocol/responses.js';
 import {formatHostPort} from '../proxy/static-backend.js';
 
 const {EncoderV2, DecoderV2} = hessian;
@@ -194,14 +195,6 @@ function describeException(typed: unknown, plain: unknown): {exceptionClass: str
   return {exceptionClass, message: typeof detail === 'string' ? detail : ''};
 }
 
-/** `da bb 22 14 <id> 00 00 00 01 4e`: the heartbeat response HeartbeatHandler would send. */
-function heartbeatResponse(requestId: bigint, serializationId: number): Buffer {
-  const frame = Buffer.alloc(HEADER_LENGTH + 1);
-  writeHeader(frame, 0, {flags: FLAG_EVENT | serializationId, status: STATUS.OK, requestId, bodyLength: 1});
-  frame[HEADER_LENGTH] = 0x4e;
-  return frame;
-}
-
 /** Sends one request and waits for its answer. Never rejects for network trouble: see CallResult. */
 export function callOnce(options: CallOptions): Promise<CallResult> {
   const frame = encodeRequest(options);
@@ -227,8 +220,9 @@ export function callOnce(options: CallOptions): Promise<CallResult> {
     const sink: FrameSink = {
       frame(header, bytes) {
         if (header.isRequest) {
-          // A provider behind the tunnel (2.6.x) may send heartbeats; answer like HeartbeatHandler.
-          if (header.event && header.twoWay) socket.write(heartbeatResponse(header.requestId, header.serializationId));
+          // A 2.6.x provider sends heartbeats too; answer like HeartbeatHandler (nothing else needs a reply here).
+          const body = bytes.subarray(HEADER_LENGTH);
+          if (header.event && header.twoWay && classifyEvent(header, body) === 'heartbeat') socket.write(encodeHeartbeatResponse(header, body));
           return;
         }
         if (header.event || header.requestId !== requestId) return; // heartbeat answers, stray ids
