@@ -32,11 +32,19 @@ export class KubeClient {
   readonly server: string;
   readonly contextName: string;
   readonly #kc: KubeConfig;
+  readonly #onUnauthorized: (() => void) | undefined;
 
-  constructor(kc: KubeConfig, info: {server: string; contextName: string}) {
+  /** `onUnauthorized` runs on every 401 (e.g. to drop a cached exec credential). */
+  constructor(kc: KubeConfig, info: {server: string; contextName: string; onUnauthorized?: () => void}) {
     this.#kc = kc;
     this.server = info.server.replace(/\/+$/, '');
     this.contextName = info.contextName;
+    this.#onUnauthorized = info.onUnauthorized;
+  }
+
+  /** The server said 401: credentials kept for reuse are stale. */
+  unauthorized(): void {
+    this.#onUnauthorized?.();
   }
 
   get scene(): ErrorScene {
@@ -74,6 +82,7 @@ export class KubeClient {
       done();
     }
     const status = response.statusCode ?? 0;
+    if (status === 401) this.unauthorized();
     if (status < 200 || status > 299) throw new KubeRequestError(status, parseStatus(text), ref);
     try {
       return JSON.parse(text) as T;
@@ -83,8 +92,8 @@ export class KubeClient {
   }
 
   /**
-   * One watch request. Calls `onEvent` per event line, resolves 'closed' when the server ends the
-   * response and 'aborted' when `signal` fires. Rejects with KubeRequestError for an HTTP error or a
+   * One watch request. Calls `onEvent` per event line, resolves 'closed' when the response ends
+   * (cleanly or not) and 'aborted' when `signal` fires. Rejects with KubeRequestError for an HTTP error or a
    * watch ERROR event (410 Gone included), and with WatchInactiveError when no byte arrives for
    * `inactivityMs` (a half-dead connection otherwise hangs forever).
    */
@@ -109,6 +118,7 @@ export class KubeClient {
     opened.done();
     const status = response.statusCode ?? 0;
     if (status !== 200) {
+      if (status === 401) this.unauthorized();
       const body = await readBody(response).catch(() => '');
       throw new KubeRequestError(status, parseStatus(body), ref);
     }
@@ -157,9 +167,12 @@ export class KubeClient {
           options.onEvent(event);
         }
       });
+      // Once the watch is established, its end is normal whichever way it comes (the server's
+      // timeoutSeconds, a load balancer cutting the connection, an API server restart): the caller
+      // resumes from its resourceVersion, and reconnect errors are reported from there.
       response.on('end', () => finish(undefined));
-      response.on('error', (error) => finish(error));
-      response.on('close', () => finish(response.complete ? undefined : new Error('the API server closed the watch mid-response')));
+      response.on('error', () => finish(undefined));
+      response.on('close', () => finish(undefined));
     });
   }
 

@@ -112,8 +112,8 @@ export class KubeCluster {
       ...(options.selector === undefined || options.selector.trim() === '' ? {} : {selector: parseLabelSelector(options.selector)}),
     };
     const loaded = loadKubeconfig({kubeconfig: options.kubeconfig, context: options.context, namespace: options.namespace, env: options.env});
-    routeExecPluginIo(loaded.kc, {stderr: options.execStderr, interactive: options.interactive});
-    const client = new KubeClient(loaded.kc, {server: loaded.server, contextName: loaded.contextName});
+    const exec = routeExecPluginIo(loaded.kc, {stderr: options.execStderr, interactive: options.interactive});
+    const client = new KubeClient(loaded.kc, {server: loaded.server, contextName: loaded.contextName, onUnauthorized: () => exec.forgetCredentials()});
     try {
       // Credentials first, alone: client-node does not de-duplicate concurrent exec plugin runs, so the
       // parallel lists that follow would otherwise each start the plugin (and each show its prompt).

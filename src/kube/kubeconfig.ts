@@ -208,6 +208,18 @@ export interface ExecPluginIo {
 }
 
 type SpawnFn = (command: string, args: readonly string[] | undefined, options: SpawnOptions) => ChildProcess;
+interface ExecCredential {
+  status?: {expirationTimestamp?: string};
+}
+type GetCredential = (user: {name: string}) => Promise<ExecCredential | null>;
+
+/** What routeExecPluginIo installed. */
+export interface ExecPluginHooks {
+  /** False when this client-node has no exec authenticator we recognise (stderr then shows only on failure). */
+  readonly installed: boolean;
+  /** Drop credentials kept without an expiry (call on 401, so the next request runs the plugin again). */
+  forgetCredentials(): void;
+}
 
 /**
  * client-node 1.4.0 runs exec credential plugins (`dist/exec_auth.js`) with all three stdio streams
@@ -216,21 +228,43 @@ type SpawnFn = (command: string, args: readonly string[] | undefined, options: S
  * function in an instance field, `execFn`; we wrap it so the plugin still runs inside client-node's
  * ExecAuth (same parsing, caching and env handling) but its stderr is copied to the user as it is
  * written, and stdin is the terminal (interactive) or /dev/null (never a pipe nobody writes to).
- * Returns false when this client-node has no such field (then stderr shows only on failure).
+ *
+ * Two more gaps of the same class, closed around its `getCredential`: concurrent requests each
+ * started the plugin (now they share one run), and a credential without `expirationTimestamp` was
+ * thrown away after every request (`Date.parse(undefined) > now` is false), so the plugin ran for
+ * every single request; now it is kept until a 401 (kubectl's rule: valid until the server says no).
  */
-export function routeExecPluginIo(kc: KubeConfig, io: ExecPluginIo = {}): boolean {
+export function routeExecPluginIo(kc: KubeConfig, io: ExecPluginIo = {}): ExecPluginHooks {
+  const kept = new Map<string, ExecCredential>();
+  const hooks: ExecPluginHooks = {installed: false, forgetCredentials: () => kept.clear()};
   const authenticators: unknown = Reflect.get(kc, 'authenticators');
-  if (!Array.isArray(authenticators)) return false;
+  if (!Array.isArray(authenticators)) return hooks;
   const execAuth = authenticators.find((candidate: unknown) => typeof candidate === 'object' && candidate !== null
-    && typeof Reflect.get(candidate, 'execFn') === 'function' && Reflect.has(candidate, 'tokenCache')) as object | undefined;
-  if (!execAuth) return false;
+    && typeof Reflect.get(candidate, 'execFn') === 'function' && typeof Reflect.get(candidate, 'getCredential') === 'function') as object | undefined;
+  if (!execAuth) return hooks;
   const sink = io.stderr === undefined ? process.stderr : io.stderr;
   const stdin = io.interactive === true ? 'inherit' : 'ignore';
-  const wrapped: SpawnFn = (command, args, options) => {
+  const spawnPlugin: SpawnFn = (command, args, options) => {
     const child = spawn(command, args ?? [], {...options, stdio: [stdin, 'pipe', 'pipe']});
     if (sink !== null) child.stderr?.on('data', (chunk: Buffer | string) => sink.write(chunk));
     return child;
   };
-  Reflect.set(execAuth, 'execFn', wrapped);
-  return true;
+  Reflect.set(execAuth, 'execFn', spawnPlugin);
+  const original = (Reflect.get(execAuth, 'getCredential') as GetCredential).bind(execAuth);
+  const running = new Map<string, Promise<ExecCredential | null>>();
+  const getCredential: GetCredential = (user) => {
+    const keptCredential = kept.get(user.name);
+    if (keptCredential) return Promise.resolve(keptCredential);
+    let run = running.get(user.name);
+    if (!run) {
+      run = original(user).then((credential) => {
+        if (credential && !credential.status?.expirationTimestamp) kept.set(user.name, credential);
+        return credential;
+      }).finally(() => running.delete(user.name));
+      running.set(user.name, run);
+    }
+    return run;
+  };
+  Reflect.set(execAuth, 'getCredential', getCredential);
+  return {...hooks, installed: true};
 }

@@ -124,6 +124,7 @@ export async function openPortForward(client: KubeClient, target: PortForwardTar
     // A refused upgrade: read the Status body so the error can say what is wrong (ws alone would
     // only say "Unexpected server response: 403").
     ws.once('unexpected-response', (_request, response: IncomingMessage) => {
+      if (response.statusCode === 401) client.unauthorized();
       void readBody(response).then((body) => {
         fail(new KubeRequestError(response.statusCode ?? 0, parseStatus(body), portForwardRef(target)));
       });
@@ -195,6 +196,7 @@ export class PortForwardStream extends Duplex {
     });
     ws.on('close', () => {
       this.#remoteClosed = true;
+      if (this.destroyed) return;
       if (!this.#ported) {
         this.destroy(new DubboTunnelError('DT_ERR_PORT_FORWARD', `${describePod(target)}: the port-forward closed before the kubelet announced port ${target.port}`));
         return;

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
-import {chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
+import {chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {PassThrough} from 'node:stream';
 import {after, before, describe, it} from 'node:test';
 import {DubboTunnelError} from '../../src/core/errors.js';
+import {TunnelEventBus} from '../../src/core/events.js';
 import {KubeClient} from '../../src/kube/client.js';
+import {KubeCluster} from '../../src/kube/cluster.js';
 import {toKubeError} from '../../src/kube/errors.js';
 import {loadKubeconfig, routeExecPluginIo} from '../../src/kube/kubeconfig.js';
 import {FakeKubeApi} from '../support/fake-kube-api.js';
@@ -156,13 +158,41 @@ describe('exec credential plugins', () => {
     stderr.on('data', (chunk: Buffer) => {
       seen += chunk.toString();
     });
-    assert.equal(routeExecPluginIo(loaded.kc, {stderr, interactive: false}), true, 'client-node still keeps the spawn function in execFn');
+    assert.equal(routeExecPluginIo(loaded.kc, {stderr, interactive: false}).installed, true, 'client-node still keeps the spawn function in execFn');
     const client = new KubeClient(loaded.kc, loaded);
     const list = await client.getJson<{items: unknown[]}>('/api/v1/namespaces/default/services', {}, {verb: 'list', group: '', resource: 'services', namespace: 'default'});
     assert.ok(Array.isArray(list.items));
     assert.match(seen, /CODE-1234/);
     // Never print tokens: the token is only in the request header.
     assert.ok(!seen.includes(api.token));
+  });
+
+  it('runs a plugin once for concurrent requests, keeps a credential without expiry until a 401, then runs it again', async () => {
+    const counter = path.join(dir, 'runs');
+    const tokenFile = path.join(dir, 'token');
+    writeFileSync(counter, '');
+    writeFileSync(tokenFile, 'not-yet-valid');
+    const script = plugin('counted.mjs', `
+      import fs from 'node:fs';
+      fs.appendFileSync(${JSON.stringify(counter)}, 'x');
+      const token = fs.readFileSync(${JSON.stringify(tokenFile)}, 'utf8');
+      process.stdout.write(JSON.stringify({apiVersion: 'client.authentication.k8s.io/v1', kind: 'ExecCredential', status: {token}}));
+    `);
+    const file = api.writeKubeconfig(dir, {fileName: 'counted.yaml', context: 'counted', exec: {command: process.execPath, args: [script]}});
+    const runs = (): number => readFileSync(counter, 'utf8').length;
+    const cluster = await KubeCluster.open({kubeconfig: file, events: new TunnelEventBus(), env: {}, execStderr: null});
+    try {
+      assert.equal(runs(), 1, 'open() gets the credential once, up front');
+      await assert.rejects(cluster.discover(), {code: 'DT_ERR_KUBE_UNAUTHORIZED'});
+      assert.equal(runs(), 1, 'the parallel lists of discover() share the kept credential');
+      writeFileSync(tokenFile, api.token);
+      await cluster.discover();
+      assert.equal(runs(), 2, 'the 401 dropped the kept credential, so the plugin ran again');
+      await cluster.discover();
+      assert.equal(runs(), 2, 'and the new one is kept (client-node alone would run the plugin for every request)');
+    } finally {
+      await cluster.close();
+    }
   });
 
   it('turns a failing plugin into an error that carries its message', async () => {
