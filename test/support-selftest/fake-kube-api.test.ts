@@ -324,6 +324,60 @@ describe('fake Kubernetes API server: REST through client-node', () => {
   });
 });
 
+describe('fake Kubernetes API server: object helpers and the endpoints controller', () => {
+  it('keeps EndpointSlices and Endpoints in step with pod readiness, termination, deletion and Service removal', async () => {
+    const fake = await FakeKubeApi.start();
+    try {
+      const app = fake.addDubboApp({name: 'user-rpc', servicePort: 20880, targetPort: 20890, pods: [{name: 'a'}, {name: 'b', ready: false}]});
+      assert.equal(app.containerPort, 20890);
+      const slice = (): KubeObject & {endpoints: {targetRef: {name: string}; conditions: Record<string, boolean>}[] | null; ports: unknown} =>
+        fake.list('EndpointSlice', 'default').find((s) => s.metadata.labels?.['kubernetes.io/service-name'] === 'user-rpc') as never;
+      const conditions = (): Record<string, Record<string, boolean>> =>
+        Object.fromEntries((slice().endpoints ?? []).map((e) => [e.targetRef.name, e.conditions]));
+      const name = slice().metadata.name;
+      assert.match(name, /^user-rpc-[a-z0-9]{5}$/);
+      assert.deepEqual(slice().metadata.labels, {
+        app: 'user-rpc', 'kubernetes.io/service-name': 'user-rpc', 'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io',
+      });
+      assert.deepEqual(slice().ports, [{name: 'dubbo', port: 20890, protocol: 'TCP'}]);
+      assert.deepEqual(conditions(), {a: {ready: true, serving: true, terminating: false}, b: {ready: false, serving: false, terminating: false}});
+
+      const rvBefore = Number(slice().metadata.resourceVersion);
+      fake.setPodReady('default', 'b', true);
+      assert.deepEqual(conditions().b, {ready: true, serving: true, terminating: false});
+      assert.ok(Number(slice().metadata.resourceVersion) > rvBefore);
+      assert.equal(slice().metadata.name, name, 'the slice keeps its name');
+
+      fake.terminatePod('default', 'a');
+      assert.deepEqual(conditions().a, {ready: false, serving: true, terminating: true});
+      const ep = fake.get<{subsets: {addresses?: {targetRef: {name: string}}[]}[]}>('Endpoints', 'default', 'user-rpc')!;
+      assert.deepEqual(ep.subsets[0]?.addresses?.map((x) => x.targetRef.name), ['b'], 'terminating pods leave legacy Endpoints');
+
+      fake.deletePod('default', 'a');
+      assert.deepEqual(Object.keys(conditions()), ['b']);
+
+      // Re-applying an object keeps uid and creationTimestamp, bumps resourceVersion.
+      const svc = fake.get('Service', 'default', 'user-rpc')!;
+      const again = fake.apply({...svc, metadata: {...svc.metadata, labels: {app: 'user-rpc', extra: 'x'}}});
+      assert.equal(again.metadata.uid, svc.metadata.uid);
+      assert.equal(again.metadata.creationTimestamp, svc.metadata.creationTimestamp);
+      assert.ok(Number(again.metadata.resourceVersion) > Number(svc.metadata.resourceVersion));
+      assert.equal(slice().metadata.labels?.extra, 'x', 'slices copy the Service labels');
+
+      assert.equal(fake.remove('Service', 'default', 'user-rpc'), true);
+      assert.equal(slice(), undefined);
+      assert.equal(fake.get('Endpoints', 'default', 'user-rpc'), undefined);
+
+      fake.addDubboApp({namespace: 'team', name: 'x', pods: [{name: 'x-1'}]});
+      fake.remove('Namespace', undefined, 'team');
+      assert.deepEqual(fake.list('Pod', 'team'), []);
+      assert.deepEqual(fake.list('EndpointSlice', 'team'), []);
+    } finally {
+      await fake.stop();
+    }
+  });
+});
+
 describe('fake Kubernetes API server: authentication and RBAC', () => {
   let fake: FakeKubeApi;
   before(async () => {
@@ -456,7 +510,7 @@ describe('fake Kubernetes API server: watch', () => {
     assert.ok(Date.now() - started >= 900);
   });
 
-  it('keeps an informer in sync across dropped watches, compaction (410 → relist) and an API restart', async () => {
+  it('keeps a client-node informer in sync across dropped watches, compaction (410 → relist) and an API restart', async () => {
     const core = kc.makeApiClient(CoreV1Api);
     const informer = makeInformer(kc, '/api/v1/namespaces/default/pods', () => core.listNamespacedPod({namespace: 'default'}));
     const seen: string[] = [];
@@ -478,17 +532,27 @@ describe('fake Kubernetes API server: watch', () => {
     fake.setPodReady('default', 'user-rpc-c', false);
     await waitFor('update c', () => seen.includes('update user-rpc-c'));
 
-    // Compaction + drop: the resume gets ERROR 410, the informer relists and sees the deletion.
-    const listsBefore = fake.requests.filter((r) => r.path === '/api/v1/namespaces/default/pods' && !r.query.includes('watch')).length;
-    fake.compact();
-    await fake.pauseApi('unavailable');
-    fake.dropWatches();
+    // Compaction + drop: the resume gets ERROR 410, the informer relists; objects deleted meanwhile
+    // come out of the relist as deletes.
+    const lists = (): number => fake.requests.filter((r) => r.path === '/api/v1/namespaces/default/pods' && !r.query.includes('watch')).length;
+    const listsBefore = lists();
     fake.deletePod('default', 'user-rpc-c');
+    await waitFor('delete c', () => seen.includes('delete user-rpc-c'));
+    fake.compact();
+    fake.dropWatches();
+    await waitFor('relist', () => lists() > listsBefore && fake.watchCount('pods') === 1);
+    assert.equal(errors.length, 0, String(errors[0]));
+
+    // An API server restart: the watch connection dies mid-stream ("Premature close" from node-fetch);
+    // client-node 1.4.0's informer reports that as an error and stops. start() after the restart relists.
+    await fake.pauseApi();
+    await waitFor('informer error', () => errors.length > 0);
+    assert.ok(errors[0] instanceof Error);
+    fake.addDubboPod('default', 'user-rpc', {name: 'user-rpc-d'});
     await fake.resumeApi();
-    await waitFor('relist delete', () => seen.includes('delete user-rpc-c'));
-    const listsAfter = fake.requests.filter((r) => r.path === '/api/v1/namespaces/default/pods' && !r.query.includes('watch')).length;
-    assert.ok(listsAfter > listsBefore, 'relisted');
-    assert.deepEqual(errors, []);
+    await informer.start();
+    await waitFor('add d after restart', () => seen.includes('add user-rpc-d'));
+    assert.deepEqual(informer.list('default').map((p) => p.metadata?.name).sort(), ['user-rpc-a', 'user-rpc-d']);
     await informer.stop();
   });
 });
@@ -641,21 +705,97 @@ describe('fake Kubernetes API server: port-forward over WebSocket', () => {
     await closer.close();
   });
 
-  it('moves a large payload both ways intact (backpressure)', async () => {
-    const run = await rawUpgrade(fake, '/api/v1/namespaces/default/pods/user-rpc-a/portforward?ports=20880');
+  it('forwards several ports on one WebSocket with a channel pair each', async () => {
+    const second = await startEcho((socket) => socket.end('second'));
+    fake.setPodTarget('default', 'user-rpc-a', 9000, {host: '127.0.0.1', port: second.port});
+    const run = await rawUpgrade(fake, '/api/v1/namespaces/default/pods/user-rpc-a/portforward?ports=20880&ports=9000');
     assert.ok('ws' in run);
-    const payload = Buffer.alloc(8 << 20);
-    for (let i = 0; i < payload.length; i++) payload[i] = (i * 31) & 0xff;
-    for (let off = 0; off < payload.length; off += 64 << 10) {
-      const chunk = payload.subarray(off, off + (64 << 10));
-      run.ws.send(Buffer.concat([Buffer.from([0]), chunk]));
-    }
-    const received = (): number => run.messages.slice(2).reduce((n, m) => n + m.data.length - 1, 0);
-    await waitFor('echoed payload', () => received() >= payload.length, 20_000);
-    const echoed = Buffer.concat(run.messages.slice(2).map((m) => m.data.subarray(1)));
-    assert.ok(echoed.equals(payload));
+    await waitFor('prefixes and second port data', () => run.messages.some((m) => m.data[0] === 2 && m.data.length > 3));
+    assert.deepEqual(run.messages.slice(0, 4).map((m) => [...m.data]), [[0, 0x90, 0x51], [1, 0x90, 0x51], [2, 0x28, 0x23], [3, 0x28, 0x23]]);
+    // After its prefix message, channel 2 carries the second port's bytes.
+    assert.equal(run.messages.filter((m) => m.data[0] === 2).slice(1).map((m) => m.data.subarray(1).toString()).join(''), 'second');
+    run.ws.send(Buffer.concat([Buffer.from([0]), Buffer.from('first')]));
+    await waitFor('echo on channel 0', () => run.messages.some((m) => m.data[0] === 0 && m.data.subarray(1).toString() === 'first'));
     run.ws.close();
     await run.closed;
+    await second.close();
+  });
+
+  it('applies backpressure both ways instead of buffering without bound', async () => {
+    const total = 64 << 20;
+    const chunk = Buffer.alloc(1 << 20, 7);
+    /** Polls until the sample stops changing for quietMs. */
+    const settle = async (sample: () => number, quietMs = 300): Promise<number> => {
+      let last = sample();
+      let since = Date.now();
+      for (;;) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        const now = sample();
+        if (now !== last) {
+          last = now;
+          since = Date.now();
+        } else if (Date.now() - since >= quietMs) {
+          return now;
+        }
+      }
+    };
+
+    // Pod → client: the client stops reading; the pod's writes must stall well before 64 MiB.
+    let written = 0;
+    const flood = await startEcho((socket) => {
+      const pump = (): void => {
+        while (written < total) {
+          written += chunk.length;
+          if (!socket.write(chunk)) {
+            socket.once('drain', pump);
+            return;
+          }
+        }
+        socket.end();
+      };
+      pump();
+    });
+    fake.setPodTarget('default', 'user-rpc-a', 20882, {host: '127.0.0.1', port: flood.port});
+    const down = await rawUpgrade(fake, '/api/v1/namespaces/default/pods/user-rpc-a/portforward?ports=20882');
+    assert.ok('ws' in down);
+    down.ws.pause();
+    const stalledAt = await settle(() => written);
+    assert.ok(stalledAt < 48 << 20, `pod wrote ${stalledAt} bytes into a client that reads nothing`);
+    down.ws.resume();
+    const receivedDown = (): number => down.messages.filter((m) => m.data[0] === 0).reduce((n, m) => n + m.data.length - 1, 0) - 2;
+    await waitFor('all bytes delivered', () => receivedDown() === total, 30_000);
+    await down.closed;
+    await flood.close();
+
+    // Client → pod: the pod stops reading; the fake must stop reading the WebSocket, so the bytes stay
+    // queued at the client (ws.bufferedAmount) instead of piling up inside the fake.
+    let podSocket: net.Socket | undefined;
+    let receivedUp = 0;
+    const sink = await startEcho((socket) => {
+      podSocket = socket;
+      socket.pause();
+      socket.on('data', (d: Buffer) => (receivedUp += d.length));
+    });
+    fake.setPodTarget('default', 'user-rpc-a', 20883, {host: '127.0.0.1', port: sink.port});
+    const up = await rawUpgrade(fake, '/api/v1/namespaces/default/pods/user-rpc-a/portforward?ports=20883');
+    assert.ok('ws' in up);
+    await waitFor('pod connection', () => podSocket !== undefined);
+    const frame = Buffer.concat([Buffer.from([0]), chunk]);
+    for (let sent = 0; sent < total; sent += chunk.length) up.ws.send(frame);
+    // Watch the fake's own queue towards the pod for a while: it must stay near one WebSocket frame.
+    let maxQueued = 0;
+    const observeUntil = Date.now() + 1500;
+    await settle(() => {
+      maxQueued = Math.max(maxQueued, fake.portForwardStats('default', 'user-rpc-a')[0]?.queuedToPod ?? 0);
+      return Date.now() < observeUntil ? Date.now() : up.ws.bufferedAmount;
+    });
+    assert.ok(maxQueued <= 4 << 20, `the fake queued ${maxQueued} bytes for a pod that reads nothing`);
+    assert.ok(up.ws.bufferedAmount > 16 << 20, `only ${up.ws.bufferedAmount} bytes still queued at the client`);
+    podSocket!.resume();
+    await waitFor('all bytes at the pod', () => receivedUp === total, 30_000);
+    up.ws.close();
+    await up.closed;
+    await sink.close();
   });
 });
 

@@ -28,6 +28,7 @@ import {
   type ChannelProtocol,
   type KillMode,
   type PodIdentity,
+  type PortForwardStats,
   type TcpTarget,
 } from './fake-kube/port-forward.js';
 import {forbiddenMessage, Rbac, type RbacRule} from './fake-kube/rbac.js';
@@ -51,11 +52,25 @@ import {
 import {ExpiredError, kubeTime, ObjectStore, type StoreChange} from './fake-kube/store.js';
 import {createSelfSignedTls, type TlsMaterial} from './fake-kube/tls.js';
 import type {KubeObject, KubeStatus, RequestAttributes, WatchEventType} from './fake-kube/types.js';
+import {DEFAULT_VERSION, discoveryDocument, type VersionInfo} from './fake-kube/discovery.js';
+import {
+  buildIngress,
+  buildPod,
+  buildService,
+  isDns1123Subdomain,
+  LEGACY_INGRESS_CLASS_ANNOTATION,
+  resolveDubboApp,
+  type DubboAppInfo,
+  type DubboAppSpec,
+  type DubboPodSpec,
+} from './fake-kube/dubbo-app.js';
 
 export type {KubeObject, KubeStatus, ObjectMeta, RequestAttributes} from './fake-kube/types.js';
 export type {RbacRule} from './fake-kube/rbac.js';
 export type {KubeconfigOptions, KubeconfigContextOptions, KubeconfigExec} from './fake-kube/kubeconfig.js';
-export type {TcpTarget, KillMode} from './fake-kube/port-forward.js';
+export type {TcpTarget, KillMode, PortForwardStats} from './fake-kube/port-forward.js';
+export type {DubboAppInfo, DubboAppSpec, DubboIngressOptions, DubboPodSpec} from './fake-kube/dubbo-app.js';
+export type {VersionInfo} from './fake-kube/discovery.js';
 
 export interface FakeKubeApiOptions {
   /** Port to listen on (default 0 = any free port). Host is always 127.0.0.1. */
@@ -76,22 +91,6 @@ export interface FakeKubeApiOptions {
   version?: Partial<VersionInfo>;
 }
 
-export interface VersionInfo {
-  major: string;
-  minor: string;
-  emulationMajor: string;
-  emulationMinor: string;
-  minCompatibilityMajor: string;
-  minCompatibilityMinor: string;
-  gitVersion: string;
-  gitCommit: string;
-  gitTreeState: string;
-  buildDate: string;
-  goVersion: string;
-  compiler: string;
-  platform: string;
-}
-
 export interface RecordedRequest {
   method: string;
   path: string;
@@ -101,51 +100,6 @@ export interface RecordedRequest {
   user?: string;
   /** HTTP status answered (101 for an accepted WebSocket upgrade). */
   status: number;
-}
-
-export interface DubboPodSpec {
-  name: string;
-  /** Ready condition (default true). */
-  ready?: boolean;
-  /** Where port-forwards to the container port go; omitted = nothing listens (connection refused). */
-  target?: TcpTarget;
-  /** Pod phase (default Running). Port-forward answers 400 unless Running. */
-  phase?: 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown';
-  /** spec.nodeName (default "fake-node"); null = not scheduled. */
-  nodeName?: string | null;
-  labels?: Record<string, string>;
-}
-
-export interface DubboAppSpec {
-  namespace?: string;
-  /** Service name (also the app label and, by default, the application name). */
-  name: string;
-  /** Dubbo application name when it differs from the Service name (annotation dubbo-tunnel.io/application). */
-  application?: string;
-  /** An Ingress for the app: class "dubbo" by default, host = application (or the Service name if invalid as a host). */
-  ingress?: boolean | {className?: string; viaAnnotation?: boolean; host?: string; name?: string; backendPort?: 'name' | 'number'};
-  /** Service port name (default "dubbo"). */
-  portName?: string;
-  /** Service port (default 20880). */
-  servicePort?: number;
-  /** Service targetPort: a number, or a container port name (default: the container port number). */
-  targetPort?: number | string;
-  /** Container port number (default: targetPort when numeric, else servicePort). */
-  containerPort?: number;
-  /** Extra labels on the Service. */
-  serviceLabels?: Record<string, string>;
-  pods: DubboPodSpec[];
-}
-
-export interface DubboAppInfo {
-  namespace: string;
-  service: string;
-  application: string;
-  portName: string;
-  servicePort: number;
-  containerPort: number;
-  containerPortName: string;
-  selector: Record<string, string>;
 }
 
 type PauseMode = 'refuse' | 'unavailable';
@@ -174,13 +128,6 @@ interface SessionEntry {
 }
 
 const PUBLIC_PATHS = new Set(['/version', '/healthz', '/livez', '/readyz']);
-const APPLICATION_ANNOTATION = 'dubbo-tunnel.io/application';
-const LEGACY_INGRESS_CLASS_ANNOTATION = 'kubernetes.io/ingress.class';
-const DNS1123_SUBDOMAIN = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-
-function isDns1123Subdomain(value: string): boolean {
-  return value.length <= 253 && DNS1123_SUBDOMAIN.test(value);
-}
 
 function status(code: number, reason: string, message: string, details?: KubeStatus['details']): KubeStatus {
   return {kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, ...(details === undefined ? {} : {details}), code};
@@ -246,12 +193,7 @@ export class FakeKubeApi {
     this.bookmarkIntervalMs = options.bookmarkIntervalMs ?? 10_000;
     this.listenPort = options.port ?? 0;
     this.caPem = tls?.caPem;
-    this.versionInfo = {
-      major: '1', minor: '35', emulationMajor: '1', emulationMinor: '35', minCompatibilityMajor: '1',
-      minCompatibilityMinor: '34', gitVersion: 'v1.35.0', gitCommit: '66452049f3d692768c39c797b21b793dce80314e',
-      gitTreeState: 'clean', buildDate: '2025-12-17T12:32:06Z', goVersion: 'go1.25.5', compiler: 'gc',
-      platform: 'linux/amd64', ...options.version,
-    };
+    this.versionInfo = {...DEFAULT_VERSION, ...options.version};
     const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => this.handleHttp(req, res);
     this.server = tls === undefined ? http.createServer(handler) : https.createServer({key: tls.keyPem, cert: tls.certPem}, handler);
     this.server.on('connection', (socket: Socket) => {
@@ -376,114 +318,24 @@ export class FakeKubeApi {
 
   /** A Dubbo provider app: Service (+ Pods, + EndpointSlices/Endpoints kept in sync, + optional Ingress). */
   addDubboApp(spec: DubboAppSpec): DubboAppInfo {
-    const namespace = spec.namespace ?? 'default';
-    const portName = spec.portName ?? 'dubbo';
-    const servicePort = spec.servicePort ?? 20880;
-    const containerPort = spec.containerPort ?? (typeof spec.targetPort === 'number' ? spec.targetPort : servicePort);
-    const containerPortName = typeof spec.targetPort === 'string' ? spec.targetPort : portName;
-    const application = spec.application ?? spec.name;
-    const selector = {app: spec.name};
-    const info: DubboAppInfo = {
-      namespace, service: spec.name, application, portName, servicePort, containerPort, containerPortName, selector,
-    };
-    this.apps.set(`${namespace}/${spec.name}`, info);
-    const clusterIP = `10.96.${Math.floor(this.clusterIpCounter / 250)}.${(this.clusterIpCounter % 250) + 1}`;
-    this.clusterIpCounter++;
-    const annotations = spec.application === undefined ? undefined : {[APPLICATION_ANNOTATION]: spec.application};
-    this.apply({
-      apiVersion: 'v1',
-      kind: 'Service',
-      metadata: {
-        name: spec.name, namespace, labels: {app: spec.name, ...spec.serviceLabels},
-        ...(annotations === undefined ? {} : {annotations}),
-      },
-      spec: {
-        type: 'ClusterIP', clusterIP, clusterIPs: [clusterIP], ipFamilies: ['IPv4'], ipFamilyPolicy: 'SingleStack',
-        internalTrafficPolicy: 'Cluster', sessionAffinity: 'None', selector,
-        ports: [{name: portName, port: servicePort, protocol: 'TCP', targetPort: spec.targetPort ?? containerPort}],
-      },
-      status: {loadBalancer: {}},
-    });
-    for (const pod of spec.pods) this.addDubboPod(namespace, spec.name, pod);
+    const app = resolveDubboApp(spec);
+    this.apps.set(`${app.namespace}/${app.service}`, app);
+    const n = this.clusterIpCounter++;
+    this.apply(buildService(app, spec, `10.96.${Math.floor(n / 250)}.${(n % 250) + 1}`));
+    for (const pod of spec.pods) this.addDubboPod(app.namespace, app.service, pod);
     if (spec.ingress !== undefined && spec.ingress !== false) {
-      const opts = spec.ingress === true ? {} : spec.ingress;
-      const className = opts.className ?? 'dubbo';
-      const host = opts.host ?? (isDns1123Subdomain(application) ? application : spec.name);
-      const ingressAnnotations: Record<string, string> = {...annotations};
-      if (opts.viaAnnotation === true) ingressAnnotations[LEGACY_INGRESS_CLASS_ANNOTATION] = className;
-      this.apply({
-        apiVersion: 'networking.k8s.io/v1',
-        kind: 'Ingress',
-        metadata: {
-          name: opts.name ?? spec.name, namespace,
-          ...(Object.keys(ingressAnnotations).length === 0 ? {} : {annotations: ingressAnnotations}),
-        },
-        spec: {
-          ...(opts.viaAnnotation === true ? {} : {ingressClassName: className}),
-          rules: [{
-            host,
-            http: {
-              paths: [{
-                path: '/', pathType: 'ImplementationSpecific',
-                backend: {service: {name: spec.name, port: opts.backendPort === 'number' ? {number: servicePort} : {name: portName}}},
-              }],
-            },
-          }],
-        },
-        status: {loadBalancer: {}},
-      });
+      this.apply(buildIngress(app, spec.ingress === true ? {} : spec.ingress));
     }
-    return {...info};
+    return structuredClone(app);
   }
 
-  /** Adds one more Pod to an app created with addDubboApp (scale-up, rollout). */
+  /** Adds one more Pod to an app created with addDubboApp (scale-up, rollout, a replacement pod). */
   addDubboPod(namespace: string, service: string, pod: DubboPodSpec): KubeObject {
     const app = this.apps.get(`${namespace}/${service}`);
     if (app === undefined) throw new Error(`fake-kube-api: no Dubbo app ${namespace}/${service}; call addDubboApp first`);
-    const ready = pod.ready ?? true;
-    const phase = pod.phase ?? 'Running';
-    const nodeName = pod.nodeName === undefined ? 'fake-node' : pod.nodeName;
-    const scheduled = nodeName !== null;
-    const podIP = `10.244.${Math.floor(this.podIpCounter / 250)}.${(this.podIpCounter % 250) + 1}`;
-    this.podIpCounter++;
-    const now = kubeTime();
-    const running = phase === 'Running';
-    const obj: KubeObject = {
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: {
-        name: pod.name, namespace,
-        labels: {...app.selector, 'pod-template-hash': createHash('sha1').update(service).digest('hex').slice(0, 10), ...pod.labels},
-        ...(app.application === service ? {} : {annotations: {[APPLICATION_ANNOTATION]: app.application}}),
-      },
-      spec: {
-        ...(scheduled ? {nodeName} : {}),
-        restartPolicy: 'Always',
-        schedulerName: 'default-scheduler',
-        serviceAccountName: 'default',
-        containers: [{
-          name: 'provider',
-          image: `registry.example.com/${service}:1.0.0`,
-          ports: [{name: app.containerPortName, containerPort: app.containerPort, protocol: 'TCP'}],
-        }],
-      },
-      status: {
-        phase,
-        ...(scheduled ? {hostIP: '172.18.0.2', hostIPs: [{ip: '172.18.0.2'}]} : {}),
-        ...(scheduled && phase !== 'Pending' ? {podIP, podIPs: [{ip: podIP}], startTime: now} : {}),
-        qosClass: 'BestEffort',
-        conditions: this.podConditions(ready && running, scheduled, now),
-        ...(scheduled && phase !== 'Pending'
-          ? {containerStatuses: [{
-            name: 'provider', image: `registry.example.com/${service}:1.0.0`, imageID: '', containerID: `containerd://${randomUUID().replace(/-/g, '')}`,
-            ready: ready && running, started: running, restartCount: 0,
-            state: running ? {running: {startedAt: now}} : {waiting: {reason: 'ContainerCreating'}},
-          }]}
-          : {}),
-      },
-    };
+    const n = this.podIpCounter++;
     if (pod.target !== undefined) this.setPodTarget(namespace, pod.name, app.containerPort, pod.target);
-    return this.apply(obj);
+    return this.apply(buildPod(app, pod, `10.244.${Math.floor(n / 250)}.${(n % 250) + 1}`));
   }
 
   /** Flips the Pod's Ready condition (and container readiness); the slices follow. */
@@ -539,6 +391,13 @@ export class FakeKubeApi {
   /** Open port-forward WebSockets, optionally for one pod. */
   portForwardCount(namespace?: string, pod?: string): number {
     return [...this.sessions].filter((s) => (namespace === undefined || s.namespace === namespace) && (pod === undefined || s.pod === pod)).length;
+  }
+
+  /** Byte counters of the open port-forward WebSockets, optionally for one pod. */
+  portForwardStats(namespace?: string, pod?: string): (PortForwardStats & {namespace: string; pod: string})[] {
+    return [...this.sessions]
+      .filter((s) => (namespace === undefined || s.namespace === namespace) && (pod === undefined || s.pod === pod))
+      .map((s) => ({namespace: s.namespace, pod: s.pod, ...s.session.stats()}));
   }
 
   /** Open watch streams, optionally of one resource type ("pods", "Pod", ...). */
@@ -681,12 +540,6 @@ export class FakeKubeApi {
     return obj;
   }
 
-  private podConditions(ready: boolean, scheduled: boolean, now: string): Record<string, unknown>[] {
-    const c = (type: string, value: boolean): Record<string, unknown> =>
-      ({type, status: value ? 'True' : 'False', lastProbeTime: null, lastTransitionTime: now});
-    return [c('PodReadyToStartContainers', scheduled), c('Initialized', true), c('Ready', ready), c('ContainersReady', ready), c('PodScheduled', scheduled)];
-  }
-
   private podIdentity(pod: KubeObject): PodIdentity {
     const digest = createHash('sha256').update(String(pod.metadata.uid)).digest('hex');
     const u = digest.slice(0, 32);
@@ -760,7 +613,7 @@ export class FakeKubeApi {
         res.end('ok');
         return;
       }
-      const discovery = this.discovery(path);
+      const discovery = discoveryDocument(path);
       if (discovery !== undefined) return this.sendJson(res, 200, discovery);
     }
     if (method === 'POST' && path === '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews') {
@@ -977,50 +830,6 @@ export class FakeKubeApi {
   }
 
   // ---------------------------------------------------------------- internals: discovery and SSAR
-
-  private discovery(path: string): unknown {
-    const groups = [...new Set(RESOURCE_TYPES.filter((t) => t.group !== '').map((t) => t.group))];
-    const groupDoc = (group: string): Record<string, unknown> => {
-      const version = RESOURCE_TYPES.find((t) => t.group === group)?.version ?? 'v1';
-      const gv = {groupVersion: `${group}/${version}`, version};
-      return {name: group, versions: [gv], preferredVersion: gv};
-    };
-    const resourceList = (group: string, version: string): unknown => {
-      const resources: unknown[] = [];
-      for (const t of RESOURCE_TYPES.filter((r) => r.group === group && r.version === version)) {
-        resources.push({
-          name: t.plural, singularName: t.singular, namespaced: t.namespaced, kind: t.kind,
-          verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'],
-          ...(t.shortNames.length > 0 ? {shortNames: t.shortNames} : {}),
-        });
-        for (const sub of t.subresources) {
-          resources.push({
-            name: `${t.plural}/${sub}`, singularName: '', namespaced: t.namespaced,
-            kind: sub === 'portforward' ? 'PodPortForwardOptions' : sub === 'scale' ? 'Scale' : t.kind,
-            verbs: sub === 'portforward' ? ['create', 'get'] : ['get', 'patch', 'update'],
-          });
-        }
-      }
-      if (group === 'authorization.k8s.io') {
-        resources.push({name: 'selfsubjectaccessreviews', singularName: 'selfsubjectaccessreview', namespaced: false, kind: 'SelfSubjectAccessReview', verbs: ['create']});
-      }
-      return {kind: 'APIResourceList', apiVersion: 'v1', groupVersion: group === '' ? version : `${group}/${version}`, resources};
-    };
-    if (path === '/api') {
-      return {kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{clientCIDR: '0.0.0.0/0', serverAddress: '172.18.0.2:6443'}]};
-    }
-    if (path === '/api/v1') return resourceList('', 'v1');
-    if (path === '/apis') {
-      return {kind: 'APIGroupList', apiVersion: 'v1', groups: [...groups, 'authorization.k8s.io'].map(groupDoc)};
-    }
-    const m = /^\/apis\/([^/]+)(?:\/([^/]+))?$/.exec(path);
-    if (m?.[1] !== undefined && (groups.includes(m[1]) || m[1] === 'authorization.k8s.io')) {
-      const doc = groupDoc(m[1]);
-      if (m[2] === undefined) return {kind: 'APIGroup', apiVersion: 'v1', ...doc};
-      if (m[2] === 'v1') return resourceList(m[1], 'v1');
-    }
-    return undefined;
-  }
 
   private selfSubjectAccessReview(res: http.ServerResponse, user: string, body: Buffer): void {
     let review: Record<string, unknown>;

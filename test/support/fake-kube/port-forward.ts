@@ -42,6 +42,18 @@ export interface TcpTarget {
 
 export type KillMode = 'terminate' | 'close' | 'reset';
 
+/** Byte counters of one port-forward WebSocket (all ports together). */
+export interface PortForwardStats {
+  /** Payload bytes received from the client on data channels. */
+  fromClient: number;
+  /** Payload bytes sent to the client on data channels (prefixes excluded). */
+  toClient: number;
+  /** Bytes accepted from the client but not yet handed to the pod sockets' kernel buffers. */
+  queuedToPod: number;
+  /** Bytes queued on the WebSocket towards the client (`ws.bufferedAmount`). */
+  queuedToClient: number;
+}
+
 interface PortStream {
   port: number;
   socket?: net.Socket;
@@ -71,6 +83,8 @@ export class PortForwardSession {
   private readingPaused = false;
   private congestedTargets = 0;
   private resolveClosed!: () => void;
+  private fromClient = 0;
+  private toClient = 0;
 
   constructor(
     readonly ws: WebSocket,
@@ -94,6 +108,15 @@ export class PortForwardSession {
       this.send(2 * i + 1, prefix);
     });
     this.streams.forEach((s, i) => this.dial(s, i, resolveTarget(s.port)));
+  }
+
+  stats(): PortForwardStats {
+    return {
+      fromClient: this.fromClient,
+      toClient: this.toClient,
+      queuedToPod: this.streams.reduce((n, s) => n + (s.socket?.writableLength ?? 0), 0),
+      queuedToClient: this.ws.bufferedAmount,
+    };
   }
 
   /** Ends the session the way a dying pod or node would. */
@@ -124,7 +147,8 @@ export class PortForwardSession {
     stream.socket = socket;
     socket.setNoDelay(true);
     socket.on('connect', () => (stream.connected = true));
-    socket.on('data', (chunk) => {
+    socket.on('data', (chunk: Buffer) => {
+      this.toClient += chunk.length;
       this.send(2 * index, chunk);
       if (!this.readingPaused && this.ws.bufferedAmount > HIGH_WATER) this.pauseReading();
     });
@@ -211,6 +235,7 @@ export class PortForwardSession {
     if (channel % 2 !== 0) return;
     const stream = this.streams[channel / 2];
     if (stream === undefined || stream.done || stream.socket === undefined || payload.length === 0) return;
+    this.fromClient += payload.length;
     if (!stream.socket.write(payload)) {
       this.congestedTargets++;
       this.ws.pause();

@@ -67,7 +67,12 @@ export class ObjectStore {
     const all = [...(this.objects.get(resource)?.values() ?? [])];
     return all
       .filter((o) => namespace === undefined || o.metadata.namespace === namespace)
-      .sort((a, b) => key(a.metadata.namespace, a.metadata.name).localeCompare(key(b.metadata.namespace, b.metadata.name)))
+      .sort((a, b) => {
+        // Byte order of the etcd keys, not locale order.
+        const ka = key(a.metadata.namespace, a.metadata.name);
+        const kb = key(b.metadata.namespace, b.metadata.name);
+        return ka < kb ? -1 : ka > kb ? 1 : 0;
+      })
       .map((o) => structuredClone(o));
   }
 
