@@ -62,7 +62,7 @@ export function resolveRoute(table: RouteTable, input: RoutingInput, attachmentK
   if (input.unreadableBecause !== undefined) {
     return {
       ok: false,
-      message: `dubbo-tunnel: no route for ${target}: ${input.unreadableBecause}; switch the consumer to hessian2 (serialization="hessian2" on the reference) or map the interface with --route ${input.service ?? '<interface>'}=<application>; known applications: ${known()}`,
+      message: `dubbo-tunnel: no route for ${target}: ${input.unreadableBecause}; add serialization=hessian2 to the consumer's reference URL (dubbo://localhost:20880?serialization=hessian2) or map the interface with --route ${input.service ?? '<interface>'}=<application>; known applications: ${known()}`,
     };
   }
   return {
