@@ -35,7 +35,7 @@ export function peekRequest(serializationId: number, body: Buffer): RequestMetad
   throw new ProtocolError(
     'DT_ERR_UNSUPPORTED_SERIALIZATION',
     `cannot read a request serialized with ${serializationName(serializationId)} (id ${serializationId}); only hessian2 (id 2) and fastjson2 (id 23) are understood`,
-    {hint: 'configure the consumer to use hessian2, e.g. serialization="hessian2" on the reference or protocol'},
+    {hint: 'make the consumer use hessian2: add serialization=hessian2 to its reference URL (dubbo://localhost:20880?serialization=hessian2)'},
   );
 }
 
