@@ -1,0 +1,478 @@
+// A seeded property test of the whole router on real loopback sockets. Several consumers send a
+// random mix of valid requests for three applications (random sizes, one-way and two-way, random
+// write chunking, heartbeats), mutated frames (flipped body bytes, unknown serialization ids, stray
+// responses and events) and oversized frames; some consumers end with garbage framing. Providers
+// answer after random delays. Three phases disturb the providers:
+//   0. all up; at the end gamma is killed while it still owes answers;
+//   1. gamma is down (connections refused); midway alpha writes garbage on all its connections;
+//   2. gamma is back on a new port; midway beta announces READONLY (the tunnel must drain, not fail).
+//
+// Properties:
+// - nothing in the process throws (uncaughtException / unhandledRejection);
+// - on every connection that was not closed for bad framing, every two-way request with a valid
+//   header gets exactly one answer with its id: an OK answer from the right application, or a
+//   Dubbo error response (which one is predicted per kind of request); nothing else arrives;
+// - connections sent garbage framing are closed, and they too never get a duplicate or stray answer;
+// - providers get each valid request at most once, from the right consumer, unchanged in meaning;
+// - at the end the tunnel holds no consumer connections and no provider holds an upstream socket.
+//
+// Replay a failure with FUZZ_SEED=<seed>; FUZZ_SEED=<from>-<to> runs many.
+import assert from 'node:assert/strict';
+import {inspect} from 'node:util';
+import {after, before, describe, test} from 'node:test';
+import type {Backend, BackendStream} from '../../src/core/backend.js';
+import {StaticBackend} from '../../src/proxy/static-backend.js';
+import {TestProvider} from '../support/dubbo-peers.js';
+import type {TestConsumer} from '../support/dubbo-peers.js';
+import {decodeResponse, encodeFrame, encodeHeartbeatRequest, encodeReadonlyEvent, encodeRequestBody, encodeResponse} from '../support/dubbo-wire.js';
+import type {DecodedRequest, WireFrame} from '../support/dubbo-wire.js';
+import {sleep, waitFor} from '../support/wait.js';
+import {prng} from '../protocol/fixtures.js';
+import {startTunnel} from './harness.js';
+import type {Tunnel} from './harness.js';
+
+const APPS = ['alpha', 'beta', 'gamma'] as const;
+type App = (typeof APPS)[number];
+/** The provider killed after phase 0 and restarted for phase 2. */
+const VICTIM: App = 'gamma';
+/** The provider that sends garbage on its connections in the middle of phase 1. */
+const MADMAN: App = 'alpha';
+/** The provider that announces READONLY in the middle of phase 2. */
+const LEAVER: App = 'beta';
+
+/**
+ * How an application's provider is during a phase: 'up' (every request is answered by it),
+ * 'disturbed' (requests in flight may fail with status 80), 'down' (every request fails).
+ */
+function backendState(app: App, phase: number): 'up' | 'disturbed' | 'down' {
+  if (app === VICTIM) return phase === 0 ? 'disturbed' : phase === 1 ? 'down' : 'up';
+  if (app === MADMAN && phase === 1) return 'disturbed';
+  return 'up';
+}
+const MAX_BODY = 64 * 1024;
+const CONSUMERS = 6;
+const ACTIONS_PER_PHASE = 28;
+const SERVICE = 'com.example.FuzzService';
+
+// Status bytes (Response.java) as the tunnel uses them (src/proxy/upstream.ts ERROR_STATUS).
+const OK = 20;
+const BAD_REQUEST = 40;
+const SERVICE_NOT_FOUND = 60;
+const SERVICE_ERROR = 70;
+const SERVER_ERROR = 80;
+
+/** What a two-way frame may be answered with. */
+type Expect =
+  | {kind: 'ok-or-throw'; app: App; backend: 'up' | 'disturbed' | 'down'}
+  | {kind: 'error'; statuses: number[] | 'any'}
+  | {kind: 'ok-from-or-error'; app: App}
+  | {kind: 'heartbeat'};
+
+/** One frame a consumer sent (ids are unique across all consumers, so providers' receipts map back). */
+interface Sent {
+  id: bigint;
+  what: string;
+  phase: number;
+  twoWay: boolean;
+  token: string;
+  /** The application it may reach, if any (all other frames must reach no provider). */
+  route: App | undefined;
+  /** It must reach `route` exactly once (healthy connection, provider up). */
+  mustArrive: boolean;
+  /** For two-way frames with a valid header: the answer owed. */
+  expect: Expect | undefined;
+}
+
+interface Plan {
+  index: number;
+  /** The bytes to write per phase, already cut into random chunks. */
+  phases: Buffer[][];
+  sent: Map<bigint, Sent>;
+  /** The phase in which garbage framing is sent (nothing after it), or undefined. */
+  poisonPhase: number | undefined;
+  poison: string | undefined;
+}
+
+function hashOf(text: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
+  return h >>> 0;
+}
+
+/** Providers decide delay and failure from the token alone, so the test can predict the answer. */
+const throwsFor = (token: string): boolean => hashOf(token) % 11 === 0;
+const delayFor = (app: string, token: string): number => hashOf(`${token}/d`) % (app === VICTIM ? 60 : 25);
+
+function requestBody(app: string | undefined, token: string, argLength: number): Buffer {
+  const attachments: Record<string, unknown> = {
+    path: SERVICE, interface: SERVICE, version: '0.0.0', timeout: '3000', 'remote.application': 'fuzz-consumer',
+  };
+  if (app !== undefined) attachments['target-application'] = app;
+  // The token is the argument's prefix; '#' and padding give the size.
+  const arg = `${token}#${'x'.repeat(argLength)}`;
+  return encodeRequestBody({service: SERVICE, method: 'call', parameterTypes: 'Ljava/lang/String;', args: [arg], attachments});
+}
+
+function frame(flags: number, id: bigint, body: Buffer, lengthField?: number): Buffer {
+  return encodeFrame({id, flags, status: 0, body, ...(lengthField === undefined ? {} : {lengthField})});
+}
+
+type Random = ReturnType<typeof prng>;
+
+/** Random cuts of `bytes`: single bytes, small and large pieces, sometimes all at once. */
+function chunked(random: Random, bytes: Buffer): Buffer[] {
+  if (random.int(8) === 0) return [bytes];
+  const chunks: Buffer[] = [];
+  for (let at = 0; at < bytes.length;) {
+    const size = 1 + (random.int(4) === 0 ? random.int(8) : random.int(6000));
+    chunks.push(bytes.subarray(at, at + size));
+    at += size;
+  }
+  return chunks;
+}
+
+function makePlan(seed: number, index: number, poisoned: boolean): Plan {
+  const random = prng(seed * 1000 + index);
+  const plan: Plan = {index, phases: [[], [], []], sent: new Map(), poisonPhase: undefined, poison: undefined};
+  // Ids only need to be unique per connection (Java's are); these are unique across consumers too.
+  let nextId = BigInt(index + 1) * 1_000_000_000n + BigInt(random.int(1_000_000));
+  if (poisoned) plan.poisonPhase = random.int(3);
+
+  for (let phase = 0; phase < 3; phase++) {
+    const frames: Buffer[] = [];
+    const add = (bytes: Buffer, info: Omit<Sent, 'phase' | 'mustArrive'> & {mustArrive?: boolean}): void => {
+      frames.push(bytes);
+      plan.sent.set(info.id, {...info, phase, mustArrive: info.mustArrive ?? false});
+    };
+    const count = plan.poisonPhase === phase ? 1 + random.int(ACTIONS_PER_PHASE) : ACTIONS_PER_PHASE;
+    for (let n = 0; n < count; n++) {
+      const id = nextId++;
+      const token = `c${index}-${id}`;
+      const roll = random.int(100);
+      const argLength = random.int(10) === 0 ? random.int(30_000) : random.int(300);
+      if (roll < 45) {
+        // A valid request to one of the applications.
+        const app = APPS[random.int(APPS.length)] as App;
+        const twoWay = random.int(4) !== 0;
+        const backend = backendState(app, phase);
+        add(frame(twoWay ? 0xc2 : 0x82, id, requestBody(app, token, argLength)), {
+          id, token, twoWay, what: `valid ${twoWay ? 'two-way' : 'one-way'} to ${app}`, route: app,
+          mustArrive: !poisoned && backend === 'up', expect: twoWay ? {kind: 'ok-or-throw', app, backend} : undefined,
+        });
+      } else if (roll < 52) {
+        add(frame(0xc2, id, requestBody('nowhere', token, argLength)), {
+          id, token, twoWay: true, what: 'no such application', route: undefined, expect: {kind: 'error', statuses: [SERVICE_NOT_FOUND]},
+        });
+      } else if (roll < 60) {
+        add(encodeHeartbeatRequest(id), {id, token, twoWay: true, what: 'heartbeat', route: undefined, expect: {kind: 'heartbeat'}});
+      } else if (roll < 72) {
+        // Flipped body bytes; the header is intact, so an answer is still owed (OK only from the app it named).
+        const app = APPS[random.int(2)] as App; // not the victim, so that provider is up
+        const body = Buffer.from(requestBody(app, token, random.int(200)));
+        const flips = 1 + random.int(3);
+        for (let f = 0; f < flips; f++) {
+          const at = random.int(body.length);
+          body[at] = (body[at] as number) ^ (1 + random.int(255));
+        }
+        add(frame(0xc2, id, body), {id, token, twoWay: true, what: `mutated body for ${app}`, route: app, expect: {kind: 'ok-from-or-error', app}});
+      } else if (roll < 78) {
+        // A serialization id the tunnel cannot read (the body is hessian2 all the same).
+        const serialization = [3, 4, 6, 7, 8, 9, 21, 22, 23, 25, 31][random.int(11)] as number;
+        add(frame(0xc0 | serialization, id, requestBody('alpha', token, argLength)), {
+          id, token, twoWay: true, what: `serialization id ${serialization}`, route: undefined, expect: {kind: 'error', statuses: 'any'},
+        });
+      } else if (roll < 84) {
+        // Over the payload limit: skipped as it arrives, answered with status 40 if two-way.
+        const twoWay = random.int(3) !== 0;
+        add(frame(twoWay ? 0xc2 : 0x82, id, requestBody('alpha', token, MAX_BODY + random.int(100_000))), {
+          id, token, twoWay, what: 'oversize', route: undefined, expect: twoWay ? {kind: 'error', statuses: [BAD_REQUEST]} : undefined,
+        });
+      } else if (roll < 90) {
+        // Noise that must get no answer: a stray response, a READONLY event, an empty one-way event.
+        const which = random.int(3);
+        const bytes = which === 0
+          ? encodeResponse({id, result: {kind: 'value', value: 'stray'}})
+          : which === 1 ? encodeReadonlyEvent(id) : frame(0xa2, id, Buffer.alloc(0));
+        add(bytes, {id, token, twoWay: false, what: ['stray response', 'READONLY event', 'empty one-way event'][which] as string, route: undefined, expect: undefined});
+      } else {
+        // One-way with no target attachment: no route, and no answer because it is one-way.
+        add(frame(0x82, id, requestBody(undefined, token, argLength)), {id, token, twoWay: false, what: 'one-way without target', route: undefined, expect: undefined});
+      }
+    }
+    if (plan.poisonPhase === phase) {
+      const id = nextId++;
+      const token = `c${index}-${id}`;
+      const body = requestBody('beta', token, random.int(500));
+      const kind = random.int(5);
+      if (kind === 0) {
+        plan.poison = 'bytes that are not a Dubbo frame';
+        frames.push(Buffer.concat([Buffer.from([random.int(0xda)]), random.bytes(20 + random.int(200))]));
+      } else if (kind === 1) {
+        plan.poison = 'a negative body length';
+        frames.push(frame(0xc2, id, body, -1 - random.int(1000)));
+      } else if (kind === 2) {
+        // The length says less than is sent: the rest of the body is read as the next header. It
+        // cannot start with 0xda 0xbb (ASCII strings, short length bytes, 'H', 'Z').
+        const cut = 2 + random.int(body.length - 2);
+        plan.poison = `a body length ${cut} bytes short`;
+        add(frame(0xc2, id, body, body.length - cut), {
+          id, token, twoWay: true, what: 'short-length frame (may be answered before the close)', route: undefined, expect: {kind: 'error', statuses: 'any'},
+        });
+      } else if (kind === 3) {
+        // The length says more: the next bytes are taken as body (trailing bytes are allowed), then garbage.
+        const extra = 1 + random.int(50);
+        plan.poison = `a body length ${extra} bytes long, then garbage`;
+        add(frame(0xc2, id, body, body.length + extra), {
+          id, token, twoWay: true, what: 'long-length frame (may be answered before the close)', route: 'beta', expect: {kind: 'ok-from-or-error', app: 'beta'},
+        });
+        frames.push(Buffer.alloc(extra, 0x4e), Buffer.from('ZZ garbage'));
+      } else {
+        plan.poison = 'an HTTP request';
+        frames.push(Buffer.from('GET / HTTP/1.1\r\nHost: localhost\r\n\r\n'));
+      }
+    }
+    (plan.phases[phase] as Buffer[]).push(...chunked(random, Buffer.concat(frames)));
+    if (plan.poisonPhase === phase) break;
+  }
+  return plan;
+}
+
+/** A backend that dials the CURRENT port of an application's provider (the victim moves when restarted). */
+class MovableBackend implements Backend {
+  readonly application: string;
+  port: number;
+
+  constructor(application: string, port: number) {
+    this.application = application;
+    this.port = port;
+  }
+
+  describe(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  connect(signal?: AbortSignal): Promise<BackendStream> {
+    return new StaticBackend(this.application, '127.0.0.1', this.port).connect(signal);
+  }
+}
+
+/** Writes every plan's chunks of one phase, interleaved across consumers, yielding to the event loop now and then. */
+async function writePhase(consumers: TestConsumer[], plans: Plan[], phase: number, random: Random, midway?: () => void): Promise<void> {
+  const queues = plans.map((plan) => [...(plan.phases[phase] ?? [])]);
+  const total = queues.reduce((n, queue) => n + queue.length, 0);
+  let written = 0;
+  while (queues.some((queue) => queue.length > 0)) {
+    if (written++ === Math.floor(total / 2)) midway?.();
+    const index = random.int(queues.length);
+    const chunk = (queues[index] as Buffer[]).shift();
+    if (chunk) (consumers[index] as TestConsumer).send(chunk);
+    if (random.int(4) === 0) await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+function checkAnswer(plan: Plan, sent: Sent, expect: Expect, answer: WireFrame): void {
+  const where = `consumer ${plan.index}, id ${sent.id} (${sent.what}, phase ${sent.phase})`;
+  if (expect.kind === 'heartbeat') {
+    assert.ok(answer.event && answer.status === OK, `${where}: heartbeat answer ${inspect(answer)}`);
+    return;
+  }
+  assert.equal(answer.event, false, `${where}: an event as the answer`);
+  const response = decodeResponse(answer);
+  if (answer.status === OK) {
+    assert.notEqual(expect.kind, 'error', `${where}: expected an error, got ${inspect(response)}`);
+    assert.equal(response.kind, 'value', `${where}: ${inspect(response)}`);
+    const [app, token] = String((response as {value: unknown}).value).split('|');
+    assert.equal(app, (expect as {app: App}).app, `${where}: answered by ${app}`);
+    if (expect.kind === 'ok-or-throw') {
+      assert.equal(token, sent.token, `${where}: the answer of another request`);
+      assert.equal(throwsFor(sent.token), false, `${where}: the provider was to fail this one`);
+      assert.notEqual(expect.backend, 'down', `${where}: answered while ${app} was down`);
+    }
+    return;
+  }
+  assert.equal(response.kind, 'error', `${where}: ${inspect(response)}`);
+  const message = (response as {message: string}).message;
+  if (expect.kind === 'error' && expect.statuses !== 'any') {
+    assert.ok(expect.statuses.includes(answer.status), `${where}: status ${answer.status} (${message})`);
+  }
+  if (expect.kind === 'ok-or-throw') {
+    const allowed = [...(throwsFor(sent.token) ? [SERVICE_ERROR] : []), ...(expect.backend === 'up' ? [] : [SERVER_ERROR])];
+    assert.ok(allowed.includes(answer.status), `${where}: status ${answer.status} (${message})`);
+  }
+}
+
+function seeds(): number[] {
+  // FUZZ_SEED=7 replays one seed; FUZZ_SEED=1-200 runs a range (for bug hunting, not CI).
+  const match = /^(\d+)(?:-(\d+))?$/.exec(process.env.FUZZ_SEED ?? '');
+  if (!match) return [1, 2];
+  const from = Number(match[1]);
+  const to = Number(match[2] ?? match[1]);
+  return Array.from({length: to - from + 1}, (_, i) => from + i);
+}
+
+describe('router fuzz (seeded)', () => {
+  const problems: unknown[] = [];
+  const onProblem = (error: unknown): void => {
+    problems.push(error);
+  };
+  before(() => {
+    process.on('uncaughtException', onProblem);
+    process.on('unhandledRejection', onProblem);
+  });
+  after(() => {
+    process.off('uncaughtException', onProblem);
+    process.off('unhandledRejection', onProblem);
+  });
+
+  for (const seed of seeds()) {
+    test(`seed ${seed}`, {timeout: 30_000}, async (t) => {
+      problems.length = 0;
+      const providers = new Map<App, TestProvider>();
+      const retired: TestProvider[] = [];
+      /** Every request a provider's handler saw (it decoded), by request id. */
+      const receipts = new Map<bigint, {app: App; token: string; req: DecodedRequest}[]>();
+      const startProvider = async (app: App): Promise<TestProvider> => {
+        const provider = await TestProvider.start({
+          application: app,
+          handler: async (req) => {
+            const token = String(req.args[0]).split('#')[0] ?? '';
+            receipts.set(req.id, [...(receipts.get(req.id) ?? []), {app, token, req}]);
+            await sleep(delayFor(app, token));
+            if (throwsFor(token)) throw new Error(`${app} fails ${token} on purpose`);
+            return {value: `${app}|${token}`, attachments: {dubbo: '2.0.2'}};
+          },
+        });
+        providers.set(app, provider);
+        return provider;
+      };
+      for (const app of APPS) await startProvider(app);
+      const backends = APPS.map((app) => new MovableBackend(app, (providers.get(app) as TestProvider).port));
+      const tunnel: Tunnel = await startTunnel(backends, {maxBodyLength: MAX_BODY});
+      const random = prng(seed);
+      const poisoned = new Set<number>();
+      while (poisoned.size < 2) poisoned.add(random.int(CONSUMERS));
+      const plans = Array.from({length: CONSUMERS}, (_, i) => makePlan(seed, i, poisoned.has(i)));
+      const healthy = plans.filter((plan) => plan.poisonPhase === undefined);
+      const consumers: TestConsumer[] = [];
+      for (let i = 0; i < CONSUMERS; i++) consumers.push(await tunnel.consumer());
+      const consumerOf = (plan: Plan): TestConsumer => consumers[plan.index] as TestConsumer;
+      /** Healthy consumers have an answer to every owed id of phases up to `phase`. */
+      /** Every answer owed for frames of phases up to `phase`, on connections that the poison has not closed by then. */
+      const unanswered = (phase: number): string[] => plans
+        .filter((plan) => plan.poisonPhase === undefined || plan.poisonPhase > phase)
+        .flatMap((plan) => {
+          const ids = new Set(consumerOf(plan).frames.map((f) => f.id));
+          return [...plan.sent.values()]
+            .filter((sent) => sent.phase <= phase && sent.expect !== undefined && !ids.has(sent.id))
+            .map((sent) => `consumer ${plan.index} id ${sent.id} (${sent.what}, phase ${sent.phase})`);
+        });
+      const waitForAnswers = async (phase: number): Promise<void> => {
+        await waitFor(() => unanswered(phase).length === 0, {timeoutMs: 8000}).catch(() => {
+          const missing = unanswered(phase);
+          throw new Error(`after phase ${phase}, ${missing.length} answers are missing: ${missing.slice(0, 5).join('; ')}`);
+        });
+      };
+      const stats = {frames: 0, answers: 0, bytes: 0, statuses: new Map<string, number>()};
+
+      try {
+        // Phase 0: all providers up; the victim is killed while it still has slow answers pending.
+        await writePhase(consumers, plans, 0, random);
+        const victim = providers.get(VICTIM) as TestProvider;
+        await waitFor(() => [...receipts.values()].some((r) => r.some((x) => x.app === VICTIM)), {timeoutMs: 3000}).catch(() => undefined);
+        await victim.close();
+        retired.push(victim);
+        await waitForAnswers(0);
+
+        // Phase 1: the victim is down (connections are refused); midway the madman breaks framing on all its connections.
+        const madman = providers.get(MADMAN) as TestProvider;
+        let madmanConnections = 0;
+        await writePhase(consumers, plans, 1, random, () => {
+          madmanConnections = madman.totalConnections;
+          madman.sendToAll(Buffer.from('this is not a Dubbo frame'));
+        });
+        await waitForAnswers(1);
+        assert.ok(madman.totalConnections > madmanConnections, `the tunnel connected to ${MADMAN} afresh after its garbage`);
+
+        // Phase 2: the victim is back, on a new port; midway the leaver announces READONLY.
+        const restarted = await startProvider(VICTIM);
+        (backends[APPS.indexOf(VICTIM)] as MovableBackend).port = restarted.port;
+        const leaver = providers.get(LEAVER) as TestProvider;
+        let leaverConnections = 0;
+        await writePhase(consumers, plans, 2, random, () => {
+          leaverConnections = leaver.totalConnections;
+          leaver.sendToAll(encodeReadonlyEvent(-5n));
+        });
+        await waitForAnswers(2);
+        assert.ok(leaver.totalConnections > leaverConnections, `the tunnel used fresh connections to ${LEAVER} after READONLY`);
+
+        // Garbage framing closed exactly the poisoned connections.
+        for (const plan of plans) {
+          if (plan.poisonPhase === undefined) continue;
+          await consumerOf(plan).waitForClose(3000).catch(() => assert.fail(`consumer ${plan.index} sent ${plan.poison} and is still open`));
+        }
+        // Give late or duplicate answers time to show (longer than any provider delay) before judging.
+        await sleep(100);
+        for (const plan of healthy) assert.equal(consumerOf(plan).closed, false, `healthy consumer ${plan.index} was closed`);
+
+        for (const plan of plans) {
+          const consumer = consumerOf(plan);
+          if (plan.poison === 'an HTTP request') {
+            assert.match(consumer.receivedBytes.toString('latin1'), /HTTP\/1\.1 400 Bad Request/);
+          } else {
+            assert.equal(consumer.framingError, undefined, `consumer ${plan.index} got bytes that are not Dubbo frames`);
+          }
+          const seen = new Map<bigint, number>();
+          for (const answer of consumer.frames) {
+            stats.answers++;
+            assert.equal(answer.isRequest, false, `consumer ${plan.index} got a request ${inspect(answer)}`);
+            seen.set(answer.id, (seen.get(answer.id) ?? 0) + 1);
+            const sent = plan.sent.get(answer.id);
+            assert.ok(sent?.expect, `consumer ${plan.index} got an answer to id ${answer.id} (${sent?.what ?? 'never sent'}), which is owed none`);
+            checkAnswer(plan, sent, sent.expect, answer);
+            const key = `${sent.what.replace(/ \d+$/, '')}/p${sent.phase}=${answer.event ? 'event' : answer.status}`;
+            stats.statuses.set(key, (stats.statuses.get(key) ?? 0) + 1);
+          }
+          for (const [id, count] of seen) assert.equal(count, 1, `consumer ${plan.index}: ${count} answers to id ${id}`);
+          for (const sent of plan.sent.values()) {
+            stats.frames++;
+            if (plan.poisonPhase === undefined && sent.expect) assert.ok(seen.has(sent.id), `consumer ${plan.index}: no answer to id ${sent.id} (${sent.what})`);
+            // Providers: at most once, only the application it named, exactly once when it must arrive.
+            const got = receipts.get(sent.id) ?? [];
+            assert.ok(got.length <= 1, `id ${sent.id} (${sent.what}) reached providers ${got.length} times`);
+            for (const receipt of got) {
+              assert.equal(receipt.app, sent.route, `id ${sent.id} (${sent.what}) reached ${receipt.app}`);
+              assert.equal(receipt.req.twoWay, sent.twoWay);
+              if (sent.what.startsWith('valid')) assert.equal(receipt.token, sent.token);
+            }
+            if (sent.mustArrive) assert.equal(got.length, 1, `id ${sent.id} (${sent.what}, phase ${sent.phase}) never reached ${sent.route}`);
+            if (sent.route && backendState(sent.route, sent.phase) === 'down') assert.equal(got.length, 0, `id ${sent.id} reached ${sent.route} while it was down`);
+          }
+          for (const chunk of plan.phases.flat()) stats.bytes += chunk.length;
+        }
+        for (const id of receipts.keys()) {
+          assert.ok(plans.some((plan) => plan.sent.has(id)), `a provider got id ${id}, which no consumer sent`);
+        }
+        assert.ok(restarted.received.length > 0, 'the restarted provider was used');
+
+        // A provider's heartbeat requests are answered by the tunnel on every upstream.
+        const alpha = providers.get('alpha') as TestProvider;
+        const upstreams = alpha.openConnections;
+        assert.ok(upstreams > 0);
+        alpha.sendToAll(encodeHeartbeatRequest(-77n));
+        await waitFor(() => alpha.responsesReceived.filter((f) => f.id === -77n && f.event).length === upstreams, {message: 'heartbeat answers'});
+      } finally {
+        await Promise.all(consumers.map((consumer) => consumer.close()));
+        await waitFor(() => tunnel.server.connectionCount === 0, {timeoutMs: 3000, message: 'the tunnel still holds consumer connections'})
+          .catch((error: unknown) => problems.push(error));
+        await waitFor(() => [...providers.values()].every((provider) => provider.openConnections === 0), {timeoutMs: 3000, message: 'a provider still holds an upstream socket'})
+          .catch((error: unknown) => problems.push(error));
+        await tunnel.close();
+        await Promise.all([...providers.values(), ...retired].map((provider) => provider.close()));
+      }
+      assert.deepEqual(problems, []);
+      // Not a property: shows that the run did something (visible with --test-reporter=spec).
+      t.diagnostic(`seed ${seed}: ${stats.frames} frames, ${stats.answers} answers, ${stats.bytes} bytes`);
+      if (process.env.FUZZ_VERBOSE) t.diagnostic(inspect(new Map([...stats.statuses].sort())));
+    });
+  }
+});
