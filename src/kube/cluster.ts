@@ -115,8 +115,8 @@ export class KubeCluster {
     const exec = routeExecPluginIo(loaded.kc, {stderr: options.execStderr, interactive: options.interactive});
     const client = new KubeClient(loaded.kc, {server: loaded.server, contextName: loaded.contextName, onUnauthorized: () => exec.forgetCredentials()});
     try {
-      // Credentials first, alone: client-node does not de-duplicate concurrent exec plugin runs, so the
-      // parallel lists that follow would otherwise each start the plugin (and each show its prompt).
+      // Credentials first, before any list and before a UI takes the terminal: an exec plugin runs
+      // here, and its prompt (device code, password) is seen and answered now.
       await client.connectionOptions();
     } catch (error) {
       throw toKubeError(error, client.scene);

@@ -137,8 +137,20 @@ function describeNetworkError(code: string | undefined, error: unknown): string 
   }
 }
 
-function fromStatus(error: KubeRequestError, scene: ErrorScene, ref: ResourceRef): DubboTunnelError {
+/**
+ * The verb and resource the authorizer actually refused, from the API server's 403 text
+ * (`User "u" cannot watch resource "endpointslices" in API group "discovery.k8s.io" in the namespace "dev"`,
+ * apiserver responsewriters/errors.go forbiddenMessage). Our own idea of the request is the fallback.
+ */
+export function refusedRef(message: string | undefined, ref: ResourceRef): ResourceRef {
+  const match = /cannot (\S+) resource "([^"/]+)(?:\/([^"]+))?"(?: in API group "([^"]*)")?/.exec(message ?? '');
+  if (!match?.[1] || !match[2]) return ref;
+  return {...ref, verb: match[1], resource: match[2], subresource: match[3], group: match[4] ?? ref.group};
+}
+
+function fromStatus(error: KubeRequestError, scene: ErrorScene, requested: ResourceRef): DubboTunnelError {
   const serverMessage = error.body?.message;
+  const ref = error.status === 403 ? refusedRef(serverMessage, requested) : requested;
   const resource = describeResource(ref);
   let code: ErrorCode = 'DT_ERR_KUBE_API';
   let message: string;

@@ -7,7 +7,7 @@ import path from 'node:path';
 import {after, afterEach, before, describe, it} from 'node:test';
 import {DubboTunnelError} from '../../src/core/errors.js';
 import {KubeClient} from '../../src/kube/client.js';
-import {toKubeError} from '../../src/kube/errors.js';
+import {refusedRef, toKubeError} from '../../src/kube/errors.js';
 import {loadKubeconfig} from '../../src/kube/kubeconfig.js';
 import {openPortForward} from '../../src/kube/port-forward.js';
 import type {PortForwardStream} from '../../src/kube/port-forward.js';
@@ -169,5 +169,17 @@ describe('port-forward stream', () => {
       assert.equal(mapped.message, 'pod default/no-such-pod not found (deleted?)');
       return true;
     });
+  });
+});
+
+describe('403 wording', () => {
+  it('names the verb the authorizer refused, from the API server text', () => {
+    const requested = {verb: 'create', group: '', resource: 'pods', subresource: 'portforward', namespace: 'dev', name: 'p'};
+    assert.deepEqual(refusedRef('pods "p" is forbidden: User "jane" cannot get resource "pods/portforward" in API group "" in the namespace "dev"', requested),
+      {...requested, verb: 'get'});
+    assert.deepEqual(refusedRef('endpointslices.discovery.k8s.io is forbidden: User "jane" cannot watch resource "endpointslices" in API group "discovery.k8s.io" in the namespace "dev"',
+      {verb: 'list', group: 'discovery.k8s.io', resource: 'endpointslices', namespace: 'dev'}),
+    {verb: 'watch', group: 'discovery.k8s.io', resource: 'endpointslices', subresource: undefined, namespace: 'dev'});
+    assert.deepEqual(refusedRef(undefined, requested), requested);
   });
 });
