@@ -11,6 +11,15 @@
  *
  * Dependencies: node:* and `ws` only, no test framework, so the product's `demo` command can ship it.
  * The wire details are documented in the project's Kubernetes notes (§A3) next to their sources.
+ *
+ * Usage:
+ *   const api = await FakeKubeApi.start({users: {'alice-token': 'alice'}});
+ *   api.addDubboApp({namespace: 'dev', name: 'user-rpc', ingress: true,
+ *                    pods: [{name: 'user-rpc-0', target: {host: '127.0.0.1', port: providerPort}}]});
+ *   const kc = new KubeConfig(); kc.loadFromString(api.kubeconfig({namespace: 'dev'}));
+ *   ... run the code under test ...
+ *   api.setPodReady('dev', 'user-rpc-0', false); api.deletePod('dev', 'user-rpc-0'); api.dropWatches();
+ *   await api.stop();
  */
 import {createHash, randomUUID} from 'node:crypto';
 import {mkdirSync, writeFileSync} from 'node:fs';
@@ -566,10 +575,17 @@ export class FakeKubeApi {
     return user;
   }
 
-  private handleHttp(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const url = new URL(req.url ?? '/', 'http://fake');
+  /** Appends to `requests`, keeping the newest 10 000 so a long-running demo does not grow without bound. */
+  private record(req: http.IncomingMessage, url: URL): RecordedRequest {
     const entry: RecordedRequest = {method: req.method ?? 'GET', path: url.pathname, query: url.search.replace(/^\?/, ''), status: 0};
     this.requests.push(entry);
+    if (this.requests.length > 10_000) this.requests.splice(0, this.requests.length - 10_000);
+    return entry;
+  }
+
+  private handleHttp(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://fake');
+    const entry = this.record(req, url);
     res.on('finish', () => (entry.status = res.statusCode));
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -876,8 +892,7 @@ export class FakeKubeApi {
 
   private handleUpgrade(req: http.IncomingMessage, socket: Socket, head: Buffer): void {
     const url = new URL(req.url ?? '/', 'http://fake');
-    const entry: RecordedRequest = {method: req.method ?? 'GET', path: url.pathname, query: url.search.replace(/^\?/, ''), status: 0};
-    this.requests.push(entry);
+    const entry = this.record(req, url);
     socket.on('error', () => socket.destroy());
     try {
       if (this.pauseMode === 'unavailable') throw new HttpError(status(503, 'ServiceUnavailable', 'the server is currently unable to handle the request'));
