@@ -162,6 +162,19 @@ describe('healing through the router', () => {
     assert.ok(kube.logs.some((entry) => /port-forward to pod default\/user-rpc-1 failed: .*connection refused/.test(entry.message)));
   });
 
+  it('carries on after an API server restart (streams and watches come back)', async () => {
+    const client = await consumer();
+    assert.ok(valueOf(await call(client, 'whoami')));
+    await kube.api.restart(200);
+    // The restart cut the port-forward: at most the requests in flight failed; new ones reconnect.
+    await waitFor(async () => (await call(client, 'whoami')).kind === 'value', {timeoutMs: 5000, message: 'requests work again'});
+    // And healing still works, so the endpoint watch resumed too.
+    const first = String(valueOf(await call(client, 'whoami')));
+    kube.api.setPodReady('default', first, false);
+    const other = first === 'user-rpc-1' ? 'user-rpc-2' : 'user-rpc-1';
+    await waitFor(async () => valueOf(await call(client, 'whoami')) === other, {timeoutMs: 3000, message: 'the endpoint watch is live after the restart'});
+  });
+
   it('explains a port-forward refused by RBAC in the Dubbo error', async () => {
     kube.api.deny({verb: 'create', resource: 'pods', subresource: 'portforward'});
     const client = await consumer();
