@@ -742,6 +742,10 @@ describe('fake Kubernetes API server: port-forward over WebSocket', () => {
 
     // Pod → client: the client stops reading; the pod's writes must stall well before 64 MiB.
     let written = 0;
+    // The pod starts writing only once the client has stopped reading; otherwise, on a busy
+    // machine, the client may already have swallowed everything before pause() runs.
+    let go!: () => void;
+    const clientPaused = new Promise<void>((resolve) => (go = resolve));
     const flood = await startEcho((socket) => {
       const pump = (): void => {
         while (written < total) {
@@ -753,12 +757,13 @@ describe('fake Kubernetes API server: port-forward over WebSocket', () => {
         }
         socket.end();
       };
-      pump();
+      void clientPaused.then(pump);
     });
     fake.setPodTarget('default', 'user-rpc-a', 20882, {host: '127.0.0.1', port: flood.port});
     const down = await rawUpgrade(fake, '/api/v1/namespaces/default/pods/user-rpc-a/portforward?ports=20882');
     assert.ok('ws' in down);
     down.ws.pause();
+    go();
     const stalledAt = await settle(() => written);
     assert.ok(stalledAt < 48 << 20, `pod wrote ${stalledAt} bytes into a client that reads nothing`);
     down.ws.resume();
