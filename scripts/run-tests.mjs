@@ -19,7 +19,10 @@ if (files.length === 0) {
   console.error(`no test files found under ${roots.join(', ')}`);
   process.exit(1);
 }
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], {
+// A test that hangs fails after 3 minutes instead of holding CI for its whole time budget.
+// Tests assert themselves that nothing is left listening; --test-force-exit only makes sure a
+// leaked handle in one file cannot stall the run.
+const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-timeout=180000', '--test-force-exit', ...files], {
   stdio: 'inherit',
   env: {...process.env, FORCE_COLOR: '0'},
 });
