@@ -1,3 +1,4 @@
+import {resolveSettings} from '../config/settings.js';
 import {DubboTunnelError} from '../core/errors.js';
 import type {ClusterOptions, SourceMode} from '../kube/cluster.js';
 import type {OptionHelp} from './command.js';
@@ -43,11 +44,19 @@ function isSource(value: string): value is SourceMode {
   return value === 'ingress' || value === 'service' || value === 'auto';
 }
 
-/** Validates the shared flags; throws DT_ERR_BAD_ARGUMENT with a hint. */
-export function kubeOptionsFrom(values: KubeOptionValues): KubeCliOptions {
-  const source = values.source;
-  if (source !== undefined && !isSource(source)) {
-    throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', `--source must be ingress, service or auto, got '${source}'`);
+/**
+ * Validates the shared flags; throws DT_ERR_BAD_ARGUMENT with a hint. `--source` and
+ * `--ingress-class` are also settings (DUBBO_TUNNEL_SOURCE, `config set source`), so they go through
+ * the one settings resolver: a flag wins, then the environment, then the config file.
+ */
+export function kubeOptionsFrom(values: KubeOptionValues, env: NodeJS.ProcessEnv = process.env): KubeCliOptions {
+  if (values.source !== undefined && !isSource(values.source)) {
+    throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', `--source must be ingress, service or auto, got '${values.source}'`);
+  }
+  const settings = resolveSettings({flags: {source: values.source, ingressClass: values['ingress-class']}, env}).values;
+  const source = settings.source;
+  if (!isSource(source)) {
+    throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', `--source must be ingress, service or auto, got '${String(source)}'`);
   }
   if (values['all-namespaces'] === true && values.namespace !== undefined) {
     throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', '-n/--namespace and -A/--all-namespaces cannot be used together', {
@@ -62,9 +71,9 @@ export function kubeOptionsFrom(values: KubeOptionValues): KubeCliOptions {
   if (values.context !== undefined) options.context = values.context;
   if (values.namespace !== undefined) options.namespace = values.namespace;
   if (values['all-namespaces'] === true) options.allNamespaces = true;
-  if (source !== undefined) options.source = source;
+  options.source = source;
   if (values.selector !== undefined) options.selector = values.selector;
-  if (values['ingress-class'] !== undefined) options.ingressClass = values['ingress-class'];
+  options.ingressClass = settings.ingressClass;
   return options;
 }
 

@@ -54,7 +54,7 @@ async function run(args: string[], context: CliContext): Promise<number> {
   if (positionals.length > 0) {
     throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', `unexpected argument '${positionals[0]}'`, {hint: 'see dubbo-tunnel ls --help'});
   }
-  const kube = kubeOptionsFrom(values);
+  const kube = kubeOptionsFrom(values, context.env);
   const json = values.json ?? false;
   const events = new TunnelEventBus();
   events.on('log', ({level, message}) => {

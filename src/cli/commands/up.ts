@@ -11,6 +11,8 @@ import {TunnelServer} from '../../proxy/tunnel-server.js';
 import {attachLineReporter} from '../../reporters/line-reporter.js';
 import {RouteSource, createRouteTable} from '../../router/route-table.js';
 import {parseCommandArgs, parsePositiveInt} from '../args.js';
+import {KUBE_OPTIONS, KUBE_OPTIONS_HELP, kubeOptionsFrom} from '../kube-options.js';
+import type {KubeCliOptions} from '../kube-options.js';
 import type {CliContext, Command} from '../command.js';
 
 const OPTIONS = {
@@ -24,13 +26,7 @@ const OPTIONS = {
   'log-level': {type: 'string'},
   'json': {type: 'boolean'},
   'no-ui': {type: 'boolean'},
-  'kubeconfig': {type: 'string'},
-  'context': {type: 'string'},
-  'namespace': {type: 'string', short: 'n'},
-  'all-namespaces': {type: 'boolean', short: 'A'},
-  'source': {type: 'string'},
-  'selector': {type: 'string', short: 'l'},
-  'ingress-class': {type: 'string'},
+  ...KUBE_OPTIONS,
   'all': {type: 'boolean'},
   'select': {type: 'string', multiple: true},
   'last': {type: 'boolean'},
@@ -47,7 +43,7 @@ export interface UpOptions {
   logLevel: LogLevel;
   json: boolean;
   noUi: boolean;
-  kube: {kubeconfig?: string; context?: string; namespace?: string; allNamespaces: boolean; source: 'auto' | 'ingress' | 'service'; selector?: string; ingressClass: string};
+  kube: KubeCliOptions;
   /** --all, --select a,b, --last; undefined = ask (picker) or fail in plain mode. */
   choice: {kind: 'all'} | {kind: 'select'; applications: string[]} | {kind: 'last'} | undefined;
 }
@@ -86,8 +82,6 @@ export function parseUpOptions(args: string[], env: NodeJS.ProcessEnv = process.
       port: values.port,
       host: values.host,
       attachmentKey: values['attachment-key'],
-      ingressClass: values['ingress-class'],
-      source: values.source,
       logLevel: values['log-level'],
     },
     env,
@@ -107,15 +101,7 @@ export function parseUpOptions(args: string[], env: NodeJS.ProcessEnv = process.
     logLevel: settings.logLevel,
     json: values.json ?? false,
     noUi: values['no-ui'] ?? false,
-    kube: {
-      ...(values.kubeconfig === undefined ? {} : {kubeconfig: values.kubeconfig}),
-      ...(values.context === undefined ? {} : {context: values.context}),
-      ...(values.namespace === undefined ? {} : {namespace: values.namespace}),
-      allNamespaces: values['all-namespaces'] ?? false,
-      source: settings.source,
-      ...(values.selector === undefined ? {} : {selector: values.selector}),
-      ingressClass: settings.ingressClass,
-    },
+    kube: kubeOptionsFrom(values, env),
     choice: values.all === true ? {kind: 'all'} : values.select !== undefined ? {kind: 'select', applications: selected} : values.last === true ? {kind: 'last'} : undefined,
   };
 }
@@ -215,20 +201,22 @@ async function run(args: string[], context: CliContext): Promise<number> {
 
   const start = async (applications: readonly string[] | 'all'): Promise<AppSession> => {
     const routes = new RouteSource(createRouteTable([], options.routes));
-    const server = await TunnelServer.start({
-      port: options.port,
-      ...(options.host === undefined ? {} : {host: options.host}),
-      allowRemote: options.allowRemote,
-      routes,
-      events,
-      attachmentKey: options.attachmentKey,
-      maxBodyLength: options.maxPayload,
-    });
-    let handle: Pick<ServeHandle, 'setSelection' | 'stop'>;
+    // Routes first, port second: a consumer that connects the moment "listening" is printed must
+    // find its application, not "none discovered yet".
+    const handle = await source.serve(routes, applications);
+    let server: TunnelServer;
     try {
-      handle = await source.serve(routes, applications);
+      server = await TunnelServer.start({
+        port: options.port,
+        ...(options.host === undefined ? {} : {host: options.host}),
+        allowRemote: options.allowRemote,
+        routes,
+        events,
+        attachmentKey: options.attachmentKey,
+        maxBodyLength: options.maxPayload,
+      });
     } catch (error) {
-      await server.close(0);
+      await handle.stop();
       throw error;
     }
     let selection: readonly string[] = applications === 'all' ? [] : applications;
@@ -315,13 +303,7 @@ export const command: Command = {
     {flags: '--all', description: 'route every discovered application (no picker)'},
     {flags: '--select <app,...>', description: 'route these applications (no picker); repeatable or comma-separated'},
     {flags: '--last', description: 'route the applications chosen last time for this context and namespace'},
-    {flags: '--kubeconfig <file>', description: 'kubeconfig to use (default: $KUBECONFIG, then ~/.kube/config)'},
-    {flags: '--context <name>', description: 'kubeconfig context (default: the current context)'},
-    {flags: '-n, --namespace <ns>', description: 'namespace to discover in (default: the context\'s, else default)'},
-    {flags: '-A, --all-namespaces', description: 'discover in every namespace'},
-    {flags: '--source <where>', description: 'ingress | service | auto: where backends are found (default auto = both; an Ingress wins)'},
-    {flags: '-l, --selector <labels>', description: 'only Services matching this label selector, e.g. team=pay'},
-    {flags: '--ingress-class <name>', description: 'Ingress class that marks Dubbo backends (default dubbo)'},
+    ...KUBE_OPTIONS_HELP,
     {flags: '--backend <app>=<host>:<port>', description: 'route application <app> to a fixed provider address instead of Kubernetes (repeatable)'},
     {flags: '--route <interface>=<app>', description: 'send requests for a Java interface to <app> when they carry no target-application (repeatable)'},
     {flags: '-p, --port <port>', description: 'local Dubbo port (default 20880)'},
