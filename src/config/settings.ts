@@ -21,7 +21,7 @@ export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const satisfies 
 export interface Settings {
   /** Local port consumers connect to. */
   port: number;
-  /** Listen host; undefined means the listener's own default (loopback). */
+  /** Listen host; undefined means every address of this machine, with only local peers accepted. */
   host: string | undefined;
   /** The attachment requests are routed by. */
   attachmentKey: string;
