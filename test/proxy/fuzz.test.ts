@@ -49,7 +49,7 @@ function backendState(app: App, phase: number): 'up' | 'disturbed' | 'down' {
   if (app === MADMAN && phase === 1) return 'disturbed';
   return 'up';
 }
-const MAX_BODY = 64 * 1024;
+const MAX_BODY = 256 * 1024;
 const CONSUMERS = 6;
 const ACTIONS_PER_PHASE = 28;
 const SERVICE = 'com.example.FuzzService';
@@ -68,7 +68,7 @@ type Expect =
   | {kind: 'ok-from-or-error'; app: App}
   | {kind: 'heartbeat'};
 
-/** One frame a consumer sent (ids are unique across all consumers, so providers' receipts map back). */
+/** One frame a consumer sent. Ids repeat across consumers (separate JVMs count alike); tokens do not. */
 interface Sent {
   id: bigint;
   what: string;
@@ -97,6 +97,21 @@ function hashOf(text: string): number {
   let h = 2166136261;
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
   return h >>> 0;
+}
+
+/**
+ * Every frame carries a token `<c|m><consumer>-<id>-<check>` as its argument's prefix. Only tokens
+ * of intact bodies ('c') have the right check value, so a body whose flipped bytes hit its token can
+ * never pass for another request's.
+ */
+function tokenFor(index: number, id: bigint, intact: boolean): string {
+  const base = `${intact ? 'c' : 'm'}${index}-${id}`;
+  return `${base}-${(hashOf(base) % 46656).toString(36)}`;
+}
+
+function isIntactToken(token: string): boolean {
+  const match = /^(c\d+-\d+)-([0-9a-z]+)$/.exec(token);
+  return match !== null && (hashOf(match[1] as string) % 46656).toString(36) === match[2];
 }
 
 /** Providers decide delay and failure from the token alone, so the test can predict the answer. */
@@ -134,8 +149,9 @@ function chunked(random: Random, bytes: Buffer): Buffer[] {
 function makePlan(seed: number, index: number, poisoned: boolean): Plan {
   const random = prng(seed * 1000 + index);
   const plan: Plan = {index, phases: [[], [], []], sent: new Map(), poisonPhase: undefined, poison: undefined};
-  // Ids only need to be unique per connection (Java's are); these are unique across consumers too.
-  let nextId = BigInt(index + 1) * 1_000_000_000n + BigInt(random.int(1_000_000));
+  // Ids are unique per connection only, and overlap across consumers: separate Java consumers each
+  // count from 0, and the router must never mix up their answers.
+  let nextId = BigInt(random.int(6));
   if (poisoned) plan.poisonPhase = random.int(3);
 
   for (let phase = 0; phase < 3; phase++) {
@@ -147,9 +163,10 @@ function makePlan(seed: number, index: number, poisoned: boolean): Plan {
     const count = plan.poisonPhase === phase ? 1 + random.int(ACTIONS_PER_PHASE) : ACTIONS_PER_PHASE;
     for (let n = 0; n < count; n++) {
       const id = nextId++;
-      const token = `c${index}-${id}`;
+      const token = tokenFor(index, id, true);
       const roll = random.int(100);
-      const argLength = random.int(10) === 0 ? random.int(30_000) : random.int(300);
+      // Mostly small; sometimes up to the payload limit (a burst of those fills an upstream's connect queue).
+      const argLength = random.int(10) === 0 ? random.int(MAX_BODY - 1024) : random.int(300);
       if (roll < 45) {
         // A valid request to one of the applications.
         const app = APPS[random.int(APPS.length)] as App;
@@ -168,13 +185,14 @@ function makePlan(seed: number, index: number, poisoned: boolean): Plan {
       } else if (roll < 72) {
         // Flipped body bytes; the header is intact, so an answer is still owed (OK only from the app it named).
         const app = APPS[random.int(2)] as App; // not the victim, so that provider is up
-        const body = Buffer.from(requestBody(app, token, random.int(200)));
+        const damaged = tokenFor(index, id, false);
+        const body = Buffer.from(requestBody(app, damaged, random.int(200)));
         const flips = 1 + random.int(3);
         for (let f = 0; f < flips; f++) {
           const at = random.int(body.length);
           body[at] = (body[at] as number) ^ (1 + random.int(255));
         }
-        add(frame(0xc2, id, body), {id, token, twoWay: true, what: `mutated body for ${app}`, route: app, expect: {kind: 'ok-from-or-error', app}});
+        add(frame(0xc2, id, body), {id, token: damaged, twoWay: true, what: `mutated body for ${app}`, route: app, expect: {kind: 'ok-from-or-error', app}});
       } else if (roll < 78) {
         // A serialization id the tunnel cannot read (the body is hessian2 all the same).
         const serialization = [3, 4, 6, 7, 8, 9, 21, 22, 23, 25, 31][random.int(11)] as number;
@@ -201,7 +219,7 @@ function makePlan(seed: number, index: number, poisoned: boolean): Plan {
     }
     if (plan.poisonPhase === phase) {
       const id = nextId++;
-      const token = `c${index}-${id}`;
+      const token = tokenFor(index, id, true);
       const body = requestBody('beta', token, random.int(500));
       const kind = random.int(5);
       if (kind === 0) {
@@ -330,13 +348,13 @@ describe('router fuzz (seeded)', () => {
       const providers = new Map<App, TestProvider>();
       const retired: TestProvider[] = [];
       /** Every request a provider's handler saw (it decoded), by request id. */
-      const receipts = new Map<bigint, {app: App; token: string; req: DecodedRequest}[]>();
+      const receipts: {app: App; token: string; req: DecodedRequest}[] = [];
       const startProvider = async (app: App): Promise<TestProvider> => {
         const provider = await TestProvider.start({
           application: app,
           handler: async (req) => {
             const token = String(req.args[0]).split('#')[0] ?? '';
-            receipts.set(req.id, [...(receipts.get(req.id) ?? []), {app, token, req}]);
+            receipts.push({app, token, req});
             await sleep(delayFor(app, token));
             if (throwsFor(token)) throw new Error(`${app} fails ${token} on purpose`);
             return {value: `${app}|${token}`, attachments: {dubbo: '2.0.2'}};
@@ -378,7 +396,7 @@ describe('router fuzz (seeded)', () => {
         // Phase 0: all providers up; the victim is killed while it still has slow answers pending.
         await writePhase(consumers, plans, 0, random);
         const victim = providers.get(VICTIM) as TestProvider;
-        await waitFor(() => [...receipts.values()].some((r) => r.some((x) => x.app === VICTIM)), {timeoutMs: 3000}).catch(() => undefined);
+        await waitFor(() => receipts.some((r) => r.app === VICTIM), {timeoutMs: 3000}).catch(() => undefined);
         await victim.close();
         retired.push(victim);
         await waitForAnswers(0);
@@ -397,13 +415,18 @@ describe('router fuzz (seeded)', () => {
         const restarted = await startProvider(VICTIM);
         (backends[APPS.indexOf(VICTIM)] as MovableBackend).port = restarted.port;
         const leaver = providers.get(LEAVER) as TestProvider;
+        const drained: string[] = [];
+        tunnel.events.on('upstream-closed', (event) => {
+          if (event.application === LEAVER && /READONLY/.test(event.reason ?? '')) drained.push(event.remote);
+        });
         let leaverConnections = 0;
         await writePhase(consumers, plans, 2, random, () => {
-          leaverConnections = leaver.totalConnections;
+          leaverConnections = leaver.openConnections;
           leaver.sendToAll(encodeReadonlyEvent(-5n));
         });
         await waitForAnswers(2);
-        assert.ok(leaver.totalConnections > leaverConnections, `the tunnel used fresh connections to ${LEAVER} after READONLY`);
+        // Every upstream that got READONLY was closed once its answers were in (the others belong to poisoned consumers).
+        if (leaverConnections > 0) await waitFor(() => drained.length > 0, {message: `no ${LEAVER} upstream was drained after READONLY`});
 
         // Garbage framing closed exactly the poisoned connections.
         for (const plan of plans) {
@@ -436,21 +459,36 @@ describe('router fuzz (seeded)', () => {
           for (const sent of plan.sent.values()) {
             stats.frames++;
             if (plan.poisonPhase === undefined && sent.expect) assert.ok(seen.has(sent.id), `consumer ${plan.index}: no answer to id ${sent.id} (${sent.what})`);
-            // Providers: at most once, only the application it named, exactly once when it must arrive.
-            const got = receipts.get(sent.id) ?? [];
-            assert.ok(got.length <= 1, `id ${sent.id} (${sent.what}) reached providers ${got.length} times`);
-            for (const receipt of got) {
-              assert.equal(receipt.app, sent.route, `id ${sent.id} (${sent.what}) reached ${receipt.app}`);
-              assert.equal(receipt.req.twoWay, sent.twoWay);
-              if (sent.what.startsWith('valid')) assert.equal(receipt.token, sent.token);
-            }
-            if (sent.mustArrive) assert.equal(got.length, 1, `id ${sent.id} (${sent.what}, phase ${sent.phase}) never reached ${sent.route}`);
-            if (sent.route && backendState(sent.route, sent.phase) === 'down') assert.equal(got.length, 0, `id ${sent.id} reached ${sent.route} while it was down`);
           }
           for (const chunk of plan.phases.flat()) stats.bytes += chunk.length;
         }
-        for (const id of receipts.keys()) {
-          assert.ok(plans.some((plan) => plan.sent.has(id)), `a provider got id ${id}, which no consumer sent`);
+        // Providers: an intact request reaches only the application it names, with its own id, at
+        // most once, and exactly once when that provider was up; a damaged body can only have come
+        // from a mutated frame with that id meant for that provider.
+        const byToken = new Map<string, Sent>();
+        for (const plan of plans) for (const sent of plan.sent.values()) byToken.set(sent.token, sent);
+        const arrivals = new Map<string, number>();
+        for (const receipt of receipts) {
+          if (isIntactToken(receipt.token)) {
+            const sent = byToken.get(receipt.token);
+            assert.ok(sent, `${receipt.app} got ${receipt.token}, which no consumer sent`);
+            assert.equal(receipt.app, sent.route, `${sent.what} (${receipt.token}) reached ${receipt.app}`);
+            assert.equal(receipt.req.id, sent.id, `${receipt.token} arrived with id ${receipt.req.id}`);
+            assert.equal(receipt.req.twoWay, sent.twoWay, `${receipt.token}: two-way bit`);
+            arrivals.set(receipt.token, (arrivals.get(receipt.token) ?? 0) + 1);
+          } else {
+            const origin = plans.some((plan) => {
+              const sent = plan.sent.get(receipt.req.id);
+              return sent !== undefined && sent.what.startsWith('mutated') && sent.route === receipt.app;
+            });
+            assert.ok(origin, `${receipt.app} got id ${receipt.req.id} with token ${JSON.stringify(receipt.token)}, from no mutated frame meant for it`);
+          }
+        }
+        for (const sent of byToken.values()) {
+          const count = arrivals.get(sent.token) ?? 0;
+          assert.ok(count <= 1, `${sent.token} (${sent.what}) reached a provider ${count} times`);
+          if (sent.mustArrive) assert.equal(count, 1, `${sent.token} (${sent.what}, phase ${sent.phase}) never reached ${sent.route}`);
+          if (sent.route && backendState(sent.route, sent.phase) === 'down') assert.equal(count, 0, `${sent.token} reached ${sent.route} while it was down`);
         }
         assert.ok(restarted.received.length > 0, 'the restarted provider was used');
 
@@ -460,6 +498,17 @@ describe('router fuzz (seeded)', () => {
         assert.ok(upstreams > 0);
         alpha.sendToAll(encodeHeartbeatRequest(-77n));
         await waitFor(() => alpha.responsesReceived.filter((f) => f.id === -77n && f.event).length === upstreams, {message: 'heartbeat answers'});
+
+        // After READONLY every healthy consumer still reaches the leaver (over a fresh upstream where its old one drained).
+        for (const plan of healthy) {
+          const token = tokenFor(plan.index, 999_999n, true);
+          const response = await consumerOf(plan).call({
+            id: 999_999n, service: SERVICE, method: 'call', parameterTypes: 'Ljava/lang/String;', args: [`${token}#`],
+            attachments: {path: SERVICE, 'target-application': LEAVER},
+          });
+          assert.equal(response.status, throwsFor(token) ? SERVICE_ERROR : OK, inspect(response));
+          if (response.kind === 'value') assert.equal(response.value, `${LEAVER}|${token}`);
+        }
       } finally {
         await Promise.all(consumers.map((consumer) => consumer.close()));
         await waitFor(() => tunnel.server.connectionCount === 0, {timeoutMs: 3000, message: 'the tunnel still holds consumer connections'})
