@@ -1,0 +1,71 @@
+// The real binary, the way a user runs it: `up --backend ...` in plain mode, one call, Ctrl-C.
+import assert from 'node:assert/strict';
+import {spawn} from 'node:child_process';
+import net from 'node:net';
+import {after, before, describe, test} from 'node:test';
+import {BIN, ensureBuilt, freePort} from '../support/binary.js';
+import {TestConsumer, TestProvider} from '../support/dubbo-peers.js';
+import {waitFor} from '../support/wait.js';
+
+describe('dubbo-tunnel up with static backends (the binary)', () => {
+  let user: TestProvider;
+  let pay: TestProvider;
+  before(async () => {
+    ensureBuilt();
+    user = await TestProvider.start({application: 'user-rpc'});
+    pay = await TestProvider.start({application: 'pay-rpc'});
+  });
+  after(async () => {
+    await user.close();
+    await pay.close();
+  });
+
+  test('routes by target-application, prints plain lines without a terminal, stops on SIGINT with nothing left listening', async () => {
+    const port = await freePort();
+    const child = spawn(process.execPath, [BIN, 'up', '--port', String(port), '--backend', `user-rpc=127.0.0.1:${user.port}`, '--backend', `pay-rpc=127.0.0.1:${pay.port}`], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {...process.env, CI: 'true', DUBBO_TUNNEL_CONFIG_DIR: '/nonexistent-dubbo-tunnel-test'},
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      await waitFor(() => output.includes('listening on'), {timeoutMs: 15_000, message: 'no listening line'});
+      assert.match(output, new RegExp(`listening on localhost:${port}`));
+      assert.doesNotMatch(output, /\u001b\[/, 'no terminal control codes in plain mode');
+      const consumer = await TestConsumer.connect(port);
+      const base = {service: 'com.example.UserService', method: 'getUser', parameterTypes: 'Ljava/lang/String;', args: ['u-1']};
+      const [a, b] = await Promise.all([
+        consumer.call({...base, attachments: {'target-application': 'user-rpc'}}),
+        consumer.call({...base, attachments: {'target-application': 'pay-rpc'}}),
+      ]);
+      assert.equal(a.kind === 'value' && a.value, 'user-rpc:getUser');
+      assert.equal(b.kind === 'value' && b.value, 'pay-rpc:getUser');
+      await consumer.close();
+    } finally {
+      child.kill('SIGINT');
+    }
+    assert.equal(await exited, 0, output);
+    await assert.rejects(TestConsumer.connect(port), 'the port is closed');
+  });
+
+  test('a port already in use exits 1 and names --port', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, resolve));
+    const {port} = blocker.address() as net.AddressInfo;
+    try {
+      const child = spawn(process.execPath, [BIN, 'up', '--port', String(port), '--backend', `user-rpc=127.0.0.1:${user.port}`], {
+        stdio: ['ignore', 'pipe', 'pipe'], env: {...process.env, CI: 'true'},
+      });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const code = await new Promise<number | null>((resolve) => child.on('exit', (exitCode) => resolve(exitCode)));
+      assert.equal(code, 1, stderr);
+      assert.match(stderr, new RegExp(`port ${port} is already in use`));
+      assert.match(stderr, /--port/);
+    } finally {
+      await new Promise<void>((resolve) => blocker.close(() => resolve()));
+    }
+  });
+});

@@ -1,0 +1,36 @@
+// Helpers for tests that run the real binary (bin/dubbo-tunnel.js runs the compiled dist/).
+import {execFileSync} from 'node:child_process';
+import {existsSync, readdirSync, statSync} from 'node:fs';
+import net from 'node:net';
+import {join} from 'node:path';
+import {fileURLToPath} from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const BIN = join(ROOT, 'bin/dubbo-tunnel.js');
+
+function newestMtime(path: string): number {
+  const stat = statSync(path);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  return Math.max(0, ...readdirSync(path).map((name) => newestMtime(join(path, name))));
+}
+
+/** Rebuilds dist/ when src/ changed since the last build, so the binary runs the code under test. */
+export function ensureBuilt(): void {
+  const main = join(ROOT, 'dist/cli/main.js');
+  if (existsSync(main) && newestMtime(join(ROOT, 'dist')) >= newestMtime(join(ROOT, 'src'))) return;
+  try {
+    execFileSync('npm', ['run', 'build'], {cwd: ROOT, stdio: 'pipe', timeout: 180_000});
+  } catch (error) {
+    const output = error as {stdout?: Buffer; stderr?: Buffer};
+    throw new Error(`npm run build failed, so the binary cannot run:\n${String(output.stdout ?? '')}${String(output.stderr ?? '')}`);
+  }
+}
+
+/** A port that was free a moment ago (the binary needs a fixed --port). */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const {port} = server.address() as net.AddressInfo;
+  await new Promise<void>((done) => server.close(() => done()));
+  return port;
+}
