@@ -7,49 +7,22 @@
 // Builds dist/ first when it is missing or older than src/ (the binary runs dist/cli/main.js).
 import {after, before, describe, it} from 'node:test';
 import assert from 'node:assert/strict';
-import {execFileSync, spawnSync} from 'node:child_process';
-import {chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync} from 'node:fs';
+import {spawnSync} from 'node:child_process';
+import {chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import net from 'node:net';
 import {tmpdir} from 'node:os';
-import {join, resolve} from 'node:path';
+import {join} from 'node:path';
 import {TestConsumer, TestProvider} from '../support/dubbo-peers.js';
 import {FakeKubeApi} from '../support/fake-kube-api.js';
 import {waitFor} from '../support/wait.js';
+import {ROOT, ensureBuilt, freePort} from '../support/binary.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
 const COLUMNS = 100;
 const ROWS = 30;
 
 function tmuxAvailable(): boolean {
   const result = spawnSync('tmux', ['-V'], {encoding: 'utf8'});
   return result.status === 0;
-}
-
-function newestMtime(path: string): number {
-  const stat = statSync(path);
-  if (!stat.isDirectory()) return stat.mtimeMs;
-  return Math.max(0, ...readdirSync(path).map((name) => newestMtime(join(path, name))));
-}
-
-/** The binary runs dist/: rebuild when src/ changed since the last build. */
-function ensureBuilt(): void {
-  const main = join(ROOT, 'dist/cli/main.js');
-  if (existsSync(main) && newestMtime(join(ROOT, 'dist')) >= newestMtime(join(ROOT, 'src'))) return;
-  try {
-    execFileSync('npm', ['run', 'build'], {cwd: ROOT, stdio: 'pipe', timeout: 180_000});
-  } catch (error) {
-    const output = error as {stdout?: Buffer; stderr?: Buffer};
-    throw new Error(`npm run build failed, so the binary cannot run:\n${String(output.stdout ?? '')}${String(output.stderr ?? '')}`);
-  }
-}
-
-/** A port that was free a moment ago (the binary needs a fixed --port; port 0 is not a valid setting). */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const {port} = server.address() as net.AddressInfo;
-  await new Promise<void>((done) => server.close(() => done()));
-  return port;
 }
 
 function canConnect(port: number, host: string): Promise<boolean> {
