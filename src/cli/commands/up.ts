@@ -166,11 +166,11 @@ async function kubeSource(options: UpOptions, events: TunnelEventBus, context: C
   };
 }
 
-async function run(args: string[], context: CliContext): Promise<number> {
+/** The whole `up`. `events` lets a caller (the demo) add its own lines to the log and dashboard. */
+export async function runUp(args: string[], context: CliContext, events = new TunnelEventBus()): Promise<number> {
   const store = SettingsStore.open(context.env);
   const options = parseUpOptions(args, context.env, store);
   const interactive = context.interactive && !options.noUi && !options.json;
-  const events = new TunnelEventBus();
   // In plain mode the reporter is attached before anything starts, so discovery warnings show.
   const detach = interactive ? () => undefined : attachLineReporter(events, {out: context.stdout, level: options.logLevel, json: options.json});
   const source = options.backends.length > 0 ? staticSource(options, events) : await kubeSource(options, events, context, interactive);
@@ -323,5 +323,5 @@ export const command: Command = {
     'dubbo-tunnel up --backend user-rpc=127.0.0.1:20881 --backend pay-rpc=127.0.0.1:20882',
     'dubbo-tunnel up --backend user-rpc=127.0.0.1:20881 --route com.example.UserService=user-rpc --port 20990',
   ],
-  run,
+  run: runUp,
 };

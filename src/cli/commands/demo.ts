@@ -1,0 +1,132 @@
+import path from 'node:path';
+import {SettingsStore} from '../../config/settings.js';
+import {DubboTunnelError} from '../../core/errors.js';
+import {TunnelEventBus} from '../../core/events.js';
+import {DEMO_CONTEXT, DEMO_NAMESPACE, DemoCluster} from '../../sim/demo.js';
+import type {DemoApplication} from '../../sim/demo.js';
+import {DEMO_CALLS} from '../../sim/demo-services.js';
+import type {DemoCallExample} from '../../sim/demo-services.js';
+import type {CliContext, Command} from '../command.js';
+import {parseUpOptions, runUp} from './up.js';
+import type {UpOptions} from './up.js';
+
+/**
+ * `dubbo-tunnel demo`: a simulated cluster in this process (src/sim), then the real `up` against
+ * it, with the same flags. Only the flags that would point `up` somewhere else are refused.
+ */
+
+const NOT_FOR_DEMO = ['--kubeconfig', '--context', '--backend'] as const;
+
+/** How this process was started, for commands the user can paste: `node bin/dubbo-tunnel.js` from a clone. */
+export function invocation(script: string | undefined = process.argv[1], cwd: string = process.cwd()): string {
+  if (script === undefined || path.basename(script) !== 'dubbo-tunnel.js') return 'dubbo-tunnel';
+  const relative = path.relative(cwd, script);
+  const shown = relative.startsWith('..') || path.isAbsolute(relative) ? script : relative;
+  return `node ${/^[\w./-]+$/.test(shown) ? shown : `'${shown.replace(/'/g, `'\\''`)}'`}`;
+}
+
+/** The `call` command line for an example, with the flags `up` was given that `call` needs too. */
+export function callCommand(example: DemoCallExample, options: Pick<UpOptions, 'port' | 'host' | 'attachmentKey'>, prefix = 'dubbo-tunnel'): string {
+  const words = [prefix, 'call', example.application, example.interface, example.method, ...example.args];
+  if (options.port !== 20880) words.push('--port', String(options.port));
+  // `call` connects to localhost; only a --host that localhost does not reach needs repeating.
+  const host = options.host;
+  if (host !== undefined && !['::', '0.0.0.0', '127.0.0.1', '::1', 'localhost'].includes(host)) words.push('--host', host);
+  if (options.attachmentKey !== 'target-application') words.push('--attachment-key', options.attachmentKey);
+  return words.join(' ');
+}
+
+function banner(cluster: DemoCluster, options: UpOptions, prefix: string): string {
+  const width = Math.max(...cluster.applications.map((app) => app.application.length));
+  const pods = (app: DemoApplication) => `${app.pods.length} ${app.pods.length === 1 ? 'pod' : 'pods'}`;
+  const calls = DEMO_CALLS.map((example) => `  ${callCommand(example, options, prefix)}`);
+  const others = prefix === 'dubbo-tunnel'
+    ? 'from a clone of the repository: npx dubbo-tunnel call ... or node bin/dubbo-tunnel.js call ...'
+    : 'installed with npm: dubbo-tunnel call ...; in the clone also npx dubbo-tunnel call ...';
+  return [
+    'dubbo-tunnel demo: a simulated Kubernetes cluster in this process (no cluster and no Java needed)',
+    `  context ${DEMO_CONTEXT} · namespace ${DEMO_NAMESPACE} · API server ${cluster.api.url}`,
+    ...cluster.applications.map((app) => `  ${app.application.padEnd(width)}  found by ${app.markedBy} (${pods(app)})`),
+    'What follows is the real `dubbo-tunnel up` against it. Once it listens, call the providers from another terminal:',
+    ...calls,
+    `  (${others})`,
+    'Stop with Ctrl-C (or q in the dashboard); the simulated cluster stops with it.',
+    '',
+  ].join('\n');
+}
+
+/**
+ * Puts each example call into the log (plain output and the dashboard's "recent" list) once its
+ * application is routed and the port is open, so the hint is on screen when it can work.
+ */
+function announceCalls(events: TunnelEventBus, options: UpOptions, prefix: string): void {
+  let listening = false;
+  let routed: readonly string[] = [];
+  const announced = new Set<string>();
+  const announce = () => {
+    const ready = DEMO_CALLS.filter((example) => routed.includes(example.application) && !announced.has(example.application));
+    if (ready.length === 0) return;
+    if (announced.size === 0) events.log('info', 'demo ready; try these from another terminal:');
+    for (const example of ready) {
+      announced.add(example.application);
+      events.log('info', `  ${callCommand(example, options, prefix)}   # ${example.note}`);
+    }
+  };
+  events.on('routes-changed', ({applications}) => {
+    routed = applications;
+    if (listening) announce();
+  });
+  events.on('listening', () => {
+    listening = true;
+    // After the "listening" line itself, which the reporter prints for this same event.
+    queueMicrotask(announce);
+  });
+}
+
+async function run(args: string[], context: CliContext): Promise<number> {
+  // Parsed here only to validate early and to know the port and mode; `up` parses them again.
+  const options = parseUpOptions(args, context.env, SettingsStore.open(context.env));
+  const refused = NOT_FOR_DEMO.find((flag) => args.some((arg) => arg === flag || arg.startsWith(`${flag}=`)));
+  if (refused !== undefined) {
+    throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', `${refused} cannot be used with demo: the demo brings its own simulated cluster`, {
+      hint: `use dubbo-tunnel up ${refused} ... for a real cluster or fixed backends`,
+    });
+  }
+  const interactive = context.interactive && !options.noUi && !options.json;
+  const upArgs = [...args];
+  // Without a terminal there is no picker: route every demo application.
+  if (!interactive && options.choice === undefined) upArgs.push('--all');
+
+  const cluster = await DemoCluster.start();
+  try {
+    const prefix = invocation();
+    // --json keeps stdout machine-readable: the banner goes to stderr then.
+    (options.json ? context.stderr : context.stdout).write(banner(cluster, options, prefix));
+    const events = new TunnelEventBus();
+    announceCalls(events, options, prefix);
+    return await runUp([...upArgs, '--kubeconfig', cluster.kubeconfigPath, '--context', DEMO_CONTEXT], context, events);
+  } finally {
+    await cluster.stop();
+  }
+}
+
+export const command: Command = {
+  name: 'demo',
+  summary: 'Try dubbo-tunnel without a cluster: a simulated Kubernetes cluster with three Dubbo applications, then the real `up`',
+  usage: 'dubbo-tunnel demo [up options]',
+  options: [
+    {flags: '--no-ui', description: 'plain line output (routes every demo application; also without a terminal or with CI set)'},
+    {flags: '-p, --port <port>', description: 'local Dubbo port (default 20880)'},
+    {flags: '--all | --select <app,...> | --last', description: 'skip the picker, as for up'},
+    {flags: '-n, --namespace <ns>, --log-level, --json, ...', description: 'every other option of dubbo-tunnel up works the same (not --kubeconfig, --context, --backend)'},
+  ],
+  examples: [
+    'dubbo-tunnel demo                     # picker and dashboard in the terminal',
+    'dubbo-tunnel demo --no-ui --port 20990 # plain output on port 20990',
+    'npm run demo                          # from a clone of the repository',
+    '',
+    'Then, in another terminal:',
+    ...DEMO_CALLS.map((example) => `  ${callCommand(example, {port: 20880, host: undefined, attachmentKey: 'target-application'})}`),
+  ],
+  run,
+};

@@ -1,0 +1,52 @@
+// Helpers for tests that run the real binary (`node bin/dubbo-tunnel.js`), which runs dist/.
+import {execFileSync} from 'node:child_process';
+import {existsSync, readdirSync, statSync} from 'node:fs';
+import net from 'node:net';
+import {join, resolve} from 'node:path';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const BIN = join(ROOT, 'bin/dubbo-tunnel.js');
+
+function newestMtime(path: string): number {
+  const stat = statSync(path);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  return Math.max(0, ...readdirSync(path).map((name) => newestMtime(join(path, name))));
+}
+
+/** The binary runs dist/: rebuild when src/ changed since the last build (as test/e2e does). */
+export function ensureBuilt(): void {
+  const main = join(ROOT, 'dist/cli/main.js');
+  if (existsSync(main) && newestMtime(join(ROOT, 'dist')) >= newestMtime(join(ROOT, 'src'))) return;
+  try {
+    execFileSync('npm', ['run', 'build'], {cwd: ROOT, stdio: 'pipe', timeout: 180_000});
+  } catch (error) {
+    const output = error as {stdout?: Buffer; stderr?: Buffer};
+    throw new Error(`npm run build failed, so the binary cannot run:\n${String(output.stdout ?? '')}${String(output.stderr ?? '')}`);
+  }
+}
+
+/** A port that was free a moment ago (the binary needs a fixed --port). */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const {port} = server.address() as net.AddressInfo;
+  await new Promise<void>((done) => server.close(() => done()));
+  return port;
+}
+
+export function canConnect(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((done) => {
+    const socket = net.connect({port, host});
+    socket.once('connect', () => {
+      socket.destroy();
+      done(true);
+    });
+    socket.once('error', () => done(false));
+  });
+}
+
+/** process.env without the DUBBO_TUNNEL_* settings of whoever runs the tests, plus `extra`. */
+export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('DUBBO_TUNNEL_') && key !== 'KUBECONFIG'));
+  return {...env, ...extra};
+}
