@@ -529,6 +529,42 @@ describe('router fuzz (seeded)', () => {
           assert.equal(response.status, throwsFor(token) ? SERVICE_ERROR : OK, inspect(response));
           if (response.kind === 'value') assert.equal(response.value, `${LEAVER}|${token}`);
         }
+
+        // Last, the tunnel shuts down while answers are still owed (provider delays exceed the grace
+        // period): each request is answered exactly once, by its provider or with a shutdown error,
+        // and then the tunnel closes every consumer connection itself.
+        const owed = new Map<TestConsumer, {from: number; requests: Map<bigint, {app: App; token: string}>}>();
+        for (const plan of healthy) {
+          const consumer = consumerOf(plan);
+          const requests = new Map<bigint, {app: App; token: string}>();
+          const frames: Buffer[] = [];
+          for (let n = 0n; n < 12n; n++) {
+            const id = 3_000_000n + n;
+            const app = APPS[random.int(APPS.length)] as App;
+            const token = tokenFor(plan.index, id, true);
+            frames.push(frame(0xc2, id, requestBody(app, token, random.int(3000))));
+            requests.set(id, {app, token});
+          }
+          owed.set(consumer, {from: consumer.frames.length, requests});
+          for (const chunk of chunked(random, Buffer.concat(frames))) consumer.send(chunk);
+        }
+        const arrived = (token: string): boolean => receipts.some((r) => r.token === token);
+        await waitFor(() => [...owed.values()].every(({requests}) => [...requests.values()].every((r) => arrived(r.token))), {message: 'the last requests reach their providers'});
+        await tunnel.server.close(15);
+        for (const [consumer, {from, requests}] of owed) {
+          await consumer.waitForClose(3000);
+          const answers = consumer.frames.slice(from);
+          assert.deepEqual(answers.map((f) => f.id).sort(), [...requests.keys()].sort(), 'one answer per request owed at shutdown');
+          for (const answer of answers) {
+            const {app, token} = requests.get(answer.id) as {app: App; token: string};
+            const response = decodeResponse(answer);
+            if (response.kind === 'value') assert.equal(response.value, `${app}|${token}`);
+            else if (answer.status === SERVICE_ERROR) assert.ok(throwsFor(token));
+            else assert.match(response.kind === 'error' ? response.message : inspect(response), /shutting down/);
+            const key = `shutdown=${answer.status}`;
+            stats.statuses.set(key, (stats.statuses.get(key) ?? 0) + 1);
+          }
+        }
       } finally {
         await Promise.all(consumers.map((consumer) => consumer.close()));
         await waitFor(() => tunnel.server.connectionCount === 0, {timeoutMs: 3000, message: 'the tunnel still holds consumer connections'})
