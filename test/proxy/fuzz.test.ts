@@ -57,6 +57,7 @@ const SERVICE = 'com.example.FuzzService';
 // Status bytes (Response.java) as the tunnel uses them (src/proxy/upstream.ts ERROR_STATUS).
 const OK = 20;
 const BAD_REQUEST = 40;
+const BAD_RESPONSE = 50;
 const SERVICE_NOT_FOUND = 60;
 const SERVICE_ERROR = 70;
 const SERVER_ERROR = 80;
@@ -117,6 +118,12 @@ function isIntactToken(token: string): boolean {
 /** Providers decide delay and failure from the token alone, so the test can predict the answer. */
 const throwsFor = (token: string): boolean => hashOf(token) % 11 === 0;
 const delayFor = (app: string, token: string): number => hashOf(`${token}/d`) % (app === VICTIM ? 60 : 25);
+/** Padding of the answer: mostly none, sometimes 100 KB, sometimes over the payload limit (the tunnel must answer status 50 instead). */
+const paddingFor = (token: string): number => {
+  const h = hashOf(`${token}/p`) % 40;
+  return h === 0 ? MAX_BODY + 40_000 : h < 4 ? 100_000 : 0;
+};
+const tooLarge = (token: string): boolean => paddingFor(token) > MAX_BODY;
 
 function requestBody(app: string | undefined, token: string, argLength: number): Buffer {
   const attachments: Record<string, unknown> = {
@@ -320,6 +327,7 @@ function checkAnswer(plan: Plan, sent: Sent, expect: Expect, answer: WireFrame):
     if (expect.kind === 'ok-or-throw') {
       assert.equal(token, sent.token, `${where}: the answer of another request`);
       assert.equal(throwsFor(sent.token), false, `${where}: the provider was to fail this one`);
+      assert.equal(tooLarge(sent.token), false, `${where}: an answer over the payload limit was delivered`);
       assert.notEqual(expect.backend, 'down', `${where}: answered while ${app} was down`);
     }
     return;
@@ -330,7 +338,10 @@ function checkAnswer(plan: Plan, sent: Sent, expect: Expect, answer: WireFrame):
     assert.ok(expect.statuses.includes(answer.status), `${where}: status ${answer.status} (${message})`);
   }
   if (expect.kind === 'ok-or-throw') {
-    const allowed = [...(throwsFor(sent.token) ? [SERVICE_ERROR] : []), ...(expect.backend === 'up' ? [] : [SERVER_ERROR])];
+    const allowed = [
+      ...(throwsFor(sent.token) ? [SERVICE_ERROR] : tooLarge(sent.token) ? [BAD_RESPONSE] : []),
+      ...(expect.backend === 'up' ? [] : [SERVER_ERROR]),
+    ];
     assert.ok(allowed.includes(answer.status), `${where}: status ${answer.status} (${message})`);
   }
 }
@@ -373,7 +384,8 @@ describe('router fuzz (seeded)', () => {
             receipts.push({app, token, req});
             await sleep(delayFor(app, token));
             if (throwsFor(token)) throw new Error(`${app} fails ${token} on purpose`);
-            return {value: `${app}|${token}`, attachments: {dubbo: '2.0.2'}};
+            const padding = paddingFor(token);
+            return {value: padding > 0 ? `${app}|${token}|${'y'.repeat(padding)}` : `${app}|${token}`, attachments: {dubbo: '2.0.2'}};
           },
         });
         providers.set(app, provider);
@@ -526,8 +538,8 @@ describe('router fuzz (seeded)', () => {
             id: 999_999n, service: SERVICE, method: 'call', parameterTypes: 'Ljava/lang/String;', args: [`${token}#`],
             attachments: {path: SERVICE, 'target-application': LEAVER},
           });
-          assert.equal(response.status, throwsFor(token) ? SERVICE_ERROR : OK, inspect(response));
-          if (response.kind === 'value') assert.equal(response.value, `${LEAVER}|${token}`);
+          assert.equal(response.status, throwsFor(token) ? SERVICE_ERROR : tooLarge(token) ? BAD_RESPONSE : OK, inspect(response).slice(0, 300));
+          if (response.kind === 'value') assert.equal(String(response.value).split('|').slice(0, 2).join('|'), `${LEAVER}|${token}`);
         }
 
         // Last, the tunnel shuts down while answers are still owed (provider delays exceed the grace
@@ -558,8 +570,9 @@ describe('router fuzz (seeded)', () => {
           for (const answer of answers) {
             const {app, token} = requests.get(answer.id) as {app: App; token: string};
             const response = decodeResponse(answer);
-            if (response.kind === 'value') assert.equal(response.value, `${app}|${token}`);
+            if (response.kind === 'value') assert.equal(String(response.value).split('|').slice(0, 2).join('|'), `${app}|${token}`);
             else if (answer.status === SERVICE_ERROR) assert.ok(throwsFor(token));
+            else if (answer.status === BAD_RESPONSE) assert.ok(tooLarge(token));
             else assert.match(response.kind === 'error' ? response.message : inspect(response), /shutting down/);
             const key = `shutdown=${answer.status}`;
             stats.statuses.set(key, (stats.statuses.get(key) ?? 0) + 1);
