@@ -4,7 +4,7 @@ import {inspect} from 'node:util';
 import {after, before, describe, test} from 'node:test';
 import {StaticBackend} from '../../src/proxy/static-backend.js';
 import {TestConsumer, TestProvider} from '../support/dubbo-peers.js';
-import {encodeFrame, encodeHeartbeatRequest, encodeReadonlyEvent, encodeRequest, FLAG_REQUEST, FLAG_TWOWAY} from '../support/dubbo-wire.js';
+import {encodeFrame, encodeHeartbeatRequest, encodeReadonlyEvent, encodeRequest, encodeResponse, FLAG_REQUEST, FLAG_TWOWAY} from '../support/dubbo-wire.js';
 import {sleep, waitFor} from '../support/wait.js';
 import {USER_SERVICE, request, startTunnel} from './harness.js';
 import type {Tunnel} from './harness.js';
@@ -314,6 +314,26 @@ describe('provider events', () => {
       assert.equal(after.kind, 'value');
       assert.equal(user.totalConnections, 2);
       assert.equal(consumer.frames.some((f) => f.event), false);
+    } finally {
+      await tunnel.close();
+      await user.close();
+    }
+  });
+});
+
+describe('callbacks', () => {
+  test('a request the provider sends to the consumer (a callback) reaches it, and its answer goes back to that provider', async () => {
+    const user = await TestProvider.start({application: 'user-rpc'});
+    const tunnel = await startTunnel([user]);
+    try {
+      const consumer = await tunnel.consumer();
+      await consumer.call(request('user-rpc'));
+      // Dubbo callback parameters: the provider invokes a service the consumer exported, on the same connection.
+      user.sendToAll(encodeRequest({id: 7001n, service: 'com.example.UserListener', method: 'changed', parameterTypes: 'Ljava/lang/String;', args: ['u-1'], attachments: {}}));
+      const callback = await consumer.waitForFrame((f) => f.isRequest && f.id === 7001n);
+      assert.equal(callback.twoWay, true);
+      consumer.send(encodeResponse({id: 7001n, result: {kind: 'null'}}));
+      await waitFor(() => user.responsesReceived.some((f) => f.id === 7001n && !f.event && f.status === 20));
     } finally {
       await tunnel.close();
       await user.close();
