@@ -18,6 +18,7 @@
 //
 // Replay a failure with FUZZ_SEED=<seed>; FUZZ_SEED=<from>-<to> runs many.
 import assert from 'node:assert/strict';
+import type {Socket} from 'node:net';
 import {inspect} from 'node:util';
 import {after, before, describe, test} from 'node:test';
 import type {Backend, BackendStream} from '../../src/core/backend.js';
@@ -402,6 +403,27 @@ describe('router fuzz (seeded)', () => {
       const consumers: TestConsumer[] = [];
       for (let i = 0; i < CONSUMERS; i++) consumers.push(await tunnel.consumer());
       const consumerOf = (plan: Plan): TestConsumer => consumers[plan.index] as TestConsumer;
+      // Two healthy consumers are slow readers: their sockets stop reading for random spells, so the
+      // tunnel's writes back up and it must stop reading their upstreams, then resume.
+      const slowReaders = healthy.slice(0, 2).map((plan) => {
+        const socket = (consumerOf(plan) as unknown as {socket?: Socket}).socket;
+        assert.ok(socket, 'TestConsumer keeps its socket in `socket`');
+        return socket;
+      });
+      const pauseRandom = prng(seed * 13);
+      let pausing = true;
+      const pauser = (async () => {
+        while (pausing) {
+          for (const socket of slowReaders) if (pauseRandom.int(2) === 0) socket.pause();
+          await sleep(pauseRandom.int(40));
+          for (const socket of slowReaders) socket.resume();
+          await sleep(pauseRandom.int(20));
+        }
+      })();
+      const stopPausing = async (): Promise<void> => {
+        pausing = false;
+        await pauser;
+      };
       /** Healthy consumers have an answer to every owed id of phases up to `phase`. */
       /** Every answer owed for frames of phases up to `phase`, on connections that the poison has not closed by then. */
       const unanswered = (phase: number): string[] => plans
@@ -457,6 +479,7 @@ describe('router fuzz (seeded)', () => {
           leaver.sendToAll(encodeReadonlyEvent(-5n));
         });
         await waitForAnswers(2);
+        await stopPausing();
         // Every upstream that got READONLY was closed once its answers were in (the others belong to poisoned consumers).
         if (leaverConnections > 0) await waitFor(() => drained.length > 0, {message: `no ${LEAVER} upstream was drained after READONLY`});
 
@@ -579,6 +602,7 @@ describe('router fuzz (seeded)', () => {
           }
         }
       } finally {
+        await stopPausing();
         await Promise.all(consumers.map((consumer) => consumer.close()));
         await waitFor(() => tunnel.server.connectionCount === 0, {timeoutMs: 3000, message: 'the tunnel still holds consumer connections'})
           .catch((error: unknown) => problems.push(error));
