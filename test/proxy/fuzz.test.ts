@@ -175,7 +175,20 @@ function makePlan(seed: number, index: number, poisoned: boolean): Plan {
       const roll = random.int(100);
       // Mostly small; sometimes up to the payload limit (a burst of those fills an upstream's connect queue).
       const argLength = random.int(10) === 0 ? random.int(MAX_BODY - 1024) : random.int(300);
-      if (roll < 45) {
+      if (roll < 2) {
+        // A burst of large requests to one application, back to back: over 1 MiB, more than an
+        // upstream queues while it connects, so the tunnel stops reading this consumer until the
+        // upstream opens, or fails (in phase 1 the victim refuses: reading must resume anyway).
+        const app = APPS[random.int(APPS.length)] as App;
+        const backend = backendState(app, phase);
+        for (let k = 5 + random.int(3), burstId = id; k > 0; k--, burstId = nextId++) {
+          const burstToken = tokenFor(index, burstId, true);
+          add(frame(0xc2, burstId, requestBody(app, burstToken, MAX_BODY - 60_000 + random.int(50_000))), {
+            id: burstId, token: burstToken, twoWay: true, what: `burst to ${app}`, route: app,
+            mustArrive: !poisoned && backend === 'up', expect: {kind: 'ok-or-throw', app, backend},
+          });
+        }
+      } else if (roll < 45) {
         // A valid request to one of the applications.
         const app = APPS[random.int(APPS.length)] as App;
         const twoWay = random.int(4) !== 0;
