@@ -12,6 +12,7 @@ const COMMANDS: Record<string, {summary: string; load: () => Promise<Command>}> 
   call: {summary: 'Call one provider method through the local port (a built-in Dubbo consumer)', load: async () => (await import('./commands/call.js')).command},
   ls: {summary: 'List the Dubbo applications discovered in the cluster', load: async () => (await import('./commands/ls.js')).command},
   demo: {summary: 'Try it without a cluster: a simulated cluster with demo providers, then the real up', load: async () => (await import('./commands/demo.js')).command},
+  doctor: {summary: 'Check kubeconfig, credentials, API server, RBAC, backends and the local port; say how to fix what fails', load: async () => (await import('./commands/doctor.js')).command},
   config: {summary: 'Show or change saved settings (get, set, unset, list, path)', load: async () => (await import('./commands/config.js')).command},
 };
 

@@ -14,6 +14,7 @@ import {parseCommandArgs, parsePositiveInt} from '../args.js';
 import {KUBE_OPTIONS, KUBE_OPTIONS_HELP, kubeOptionsFrom} from '../kube-options.js';
 import type {KubeCliOptions} from '../kube-options.js';
 import type {CliContext, Command} from '../command.js';
+import {reportFatal} from '../main.js';
 
 const OPTIONS = {
   'backend': {type: 'string', multiple: true},
@@ -323,5 +324,17 @@ export const command: Command = {
     'dubbo-tunnel up --backend user-rpc=127.0.0.1:20881 --backend pay-rpc=127.0.0.1:20882',
     'dubbo-tunnel up --backend user-rpc=127.0.0.1:20881 --route com.example.UserService=user-rpc --port 20990',
   ],
-  run: runUp,
+  run: runDiagnosed,
 };
+
+/** `up` from the command line: when it cannot start, the doctor checks that concern the error follow it. */
+async function runDiagnosed(args: string[], context: CliContext): Promise<number> {
+  try {
+    return await runUp(args, context);
+  } catch (error) {
+    const code = reportFatal(error, context);
+    const {explainStartFailure} = await import('../../doctor/after-failure.js');
+    await explainStartFailure(error, () => parseUpOptions(args, context.env), context);
+    return code;
+  }
+}
