@@ -119,7 +119,7 @@ export interface DemoCallExample {
 }
 
 export const DEMO_CALLS: readonly DemoCallExample[] = [
-  {application: 'user-rpc', interface: USER_SERVICE.interface, method: 'getUser', args: [`'"42"'`], note: 'a User object; run it twice to see both pods answer'},
-  {application: 'order-rpc', interface: ORDER_SERVICE.interface, method: 'listOrders', args: [`'"42"'`], note: 'a list of Order objects'},
-  {application: 'pay-rpc', interface: PAY_SERVICE.interface, method: 'charge', args: [`'"order-1001"'`, '19.99'], note: 'a Receipt; an amount of -1.5 throws IllegalArgumentException'},
+  {application: 'user-rpc', interface: USER_SERVICE.interface, method: 'getUser', args: [`'"42"'`], note: 'returns a User; it has two pods, servedBy says which one answered'},
+  {application: 'order-rpc', interface: ORDER_SERVICE.interface, method: 'listOrders', args: [`'"42"'`], note: 'returns a list of Orders'},
+  {application: 'pay-rpc', interface: PAY_SERVICE.interface, method: 'charge', args: [`'"order-1001"'`, '19.99'], note: 'returns a Receipt; an amount of -1.5 throws IllegalArgumentException'},
 ];

@@ -47,9 +47,10 @@ function banner(cluster: DemoCluster, options: UpOptions, prefix: string): strin
     'dubbo-tunnel demo: a simulated Kubernetes cluster in this process (no cluster and no Java needed)',
     `  context ${DEMO_CONTEXT} · namespace ${DEMO_NAMESPACE} · API server ${cluster.api.url}`,
     ...cluster.applications.map((app) => `  ${app.application.padEnd(width)}  found by ${app.markedBy} (${pods(app)})`),
-    'What follows is the real `dubbo-tunnel up` against it. Once it listens, call the providers from another terminal:',
+    'Next comes the real `dubbo-tunnel up` against it. Once it listens, call from another terminal:',
     ...calls,
     `  (${others})`,
+    ...DEMO_CALLS.map((example) => `  ${example.application}: ${example.note}`),
     'Stop with Ctrl-C (or q in the dashboard); the simulated cluster stops with it.',
     '',
   ].join('\n');
@@ -69,7 +70,7 @@ function announceCalls(events: TunnelEventBus, options: UpOptions, prefix: strin
     if (announced.size === 0) events.log('info', 'demo ready; try these from another terminal:');
     for (const example of ready) {
       announced.add(example.application);
-      events.log('info', `  ${callCommand(example, options, prefix)}   # ${example.note}`);
+      events.log('info', `  ${callCommand(example, options, prefix)}`);
     }
   };
   events.on('routes-changed', ({applications}) => {
@@ -121,9 +122,9 @@ export const command: Command = {
     {flags: '-n, --namespace <ns>, --log-level, --json, ...', description: 'every other option of dubbo-tunnel up works the same (not --kubeconfig, --context, --backend)'},
   ],
   examples: [
-    'dubbo-tunnel demo                     # picker and dashboard in the terminal',
-    'dubbo-tunnel demo --no-ui --port 20990 # plain output on port 20990',
-    'npm run demo                          # from a clone of the repository',
+    'dubbo-tunnel demo                       # picker and dashboard in the terminal',
+    'dubbo-tunnel demo --no-ui --port 20990  # plain output on port 20990',
+    'npm install && npm run demo             # from a clone of the repository',
     '',
     'Then, in another terminal:',
     ...DEMO_CALLS.map((example) => `  ${callCommand(example, {port: 20880, host: undefined, attachmentKey: 'target-application'})}`),

@@ -1,0 +1,98 @@
+// `dubbo-tunnel demo` in a real terminal (an isolated tmux server): the banner, then up's own picker
+// and dashboard over the simulated cluster; a call shows up in the dashboard; q stops everything.
+// Needs tmux (Debian: apt-get install -y tmux); skipped with a message otherwise.
+import assert from 'node:assert/strict';
+import {spawnSync} from 'node:child_process';
+import {chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import path from 'node:path';
+import {after, before, test} from 'node:test';
+import {callOnce} from '../../src/client/dubbo-client.js';
+import {waitFor} from '../support/wait.js';
+import {ROOT, canConnect, ensureBuilt, freePort} from './binary.js';
+
+const tmux = spawnSync('tmux', ['-V'], {encoding: 'utf8'}).status === 0;
+const skip = tmux ? false : 'tmux is not installed (apt-get install -y tmux); skipping the terminal demo test';
+const socket = `dubbo-tunnel-demo-${process.pid}-${Date.now().toString(36)}`;
+
+function env(): NodeJS.ProcessEnv {
+  const copy = {...process.env};
+  delete copy['TMUX'];
+  return copy;
+}
+
+function tmuxRun(...args: string[]): string {
+  const result = spawnSync('tmux', ['-L', socket, ...args], {encoding: 'utf8', env: env()});
+  if (result.status !== 0) throw new Error(`tmux ${args.join(' ')} failed: ${result.stderr}`);
+  return result.stdout;
+}
+
+let dir: string;
+let socketPath: string | undefined;
+
+before(() => {
+  if (skip !== false) return;
+  ensureBuilt();
+  dir = mkdtempSync(path.join(tmpdir(), 'dubbo-tunnel-demo-tui-'));
+});
+
+after(() => {
+  if (skip !== false) return;
+  spawnSync('tmux', ['-L', socket, 'kill-server'], {env: env()});
+  if (socketPath !== undefined) rmSync(socketPath, {force: true});
+  rmSync(dir, {recursive: true, force: true});
+});
+
+test('demo in a terminal: banner, picker, dashboard with the call hints, a call counted, q closes everything', {skip}, async () => {
+  const port = await freePort();
+  const exitFile = path.join(dir, 'exit-code');
+  const script = path.join(dir, 'run.sh');
+  writeFileSync(script, [
+    'export CI=false',
+    `export DUBBO_TUNNEL_CONFIG_DIR='${path.join(dir, 'config')}'`,
+    'unset DUBBO_TUNNEL_PORT DUBBO_TUNNEL_HOST DUBBO_TUNNEL_SOURCE DUBBO_TUNNEL_LOG_LEVEL KUBECONFIG',
+    `cd '${ROOT}'`,
+    `node bin/dubbo-tunnel.js demo --port ${port}`,
+    `echo $? > '${exitFile}'`,
+    '',
+  ].join('\n'));
+  chmodSync(script, 0o755);
+  tmuxRun('-f', '/dev/null', 'new-session', '-d', '-x', '120', '-y', '40', 'sh', script);
+  tmuxRun('set-option', '-g', 'remain-on-exit', 'on');
+  socketPath = tmuxRun('display-message', '-p', '#{socket_path}').trim();
+  let screen = '';
+  const until = async (predicate: (text: string) => boolean, message: string) => {
+    try {
+      await waitFor(() => predicate((screen = tmuxRun('capture-pane', '-p'))), {timeoutMs: 20_000, intervalMs: 50, message});
+    } catch (error) {
+      throw new Error(`${(error as Error).message}\n--- screen ---\n${screen}`);
+    }
+  };
+
+  await until((s) => s.includes('Pick applications to route · context dubbo-tunnel-demo · namespace demo') && s.includes('0 of 3 selected'), 'the picker lists the demo applications');
+  assert.match(screen, /^dubbo-tunnel demo: a simulated Kubernetes cluster in this process/m);
+  assert.match(screen, new RegExp(`^ {2}node bin/dubbo-tunnel\\.js call user-rpc com\\.example\\.demo\\.UserService getUser '"42"' --port ${port}$`, 'm'));
+  const api = /API server http:\/\/127\.0\.0\.1:(\d+)/.exec(screen)?.[1];
+  assert.ok(api !== undefined, screen);
+  assert.match(screen, /\[ \]\s+order-rpc\s+demo\s+service\s+1/);
+  assert.match(screen, /\[ \]\s+user-rpc\s+demo\s+ingress\s+2/);
+  tmuxRun('send-keys', 'a');
+  await until((s) => s.includes('3 of 3 selected'), 'a selects all three');
+  tmuxRun('send-keys', 'Enter');
+  await until((s) => ['order-rpc', 'pay-rpc', 'user-rpc'].every((app) => new RegExp(`^${app}\\s+● ready`, 'm').test(s)) && s.includes('demo ready; try these from another terminal:'),
+    'the dashboard shows three ready applications and the hints');
+  assert.match(screen, new RegExp(`listening dubbo://localhost:${port}`));
+
+  const result = await callOnce({
+    host: '127.0.0.1', port, application: 'order-rpc', service: 'com.example.demo.OrderService', method: 'listOrders',
+    parameterTypes: 'Ljava/lang/String;', args: ['42'], timeoutMs: 5000,
+  });
+  assert.equal(result.kind, 'value');
+  await until((s) => /order-rpc com\.example\.demo\.OrderService#listOrders OK/.test(s) && /^order-rpc\s+● ready\s+\S+\s+1\s+0\s/m.test(s), 'the call is counted');
+
+  tmuxRun('send-keys', 'q');
+  await waitFor(() => existsSync(exitFile) && readFileSync(exitFile, 'utf8').trim() !== '', {timeoutMs: 15_000, message: 'the demo exits'});
+  assert.equal(readFileSync(exitFile, 'utf8').trim(), '0');
+  assert.equal(await canConnect(port), false, 'nothing listens on the port any more');
+  assert.equal(await canConnect(Number(api)), false, 'the simulated API server is gone');
+});
