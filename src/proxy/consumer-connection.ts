@@ -15,6 +15,9 @@ import type {RoutingInput} from '../router/resolve.js';
 import {ERROR_STATUS, Upstream, corkUntilNextTick} from './upstream.js';
 import type {PendingRequest, UpstreamOwner} from './upstream.js';
 
+/** How long a consumer that closed its sending side may still wait for answers. */
+export const HALF_CLOSE_GRACE_MS = 2000;
+
 export interface ConnectionOptions {
   readonly id: number;
   readonly peer: string;
@@ -47,6 +50,7 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
   #consumerBlocked = false;
   #closed = false;
   #shuttingDown = false;
+  #peerEnded = false;
   #onClosed: (() => void) | undefined;
 
   constructor(socket: Socket, options: ConnectionOptions) {
@@ -61,7 +65,14 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
     socket.on('drain', () => this.#setConsumerBlocked(false));
     socket.on('error', (error) => this.#close(`socket error: ${errorMessage(error)}`));
     socket.on('close', () => this.#close(undefined));
-    socket.on('end', () => socket.end());
+    // A consumer that half-closes (shuts down its sending side, as `nc` scripts do) still gets
+    // the answers it is owed; the connection ends once the last one is written. A FIN looks the
+    // same whether the peer half-closed or went away for good, so the wait is bounded.
+    socket.on('end', () => {
+      this.#peerEnded = true;
+      this.#settle();
+      if (!this.#closed) setTimeout(() => this.#close(undefined, true), HALF_CLOSE_GRACE_MS).unref();
+    });
   }
 
   /** Requests still waiting for an answer on this connection. */
@@ -193,7 +204,7 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
         connectionId: this.id, requestId: header.requestId, application: upstream.backend.application,
         target: pending.target, status: header.status, latencyMs: performance.now() - pending.startedAt, oneWay: false,
       });
-      if (this.#shuttingDown) this.#checkShutdownDone();
+      this.#settle();
     }
   }
 
@@ -205,7 +216,7 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
       target: pending?.target, status: ERROR_STATUS.responseTooLarge,
       latencyMs: pending ? performance.now() - pending.startedAt : 0, error: message, oneWay: false,
     });
-    if (this.#shuttingDown) this.#checkShutdownDone();
+    this.#settle();
   }
 
   deliverReverseRequest(upstream: Upstream, header: FrameHeader, frame: Buffer): void {
@@ -239,7 +250,7 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
       this.#options.events.emit('upstream-closed', {application, remote: upstream.remote, connectionId: this.id, reason});
     }
     this.#updateConsumerReading();
-    this.#checkShutdownDone();
+    this.#settle();
   }
 
   upstreamBackpressure(upstream: Upstream, blocked: boolean): void {
@@ -300,6 +311,13 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
   }
 
   #shutdownWaiter: (() => void) | undefined;
+
+  /** After an answer: finish a graceful shutdown or a half-closed consumer once nothing is owed. */
+  #settle(): void {
+    if (this.pendingCount > 0) return;
+    if (this.#peerEnded && !this.#closed) this.#socket.end();
+    if (this.#shuttingDown) this.#checkShutdownDone();
+  }
 
   #checkShutdownDone(): void {
     if (this.#shuttingDown && this.pendingCount === 0 && this.#shutdownWaiter) {

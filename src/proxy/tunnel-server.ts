@@ -49,7 +49,7 @@ export class TunnelServer {
     let nextId = 1;
     let accepting = false;
     const connections = new Set<ConsumerConnection>();
-    const server = net.createServer({noDelay: true}, (socket) => {
+    const server = net.createServer({noDelay: true, allowHalfOpen: true}, (socket) => {
       const peer = formatHostPort(normalizeAddress(socket.remoteAddress ?? '?'), socket.remotePort ?? 0);
       if (!allowRemote && !policy.allows(socket.remoteAddress)) {
         socket.destroy();

@@ -51,7 +51,8 @@ describe('dubbo-tunnel up with static backends (the binary)', () => {
   });
 
   test('a port already in use exits 1 and names --port', async () => {
-    const blocker = net.createServer();
+    // The start-failure doctor probes the busy port; drop its connection so close() can finish.
+    const blocker = net.createServer((socket) => socket.destroy());
     await new Promise<void>((resolve) => blocker.listen(0, resolve));
     const {port} = blocker.address() as net.AddressInfo;
     try {

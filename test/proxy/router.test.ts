@@ -4,7 +4,7 @@ import {inspect} from 'node:util';
 import {after, before, describe, test} from 'node:test';
 import {StaticBackend} from '../../src/proxy/static-backend.js';
 import {TestConsumer, TestProvider} from '../support/dubbo-peers.js';
-import {encodeFrame, encodeHeartbeatRequest, encodeReadonlyEvent, encodeRequest, encodeResponse, FLAG_REQUEST, FLAG_TWOWAY} from '../support/dubbo-wire.js';
+import {decodeResponse, encodeFrame, encodeHeartbeatRequest, encodeReadonlyEvent, encodeRequest, encodeResponse, FLAG_REQUEST, FLAG_TWOWAY, WireReader} from '../support/dubbo-wire.js';
 import {sleep, waitFor} from '../support/wait.js';
 import {USER_SERVICE, request, startTunnel} from './harness.js';
 import type {Tunnel} from './harness.js';
@@ -314,6 +314,30 @@ describe('provider events', () => {
       assert.equal(after.kind, 'value');
       assert.equal(user.totalConnections, 2);
       assert.equal(consumer.frames.some((f) => f.event), false);
+    } finally {
+      await tunnel.close();
+      await user.close();
+    }
+  });
+});
+
+describe('half-close', () => {
+  test('a consumer that shuts down its sending side still gets its answers, then the connection ends', async () => {
+    const user = await TestProvider.start({application: 'user-rpc', handler: async (req) => {
+      await sleep(50);
+      return {value: `late:${req.method}`};
+    }});
+    const tunnel = await startTunnel([user]);
+    try {
+      const socket = net.connect(tunnel.server.port, '127.0.0.1');
+      await new Promise((resolve) => socket.once('connect', resolve));
+      const chunks: Buffer[] = [];
+      socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+      const closed = new Promise((resolve) => socket.once('close', resolve));
+      socket.end(Buffer.concat([encodeRequest({...request('user-rpc', 'a'), id: 1n}), encodeRequest({...request('user-rpc', 'b'), id: 2n})]));
+      await closed;
+      const frames = new WireReader().push(Buffer.concat(chunks)).map((frame) => decodeResponse(frame));
+      assert.deepEqual(frames.map((r) => (r.kind === 'value' ? [r.id, r.value] : r.kind)), [[1n, 'late:a'], [2n, 'late:b']]);
     } finally {
       await tunnel.close();
       await user.close();
