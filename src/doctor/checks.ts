@@ -1,3 +1,9 @@
+/**
+ * The doctor's checks, in catalogue order. The Kubernetes ones use the product's own code paths
+ * (loadKubeconfig, KubeCluster.open with its exec-plugin routing, KubeClient, discover(),
+ * noBackendsError()), the port check listens through TunnelServer, and the address check asks
+ * LocalPeerPolicy, so a check passes exactly when `up` would get past that step.
+ */
 import {performance} from 'node:perf_hooks';
 import {Writable} from 'node:stream';
 import {DubboTunnelError, errorMessage} from '../core/errors.js';
