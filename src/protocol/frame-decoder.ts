@@ -4,7 +4,8 @@
  * handed on as their original bytes. No sockets, no events: the transport calls push() per chunk.
  *
  * Copy discipline (hot path): a frame lying inside one chunk is passed as a subarray of it; a frame
- * spanning chunks is assembled once, into one Buffer.allocUnsafe(total), from a list of the pieces.
+ * spanning chunks is handed out as its pieces (sinks with framePieces) or assembled once, into one
+ * Buffer.allocUnsafe(total).
  * An over-limit body is skipped as it arrives and never held.
  */
 import {ProtocolError} from '../core/errors.js';
@@ -14,6 +15,12 @@ import {describeNonDubbo} from './sniff.js';
 export interface FrameSink {
   /** A whole frame. `frame` = header + body: the ORIGINAL bytes (forwarded as is). body = frame.subarray(16). */
   frame(header: FrameHeader, frame: Buffer): void;
+  /**
+   * Optional: a whole frame that arrived across several chunks, as those chunks' views (in order,
+   * `length` bytes in all), so a sink that only forwards bytes never pays for a copy. Without this
+   * method such a frame is assembled into one buffer and passed to frame().
+   */
+  framePieces?(header: FrameHeader, pieces: Buffer[], length: number): void;
   /** Body length > maxBodyLength: the body is skipped as it arrives, never buffered; decoding resumes after it. */
   oversize(header: FrameHeader): void;
   /** Not Dubbo / framing lost (bad magic at a frame start, negative body length). Nothing more is decoded after this. */
@@ -179,22 +186,31 @@ export class FrameDecoder {
     if (this.#buffered < total) return undefined;
     // Every piece but the last lies wholly inside this frame: before `data` came, fewer than
     // `total` bytes were held. So only `data` can carry bytes of the next frame.
-    const frame = Buffer.allocUnsafe(total);
     const chunks = this.#chunks;
     const last = chunks.length - 1;
-    let offset = 0;
-    for (let i = 0; i < last; i++) {
-      const piece = chunks[i] as Buffer;
-      piece.copy(frame, offset);
-      offset += piece.length;
-    }
-    const fromLast = total - offset;
-    data.copy(frame, offset, 0, fromLast);
+    const fromLast = total - (this.#buffered - data.length);
     const header = this.#pending;
-    this.#release();
-    this.#streamOffset += total;
-    this.#frames++;
-    this.#sink.frame(header, frame);
+    if (this.#sink.framePieces) {
+      const pieces = chunks.slice(0, last);
+      pieces.push(fromLast === data.length ? data : data.subarray(0, fromLast));
+      this.#release();
+      this.#streamOffset += total;
+      this.#frames++;
+      this.#sink.framePieces(header, pieces, total);
+    } else {
+      const frame = Buffer.allocUnsafe(total);
+      let offset = 0;
+      for (let i = 0; i < last; i++) {
+        const piece = chunks[i] as Buffer;
+        piece.copy(frame, offset);
+        offset += piece.length;
+      }
+      data.copy(frame, offset, 0, fromLast);
+      this.#release();
+      this.#streamOffset += total;
+      this.#frames++;
+      this.#sink.frame(header, frame);
+    }
     if (this.#closed || fromLast === data.length) return undefined;
     return data.subarray(fromLast);
   }

@@ -12,8 +12,11 @@ import {classifyEvent, encodeErrorResponse, encodeHeartbeatResponse} from '../pr
 import type {RouteSource} from '../router/route-table.js';
 import {resolveRoute} from '../router/resolve.js';
 import type {RoutingInput} from '../router/resolve.js';
-import {ERROR_STATUS, Upstream, corkUntilNextTick} from './upstream.js';
-import type {PendingRequest, UpstreamOwner} from './upstream.js';
+import {ERROR_STATUS, Upstream, corkUntilNextTick, writeFrame} from './upstream.js';
+import type {FrameBytes, PendingRequest, UpstreamOwner} from './upstream.js';
+
+/** Largest request kept in the per-connection scratch buffer (larger ones get a buffer of their own). */
+const SCRATCH_LIMIT = 1024 * 1024;
 
 /** How long a consumer that closed its sending side may still wait for answers. */
 export const HALF_CLOSE_GRACE_MS = 2000;
@@ -51,6 +54,7 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
   #closed = false;
   #shuttingDown = false;
   #peerEnded = false;
+  #scratch: Buffer | undefined;
   #onClosed: (() => void) | undefined;
 
   constructor(socket: Socket, options: ConnectionOptions) {
@@ -103,6 +107,29 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
     this.#routeRequest(header, frame);
   }
 
+  /**
+   * A request that arrived in several chunks: the router must read its body (the attachments come
+   * last), so the pieces are copied once into a reused scratch buffer to be read, and the original
+   * pieces are what is forwarded.
+   */
+  framePieces(header: FrameHeader, pieces: Buffer[], length: number): void {
+    if (!header.isRequest || header.event) {
+      this.frame(header, Buffer.concat(pieces, length));
+      return;
+    }
+    const scratch = this.#scratchFor(length);
+    let offset = 0;
+    for (const piece of pieces) offset += piece.copy(scratch, offset);
+    this.#routeRequest(header, scratch.subarray(0, length), pieces);
+  }
+
+  #scratchFor(length: number): Buffer {
+    // Kept per connection up to 1 MiB so large frames do not fault in fresh memory each time.
+    if (length > SCRATCH_LIMIT) return Buffer.allocUnsafe(length);
+    if (!this.#scratch || this.#scratch.length < length) this.#scratch = Buffer.allocUnsafe(Math.max(length, 64 * 1024));
+    return this.#scratch;
+  }
+
   oversize(header: FrameHeader): void {
     if (!header.isRequest || header.event) return;
     // Same text as Dubbo's ExceedPayloadLimitException, plus how to raise our limit.
@@ -121,7 +148,8 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
 
   // Requests.
 
-  #routeRequest(header: FrameHeader, frame: Buffer): void {
+  /** `frame` is read to route; `forward` (the same bytes, maybe as the pieces they came in) is sent. */
+  #routeRequest(header: FrameHeader, frame: Buffer, forward: FrameBytes = frame): void {
     const startedAt = performance.now();
     let input: RoutingInput;
     try {
@@ -153,9 +181,9 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
     }
     const upstream = this.#upstreamFor(decision.backend);
     if (header.twoWay) {
-      upstream.send(header, frame, {startedAt, target});
+      upstream.send(header, forward, {startedAt, target});
     } else {
-      upstream.send(header, frame, undefined);
+      upstream.send(header, forward, undefined);
       this.#options.events.emit('request-completed', {
         connectionId: this.id, requestId: header.requestId, application: decision.backend.application,
         target, status: undefined, latencyMs: performance.now() - startedAt, oneWay: true,
@@ -197,7 +225,7 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
 
   // UpstreamOwner: what upstreams report.
 
-  deliverResponse(upstream: Upstream, header: FrameHeader, frame: Buffer, pending: PendingRequest | undefined): void {
+  deliverResponse(upstream: Upstream, header: FrameHeader, frame: FrameBytes, pending: PendingRequest | undefined): void {
     this.#writeToConsumer(frame);
     if (pending) {
       this.#options.events.emit('request-completed', {
@@ -268,10 +296,10 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
     else this.#socket.resume();
   }
 
-  #writeToConsumer(frame: Buffer): void {
+  #writeToConsumer(frame: FrameBytes): void {
     if (this.#closed) return;
     corkUntilNextTick(this.#socket);
-    if (!this.#socket.write(frame)) this.#setConsumerBlocked(true);
+    if (!writeFrame(this.#socket, frame)) this.#setConsumerBlocked(true);
   }
 
   #setConsumerBlocked(blocked: boolean): void {

@@ -8,6 +8,24 @@ import {STATUS} from '../protocol/header.js';
 import {classifyEvent, encodeHeartbeatRequest, encodeHeartbeatResponse} from '../protocol/responses.js';
 import type {ProtocolError} from '../core/errors.js';
 
+/** A frame's original bytes: one buffer, or the socket chunks it arrived in (never copied together). */
+export type FrameBytes = Buffer | readonly Buffer[];
+
+export function frameLength(frame: FrameBytes): number {
+  if (Buffer.isBuffer(frame)) return frame.length;
+  let total = 0;
+  for (const piece of frame) total += piece.length;
+  return total;
+}
+
+/** Writes a frame; returns false when the stream wants us to wait for 'drain'. */
+export function writeFrame(stream: Duplex, frame: FrameBytes): boolean {
+  if (Buffer.isBuffer(frame)) return stream.write(frame);
+  let flowing = true;
+  for (const piece of frame) flowing = stream.write(piece) && flowing;
+  return flowing;
+}
+
 /** A request sent upstream and still waiting for its answer. */
 export interface PendingRequest {
   readonly startedAt: number;
@@ -17,8 +35,8 @@ export interface PendingRequest {
 /** What an upstream needs from the consumer connection that owns it. */
 export interface UpstreamOwner {
   readonly maxBodyLength: number;
-  /** A whole response frame from the provider, to be written to the consumer as is. */
-  deliverResponse(upstream: Upstream, header: FrameHeader, frame: Buffer, pending: PendingRequest | undefined): void;
+  /** A whole response frame from the provider (one buffer, or the pieces it arrived in), to be written to the consumer as is. */
+  deliverResponse(upstream: Upstream, header: FrameHeader, frame: FrameBytes, pending: PendingRequest | undefined): void;
   /** The provider's answer was over the payload limit; the consumer gets an error instead. */
   responseTooLarge(upstream: Upstream, header: FrameHeader, pending: PendingRequest | undefined): void;
   /** A request the provider sends to the consumer (Dubbo callback parameters). */
@@ -54,7 +72,7 @@ export class Upstream implements FrameSink {
   remote: string;
   #state: State = 'connecting';
   #stream: Duplex | undefined;
-  #queue: Buffer[] = [];
+  #queue: FrameBytes[] = [];
   #queuedBytes = 0;
   #blocked = false;
   readonly #owner: UpstreamOwner;
@@ -117,28 +135,28 @@ export class Upstream implements FrameSink {
   }
 
   /** Sends a whole request frame; `pending` is recorded for two-way requests. */
-  send(header: FrameHeader, frame: Buffer, pending: PendingRequest | undefined): void {
+  send(header: FrameHeader, frame: FrameBytes, pending: PendingRequest | undefined): void {
     if (pending) this.pending.set(header.requestId, pending);
     this.write(frame);
   }
 
   /** Writes raw frame bytes (also used for replies to the provider's callback requests). */
-  write(frame: Buffer): void {
+  write(frame: FrameBytes): void {
     if (this.#state === 'closed') return;
     if (!this.#stream) {
       this.#queue.push(frame);
-      this.#queuedBytes += frame.length;
+      this.#queuedBytes += frameLength(frame);
       if (this.#queuedBytes > CONNECT_QUEUE_LIMIT) this.#setBlocked(true);
       return;
     }
     this.#writeNow(frame);
   }
 
-  #writeNow(frame: Buffer): void {
+  #writeNow(frame: FrameBytes): void {
     const stream = this.#stream;
     if (!stream || stream.destroyed) return;
     corkUntilNextTick(stream);
-    if (!stream.write(frame)) this.#setBlocked(true);
+    if (!writeFrame(stream, frame)) this.#setBlocked(true);
   }
 
   #setBlocked(blocked: boolean): void {
@@ -222,6 +240,18 @@ export class Upstream implements FrameSink {
     const pending = this.pending.get(header.requestId);
     if (pending) this.pending.delete(header.requestId);
     this.#owner.deliverResponse(this, header, frame, pending);
+    this.#closeIfDrained();
+  }
+
+  /** A response that arrived in several chunks is forwarded as those chunks: no copy. */
+  framePieces(header: FrameHeader, pieces: Buffer[], length: number): void {
+    if (header.isRequest || header.event) {
+      this.frame(header, Buffer.concat(pieces, length));
+      return;
+    }
+    const pending = this.pending.get(header.requestId);
+    if (pending) this.pending.delete(header.requestId);
+    this.#owner.deliverResponse(this, header, pieces, pending);
     this.#closeIfDrained();
   }
 
