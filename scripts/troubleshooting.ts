@@ -1,25 +1,31 @@
-// Writes docs/troubleshooting.md from the doctor's catalogue (src/doctor/catalogue.ts).
-//   node --import tsx scripts/troubleshooting.ts          rewrite the file
-//   node --import tsx scripts/troubleshooting.ts --check  exit 1 when the file is out of date
+// Writes docs/troubleshooting.md and the README's troubleshooting section from the doctor's
+// catalogue (src/doctor/catalogue.ts).
+//   node --import tsx scripts/troubleshooting.ts          rewrite both
+//   node --import tsx scripts/troubleshooting.ts --check  exit 1 when either is out of date
 import {readFileSync, writeFileSync} from 'node:fs';
 import {fileURLToPath} from 'node:url';
-import {REGENERATE, TROUBLESHOOTING_FILE, renderTroubleshooting} from '../src/doctor/troubleshooting.js';
+import {README_FILE, REGENERATE, TROUBLESHOOTING_FILE, renderTroubleshooting, spliceReadme} from '../src/doctor/troubleshooting.js';
 
-const file = fileURLToPath(new URL(`../${TROUBLESHOOTING_FILE}`, import.meta.url));
-const wanted = renderTroubleshooting();
-if (process.argv.includes('--check')) {
-  let current = '';
+const path = (name: string) => fileURLToPath(new URL(`../${name}`, import.meta.url));
+const read = (name: string) => {
   try {
-    current = readFileSync(file, 'utf8');
+    return readFileSync(path(name), 'utf8');
   } catch {
-    // missing: out of date
+    return '';
   }
-  if (current !== wanted) {
-    console.error(`${TROUBLESHOOTING_FILE} is out of date with src/doctor/catalogue.ts; run: ${REGENERATE}`);
+};
+const wanted = new Map([
+  [TROUBLESHOOTING_FILE, renderTroubleshooting()],
+  [README_FILE, spliceReadme(read(README_FILE))],
+]);
+if (process.argv.includes('--check')) {
+  const stale = [...wanted].filter(([name, text]) => read(name) !== text).map(([name]) => name);
+  if (stale.length > 0) {
+    console.error(`${stale.join(' and ')} out of date with src/doctor/catalogue.ts; run: ${REGENERATE}`);
     process.exit(1);
   }
   console.log(`${TROUBLESHOOTING_FILE} is up to date`);
 } else {
-  writeFileSync(file, wanted);
-  console.log(`wrote ${TROUBLESHOOTING_FILE}`);
+  for (const [name, text] of wanted) writeFileSync(path(name), text);
+  console.log(`wrote ${[...wanted.keys()].join(' and ')}`);
 }

@@ -57,3 +57,30 @@ export function renderTroubleshooting(): string {
     ...CATALOGUE.flatMap(section),
   ].join('\n');
 }
+
+export const README_FILE = 'README.md';
+const README_BEGIN = '<!-- troubleshooting:begin (generated from src/doctor/catalogue.ts; edit the catalogue) -->';
+const README_END = '<!-- troubleshooting:end -->';
+
+/** The README's troubleshooting section: every problem the doctor knows, with its fix. */
+export function renderReadmeTroubleshooting(): string {
+  return [
+    README_BEGIN,
+    `Run \`dubbo-tunnel doctor\` first: one line per check, the fix under each failure (\`up\` also runs the checks that concern`,
+    `an error when it cannot start). What it can report, and what to do (details in [${TROUBLESHOOTING_FILE}](${TROUBLESHOOTING_FILE})):`,
+    '',
+    '| Check | Doctor says | Fix |',
+    '|---|---|---|',
+    ...CATALOGUE.flatMap((check) => check.problems.map((problem) =>
+      `| [${check.title}](${TROUBLESHOOTING_FILE}#${anchor(check.title)}) | ${problem.warning === true ? SYMBOLS.warn : SYMBOLS.fail} ${cell(problem.symptom)} | ${cell(problem.fix)} |`)),
+    README_END,
+  ].join('\n');
+}
+
+/** `readme` with its generated section replaced; throws when the markers are missing. */
+export function spliceReadme(readme: string): string {
+  const begin = readme.indexOf(README_BEGIN);
+  const end = readme.indexOf(README_END);
+  if (begin === -1 || end === -1 || end < begin) throw new Error(`${README_FILE} has no troubleshooting markers (${README_BEGIN} ... ${README_END})`);
+  return readme.slice(0, begin) + renderReadmeTroubleshooting() + readme.slice(end + README_END.length);
+}

@@ -7,13 +7,20 @@ import {test} from 'node:test';
 import {fileURLToPath} from 'node:url';
 import {promisify} from 'node:util';
 import {CATALOGUE} from '../../src/doctor/catalogue.js';
-import {REGENERATE, TROUBLESHOOTING_FILE, renderTroubleshooting} from '../../src/doctor/troubleshooting.js';
+import {README_FILE, REGENERATE, TROUBLESHOOTING_FILE, renderTroubleshooting, spliceReadme} from '../../src/doctor/troubleshooting.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 test(`${TROUBLESHOOTING_FILE} is up to date with src/doctor/catalogue.ts`, () => {
   const current = readFileSync(new URL(`../../${TROUBLESHOOTING_FILE}`, import.meta.url), 'utf8');
   assert.ok(current === renderTroubleshooting(), `${TROUBLESHOOTING_FILE} is out of date: run ${REGENERATE}`);
+});
+
+test(`the troubleshooting section of ${README_FILE} is up to date with src/doctor/catalogue.ts`, () => {
+  const current = readFileSync(new URL(`../../${README_FILE}`, import.meta.url), 'utf8');
+  assert.ok(current === spliceReadme(current), `${README_FILE} is out of date: run ${REGENERATE}`);
+  const rows = current.split('\n').filter((line) => line.startsWith('| [')).length;
+  assert.equal(rows, CATALOGUE.reduce((sum, check) => sum + check.problems.length, 0), 'one README row per problem the doctor knows');
 });
 
 test('every check and every problem of the catalogue is in the document', () => {
