@@ -69,15 +69,13 @@ test('demo in a terminal: banner, picker, dashboard with the call hints, a call 
     }
   };
 
-  await until((s) => s.includes('Pick applications to route · context dubbo-tunnel-demo · namespace demo') && s.includes('0 of 3 selected'), 'the picker lists the demo applications');
+  await until((s) => s.includes('Pick applications to route · context dubbo-tunnel-demo · namespace demo') && s.includes('3 of 3 selected'), 'the picker lists the demo applications, all ticked on a first run');
   assert.match(screen, /^dubbo-tunnel demo: a simulated Kubernetes cluster in this process/m);
   assert.match(screen, new RegExp(`^ {2}node bin/dubbo-tunnel\\.js call user-rpc com\\.example\\.demo\\.UserService getUser '"42"' --port ${port}$`, 'm'));
   const api = /API server http:\/\/127\.0\.0\.1:(\d+)/.exec(screen)?.[1];
   assert.ok(api !== undefined, screen);
-  assert.match(screen, /\[ \]\s+order-rpc\s+demo\s+service\s+1/);
-  assert.match(screen, /\[ \]\s+user-rpc\s+demo\s+ingress\s+2/);
-  tmuxRun('send-keys', 'a');
-  await until((s) => s.includes('3 of 3 selected'), 'a selects all three');
+  assert.match(screen, /\[x\]\s+order-rpc\s+demo\s+service\s+1/);
+  assert.match(screen, /\[x\]\s+user-rpc\s+demo\s+ingress\s+2/);
   tmuxRun('send-keys', 'Enter');
   await until((s) => ['order-rpc', 'pay-rpc', 'user-rpc'].every((app) => new RegExp(`^${app}\\s+● ready`, 'm').test(s)) && s.includes('demo ready; try these from another terminal:'),
     'the dashboard shows three ready applications and the hints');

@@ -100,6 +100,11 @@ async function run(args: string[], context: CliContext): Promise<number> {
 
   const cluster = await DemoCluster.start();
   try {
+    // First run: every demo application is ticked in the picker, so Enter is all it takes.
+    const store = SettingsStore.open(context.env);
+    if (interactive && store.recalledSelection(DEMO_CONTEXT, DEMO_NAMESPACE) === undefined) {
+      store.rememberSelection(DEMO_CONTEXT, DEMO_NAMESPACE, cluster.applications.map((app) => app.application));
+    }
     const prefix = invocation();
     // --json keeps stdout machine-readable: the banner goes to stderr then.
     (options.json ? context.stderr : context.stdout).write(banner(cluster, options, prefix));
