@@ -8,11 +8,10 @@
 //   resolved as Dubbo would (RegexProperties for the resolve file).
 // - Shell: split into words by bash itself; `dubbo-tunnel call` is run against the real router.
 // - Node: the dubbo-js consumer is run against the real router when `apache-dubbo-consumer` can be
-//   loaded (see NODE_CONSUMER_HINT), otherwise skipped with a message.
+//   loaded (see DUBBO_JS_HINT), otherwise skipped with a message.
 import assert from 'node:assert/strict';
 import {execFile, spawnSync} from 'node:child_process';
 import {cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync} from 'node:fs';
-import {createRequire} from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import {Writable} from 'node:stream';
@@ -26,6 +25,7 @@ import {TunnelServer} from '../../src/proxy/tunnel-server.js';
 import {RouteSource, createRouteTable} from '../../src/router/route-table.js';
 import {TestProvider} from '../support/dubbo-peers.js';
 import {waitFor} from '../support/wait.js';
+import {loadDubboJs} from '../support/dubbo-js.js';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -314,24 +314,6 @@ describe('docs/consumers.md against the real router', () => {
   });
 });
 
-const NODE_CONSUMER_HINT =
-  'apache-dubbo-consumer (dubbo-js, dubbo2 line) is not installed, so the Node snippet was not run. To run it: '
-  + 'npm install --no-save apache-dubbo-consumer@4.0.0, or install it anywhere and set DUBBO_TUNNEL_DUBBO_JS_DIR to that directory';
-
-/** A require() that finds apache-dubbo-consumer, or the reason it cannot. */
-function loadDubboJs(): ((id: string) => unknown) | string {
-  const dirs = [process.env['DUBBO_TUNNEL_DUBBO_JS_DIR'], ROOT].filter((d): d is string => d !== undefined && d !== '');
-  for (const dir of dirs) {
-    const require = createRequire(path.join(path.resolve(dir), 'noop.js'));
-    try {
-      require.resolve('apache-dubbo-consumer');
-      return (id: string) => require(id) as unknown;
-    } catch {
-      // try the next place
-    }
-  }
-  return NODE_CONSUMER_HINT;
-}
 
 /** Runs CommonJS source text with the given require and console; returns module.exports. */
 function runCommonJs(code: string, require: (id: string) => unknown, consoleObject: Pick<Console, 'log'>): unknown {

@@ -9,7 +9,7 @@ import path from 'node:path';
 import {after, before, test} from 'node:test';
 import {callOnce} from '../../src/client/dubbo-client.js';
 import {waitFor} from '../support/wait.js';
-import {ROOT, canConnect, ensureBuilt, freePort} from './binary.js';
+import {ROOT, canConnect, ensureBuilt, freePort} from '../support/binary.js';
 
 const tmux = spawnSync('tmux', ['-V'], {encoding: 'utf8'}).status === 0;
 const skip = tmux ? false : 'tmux is not installed (apt-get install -y tmux); skipping the terminal demo test';

@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import {execFile, spawn} from 'node:child_process';
 import type {ChildProcess} from 'node:child_process';
 import {mkdtempSync, rmSync} from 'node:fs';
-import {createRequire} from 'node:module';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {after, before, describe, test} from 'node:test';
@@ -15,7 +14,8 @@ import {callOnce} from '../../src/client/dubbo-client.js';
 import type {CallResult} from '../../src/client/dubbo-client.js';
 import {main} from '../../src/cli/main.js';
 import {waitFor} from '../support/wait.js';
-import {BIN, ROOT, canConnect, cleanEnv, ensureBuilt, freePort} from './binary.js';
+import {BIN, ROOT, canConnect, cleanEnv, ensureBuilt, freePort} from '../support/binary.js';
+import {loadDubboJs} from '../support/dubbo-js.js';
 
 const run = promisify(execFile);
 
@@ -198,18 +198,3 @@ interface DubboJs {
   java: {String(value: string): unknown};
 }
 
-/** A require() that finds apache-dubbo-consumer (as test/docs/consumers.test.ts), or why not. */
-function loadDubboJs(): ((id: string) => unknown) | string {
-  const dirs = [process.env['DUBBO_TUNNEL_DUBBO_JS_DIR'], ROOT].filter((d): d is string => d !== undefined && d !== '');
-  for (const dir of dirs) {
-    const require = createRequire(path.join(path.resolve(dir), 'noop.js'));
-    try {
-      require.resolve('apache-dubbo-consumer');
-      return (id: string) => require(id) as unknown;
-    } catch {
-      // try the next place
-    }
-  }
-  return 'apache-dubbo-consumer (dubbo-js) is not installed; to run this check: npm install --no-save apache-dubbo-consumer@4.0.0, '
-    + 'or install it anywhere and set DUBBO_TUNNEL_DUBBO_JS_DIR to that directory';
-}

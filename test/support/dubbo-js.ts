@@ -1,0 +1,24 @@
+// A real Node Dubbo consumer library (apache-dubbo-consumer, the dubbo-js dubbo2 line) for the tests
+// that run one. It is not a dependency: CI installs it into a temporary directory and points
+// DUBBO_TUNNEL_DUBBO_JS_DIR at it; without it those tests are skipped with this hint.
+import {createRequire} from 'node:module';
+import path from 'node:path';
+import {ROOT} from './binary.js';
+
+export const DUBBO_JS_HINT = 'apache-dubbo-consumer (dubbo-js, dubbo2 line) is not installed; to run this check: '
+  + 'npm install --no-save apache-dubbo-consumer@4.0.0, or install it anywhere and set DUBBO_TUNNEL_DUBBO_JS_DIR to that directory';
+
+/** A require() that finds apache-dubbo-consumer, or the reason it cannot. */
+export function loadDubboJs(): ((id: string) => unknown) | string {
+  const dirs = [process.env['DUBBO_TUNNEL_DUBBO_JS_DIR'], ROOT].filter((d): d is string => d !== undefined && d !== '');
+  for (const dir of dirs) {
+    const require = createRequire(path.join(path.resolve(dir), 'noop.js'));
+    try {
+      require.resolve('apache-dubbo-consumer');
+      return (id: string) => require(id) as unknown;
+    } catch {
+      // try the next place
+    }
+  }
+  return DUBBO_JS_HINT;
+}
