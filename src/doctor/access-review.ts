@@ -1,8 +1,4 @@
-import http from 'node:http';
-import https from 'node:https';
-import {parseStatus} from '../kube/client.js';
 import type {KubeClient} from '../kube/client.js';
-import {KubeRequestError} from '../kube/errors.js';
 import type {ResourceRef} from '../kube/errors.js';
 
 /** The attributes of one SelfSubjectAccessReview (authorization.k8s.io/v1 ResourceAttributes). */
@@ -31,7 +27,7 @@ const PATH = '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews';
  * non-2xx answer and the network error for no answer.
  */
 export async function canI(client: KubeClient, question: AccessQuestion, timeoutMs: number): Promise<AccessAnswer> {
-  const body = JSON.stringify({
+  const body = {
     apiVersion: 'authorization.k8s.io/v1',
     kind: 'SelfSubjectAccessReview',
     spec: {
@@ -43,36 +39,9 @@ export async function canI(client: KubeClient, question: AccessQuestion, timeout
         ...(question.namespace === undefined || question.namespace === '' ? {} : {namespace: question.namespace}),
       },
     },
-  });
+  };
   const ref: ResourceRef = {verb: 'create', group: 'authorization.k8s.io', resource: 'selfsubjectaccessreviews'};
-  const options = await client.connectionOptions();
-  const url = client.url(PATH);
-  const transport = url.protocol === 'https:' ? https : http;
-  const {status, text} = await new Promise<{status: number; text: string}>((resolve, reject) => {
-    const request = transport.request(url, {
-      method: 'POST',
-      agent: options.agent,
-      auth: options.auth,
-      ca: options.ca,
-      cert: options.cert,
-      key: options.key,
-      rejectUnauthorized: options.rejectUnauthorized,
-      servername: options.servername,
-      headers: {...options.headers, 'Accept': 'application/json', 'Content-Type': 'application/json', 'User-Agent': 'dubbo-tunnel', 'Content-Length': Buffer.byteLength(body)},
-      signal: AbortSignal.timeout(timeoutMs),
-    }, (response) => {
-      response.setEncoding('utf8');
-      let text = '';
-      response.on('data', (chunk: string) => (text += chunk));
-      response.on('end', () => resolve({status: response.statusCode ?? 0, text}));
-      response.on('error', reject);
-    });
-    request.on('error', reject);
-    request.end(body);
-  });
-  if (status === 401) client.unauthorized();
-  if (status < 200 || status > 299) throw new KubeRequestError(status, parseStatus(text), ref);
-  const review = JSON.parse(text) as {status?: {allowed?: boolean; denied?: boolean; reason?: string; evaluationError?: string}};
+  const review = await client.postJson<{status?: {allowed?: boolean; denied?: boolean; reason?: string; evaluationError?: string}}>(PATH, body, ref, {timeoutMs});
   const reason = review.status?.reason ?? review.status?.evaluationError;
   return {allowed: review.status?.allowed === true, ...(reason === undefined || reason === '' ? {} : {reason})};
 }

@@ -72,9 +72,18 @@ export class KubeClient {
 
   /** GET a JSON document. Non-2xx answers throw KubeRequestError with the decoded Status. */
   async getJson<T>(pathname: string, query: Query, ref: ResourceRef, options: {signal?: AbortSignal; timeoutMs?: number} = {}): Promise<T> {
+    return this.#json<T>(pathname, query, ref, options, undefined);
+  }
+
+  /** POST a JSON body (e.g. a SelfSubjectAccessReview) and read the JSON answer; errors as getJson. */
+  async postJson<T>(pathname: string, body: unknown, ref: ResourceRef, options: {signal?: AbortSignal; timeoutMs?: number} = {}): Promise<T> {
+    return this.#json<T>(pathname, {}, ref, options, JSON.stringify(body));
+  }
+
+  async #json<T>(pathname: string, query: Query, ref: ResourceRef, options: {signal?: AbortSignal; timeoutMs?: number}, body: string | undefined): Promise<T> {
     const timeout = AbortSignal.timeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
     const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
-    const {response, done} = await this.#open(pathname, query, signal);
+    const {response, done} = await this.#open(pathname, query, signal, body);
     let text: string;
     try {
       text = await readBody(response);
@@ -177,17 +186,17 @@ export class KubeClient {
   }
 
   /**
-   * Sends a GET and resolves on the response headers. `signal` aborting destroys the request (and
-   * the response body) until `done()` is called.
+   * Sends a GET (a POST when there is a body) and resolves on the response headers. `signal`
+   * aborting destroys the request (and the response body) until `done()` is called.
    */
-  async #open(pathname: string, query: Query, signal: AbortSignal): Promise<Opened> {
+  async #open(pathname: string, query: Query, signal: AbortSignal, body?: string): Promise<Opened> {
     const options = await this.connectionOptions();
     signal.throwIfAborted();
     const url = this.url(pathname, query);
     const transport = url.protocol === 'https:' ? https : http;
     return await new Promise((resolve, reject) => {
       const request = transport.request(url, {
-        method: 'GET',
+        method: body === undefined ? 'GET' : 'POST',
         agent: options.agent,
         auth: options.auth,
         ca: options.ca,
@@ -195,7 +204,12 @@ export class KubeClient {
         key: options.key,
         rejectUnauthorized: options.rejectUnauthorized,
         servername: options.servername,
-        headers: {...options.headers, 'Accept': 'application/json', 'User-Agent': USER_AGENT},
+        headers: {
+          ...options.headers,
+          'Accept': 'application/json',
+          'User-Agent': USER_AGENT,
+          ...(body === undefined ? {} : {'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body)}),
+        },
       });
       const onAbort = (): void => {
         request.destroy(abortReason(signal, url));
@@ -207,7 +221,7 @@ export class KubeClient {
         done();
         reject(error);
       });
-      request.end();
+      request.end(body);
     });
   }
 }
