@@ -10,7 +10,7 @@ import hessian from 'hessian.js';
 import {FrameDecoder} from '../protocol/frame-decoder.js';
 import type {FrameSink} from '../protocol/frame-decoder.js';
 import {
-  DEFAULT_PAYLOAD, FLAG_REQUEST, FLAG_TWOWAY, HEADER_LENGTH, SERIALIZATION, STATUS, describeTarget, serializationName, writeHeader,
+  DEFAULT_PAYLOAD, FLAG_REQUEST, FLAG_TWOWAY, HEADER_LENGTH, RESPONSE_FLAG, SERIALIZATION, STATUS, describeTarget, serializationName, writeHeader,
 } from '../protocol/header.js';
 import type {FrameHeader} from '../protocol/header.js';
 import {classifyEvent, encodeHeartbeatResponse} from '../protocol/responses.js';
@@ -24,13 +24,6 @@ export const DEFAULT_ATTACHMENT_KEY = 'target-application';
 /** The `remote.application` we announce (ConsumerContextFilter sends the consumer's own application name). */
 export const CLIENT_APPLICATION = 'dubbo-tunnel-cli';
 
-/** DubboCodec response flags (written with writeByte, i.e. a Hessian int 0x90 + n). */
-const RESPONSE_WITH_EXCEPTION = 0;
-const RESPONSE_VALUE = 1;
-const RESPONSE_NULL_VALUE = 2;
-const RESPONSE_WITH_EXCEPTION_WITH_ATTACHMENTS = 3;
-const RESPONSE_VALUE_WITH_ATTACHMENTS = 4;
-const RESPONSE_NULL_VALUE_WITH_ATTACHMENTS = 5;
 
 export interface CallOptions {
   host: string;
@@ -155,22 +148,22 @@ export function decodeResponse(header: FrameHeader, frame: Buffer): Decoded {
       return map !== null && typeof map === 'object' ? (map as Record<string, unknown>) : {};
     };
     switch (flag) {
-      case RESPONSE_VALUE:
+      case RESPONSE_FLAG.VALUE:
         return {kind: 'value', value: decoder.read(), attachments: {}};
-      case RESPONSE_VALUE_WITH_ATTACHMENTS: {
+      case RESPONSE_FLAG.VALUE_WITH_ATTACHMENTS: {
         const value = decoder.read();
         return {kind: 'value', value, attachments: readAttachments()};
       }
-      case RESPONSE_NULL_VALUE:
+      case RESPONSE_FLAG.NULL_VALUE:
         return {kind: 'value', value: null, attachments: {}};
-      case RESPONSE_NULL_VALUE_WITH_ATTACHMENTS:
+      case RESPONSE_FLAG.NULL_VALUE_WITH_ATTACHMENTS:
         return {kind: 'value', value: null, attachments: readAttachments()};
-      case RESPONSE_WITH_EXCEPTION:
-      case RESPONSE_WITH_EXCEPTION_WITH_ATTACHMENTS: {
+      case RESPONSE_FLAG.WITH_EXCEPTION:
+      case RESPONSE_FLAG.WITH_EXCEPTION_WITH_ATTACHMENTS: {
         // Read twice from the start: with types for the class name, and without, because hessian.js
         // only fills an Error's message (from detailMessage) when it reads without types.
         const typed = decoder.read(true);
-        const attachments = flag === RESPONSE_WITH_EXCEPTION_WITH_ATTACHMENTS ? readAttachments() : {};
+        const attachments = flag === RESPONSE_FLAG.WITH_EXCEPTION_WITH_ATTACHMENTS ? readAttachments() : {};
         const plain = new DecoderV2(body);
         plain.read();
         return {kind: 'exception', ...describeException(typed, plain.read(false)), attachments};

@@ -70,6 +70,20 @@ export const STATUS = {
   SERVER_THREADPOOL_EXHAUSTED_ERROR: 100,
 } as const;
 
+/**
+ * The first value of an OK response body (DubboCodec.encodeResponseData, written with writeByte, so a
+ * Hessian int: flag n is the byte 0x90 + n). The *_WITH_ATTACHMENTS forms answer consumers whose
+ * dubbo version is 2.0.2 to 2.0.99 (Version.isSupportResponseAttachment).
+ */
+export const RESPONSE_FLAG = {
+  WITH_EXCEPTION: 0,
+  VALUE: 1,
+  NULL_VALUE: 2,
+  WITH_EXCEPTION_WITH_ATTACHMENTS: 3,
+  VALUE_WITH_ATTACHMENTS: 4,
+  NULL_VALUE_WITH_ATTACHMENTS: 5,
+} as const;
+
 export interface FrameHeader {
   /** Byte 2 as sent: flags plus serialization id. */
   readonly flags: number;

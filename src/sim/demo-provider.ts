@@ -9,19 +9,12 @@ import net from 'node:net';
 import hessian from 'hessian.js';
 import {countArguments} from '../protocol/descriptor.js';
 import {FrameDecoder} from '../protocol/frame-decoder.js';
-import {HEADER_LENGTH, SERIALIZATION, STATUS, serializationName, writeHeader} from '../protocol/header.js';
+import {HEADER_LENGTH, RESPONSE_FLAG, SERIALIZATION, STATUS, serializationName, writeHeader} from '../protocol/header.js';
 import type {FrameHeader} from '../protocol/header.js';
 import {classifyEvent, encodeErrorResponse, encodeHeartbeatResponse} from '../protocol/responses.js';
 
 const {EncoderV2, DecoderV2} = hessian;
 
-/** DubboCodec response flags (RESPONSE_WITH_EXCEPTION ... RESPONSE_NULL_VALUE_WITH_ATTACHMENTS). */
-const RESPONSE_WITH_EXCEPTION = 0;
-const RESPONSE_VALUE = 1;
-const RESPONSE_NULL_VALUE = 2;
-const RESPONSE_WITH_EXCEPTION_WITH_ATTACHMENTS = 3;
-const RESPONSE_VALUE_WITH_ATTACHMENTS = 4;
-const RESPONSE_NULL_VALUE_WITH_ATTACHMENTS = 5;
 
 /** GenericService.$invoke(String method, String[] parameterTypes, Object[] args). */
 const GENERIC_METHOD = '$invoke';
@@ -319,12 +312,12 @@ function encodeAnswer(request: FrameHeader, dubboVersion: unknown, answer: Answe
   const encoder = new EncoderV2();
   // The flag is written with writeByte in Java, which Hessian 2 encodes as a compact int (0x90 + flag).
   if (answer.kind === 'exception') {
-    encoder.writeInt(attach ? RESPONSE_WITH_EXCEPTION_WITH_ATTACHMENTS : RESPONSE_WITH_EXCEPTION);
+    encoder.writeInt(attach ? RESPONSE_FLAG.WITH_EXCEPTION_WITH_ATTACHMENTS : RESPONSE_FLAG.WITH_EXCEPTION);
     encoder.write(javaThrowable(answer.javaClass, answer.message));
   } else if (answer.value === null || answer.value === undefined) {
-    encoder.writeInt(attach ? RESPONSE_NULL_VALUE_WITH_ATTACHMENTS : RESPONSE_NULL_VALUE);
+    encoder.writeInt(attach ? RESPONSE_FLAG.NULL_VALUE_WITH_ATTACHMENTS : RESPONSE_FLAG.NULL_VALUE);
   } else {
-    encoder.writeInt(attach ? RESPONSE_VALUE_WITH_ATTACHMENTS : RESPONSE_VALUE);
+    encoder.writeInt(attach ? RESPONSE_FLAG.VALUE_WITH_ATTACHMENTS : RESPONSE_FLAG.VALUE);
     encoder.write(answer.value);
   }
   // The provider always adds its protocol version (DubboCodec: result.getObjectAttachments() + dubbo=2.0.2).
