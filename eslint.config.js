@@ -9,7 +9,7 @@ export default tseslint.config(
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: {projectService: {allowDefaultProject: ['*.js', 'bin/*.js', 'scripts/*.mjs', 'bench/*.mjs']}, tsconfigRootDir: import.meta.dirname},
+      parserOptions: {projectService: true, tsconfigRootDir: import.meta.dirname},
     },
     rules: {
       // A dropped promise in socket code is a silent hang.
@@ -26,6 +26,8 @@ export default tseslint.config(
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: {
+      // Keep disableTypeChecked's parser options: plain JS is not part of the TypeScript project.
+      ...tseslint.configs.disableTypeChecked.languageOptions,
       globals: Object.fromEntries(['process', 'Buffer', 'console', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'clearImmediate', 'URL', 'performance', 'queueMicrotask', 'AbortController', 'structuredClone', 'global'].map((name) => [name, 'readonly'])),
     },
   },
