@@ -24,6 +24,9 @@ if (files.length === 0) {
 // leaked handle in one file cannot stall the run.
 const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-timeout=180000', '--test-force-exit', ...files], {
   stdio: 'inherit',
-  env: {...process.env, FORCE_COLOR: '0'},
+  // ink reads CI once, at import, and then neither follows terminal resizes nor renders every
+  // frame; the component tests check our layout, so they run as in a terminal. Tests that need the
+  // CI behaviour (plain output) set CI on the child processes they start.
+  env: {...process.env, FORCE_COLOR: '0', CI: 'false'},
 });
 process.exit(result.status ?? 1);
