@@ -110,6 +110,8 @@ export class KubeClient {
     signal: AbortSignal;
     inactivityMs: number;
     onEvent: (event: WatchEvent<T>) => void;
+    /** The server accepted the watch (status 200 headers), before any event. */
+    onOpen?: () => void;
   }): Promise<WatchEnd> {
     const {signal} = options;
     if (signal.aborted) return 'aborted';
@@ -131,6 +133,7 @@ export class KubeClient {
       const body = await readBody(response).catch(() => '');
       throw new KubeRequestError(status, parseStatus(body), ref);
     }
+    options.onOpen?.();
     return await new Promise<WatchEnd>((resolve, reject) => {
       let settled = false;
       let pending = '';

@@ -310,6 +310,7 @@ class Serving {
   async start(endpoints: EndpointTracker): Promise<void> {
     const cluster = this.#cluster;
     const common = {
+      confirmWatch: true,
       onChange: () => this.#recompute(),
       onError: (error: unknown, retryInMs: number, ref: ResourceRef) => cluster.watchProblem(error, retryInMs, ref),
       onRecovered: () => this.#events.log('info', 'Kubernetes watch recovered'),

@@ -77,6 +77,8 @@ export class EndpointTracker {
       onChange: () => {
         for (const listener of [...this.#listeners]) listener();
       },
+      // Only serve() (and its backends) start the tracker: a refused watch fails it like a refused list.
+      confirmWatch: true,
       onError: this.#options.onError,
       onRecovered: this.#options.onRecovered,
       inactivityMs: this.#options.inactivityMs,

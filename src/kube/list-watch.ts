@@ -45,6 +45,11 @@ export interface ListWatchOptions<T extends KubeObject> {
   onError?: (error: unknown, retryInMs: number, ref: ResourceRef) => void;
   /** The first list or event after errors succeeded. */
   onRecovered?: () => void;
+  /**
+   * start() also waits for the first watch's response headers (not for events), and rejects when
+   * that watch is refused with 401/403: a missing `watch` permission that retrying cannot fix.
+   */
+  confirmWatch?: boolean;
   /** Abort and resume a watch that sent no byte for this long. Default 60 s. */
   inactivityMs?: number;
   backoff?: Backoff;
@@ -71,6 +76,8 @@ export class ListWatch<T extends KubeObject> {
   #failing = false;
   #notifyScheduled = false;
   #loop: Promise<void> | undefined;
+  /** Settles start() once the first watch request was answered; undefined afterwards. */
+  #firstWatch: {resolve: () => void; reject: (error: unknown) => void} | undefined;
 
   constructor(client: KubeClient, options: ListWatchOptions<T>) {
     this.#client = client;
@@ -90,12 +97,26 @@ export class ListWatch<T extends KubeObject> {
 
   /**
    * Lists once and starts watching. Resolves after the first successful list; rejects (and stops)
-   * when that first list fails, so callers can report e.g. a missing permission right away.
+   * when that first list fails, so callers can report e.g. a missing permission right away. With
+   * `confirmWatch`, likewise for the first watch (any error but 401/403 is retried as usual).
    */
   async start(): Promise<void> {
     if (this.#loop) throw new Error('ListWatch already started');
     await this.#list();
+    if (this.#options.confirmWatch !== true) {
+      this.#loop = this.#run();
+      return;
+    }
+    const firstWatch = new Promise<void>((resolve, reject) => {
+      this.#firstWatch = {resolve, reject};
+    });
     this.#loop = this.#run();
+    try {
+      await firstWatch;
+    } catch (error) {
+      await this.stop();
+      throw error;
+    }
   }
 
   /** Stops the loop and any open watch request; never reports an error. */
@@ -135,6 +156,7 @@ export class ListWatch<T extends KubeObject> {
         }, this.#ref('watch'), {
           signal,
           inactivityMs: this.#options.inactivityMs ?? 60_000,
+          onOpen: () => this.#settleStart(),
           onEvent: (event) => {
             events += 1;
             this.#apply(event);
@@ -145,6 +167,12 @@ export class ListWatch<T extends KubeObject> {
         if (events === 0 && Date.now() - startedAt < 1000) await this.#sleep(this.#backoff.next());
       } catch (error) {
         if (signal.aborted) break;
+        // A permission refused before anyone relied on this loop is reported, not retried forever.
+        if (this.#firstWatch && isRefused(error)) {
+          this.#settleStart(error);
+          break;
+        }
+        this.#settleStart();
         if (isGone(error)) {
           // Our resourceVersion is older than the server keeps: start over with a fresh list.
           this.#resourceVersion = undefined;
@@ -157,6 +185,15 @@ export class ListWatch<T extends KubeObject> {
         await this.#sleep(delay);
       }
     }
+    this.#settleStart();
+  }
+
+  #settleStart(error?: unknown): void {
+    const first = this.#firstWatch;
+    if (!first) return;
+    this.#firstWatch = undefined;
+    if (error === undefined) first.resolve();
+    else first.reject(error);
   }
 
   #apply(event: WatchEvent<T>): void {
@@ -213,6 +250,11 @@ export class ListWatch<T extends KubeObject> {
       signal.addEventListener('abort', done, {once: true});
     });
   }
+}
+
+/** 401 or 403: credentials or a permission (here the `watch` verb) are missing, not a passing fault. */
+function isRefused(error: unknown): boolean {
+  return error instanceof KubeRequestError && (error.status === 401 || error.status === 403);
 }
 
 export function isGone(error: unknown): boolean {
