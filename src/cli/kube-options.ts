@@ -1,4 +1,5 @@
 import {resolveSettings} from '../config/settings.js';
+import type {Settings} from '../config/settings.js';
 import {DubboTunnelError} from '../core/errors.js';
 import type {ClusterOptions, SourceMode} from '../kube/cluster.js';
 import type {OptionHelp} from './command.js';
@@ -44,16 +45,26 @@ function isSource(value: string): value is SourceMode {
   return value === 'ingress' || value === 'service' || value === 'auto';
 }
 
+/** A bad --source is a usage error (exit 2), caught before the settings resolver sees it. */
+export function checkSourceFlag(values: KubeOptionValues): void {
+  if (values.source !== undefined && !isSource(values.source)) {
+    throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', `--source must be ingress, service or auto, got '${values.source}'`);
+  }
+}
+
 /**
  * Validates the shared flags; throws DT_ERR_BAD_ARGUMENT with a hint. `--source` and
  * `--ingress-class` are also settings (DUBBO_TUNNEL_SOURCE, `config set source`), so they go through
  * the one settings resolver: a flag wins, then the environment, then the config file.
  */
-export function kubeOptionsFrom(values: KubeOptionValues, env: NodeJS.ProcessEnv = process.env): KubeCliOptions {
-  if (values.source !== undefined && !isSource(values.source)) {
-    throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', `--source must be ingress, service or auto, got '${values.source}'`);
-  }
-  const settings = resolveSettings({flags: {source: values.source, ingressClass: values['ingress-class']}, env}).values;
+export function kubeOptionsFrom(
+  values: KubeOptionValues,
+  env: NodeJS.ProcessEnv = process.env,
+  /** Settings the caller already resolved with these flags (up does), so they are not resolved twice. */
+  resolved?: Pick<Settings, 'source' | 'ingressClass'>,
+): KubeCliOptions {
+  checkSourceFlag(values);
+  const settings = resolved ?? resolveSettings({flags: {source: values.source, ingressClass: values['ingress-class']}, env}).values;
   const source = settings.source;
   if (!isSource(source)) {
     throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', `--source must be ingress, service or auto, got '${String(source)}'`);

@@ -2,7 +2,6 @@
 // (TunnelServer + StaticBackend) and the independent test provider from test/support.
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import {Writable} from 'node:stream';
 import {after, before, describe, test} from 'node:test';
 import {main} from '../../src/cli/main.js';
 import type {CliContext} from '../../src/cli/command.js';
@@ -15,6 +14,7 @@ import type {ProviderReply} from '../support/dubbo-peers.js';
 import {decodeRequest, encodeHeartbeatRequest, encodeRequestBody, java} from '../support/dubbo-wire.js';
 import type {DecodedRequest} from '../support/dubbo-wire.js';
 import {waitFor} from '../support/wait.js';
+import {collector} from '../support/output.js';
 
 const SERVICE = 'com.example.UserService';
 
@@ -22,17 +22,6 @@ interface CliRun {
   code: number;
   stdout: string;
   stderr: string;
-}
-
-function collector(): {stream: Writable; text: () => string} {
-  const chunks: Buffer[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      chunks.push(Buffer.from(chunk));
-      callback();
-    },
-  });
-  return {stream, text: () => Buffer.concat(chunks).toString('utf8')};
 }
 
 async function cli(...argv: string[]): Promise<CliRun> {

@@ -14,7 +14,6 @@ import {execFile, spawnSync} from 'node:child_process';
 import {cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {Writable} from 'node:stream';
 import {after, before, describe, test} from 'node:test';
 import {fileURLToPath} from 'node:url';
 import {promisify} from 'node:util';
@@ -26,6 +25,7 @@ import {RouteSource, createRouteTable} from '../../src/router/route-table.js';
 import {TestProvider} from '../support/dubbo-peers.js';
 import {waitFor} from '../support/wait.js';
 import {loadDubboJs} from '../support/dubbo-js.js';
+import {collector} from '../support/output.js';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -161,19 +161,6 @@ function shellWords(line: string): string[] {
   const result = spawnSync('bash', ['-c', `words() { printf '%s\\0' "$@"; }; words ${line}`], {encoding: 'utf8'});
   assert.equal(result.status, 0, result.stderr);
   return result.stdout.split('\0').slice(0, -1);
-}
-
-function collector(): {stream: Writable; text: () => string} {
-  const chunks: Buffer[] = [];
-  return {
-    stream: new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        chunks.push(Buffer.from(chunk));
-        callback();
-      },
-    }),
-    text: () => Buffer.concat(chunks).toString('utf8'),
-  };
 }
 
 // ---------------------------------------------------------------------------------------------

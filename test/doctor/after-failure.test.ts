@@ -5,21 +5,10 @@ import {mkdtempSync, rmSync} from 'node:fs';
 import net from 'node:net';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
-import {Writable} from 'node:stream';
 import {after, before, describe, test} from 'node:test';
 import {main} from '../../src/cli/main.js';
 import {FakeKubeApi} from '../support/fake-kube-api.js';
-
-function collector(): {stream: Writable; text: () => string} {
-  let text = '';
-  const stream = new Writable({
-    write(chunk: Buffer | string, _encoding, callback) {
-      text += chunk.toString();
-      callback();
-    },
-  });
-  return {stream, text: () => text};
-}
+import {collector} from '../support/output.js';
 
 async function up(args: string[], env: NodeJS.ProcessEnv): Promise<{code: number; out: string; err: string}> {
   const out = collector();

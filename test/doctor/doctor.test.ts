@@ -6,29 +6,18 @@ import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
 import net from 'node:net';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
-import {Writable} from 'node:stream';
 import {after, before, describe, test} from 'node:test';
 import {main} from '../../src/cli/main.js';
 import {DemoProvider} from '../../src/sim/demo-provider.js';
 import {USER_SERVICE} from '../../src/sim/demo-services.js';
 import {FakeKubeApi} from '../support/fake-kube-api.js';
+import {collector} from '../support/output.js';
 
 interface Run {
   code: number;
   out: string;
   err: string;
   lines: string[];
-}
-
-function collector(): {stream: Writable; text: () => string} {
-  let text = '';
-  const stream = new Writable({
-    write(chunk: Buffer | string, _encoding, callback) {
-      text += chunk.toString();
-      callback();
-    },
-  });
-  return {stream, text: () => text};
 }
 
 async function doctor(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {

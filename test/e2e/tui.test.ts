@@ -9,13 +9,12 @@ import {after, before, describe, it} from 'node:test';
 import assert from 'node:assert/strict';
 import {spawnSync} from 'node:child_process';
 import {chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
-import net from 'node:net';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {TestConsumer, TestProvider} from '../support/dubbo-peers.js';
 import {FakeKubeApi} from '../support/fake-kube-api.js';
 import {waitFor} from '../support/wait.js';
-import {ROOT, ensureBuilt, freePort} from '../support/binary.js';
+import {ROOT, canConnect, ensureBuilt, freePort} from '../support/binary.js';
 
 const COLUMNS = 100;
 const ROWS = 30;
@@ -23,17 +22,6 @@ const ROWS = 30;
 function tmuxAvailable(): boolean {
   const result = spawnSync('tmux', ['-V'], {encoding: 'utf8'});
   return result.status === 0;
-}
-
-function canConnect(port: number, host: string): Promise<boolean> {
-  return new Promise((done) => {
-    const socket = net.connect({port, host});
-    socket.once('connect', () => {
-      socket.destroy();
-      done(true);
-    });
-    socket.once('error', () => done(false));
-  });
 }
 
 /** One isolated tmux server (`-L <unique socket>`) running one command in a fixed-size window. */

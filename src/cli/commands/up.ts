@@ -11,7 +11,7 @@ import {TunnelServer} from '../../proxy/tunnel-server.js';
 import {attachLineReporter} from '../../reporters/line-reporter.js';
 import {RouteSource, createRouteTable} from '../../router/route-table.js';
 import {parseCommandArgs, parsePositiveInt} from '../args.js';
-import {KUBE_OPTIONS, KUBE_OPTIONS_HELP, kubeOptionsFrom} from '../kube-options.js';
+import {KUBE_OPTIONS, KUBE_OPTIONS_HELP, checkSourceFlag, kubeOptionsFrom} from '../kube-options.js';
 import type {KubeCliOptions} from '../kube-options.js';
 import type {CliContext, Command} from '../command.js';
 import {reportFatal} from '../main.js';
@@ -78,11 +78,14 @@ export function parseUpOptions(args: string[], env: NodeJS.ProcessEnv = process.
     }
     return [match[1], match[2]];
   });
+  checkSourceFlag(values);
   const settings = resolveSettings({
     flags: {
       port: values.port,
       host: values.host,
       attachmentKey: values['attachment-key'],
+      ingressClass: values['ingress-class'],
+      source: values.source,
       logLevel: values['log-level'],
     },
     env,
@@ -102,7 +105,7 @@ export function parseUpOptions(args: string[], env: NodeJS.ProcessEnv = process.
     logLevel: settings.logLevel,
     json: values.json ?? false,
     noUi: values['no-ui'] ?? false,
-    kube: kubeOptionsFrom(values, env),
+    kube: kubeOptionsFrom(values, env, settings),
     choice: values.all === true ? {kind: 'all'} : values.select !== undefined ? {kind: 'select', applications: selected} : values.last === true ? {kind: 'last'} : undefined,
   };
 }
