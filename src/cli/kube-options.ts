@@ -1,4 +1,3 @@
-import {resolveSettings} from '../config/settings.js';
 import type {Settings} from '../config/settings.js';
 import {DubboTunnelError} from '../core/errors.js';
 import type {ClusterOptions, SourceMode} from '../kube/cluster.js';
@@ -54,17 +53,12 @@ export function checkSourceFlag(values: KubeOptionValues): void {
 
 /**
  * Validates the shared flags; throws DT_ERR_BAD_ARGUMENT with a hint. `--source` and
- * `--ingress-class` are also settings (DUBBO_TUNNEL_SOURCE, `config set source`), so they go through
- * the one settings resolver: a flag wins, then the environment, then the config file.
+ * `--ingress-class` are also settings (DUBBO_TUNNEL_SOURCE, `config set source`), so the caller
+ * resolves them with the one settings resolver (a flag wins, then the environment, then the config
+ * file) and prints its warnings; `settings` is what it resolved.
  */
-export function kubeOptionsFrom(
-  values: KubeOptionValues,
-  env: NodeJS.ProcessEnv = process.env,
-  /** Settings the caller already resolved with these flags (up does), so they are not resolved twice. */
-  resolved?: Pick<Settings, 'source' | 'ingressClass'>,
-): KubeCliOptions {
+export function kubeOptionsFrom(values: KubeOptionValues, settings: Pick<Settings, 'source' | 'ingressClass'>): KubeCliOptions {
   checkSourceFlag(values);
-  const settings = resolved ?? resolveSettings({flags: {source: values.source, ingressClass: values['ingress-class']}, env}).values;
   const source = settings.source;
   if (!isSource(source)) {
     throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', `--source must be ingress, service or auto, got '${String(source)}'`);

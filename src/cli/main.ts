@@ -1,7 +1,10 @@
 import {readFileSync} from 'node:fs';
-import {DubboTunnelError} from '../core/errors.js';
+import {DubboTunnelError, isUsageError} from '../core/errors.js';
 import type {CliContext, Command} from './command.js';
 import {formatHelp} from './command.js';
+
+/** Every usage error, whoever finds it (parseArgs, a flag check, the settings resolver), exits with this. */
+export const USAGE_EXIT_CODE = 2;
 
 /**
  * Commands load lazily: `dubbo-tunnel up --no-ui` must never parse React/ink, and `--help` should be
@@ -13,7 +16,7 @@ const COMMANDS: Record<string, {summary: string; load: () => Promise<Command>}> 
   ls: {summary: 'List the Dubbo applications discovered in the cluster', load: async () => (await import('./commands/ls.js')).command},
   demo: {summary: 'Try it without a cluster: a simulated cluster with demo providers, then the real up', load: async () => (await import('./commands/demo.js')).command},
   doctor: {summary: 'Check kubeconfig, credentials, API server, RBAC, backends and the local port; say how to fix what fails', load: async () => (await import('./commands/doctor.js')).command},
-  config: {summary: 'Show or change saved settings (get, set, unset, list, path)', load: async () => (await import('./commands/config.js')).command},
+  config: {summary: 'Show or change saved settings (get, set, unset, list, path, reset)', load: async () => (await import('./commands/config.js')).command},
 };
 
 function packageVersion(): string {
@@ -34,6 +37,9 @@ function topLevelHelp(): string {
     '',
     'Run `dubbo-tunnel <command> --help` for the options of a command.',
     'Options: -h, --help  show help; -v, --version  print the version',
+    '',
+    'Exit codes:',
+    ...Object.entries(EXIT_CODES).map(([code, meaning]) => `  ${code}  ${meaning}`),
     '',
   ].join('\n');
 }
@@ -59,7 +65,7 @@ export async function main(argv: string[], context: CliContext = defaultContext(
       return 0;
     }
     context.stdout.write(topLevelHelp());
-    return first === undefined ? 2 : 0;
+    return first === undefined ? USAGE_EXIT_CODE : 0;
   }
   if (first === '-v' || first === '--version') {
     context.stdout.write(`${packageVersion()}\n`);
@@ -68,7 +74,7 @@ export async function main(argv: string[], context: CliContext = defaultContext(
   const entry = COMMANDS[first];
   if (!entry) {
     context.stderr.write(`dubbo-tunnel: unknown command '${first}'. Commands: ${Object.keys(COMMANDS).join(', ')}. See dubbo-tunnel --help.\n`);
-    return 2;
+    return USAGE_EXIT_CODE;
   }
   const command = await entry.load();
   if (rest.includes('--help') || rest.includes('-h')) {
@@ -82,11 +88,19 @@ export async function main(argv: string[], context: CliContext = defaultContext(
   }
 }
 
+/** The exit codes of every command (shown in --help and docs/troubleshooting.md). */
+export const EXIT_CODES = {
+  0: 'success (and a stop that answered the requests in flight)',
+  1: 'failed: the cluster, the network, the local port or a provider (the message says which)',
+  [USAGE_EXIT_CODE]: 'usage error: an unknown or invalid command, flag, argument or setting (flag, DUBBO_TUNNEL_* variable or config file); nothing was started',
+  3: '`call` only: no answer (nothing listening, the connection closed, or the timeout passed)',
+} as const;
+
 export function reportFatal(error: unknown, context: CliContext): number {
   if (error instanceof DubboTunnelError) {
     context.stderr.write(`dubbo-tunnel: ${error.message}\n`);
     if (error.hint) context.stderr.write(`  fix: ${error.hint}\n`);
-    return error.code === 'DT_ERR_BAD_ARGUMENT' || error.code === 'DT_ERR_NEEDS_CHOICE' ? 2 : 1;
+    return isUsageError(error) ? USAGE_EXIT_CODE : 1;
   }
   const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
   context.stderr.write(`dubbo-tunnel: unexpected error (please report it): ${text}\n`);

@@ -1,4 +1,4 @@
-import {readFileSync, writeFileSync} from 'node:fs';
+import {existsSync, readFileSync, renameSync, writeFileSync} from 'node:fs';
 import {homedir} from 'node:os';
 import {join, resolve} from 'node:path';
 import Conf, {type Schema} from 'conf';
@@ -43,6 +43,11 @@ export interface ResolvedSettings {
   readonly origins: Readonly<Record<SettingKey, SettingOrigin>>;
   /** The config file that was read. */
   readonly path: string;
+  /**
+   * What is wrong with the config file (not JSON, empty, an invalid value). A broken file never
+   * stops a command: its bad parts are ignored and these say so, with the fix, for the CLI to print.
+   */
+  readonly warnings: readonly DubboTunnelError[];
 }
 
 interface SettingSpec<K extends SettingKey> {
@@ -157,17 +162,17 @@ function fixFor(key: SettingKey, origin: Exclude<SettingOrigin, 'default'>): str
     case 'env':
       return `set ${spec.env} to ${spec.expected}, or unset it`;
     case 'file':
-      return `run \`dubbo-tunnel config set ${key} <value>\` with ${spec.expected}, or \`dubbo-tunnel config unset ${key}\``;
+      return `run \`dubbo-tunnel config set ${key} <value>\` with ${spec.expected}, or \`dubbo-tunnel config unset ${key}\` (\`dubbo-tunnel config reset\` starts the file over)`;
   }
 }
 
 /** DT_ERR_CONFIG naming the key, where the bad value came from and what is valid. */
-export function invalidSetting(key: SettingKey, raw: unknown, origin: Exclude<SettingOrigin, 'default'>, path: string): DubboTunnelError {
+export function invalidSetting(key: SettingKey, raw: unknown, origin: Exclude<SettingOrigin, 'default'>, path: string, after = ''): DubboTunnelError {
   // From the file, show JSON so `"20990"` (a string where a number belongs) is visibly wrong.
   const shown = typeof raw === 'string' && origin !== 'file' ? `'${raw}'` : JSON.stringify(raw);
   return new DubboTunnelError(
     'DT_ERR_CONFIG',
-    `Invalid ${key} ${shown} from ${describeOrigin(key, origin, path)}: expected ${SETTINGS[key].expected}.`,
+    `Invalid ${key} ${shown} from ${describeOrigin(key, origin, path)}: expected ${SETTINGS[key].expected}.${after}`,
     {hint: fixFor(key, origin)},
   );
 }
@@ -186,6 +191,14 @@ export function configDirectory(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 type FileData = Partial<Settings> & {selections?: Record<string, string[]>};
+
+/** How to get rid of a file that cannot be read at all; it holds nothing that cannot be set again. */
+const RESET_HINT = 'fix it by hand, or run `dubbo-tunnel config reset` (it moves the file aside) or delete it: it only holds settings and remembered selections';
+
+function isSelections(value: unknown): value is Record<string, string[]> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    && Object.values(value).every((apps) => Array.isArray(apps) && apps.every((app) => typeof app === 'string'));
+}
 
 const CONFIG_SCHEMA: Schema<FileData> = {
   ...(Object.fromEntries(SETTING_KEYS.map((key) => [key, SETTINGS[key].schema])) as Schema<Partial<Settings>>),
@@ -212,14 +225,63 @@ export class SettingsStore {
     return new SettingsStore({cwd: configDirectory(env)});
   }
 
-  /** Values set in the file, validated. */
+  /** The valid values set in the file (invalid ones are left out; `inspect()` says what is wrong). */
   fileValues(): Partial<Settings> {
-    const store = this.#open().store;
+    const {data} = this.inspect();
     const values: Partial<Record<SettingKey, unknown>> = {};
     for (const key of SETTING_KEYS) {
-      if (store[key] !== undefined) values[key] = store[key];
+      if (data[key] !== undefined) values[key] = data[key];
     }
     return values as Partial<Settings>;
+  }
+
+  /**
+   * Reads the file without conf's all-or-nothing validation: the parts that are valid, and one
+   * DT_ERR_CONFIG per problem (not JSON, empty, each invalid value). Never writes.
+   */
+  inspect(): {data: FileData; problems: DubboTunnelError[]} {
+    let openError: unknown;
+    try {
+      return {data: this.#open().store, problems: []};
+    } catch (error) {
+      openError = error;
+    }
+    const raw = this.#readRaw();
+    if (raw === undefined) return {data: {}, problems: existsSync(this.path) ? [this.#explain(openError)] : []};
+    if (raw === 'empty') {
+      return {data: {}, problems: [new DubboTunnelError('DT_ERR_CONFIG', `The config file ${this.path} is empty; it is ignored.`, {hint: RESET_HINT})]};
+    }
+    if (raw === 'unparseable') return {data: {}, problems: [this.#explain(openError)]};
+    const data: Partial<Record<keyof FileData, unknown>> = {};
+    const problems: DubboTunnelError[] = [];
+    for (const key of SETTING_KEYS) {
+      const value = raw[key];
+      if (value === undefined) continue;
+      if (this.#validInFile(key, value)) data[key] = value;
+      else problems.push(invalidSetting(key, value, 'file', this.path, ' It is ignored until it is fixed.'));
+    }
+    if (raw['selections'] !== undefined) {
+      if (isSelections(raw['selections'])) data.selections = raw['selections'];
+      else problems.push(new DubboTunnelError('DT_ERR_CONFIG', `The remembered selections in the config file ${this.path} are not a map of name lists; they are ignored.`, {hint: 'run `dubbo-tunnel config unset selections` to forget them (`dubbo-tunnel config reset` starts the file over)'}));
+    }
+    if (problems.length === 0) problems.push(this.#explain(openError));
+    return {data: data as FileData, problems};
+  }
+
+  /** Moves the file aside (to `<path>.bak`) so every setting is back to its default. Returns where it went. */
+  reset(): string | undefined {
+    if (!existsSync(this.path)) return undefined;
+    const backup = `${this.path}.bak`;
+    try {
+      renameSync(this.path, backup);
+    } catch (error) {
+      throw new DubboTunnelError('DT_ERR_CONFIG', `Could not move the config file ${this.path} aside: ${errorMessage(error)}`, {
+        hint: 'check that the directory is writable, or delete the file yourself',
+        cause: error,
+      });
+    }
+    this.#conf = undefined;
+    return backup;
   }
 
   /** Parses `raw` (as typed on a command line), validates it and writes it. Returns the stored value. */
@@ -230,7 +292,18 @@ export class SettingsStore {
         hint: `run \`dubbo-tunnel config set ${key} <value>\` with ${SETTINGS[key].expected}`,
       });
     }
-    const conf = this.#open();
+    let conf: Conf<FileData>;
+    try {
+      conf = this.#open();
+    } catch (error) {
+      // An invalid value elsewhere must not stop `config set` from fixing this one: change only
+      // this key in the JSON the user wrote. A file that is not JSON at all is left alone.
+      const raw = this.#readRaw();
+      if (raw === undefined || raw === 'empty' || raw === 'unparseable') throw error;
+      raw[key] = value;
+      this.#write(() => writeFileSync(this.path, JSON.stringify(raw, undefined, '\t')));
+      return value;
+    }
     this.#write(() => conf.set(key, value as FileData[K]));
     return value;
   }
@@ -250,9 +323,18 @@ export class SettingsStore {
     return had;
   }
 
-  /** Remembers which applications were chosen for a (context, namespace), for preselection next time. */
+  /**
+   * Remembers which applications were chosen for a (context, namespace), for preselection next time.
+   * Throws DT_ERR_CONFIG when the file is broken: it is never rewritten behind the user's back.
+   */
   rememberSelection(context: string, namespace: string, applications: readonly string[]): void {
-    const conf = this.#open();
+    let conf: Conf<FileData>;
+    try {
+      conf = this.#open();
+    } catch (error) {
+      const why = error instanceof DubboTunnelError ? error : this.#explain(error);
+      throw new DubboTunnelError('DT_ERR_CONFIG', `The choice was not remembered: ${why.message}`, {...(why.hint === undefined ? {} : {hint: why.hint}), cause: error});
+    }
     const selections = {...conf.get('selections')};
     const unique = [...new Set(applications)];
     const key = selectionKey(context, namespace);
@@ -262,14 +344,14 @@ export class SettingsStore {
     this.#write(() => conf.set('selections', selections));
   }
 
-  /** The remembered choice for (context, namespace), or undefined when there is none. */
+  /** The remembered choice for (context, namespace), or undefined when there is none (or the file is broken). */
   recalledSelection(context: string, namespace: string): readonly string[] | undefined {
-    return this.#open().get('selections')?.[selectionKey(context, namespace)];
+    return this.inspect().data.selections?.[selectionKey(context, namespace)];
   }
 
   /** Every remembered choice, keyed `${context}/${namespace}`. */
   selections(): Readonly<Record<string, readonly string[]>> {
-    return {...this.#open().get('selections')};
+    return {...this.inspect().data.selections};
   }
 
   #open(): Conf<FileData> {
@@ -298,21 +380,24 @@ export class SettingsStore {
     }
   }
 
+  /** A value as conf's schema would take it from the file (a port must be a JSON number, not "20990"). */
+  #validInFile(key: SettingKey, value: unknown): boolean {
+    const jsonType = key === 'port' ? 'number' : 'string';
+    return typeof value === jsonType && SETTINGS[key].parse(value) !== undefined;
+  }
+
   /** Turns conf's errors into DT_ERR_CONFIG that names the key and the fix. */
   #explain(error: unknown): DubboTunnelError {
     const raw = this.#readRaw();
-    if (raw === 'unparseable') {
-      return new DubboTunnelError('DT_ERR_CONFIG', `The config file ${this.path} is not valid JSON.`, {
-        hint: 'fix it by hand or delete it (it only holds settings and remembered selections)',
+    if (raw === 'unparseable' || raw === 'empty') {
+      return new DubboTunnelError('DT_ERR_CONFIG', `The config file ${this.path} is ${raw === 'empty' ? 'empty' : 'not valid JSON'}; it is ignored.`, {
+        hint: RESET_HINT,
         cause: error,
       });
     }
     for (const key of SETTING_KEYS) {
       const value = raw?.[key];
-      const jsonType = key === 'port' ? 'number' : 'string';
-      if (value !== undefined && (typeof value !== jsonType || SETTINGS[key].parse(value) === undefined)) {
-        return invalidSetting(key, value, 'file', this.path);
-      }
+      if (value !== undefined && !this.#validInFile(key, value)) return invalidSetting(key, value, 'file', this.path);
     }
     return new DubboTunnelError('DT_ERR_CONFIG', `Could not read the config file ${this.path}: ${errorMessage(error)}`, {
       hint: 'fix or delete the file, or set DUBBO_TUNNEL_CONFIG_DIR to use another directory',
@@ -320,13 +405,14 @@ export class SettingsStore {
     });
   }
 
-  #readRaw(): Record<string, unknown> | 'unparseable' | undefined {
+  #readRaw(): Record<string, unknown> | 'unparseable' | 'empty' | undefined {
     let text: string;
     try {
       text = readFileSync(this.path, 'utf8');
     } catch {
       return undefined;
     }
+    if (text.trim() === '') return 'empty';
     try {
       const data: unknown = JSON.parse(text);
       return typeof data === 'object' && data !== null && !Array.isArray(data) ? (data as Record<string, unknown>) : 'unparseable';
@@ -337,7 +423,7 @@ export class SettingsStore {
 
   #unsetRaw(key: string): boolean {
     const raw = this.#readRaw();
-    if (raw === undefined || raw === 'unparseable' || !(key in raw)) return false;
+    if (raw === undefined || raw === 'unparseable' || raw === 'empty' || !(key in raw)) return false;
     delete raw[key];
     writeFileSync(this.path, JSON.stringify(raw, undefined, '\t'));
     return true;
@@ -350,13 +436,15 @@ export function selectionKey(context: string, namespace: string): string {
 
 /**
  * THE place that decides effective settings: flags > environment > config file > defaults.
- * Throws DT_ERR_CONFIG naming the key, the origin and the valid range for the first invalid value.
+ * Throws DT_ERR_CONFIG naming the key, the origin and the valid range for the first invalid flag or
+ * environment value. The config file never stops a command: what is wrong with it comes back in
+ * `warnings`, and its invalid values are skipped as if they were not set.
  */
 export function resolveSettings(options: {flags?: SettingsFlags; env?: NodeJS.ProcessEnv; store?: SettingsStore} = {}): ResolvedSettings {
   const env = options.env ?? process.env;
   const store = options.store ?? SettingsStore.open(env);
   const flags = options.flags ?? {};
-  const file = store.fileValues();
+  const {data: file, problems} = store.inspect();
   const values: Partial<Record<SettingKey, unknown>> = {};
   const origins: Partial<Record<SettingKey, SettingOrigin>> = {};
   for (const key of SETTING_KEYS) {
@@ -382,5 +470,6 @@ export function resolveSettings(options: {flags?: SettingsFlags; env?: NodeJS.Pr
     values: Object.freeze(values as Settings),
     origins: Object.freeze(origins as Record<SettingKey, SettingOrigin>),
     path: store.path,
+    warnings: problems,
   };
 }

@@ -55,6 +55,16 @@ export class ProtocolError extends DubboTunnelError {
   }
 }
 
+/**
+ * Errors a person fixes by changing what they typed or configured (a flag, an argument, a
+ * DUBBO_TUNNEL_* variable, the config file, a missing choice): every command exits 2 for these.
+ */
+const USAGE_ERROR_CODES: ReadonlySet<ErrorCode> = new Set(['DT_ERR_BAD_ARGUMENT', 'DT_ERR_NEEDS_CHOICE', 'DT_ERR_CONFIG']);
+
+export function isUsageError(error: unknown): boolean {
+  return error instanceof DubboTunnelError && USAGE_ERROR_CODES.has(error.code);
+}
+
 export function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);

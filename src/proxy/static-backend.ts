@@ -63,11 +63,12 @@ export function describeSocketError(error: NodeJS.ErrnoException): string {
   }
 }
 
-/** Parses `name=host:port` (IPv6 as `[::1]:20881`). */
+/**
+ * Parses `name=host:port` (IPv6 as `[::1]:20881`). The port is any number of digits here, so the
+ * caller can say "out of range" for `:0` or `:70000` instead of "not <application>=<host>:<port>".
+ */
 export function parseBackendSpec(spec: string): {application: string; host: string; port: number} | undefined {
-  const match = /^([^=\s]+)=(?:\[([^\]]+)\]|([^:\s]+)):(\d{1,5})$/.exec(spec.trim());
+  const match = /^([^=\s]+)=(?:\[([^\]]+)\]|([^:\s]+)):(\d+)$/.exec(spec.trim());
   if (!match) return undefined;
-  const port = Number(match[4]);
-  if (port < 1 || port > 65535) return undefined;
-  return {application: match[1] ?? '', host: match[2] ?? match[3] ?? '', port};
+  return {application: match[1] ?? '', host: match[2] ?? match[3] ?? '', port: Number(match[4])};
 }

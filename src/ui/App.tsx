@@ -1,6 +1,6 @@
 import {useEffect, useRef, useState} from 'react';
 import {Box, Text, useApp} from 'ink';
-import {DubboTunnelError, errorMessage} from '../core/errors.js';
+import {DubboTunnelError, errorMessage, isUsageError} from '../core/errors.js';
 import type {AppSession} from '../core/session.js';
 import {StatsStore} from '../core/stats.js';
 import {Dashboard} from './components/Dashboard.js';
@@ -42,8 +42,9 @@ export interface AppProps {
   controller?: AppController;
 }
 
+/** The same codes as the plain CLI (src/cli/main.ts): 2 for a usage error, else 1. */
 function exitCodeFor(error: unknown): number {
-  return error instanceof DubboTunnelError && (error.code === 'DT_ERR_BAD_ARGUMENT' || error.code === 'DT_ERR_NEEDS_CHOICE') ? 2 : 1;
+  return isUsageError(error) ? 2 : 1;
 }
 
 function describe(error: unknown): string {

@@ -223,14 +223,14 @@ describe('dubbo-tunnel call, straight to a provider', () => {
     assert.equal(run.stderr, 'error: status 70 SERVICE_ERROR: Error: provider blew up\n');
   });
 
-  test('no answer in time: exit 2, names the timeout and the fix', async () => {
+  test('no answer in time: exit 3, names the timeout and the fix', async () => {
     const run = await cli('user-rpc', SERVICE, 'hang', '-p', String(provider.port), '--host', '127.0.0.1', '--timeout', '300');
-    assert.equal(run.code, 2);
+    assert.equal(run.code, 3);
     assert.match(run.stderr, new RegExp(`^dubbo-tunnel: no answer from 127\\.0\\.0\\.1:${provider.port} within 300 ms \\(com\\.example\\.UserService#hang, request id 1\\)\n`));
     assert.match(run.stderr, /fix: the provider may be slow or stuck: raise --timeout <ms>/);
   });
 
-  test('the connection drops before the answer: exit 2', async () => {
+  test('the connection drops before the answer: exit 3', async () => {
     const dropping = await TestProvider.start({
       application: 'user-rpc',
       handler: () => {
@@ -240,7 +240,7 @@ describe('dubbo-tunnel call, straight to a provider', () => {
     });
     try {
       const run = await cli('user-rpc', SERVICE, 'getUser', '-p', String(dropping.port), '--host', '127.0.0.1');
-      assert.equal(run.code, 2);
+      assert.equal(run.code, 3);
       assert.match(run.stderr, /before the answer came/);
     } finally {
       await dropping.close();
@@ -328,9 +328,9 @@ describe('dubbo-tunnel call through the real router', () => {
     assert.equal(parsed['requestId'], '1');
   });
 
-  test('a provider that never answers: timeout exit 2, and the router is fine afterwards', async () => {
+  test('a provider that never answers: timeout exit 3, and the router is fine afterwards', async () => {
     const run = await cli('user-rpc', SERVICE, 'hang', '-p', String(server.port), '--host', '127.0.0.1', '--timeout', '300');
-    assert.equal(run.code, 2);
+    assert.equal(run.code, 3);
     assert.match(run.stderr, /no answer from 127\.0\.0\.1:\d+ within 300 ms/);
     await waitFor(() => server.connectionCount === 0, {message: 'the router still holds the timed-out consumer connection'});
     const again = await cli('user-rpc', SERVICE, 'getUser', 'u-2', '-p', String(server.port), '--host', '127.0.0.1');
@@ -339,15 +339,15 @@ describe('dubbo-tunnel call through the real router', () => {
 });
 
 describe('dubbo-tunnel call with nothing to talk to', () => {
-  test('connection refused: exit 2, asks whether `dubbo-tunnel up` runs and names --port', async () => {
+  test('connection refused: exit 3, asks whether `dubbo-tunnel up` runs and names --port', async () => {
     const port = await unusedPort();
     const run = await cli('user-rpc', SERVICE, 'getUser', 'u-1', '-p', String(port), '--host', '127.0.0.1');
-    assert.equal(run.code, 2);
+    assert.equal(run.code, 3);
     assert.equal(run.stdout, '');
     assert.match(run.stderr, new RegExp(`^dubbo-tunnel: cannot connect to 127\\.0\\.0\\.1:${port}: connection refused`));
     assert.match(run.stderr, new RegExp(`fix: is \`dubbo-tunnel up --port ${port}\` running\\? If it listens on another port, pass that port with --port <port>`));
     const json = await cli('user-rpc', SERVICE, 'getUser', 'u-1', '-p', String(port), '--host', '127.0.0.1', '--json');
-    assert.equal(json.code, 2);
+    assert.equal(json.code, 3);
     const parsed = JSON.parse(json.stdout) as Record<string, unknown>;
     assert.deepEqual([parsed['ok'], parsed['kind'], parsed['code']], [false, 'connect-failed', 'ECONNREFUSED']);
     assert.match(String(parsed['hint']), /dubbo-tunnel up/);

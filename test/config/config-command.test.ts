@@ -52,9 +52,9 @@ describe('dubbo-tunnel config', () => {
     assert.match(result.out, /note: DUBBO_TUNNEL_ATTACHMENT_KEY is set in this environment and takes precedence/);
   });
 
-  it('set refuses an invalid value with the valid range, exit 1', async () => {
+  it('set refuses an invalid value with the valid range, exit 2 (a usage error)', async () => {
     const {code, err} = await run(['set', 'port', 'abc']);
-    assert.equal(code, 1);
+    assert.equal(code, 2);
     assert.match(err, /Invalid port 'abc': expected an integer from 1 to 65535/);
     assert.match(err, /fix: /);
   });
@@ -114,7 +114,8 @@ describe('dubbo-tunnel config', () => {
   it('a broken value in the file is reported with the fix, and unset repairs it', async () => {
     writeFileSync(join(dir, 'config.json'), JSON.stringify({port: 'twenty'}));
     let result = await run(['list']);
-    assert.equal(result.code, 1);
+    assert.equal(result.code, 0, 'a warning: list still shows what applies');
+    assert.match(result.out, /^port\s+20880\s+default$/m);
     assert.match(result.err, /Invalid port "twenty" from the config file/);
     assert.match(result.err, /dubbo-tunnel config unset port/);
     result = await run(['unset', 'port']);
@@ -126,7 +127,7 @@ describe('dubbo-tunnel config', () => {
   it('--help explains actions, keys and has examples', async () => {
     const {code, out} = await run(['--help']);
     assert.equal(code, 0);
-    assert.match(out, /Usage: dubbo-tunnel config <get\|set\|unset\|list\|path>/);
+    assert.match(out, /Usage: dubbo-tunnel config <get\|set\|unset\|list\|path\|reset>/);
     assert.match(out, /DUBBO_TUNNEL_PORT/);
     assert.match(out, /Examples:\n {2}dubbo-tunnel config set port 20990/);
   });

@@ -22,6 +22,12 @@ function writeFile(data: unknown): void {
   writeFileSync(join(dir, 'config.json'), JSON.stringify(data));
 }
 
+/** The one warning resolveSettings gives about the file, checked like configError checks a throw. */
+function fileWarning(resolved: ReturnType<typeof resolveSettings>, pattern: RegExp, hint?: RegExp): void {
+  assert.equal(resolved.warnings.length, 1, resolved.warnings.map((warning) => warning.message).join('\n'));
+  configError(pattern, hint)(resolved.warnings[0]);
+}
+
 function configError(pattern: RegExp, hint?: RegExp): (error: unknown) => boolean {
   return (error) => {
     assert.ok(error instanceof DubboTunnelError, `not a DubboTunnelError: ${String(error)}`);
@@ -112,11 +118,15 @@ describe('resolveSettings', () => {
     assert.equal(resolved.values.port, 20881);
   });
 
-  it('names the config file for a bad file value, and `config unset` can repair it', () => {
+  it('names the config file for a bad file value (a warning: the value is skipped), and `config unset` can repair it', () => {
     writeFile({port: 70000, source: 'ingress'});
-    assert.throws(() => resolveSettings({env: {}, store}),
-      configError(new RegExp(`Invalid port 70000 from the config file \\(${join(dir, 'config.json').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\): expected an integer from 1 to 65535`),
-        /dubbo-tunnel config unset port/));
+    const broken = resolveSettings({env: {}, store});
+    fileWarning(broken,
+      new RegExp(`Invalid port 70000 from the config file \\(${join(dir, 'config.json').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\): expected an integer from 1 to 65535`),
+      /dubbo-tunnel config unset port/);
+    assert.equal(broken.values.port, 20880);
+    assert.equal(broken.origins.port, 'default');
+    assert.equal(broken.values.source, 'ingress', 'the valid values of the file still apply');
     const repaired = new SettingsStore({cwd: dir});
     assert.equal(repaired.unset('port'), true);
     const resolved = resolveSettings({env: {}, store: new SettingsStore({cwd: dir})});
@@ -126,12 +136,12 @@ describe('resolveSettings', () => {
 
   it('shows a file value of the wrong JSON type as JSON', () => {
     writeFile({port: '20990'});
-    assert.throws(() => resolveSettings({env: {}, store}), configError(/Invalid port "20990" from the config file/));
+    fileWarning(resolveSettings({env: {}, store}), /Invalid port "20990" from the config file/);
   });
 
   it('reports a config file that is not JSON', () => {
     writeFileSync(join(dir, 'config.json'), '{"port": 2088');
-    assert.throws(() => resolveSettings({env: {}, store}), configError(/is not valid JSON/, /fix it by hand or delete it/));
+    fileWarning(resolveSettings({env: {}, store}), /is not valid JSON/, /fix it by hand, or run `dubbo-tunnel config reset`.* or delete it/);
   });
 });
 

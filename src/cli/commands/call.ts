@@ -90,7 +90,12 @@ export function parseCallOptions(args: string[]): CallCommandOptions {
   };
 }
 
-/** 0: a value came back; 1: the call failed (error status, exception, unreadable answer); 2: no answer at all. */
+/**
+ * 0: a value came back; 1: the call failed (error status, exception, unreadable answer); 3: no
+ * answer at all. Not 2: that is every command's usage error, and a script must tell them apart.
+ */
+export const NO_ANSWER_EXIT_CODE = 3;
+
 export function exitCodeOf(result: CallResult): number {
   switch (result.kind) {
     case 'value':
@@ -102,7 +107,7 @@ export function exitCodeOf(result: CallResult): number {
     case 'connect-failed':
     case 'closed':
     case 'timeout':
-      return 2;
+      return NO_ANSWER_EXIT_CODE;
   }
 }
 
@@ -229,7 +234,8 @@ export const command: Command = {
     'With --generic and no --types the provider picks the method by name (fine unless it is overloaded).',
     '',
     'Exit status: 0 a value (or null) came back; 1 the provider threw or an error status came back',
-    '(e.g. 60 "no route" from dubbo-tunnel); 2 no answer: nothing listening, connection closed, timeout.',
+    '(e.g. 60 "no route" from dubbo-tunnel); 2 usage error; 3 no answer: nothing listening, connection',
+    'closed, timeout.',
   ],
   run,
 };

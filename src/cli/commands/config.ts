@@ -3,6 +3,7 @@ import {parseCommandArgs} from '../args.js';
 import type {CliContext, Command} from '../command.js';
 import type {SettingKey} from '../../config/settings.js';
 import {SETTING_KEYS, SETTINGS, SettingsStore, parseSettingKey, resolveSettings} from '../../config/settings.js';
+import {printSettingsWarnings} from '../settings-warnings.js';
 
 const KEYS_TEXT = SETTING_KEYS.join(', ');
 
@@ -26,13 +27,14 @@ function show(value: unknown): string {
 export const command: Command = {
   name: 'config',
   summary: 'Show or change saved settings (port, attachment key, discovery source...)',
-  usage: 'dubbo-tunnel config <get|set|unset|list|path> [key] [value] [--json]',
+  usage: 'dubbo-tunnel config <get|set|unset|list|path|reset> [key] [value] [--json]',
   options: [
     {flags: 'get <key>', description: 'print the effective value (environment > config file > default)'},
     {flags: 'set <key> <value>', description: 'validate and save a value in the config file'},
     {flags: 'unset <key>', description: 'remove a value from the config file (`selections` forgets remembered choices)'},
     {flags: 'list', description: 'every setting with its effective value and where it comes from'},
     {flags: 'path', description: 'print the config file path (DUBBO_TUNNEL_CONFIG_DIR overrides the directory)'},
+    {flags: 'reset', description: 'start over: move the config file aside (to config.json.bak), so every setting is its default and nothing is remembered'},
     {flags: '--json', description: 'with get/list: print JSON'},
     {flags: 'keys', description: SETTING_KEYS.map((key) => `${key} (${SETTINGS[key].env})`).join(', ')},
   ],
@@ -45,6 +47,7 @@ export const command: Command = {
     'dubbo-tunnel config list --json',
     'dubbo-tunnel config unset selections      # forget the remembered picks',
     'DUBBO_TUNNEL_CONFIG_DIR=/tmp/dt dubbo-tunnel config path',
+    'dubbo-tunnel config reset                 # a broken config file: keep a copy, start over',
   ],
 
   run(args, context) {
@@ -68,6 +71,12 @@ function runConfig(args: string[], context: CliContext): number {
       tooMany(1);
       out(store.path);
       return 0;
+    case 'reset': {
+      tooMany(1);
+      const backup = store.reset();
+      out(backup === undefined ? `nothing to reset: ${store.path} does not exist` : `moved ${store.path} to ${backup}; every setting is back to its default`);
+      return 0;
+    }
     case 'get': {
       tooMany(2);
       const key = requireKey(name, 'get', true);
@@ -76,6 +85,7 @@ function runConfig(args: string[], context: CliContext): number {
         return 0;
       }
       const resolved = resolveSettings({env: context.env, store});
+      printSettingsWarnings(resolved.warnings, context.stderr);
       out(values.json === true ? JSON.stringify(resolved.values[key] ?? null) : show(resolved.values[key]));
       return 0;
     }
@@ -101,6 +111,7 @@ function runConfig(args: string[], context: CliContext): number {
     case 'list': {
       tooMany(1);
       const resolved = resolveSettings({env: context.env, store});
+      printSettingsWarnings(resolved.warnings, context.stderr);
       if (values.json === true) {
         const rows = SETTING_KEYS.map((key) => ({key, value: resolved.values[key] ?? null, origin: resolved.origins[key]}));
         out(JSON.stringify({path: resolved.path, settings: rows, selections: store.selections()}));
@@ -124,8 +135,8 @@ function runConfig(args: string[], context: CliContext): number {
       return 0;
     }
     case undefined:
-      throw badArgument('config needs an action.', 'dubbo-tunnel config get|set|unset|list|path (see --help)');
+      throw badArgument('config needs an action.', 'dubbo-tunnel config get|set|unset|list|path|reset (see --help)');
     default:
-      throw badArgument(`Unknown config action '${action}'.`, 'one of: get, set, unset, list, path');
+      throw badArgument(`Unknown config action '${action}'.`, 'one of: get, set, unset, list, path, reset');
   }
 }

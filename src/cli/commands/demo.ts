@@ -103,7 +103,11 @@ async function run(args: string[], context: CliContext): Promise<number> {
     // First run: every demo application is ticked in the picker, so Enter is all it takes.
     const store = SettingsStore.open(context.env);
     if (interactive && store.recalledSelection(DEMO_CONTEXT, DEMO_NAMESPACE) === undefined) {
-      store.rememberSelection(DEMO_CONTEXT, DEMO_NAMESPACE, cluster.applications.map((app) => app.application));
+      try {
+        store.rememberSelection(DEMO_CONTEXT, DEMO_NAMESPACE, cluster.applications.map((app) => app.application));
+      } catch {
+        // A broken config file: `up` prints what is wrong with it; the picker just starts unticked.
+      }
     }
     const prefix = invocation();
     // --json keeps stdout machine-readable: the banner goes to stderr then.

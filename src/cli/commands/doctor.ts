@@ -4,7 +4,8 @@ import {runDoctor} from '../../doctor/checks.js';
 import {doctorExitCode, doctorJson, formatResult, formatSummary} from '../../doctor/report.js';
 import {parseCommandArgs, parsePositiveInt} from '../args.js';
 import type {CliContext, Command} from '../command.js';
-import {KUBE_OPTIONS, KUBE_OPTIONS_HELP, kubeOptionsFrom} from '../kube-options.js';
+import {KUBE_OPTIONS, KUBE_OPTIONS_HELP, checkSourceFlag, kubeOptionsFrom} from '../kube-options.js';
+import {printSettingsWarnings} from '../settings-warnings.js';
 
 const OPTIONS = {
   ...KUBE_OPTIONS,
@@ -21,10 +22,17 @@ async function run(args: string[], context: CliContext): Promise<number> {
     throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', `unexpected argument '${positionals[0]}'`, {hint: 'see dubbo-tunnel doctor --help'});
   }
   // The same port and host `up` would use: flag, then DUBBO_TUNNEL_PORT/HOST, then the saved setting.
-  const settings = resolveSettings({flags: {port: values.port, host: values.host}, env: context.env, store: SettingsStore.open(context.env)}).values;
+  checkSourceFlag(values);
+  const resolved = resolveSettings({
+    flags: {port: values.port, host: values.host, source: values.source, ingressClass: values['ingress-class']},
+    env: context.env,
+    store: SettingsStore.open(context.env),
+  });
+  printSettingsWarnings(resolved.warnings, context.stderr);
+  const settings = resolved.values;
   const json = values.json ?? false;
   const results = await runDoctor({
-    kube: kubeOptionsFrom(values, context.env),
+    kube: kubeOptionsFrom(values, settings),
     port: settings.port,
     host: settings.host,
     allowRemote: values['allow-remote'] ?? false,

@@ -4,7 +4,9 @@ import type {KubeApplication} from '../../kube/cluster.js';
 import {parseCommandArgs} from '../args.js';
 import type {CliContext, Command} from '../command.js';
 import {DubboTunnelError} from '../../core/errors.js';
-import {KUBE_OPTIONS, KUBE_OPTIONS_HELP, kubeOptionsFrom} from '../kube-options.js';
+import {resolveSettings, SettingsStore} from '../../config/settings.js';
+import {KUBE_OPTIONS, KUBE_OPTIONS_HELP, checkSourceFlag, kubeOptionsFrom} from '../kube-options.js';
+import {printSettingsWarnings} from '../settings-warnings.js';
 
 const OPTIONS = {
   ...KUBE_OPTIONS,
@@ -54,7 +56,10 @@ async function run(args: string[], context: CliContext): Promise<number> {
   if (positionals.length > 0) {
     throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', `unexpected argument '${positionals[0]}'`, {hint: 'see dubbo-tunnel ls --help'});
   }
-  const kube = kubeOptionsFrom(values, context.env);
+  checkSourceFlag(values);
+  const settings = resolveSettings({flags: {source: values.source, ingressClass: values['ingress-class']}, env: context.env, store: SettingsStore.open(context.env)});
+  printSettingsWarnings(settings.warnings, context.stderr);
+  const kube = kubeOptionsFrom(values, settings.values);
   const json = values.json ?? false;
   const events = new TunnelEventBus();
   events.on('log', ({level, message}) => {

@@ -1,5 +1,5 @@
 import type {DiscoveredApplication} from '../../core/applications.js';
-import {DubboTunnelError} from '../../core/errors.js';
+import {DubboTunnelError, errorMessage} from '../../core/errors.js';
 import {TunnelEventBus} from '../../core/events.js';
 import type {LogLevel} from '../../core/events.js';
 import type {AppSession} from '../../core/session.js';
@@ -10,11 +10,12 @@ import {StaticBackend, parseBackendSpec} from '../../proxy/static-backend.js';
 import {TunnelServer} from '../../proxy/tunnel-server.js';
 import {attachLineReporter} from '../../reporters/line-reporter.js';
 import {RouteSource, createRouteTable} from '../../router/route-table.js';
-import {parseCommandArgs, parsePositiveInt} from '../args.js';
+import {PORT_RANGE, parseCommandArgs, parsePositiveInt} from '../args.js';
 import {KUBE_OPTIONS, KUBE_OPTIONS_HELP, checkSourceFlag, kubeOptionsFrom} from '../kube-options.js';
 import type {KubeCliOptions} from '../kube-options.js';
 import type {CliContext, Command} from '../command.js';
 import {reportFatal} from '../main.js';
+import {printSettingsWarnings} from '../settings-warnings.js';
 
 const OPTIONS = {
   'backend': {type: 'string', multiple: true},
@@ -45,6 +46,8 @@ export interface UpOptions {
   json: boolean;
   noUi: boolean;
   kube: KubeCliOptions;
+  /** What is wrong with the config file (ignored parts), to print before starting. */
+  settingsWarnings: readonly DubboTunnelError[];
   /** --all, --select a,b, --last; undefined = ask (picker) or fail in plain mode. */
   choice: {kind: 'all'} | {kind: 'select'; applications: string[]} | {kind: 'last'} | undefined;
 }
@@ -59,6 +62,11 @@ export function parseUpOptions(args: string[], env: NodeJS.ProcessEnv = process.
     const parsed = parseBackendSpec(spec);
     if (!parsed) {
       throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', `--backend '${spec}' is not <application>=<host>:<port>`, {
+        hint: 'for example --backend user-rpc=127.0.0.1:20881',
+      });
+    }
+    if (parsed.port < 1 || parsed.port > 65535) {
+      throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', `--backend '${spec}': port ${parsed.port} is out of range: expected ${PORT_RANGE}`, {
         hint: 'for example --backend user-rpc=127.0.0.1:20881',
       });
     }
@@ -79,7 +87,7 @@ export function parseUpOptions(args: string[], env: NodeJS.ProcessEnv = process.
     return [match[1], match[2]];
   });
   checkSourceFlag(values);
-  const settings = resolveSettings({
+  const resolved = resolveSettings({
     flags: {
       port: values.port,
       host: values.host,
@@ -90,7 +98,8 @@ export function parseUpOptions(args: string[], env: NodeJS.ProcessEnv = process.
     },
     env,
     ...(store ? {store} : {}),
-  }).values;
+  });
+  const settings = resolved.values;
   const chosen = [values.all === true, values.select !== undefined, values.last === true].filter(Boolean).length;
   if (chosen > 1) throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', 'use only one of --all, --select and --last');
   const selected = (values.select ?? []).flatMap((list) => list.split(',')).map((name) => name.trim()).filter((name) => name !== '');
@@ -105,7 +114,8 @@ export function parseUpOptions(args: string[], env: NodeJS.ProcessEnv = process.
     logLevel: settings.logLevel,
     json: values.json ?? false,
     noUi: values['no-ui'] ?? false,
-    kube: kubeOptionsFrom(values, env, settings),
+    kube: kubeOptionsFrom(values, settings),
+    settingsWarnings: resolved.warnings,
     choice: values.all === true ? {kind: 'all'} : values.select !== undefined ? {kind: 'select', applications: selected} : values.last === true ? {kind: 'last'} : undefined,
   };
 }
@@ -174,6 +184,7 @@ async function kubeSource(options: UpOptions, events: TunnelEventBus, context: C
 export async function runUp(args: string[], context: CliContext, events = new TunnelEventBus()): Promise<number> {
   const store = SettingsStore.open(context.env);
   const options = parseUpOptions(args, context.env, store);
+  printSettingsWarnings(options.settingsWarnings, context.stderr);
   const interactive = context.interactive && !options.noUi && !options.json;
   // In plain mode the reporter is attached before anything starts, so discovery warnings show.
   const detach = interactive ? () => undefined : attachLineReporter(events, {out: context.stdout, level: options.logLevel, json: options.json});
@@ -203,8 +214,28 @@ export async function runUp(args: string[], context: CliContext, events = new Tu
       break;
   }
 
+  /** The routes of the running session: what was found in the cluster. */
+  let served: RouteSource | undefined;
+  // Only a choice of applications that exist is remembered: `--select typo` must not replace a
+  // good remembered choice with one that routes nothing. A choice that cannot be saved (a broken
+  // config file) is a warning, never a reason to stop.
+  const remember = (applications: readonly string[]): void => {
+    const found = new Set(served?.current.backends.keys());
+    const unknown = applications.filter((name) => !found.has(name));
+    if (unknown.length > 0) {
+      events.log('warn', `not remembering this choice for --last: ${unknown.join(', ')} ${unknown.length === 1 ? 'was' : 'were'} not found (dubbo-tunnel ls lists the names); the remembered choice stays as it was`);
+      return;
+    }
+    try {
+      store.rememberSelection(memoryKey.context, memoryKey.namespace, applications);
+    } catch (error) {
+      events.log('warn', `${errorMessage(error)}${error instanceof DubboTunnelError && error.hint !== undefined ? ` (fix: ${error.hint})` : ''}`);
+    }
+  };
+
   const start = async (applications: readonly string[] | 'all'): Promise<AppSession> => {
     const routes = new RouteSource(createRouteTable([], options.routes));
+    served = routes;
     // Routes first, port second: a consumer that connects the moment "listening" is printed must
     // find its application, not "none discovered yet".
     const handle = await source.serve(routes, applications);
@@ -258,7 +289,7 @@ export async function runUp(args: string[], context: CliContext, events = new Tu
         skipPicker: chosen !== undefined,
         // --all stays 'all' (applications discovered later are routed too); a picked list is a list.
         start: (applications) => start(chosen === 'all' ? 'all' : applications),
-        remember: (applications) => store.rememberSelection(memoryKey.context, memoryKey.namespace, applications),
+        remember: (applications) => remember(applications),
         events,
         attachmentKey: options.attachmentKey,
         logLevel: options.logLevel,
@@ -270,7 +301,7 @@ export async function runUp(args: string[], context: CliContext, events = new Tu
       });
     }
     const session = await start(chosen);
-    if (chosen !== 'all' && source.context !== undefined) store.rememberSelection(memoryKey.context, memoryKey.namespace, chosen);
+    if (chosen !== 'all' && source.context !== undefined) remember(chosen);
     await waitForStopSignal();
     events.log('info', 'stopping: answering requests in flight, then closing tunnels');
     await session.stop();
