@@ -8,7 +8,7 @@ import type {DiscoveredApplication} from '../core/applications.js';
 export interface PickerState {
   readonly selected: ReadonlySet<string>;
   readonly filter: string;
-  /** Letters go to the filter (entered by typing, or `/` so a filter may start with `a` or `q`). */
+  /** The filter line is open (typing started it, or `/`), even while it is still empty. */
   readonly filtering: boolean;
   /** Index into the visible rows. */
   readonly cursor: number;
@@ -53,6 +53,10 @@ const FILTER_INPUT = /^[\w.\-/:]+$/;
 /**
  * Applies one key. `applications` is undefined while discovery runs or after it failed; then only
  * quitting and retrying do anything.
+ *
+ * With a list on screen every character that can be part of a name goes to the filter, so no
+ * letter is ever a command there: typing `app-29` must filter, not select all at the `a`. The
+ * commands are keys no name contains: arrows, space, enter, esc, ctrl-a, ctrl-u, ctrl-c.
  */
 export function pickerKey(
   state: PickerState,
@@ -105,15 +109,14 @@ export function pickerKey(
     return [current === undefined ? base : toggle([current.application], !state.selected.has(current.application)), undefined];
   }
   if (key.ctrl && input === 'a') return [toggleAll(), undefined];
+  // ctrl-u clears the whole line, as in a shell.
+  if (key.ctrl && input === 'u') return [{...base, filter: '', filtering: false, cursor: 0}, undefined];
   if (key.backspace || key.delete) {
     const filter = state.filter.slice(0, -1);
     return [{...base, filter, filtering: filter !== '', cursor: 0}, undefined];
   }
-  if (!state.filtering) {
-    if (input === 'a') return [toggleAll(), undefined];
-    if (input === 'q') return [base, {type: 'cancel'}];
-    if (input === '/') return [{...base, filtering: true}, undefined];
-  }
+  // `/` opens the filter line (the habit from less and vim); inside a filter it is a character.
+  if (input === '/' && state.filter === '') return [{...base, filtering: true}, undefined];
   if (input.length > 0 && !key.ctrl && !key.meta && !key.tab && FILTER_INPUT.test(input)) {
     return [setFilter(state.filter + input), undefined];
   }

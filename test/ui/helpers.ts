@@ -17,6 +17,7 @@ export const KEY = {
   backspace: '\u007F',
   ctrlA: '\u0001',
   ctrlC: '\u0003',
+  ctrlU: '\u0015',
 } as const;
 
 interface Rendered {

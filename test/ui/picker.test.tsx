@@ -143,13 +143,13 @@ describe('Picker', () => {
     assert.deepEqual(submitted, [['order-rpc']]);
   });
 
-  it('a selects all visible rows, and again none', async () => {
+  it('ctrl-a selects all visible rows, and again none', async () => {
     const {view} = setup({preselected: ['user-rpc']});
     await waitForText(view, 'account-rpc');
-    await press(view, 'a');
+    await press(view, KEY.ctrlA);
     let frame = await waitForText(view, '3 of 3 selected');
     assert.deepEqual(rows(frame).map((row) => row.checked), [true, true, true]);
-    await press(view, 'a');
+    await press(view, KEY.ctrlA);
     frame = await waitForText(view, '0 of 3 selected');
     assert.deepEqual(rows(frame).map((row) => row.checked), [false, false, false]);
     // While filtering, ctrl-a does the same for the rows that match.
@@ -160,7 +160,7 @@ describe('Picker', () => {
     assert.deepEqual(rows(frame).map((row) => row.checked), [false, true, false]);
   });
 
-  it('esc quits when there is no filter, and so does q', async () => {
+  it('esc quits when there is no filter; q is a letter of the filter like any other', async () => {
     const first = setup();
     await waitForText(first.view, 'account-rpc');
     await press(first.view, KEY.escape);
@@ -170,7 +170,44 @@ describe('Picker', () => {
     const second = setup();
     await waitForText(second.view, 'account-rpc');
     await press(second.view, 'q');
-    assert.equal(second.cancelled(), 1);
+    await waitForText(second.view, 'filter: q');
+    assert.equal(second.cancelled(), 0);
+    await press(second.view, KEY.escape, KEY.escape);
+    assert.equal(second.cancelled(), 1, 'the first esc clears the filter, the second quits');
+  });
+
+  it('#12: typing `app-29` among 300 applications filters; no letter is a command, and enter starts the one under the cursor', async () => {
+    const many: DiscoveredApplication[] = Array.from({length: 300}, (_, i) => ({
+      application: `app-${i + 1}`, namespace: 'default', service: `app-${i + 1}`, port: 20880, source: 'service' as const, readyPods: 1,
+    }));
+    const {view, submitted, cancelled} = setup({discover: () => Promise.resolve(many)});
+    await waitForText(view, 'app-1 ');
+    for (const key of 'app-29') view.stdin.write(key);
+    const frame = await waitForText(view, 'filter: app-29');
+    assert.match(frame, /0 of 300 selected · 11 shown/);
+    assert.equal(rows(frame)[0]?.name, 'app-29');
+    assert.ok(rows(frame).every((row) => !row.checked), 'nothing was selected');
+    await press(view, KEY.enter);
+    assert.deepEqual(submitted, [['app-29']]);
+    assert.equal(cancelled(), 0);
+  });
+
+  it('a filter can start with `a`, `q` or `/`-opened; ctrl-u clears it as in a shell', async () => {
+    const {view, cancelled} = setup();
+    await waitForText(view, 'account-rpc');
+    await press(view, 'a', 'c');
+    let frame = await waitForText(view, 'filter: ac');
+    assert.deepEqual(rows(frame).map((row) => row.name), ['account-rpc']);
+    await press(view, KEY.ctrlU);
+    frame = await waitForText(view, 'type to filter');
+    assert.equal(rows(frame).length, 3);
+    await press(view, '/');
+    frame = await waitForText(view, 'filter: ▏');
+    assert.match(frame, /esc clear filter/);
+    await press(view, 'o', 'r', 'd');
+    frame = await waitForText(view, 'filter: ord');
+    assert.deepEqual(rows(frame).map((row) => row.name), ['order-rpc']);
+    assert.equal(cancelled(), 0);
   });
 
   it('in change mode the footer says apply and back', async () => {

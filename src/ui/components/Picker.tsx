@@ -24,9 +24,10 @@ export interface PickerProps {
 }
 
 /**
- * Keys: typing filters (a `/` first lets the filter start with `a` or `q`), ↑/↓ move, space toggles,
- * `a` (or ctrl-a while filtering) selects all/none of the visible rows, enter starts, esc clears the
- * filter or leaves, `q` leaves, `r` retries a failed discovery.
+ * Keys: typing filters (every letter, so `app-29` is a filter and never a command; `/` also opens
+ * the filter), ↑/↓ move, space toggles, ctrl-a selects all/none of the visible rows, enter starts,
+ * esc (or ctrl-u) clears the filter and esc without one leaves. While discovery runs or after it
+ * failed there is no filter: `q` leaves and `r` retries.
  */
 export function Picker({title, discover, preselected, mode, onSubmit, onCancel, onInterrupt = onCancel}: PickerProps) {
   const [discovery, retry] = useDiscovery(discover);
@@ -156,7 +157,7 @@ export function Picker({title, discover, preselected, mode, onSubmit, onCancel, 
       {missing.length > 0 ? <Text dimColor wrap="truncate-end">not found now: {missing.join(', ')}</Text> : null}
       {notice === undefined ? null : <Text color="yellow">{notice}</Text>}
       <Text dimColor wrap="truncate-end">
-        ↑↓ move · space toggle · {filtering ? 'ctrl-a' : 'a'} all/none · enter {mode === 'start' ? 'start' : 'apply'} · esc {filtering || filter !== '' ? 'clear filter' : mode === 'start' ? 'quit' : 'back'}
+        ↑↓ move · space toggle · ctrl-a all/none · enter {mode === 'start' ? 'start' : 'apply'} · esc {filtering || filter !== '' ? 'clear filter' : mode === 'start' ? 'quit' : 'back'}
       </Text>
     </Box>
   );
