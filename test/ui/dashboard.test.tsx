@@ -149,6 +149,50 @@ describe('Dashboard', () => {
     assert.equal(frame.split('\n').length, 39);
   });
 
+  it('#12: with more applications than rows the title, addresses and table header stay; the table scrolls with the keys in the footer', async () => {
+    const apps = Array.from({length: 40}, (_, i) => `app-${String(i + 1).padStart(2, '0')}`);
+    const {bus, view} = setup({}, apps);
+    bus.emit('backend-state-changed', {application: 'app-03', state: 'error', detail: 'forbidden: pods/portforward'});
+    for (let i = 0; i < 20; i++) bus.emit('request-completed', request({requestId: BigInt(i), application: 'app-01'}));
+    await waitForText(view, '20 requests');
+    resize(view.stdout, 100, 24);
+    let frame = await waitForFrame(view, (text) => /rows 1–\d+ of 40/.test(text), 'a scrolled table at 24 rows');
+    const visible = (text: string) => text.split('\n').filter((line) => /^app-\d\d /.test(line)).map((line) => line.slice(0, 6));
+    const check = (text: string): void => {
+      assert.ok(text.split('\n').length <= 23, `${text.split('\n').length} lines:\n${text}`);
+      assert.match(text, /^dubbo-tunnel · context kind-dev · namespace default$/m);
+      assert.match(text, /listening dubbo:\/\/127\.0\.0\.1:20880/);
+      assert.match(text, /^APPLICATION\s+STATE/m);
+      assert.match(text, /── recent/);
+      assert.match(text, /↑↓ PgUp\/PgDn rows \d+–\d+ of 40 · q quit/);
+    };
+    check(frame);
+    assert.deepEqual(visible(frame).slice(0, 3), ['app-01', 'app-02', 'app-03']);
+    assert.match(frame, /↳ forbidden: pods\/portforward/, 'a reason line counts as a row of the window');
+    const [, , firstPageEnd] = /rows (\d+)–(\d+) of 40/.exec(frame) ?? [];
+    await press(view, KEY.pageDown);
+    frame = await waitForFrame(view, (text) => new RegExp(`rows ${Number(firstPageEnd) + 1}–`).test(text), 'the next page');
+    check(frame);
+    assert.equal(visible(frame)[0], `app-${String(Number(firstPageEnd) + 1).padStart(2, '0')}`);
+    await press(view, KEY.end);
+    frame = await waitForFrame(view, (text) => /–40 of 40/.test(text), 'the last page');
+    check(frame);
+    assert.equal(visible(frame).at(-1), 'app-40');
+    await press(view, KEY.up);
+    frame = await waitForFrame(view, (text) => !/–40 of 40/.test(text), 'one row up from the end');
+    await press(view, KEY.home);
+    frame = await waitForFrame(view, (text) => /rows 1–/.test(text), 'back at the top');
+    assert.equal(visible(frame)[0], 'app-01');
+    await press(view, KEY.up);
+    frame = await waitForFrame(view, (text) => /rows 1–/.test(text), 'still at the top');
+
+    // A terminal tall enough for every row: no scrolling, no scroll hint.
+    resize(view.stdout, 100, 60);
+    frame = await waitForFrame(view, (text) => text.includes('app-40') && text.includes('app-01'), 'every row at 60 rows');
+    assert.doesNotMatch(frame, /PgUp/);
+    assert.ok(frame.split('\n').length <= 59);
+  });
+
   it('renders a handful of frames, not one per request, during a flood of 5000 requests', async () => {
     const {bus, view} = setup();
     await waitForText(view, 'recent');

@@ -18,6 +18,10 @@ export const KEY = {
   ctrlA: '\u0001',
   ctrlC: '\u0003',
   ctrlU: '\u0015',
+  pageUp: '\u001B[5~',
+  pageDown: '\u001B[6~',
+  home: '\u001B[H',
+  end: '\u001B[F',
 } as const;
 
 interface Rendered {

@@ -1,4 +1,4 @@
-import {useState} from 'react';
+import {useRef, useState} from 'react';
 import {Box, Text} from 'ink';
 import type {ApplicationRow, LogEntry, StatsStore} from '../../core/stats.js';
 import {clip, describeState, dubboUrl, fit, formatAgo, formatClock, formatMs, layoutColumns, statusName} from '../format.js';
@@ -90,13 +90,44 @@ function LogLine({entry, width}: {entry: LogEntry; width: number}) {
 const HELP = [
   ['q, ctrl-c', 'stop: answer requests in flight, close tunnels and the port, exit'],
   ['p', 'pick applications again (the port stays open)'],
+  ['↑↓ PgUp/Dn', 'scroll the applications when they do not all fit (Home/End: first/last)'],
   ['l', 'show or hide the request log'],
   ['?', 'show or hide this help'],
 ] as const;
 
+/** Log lines kept on screen even when the table has to scroll. */
+const MIN_LOG_LINES = 3;
+
+/**
+ * Which applications fit in `budget` lines starting at `offset` (each takes `heights[i]` lines):
+ * the offset is clamped so the last page is full, and at least one row is always shown.
+ */
+function tableWindow(heights: readonly number[], offset: number, budget: number): {first: number; count: number} {
+  const fits = (from: number): number => {
+    let used = 0;
+    let count = 0;
+    for (let i = from; i < heights.length; i++) {
+      used += heights[i] ?? 1;
+      if (used > budget && count > 0) break;
+      count++;
+    }
+    return count;
+  };
+  // The highest offset that still fills the window: scrolling stops at the last row.
+  let last = heights.length;
+  for (let used = 0; last > 0 && used + (heights[last - 1] ?? 1) <= budget;) used += heights[--last] ?? 1;
+  const first = Math.max(0, Math.min(offset, last));
+  return {first, count: fits(first)};
+}
+
 /**
  * The live view of a running `up`: where to point consumers, one row per routed application, and
  * a log of recent requests and events. It reads only the StatsStore snapshot.
+ *
+ * The frame always stays shorter than the terminal: taller, ink would clear the screen on every
+ * render, the title and the addresses would scroll away, and the last frame would end without a
+ * newline (the shell prompt would then start on the footer's line). So with more applications than
+ * rows the table scrolls (↑↓, PgUp/PgDn, Home/End) and the footer says which rows are shown.
  */
 export function Dashboard({title, store, attachmentKey, status, stopping, onQuit, onPick}: DashboardProps) {
   const snapshot = useStats(store);
@@ -104,6 +135,9 @@ export function Dashboard({title, store, attachmentKey, status, stopping, onQuit
   const {columns, rows} = useTerminalSize();
   const [showLog, setShowLog] = useState(true);
   const [showHelp, setShowHelp] = useState(false);
+  const [offset, setOffset] = useState(0);
+  /** Rows per page of the table as last rendered, for PgUp/PgDn. */
+  const page = useRef(1);
 
   useKeys((input, key) => {
     if (stopping) return;
@@ -112,19 +146,34 @@ export function Dashboard({title, store, attachmentKey, status, stopping, onQuit
     else if (input === 'l') setShowLog((shown) => !shown);
     else if (input === '?') setShowHelp((shown) => !shown);
     else if (key.escape && showHelp) setShowHelp(false);
+    // Offsets past the end are clamped when rendering; clamp here too so ↑ works at once after End.
+    else if (key.upArrow) setOffset((at) => Math.max(0, Math.min(at, snapshot.applications.length - page.current) - 1));
+    else if (key.downArrow) setOffset((at) => at + 1);
+    else if (key.pageUp) setOffset((at) => Math.max(0, Math.min(at, snapshot.applications.length - page.current) - page.current));
+    else if (key.pageDown) setOffset((at) => at + page.current);
+    else if (key.home) setOffset(0);
+    else if (key.end) setOffset(snapshot.applications.length);
   });
 
   const table = tableColumns(columns);
   const [primary, ...others] = snapshot.addresses;
   const { totals } = snapshot;
   const detailRows = snapshot.applications.filter((row) => row.detail !== undefined && (row.state === 'error' || row.state === 'no-ready-pods' || row.state === 'reconnecting'));
-  // Lines other than log entries: title, listening, how-to, gap, table header, rows (+ reasons),
-  // totals, footer; the log's gap and title; help and status when shown.
-  const fixed = 7 + snapshot.applications.length + detailRows.length + (showLog ? 2 : 0)
-    + (showHelp ? HELP.length + 2 : 0) + (status === undefined ? 0 : 1) + (stopping ? -1 : 0);
-  // Stay at least one line short of the screen: a frame as tall as the terminal makes ink clear
-  // the whole screen on every render (flicker) and leaves no newline after the last frame.
-  const logLines = Math.max(3, Math.min(30, rows - 1 - fixed));
+  // Lines other than the table's rows and the log entries: title, listening, how-to, gap, table
+  // header, totals, footer; the log's gap and title; help and status when shown.
+  const chrome = 7 + (showLog ? 2 : 0) + (showHelp ? HELP.length + 2 : 0) + (status === undefined ? 0 : 1) + (stopping ? -1 : 0);
+  // One line short of the screen (see above).
+  const budget = rows - 1 - chrome;
+  const heights = snapshot.applications.map((row) => (detailRows.includes(row) ? 2 : 1));
+  const tableLines = heights.reduce((sum, height) => sum + height, 0);
+  const scrolling = tableLines > budget - (showLog ? MIN_LOG_LINES : 0);
+  const shown = scrolling
+    ? tableWindow(heights, offset, Math.max(1, budget - (showLog ? MIN_LOG_LINES : 0)))
+    : {first: 0, count: snapshot.applications.length};
+  page.current = Math.max(1, shown.count);
+  const visibleRows = snapshot.applications.slice(shown.first, shown.first + shown.count);
+  const visibleLines = heights.slice(shown.first, shown.first + shown.count).reduce((sum, height) => sum + height, 0);
+  const logLines = Math.max(scrolling ? 1 : MIN_LOG_LINES, Math.min(30, budget - visibleLines));
   const log = snapshot.log.slice(-logLines);
 
   return (
@@ -151,7 +200,7 @@ export function Dashboard({title, store, attachmentKey, status, stopping, onQuit
           {table.map((column, i) => fit(column.title, column.width, column.align) + (i < table.length - 1 ? ' ' : '')).join('')}
         </Text>
         {snapshot.applications.length === 0 ? <Text dimColor>no applications routed; press p to pick some</Text> : null}
-        {snapshot.applications.map((row) => (
+        {visibleRows.map((row) => (
           <Box key={row.application} flexDirection="column">
             <ApplicationLine row={row} columns={table} now={now} />
             {detailRows.includes(row) ? (
@@ -182,7 +231,10 @@ export function Dashboard({title, store, attachmentKey, status, stopping, onQuit
         <Text color={status.tone === 'error' ? 'red' : 'yellow'} wrap="truncate-end">{status.text}</Text>
       )}
       {stopping ? null : (
-        <Text dimColor wrap="truncate-end">q quit · p applications · l {showLog ? 'hide' : 'show'} log · ? help</Text>
+        <Text dimColor wrap="truncate-end">
+          {scrolling ? `↑↓ PgUp/PgDn rows ${shown.first + 1}–${shown.first + shown.count} of ${snapshot.applications.length} · ` : ''}
+          q quit · p applications · l {showLog ? 'hide' : 'show'} log · ? help
+        </Text>
       )}
     </Box>
   );

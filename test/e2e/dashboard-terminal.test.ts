@@ -1,0 +1,78 @@
+// Issue #12 item 10 in a real terminal (tmux): the REAL binary's dashboard with more applications
+// than the terminal has rows keeps its title and addresses on screen, and after `q` the shell
+// prompt starts on a line of its own.
+import {after, before, describe, it} from 'node:test';
+import assert from 'node:assert/strict';
+import {chmodSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import {FakeKubeApi} from '../support/fake-kube-api.js';
+import {ROOT, ensureBuilt, freePort} from '../support/binary.js';
+import {TmuxTerminal, tmuxAvailable} from '../support/tmux.js';
+
+const COLUMNS = 100;
+const ROWS = 20;
+const APPLICATIONS = 40;
+/** What the script prints after the binary exits, where a shell would print its prompt. */
+const PROMPT = 'PROMPT$';
+
+const skip = tmuxAvailable() ? false : 'tmux is not installed (apt-get install -y tmux); skipping the terminal end-to-end test';
+
+describe('the dashboard in a real terminal (tmux)', {skip}, () => {
+  let dir: string;
+  let api: FakeKubeApi;
+  let terminal: TmuxTerminal | undefined;
+
+  before(async () => {
+    ensureBuilt();
+    dir = mkdtempSync(join(tmpdir(), 'dubbo-tunnel-e2e-dashboard-'));
+    api = await FakeKubeApi.start();
+    for (let i = 1; i <= APPLICATIONS; i++) {
+      api.addDubboApp({name: `app-${String(i).padStart(2, '0')}`, ingress: false, pods: [{name: `app-${i}-7d9f8-x2x9z`}]});
+    }
+  });
+
+  after(async () => {
+    terminal?.kill();
+    await api?.stop();
+    if (dir !== undefined) rmSync(dir, {recursive: true, force: true});
+  });
+
+  it(`${APPLICATIONS} applications in ${ROWS} rows: title and address stay, the table pages, and the prompt after q starts on a clean line`, async () => {
+    const kubeconfig = api.writeKubeconfig(dir, {context: 'kind-dev', namespace: 'default'});
+    const port = await freePort();
+    const script = join(dir, 'run.sh');
+    writeFileSync(script, [
+      // CI=false: ink renders only the last frame when CI is set.
+      'export CI=false',
+      `export DUBBO_TUNNEL_CONFIG_DIR='${join(dir, 'config')}'`,
+      'unset DUBBO_TUNNEL_PORT DUBBO_TUNNEL_HOST DUBBO_TUNNEL_SOURCE DUBBO_TUNNEL_LOG_LEVEL',
+      `cd '${ROOT}'`,
+      `node bin/dubbo-tunnel.js up --all --kubeconfig '${kubeconfig}' --port ${port}`,
+      // Where an interactive shell would print its prompt: right where the cursor was left.
+      `printf '${PROMPT} exit %s' "$?"`,
+      '',
+    ].join('\n'));
+    chmodSync(script, 0o755);
+    terminal = new TmuxTerminal(script, {columns: COLUMNS, rows: ROWS});
+    terminal.start();
+
+    let screen = await terminal.waitFor((s) => /^app-01\s+● ready/m.test(s) && /rows 1–\d+ of 40/.test(s), 'the dashboard with a paged table');
+    const title = /^dubbo-tunnel · context kind-dev · namespace default$/m;
+    assert.match(screen, title);
+    assert.match(screen, new RegExp(`listening dubbo://\\S+:${port}`));
+    assert.match(screen, /^APPLICATION\s+STATE/m);
+
+    terminal.keys('PageDown');
+    screen = await terminal.waitFor((s) => !/rows 1–/.test(s) && /rows \d+–\d+ of 40/.test(s), 'the next page');
+    assert.match(screen, title, 'the title is still on screen after paging');
+    terminal.keys('End');
+    screen = await terminal.waitFor((s) => /^app-40\s/m.test(s), 'the last page');
+    assert.match(screen, title);
+
+    terminal.keys('q');
+    screen = await terminal.waitFor((s) => s.includes(PROMPT), 'the process exits');
+    const promptLine = screen.split('\n').find((line) => line.includes(PROMPT)) ?? '';
+    assert.equal(promptLine, `${PROMPT} exit 0`, `the prompt shares a line with the last frame:\n${screen}`);
+  });
+});

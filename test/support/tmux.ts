@@ -1,0 +1,60 @@
+// A real terminal for end-to-end tests: one isolated tmux server (`-L <unique socket>`) running one
+// script in a fixed-size window. Callers skip their tests when tmuxAvailable() is false.
+import {spawnSync} from 'node:child_process';
+import {rmSync} from 'node:fs';
+import {waitFor} from './wait.js';
+
+export function tmuxAvailable(): boolean {
+  return spawnSync('tmux', ['-V'], {encoding: 'utf8'}).status === 0;
+}
+
+export class TmuxTerminal {
+  readonly socket = `dubbo-tunnel-e2e-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
+  #socketPath: string | undefined;
+
+  constructor(private readonly script: string, private readonly size: {columns: number; rows: number}) {}
+
+  #tmux(...args: string[]): string {
+    const result = spawnSync('tmux', ['-L', this.socket, ...args], {encoding: 'utf8', env: this.#env()});
+    if (result.status !== 0) throw new Error(`tmux ${args.join(' ')} failed: ${result.stderr}`);
+    return result.stdout;
+  }
+
+  #env(): NodeJS.ProcessEnv {
+    const env = {...process.env};
+    // Not nested in whatever tmux runs this test.
+    delete env['TMUX'];
+    return env;
+  }
+
+  start(): void {
+    this.#tmux('-f', '/dev/null', 'new-session', '-d', '-x', String(this.size.columns), '-y', String(this.size.rows), 'sh', this.script);
+    // Keep the pane (and its last screen) after the program exits, so the final frame can be read.
+    this.#tmux('set-option', '-g', 'remain-on-exit', 'on');
+    this.#socketPath = this.#tmux('display-message', '-p', '#{socket_path}').trim();
+  }
+
+  keys(...keys: string[]): void {
+    this.#tmux('send-keys', ...keys);
+  }
+
+  screen(): string {
+    return this.#tmux('capture-pane', '-p');
+  }
+
+  async waitFor(predicate: (screen: string) => boolean, message: string, timeoutMs = 15_000): Promise<string> {
+    let last = '';
+    try {
+      await waitFor(() => predicate((last = this.screen())), {timeoutMs, intervalMs: 50, message});
+    } catch (error) {
+      throw new Error(`${(error as Error).message}\n--- screen ---\n${last}`);
+    }
+    return last;
+  }
+
+  /** Stops the tmux server (and the program in it) and removes its socket file. */
+  kill(): void {
+    spawnSync('tmux', ['-L', this.socket, 'kill-server'], {env: this.#env()});
+    if (this.#socketPath !== undefined) rmSync(this.#socketPath, {force: true});
+  }
+}
