@@ -1,10 +1,7 @@
 import {readFileSync} from 'node:fs';
-import {DubboTunnelError, isUsageError} from '../core/errors.js';
 import type {CliContext, Command} from './command.js';
 import {formatHelp} from './command.js';
-
-/** Every usage error, whoever finds it (parseArgs, a flag check, the settings resolver), exits with this. */
-export const USAGE_EXIT_CODE = 2;
+import {EXIT_CODES, USAGE_EXIT_CODE, reportFatal} from './report-error.js';
 
 /**
  * Commands load lazily: `dubbo-tunnel up --no-ui` must never parse React/ink, and `--help` should be
@@ -86,23 +83,4 @@ export async function main(argv: string[], context: CliContext = defaultContext(
   } catch (error) {
     return reportFatal(error, context);
   }
-}
-
-/** The exit codes of every command (shown in --help and docs/troubleshooting.md). */
-export const EXIT_CODES = {
-  0: 'success (and a stop that answered the requests in flight)',
-  1: 'failed: the cluster, the network, the local port or a provider (the message says which)',
-  [USAGE_EXIT_CODE]: 'usage error: an unknown or invalid command, flag, argument or setting (flag, DUBBO_TUNNEL_* variable or config file); nothing was started',
-  3: '`call` only: no answer (nothing listening, the connection closed, or the timeout passed)',
-} as const;
-
-export function reportFatal(error: unknown, context: CliContext): number {
-  if (error instanceof DubboTunnelError) {
-    context.stderr.write(`dubbo-tunnel: ${error.message}\n`);
-    if (error.hint) context.stderr.write(`  fix: ${error.hint}\n`);
-    return isUsageError(error) ? USAGE_EXIT_CODE : 1;
-  }
-  const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
-  context.stderr.write(`dubbo-tunnel: unexpected error (please report it): ${text}\n`);
-  return 1;
 }
