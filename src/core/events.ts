@@ -37,13 +37,18 @@ export interface RequestCompleted {
   application: string | undefined;
   /** `com.foo.UserService#getUser`, or undefined when the body could not be read. */
   target: string | undefined;
-  /** Dubbo status byte of the answer (20 = OK); undefined for one-way requests. */
+  /**
+   * Dubbo status byte of the answer (20 = OK); undefined for one-way requests. For a Triple/gRPC
+   * stream (`protocol: 'triple'`), the gRPC status (0 = OK); undefined when the answer had none.
+   */
   status: number | undefined;
   /** Milliseconds from the request arriving to the answer being queued for the consumer. */
   latencyMs: number;
   /** Set when dubbo-tunnel answered itself: the message the consumer got. */
   error?: string;
   oneWay: boolean;
+  /** Which protocol the consumer spoke; absent means Dubbo. A Triple entry is one HTTP/2 stream. */
+  protocol?: 'dubbo' | 'triple';
 }
 
 export class TunnelEventBus extends EventEmitter<TunnelEvents> {

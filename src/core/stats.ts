@@ -1,5 +1,6 @@
 import type {BackendState} from './backend.js';
 import type {LogLevel, RequestCompleted, TunnelEventBus, TunnelEvents} from './events.js';
+import {GRPC_STATUS} from '../protocol/grpc.js';
 import {STATUS} from '../protocol/header.js';
 
 /**
@@ -47,6 +48,8 @@ export interface RequestLogEntry {
   readonly ms: number;
   readonly error: string | undefined;
   readonly oneWay: boolean;
+  /** 'triple' for an HTTP/2 stream (then `status` is a gRPC status); absent for Dubbo. */
+  readonly protocol?: 'dubbo' | 'triple';
   /** True when the request failed (dubbo-tunnel answered with an error, or a non-OK status). */
   readonly failed: boolean;
 }
@@ -98,8 +101,9 @@ export interface StatsStoreOptions {
   initial?: {addresses?: readonly string[]; port?: number; applications?: readonly string[]};
 }
 
-export function isFailedRequest(request: Pick<RequestCompleted, 'error' | 'status'>): boolean {
-  return request.error !== undefined || (request.status !== undefined && request.status !== STATUS.OK);
+export function isFailedRequest(request: Pick<RequestCompleted, 'error' | 'status' | 'protocol'>): boolean {
+  const ok = request.protocol === 'triple' ? GRPC_STATUS.OK : STATUS.OK;
+  return request.error !== undefined || (request.status !== undefined && request.status !== ok);
 }
 
 const LEVEL_RANK: Record<LogLevel, number> = {debug: 0, info: 1, warn: 2, error: 3};
@@ -209,6 +213,7 @@ function buildRequestEntry(request: RequestCompleted, seq: number, at: number): 
     ms: request.latencyMs,
     error: request.error,
     oneWay: request.oneWay,
+    ...(request.protocol === undefined ? {} : {protocol: request.protocol}),
     failed: isFailedRequest(request),
   });
 }

@@ -1,5 +1,6 @@
 import type {ApplicationRow} from '../core/stats.js';
 import {STATUS} from '../protocol/header.js';
+import {grpcStatusName} from '../protocol/grpc.js';
 
 /**
  * Pure text helpers for the terminal UI. Rows are built from fixed-width cells so a line never
@@ -43,8 +44,9 @@ export function formatClock(at: number): string {
 
 const STATUS_NAMES = new Map<number, string>(Object.entries(STATUS).map(([name, value]) => [value, name]));
 
-/** `OK`, `SERVICE_NOT_FOUND`, `one-way`, or the number when unknown. */
-export function statusName(status: number | undefined): string {
+/** `OK`, `SERVICE_NOT_FOUND`, `one-way`, or the number when unknown; for Triple streams `grpc OK`, `grpc UNAVAILABLE`. */
+export function statusName(status: number | undefined, protocol?: 'dubbo' | 'triple'): string {
+  if (protocol === 'triple') return status === undefined ? 'grpc -' : `grpc ${grpcStatusName(status)}`;
   if (status === undefined) return 'one-way';
   return STATUS_NAMES.get(status) ?? String(status);
 }

@@ -77,7 +77,8 @@ function LogLine({entry, width}: {entry: LogEntry; width: number}) {
       </Text>
     );
   }
-  const status = entry.error === undefined ? statusName(entry.status) : `${statusName(entry.status)}: ${entry.error}`;
+  const name = statusName(entry.status, entry.protocol);
+  const status = entry.error === undefined ? name : `${name}: ${entry.error}`;
   const text = `${entry.application ?? '(no route)'} ${entry.target ?? '?'} ${status} ${formatMs(entry.ms)}`;
   return (
     <Text wrap="truncate-end">
