@@ -1,6 +1,7 @@
 import net from 'node:net';
 import type {Backend, BackendPort, BackendStream} from '../core/backend.js';
 import {BackendError} from '../core/errors.js';
+import {formatHostPort} from '../core/host-port.js';
 
 export interface HostPort {
   host: string;
@@ -84,10 +85,6 @@ function connectTcp(application: string, host: string, port: number, signal: Abo
       resolve({stream: socket, remote});
     });
   });
-}
-
-export function formatHostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 export function describeSocketError(error: NodeJS.ErrnoException): string {

@@ -1,5 +1,6 @@
 import net from 'node:net';
 import {DubboTunnelError, errorMessage} from '../core/errors.js';
+import {formatHostPort} from '../core/host-port.js';
 import {TunnelEventBus} from '../core/events.js';
 import {DEFAULT_PAYLOAD} from '../protocol/header.js';
 import type {RouteSource} from '../router/route-table.js';
@@ -8,7 +9,6 @@ import {ConsumerConnection} from './consumer-connection.js';
 import {TripleConnection} from './http2/triple-connection.js';
 import {TripleUpstreams} from './http2/triple-upstreams.js';
 import {LocalPeerPolicy, consumerFacingAddresses, normalizeAddress} from './local-peer.js';
-import {formatHostPort} from './static-backend.js';
 
 export interface TunnelServerOptions {
   /** Local port; 0 picks a free one (tests). */

@@ -1,13 +1,15 @@
 import http2 from 'node:http2';
 import type {ClientHttp2Stream, IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Session, ServerHttp2Stream} from 'node:http2';
 import type {Socket} from 'node:net';
-import {errorMessage} from '../../core/errors.js';
+import {DubboTunnelError, errorMessage} from '../../core/errors.js';
+import type {ErrorCode} from '../../core/errors.js';
 import type {TunnelEventBus} from '../../core/events.js';
 import {GRPC_STATUS, encodeGrpcMessage, parseGrpcPath} from '../../protocol/grpc.js';
 import {describeTarget} from '../../protocol/header.js';
 import type {RouteSource} from '../../router/route-table.js';
 import {resolveRoute} from '../../router/resolve.js';
 import type {RoutingInput} from '../../router/resolve.js';
+import {streamCompleted} from '../completion.js';
 import {CONNECTION_WINDOW, STREAM_WINDOW} from './triple-upstreams.js';
 import type {TripleUpstream, TripleUpstreams} from './triple-upstreams.js';
 
@@ -41,8 +43,9 @@ interface Call {
   upstream: ClientHttp2Stream | undefined;
   /** The gRPC status the consumer got, once known; undefined for a non-gRPC answer. */
   status: number | undefined;
-  /** Set when dubbo-tunnel ended the stream itself: the grpc-message the consumer got. */
+  /** Set when dubbo-tunnel ended the stream itself: the grpc-message the consumer got, and its code. */
   error: string | undefined;
+  code: ErrorCode | undefined;
   /** Trailers to send when the response body ends (the provider's, or ours after a failure). */
   trailers: OutgoingHttpHeaders | undefined;
   settled: boolean;
@@ -103,7 +106,7 @@ export class TripleConnection {
     const {service, method} = parseGrpcPath(headers[':path']);
     const call: Call = {
       stream, startedAt: performance.now(), target: describeTarget(service, method),
-      application: undefined, upstream: undefined, status: undefined, error: undefined, trailers: undefined, settled: false,
+      application: undefined, upstream: undefined, status: undefined, error: undefined, code: undefined, trailers: undefined, settled: false,
     };
     this.#calls.add(call);
     stream.on('error', () => undefined); // the outcome is read on 'close'
@@ -114,7 +117,7 @@ export class TripleConnection {
     });
 
     if (this.#shuttingDown) {
-      this.#answer(call, GRPC_STATUS.UNAVAILABLE, `dubbo-tunnel is shutting down; ${call.target} was not forwarded`);
+      this.#answer(call, GRPC_STATUS.UNAVAILABLE, 'DT_ERR_SHUTTING_DOWN', `dubbo-tunnel is shutting down; ${call.target} was not forwarded`);
       return;
     }
     const input: RoutingInput = {
@@ -126,20 +129,20 @@ export class TripleConnection {
     };
     const decision = resolveRoute(this.#options.routes.current, input, this.#options.attachmentKey);
     if (!decision.ok) {
-      this.#answer(call, GRPC_STATUS.UNIMPLEMENTED, decision.message);
+      this.#answer(call, GRPC_STATUS.UNIMPLEMENTED, 'DT_ERR_NO_ROUTE', decision.message);
       return;
     }
     const {backend} = decision;
     call.application = backend.application;
     const port = backend.triple;
     if (port === undefined) {
-      this.#answer(call, GRPC_STATUS.UNIMPLEMENTED,
+      this.#answer(call, GRPC_STATUS.UNIMPLEMENTED, 'DT_ERR_NO_ROUTE',
         `dubbo-tunnel: ${backend.application} has no Triple port (only dubbo:// at ${backend.describe()}); ${call.target} was not sent (give it one with --backend ${backend.application}=tri://<host>:<port>, or name its Service port tri or grpc)`);
       return;
     }
     this.#options.upstreams.session(backend.application, port, this.id).then(
       (upstream) => this.#forward(call, upstream, headers),
-      (error: unknown) => this.#answer(call, GRPC_STATUS.UNAVAILABLE, `dubbo-tunnel: ${errorMessage(error)}; ${call.target} was not sent`),
+      (error: unknown) => this.#answer(call, GRPC_STATUS.UNAVAILABLE, errorCode(error), `dubbo-tunnel: ${errorMessage(error)}; ${call.target} was not sent`),
     );
   }
 
@@ -150,7 +153,7 @@ export class TripleConnection {
     try {
       out = upstream.session.request(forwardedHeaders(headers));
     } catch (error) {
-      this.#answer(call, GRPC_STATUS.UNAVAILABLE, `dubbo-tunnel: ${upstream.failure ?? errorMessage(error)}; ${call.target} was not sent`);
+      this.#answer(call, GRPC_STATUS.UNAVAILABLE, 'DT_ERR_BACKEND_UNAVAILABLE', `dubbo-tunnel: ${upstream.failure ?? errorMessage(error)}; ${call.target} was not sent`);
       return;
     }
     call.upstream = out;
@@ -202,16 +205,17 @@ export class TripleConnection {
       return;
     }
     const reason = upstream.failure ?? `${upstream.application}: ${upstream.remote} closed the connection`;
-    this.#answer(call, GRPC_STATUS.UNAVAILABLE, responded
+    this.#answer(call, GRPC_STATUS.UNAVAILABLE, 'DT_ERR_BACKEND_CLOSED', responded
       ? `dubbo-tunnel: ${reason}; ${call.target} got no complete answer (it may or may not have run on the provider)`
       : `dubbo-tunnel: ${reason}; ${call.target} got no answer (it may or may not have run on the provider)`);
   }
 
   /** Ends a stream with a gRPC status of our own: trailers-only when nothing was sent yet. */
-  #answer(call: Call, status: number, message: string): void {
+  #answer(call: Call, status: number, code: ErrorCode, message: string): void {
     const {stream} = call;
     call.status = status;
     call.error = message;
+    call.code = code;
     call.upstream?.unpipe(stream);
     call.upstream?.close(NGHTTP2_CANCEL);
     if (stream.closed || stream.destroyed) return;
@@ -236,17 +240,11 @@ export class TripleConnection {
     }
     const upstream = call.upstream;
     if (upstream && !upstream.closed && !upstream.destroyed) upstream.close(stream.rstCode === undefined || stream.rstCode === NGHTTP2_NO_ERROR ? NGHTTP2_CANCEL : stream.rstCode);
-    this.#options.events.emit('request-completed', {
-      connectionId: this.id,
-      requestId: BigInt(stream.id ?? 0),
-      application: call.application,
-      target: call.target,
-      status: call.status,
-      latencyMs: performance.now() - call.startedAt,
-      ...(call.error === undefined ? {} : {error: call.error}),
-      oneWay: false,
-      protocol: 'triple',
-    });
+    this.#options.events.emit('request-completed', streamCompleted(
+      {connectionId: this.id, requestId: BigInt(stream.id ?? 0), application: call.application, target: call.target, startedAt: call.startedAt},
+      call.status,
+      call.error === undefined ? undefined : {code: call.code ?? 'DT_ERR_BACKEND_UNAVAILABLE', message: call.error},
+    ));
     if (this.#calls.size === 0) this.#idleWaiter?.();
   }
 
@@ -267,7 +265,7 @@ export class TripleConnection {
         };
       });
     }
-    for (const call of [...this.#calls]) this.#answer(call, GRPC_STATUS.UNAVAILABLE, `dubbo-tunnel is shutting down; ${call.target} got no complete answer`);
+    for (const call of [...this.#calls]) this.#answer(call, GRPC_STATUS.UNAVAILABLE, 'DT_ERR_SHUTTING_DOWN', `dubbo-tunnel is shutting down; ${call.target} got no complete answer`);
     await new Promise<void>((resolve) => {
       if (this.#closed) {
         resolve();
@@ -338,4 +336,8 @@ function statusOfReset(code: number): number {
     default:
       return GRPC_STATUS.INTERNAL;
   }
+}
+
+function errorCode(error: unknown): ErrorCode {
+  return error instanceof DubboTunnelError ? error.code : 'DT_ERR_BACKEND_UNAVAILABLE';
 }
