@@ -45,6 +45,8 @@ export interface ClusterOptions {
   execStderr?: Writable | null;
   /** A person is at the terminal and nothing else reads stdin: plugins may prompt on it. Default false. */
   interactive?: boolean;
+  /** How long requests in flight on a pod that stopped being ready may still finish (default 30 s). */
+  drainLimitMs?: number;
 }
 
 /** What `serve()` returns: live routing for the selected applications until `stop()`. */
@@ -76,8 +78,11 @@ export class KubeCluster {
   readonly #endpoints: EndpointTracker;
   readonly #serving = new Set<Serving>();
   readonly #warned = new Set<string>();
+  /** @internal Bound for draining streams of pods that stopped being ready. */
+  readonly drainLimitMs: number | undefined;
 
-  private constructor(input: {client: KubeClient; contextName: string; namespace: string | undefined; defaultNamespace: string; rules: DiscoveryRules; events: TunnelEventBus}) {
+  private constructor(input: {client: KubeClient; contextName: string; namespace: string | undefined; defaultNamespace: string; rules: DiscoveryRules; events: TunnelEventBus; drainLimitMs?: number}) {
+    this.drainLimitMs = input.drainLimitMs;
     this.client = input.client;
     this.contextName = input.contextName;
     this.namespace = input.namespace;
@@ -128,6 +133,7 @@ export class KubeCluster {
       defaultNamespace: loaded.namespace,
       rules,
       events: options.events,
+      ...(options.drainLimitMs === undefined ? {} : {drainLimitMs: options.drainLimitMs}),
     });
   }
 
@@ -389,7 +395,7 @@ class Serving {
       const id = applicationKey(application);
       let backend = this.#backends.get(id);
       if (!backend) {
-        backend = new KubeBackend(application, {client: cluster.client, endpoints: this.#endpoints, events: this.#events});
+        backend = new KubeBackend(application, {client: cluster.client, endpoints: this.#endpoints, events: this.#events, ...(cluster.drainLimitMs === undefined ? {} : {drainLimitMs: cluster.drainLimitMs})});
         this.#made.add(backend);
       }
       next.set(id, backend);
@@ -397,7 +403,9 @@ class Serving {
     const removed = [...this.#backends].filter(([id]) => !next.has(id)).map(([, backend]) => backend);
     this.#backends = next;
     this.#publish();
-    for (const backend of removed) backend.close();
+    const discovered = new Set(applications.map((application) => applicationKey(application)));
+    // Requests in flight finish (the pods may well still be running); only new ones are not routed.
+    for (const backend of removed) backend.close(discovered.has(applicationKey(backend.target)) ? 'deselected' : 'no longer discovered in the cluster', {drain: true});
   }
 
   /** Swaps in a table with our backends plus the ones we did not make (static backends win clashes). */
