@@ -55,6 +55,7 @@ export const CATALOGUE: readonly CheckDefinition[] = [
     problems: [
       {id: 'plugin-missing', symptom: 'the exec plugin named in the kubeconfig (users[].user.exec.command) is not installed or not on PATH', fix: 'install that plugin, or put its directory on PATH, then run doctor again'},
       {id: 'plugin-failed', symptom: 'cannot get credentials for context \'<name>\': <the plugin\'s message>', fix: 'run `kubectl --context <name> get ns` to log in (or read the plugin\'s message above), then run doctor again'},
+      {id: 'plugin-timeout', symptom: 'the credentials plugin <name> gave no answer within N s (a login nobody completed, a prompt, a hung network call)', fix: 'run `kubectl --context <name> get ns` to see what the plugin waits for and complete it, then run doctor again; `--timeout <ms>` (doctor) or `DUBBO_TUNNEL_EXEC_TIMEOUT_MS` (ls, up; default 60000) gives it longer'},
       {id: 'anonymous', warning: true, symptom: 'the context has no user credentials: requests are anonymous', fix: 'most clusters refuse anonymous requests; get a kubeconfig whose user has a token, client certificate or exec plugin'},
     ],
   },

@@ -3,7 +3,7 @@ import type {ClientRequest, IncomingMessage} from 'node:http';
 import https from 'node:https';
 import type {KubeConfig} from '@kubernetes/client-node';
 import {errorMessage} from '../core/errors.js';
-import {KubeAuthError, KubeRequestError, WatchInactiveError} from './errors.js';
+import {ExecPluginError, KubeAuthError, KubeRequestError, WatchInactiveError} from './errors.js';
 import type {ErrorScene, ResourceRef} from './errors.js';
 import type {KubeObject, KubeStatus, WatchEvent} from './types.js';
 
@@ -57,6 +57,7 @@ export class KubeClient {
     try {
       await this.#kc.applyToHTTPSOptions(options);
     } catch (error) {
+      if (error instanceof ExecPluginError) throw error;
       // client-node puts an exec plugin's whole stderr into the message; keep it short.
       const text = errorMessage(error).trim().split('\n').filter((line) => line.trim() !== '').slice(-3).join(' / ');
       throw new KubeAuthError(text === '' ? 'the credential plugin failed without a message' : text, {cause: error});

@@ -13,7 +13,7 @@ import type {DiscoveryRules, KubeApplication, SourceMode} from './discovery.js';
 import {EndpointTracker} from './endpoint-tracker.js';
 import {targetsFromEndpoints, targetsFromSlices} from './endpoints.js';
 import type {ServiceTargets} from './endpoints.js';
-import {KubeRequestError, toKubeError} from './errors.js';
+import {EXEC_TIMEOUT_ENV, KubeRequestError, toKubeError} from './errors.js';
 import type {ResourceRef} from './errors.js';
 import {loadKubeconfig, routeExecPluginIo} from './kubeconfig.js';
 import {parseLabelSelector} from './label-selector.js';
@@ -45,6 +45,11 @@ export interface ClusterOptions {
   execStderr?: Writable | null;
   /** A person is at the terminal and nothing else reads stdin: plugins may prompt on it. Default false. */
   interactive?: boolean;
+  /**
+   * Bound on one run of an exec credentials plugin (default: DUBBO_TUNNEL_EXEC_TIMEOUT_MS from `env`,
+   * else 60 s, long enough for a browser login).
+   */
+  execTimeoutMs?: number;
   /** How long requests in flight on a pod that stopped being ready may still finish (default 30 s). */
   drainLimitMs?: number;
 }
@@ -117,7 +122,11 @@ export class KubeCluster {
       ...(options.selector === undefined || options.selector.trim() === '' ? {} : {selector: parseLabelSelector(options.selector)}),
     };
     const loaded = loadKubeconfig({kubeconfig: options.kubeconfig, context: options.context, namespace: options.namespace, env: options.env});
-    const exec = routeExecPluginIo(loaded.kc, {stderr: options.execStderr, interactive: options.interactive});
+    const exec = routeExecPluginIo(loaded.kc, {
+      stderr: options.execStderr,
+      interactive: options.interactive,
+      timeoutMs: options.execTimeoutMs ?? execTimeoutFromEnv(options.env ?? process.env),
+    });
     const client = new KubeClient(loaded.kc, {server: loaded.server, contextName: loaded.contextName, onUnauthorized: () => exec.forgetCredentials()});
     try {
       // Credentials first, before any list and before a UI takes the terminal: an exec plugin runs
@@ -285,6 +294,13 @@ export class KubeCluster {
       this.#events.log('warn', warning);
     }
   }
+}
+
+/** DUBBO_TUNNEL_EXEC_TIMEOUT_MS as a positive number of milliseconds; undefined when unset or not one. */
+function execTimeoutFromEnv(env: NodeJS.ProcessEnv): number | undefined {
+  const text = env[EXEC_TIMEOUT_ENV];
+  if (text === undefined || !/^\d+$/.test(text.trim()) || Number(text) <= 0) return undefined;
+  return Number(text);
 }
 
 /** One serve() call: the Ingress and Service watches and the backends they produce. */
