@@ -266,7 +266,7 @@ async function kubeChecks(options: DoctorOptions, wanted: (id: CheckId) => boole
   } catch (error) {
     if (!(error instanceof DubboTunnelError)) throw error;
     const problem = error.code === 'DT_ERR_KUBE_CONTEXT' ? 'context'
-      : /does not exist|no kubeconfig found|none of the files/.test(error.message) ? 'missing'
+      : /does not exist|no kubeconfig found|none of the files|empty \(no clusters/.test(error.message) ? 'missing'
         : /cannot read/.test(error.message) ? 'unreadable' : 'cluster';
     if (wanted('kubeconfig')) emit(result('kubeconfig', {status: 'fail', problem, summary: error.message, details: [], ...(error.hint === undefined ? {} : {fix: error.hint})}));
     skipRest('credentials', 'needs a kubeconfig');

@@ -127,7 +127,10 @@ export class KubeCluster {
       interactive: options.interactive,
       timeoutMs: options.execTimeoutMs ?? execTimeoutFromEnv(options.env ?? process.env),
     });
-    const client = new KubeClient(loaded.kc, {server: loaded.server, contextName: loaded.contextName, onUnauthorized: () => exec.forgetCredentials()});
+    const client = new KubeClient(loaded.kc, {
+      server: loaded.server, contextName: loaded.contextName, onUnauthorized: () => exec.forgetCredentials(),
+      onWaiting: (message, answered) => options.events.log(answered ? 'info' : 'warn', message),
+    });
     try {
       // Credentials first, before any list and before a UI takes the terminal: an exec plugin runs
       // here, and its prompt (device code, password) is seen and answered now.

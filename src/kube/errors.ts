@@ -108,9 +108,15 @@ function errorCodeOf(error: unknown): string | undefined {
   return errorCodeOf((error as {cause?: unknown}).cause);
 }
 
+/**
+ * OpenSSL's verification errors as Node names them (UNABLE_TO_VERIFY_LEAF_SIGNATURE for a server
+ * certificate signed by a CA the kubeconfig does not hold, CERT_HAS_EXPIRED, HOSTNAME_MISMATCH, ...)
+ * and Node's own TLS errors.
+ */
 function isTlsError(code: string | undefined): boolean {
-  return code !== undefined && (code.startsWith('ERR_TLS') || code.startsWith('CERT_') || code.includes('CERT')
-    || code === 'DEPTH_ZERO_SELF_SIGNED_CERT' || code === 'SELF_SIGNED_CERT_IN_CHAIN' || code.startsWith('ERR_SSL'));
+  return code !== undefined && (code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || code.includes('CERT')
+    || code.startsWith('UNABLE_TO_') || code === 'HOSTNAME_MISMATCH' || code === 'INVALID_CA'
+    || code === 'INVALID_PURPOSE' || code === 'PATH_LENGTH_EXCEEDED');
 }
 
 /**
@@ -145,7 +151,7 @@ export function toKubeError(error: unknown, scene: ErrorScene, ref?: ResourceRef
   const name = error instanceof Error ? error.name : '';
   if (isTlsError(code)) {
     return new DubboTunnelError('DT_ERR_KUBE_UNREACHABLE', `TLS to the API server ${scene.server} failed: ${errorMessage(error)}`, {
-      hint: `check certificate-authority(-data) of the cluster of context '${scene.contextName}' in your kubeconfig`,
+      hint: `the API server's certificate is not trusted by certificate-authority(-data) of the cluster of context '${scene.contextName}' in your kubeconfig: fetch a fresh kubeconfig for this cluster (or fix that entry)`,
       cause: error,
     });
   }

@@ -1,6 +1,6 @@
 import {spawn} from 'node:child_process';
 import type {ChildProcess, SpawnOptions} from 'node:child_process';
-import {existsSync} from 'node:fs';
+import {existsSync, readFileSync} from 'node:fs';
 import {homedir} from 'node:os';
 import path from 'node:path';
 import type {Writable} from 'node:stream';
@@ -41,6 +41,8 @@ const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
 interface ParsedFile {
   file: string;
+  /** Nothing but blanks and comments: kubectl reads it as an empty config and goes on with the others. */
+  empty: boolean;
   clusters: Cluster[];
   users: User[];
   contexts: Context[];
@@ -77,6 +79,19 @@ export function kubeconfigFiles(options: KubeconfigOptions): {files: string[]; s
 }
 
 function parseFile(file: string): ParsedFile {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new DubboTunnelError('DT_ERR_KUBECONFIG', `cannot read kubeconfig ${file}: ${errorMessage(error)}`, {
+      hint: 'check the file\'s permissions, or point KUBECONFIG or --kubeconfig at another file',
+      cause: error,
+    });
+  }
+  if (text.split('\n').every((line) => line.trim() === '' || line.trim().startsWith('#') || line.trim() === '---')) {
+    // client-node fails on it with "Cannot read properties of undefined (reading 'clusters')".
+    return {file, empty: true, clusters: [], users: [], contexts: [], currentContext: undefined};
+  }
   const part = new KubeConfig();
   try {
     // loadFromFile also makes certificate/key file paths absolute relative to the file.
@@ -90,6 +105,7 @@ function parseFile(file: string): ParsedFile {
   const current = part.getCurrentContext() as string | undefined;
   return {
     file,
+    empty: false,
     clusters: part.getClusters(),
     users: part.getUsers(),
     contexts: part.getContexts(),
@@ -131,7 +147,13 @@ export function loadKubeconfig(options: KubeconfigOptions = {}): LoadedKubeconfi
       hint: 'point KUBECONFIG or --kubeconfig at your cluster\'s kubeconfig, or create ~/.kube/config (e.g. with your cloud CLI\'s get-credentials command)',
     });
   }
-  const merged = mergeKubeconfigs(files.map(parseFile));
+  const parts = files.map(parseFile);
+  if (parts.every((part) => part.empty)) {
+    throw new DubboTunnelError('DT_ERR_KUBECONFIG', `kubeconfig ${files.join(', ')} ${files.length === 1 ? 'is' : 'are'} empty (no clusters, users or contexts)`, {
+      hint: 'point KUBECONFIG or --kubeconfig at your cluster\'s kubeconfig, or fill this file (e.g. with your cloud CLI\'s get-credentials command)',
+    });
+  }
+  const merged = mergeKubeconfigs(parts);
   const known = merged.contexts.map((context) => context.name);
   const contextName = options.context ?? merged.currentContext;
   const knownText = known.length === 0 ? 'the kubeconfig defines no contexts' : `known contexts: ${known.join(', ')}`;
