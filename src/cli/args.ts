@@ -57,6 +57,14 @@ export function parsePort(value: string, flag: string): number {
   return port;
 }
 
+/** A whole number of seconds where 0 means "never" (e.g. --idle-timeout). */
+export function parseSeconds(value: string, flag: string): number {
+  if (!/^\d+$/.test(value)) {
+    throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', `${flag} must be a whole number of seconds (0 = never), got '${value}'`);
+  }
+  return Number(value);
+}
+
 export function parsePositiveInt(value: string, flag: string): number {
   const number = Number(value);
   if (!/^\d+$/.test(value) || number <= 0) {

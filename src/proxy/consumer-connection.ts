@@ -87,8 +87,25 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
     return count;
   }
 
+  /** Bytes held for this connection: a partial frame waiting for its rest, and the scratch buffer. */
+  get heldBytes(): number {
+    return this.#decoder.bufferedBytes + (this.#scratch?.length ?? 0);
+  }
+
   onClosed(listener: () => void): void {
     this.#onClosed = listener;
+  }
+
+  /**
+   * The listener's idle timeout fired (nothing came from the consumer for a while): closes the
+   * connection unless something is still owed either way (a request waiting for its answer, a
+   * provider callback waiting for the consumer's, writes backed up). Returns whether it closed.
+   */
+  closeIfIdle(): boolean {
+    if (this.#closed || this.pendingCount > 0 || this.#reverse.size > 0 || this.#blockedUpstreams.size > 0 || this.#consumerBlocked) return false;
+    this.#socket.end();
+    this.#close(undefined, true);
+    return true;
   }
 
   // FrameSink: frames from the consumer.
@@ -352,6 +369,9 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
     if (this.#closed) return;
     this.#closed = true;
     this.#decoder.close();
+    // The connection object may outlive its socket for a while (timers, listeners): give the
+    // scratch buffer back now, a large request may have grown it to 1 MiB.
+    this.#scratch = undefined;
     for (const upstream of [...this.#upstreams]) upstream.close('the consumer connection closed');
     if (destroy && !this.#socket.writableEnded) this.#socket.destroy();
     else if (destroy) setTimeout(() => this.#socket.destroy(), 200).unref();

@@ -1,4 +1,6 @@
+import {closeSync, openSync} from 'node:fs';
 import net from 'node:net';
+import {devNull} from 'node:os';
 import {DubboTunnelError, errorMessage} from '../core/errors.js';
 import {formatHostPort} from '../core/host-port.js';
 import {TunnelEventBus} from '../core/events.js';
@@ -26,11 +28,48 @@ export interface TunnelServerOptions {
   maxBodyLength?: number;
   /** Injected in tests: which addresses count as this machine. */
   peerPolicy?: LocalPeerPolicy;
+  /**
+   * Close a consumer connection that sent nothing for this long and is owed nothing (0 = never).
+   * Default DEFAULT_IDLE_TIMEOUT_MS.
+   */
+  idleTimeoutMs?: number;
 }
+
+/**
+ * A Dubbo consumer sends a heartbeat on a connection that read nothing for 60 s
+ * (`DEFAULT_HEARTBEAT`, NettyClientHandler), and a Dubbo provider closes a channel idle for
+ * 3 x 60 s = 180 s (NettyServer's IdleStateHandler). Five minutes lets a consumer with a longer
+ * heartbeat keep its connection, while connections that never say anything are let go.
+ */
+export const DEFAULT_IDLE_TIMEOUT_MS = 300_000;
 
 /** A consumer connection as the listener sees it: Dubbo, HTTP/2, or not yet known. */
 interface LocalConnection {
   shutdown(graceMs: number): Promise<void>;
+  /** Closes the connection when nothing is owed (the idle timeout fired); returns whether it did. */
+  closeIfIdle?(): boolean;
+}
+
+/** Errors that mean this process has no file descriptors left (per process / system-wide). */
+const OUT_OF_DESCRIPTORS = new Set(['EMFILE', 'ENFILE']);
+
+/** How often the listener checks for running out of file descriptors (see descriptorsLeft). */
+const DESCRIPTOR_CHECK_MS = 2000;
+
+/**
+ * Out of descriptors, libuv turns away the connections it cannot accept without telling node (it
+ * accepts each one on a spare descriptor and closes it at once, uv__emfile_trick), so the listener
+ * never hears of them. Opening the null device fails with the same EMFILE/ENFILE exactly when
+ * accept() does, so that is what is checked. Returns the error code, or undefined when all is well.
+ */
+function outOfDescriptors(): string | undefined {
+  try {
+    closeSync(openSync(devNull, 'r'));
+    return undefined;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code !== undefined && OUT_OF_DESCRIPTORS.has(code) ? code : undefined;
+  }
 }
 
 /** The one local Dubbo port. Owns the listening socket and the consumer connections. */
@@ -41,10 +80,12 @@ export class TunnelServer {
   readonly #server: net.Server;
   readonly #connections: Set<LocalConnection>;
   readonly #tripleUpstreams: TripleUpstreams;
+  readonly #descriptorCheck: NodeJS.Timeout;
   #closing: Promise<void> | undefined;
 
   private constructor(server: net.Server, connections: Set<LocalConnection>, tripleUpstreams: TripleUpstreams, events: TunnelEventBus, host: string, port: number) {
     this.#server = server;
+    this.#descriptorCheck = watchDescriptors(server, connections, events);
     this.#connections = connections;
     this.#tripleUpstreams = tripleUpstreams;
     this.events = events;
@@ -58,6 +99,8 @@ export class TunnelServer {
     const allowRemote = options.allowRemote ?? false;
     let nextId = 1;
     let accepting = false;
+    const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    let idleCloseLogged = false;
     const connections = new Set<LocalConnection>();
     const tripleUpstreams = new TripleUpstreams(events);
     const server = net.createServer({noDelay: true, allowHalfOpen: true}, (socket) => {
@@ -73,9 +116,28 @@ export class TunnelServer {
       }
       const id = nextId++;
       events.emit('connection-opened', {connectionId: id, peer});
-      // Until its first bytes arrive, shutting down just closes the socket.
-      const undecided: LocalConnection = {shutdown: () => Promise.resolve(void socket.destroy())};
+      // Until its first bytes arrive, shutting down just closes the socket, and so does the idle
+      // timeout: a peer that connected and never said anything is owed nothing.
+      const undecided: LocalConnection = {
+        shutdown: () => Promise.resolve(void socket.destroy()),
+        closeIfIdle: () => {
+          socket.destroy();
+          return true;
+        },
+      };
+      let current = undecided;
       connections.add(undecided);
+      if (idleTimeoutMs > 0) {
+        // Any byte in either direction restarts it; an answer to a request in flight does too,
+        // so a connection skipped because it was owed something is looked at again later.
+        socket.setTimeout(idleTimeoutMs);
+        socket.on('timeout', () => {
+          if (!current.closeIfIdle?.()) return;
+          if (idleCloseLogged) return;
+          idleCloseLogged = true;
+          events.log('info', `closed consumer #${id} (${peer}): it sent nothing for ${Math.round(idleTimeoutMs / 1000)} s (a Dubbo consumer sends a heartbeat every 60 s); idle connections are closed after --idle-timeout <seconds>, and further ones are not logged`);
+        });
+      }
       sniffFirstBytes(socket, (protocol) => {
         connections.delete(undecided);
         if (protocol === 'gone') {
@@ -87,6 +149,10 @@ export class TunnelServer {
           ? new TripleConnection(socket, {...common, upstreams: tripleUpstreams})
           : new ConsumerConnection(socket, {...common, maxBodyLength: options.maxBodyLength ?? DEFAULT_PAYLOAD});
         connections.add(connection);
+        current = connection;
+        // node's HTTP/2 session reads the socket natively, so the socket's timer would not see its
+        // traffic: the Triple side keeps HTTP/2 connections alive or ends them with GOAWAY.
+        if (protocol === 'http2') socket.setTimeout(0);
         connection.onClosed(() => connections.delete(connection));
         // sniffFirstBytes paused the socket with its first bytes put back. The Dubbo connection reads
         // them once resumed; node's HTTP/2 session takes buffered bytes itself on its next tick.
@@ -126,6 +192,7 @@ export class TunnelServer {
    */
   close(graceMs = 3000): Promise<void> {
     this.#closing ??= (async () => {
+      clearInterval(this.#descriptorCheck);
       const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
       await Promise.all([...this.#connections].map((connection) => connection.shutdown(graceMs)));
       this.#tripleUpstreams.close();
@@ -167,6 +234,34 @@ function sniffFirstBytes(socket: net.Socket, decided: (protocol: 'http2' | 'dubb
   socket.on('end', onGone);
   socket.on('close', onGone);
   socket.on('error', onGone);
+}
+
+/**
+ * Says once that the process ran out of file descriptors (new consumers are turned away then, see
+ * outOfDescriptors); the connections already open keep working. Also keeps an accept error that
+ * libuv does pass on from being an unhandled 'error' event, which would end the process.
+ */
+function watchDescriptors(server: net.Server, connections: ReadonlySet<LocalConnection>, events: TunnelEventBus): NodeJS.Timeout {
+  let said = false;
+  const say = (code: string): void => {
+    if (said) return;
+    said = true;
+    events.log('error', `out of file descriptors (${code}): new consumer connections are turned away while ${connections.size} are open; raise the limit (ulimit -n) or let idle consumers go sooner (--idle-timeout); this is said once`);
+  };
+  server.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== undefined && OUT_OF_DESCRIPTORS.has(error.code)) say(error.code);
+    else events.log('error', `could not accept a consumer connection: ${errorMessage(error)}`);
+  });
+  const timer = setInterval(() => {
+    if (said) {
+      clearInterval(timer);
+      return;
+    }
+    const code = outOfDescriptors();
+    if (code !== undefined) say(code);
+  }, DESCRIPTOR_CHECK_MS);
+  timer.unref();
+  return timer;
 }
 
 async function listen(server: net.Server, port: number, host: string | undefined): Promise<string> {

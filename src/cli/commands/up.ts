@@ -8,10 +8,10 @@ import {resolveSettings, SettingsStore} from '../../config/settings.js';
 import type {KubeCluster, ServeHandle} from '../../kube/cluster.js';
 import {DEFAULT_PAYLOAD} from '../../protocol/header.js';
 import {StaticBackend, parseBackendSpec} from '../../proxy/static-backend.js';
-import {TunnelServer} from '../../proxy/tunnel-server.js';
+import {DEFAULT_IDLE_TIMEOUT_MS, TunnelServer} from '../../proxy/tunnel-server.js';
 import {attachLineReporter} from '../../reporters/line-reporter.js';
 import {RouteSource, createRouteTable} from '../../router/route-table.js';
-import {PORT_RANGE, parseCommandArgs, parsePositiveInt} from '../args.js';
+import {PORT_RANGE, parseCommandArgs, parsePositiveInt, parseSeconds} from '../args.js';
 import {KUBE_OPTIONS, KUBE_OPTIONS_HELP, checkSourceFlag, kubeOptionsFrom} from '../kube-options.js';
 import type {KubeCliOptions} from '../kube-options.js';
 import type {CliContext, Command} from '../command.js';
@@ -26,6 +26,7 @@ const OPTIONS = {
   'allow-remote': {type: 'boolean'},
   'attachment-key': {type: 'string'},
   'max-payload': {type: 'string'},
+  'idle-timeout': {type: 'string'},
   'log-level': {type: 'string'},
   'json': {type: 'boolean'},
   'no-ui': {type: 'boolean'},
@@ -44,6 +45,8 @@ export interface UpOptions {
   allowRemote: boolean;
   attachmentKey: string;
   maxPayload: number;
+  /** Close consumer connections silent for this long (0 = never). */
+  idleTimeoutMs: number;
   logLevel: LogLevel;
   json: boolean;
   noUi: boolean;
@@ -118,6 +121,7 @@ export function parseUpOptions(args: string[], env: NodeJS.ProcessEnv = process.
     allowRemote: values['allow-remote'] ?? false,
     attachmentKey: settings.attachmentKey,
     maxPayload: values['max-payload'] === undefined ? DEFAULT_PAYLOAD : parsePositiveInt(values['max-payload'], '--max-payload'),
+    idleTimeoutMs: values['idle-timeout'] === undefined ? DEFAULT_IDLE_TIMEOUT_MS : parseSeconds(values['idle-timeout'], '--idle-timeout') * 1000,
     logLevel: settings.logLevel,
     json: values.json ?? false,
     noUi: values['no-ui'] ?? false,
@@ -268,6 +272,7 @@ export async function runUp(args: string[], context: CliContext, events = new Tu
         events,
         attachmentKey: options.attachmentKey,
         maxBodyLength: options.maxPayload,
+        idleTimeoutMs: options.idleTimeoutMs,
       });
     } catch (error) {
       await handle.stop();
@@ -368,6 +373,7 @@ export const command: Command = {
     {flags: '--allow-remote', description: 'accept consumers from other machines (off by default: anyone who can reach the port could call your providers)'},
     {flags: '--attachment-key <key>', description: 'attachment that names the target application (default target-application)'},
     {flags: '--max-payload <bytes>', description: 'largest frame body accepted, like Dubbo\'s payload (default 8388608)'},
+    {flags: '--idle-timeout <seconds>', description: `close a consumer connection that sent nothing (not even a heartbeat) for this long and is owed no answer (default ${DEFAULT_IDLE_TIMEOUT_MS / 1000}; 0 = never)`},
     {flags: '--log-level <level>', description: 'debug | info | warn | error (default info; debug prints every request)'},
     {flags: '--json', description: 'print JSON lines instead of text (implies --no-ui)'},
     {flags: '--no-ui', description: 'plain line output even in a terminal (also when CI is set or output is not a terminal)'},
