@@ -5,6 +5,8 @@
 export type ErrorCode =
   | 'DT_ERR_PORT_IN_USE'
   | 'DT_ERR_LISTEN'
+  | 'DT_ERR_LISTEN_NOT_ALLOWED'
+  | 'DT_ERR_LISTEN_ADDRESS'
   | 'DT_ERR_BAD_ARGUMENT'
   | 'DT_ERR_BACKEND_UNAVAILABLE'
   | 'DT_ERR_BACKEND_CLOSED'
@@ -26,7 +28,12 @@ export type ErrorCode =
   | 'DT_ERR_PORT_FORWARD'
   | 'DT_ERR_NO_BACKENDS'
   | 'DT_ERR_CONFIG'
-  | 'DT_ERR_NEEDS_CHOICE';
+  | 'DT_ERR_NEEDS_CHOICE'
+  | 'DT_ERR_CALL_CONNECT'
+  | 'DT_ERR_CALL_CLOSED'
+  | 'DT_ERR_CALL_TIMEOUT'
+  | 'DT_ERR_CALL_BAD_ANSWER'
+  | 'DT_ERR_INTERNAL';
 
 export class DubboTunnelError extends Error {
   readonly code: ErrorCode;
