@@ -1,6 +1,6 @@
 import type {Socket} from 'node:net';
 import type {Backend} from '../core/backend.js';
-import type {ProtocolError} from '../core/errors.js';
+import type {ErrorCode, ProtocolError} from '../core/errors.js';
 import {errorMessage} from '../core/errors.js';
 import type {TunnelEventBus} from '../core/events.js';
 import {FrameDecoder} from '../protocol/frame-decoder.js';
@@ -148,7 +148,7 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
       const body = 'This port speaks the Dubbo protocol (dubbo://), not HTTP. Point a Dubbo consumer at it.\n';
       this.#socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
     }
-    this.#close(error.message, true);
+    this.#close(error.message, true, error.code);
   }
 
   // Requests.
@@ -303,14 +303,14 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
     }
   }
 
-  #close(reason: string | undefined, destroy = false): void {
+  #close(reason: string | undefined, destroy = false, code?: ErrorCode): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#decoder.close();
     for (const upstream of [...this.#upstreams]) upstream.close('the consumer connection closed');
     if (destroy && !this.#socket.writableEnded) this.#socket.destroy();
     else if (destroy) setTimeout(() => this.#socket.destroy(), 200).unref();
-    this.#options.events.emit('connection-closed', {connectionId: this.id, peer: this.peer, ...(reason === undefined ? {} : {reason})});
+    this.#options.events.emit('connection-closed', {connectionId: this.id, peer: this.peer, ...(reason === undefined ? {} : {reason}), ...(code === undefined ? {} : {code})});
     const waiter = this.#shutdownWaiter;
     this.#shutdownWaiter = undefined;
     waiter?.();

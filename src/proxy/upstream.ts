@@ -1,14 +1,14 @@
 import type {Duplex} from 'node:stream';
 import type {Backend} from '../core/backend.js';
-import {errorMessage} from '../core/errors.js';
+import {DubboTunnelError, errorMessage} from '../core/errors.js';
 import type {ProtocolError} from '../core/errors.js';
 import type {TunnelEventBus} from '../core/events.js';
 import {FrameDecoder} from '../protocol/frame-decoder.js';
 import type {FrameSink} from '../protocol/frame-decoder.js';
 import type {FrameHeader} from '../protocol/header.js';
 import {classifyEvent, encodeErrorResponse, encodeHeartbeatRequest, heartbeatReply} from '../protocol/responses.js';
-import {localAnswer} from '../router/local-answer.js';
-import type {LocalAnswer} from '../router/local-answer.js';
+import {isAnswerCode, localAnswer} from '../router/local-answer.js';
+import type {AnswerCode, LocalAnswer} from '../router/local-answer.js';
 import {requestCompleted} from './completion.js';
 
 /** A frame's original bytes: one buffer, or the socket chunks it arrived in (never copied together). */
@@ -141,7 +141,8 @@ export class Upstream implements FrameSink {
       if (!stream.writableNeedDrain) this.#setBlocked(false);
       this.#startHeartbeats();
     } catch (error) {
-      this.#fail(errorMessage(error));
+      // The backend's own code (no ready pods, port-forward refused) is what the consumer should see.
+      this.#fail(errorMessage(error), error instanceof DubboTunnelError && isAnswerCode(error.code) ? error.code : undefined);
     }
   }
 
@@ -199,7 +200,8 @@ export class Upstream implements FrameSink {
     this.#fail(reason);
   }
 
-  #fail(reason: string): void {
+  /** `code`: why requests that never left this process were not sent (default DT_ERR_BACKEND_UNAVAILABLE). */
+  #fail(reason: string, code?: AnswerCode): void {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
     this.#decoder.close();
@@ -216,7 +218,7 @@ export class Upstream implements FrameSink {
     for (const [requestId, request] of pending) {
       this.#answer(requestId, request, this.connected
         ? localAnswer('DT_ERR_BACKEND_CLOSED', `${reason}; ${request.target} got no answer (it may or may not have run on the provider)`)
-        : localAnswer('DT_ERR_BACKEND_UNAVAILABLE', `${reason}; ${request.target} was not sent`));
+        : localAnswer(code ?? 'DT_ERR_BACKEND_UNAVAILABLE', `${reason}; ${request.target} was not sent`));
     }
     this.#owner.closed(this, reason);
   }

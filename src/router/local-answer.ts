@@ -15,6 +15,8 @@ export const ANSWER_STATUS = {
   DT_ERR_SHUTTING_DOWN: STATUS.SERVER_ERROR,
   DT_ERR_BACKEND_UNAVAILABLE: STATUS.SERVER_ERROR,
   DT_ERR_BACKEND_CLOSED: STATUS.SERVER_ERROR,
+  DT_ERR_NO_READY_PODS: STATUS.SERVER_ERROR,
+  DT_ERR_PORT_FORWARD: STATUS.SERVER_ERROR,
   DT_ERR_RESPONSE_TOO_LARGE: STATUS.BAD_RESPONSE,
 } as const satisfies Partial<Record<ErrorCode, number>>;
 
@@ -26,6 +28,10 @@ export interface LocalAnswer {
   readonly status: number;
   /** The error response's text: the code, then what happened and what to do. */
   readonly message: string;
+}
+
+export function isAnswerCode(code: string): code is AnswerCode {
+  return Object.hasOwn(ANSWER_STATUS, code);
 }
 
 export function localAnswer(code: AnswerCode, reason: string): LocalAnswer {
