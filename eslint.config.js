@@ -49,4 +49,19 @@ export default tseslint.config(
       'no-restricted-imports': ['error', {paths: ['react', 'ink']}],
     },
   },
+  {
+    // The session layer knows sources only through core/backend-source.ts: Kubernetes code is
+    // loaded lazily (a dynamic import of kube/session-source.ts), so types are all it may import.
+    // After the src/** block, which would otherwise replace this rule.
+    files: ['src/session/**'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: ['react', 'ink', '@kubernetes/client-node', 'conf'],
+        patterns: [
+          {group: ['../ui/*', '../cli/*', '../sim/*'], message: 'the session layer is below the UI and the CLI'},
+          {group: ['../kube/*'], allowTypeImports: true, message: 'load Kubernetes sources lazily (import type, or await import())'},
+        ],
+      }],
+    },
+  },
 );

@@ -22,8 +22,11 @@ export interface TunnelEvents {
   'upstream-closed': [{application: string; remote: string; connectionId: number; reason?: string}];
   /** A backend's own state changed (Kubernetes backends: pod changes, no ready pods, errors). */
   'backend-state-changed': [{application: string; state: BackendState; detail?: string; pod?: string}];
-  /** The set of routable applications changed (live discovery). */
-  'routes-changed': [{applications: string[]}];
+  /**
+   * The set of routable applications changed (live discovery, a new choice). `origins` says where
+   * each one comes from (`local`, a namespace or context) when the session has several places.
+   */
+  'routes-changed': [{applications: string[]; origins?: Record<string, string>}];
   /** Free-form diagnostics with a level; loggers filter by --log-level. */
   'log': [{level: LogLevel; message: string}];
 }

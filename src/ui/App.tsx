@@ -1,5 +1,6 @@
 import {useEffect, useRef, useState} from 'react';
 import {Box, Text, useApp} from 'ink';
+import {parseChoice} from '../core/applications.js';
 import {DubboTunnelError, errorMessage} from '../core/errors.js';
 import type {AppSession} from '../core/session.js';
 import {StatsStore} from '../core/stats.js';
@@ -44,6 +45,11 @@ export interface AppProps {
 
 function exitCodeFor(error: unknown): number {
   return error instanceof DubboTunnelError && (error.code === 'DT_ERR_BAD_ARGUMENT' || error.code === 'DT_ERR_NEEDS_CHOICE') ? 2 : 1;
+}
+
+/** Dashboard rows are per application name; a choice may name the place too (`user-rpc@staging`). */
+function routedNames(selection: readonly string[]): string[] {
+  return [...new Set(selection.map((entry) => parseChoice(entry).application))];
 }
 
 function describe(error: unknown): string {
@@ -119,7 +125,7 @@ function UpFlow({options, onExit, controller}: AppProps) {
       logLevel: options.logLevel ?? 'info',
       initial: {addresses: started.addresses, port: started.port},
     });
-    stats.setApplications(started.selection());
+    stats.setApplications(routedNames(started.selection()));
     setStore(stats);
     if (quitting.current) {
       // q or a signal arrived while starting: stop right away.
@@ -138,7 +144,7 @@ function UpFlow({options, onExit, controller}: AppProps) {
     setStatus({text: `applying: ${applications.join(', ')}…`, tone: 'info'});
     running.setSelection(applications).then(
       () => {
-        store?.setApplications(running.selection());
+        store?.setApplications(routedNames(running.selection()));
         setStatus(undefined);
         remember(applications);
       },
