@@ -1,6 +1,7 @@
 import type {BackendSource} from '../core/backend-source.js';
 import {DubboTunnelError} from '../core/errors.js';
 import {TunnelEventBus} from '../core/events.js';
+import {StatsStore, showingSelection} from '../core/stats.js';
 import type {LogLevel} from '../core/events.js';
 import type {SettingsStore} from '../config/settings.js';
 import {attachLineReporter} from '../reporters/line-reporter.js';
@@ -10,6 +11,7 @@ import {memoryKey, openSources, sessionTitle} from '../session/sources.js';
 import type {SourcePlan} from '../session/sources.js';
 import type {TunnelServerOptions} from '../proxy/tunnel-server.js';
 import type {CliContext} from './command.js';
+import {exitCodeFor} from './report-error.js';
 import {handleStopSignals} from './stop-signals.js';
 
 /** Everything a session run needs, already parsed: `up` builds it from flags, the demo from its own cluster. */
@@ -85,18 +87,21 @@ export async function runSession(options: SessionRunOptions, context: CliContext
       const {runInteractiveUp} = await import('../ui/run-interactive.js');
       if (signals.received !== undefined) return 0;
       const discover = () => discoverAll(sources, events);
-      return await runInteractiveUp({
+      // The dashboard's store subscribes before start() so the first backend states are not missed.
+      const stats = new StatsStore(events, {logLevel: options.logLevel});
+      const outcome = await runInteractiveUp({
         title: sessionTitle(sources),
         discover,
         preselected: chosen === undefined ? (remembered ?? []) : chosen === 'all' ? (await discover()).map((app) => app.application) : chosen,
         skipPicker: chosen !== undefined,
         // --all stays 'all' (applications discovered later are routed too); a picked list is a list.
-        start: (applications) => start(chosen === 'all' ? 'all' : applications),
+        start: async (applications) => showingSelection(await start(chosen === 'all' ? 'all' : applications), stats),
         remember,
-        events,
+        stats,
         attachmentKey: options.attachmentKey,
-        logLevel: options.logLevel,
-      }, controller);
+      }, controller).finally(() => stats.dispose());
+      if (outcome.kind === 'quit') return 0;
+      return outcome.during === 'start' ? exitCodeFor(outcome.error) : 1;
     }
     if (chosen === undefined) {
       throw new DubboTunnelError('DT_ERR_NEEDS_CHOICE', 'no applications chosen, and there is no terminal to show the picker in', {

@@ -1,6 +1,7 @@
 import net from 'node:net';
 import type {Backend, BackendStream} from '../core/backend.js';
 import {BackendError} from '../core/errors.js';
+import {formatHostPort} from '../core/host-port.js';
 
 /** A fixed `host:port` provider (`--backend user-rpc=127.0.0.1:20881`). */
 export class StaticBackend implements Backend {
@@ -37,10 +38,6 @@ export class StaticBackend implements Backend {
       });
     });
   }
-}
-
-export function formatHostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 export function describeSocketError(error: NodeJS.ErrnoException): string {

@@ -16,7 +16,7 @@ export interface RoutingInput {
 
 export type RouteDecision =
   | {ok: true; backend: Backend; via: 'attachment' | 'metadata-group' | 'interface-map' | 'single-backend'}
-  | {ok: false; message: string};
+  | {ok: false; code: 'DT_ERR_NO_ROUTE' | 'DT_ERR_UNSUPPORTED_SERIALIZATION'; message: string};
 
 /**
  * Routing order: (a) the target-application attachment, (b) the `group` of a MetadataService call,
@@ -32,6 +32,7 @@ export function resolveRoute(table: RouteTable, input: RoutingInput, attachmentK
     if (backend) return {ok: true, backend, via: 'attachment'};
     return {
       ok: false,
+      code: 'DT_ERR_NO_ROUTE',
       message: `dubbo-tunnel: no route for ${target}: attachment '${attachmentKey}' is '${named}', which is not a routed application; known applications: ${known()}`,
     };
   }
@@ -49,6 +50,7 @@ export function resolveRoute(table: RouteTable, input: RoutingInput, attachmentK
       if (backend) return {ok: true, backend, via: 'interface-map'};
       return {
         ok: false,
+        code: 'DT_ERR_NO_ROUTE',
         message: `dubbo-tunnel: no route for ${target}: the interface map sends it to '${application}', which is not a routed application; known applications: ${known()}`,
       };
     }
@@ -62,11 +64,13 @@ export function resolveRoute(table: RouteTable, input: RoutingInput, attachmentK
   if (input.unreadableBecause !== undefined) {
     return {
       ok: false,
+      code: 'DT_ERR_UNSUPPORTED_SERIALIZATION',
       message: `dubbo-tunnel: no route for ${target}: ${input.unreadableBecause}; add serialization=hessian2 to the consumer's reference URL (dubbo://localhost:20880?serialization=hessian2) or map the interface with --route ${input.service ?? '<interface>'}=<application>; known applications: ${known()}`,
     };
   }
   return {
     ok: false,
+    code: 'DT_ERR_NO_ROUTE',
     message: `dubbo-tunnel: no route for ${target}: attachment '${attachmentKey}' missing; known applications: ${known()}`,
   };
 }

@@ -8,7 +8,7 @@ import {parseCommandArgs, parsePositiveInt} from '../args.js';
 import {KUBE_OPTIONS, KUBE_OPTIONS_HELP, checkSourceFlag, hasKubeOptions, kubeOptionsFrom, kubePlacesFrom} from '../kube-options.js';
 import type {KubeCliOptions} from '../kube-options.js';
 import type {CliContext, Command} from '../command.js';
-import {reportFatal} from '../main.js';
+import {reportFatal} from '../report-error.js';
 import {runSession} from '../session-runner.js';
 import type {SessionRunOptions} from '../session-runner.js';
 
