@@ -3,10 +3,17 @@ import type {BackendSource, Offer, Wanted} from '../core/backend-source.js';
 import type {TunnelEventBus} from '../core/events.js';
 import {StaticBackend} from '../proxy/static-backend.js';
 
+/** One --backend application: its Dubbo port, its Triple port, or both. */
 export interface StaticBackendSpec {
   application: string;
-  host: string;
-  port: number;
+  dubbo?: {host: string; port: number};
+  triple?: {host: string; port: number};
+}
+
+function staticBackendOf(spec: StaticBackendSpec): StaticBackend {
+  if (spec.dubbo) return new StaticBackend(spec.application, spec.dubbo.host, spec.dubbo.port, spec.triple ? {triple: spec.triple} : {});
+  if (spec.triple) return StaticBackend.tripleOnly(spec.application, spec.triple);
+  throw new Error(`--backend ${spec.application}: no port`);
 }
 
 /** `--backend <app>=<host>:<port>`: fixed addresses, always ready; local overrides in a mixed session. */
@@ -22,7 +29,7 @@ export class StaticSource implements BackendSource {
 
   /** `where` is `local` in a session that also has cluster sources, else undefined. */
   constructor(specs: readonly StaticBackendSpec[], events: TunnelEventBus, where: string | undefined) {
-    this.#backends = specs.map((spec) => new StaticBackend(spec.application, spec.host, spec.port));
+    this.#backends = specs.map(staticBackendOf);
     this.fixed = this.#backends.map((backend) => backend.application);
     this.#events = events;
     this.#where = where;

@@ -4,6 +4,7 @@ import type {LogLevel} from '../../core/events.js';
 import {resolveSettings, SettingsStore} from '../../config/settings.js';
 import {DEFAULT_PAYLOAD} from '../../protocol/header.js';
 import {parseBackendSpec} from '../../proxy/static-backend.js';
+import type {StaticBackendSpec} from '../../session/static-source.js';
 import {parseCommandArgs, parsePositiveInt} from '../args.js';
 import {KUBE_OPTIONS, KUBE_OPTIONS_HELP, checkSourceFlag, hasKubeOptions, kubeOptionsFrom, kubePlacesFrom} from '../kube-options.js';
 import type {KubeCliOptions} from '../kube-options.js';
@@ -30,7 +31,8 @@ const OPTIONS = {
 } as const;
 
 export interface UpOptions {
-  backends: {application: string; host: string; port: number}[];
+  /** --backend, one entry per application: its Dubbo port, its Triple port, or both. */
+  backends: StaticBackendSpec[];
   routes: [string, string][];
   port: number;
   host: string | undefined;
@@ -56,19 +58,24 @@ export function parseUpOptions(args: string[], env: NodeJS.ProcessEnv = process.
   if (positionals.length > 0) {
     throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', `unexpected argument '${positionals[0]}'`, {hint: 'see dubbo-tunnel up --help'});
   }
-  const backends = (values.backend ?? []).map((spec) => {
+  const backends: StaticBackendSpec[] = [];
+  for (const spec of values.backend ?? []) {
     const parsed = parseBackendSpec(spec);
     if (!parsed) {
-      throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', `--backend '${spec}' is not <application>=<host>:<port>`, {
-        hint: 'for example --backend user-rpc=127.0.0.1:20881',
+      throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', `--backend '${spec}' is not <application>=<host>:<port> (or =tri://<host>:<port> for a Triple port)`, {
+        hint: 'for example --backend user-rpc=127.0.0.1:20881 --backend user-rpc=tri://127.0.0.1:50051',
       });
     }
-    return parsed;
-  });
-  const seen = new Set<string>();
-  for (const backend of backends) {
-    if (seen.has(backend.application)) throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', `--backend names '${backend.application}' twice`);
-    seen.add(backend.application);
+    let entry = backends.find((backend) => backend.application === parsed.application);
+    if (!entry) {
+      entry = {application: parsed.application};
+      backends.push(entry);
+    }
+    const {host, port} = parsed;
+    if (entry[parsed.protocol] !== undefined) {
+      throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', `--backend names the ${parsed.protocol === 'triple' ? 'Triple' : 'Dubbo'} port of '${parsed.application}' twice`);
+    }
+    entry[parsed.protocol] = {host, port};
   }
   const routes = (values.route ?? []).map((spec): [string, string] => {
     const match = /^([\w.$]+)=([^=\s]+)$/.exec(spec);
@@ -154,7 +161,7 @@ export const command: Command = {
     {flags: '--select <app,...>', description: 'route these applications (no picker); repeatable or comma-separated'},
     {flags: '--last', description: 'route the applications chosen last time for this context and namespace'},
     ...KUBE_OPTIONS_HELP,
-    {flags: '--backend <app>=<host>:<port>', description: 'route application <app> to a fixed provider address instead of Kubernetes (repeatable)'},
+    {flags: '--backend <app>=<host>:<port>', description: 'route application <app> to a fixed provider address instead of Kubernetes (repeatable); <app>=tri://<host>:<port> is its Triple/gRPC port'},
     {flags: '--route <interface>=<app>', description: 'send requests for a Java interface to <app> when they carry no target-application (repeatable)'},
     {flags: '-p, --port <port>', description: 'local Dubbo port (default 20880)'},
     {flags: '--host <address>', description: 'listen only on this address (default: all of this machine\'s addresses, local peers only)'},
@@ -172,6 +179,7 @@ export const command: Command = {
     'dubbo-tunnel up --last                            # what you picked last time here',
     'dubbo-tunnel up --backend user-rpc=127.0.0.1:20881 --backend pay-rpc=127.0.0.1:20882',
     'dubbo-tunnel up --backend user-rpc=127.0.0.1:20881 --route com.example.UserService=user-rpc --port 20990',
+    'dubbo-tunnel up --backend user-rpc=127.0.0.1:20881 --backend user-rpc=tri://127.0.0.1:50051   # Dubbo and Triple ports',
   ],
   run: runDiagnosed,
 };
