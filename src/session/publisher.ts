@@ -131,10 +131,6 @@ export class RoutePublisher {
     this.#clashesNoted.add(key);
     const leftOut = others.map((candidate) => qualifiedName(name, candidate.offer.where));
     const winner = qualifiedName(name, pick.offer.where);
-    if (this.#options.kinds[pick.source] === 'local') {
-      this.#options.events.log('info', `${name}: routed to the local override ${pick.offer.backend.describe()} (--backend), not to ${leftOut.join(', ')}`);
-      return;
-    }
     this.#options.events.log('warn', `${name} is offered by ${[winner, ...leftOut].join(' and ')}; routing ${winner} (the first place given wins), not ${leftOut.join(', ')}; choose with --select ${leftOut[0] ?? name} or in the picker (p)`);
   }
 }
