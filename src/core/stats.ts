@@ -1,3 +1,4 @@
+import {parseChoice} from './applications.js';
 import type {BackendState} from './backend.js';
 import type {LogLevel, RequestCompleted, TunnelEventBus, TunnelEvents} from './events.js';
 import {logLevelRank} from './events.js';
@@ -482,7 +483,9 @@ function mergeBySeq(a: readonly LogEntry[], b: readonly LogEntry[]): LogEntry[] 
  * from the start and after every change, so the UI only reads the store and never writes to it.
  */
 export function showingSelection(session: AppSession, stats: StatsStore): AppSession {
-  stats.setApplications(session.selection());
+  // Rows are per application name; a choice may also name the place (`user-rpc@staging`).
+  const routed = (): string[] => session.selection().map((entry) => parseChoice(entry).application);
+  stats.setApplications(routed());
   return {
     events: session.events,
     addresses: session.addresses,
@@ -492,7 +495,7 @@ export function showingSelection(session: AppSession, stats: StatsStore): AppSes
     selection: () => session.selection(),
     setSelection: async (applications) => {
       await session.setSelection(applications);
-      stats.setApplications(session.selection());
+      stats.setApplications(routed());
     },
     stop: () => session.stop(),
   };

@@ -87,6 +87,7 @@ export class Upstream implements FrameSink {
   #lastRead = Date.now();
   #heartbeatTimer: NodeJS.Timeout | undefined;
   #heartbeatId = -1n;
+  #drainReason = '';
 
   constructor(backend: Backend, owner: UpstreamOwner) {
     this.backend = backend;
@@ -117,7 +118,8 @@ export class Upstream implements FrameSink {
   /** Opens the stream; frames sent before it is open are queued. Resolves when settled. */
   async open(): Promise<void> {
     try {
-      const {stream, remote} = await this.backend.connect(this.#abort.signal);
+      const connection = await this.backend.connect(this.#abort.signal);
+      const {stream, remote} = connection;
       if (this.#state === 'closed') {
         stream.destroy();
         return;
@@ -140,6 +142,9 @@ export class Upstream implements FrameSink {
       // The queue may have blocked the consumer; if the kernel took it all, no 'drain' will come.
       if (!stream.writableNeedDrain) this.#setBlocked(false);
       this.#startHeartbeats();
+      connection.onRetire?.((reason) => {
+        if (this.usable) this.#drain(reason);
+      });
     } catch (error) {
       // The backend's own code (no ready pods, port-forward refused) is what the consumer should see.
       this.#fail(errorMessage(error), error instanceof DubboTunnelError && isAnswerCode(error.code) ? error.code : undefined);
@@ -184,16 +189,22 @@ export class Upstream implements FrameSink {
     else this.#stream.resume();
   }
 
-  /** Take no new requests (the owner opens a fresh upstream for them); close once the last pending answer has arrived. */
-  #drain(): void {
+  /**
+   * Take no new requests (the owner opens a fresh upstream for them) and close once the last
+   * pending answer has arrived: the provider sent READONLY, or the backend retired the stream (pod
+   * terminating, application deselected). `reason` completes "<application>: …".
+   */
+  #drain(reason: string): void {
     if (this.#state === 'closed') return;
-    this.#owner.events.log('info', `${this.backend.application}: ${this.remote} is shutting down (READONLY); new requests use a fresh connection`);
+    const inFlight = this.#pending.size;
+    this.#owner.events.log('info', `${this.backend.application}: ${reason}${inFlight === 0 ? '' : ` (${inFlight} request${inFlight === 1 ? ' in flight finishes' : 's in flight finish'} first)`}`);
     this.#state = 'draining';
+    this.#drainReason = reason;
     this.#closeIfDrained();
   }
 
   #closeIfDrained(): void {
-    if (this.#state === 'draining' && this.#pending.size === 0) this.close('drained after the provider announced READONLY');
+    if (this.#state === 'draining' && this.#pending.size === 0) this.close(`drained after: ${this.#drainReason}`);
   }
 
   close(reason: string): void {
@@ -266,7 +277,7 @@ export class Upstream implements FrameSink {
         const body = frame.subarray(16);
         // Never forward READONLY: a Java consumer would mark the whole shared connection
         // (every application behind this port) unavailable. Drain this stream instead.
-        if (classifyEvent(header, body) === 'readonly') this.#drain();
+        if (classifyEvent(header, body) === 'readonly') this.#drain(`${this.remote} is shutting down (READONLY); new requests use a fresh connection`);
         const reply = heartbeatReply(header, body);
         if (reply !== undefined) this.#writeNow(reply);
         return;

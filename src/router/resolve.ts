@@ -12,6 +12,9 @@ export interface RoutingInput {
   attachments: ReadonlyMap<string, unknown> | undefined;
   /** Set when the attachments could not be read; names the serialization for the error message. */
   unreadableBecause?: string;
+  /** The service key's group and version (Dubbo attachments, or Triple's tri-service-group/-version headers). */
+  group?: string | undefined;
+  version?: string | undefined;
 }
 
 export type RouteDecision =
