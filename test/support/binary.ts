@@ -53,3 +53,6 @@ export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('DUBBO_TUNNEL_') && key !== 'KUBECONFIG'));
   return {...env, ...extra};
 }
+
+/** The single executable `npm run build:binary` makes; tests that use it skip when it is not built. */
+export const SEA_BINARY = join(ROOT, 'dist-bin', process.platform === 'win32' ? 'dubbo-tunnel.exe' : 'dubbo-tunnel');
