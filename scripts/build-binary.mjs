@@ -119,7 +119,8 @@ await build({
   banner: {},
   // main.ts falls back to import.meta.url only when the version is not defined, which it is here.
   logOverride: {'empty-import-meta': 'silent'},
-  plugins: [...common.plugins, inkDevtoolsWithoutTopLevelAwait, yogaWithoutTopLevelAwait],
+  // First, so that their onLoad wins over the common plugins' for the same files.
+  plugins: [inkDevtoolsWithoutTopLevelAwait, yogaWithoutTopLevelAwait, ...common.plugins],
 });
 
 writeFileSync(join(work, 'sea-config.json'), JSON.stringify({

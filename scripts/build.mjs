@@ -18,6 +18,7 @@
 import {build} from 'esbuild';
 import {builtinModules} from 'node:module';
 import {readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
+import {readFile} from 'node:fs/promises';
 import {dirname, join} from 'node:path';
 import {fileURLToPath} from 'node:url';
 
@@ -75,6 +76,23 @@ const nodeFetchWithBuiltinUrl = {
 };
 
 /**
+ * Many packages ship source maps that point at TypeScript sources they do not ship (client-node,
+ * openid-client, socks...). esbuild would follow them, and dist/'s maps would name files nobody has.
+ * Reading those packages without their maps makes dist/'s maps point at the JavaScript that was
+ * bundled, which they then carry (sourcesContent), so every map resolves inside the package.
+ */
+const withoutDependencySourceMaps = {
+  name: 'without-dependency-source-maps',
+  setup(pluginBuild) {
+    pluginBuild.onLoad({filter: /[\\/]node_modules[\\/].*\.[cm]?js$/}, async (args) => {
+      const contents = await readFile(args.path, 'utf8');
+      if (!contents.includes('//# sourceMappingURL=')) return undefined;
+      return {contents: contents.replace(/^\/\/# sourceMappingURL=.*$/gm, ''), loader: 'js'};
+    });
+  },
+};
+
+/**
  * Options shared by the package bundle and the single executable (scripts/build-binary.mjs), so
  * both contain the same code.
  */
@@ -91,7 +109,7 @@ export function commonOptions() {
       // checks), as a published CLI should. Nothing of ours reads NODE_ENV.
       'process.env.NODE_ENV': '"production"',
     },
-    plugins: [clientNodeWithoutSideEffects, nodeFetchWithBuiltinUrl],
+    plugins: [clientNodeWithoutSideEffects, nodeFetchWithBuiltinUrl, withoutDependencySourceMaps],
     // Bundled CommonJS packages (hessian.js, ws, js-yaml...) call require() for Node's built-in
     // modules; an ES module has no require, so give the bundle one.
     banner: {js: "import {createRequire as __dubboTunnelCreateRequire} from 'node:module';\nconst require = __dubboTunnelCreateRequire(import.meta.url);"},
@@ -159,8 +177,7 @@ export function thirdPartyLicenses(metafile) {
   ].join('\n');
 }
 
-export async function buildPackage({analyze = false} = {}) {
-  const outdir = join(root, 'dist');
+export async function buildPackage({analyze = false, outdir = join(root, 'dist')} = {}) {
   rmSync(outdir, {recursive: true, force: true});
   const result = await build({
     ...commonOptions(),
