@@ -1,5 +1,6 @@
 import {EventEmitter} from 'node:events';
 import type {BackendState} from './backend.js';
+import type {ErrorCode} from './errors.js';
 
 /**
  * Everything the core tells the outside world, in one typed map. The line logger, the JSON
@@ -22,13 +23,27 @@ export interface TunnelEvents {
   'upstream-closed': [{application: string; remote: string; connectionId: number; reason?: string}];
   /** A backend's own state changed (Kubernetes backends: pod changes, no ready pods, errors). */
   'backend-state-changed': [{application: string; state: BackendState; detail?: string; pod?: string}];
-  /** The set of routable applications changed (live discovery). */
-  'routes-changed': [{applications: string[]}];
+  /**
+   * The set of routable applications changed (live discovery, a new choice). `origins` says where
+   * each one comes from (`local`, a namespace or context) when the session has several places.
+   */
+  'routes-changed': [{applications: string[]; origins?: Record<string, string>}];
   /** Free-form diagnostics with a level; loggers filter by --log-level. */
   'log': [{level: LogLevel; message: string}];
 }
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+/** Log levels from least to most severe; the one ordering every logger and the dashboard use. */
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export type LogLevel = typeof LOG_LEVELS[number];
+
+/** 0 for debug up to 3 for error: a line is shown when its rank is at least the threshold's. */
+export function logLevelRank(level: LogLevel): number {
+  return LOG_LEVELS.indexOf(level);
+}
+
+export function isLogLevel(value: string): value is LogLevel {
+  return (LOG_LEVELS as readonly string[]).includes(value);
+}
 
 export interface RequestCompleted {
   connectionId: number;
@@ -37,13 +52,23 @@ export interface RequestCompleted {
   application: string | undefined;
   /** `com.foo.UserService#getUser`, or undefined when the body could not be read. */
   target: string | undefined;
-  /** Dubbo status byte of the answer (20 = OK); undefined for one-way requests. */
+  /**
+   * Dubbo status byte of the answer (20 = OK); undefined for one-way requests. For a Triple/gRPC
+   * stream (`protocol: 'triple'`), the gRPC status (0 = OK); undefined when the answer had none.
+   */
   status: number | undefined;
+  /** Dubbo's name of that status (`OK`, `SERVICE_NOT_FOUND`), `grpc UNAVAILABLE` for a Triple stream; undefined for one-way requests or unknown bytes. */
+  statusName: string | undefined;
+  /** False when the consumer got an error: from dubbo-tunnel (then `code` is set) or a non-OK status. */
+  ok: boolean;
   /** Milliseconds from the request arriving to the answer being queued for the consumer. */
   latencyMs: number;
-  /** Set when dubbo-tunnel answered itself: the message the consumer got. */
+  /** Set when dubbo-tunnel answered itself: the message the consumer got, and its stable code. */
   error?: string;
+  code?: ErrorCode;
   oneWay: boolean;
+  /** Which protocol the consumer spoke; absent means Dubbo. A Triple entry is one HTTP/2 stream. */
+  protocol?: 'dubbo' | 'triple';
 }
 
 export class TunnelEventBus extends EventEmitter<TunnelEvents> {

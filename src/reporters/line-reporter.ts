@@ -1,11 +1,6 @@
 import type {Writable} from 'node:stream';
 import type {LogLevel, TunnelEventBus, TunnelEvents} from '../core/events.js';
-
-const LEVELS: Record<LogLevel, number> = {debug: 10, info: 20, warn: 30, error: 40};
-
-export function isLogLevel(value: string): value is LogLevel {
-  return value in LEVELS;
-}
+import {logLevelRank} from '../core/events.js';
 
 export interface LineReporterOptions {
   out: Writable;
@@ -23,10 +18,10 @@ type Line = {level: LogLevel; text: string; fields: object};
  * would drown the terminal; failures answered by dubbo-tunnel itself are warnings.
  */
 export function attachLineReporter(events: TunnelEventBus, options: LineReporterOptions): () => void {
-  const threshold = LEVELS[options.level];
+  const threshold = logLevelRank(options.level);
   const now = options.now ?? (() => new Date());
   const write = (event: keyof TunnelEvents, line: Line | undefined) => {
-    if (!line || LEVELS[line.level] < threshold) return;
+    if (!line || logLevelRank(line.level) < threshold) return;
     if (options.json) {
       options.out.write(`${JSON.stringify({time: now().toISOString(), level: line.level, event, message: line.text, ...line.fields}, jsonReplacer)}\n`);
     } else {
@@ -46,7 +41,7 @@ export function attachLineReporter(events: TunnelEventBus, options: LineReporter
       : {level: 'warn', text: `closed consumer #${e.connectionId} (${e.peer}): ${e.reason}`, fields: e},
     'connection-refused': (e) => ({level: 'warn', text: `refused ${e.peer}: ${e.reason}`, fields: e}),
     'request-completed': (e) => {
-      const status = e.status === undefined ? 'one-way' : String(e.status);
+      const status = e.protocol === 'triple' ? (e.statusName ?? 'grpc -') : e.status === undefined ? 'one-way' : String(e.status);
       const text = `${e.application ?? '-'} ${e.target ?? '?'} ${status} ${e.latencyMs.toFixed(1)}ms${e.error ? `: ${e.error}` : ''}`;
       return {level: e.error ? 'warn' : 'debug', text, fields: e};
     },

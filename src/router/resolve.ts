@@ -12,11 +12,14 @@ export interface RoutingInput {
   attachments: ReadonlyMap<string, unknown> | undefined;
   /** Set when the attachments could not be read; names the serialization for the error message. */
   unreadableBecause?: string;
+  /** The service key's group and version (Dubbo attachments, or Triple's tri-service-group/-version headers). */
+  group?: string | undefined;
+  version?: string | undefined;
 }
 
 export type RouteDecision =
   | {ok: true; backend: Backend; via: 'attachment' | 'metadata-group' | 'interface-map' | 'single-backend'}
-  | {ok: false; message: string};
+  | {ok: false; code: 'DT_ERR_NO_ROUTE' | 'DT_ERR_UNSUPPORTED_SERIALIZATION'; message: string};
 
 /**
  * Routing order: (a) the target-application attachment, (b) the `group` of a MetadataService call,
@@ -32,6 +35,7 @@ export function resolveRoute(table: RouteTable, input: RoutingInput, attachmentK
     if (backend) return {ok: true, backend, via: 'attachment'};
     return {
       ok: false,
+      code: 'DT_ERR_NO_ROUTE',
       message: `dubbo-tunnel: no route for ${target}: attachment '${attachmentKey}' is '${named}', which is not a routed application; known applications: ${known()}`,
     };
   }
@@ -49,6 +53,7 @@ export function resolveRoute(table: RouteTable, input: RoutingInput, attachmentK
       if (backend) return {ok: true, backend, via: 'interface-map'};
       return {
         ok: false,
+        code: 'DT_ERR_NO_ROUTE',
         message: `dubbo-tunnel: no route for ${target}: the interface map sends it to '${application}', which is not a routed application; known applications: ${known()}`,
       };
     }
@@ -62,11 +67,13 @@ export function resolveRoute(table: RouteTable, input: RoutingInput, attachmentK
   if (input.unreadableBecause !== undefined) {
     return {
       ok: false,
+      code: 'DT_ERR_UNSUPPORTED_SERIALIZATION',
       message: `dubbo-tunnel: no route for ${target}: ${input.unreadableBecause}; add serialization=hessian2 to the consumer's reference URL (dubbo://localhost:20880?serialization=hessian2) or map the interface with --route ${input.service ?? '<interface>'}=<application>; known applications: ${known()}`,
     };
   }
   return {
     ok: false,
+    code: 'DT_ERR_NO_ROUTE',
     message: `dubbo-tunnel: no route for ${target}: attachment '${attachmentKey}' missing; known applications: ${known()}`,
   };
 }
