@@ -16,7 +16,11 @@ const COMMANDS: Record<string, {summary: string; load: () => Promise<Command>}> 
   config: {summary: 'Show or change saved settings (get, set, unset, list, path)', load: async () => (await import('./commands/config.js')).command},
 };
 
+/** The package version, put in by the bundler (scripts/build.mjs); undefined when running the TypeScript sources. */
+declare const DUBBO_TUNNEL_VERSION: string | undefined;
+
 function packageVersion(): string {
+  if (typeof DUBBO_TUNNEL_VERSION === 'string') return DUBBO_TUNNEL_VERSION;
   const url = new URL('../../package.json', import.meta.url);
   return (JSON.parse(readFileSync(url, 'utf8')) as {version: string}).version;
 }
