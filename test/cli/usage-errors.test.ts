@@ -25,13 +25,13 @@ describe('usage errors', () => {
   test('`--port -1` gets the same range error as `--port=-1` (up and call, long and short flag)', async () => {
     const joined = await run(['up', '--port=-1', '--backend', 'a=127.0.0.1:20881']);
     assert.equal(joined.code, 2);
-    assert.equal(joined.err, "dubbo-tunnel: Invalid port '-1' from --port: expected an integer from 1 to 65535.\n  fix: pass --port with an integer from 1 to 65535\n");
+    assert.equal(joined.err, "dubbo-tunnel [DT_ERR_CONFIG]: Invalid port '-1' from --port: expected an integer from 1 to 65535.\n  fix: pass --port with an integer from 1 to 65535\n");
     assert.deepEqual(await run(['up', '--port', '-1', '--backend', 'a=127.0.0.1:20881']), joined);
     assert.deepEqual(await run(['up', '-p', '-1', '--backend', 'a=127.0.0.1:20881']), joined);
 
     const call = await run(['call', 'user-rpc', 'com.example.UserService', 'getUser', '--port', '-1']);
     assert.equal(call.code, 2);
-    assert.equal(call.err, "dubbo-tunnel: Invalid port '-1' from --port: expected an integer from 1 to 65535.\n  fix: pass --port with an integer from 1 to 65535\n");
+    assert.equal(call.err, "dubbo-tunnel [DT_ERR_BAD_ARGUMENT]: Invalid port '-1' from --port: expected an integer from 1 to 65535.\n  fix: pass --port with an integer from 1 to 65535\n");
     assert.deepEqual(await run(['call', 'user-rpc', 'com.example.UserService', 'getUser', '--port=-1']), call);
   });
 
@@ -39,7 +39,7 @@ describe('usage errors', () => {
     for (const port of ['0', '65536']) {
       const result = await run(['up', '--backend', `a=127.0.0.1:${port}`]);
       assert.equal(result.code, 2, result.err);
-      assert.equal(result.err, `dubbo-tunnel: --backend 'a=127.0.0.1:${port}': port ${port} is out of range: expected an integer from 1 to 65535\n  fix: for example --backend user-rpc=127.0.0.1:20881\n`);
+      assert.equal(result.err, `dubbo-tunnel [DT_ERR_BAD_ARGUMENT]: --backend 'a=127.0.0.1:${port}': port ${port} is out of range: expected an integer from 1 to 65535\n  fix: for example --backend user-rpc=127.0.0.1:20881\n`);
     }
     const shape = await run(['up', '--backend', 'a=127.0.0.1']);
     assert.match(shape.err, /is not <application>=<host>:<port>/);
