@@ -8,9 +8,8 @@
  * clean-up. That copy of the signal reached our handler as a "second signal" (forced exit, in-flight
  * calls failed) or, once the dashboard had unmounted, reached only ink's signal-exit hook, which
  * re-raises with no handler left (killed: 143). Their clean-up also runs on the normal 'exit' event,
- * which a graceful stop reaches, so nothing is lost. They are not put back afterwards: with
- * when-exit's listener restored, a process stopped by SIGINT in the terminal UI still died of SIGINT
- * after its 'exit' event (no status, tested in test/cli/signals.test.ts); the run ends the process anyway.
+ * which a graceful stop reaches, so nothing is lost. They are not put back afterwards: the run is
+ * the end of the process, and a re-raising listener has nothing left to do then.
  */
 const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 type StopSignal = (typeof SIGNALS)[number];
