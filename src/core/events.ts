@@ -13,7 +13,7 @@ export interface TunnelEvents {
   /** A consumer connected (and passed the local-peer check). */
   'connection-opened': [{connectionId: number; peer: string}];
   /** A consumer connection ended. `reason` is set when we closed it because of bad input. */
-  'connection-closed': [{connectionId: number; peer: string; reason?: string}];
+  'connection-closed': [{connectionId: number; peer: string; reason?: string; code?: ErrorCode}];
   /** A peer that is not this machine tried to connect and was refused. */
   'connection-refused': [{peer: string; reason: string}];
   /** A request finished: answered by a provider, or answered by dubbo-tunnel with an error. */
