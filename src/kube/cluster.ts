@@ -10,6 +10,7 @@ import {
   LEGACY_INGRESS_CLASS_ANNOTATION, resolveApplications,
 } from './discovery.js';
 import type {DiscoveryRules, KubeApplication, SourceMode} from './discovery.js';
+import {KnownDenials} from './denials.js';
 import {EndpointTracker} from './endpoint-tracker.js';
 import {targetsFromEndpoints, targetsFromSlices} from './endpoints.js';
 import type {ServiceTargets} from './endpoints.js';
@@ -50,8 +51,17 @@ export interface ClusterOptions {
    * else 60 s, long enough for a browser login).
    */
   execTimeoutMs?: number;
+  /** Time limits; the defaults suit real clusters, tests shorten them. */
+  timing?: KubeTiming;
+}
+
+export interface KubeTiming {
   /** How long requests in flight on a pod that stopped being ready may still finish (default 30 s). */
   drainLimitMs?: number;
+  /** How long a port-forward may take to start (default 10 s). */
+  portForwardTimeoutMs?: number;
+  /** A watch that sends no byte (not even a BOOKMARK) for this long counts as stalled (default 60 s). */
+  watchInactivityMs?: number;
 }
 
 /** What `serve()` returns: live routing for the selected applications until `stop()`. */
@@ -83,11 +93,13 @@ export class KubeCluster {
   readonly #endpoints: EndpointTracker;
   readonly #serving = new Set<Serving>();
   readonly #warned = new Set<string>();
-  /** @internal Bound for draining streams of pods that stopped being ready. */
-  readonly drainLimitMs: number | undefined;
+  /** @internal Permissions known to be refused, shared by the backends. */
+  readonly denials = new KnownDenials();
+  /** @internal Time limits for backends and watches. */
+  readonly timing: KubeTiming;
 
-  private constructor(input: {client: KubeClient; contextName: string; namespace: string | undefined; defaultNamespace: string; rules: DiscoveryRules; events: TunnelEventBus; drainLimitMs?: number}) {
-    this.drainLimitMs = input.drainLimitMs;
+  private constructor(input: {client: KubeClient; contextName: string; namespace: string | undefined; defaultNamespace: string; rules: DiscoveryRules; events: TunnelEventBus; timing?: KubeTiming}) {
+    this.timing = input.timing ?? {};
     this.client = input.client;
     this.contextName = input.contextName;
     this.namespace = input.namespace;
@@ -99,6 +111,7 @@ export class KubeCluster {
       namespace: this.namespace,
       onError: (error, retryInMs, ref) => this.watchProblem(error, retryInMs, ref),
       onRecovered: () => this.#events.log('info', `watching ${this.#scopeText()} endpoints again`),
+      ...(this.timing.watchInactivityMs === undefined ? {} : {inactivityMs: this.timing.watchInactivityMs}),
     });
   }
 
@@ -145,7 +158,7 @@ export class KubeCluster {
       defaultNamespace: loaded.namespace,
       rules,
       events: options.events,
-      ...(options.drainLimitMs === undefined ? {} : {drainLimitMs: options.drainLimitMs}),
+      ...(options.timing === undefined ? {} : {timing: options.timing}),
     });
   }
 
@@ -214,6 +227,14 @@ export class KubeCluster {
     return new DubboTunnelError('DT_ERR_NO_BACKENDS', `no Dubbo backends found in ${where} of context '${this.contextName}' (searched ${searched.join(' and ')})`, {
       hint: `mark a backend: name its Service port \`dubbo\` (ports: [{name: dubbo, port: ${DUBBO_DEFAULT_PORT}}]), or create an Ingress with ingressClassName: ${this.rules.ingressClass} and the application name as host; or try another namespace (-n, -A). See docs/kubernetes.md`,
     });
+  }
+
+  /**
+   * An access review said port-forwards will be refused (`pods/portforward`): until one works after
+   * all, the applications show this error instead of "ready".
+   */
+  reportPortForwardDenied(error: DubboTunnelError): void {
+    this.denials.setPortForward(error);
   }
 
   /** Stops every serve() and the endpoint watch. */
@@ -339,6 +360,7 @@ class Serving {
       onChange: () => this.#recompute(),
       onError: (error: unknown, retryInMs: number, ref: ResourceRef) => cluster.watchProblem(error, retryInMs, ref),
       onRecovered: () => this.#events.log('info', 'Kubernetes watch recovered'),
+      ...(cluster.timing.watchInactivityMs === undefined ? {} : {inactivityMs: cluster.timing.watchInactivityMs}),
     };
     this.#services = new ListWatch<Service>(cluster.client, {
       path: cluster.path('', 'v1', 'services'),
@@ -414,7 +436,7 @@ class Serving {
       const id = applicationKey(application);
       let backend = this.#backends.get(id);
       if (!backend) {
-        backend = new KubeBackend(application, {client: cluster.client, endpoints: this.#endpoints, events: this.#events, ...(cluster.drainLimitMs === undefined ? {} : {drainLimitMs: cluster.drainLimitMs})});
+        backend = new KubeBackend(application, {client: cluster.client, endpoints: this.#endpoints, events: this.#events, timing: cluster.timing, denials: cluster.denials});
         this.#made.add(backend);
       }
       next.set(id, backend);

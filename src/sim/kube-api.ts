@@ -111,7 +111,7 @@ export interface RecordedRequest {
   status: number;
 }
 
-type PauseMode = 'refuse' | 'unavailable';
+type PauseMode = 'refuse' | 'unavailable' | 'stall';
 
 interface ParsedResourcePath {
   type: ResourceType;
@@ -191,6 +191,8 @@ export class FakeKubeApi {
   private readonly bookmarkIntervalMs: number;
   private listenPort: number;
   private pauseMode: PauseMode | undefined;
+  /** What a stalled server owes: requests, upgrades and watch events, done in order on resume. */
+  private stalledWork: (() => void)[] = [];
   private stopped = false;
   private podIpCounter = 10;
   private clusterIpCounter = 10;
@@ -435,17 +437,30 @@ export class FakeKubeApi {
   /**
    * Simulates the API server going away. "refuse" (default) closes the listener and every connection
    * (watches, port-forwards): new connections are refused. "unavailable" keeps listening but answers
-   * 503 to everything.
+   * 503 to everything. "stall" is a stopped process (SIGSTOP, a hung proxy): connections are accepted
+   * and kept, but nothing is answered, no watch event or BOOKMARK is sent and port-forwards relay
+   * nothing, until resumeApi() does the work that was owed, in order.
    */
   async pauseApi(mode: PauseMode = 'refuse'): Promise<void> {
     this.pauseMode = mode;
     if (mode === 'unavailable') return;
+    if (mode === 'stall') {
+      for (const entry of this.sessions) entry.session.stall(true);
+      return;
+    }
     await this.closeEverything();
   }
 
   async resumeApi(): Promise<void> {
     const wasRefusing = this.pauseMode === 'refuse';
+    const wasStalled = this.pauseMode === 'stall';
     this.pauseMode = undefined;
+    if (wasStalled) {
+      for (const entry of this.sessions) entry.session.stall(false);
+      const owed = this.stalledWork;
+      this.stalledWork = [];
+      for (const work of owed) work();
+    }
     if (wasRefusing && !this.stopped) await this.listen();
   }
 
@@ -590,17 +605,25 @@ export class FakeKubeApi {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      try {
-        if (this.pauseMode === 'unavailable') throw new HttpError(status(503, 'ServiceUnavailable', 'the server is currently unable to handle the request'));
-        const user = this.authenticate(req, url.pathname);
-        if (user !== 'system:anonymous') entry.user = user;
-        entry.status = 200;
-        this.route(req, res, url, user, Buffer.concat(chunks));
-      } catch (err) {
-        if (err instanceof HttpError) this.sendJson(res, err.body.code, err.body);
-        else this.sendJson(res, 500, status(500, 'InternalError', `Internal error occurred: ${(err as Error).message}`));
+      if (this.pauseMode === 'stall') {
+        this.stalledWork.push(() => this.handleHttpNow(req, res, url, entry, chunks));
+        return;
       }
+      this.handleHttpNow(req, res, url, entry, chunks);
     });
+  }
+
+  private handleHttpNow(req: http.IncomingMessage, res: http.ServerResponse, url: URL, entry: RecordedRequest, chunks: Buffer[]): void {
+    try {
+      if (this.pauseMode === 'unavailable') throw new HttpError(status(503, 'ServiceUnavailable', 'the server is currently unable to handle the request'));
+      const user = this.authenticate(req, url.pathname);
+      if (user !== 'system:anonymous') entry.user = user;
+      entry.status = 200;
+      this.route(req, res, url, user, Buffer.concat(chunks));
+    } catch (err) {
+      if (err instanceof HttpError) this.sendJson(res, err.body.code, err.body);
+      else this.sendJson(res, 500, status(500, 'InternalError', `Internal error occurred: ${(err as Error).message}`));
+    }
   }
 
   private sendJson(res: http.ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -835,12 +858,16 @@ export class FakeKubeApi {
   }
 
   private writeEvent(w: OpenWatch, type: WatchEventType, object: KubeObject): void {
+    if (this.pauseMode === 'stall') {
+      this.stalledWork.push(() => this.writeEvent(w, type, object));
+      return;
+    }
     if (w.res.writableEnded) return;
     w.res.write(JSON.stringify({type, object}) + '\n');
   }
 
   private writeBookmark(w: OpenWatch): void {
-    if (w.res.writableEnded) return;
+    if (w.res.writableEnded || this.pauseMode === 'stall') return;
     const object = {kind: w.type.kind, apiVersion: apiVersionOf(w.type), metadata: {resourceVersion: String(this.store.resourceVersion)}};
     w.res.write(JSON.stringify({type: 'BOOKMARK', object}) + '\n');
   }
@@ -891,6 +918,10 @@ export class FakeKubeApi {
   }
 
   private handleUpgrade(req: http.IncomingMessage, socket: Socket, head: Buffer): void {
+    if (this.pauseMode === 'stall') {
+      this.stalledWork.push(() => this.handleUpgrade(req, socket, head));
+      return;
+    }
     const url = new URL(req.url ?? '/', 'http://fake');
     const entry = this.record(req, url);
     socket.on('error', () => socket.destroy());

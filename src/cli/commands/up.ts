@@ -165,6 +165,8 @@ async function kubeSource(options: UpOptions, events: TunnelEventBus, context: C
     },
     serve: async (routes, applications) => {
       const handle = await cluster.serve(routes, applications === 'all' ? 'all' : new Set(applications));
+      // What `ls`/doctor would say (missing namespace, no backends, no port-forward right), in the log.
+      void import('../../doctor/after-start.js').then(({warnAtStart}) => warnAtStart(cluster, options.kube.source, events), () => undefined);
       return handle;
     },
     close: () => cluster.close(),
