@@ -14,9 +14,19 @@ import type {Duplex} from 'node:stream';
  *   flight on it with a Dubbo error response and reconnects on the next request.
  * - `destroy(err?)` tears the stream down from the router's side.
  */
-export interface Backend {
+export interface Backend extends BackendPort {
   /** The Dubbo application name requests are routed by (the `target-application` value). */
   readonly application: string;
+  /**
+   * The application's Triple port (HTTP/2, gRPC-compatible: `dubbo.protocol.name=tri`), when it
+   * has one; HTTP/2 streams routed to the application go there. `connect()` itself is always the
+   * Dubbo port: an application with only a Triple port rejects it with a message saying so.
+   */
+  readonly triple?: BackendPort;
+}
+
+/** One port of an application: what a Dubbo upstream or a Triple session opens streams to. */
+export interface BackendPort {
   /** Where it goes, for logs and the UI: `127.0.0.1:20881`, `svc default/user-rpc:dubbo`. */
   describe(): string;
   /**

@@ -14,7 +14,7 @@ export interface TunnelEvents {
   /** A consumer connected (and passed the local-peer check). */
   'connection-opened': [{connectionId: number; peer: string}];
   /** A consumer connection ended. `reason` is set when we closed it because of bad input. */
-  'connection-closed': [{connectionId: number; peer: string; reason?: string}];
+  'connection-closed': [{connectionId: number; peer: string; reason?: string; code?: ErrorCode}];
   /** A peer that is not this machine tried to connect and was refused. */
   'connection-refused': [{peer: string; reason: string}];
   /** A request finished: answered by a provider, or answered by dubbo-tunnel with an error. */
@@ -24,8 +24,11 @@ export interface TunnelEvents {
   'upstream-closed': [{application: string; remote: string; connectionId: number; reason?: string}];
   /** A backend's own state changed (Kubernetes backends: pod changes, no ready pods, errors). */
   'backend-state-changed': [{application: string; state: BackendState; detail?: string; pod?: string}];
-  /** The set of routable applications changed (live discovery). */
-  'routes-changed': [{applications: string[]}];
+  /**
+   * The set of routable applications changed (live discovery, a new choice). `origins` says where
+   * each one comes from (`local`, a namespace or context) when the session has several places.
+   */
+  'routes-changed': [{applications: string[]; origins?: Record<string, string>}];
   /** Free-form diagnostics with a level; loggers filter by --log-level. */
   'log': [{level: LogLevel; message: string}];
 }
@@ -50,9 +53,12 @@ export interface RequestCompleted {
   application: string | undefined;
   /** `com.foo.UserService#getUser`, or undefined when the body could not be read. */
   target: string | undefined;
-  /** Dubbo status byte of the answer (20 = OK); undefined for one-way requests. */
+  /**
+   * Dubbo status byte of the answer (20 = OK); undefined for one-way requests. For a Triple/gRPC
+   * stream (`protocol: 'triple'`), the gRPC status (0 = OK); undefined when the answer had none.
+   */
   status: number | undefined;
-  /** Dubbo's name of that status (`OK`, `SERVICE_NOT_FOUND`); undefined for one-way requests or unknown bytes. */
+  /** Dubbo's name of that status (`OK`, `SERVICE_NOT_FOUND`), `grpc UNAVAILABLE` for a Triple stream; undefined for one-way requests or unknown bytes. */
   statusName: string | undefined;
   /** False when the consumer got an error: from dubbo-tunnel (then `code` is set) or a non-OK status. */
   ok: boolean;
@@ -62,6 +68,8 @@ export interface RequestCompleted {
   error?: string;
   code?: ErrorCode;
   oneWay: boolean;
+  /** Which protocol the consumer spoke; absent means Dubbo. A Triple entry is one HTTP/2 stream. */
+  protocol?: 'dubbo' | 'triple';
 }
 
 export class TunnelEventBus extends EventEmitter<TunnelEvents> {

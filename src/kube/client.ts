@@ -2,7 +2,7 @@ import http from 'node:http';
 import type {ClientRequest, IncomingMessage} from 'node:http';
 import https from 'node:https';
 import type {KubeConfig} from '@kubernetes/client-node';
-import {errorMessage} from '../core/errors.js';
+import {DubboTunnelError, errorMessage} from '../core/errors.js';
 import {ExecPluginError, KubeAuthError, KubeRequestError, WatchInactiveError} from './errors.js';
 import type {ErrorScene, ResourceRef} from './errors.js';
 import type {KubeObject, KubeStatus, WatchEvent} from './types.js';
@@ -109,7 +109,10 @@ export class KubeClient {
     try {
       return JSON.parse(text) as T;
     } catch (error) {
-      throw new Error(`the API server sent invalid JSON for ${pathname}: ${errorMessage(error)}`, {cause: error});
+      throw new DubboTunnelError('DT_ERR_KUBE_API', `the API server sent invalid JSON for ${pathname}: ${errorMessage(error)}`, {
+        hint: 'check that the kubeconfig\'s server URL points at a Kubernetes API server, not a proxy or web page',
+        cause: error,
+      });
     }
   }
 

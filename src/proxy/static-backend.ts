@@ -1,43 +1,90 @@
 import net from 'node:net';
-import type {Backend, BackendStream} from '../core/backend.js';
+import type {Backend, BackendPort, BackendStream} from '../core/backend.js';
 import {BackendError} from '../core/errors.js';
 import {formatHostPort} from '../core/host-port.js';
 
-/** A fixed `host:port` provider (`--backend user-rpc=127.0.0.1:20881`). */
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+/**
+ * A fixed `host:port` provider (`--backend user-rpc=127.0.0.1:20881`), optionally with a Triple
+ * port (`--backend user-rpc=tri://127.0.0.1:50051`), or with only a Triple port.
+ */
 export class StaticBackend implements Backend {
   readonly application: string;
+  /** The Dubbo port's address (the Triple port's for an application that has only that). */
   readonly host: string;
   readonly port: number;
+  readonly triple: BackendPort | undefined;
+  /** False for an application reached only over Triple. */
+  readonly hasDubboPort: boolean;
 
-  constructor(application: string, host: string, port: number) {
+  constructor(application: string, host: string, port: number, options: {triple?: HostPort; tripleOnly?: boolean} = {}) {
     this.application = application;
     this.host = host;
     this.port = port;
+    this.triple = options.triple === undefined ? undefined : new StaticTriplePort(application, options.triple);
+    this.hasDubboPort = options.tripleOnly !== true || this.triple === undefined;
+  }
+
+  /** An application reached only over Triple (`--backend app=tri://host:port` alone). */
+  static tripleOnly(application: string, triple: HostPort): StaticBackend {
+    return new StaticBackend(application, triple.host, triple.port, {triple, tripleOnly: true});
   }
 
   describe(): string {
-    return formatHostPort(this.host, this.port);
+    return this.hasDubboPort ? formatHostPort(this.host, this.port) : (this.triple?.describe() ?? '');
   }
 
   connect(signal?: AbortSignal): Promise<BackendStream> {
-    const remote = this.describe();
-    return new Promise((resolve, reject) => {
-      const socket = net.connect({host: this.host, port: this.port, signal});
-      socket.setNoDelay(true);
-      const onError = (error: NodeJS.ErrnoException) => {
-        socket.destroy();
-        reject(new BackendError(`${this.application}: cannot connect to ${remote}: ${describeSocketError(error)}`, {
-          hint: `check that the provider of '${this.application}' is running and listening on ${remote}`,
-          cause: error,
-        }));
-      };
-      socket.once('error', onError);
-      socket.once('connect', () => {
-        socket.off('error', onError);
-        resolve({stream: socket, remote});
-      });
-    });
+    if (!this.hasDubboPort) {
+      return Promise.reject(new BackendError(`${this.application} has only a Triple port (${this.describe()}), no dubbo:// port`, {
+        hint: `call it with a Triple or gRPC client, or give its Dubbo port with --backend ${this.application}=<host>:<port>`,
+      }));
+    }
+    return connectTcp(this.application, this.host, this.port, signal);
   }
+}
+
+/** The Triple (HTTP/2) port of a static backend. */
+class StaticTriplePort implements BackendPort {
+  readonly #application: string;
+  readonly #address: HostPort;
+
+  constructor(application: string, address: HostPort) {
+    this.#application = application;
+    this.#address = address;
+  }
+
+  describe(): string {
+    return `tri://${formatHostPort(this.#address.host, this.#address.port)}`;
+  }
+
+  connect(signal?: AbortSignal): Promise<BackendStream> {
+    return connectTcp(this.#application, this.#address.host, this.#address.port, signal);
+  }
+}
+
+function connectTcp(application: string, host: string, port: number, signal: AbortSignal | undefined): Promise<BackendStream> {
+  const remote = formatHostPort(host, port);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({host, port, signal});
+    socket.setNoDelay(true);
+    const onError = (error: NodeJS.ErrnoException) => {
+      socket.destroy();
+      reject(new BackendError(`${application}: cannot connect to ${remote}: ${describeSocketError(error)}`, {
+        hint: `check that the provider of '${application}' is running and listening on ${remote}`,
+        cause: error,
+      }));
+    };
+    socket.once('error', onError);
+    socket.once('connect', () => {
+      socket.off('error', onError);
+      resolve({stream: socket, remote});
+    });
+  });
 }
 
 export function describeSocketError(error: NodeJS.ErrnoException): string {
@@ -60,11 +107,14 @@ export function describeSocketError(error: NodeJS.ErrnoException): string {
   }
 }
 
-/** Parses `name=host:port` (IPv6 as `[::1]:20881`). */
-export function parseBackendSpec(spec: string): {application: string; host: string; port: number} | undefined {
-  const match = /^([^=\s]+)=(?:\[([^\]]+)\]|([^:\s]+)):(\d{1,5})$/.exec(spec.trim());
+/**
+ * Parses `name=host:port` (IPv6 as `[::1]:20881`). `dubbo://host:port` is the same; `tri://host:port`
+ * is the application's Triple (HTTP/2) port.
+ */
+export function parseBackendSpec(spec: string): {application: string; host: string; port: number; protocol: 'dubbo' | 'triple'} | undefined {
+  const match = /^([^=\s]+)=(dubbo:\/\/|tri:\/\/)?(?:\[([^\]]+)\]|([^:/\s]+)):(\d{1,5})\/?$/.exec(spec.trim());
   if (!match) return undefined;
-  const port = Number(match[4]);
+  const port = Number(match[5]);
   if (port < 1 || port > 65535) return undefined;
-  return {application: match[1] ?? '', host: match[2] ?? match[3] ?? '', port};
+  return {application: match[1] ?? '', host: match[3] ?? match[4] ?? '', port, protocol: match[2] === 'tri://' ? 'triple' : 'dubbo'};
 }
