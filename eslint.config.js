@@ -70,7 +70,7 @@ function layerRules() {
 }
 
 export default tseslint.config(
-  {ignores: ['dist/**', 'node_modules/**', 'coverage/**']},
+  {ignores: ['dist/**', 'dist-bin/**', '.bench-out/**', 'node_modules/**', 'coverage/**']},
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -20,7 +20,11 @@ function isCommand(name: string | undefined): name is keyof typeof COMMANDS {
   return name !== undefined && Object.hasOwn(COMMANDS, name);
 }
 
+/** The package version, put in by the bundler (scripts/build.mjs); undefined when running the TypeScript sources. */
+declare const DUBBO_TUNNEL_VERSION: string | undefined;
+
 function packageVersion(): string {
+  if (typeof DUBBO_TUNNEL_VERSION === 'string') return DUBBO_TUNNEL_VERSION;
   const url = new URL('../../package.json', import.meta.url);
   return (JSON.parse(readFileSync(url, 'utf8')) as {version: string}).version;
 }

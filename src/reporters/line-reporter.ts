@@ -52,7 +52,10 @@ export function attachLineReporter(events: TunnelEventBus, options: LineReporter
       text: `${e.application}: ${e.state}${e.pod ? ` (pod ${e.pod})` : ''}${e.detail ? `: ${e.detail}` : ''}`,
       fields: e,
     }),
-    'routes-changed': (e) => ({level: 'info', text: `routing ${e.applications.length === 0 ? 'no applications' : e.applications.join(', ')}`, fields: e}),
+    'routes-changed': (e) => {
+      const names = e.applications.map((name) => (e.origins?.[name] === undefined ? name : `${name} (${e.origins[name]})`));
+      return {level: 'info', text: `routing ${names.length === 0 ? 'no applications' : names.join(', ')}`, fields: e};
+    },
     'log': (e) => ({level: e.level, text: e.message, fields: {}}),
   };
   const detachers: (() => void)[] = [];
