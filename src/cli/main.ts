@@ -71,7 +71,7 @@ export async function main(argv: string[], context: CliContext = defaultContext(
   }
   const entry = COMMANDS[first];
   if (!entry) {
-    context.stderr.write(`dubbo-tunnel: unknown command '${first}'. Commands: ${Object.keys(COMMANDS).join(', ')}. See dubbo-tunnel --help.\n`);
+    context.stderr.write(`dubbo-tunnel [DT_ERR_BAD_ARGUMENT]: unknown command '${first}'. Commands: ${Object.keys(COMMANDS).join(', ')}. See dubbo-tunnel --help.\n`);
     return 2;
   }
   const command = await entry.load();

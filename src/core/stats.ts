@@ -35,6 +35,8 @@ export interface ApplicationRow {
   readonly lastActivity: number | undefined;
   /** Upstream streams open right now. */
   readonly upstreams: number;
+  /** Where it is routed from (`local`, a namespace or context) when the session has several places. */
+  readonly origin?: string;
 }
 
 export interface RequestLogEntry {
@@ -229,6 +231,7 @@ export class StatsStore {
   readonly #apps = new Map<string, MutableApp>();
   /** Applications shown, in routing order; rows outside it are kept (stats survive re-selection) but hidden. */
   #routed: string[] = [];
+  #origins: Readonly<Record<string, string>> = {};
   #addresses: readonly string[] = [];
   #port: number | undefined;
   readonly #requests: LogRing<RequestCompleted, RequestLogEntry>;
@@ -314,7 +317,10 @@ export class StatsStore {
       }
       this.#changed();
     });
-    this.#on('routes-changed', ({applications}) => this.setApplications(applications));
+    this.#on('routes-changed', ({applications, origins}) => {
+      this.#origins = origins ?? {};
+      this.setApplications(applications);
+    });
     this.#on('log', ({level, message}) => {
       if (logLevelRank(level) < this.#minLevel) return;
       this.#event(level, undefined, message);
@@ -442,7 +448,8 @@ export class StatsStore {
           upstreams: app.upstreams,
         });
       }
-      rows.push(app.row);
+      const origin = this.#origins[name];
+      rows.push(origin === undefined ? app.row : Object.freeze({...app.row, origin}));
     }
     return Object.freeze({
       addresses: this.#addresses,

@@ -121,13 +121,20 @@ export function parseUpOptions(args: string[], env: NodeJS.ProcessEnv = process.
   };
 }
 
+/** Once a cluster serves: what `ls`/doctor would say (missing namespace, no backends, no port-forward right), in the log. */
+function warnWhatDoctorWouldSay(options: UpOptions): NonNullable<KubeCliOptions['onWatching']> {
+  return (cluster, events) => {
+    void import('../../doctor/after-start.js').then(({warnAtStart}) => warnAtStart(cluster, options.kube.source, events), () => undefined);
+  };
+}
+
 /** The sources, listener and renderer of an `up` with these options (the demo builds its own from them too). */
 export function sessionRunOptions(options: UpOptions, context: CliContext, store: SettingsStore, events?: TunnelEventBus): SessionRunOptions {
   const {context: _context, namespace: _namespace, allNamespaces, ...shared} = options.kube;
   return {
     plan: {
       backends: options.backends,
-      ...(options.cluster ? {clusters: {shared, contexts: options.contexts, namespaces: options.namespaces, allNamespaces: allNamespaces === true}} : {}),
+      ...(options.cluster ? {clusters: {shared: {...shared, onWatching: warnWhatDoctorWouldSay(options)}, contexts: options.contexts, namespaces: options.namespaces, allNamespaces: allNamespaces === true}} : {}),
     },
     choice: options.choice,
     listen: {
