@@ -1,9 +1,9 @@
-import type {Backend, BackendState, BackendStream} from '../core/backend.js';
+import type {Backend, BackendPort, BackendState, BackendStream} from '../core/backend.js';
 import {BackendError} from '../core/errors.js';
 import type {DubboTunnelError} from '../core/errors.js';
 import type {TunnelEventBus} from '../core/events.js';
 import type {KubeClient} from './client.js';
-import type {KubeApplication} from './discovery.js';
+import type {KubeApplication, ResolvedServicePort} from './discovery.js';
 import type {EndpointTracker} from './endpoint-tracker.js';
 import type {PodTarget, ServiceTargets} from './endpoints.js';
 import {SERVICE_NAME_LABEL} from './endpoints.js';
@@ -41,6 +41,8 @@ export interface KubeBackendDeps {
 export class KubeBackend implements Backend {
   readonly application: string;
   readonly target: KubeApplication;
+  /** The Service's Triple port, reached through the same pods and port-forward machinery. */
+  readonly triple: BackendPort | undefined;
   readonly #deps: KubeBackendDeps;
   readonly #streams = new Map<PortForwardStream, string>();
   readonly #failedAt = new Map<string, number>();
@@ -54,6 +56,11 @@ export class KubeBackend implements Backend {
     this.application = target.application;
     this.target = target;
     this.#deps = deps;
+    const {triplePort} = target;
+    this.triple = triplePort === undefined ? undefined : {
+      describe: () => `svc ${target.namespace}/${target.service}:${String(triplePort.name ?? triplePort.port)} (tri)`,
+      connect: (signal?: AbortSignal) => this.#connect(triplePort, signal),
+    };
     this.#unsubscribe = deps.endpoints.subscribe(() => this.#onEndpoints());
     if (target.problem !== undefined) this.#setState('error', target.problem);
     else if (deps.endpoints.started) this.#onEndpoints();
@@ -78,7 +85,18 @@ export class KubeBackend implements Backend {
     return this.#targets().ready.map((target) => target.pod);
   }
 
-  async connect(signal?: AbortSignal): Promise<BackendStream> {
+  connect(signal?: AbortSignal): Promise<BackendStream> {
+    const {servicePort} = this.target;
+    if (servicePort === undefined && this.triple !== undefined && this.target.problem === undefined) {
+      return Promise.reject(new BackendError(`${this.application} has only a Triple port (${this.triple.describe()}), no dubbo:// port`, {
+        hint: 'call it with a Triple or gRPC client, or give the Service a port named dubbo',
+      }));
+    }
+    return this.#connect(servicePort, signal);
+  }
+
+  /** One port-forward stream to `servicePort` (the Dubbo or the Triple port) of a ready pod. */
+  async #connect(servicePort: ResolvedServicePort | undefined, signal?: AbortSignal): Promise<BackendStream> {
     const {target} = this;
     if (this.#closed) throw new BackendError(`${this.application}: no longer discovered in the cluster`, {code: 'DT_ERR_BACKEND_UNAVAILABLE'});
     if (target.problem !== undefined) {
@@ -92,7 +110,7 @@ export class KubeBackend implements Backend {
     const tried = new Set<string>();
     let lastError: DubboTunnelError | undefined;
     for (;;) {
-      const targets = this.#targets();
+      const targets = this.#targets(servicePort);
       if (targets.ready.length === 0) {
         const error = this.#noReadyPods(targets);
         this.#setState('no-ready-pods', error.message);
@@ -138,8 +156,8 @@ export class KubeBackend implements Backend {
     this.#streams.clear();
   }
 
-  #targets(): ServiceTargets {
-    const {servicePort} = this.target;
+  /** Pods behind a port of the Service; by default the port the backend's state is about (Dubbo, else Triple). */
+  #targets(servicePort = this.target.servicePort ?? this.target.triplePort): ServiceTargets {
     if (!servicePort) return {all: [], ready: [], withoutPod: 0};
     return this.#deps.endpoints.targets(this.target.namespace, this.target.service, servicePort);
   }
