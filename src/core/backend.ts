@@ -40,6 +40,14 @@ export interface BackendStream {
   readonly stream: Duplex;
   /** The concrete peer behind the stream, e.g. `127.0.0.1:20881` or `pod default/user-rpc-7d9f:20880`. */
   readonly remote: string;
+  /**
+   * Optional: the backend calls `listener` (once, at once if it already happened) when it wants no
+   * new requests on this stream, e.g. its pod is terminating or the application was deselected. The
+   * router drains the stream as it does after a provider's READONLY: requests in flight finish, the
+   * next ones open a new stream. `reason` completes "<application>: …" in the log. The backend
+   * bounds the wait itself by destroying the stream.
+   */
+  onRetire?(listener: (reason: string) => void): void;
 }
 
 /** The state a backend reports for status displays (Kubernetes backends change it over time). */

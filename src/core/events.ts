@@ -13,7 +13,7 @@ export interface TunnelEvents {
   /** A consumer connected (and passed the local-peer check). */
   'connection-opened': [{connectionId: number; peer: string}];
   /** A consumer connection ended. `reason` is set when we closed it because of bad input. */
-  'connection-closed': [{connectionId: number; peer: string; reason?: string}];
+  'connection-closed': [{connectionId: number; peer: string; reason?: string; code?: ErrorCode}];
   /** A peer that is not this machine tried to connect and was refused. */
   'connection-refused': [{peer: string; reason: string}];
   /** A request finished: answered by a provider, or answered by dubbo-tunnel with an error. */
@@ -23,8 +23,11 @@ export interface TunnelEvents {
   'upstream-closed': [{application: string; remote: string; connectionId: number; reason?: string}];
   /** A backend's own state changed (Kubernetes backends: pod changes, no ready pods, errors). */
   'backend-state-changed': [{application: string; state: BackendState; detail?: string; pod?: string}];
-  /** The set of routable applications changed (live discovery). */
-  'routes-changed': [{applications: string[]}];
+  /**
+   * The set of routable applications changed (live discovery, a new choice). `origins` says where
+   * each one comes from (`local`, a namespace or context) when the session has several places.
+   */
+  'routes-changed': [{applications: string[]; origins?: Record<string, string>}];
   /** Free-form diagnostics with a level; loggers filter by --log-level. */
   'log': [{level: LogLevel; message: string}];
 }

@@ -1,5 +1,6 @@
 import type {Writable} from 'node:stream';
 import {DubboTunnelError} from '../core/errors.js';
+import type {Backend} from '../core/backend.js';
 import type {TunnelEventBus} from '../core/events.js';
 import {createRouteTable} from '../router/route-table.js';
 import type {RouteSource} from '../router/route-table.js';
@@ -13,7 +14,7 @@ import type {DiscoveryRules, KubeApplication, SourceMode} from './discovery.js';
 import {EndpointTracker} from './endpoint-tracker.js';
 import {targetsFromEndpoints, targetsFromSlices} from './endpoints.js';
 import type {ServiceTargets} from './endpoints.js';
-import {KubeRequestError, toKubeError} from './errors.js';
+import {EXEC_TIMEOUT_ENV, KubeRequestError, toKubeError} from './errors.js';
 import type {ResourceRef} from './errors.js';
 import {loadKubeconfig, routeExecPluginIo} from './kubeconfig.js';
 import {parseLabelSelector} from './label-selector.js';
@@ -41,23 +42,36 @@ export interface ClusterOptions {
   applicationAnnotation?: string;
   events: TunnelEventBus;
   env?: NodeJS.ProcessEnv;
+  /**
+   * Report an application name found in several namespaces (-A) once per namespace instead of
+   * keeping the preferred one; a session shows such clashes and lets the user choose.
+   */
+  everyNamespace?: boolean;
   /** Where exec credential plugins' stderr goes (login prompts); default process.stderr, null = drop. */
   execStderr?: Writable | null;
   /** A person is at the terminal and nothing else reads stdin: plugins may prompt on it. Default false. */
   interactive?: boolean;
+  /**
+   * Bound on one run of an exec credentials plugin (default: DUBBO_TUNNEL_EXEC_TIMEOUT_MS from `env`,
+   * else 60 s, long enough for a browser login).
+   */
+  execTimeoutMs?: number;
+  /** How long requests in flight on a pod that stopped being ready may still finish (default 30 s). */
+  drainLimitMs?: number;
 }
 
 /** What `serve()` returns: live routing for the selected applications until `stop()`. */
 export interface ServeHandle {
   /** Change which applications are routed ('all' = every discovered one); takes effect at once. */
-  setSelection(selection: ReadonlySet<string> | 'all'): void;
+  setSelection(selection: Selection): void;
   /** The applications discovered right now (all of them, selected or not), sorted by name. */
   applications(): KubeApplication[];
   /** Stops watching, removes our routes from the table and closes every stream we opened. */
   stop(): Promise<void>;
 }
 
-type Selection = ReadonlySet<string> | 'all';
+/** These applications; every one found ('all'); or every one but these (a session's local overrides). */
+export type Selection = ReadonlySet<string> | 'all' | {readonly except: ReadonlySet<string>};
 
 /**
  * One Kubernetes context: discovery (`discover()` one-shot, `serve()` live) and the backends that
@@ -72,13 +86,19 @@ export class KubeCluster {
   readonly server: string;
   readonly rules: DiscoveryRules;
   readonly client: KubeClient;
+  /** See ClusterOptions.everyNamespace. */
+  readonly everyNamespace: boolean;
   readonly #events: TunnelEventBus;
   readonly #endpoints: EndpointTracker;
   readonly #serving = new Set<Serving>();
   readonly #warned = new Set<string>();
+  /** @internal Bound for draining streams of pods that stopped being ready. */
+  readonly drainLimitMs: number | undefined;
 
-  private constructor(input: {client: KubeClient; contextName: string; namespace: string | undefined; defaultNamespace: string; rules: DiscoveryRules; events: TunnelEventBus}) {
+  private constructor(input: {client: KubeClient; contextName: string; namespace: string | undefined; defaultNamespace: string; rules: DiscoveryRules; events: TunnelEventBus; everyNamespace: boolean; drainLimitMs?: number}) {
+    this.drainLimitMs = input.drainLimitMs;
     this.client = input.client;
+    this.everyNamespace = input.everyNamespace;
     this.contextName = input.contextName;
     this.namespace = input.namespace;
     this.defaultNamespace = input.defaultNamespace;
@@ -112,8 +132,15 @@ export class KubeCluster {
       ...(options.selector === undefined || options.selector.trim() === '' ? {} : {selector: parseLabelSelector(options.selector)}),
     };
     const loaded = loadKubeconfig({kubeconfig: options.kubeconfig, context: options.context, namespace: options.namespace, env: options.env});
-    const exec = routeExecPluginIo(loaded.kc, {stderr: options.execStderr, interactive: options.interactive});
-    const client = new KubeClient(loaded.kc, {server: loaded.server, contextName: loaded.contextName, onUnauthorized: () => exec.forgetCredentials()});
+    const exec = routeExecPluginIo(loaded.kc, {
+      stderr: options.execStderr,
+      interactive: options.interactive,
+      timeoutMs: options.execTimeoutMs ?? execTimeoutFromEnv(options.env ?? process.env),
+    });
+    const client = new KubeClient(loaded.kc, {
+      server: loaded.server, contextName: loaded.contextName, onUnauthorized: () => exec.forgetCredentials(),
+      onWaiting: (message, answered) => options.events.log(answered ? 'info' : 'warn', message),
+    });
     try {
       // Credentials first, before any list and before a UI takes the terminal: an exec plugin runs
       // here, and its prompt (device code, password) is seen and answered now.
@@ -128,13 +155,15 @@ export class KubeCluster {
       defaultNamespace: loaded.namespace,
       rules,
       events: options.events,
+      everyNamespace: options.everyNamespace ?? false,
+      ...(options.drainLimitMs === undefined ? {} : {drainLimitMs: options.drainLimitMs}),
     });
   }
 
   /** One-shot discovery (for `ls` and pickers), with ready pod counts. Warnings go to the event bus. */
   async discover(): Promise<KubeApplication[]> {
     const [ingresses, services] = await Promise.all([this.#listIngresses(), this.#list<Service>(this.path('', 'v1', 'services'), {group: '', resource: 'services'})]);
-    const {applications, warnings} = resolveApplications({ingresses, services, rules: this.rules, preferredNamespace: this.defaultNamespace});
+    const {applications, warnings} = resolveApplications({ingresses, services, rules: this.rules, preferredNamespace: this.defaultNamespace, everyNamespace: this.everyNamespace});
     this.warn(warnings);
     const endpoints = await this.#listEndpointsOnce();
     return applications.map((application) => {
@@ -145,14 +174,15 @@ export class KubeCluster {
   }
 
   /**
-   * Keeps `routes` up to date with the selected applications, live: watches Ingresses and Services
-   * and swaps in a new immutable table on every change (emitting 'routes-changed'); each application's
-   * KubeBackend follows its ready pods through the shared EndpointSlice watch. Backends already in
-   * `routes` that are not ours (static --backend entries) are kept and win name clashes.
+   * Live backends for the selected applications: watches Ingresses and Services and calls `report`
+   * (synchronously) with every backend it offers whenever that set changes; each application's
+   * KubeBackend follows its ready pods through the shared EndpointSlice watch. A backend that leaves
+   * the set is closed right after the report that dropped it. It never writes a route table: the
+   * session merges reports (src/session/publisher.ts).
    * Resolves once the first lists succeeded; rejects (with the mapped error) when they fail.
    */
-  async serve(routes: RouteSource, selection: Selection): Promise<ServeHandle> {
-    const serving = new Serving(this, routes, selection, this.#events);
+  async watch(selection: Selection, report: (backends: readonly KubeBackend[]) => void): Promise<ServeHandle> {
+    const serving = new Serving(this, selection, this.#events, report);
     this.#serving.add(serving);
     try {
       await serving.start(this.#endpoints);
@@ -169,6 +199,32 @@ export class KubeCluster {
         await serving.stop();
       },
     };
+  }
+
+  /**
+   * watch() for a caller with one cluster and a RouteSource of its own (tests, tools): keeps
+   * `routes` up to date, emitting 'routes-changed'. Backends already in `routes` that are not ours
+   * are kept and win name clashes; stop() removes only ours. `up` goes through the session instead.
+   */
+  async serve(routes: RouteSource, selection: Selection): Promise<ServeHandle> {
+    const ours = new WeakSet<Backend>();
+    let published: string | undefined;
+    const publish = (backends: readonly KubeBackend[]): void => {
+      for (const backend of backends) ours.add(backend);
+      const current = routes.current;
+      const foreign = [...current.backends.values()].filter((backend) => !ours.has(backend));
+      const taken = new Set(foreign.map((backend) => backend.application));
+      const table = createRouteTable([...foreign, ...backends.filter((backend) => !taken.has(backend.application))], current.interfaces);
+      const changed = table.backends.size !== current.backends.size || [...table.backends].some(([name, backend]) => current.backends.get(name) !== backend);
+      if (!changed) return;
+      routes.set(table);
+      const names = [...table.backends.keys()].sort();
+      if (names.join('\n') !== published) {
+        published = names.join('\n');
+        this.#events.emit('routes-changed', {applications: names});
+      }
+    };
+    return this.watch(selection, publish);
   }
 
   /** The DT_ERR_NO_BACKENDS error for an empty discovery: what was searched and how to mark a backend. */
@@ -281,10 +337,17 @@ export class KubeCluster {
   }
 }
 
-/** One serve() call: the Ingress and Service watches and the backends they produce. */
+/** DUBBO_TUNNEL_EXEC_TIMEOUT_MS as a positive number of milliseconds; undefined when unset or not one. */
+function execTimeoutFromEnv(env: NodeJS.ProcessEnv): number | undefined {
+  const text = env[EXEC_TIMEOUT_ENV];
+  if (text === undefined || !/^\d+$/.test(text.trim()) || Number(text) <= 0) return undefined;
+  return Number(text);
+}
+
+/** One watch() call: the Ingress and Service watches and the backends they produce. */
 class Serving {
   readonly #cluster: KubeCluster;
-  readonly #routes: RouteSource;
+  readonly #report: (backends: readonly KubeBackend[]) => void;
   readonly #events: TunnelEventBus;
   #selection: Selection;
   #services: ListWatch<Service> | undefined;
@@ -293,16 +356,15 @@ class Serving {
   /** applicationKey -> backend, for every selected application. */
   #backends = new Map<string, KubeBackend>();
   #applications: KubeApplication[] = [];
-  /** Every backend this serve() created, so a table swap can tell ours from static ones. */
-  readonly #made = new WeakSet<KubeBackend>();
-  #published: string | undefined;
+  /** The backends last reported, to report only real changes. */
+  #reported: readonly KubeBackend[] = [];
   readonly #missingWarned = new Set<string>();
   #started = false;
   #stopped = false;
 
-  constructor(cluster: KubeCluster, routes: RouteSource, selection: Selection, events: TunnelEventBus) {
+  constructor(cluster: KubeCluster, selection: Selection, events: TunnelEventBus, report: (backends: readonly KubeBackend[]) => void) {
     this.#cluster = cluster;
-    this.#routes = routes;
+    this.#report = report;
     this.#selection = selection;
     this.#events = events;
   }
@@ -360,7 +422,9 @@ class Serving {
   }
 
   #selected(application: string): boolean {
-    return this.#selection === 'all' || this.#selection.has(application);
+    const selection = this.#selection;
+    if (selection === 'all') return true;
+    return 'except' in selection ? !selection.except.has(application) : selection.has(application);
   }
 
   /** Rebuilds the application list from the caches and swaps in a new table if anything changed. */
@@ -372,10 +436,11 @@ class Serving {
       services: this.#services.items.values(),
       rules: cluster.rules,
       preferredNamespace: cluster.defaultNamespace,
+      everyNamespace: cluster.everyNamespace,
     });
     cluster.warn(warnings);
     this.#applications = applications;
-    if (this.#selection !== 'all') {
+    if (this.#selection !== 'all' && !('except' in this.#selection)) {
       const found = new Set(applications.map((application) => application.application));
       for (const name of this.#selection) {
         if (found.has(name) || this.#missingWarned.has(name)) continue;
@@ -388,34 +453,23 @@ class Serving {
       if (!this.#selected(application.application)) continue;
       const id = applicationKey(application);
       let backend = this.#backends.get(id);
-      if (!backend) {
-        backend = new KubeBackend(application, {client: cluster.client, endpoints: this.#endpoints, events: this.#events});
-        this.#made.add(backend);
-      }
+      backend ??= new KubeBackend(application, {client: cluster.client, endpoints: this.#endpoints, events: this.#events, ...(cluster.drainLimitMs === undefined ? {} : {drainLimitMs: cluster.drainLimitMs})});
       next.set(id, backend);
     }
     const removed = [...this.#backends].filter(([id]) => !next.has(id)).map(([, backend]) => backend);
     this.#backends = next;
     this.#publish();
-    for (const backend of removed) backend.close();
+    const discovered = new Set(applications.map((application) => applicationKey(application)));
+    // Requests in flight finish (the pods may well still be running); only new ones are not routed.
+    for (const backend of removed) backend.close(discovered.has(applicationKey(backend.target)) ? 'deselected' : 'no longer discovered in the cluster', {drain: true});
   }
 
-  /** Swaps in a table with our backends plus the ones we did not make (static backends win clashes). */
+  /** Tells the owner what we offer now, when that changed (same backends in the same order = no change). */
   #publish(): void {
-    const current = this.#routes.current;
-    const foreign = [...current.backends.values()].filter((backend) => !(backend instanceof KubeBackend && this.#made.has(backend)));
-    const taken = new Set(foreign.map((backend) => backend.application));
-    const mine = [...this.#backends.values()].filter((backend) => !taken.has(backend.application));
-    const table = createRouteTable([...foreign, ...mine], current.interfaces);
-    const changed = table.backends.size !== current.backends.size || [...table.backends].some(([name, backend]) => current.backends.get(name) !== backend);
-    if (!changed) return;
-    this.#routes.set(table);
-    const names = [...table.backends.keys()].sort();
-    const signature = names.join('\n');
-    if (signature !== this.#published) {
-      this.#published = signature;
-      this.#events.emit('routes-changed', {applications: names});
-    }
+    const backends = [...this.#backends.values()];
+    if (backends.length === this.#reported.length && backends.every((backend, i) => this.#reported[i] === backend)) return;
+    this.#reported = backends;
+    this.#report(backends);
   }
 
   async stop(): Promise<void> {
@@ -424,11 +478,9 @@ class Serving {
     await Promise.all([this.#services?.stop(), this.#ingresses?.stop()]);
     const ours = [...this.#backends.values()];
     this.#backends = new Map();
-    const current = this.#routes.current;
-    if (ours.some((backend) => current.backends.get(backend.application) === backend)) {
-      const remaining = [...current.backends.values()].filter((backend) => !(backend instanceof KubeBackend && this.#made.has(backend)));
-      this.#routes.set(createRouteTable(remaining, current.interfaces));
-      this.#events.emit('routes-changed', {applications: remaining.map((backend) => backend.application).sort()});
+    if (this.#reported.length > 0) {
+      this.#reported = [];
+      this.#report([]);
     }
     for (const backend of ours) backend.close('dubbo-tunnel is shutting down');
   }

@@ -24,7 +24,10 @@ export interface DiscoveryRules {
   source: SourceMode;
   ingressClass: string;
   applicationAnnotation: string;
-  /** -l: only Services with matching labels count (Service source). */
+  /**
+   * -l: only applications whose labels match count: a Service's own labels; for an application named
+   * by an Ingress, the Ingress's labels together with its backend Service's (the Ingress's win).
+   */
   selector?: LabelSelector;
 }
 
@@ -159,6 +162,7 @@ export function applicationsFromIngress(ingress: Ingress, services: ReadonlyMap<
     const portLabel: number | string = wanted?.name ?? wanted?.number ?? DUBBO_DEFAULT_PORT;
     const base = {application, namespace, service: serviceName, port: portLabel, source: 'ingress' as const, origin};
     const service = services.get(key(namespace, serviceName));
+    if (rules.selector !== undefined && !matchesSelector(rules.selector, {...service?.metadata?.labels, ...ingress.metadata?.labels})) continue;
     if (!service) {
       applications.push({...base, problem: `service ${namespace}/${serviceName} (named by ${origin}) does not exist`});
       continue;
@@ -189,6 +193,11 @@ export interface ResolveInput {
   rules: DiscoveryRules;
   /** With -A: where an application name found in several namespaces is taken from (the context's namespace). */
   preferredNamespace?: string;
+  /**
+   * Keep one entry per namespace for a name found in several (a session shows such a clash and lets
+   * the user choose); by default the preferred namespace's entry is kept and the others are named in a warning.
+   */
+  everyNamespace?: boolean;
 }
 
 /**
@@ -242,11 +251,16 @@ export function resolveApplications(input: ResolveInput): {applications: KubeApp
     list.sort((a, b) => rank(a, input.preferredNamespace) - rank(b, input.preferredNamespace) || a.namespace.localeCompare(b.namespace));
     const chosen = list[0];
     if (!chosen) continue;
+    if (input.everyNamespace === true) {
+      applications.push(...list);
+      continue;
+    }
     if (list.length > 1) {
       warnings.push(`application ${name} exists in namespaces ${list.map((entry) => entry.namespace).join(', ')}; using ${chosen.namespace} (pass -n to pick another)`);
     }
     applications.push(chosen);
   }
+  // Stable: with everyNamespace the preferred namespace stays first among entries of one name.
   applications.sort((a, b) => a.application.localeCompare(b.application));
   return {applications, warnings};
 }

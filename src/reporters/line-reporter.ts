@@ -38,7 +38,7 @@ export function attachLineReporter(events: TunnelEventBus, options: LineReporter
     'connection-opened': (e) => ({level: 'debug', text: `consumer #${e.connectionId} connected from ${e.peer}`, fields: e}),
     'connection-closed': (e) => e.reason === undefined
       ? {level: 'debug', text: `consumer #${e.connectionId} (${e.peer}) disconnected`, fields: e}
-      : {level: 'warn', text: `closed consumer #${e.connectionId} (${e.peer}): ${e.reason}`, fields: e},
+      : {level: 'warn', text: `closed consumer #${e.connectionId} (${e.peer}): ${e.code === undefined ? '' : `[${e.code}] `}${e.reason}`, fields: e},
     'connection-refused': (e) => ({level: 'warn', text: `refused ${e.peer}: ${e.reason}`, fields: e}),
     'request-completed': (e) => {
       const status = e.protocol === 'triple' ? (e.statusName ?? 'grpc -') : e.status === undefined ? 'one-way' : String(e.status);
@@ -52,7 +52,10 @@ export function attachLineReporter(events: TunnelEventBus, options: LineReporter
       text: `${e.application}: ${e.state}${e.pod ? ` (pod ${e.pod})` : ''}${e.detail ? `: ${e.detail}` : ''}`,
       fields: e,
     }),
-    'routes-changed': (e) => ({level: 'info', text: `routing ${e.applications.length === 0 ? 'no applications' : e.applications.join(', ')}`, fields: e}),
+    'routes-changed': (e) => {
+      const names = e.applications.map((name) => (e.origins?.[name] === undefined ? name : `${name} (${e.origins[name]})`));
+      return {level: 'info', text: `routing ${names.length === 0 ? 'no applications' : names.join(', ')}`, fields: e};
+    },
     'log': (e) => ({level: e.level, text: e.message, fields: {}}),
   };
   const detachers: (() => void)[] = [];

@@ -19,6 +19,7 @@ export interface RoutingInput {
 
 export type RouteDecision =
   | {ok: true; backend: Backend; via: 'attachment' | 'metadata-group' | 'interface-map' | 'single-backend'}
+  /** `message` says why and what to do; dubbo-tunnel's answer prefixes it with the code (local-answer.ts). */
   | {ok: false; code: 'DT_ERR_NO_ROUTE' | 'DT_ERR_UNSUPPORTED_SERIALIZATION'; message: string};
 
 /**
@@ -36,7 +37,7 @@ export function resolveRoute(table: RouteTable, input: RoutingInput, attachmentK
     return {
       ok: false,
       code: 'DT_ERR_NO_ROUTE',
-      message: `dubbo-tunnel: no route for ${target}: attachment '${attachmentKey}' is '${named}', which is not a routed application; known applications: ${known()}`,
+      message: `no route for ${target}: attachment '${attachmentKey}' is '${named}', which is not a routed application; known applications: ${known()}`,
     };
   }
 
@@ -54,7 +55,7 @@ export function resolveRoute(table: RouteTable, input: RoutingInput, attachmentK
       return {
         ok: false,
         code: 'DT_ERR_NO_ROUTE',
-        message: `dubbo-tunnel: no route for ${target}: the interface map sends it to '${application}', which is not a routed application; known applications: ${known()}`,
+        message: `no route for ${target}: the interface map sends it to '${application}', which is not a routed application; known applications: ${known()}`,
       };
     }
   }
@@ -68,13 +69,13 @@ export function resolveRoute(table: RouteTable, input: RoutingInput, attachmentK
     return {
       ok: false,
       code: 'DT_ERR_UNSUPPORTED_SERIALIZATION',
-      message: `dubbo-tunnel: no route for ${target}: ${input.unreadableBecause}; add serialization=hessian2 to the consumer's reference URL (dubbo://localhost:20880?serialization=hessian2) or map the interface with --route ${input.service ?? '<interface>'}=<application>; known applications: ${known()}`,
+      message: `no route for ${target}: ${input.unreadableBecause}; add serialization=hessian2 to the consumer's reference URL (dubbo://localhost:20880?serialization=hessian2) or map the interface with --route ${input.service ?? '<interface>'}=<application>; known applications: ${known()}`,
     };
   }
   return {
     ok: false,
     code: 'DT_ERR_NO_ROUTE',
-    message: `dubbo-tunnel: no route for ${target}: attachment '${attachmentKey}' missing; known applications: ${known()}`,
+    message: `no route for ${target}: attachment '${attachmentKey}' missing; known applications: ${known()}`,
   };
 }
 

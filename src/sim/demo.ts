@@ -15,7 +15,7 @@ import {join} from 'node:path';
 import {DemoProvider} from './demo-provider.js';
 import type {DemoService} from './demo-provider.js';
 import {ORDER_SERVICE, PAY_SERVICE, USER_SERVICE} from './demo-services.js';
-import {FakeKubeApi} from './kube-api.js';
+import {SimulatedKubeApi} from './kube-api.js';
 import {TripleDemoProvider} from './triple-provider.js';
 import type {DubboAppSpec} from './kube-api.js';
 
@@ -64,7 +64,7 @@ const BLUEPRINTS: readonly Blueprint[] = [
 ];
 
 export class DemoCluster {
-  readonly api: FakeKubeApi;
+  readonly api: SimulatedKubeApi;
   readonly kubeconfigPath: string;
   readonly applications: readonly DemoApplication[];
   readonly providers: readonly DemoProvider[];
@@ -72,7 +72,7 @@ export class DemoCluster {
   readonly #dir: string;
   #stopping: Promise<void> | undefined;
 
-  private constructor(api: FakeKubeApi, dir: string, kubeconfigPath: string, applications: DemoApplication[], providers: DemoProvider[], tripleProviders: TripleDemoProvider[]) {
+  private constructor(api: SimulatedKubeApi, dir: string, kubeconfigPath: string, applications: DemoApplication[], providers: DemoProvider[], tripleProviders: TripleDemoProvider[]) {
     this.api = api;
     this.tripleProviders = tripleProviders;
     this.#dir = dir;
@@ -86,9 +86,9 @@ export class DemoCluster {
     const dir = mkdtempSync(join(tmpdir(), 'dubbo-tunnel-demo-'));
     const providers: DemoProvider[] = [];
     const tripleProviders: TripleDemoProvider[] = [];
-    let api: FakeKubeApi | undefined;
+    let api: SimulatedKubeApi | undefined;
     try {
-      api = await FakeKubeApi.start({namespaces: ['default', 'kube-system', DEMO_NAMESPACE]});
+      api = await SimulatedKubeApi.start({namespaces: ['default', 'kube-system', DEMO_NAMESPACE]});
       const applications: DemoApplication[] = [];
       for (const blueprint of BLUEPRINTS) {
         const application = blueprint.spec.application ?? blueprint.spec.name;
@@ -122,7 +122,7 @@ export class DemoCluster {
 }
 
 /** A Triple provider per pod, and a second Service port named tri forwarding to it. */
-async function addTriplePort(api: FakeKubeApi, blueprint: Blueprint, application: string, started: TripleDemoProvider[]): Promise<void> {
+async function addTriplePort(api: SimulatedKubeApi, blueprint: Blueprint, application: string, started: TripleDemoProvider[]): Promise<void> {
   const port = blueprint.triplePort ?? 50051;
   for (const pod of blueprint.pods) {
     const provider = await TripleDemoProvider.start({application, pod, services: blueprint.services});
