@@ -66,7 +66,7 @@ describe('call --triple through the tunnel', () => {
     assert.match(refused.stderr, /^error: grpc-status 2 UNKNOWN: java\.lang\.IllegalArgumentException: /);
     const unknown = await cli('billing-rpc', PAY_SERVICE.interface, 'charge', 'o-7', '1', '--triple', '--port', port, '--host', '127.0.0.1');
     assert.equal(unknown.code, 1);
-    assert.match(unknown.stderr, /^error: grpc-status 12 UNIMPLEMENTED: dubbo-tunnel: no route for com\.example\.demo\.PayService#charge: attachment 'target-application' is 'billing-rpc'/);
+    assert.match(unknown.stderr, /^error: grpc-status 12 UNIMPLEMENTED: dubbo-tunnel \[DT_ERR_NO_ROUTE\]: no route for com\.example\.demo\.PayService#charge: attachment 'target-application' is 'billing-rpc'/);
   });
 
   test('a grpc-js client with a JSON codec gets the same answer', async () => {

@@ -125,7 +125,7 @@ describe('Triple through a (simulated) cluster', () => {
     kube.api.deletePod('default', 'order-rpc-1');
     const {status} = await running;
     assert.equal(status.code, grpc.status.UNAVAILABLE);
-    assert.match(status.details, /^dubbo-tunnel: order-rpc: connection to pod default\/order-rpc-1:50051 failed: pod default\/order-rpc-1 is no longer ready/);
+    assert.match(status.details, /^dubbo-tunnel \[DT_ERR_BACKEND_CLOSED\]: order-rpc: connection to pod default\/order-rpc-1:50051 failed: pod default\/order-rpc-1 is gone \(deleted\); tunnel\.test\.OrderService#ServerStream got no complete answer/);
     assert.equal((await client.unary('OrderService', {text: 'again'})).servedBy, 'order-rpc');
     assert.ok(kube.api.portForwardCount('default', 'order-rpc-2') > 0, 'the new stream went to the replacement pod');
   });

@@ -101,7 +101,8 @@ export class TripleUpstreams {
   }
 
   async #connect(application: string, port: BackendPort, connectionId: number): Promise<TripleUpstream> {
-    const {stream, remote, onRetire} = await port.connect(this.#abort.signal);
+    const opened = await port.connect(this.#abort.signal);
+    const {stream, remote} = opened;
     if (this.#abort.signal.aborted) {
       stream.destroy();
       throw new Error('dubbo-tunnel is shutting down');
@@ -144,7 +145,7 @@ export class TripleUpstreams {
     });
     // The backend wants no new streams here (pod terminating, application deselected): the streams
     // on the session finish, new ones open a fresh session, as after a GOAWAY.
-    onRetire?.((reason) => {
+    opened.onRetire?.((reason) => {
       upstream.markDraining();
       forget();
       this.#events.log('info', `${application}: ${reason}`);
