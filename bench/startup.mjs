@@ -14,10 +14,12 @@
 //                                           fake API server, test/support/fake-kube-api.ts)
 //   RSS of up --all against that cluster    idle (100 applications discovered), then after one call
 //                                           to each of the 100 (100 open port-forward tunnels), then
-//                                           after BENCH_STARTUP_REQUESTS small requests (1 KiB; bundle only)
+//                                           during and after BENCH_STARTUP_REQUESTS small requests
+//                                           (1 KiB; bundle only)
 // Knobs: BENCH_STARTUP_RUNS (default 11), BENCH_STARTUP_REQUESTS (default 1000000),
 // BENCH_STARTUP_VARIANTS (default: node,bundle,unbundled,binary), BENCH_STARTUP_FOOTPRINT=0 (skip
-// the RSS figures), BENCH_STRICT=1.
+// the RSS figures), BENCH_STARTUP_NODE_OPTIONS (Node options for the measured processes only, e.g.
+// --max-semi-space-size=2), BENCH_STRICT=1.
 import process from 'node:process';
 import console from 'node:console';
 import {execFileSync, fork, spawn} from 'node:child_process';
@@ -242,21 +244,32 @@ async function footprint(variant, kubeconfig, env) {
   await sleep(1000);
   const tunnels = rssOf(run.child.pid);
   let afterRequests = NaN;
+  let halfway = NaN;
+  let afterRequests1s = NaN;
   let seconds = NaN;
   let bad = first.bad;
   // The long request run only for the bundle (what users run); the other variants share its code.
   if (REQUESTS > 0 && variant.name === 'bundle') {
     const t1 = performance.now();
-    const many = await callMany(port, apps, {total: REQUESTS, inFlight: 64});
+    // Two halves with a sample between them: growth that stops is the heap settling at its working
+    // size; growth that goes on in the second half is a leak.
+    const firstHalf = await callMany(port, apps, {total: Math.floor(REQUESTS / 2), inFlight: 64});
+    halfway = rssOf(run.child.pid);
+    const secondHalf = await callMany(port, apps, {total: REQUESTS - Math.floor(REQUESTS / 2), inFlight: 64});
     seconds = (performance.now() - t1) / 1000;
-    bad += many.bad;
+    bad += firstHalf.bad + secondHalf.bad;
+    // Under load V8 grows its young generation to the maximum (16 MiB semi-spaces) and gives it
+    // back once allocation calms down (its memory reducer): RSS right after the load is the heap's
+    // working size, a few seconds later the memory held.
     await sleep(1000);
+    afterRequests1s = rssOf(run.child.pid);
+    await sleep(5000);
     afterRequests = rssOf(run.child.pid);
   }
   run.child.kill('SIGTERM');
   const {code} = await run.exited;
   if (code !== 0) throw new Error(`up exited ${code} after SIGTERM:\n${run.output().slice(-2000)}`);
-  return {idle, tunnels, afterRequests, requests: Number.isFinite(seconds) ? REQUESTS : 0, seconds, bad};
+  return {idle, tunnels, halfway, afterRequests1s, afterRequests, requests: Number.isFinite(seconds) ? REQUESTS : 0, seconds, bad};
 }
 
 export async function startupBench() {
@@ -269,7 +282,8 @@ export async function startupBench() {
   const scratch = mkdtempSync(join(os.tmpdir(), 'dubbo-tunnel-bench-'));
   // No settings of whoever runs the bench; plain output as in CI.
   const env = {...Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('DUBBO_TUNNEL_') && key !== 'KUBECONFIG')),
-    DUBBO_TUNNEL_CONFIG_DIR: join(scratch, 'config'), CI: 'true', HOME: scratch};
+    DUBBO_TUNNEL_CONFIG_DIR: join(scratch, 'config'), CI: 'true', HOME: scratch,
+    ...(process.env.BENCH_STARTUP_NODE_OPTIONS ? {NODE_OPTIONS: process.env.BENCH_STARTUP_NODE_OPTIONS} : {})};
 
   // The fake API server and the Dubbo provider run in this process / a child, not in the measured one.
   const {register} = await import('tsx/esm/api');
@@ -328,9 +342,9 @@ export async function startupBench() {
       console.log([label.padEnd(22), ...names.flatMap((name) => [cell(pick(results[key][name])).padStart(16), name === 'node' ? null : fmt(pick(results[key][name]).median - node).padStart(7)]).filter(Boolean)].join(' '));
     }
   }
-  console.log(`\nRSS of up --all (MiB): idle with ${TUNNEL_APPS} applications | ${TUNNEL_APPS} open tunnels | after ${REQUESTS.toLocaleString('en-US')} requests (growth)`);
+  console.log(`\nRSS of up --all (MiB): idle with ${TUNNEL_APPS} applications | ${TUNNEL_APPS} open tunnels | halfway through the requests | 1 s after | 6 s after ${REQUESTS.toLocaleString('en-US')} requests (growth since the tunnels)`);
   for (const [name, f] of Object.entries(results.footprint)) {
-    console.log(`  ${name.padEnd(10)} ${fmt(f.idle / MiB, 1).padStart(6)} | ${fmt(f.tunnels / MiB, 1).padStart(6)} | ${fmt(f.afterRequests / MiB, 1).padStart(6)} (${fmt((f.afterRequests - f.tunnels) / MiB, 1)}; ${fmt(f.requests / f.seconds)} req/s, ${f.bad} bad answers)`);
+    console.log(`  ${name.padEnd(10)} ${fmt(f.idle / MiB, 1).padStart(6)} | ${fmt(f.tunnels / MiB, 1).padStart(6)} | ${fmt(f.halfway / MiB, 1).padStart(6)} | ${fmt(f.afterRequests1s / MiB, 1).padStart(6)} | ${fmt(f.afterRequests / MiB, 1).padStart(6)} (${fmt((f.afterRequests - f.tunnels) / MiB, 1)}; ${fmt(f.requests / f.seconds)} req/s, ${f.bad} bad answers)`);
   }
 
   const bundle = (key) => results[key].bundle?.median ?? NaN;

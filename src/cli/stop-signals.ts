@@ -8,7 +8,8 @@
  * clean-up. That copy of the signal reached our handler as a "second signal" (forced exit, in-flight
  * calls failed) or, once the dashboard had unmounted, reached only ink's signal-exit hook, which
  * re-raises with no handler left (killed: 143). Their clean-up also runs on the normal 'exit' event,
- * which a graceful stop reaches, so nothing is lost; they are put back when the run is over.
+ * which a graceful stop reaches, so nothing is lost. They are not put back afterwards: the run is
+ * the end of the process, and a re-raising listener has nothing left to do then.
  */
 const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 type StopSignal = (typeof SIGNALS)[number];
@@ -18,17 +19,14 @@ export const FORCED_EXIT_CODE: Record<StopSignal, number> = {SIGINT: 130, SIGTER
 export interface StopSignals {
   /** The first signal so far, if any. */
   readonly received: StopSignal | undefined;
-  /** Removes our handlers and gives back the ones taken away. Idempotent. */
+  /** Removes our handlers (the ones taken away stay away, see above). Idempotent. */
   dispose(): void;
 }
 
 export function handleStopSignals(onStop: (signal: StopSignal) => void, exit: (code: number) => void = (code) => process.exit(code)): StopSignals {
-  const taken = SIGNALS.map((signal) => {
-    // Raw: a `once` listener comes back as its wrapper, so putting it back keeps it a `once`.
-    const listeners = process.rawListeners(signal) as ((...args: unknown[]) => void)[];
-    for (const listener of listeners) process.off(signal, listener);
-    return {signal, listeners};
-  });
+  for (const signal of SIGNALS) {
+    for (const listener of process.rawListeners(signal) as ((...args: unknown[]) => void)[]) process.off(signal, listener);
+  }
   let received: StopSignal | undefined;
   const handler = (signal: StopSignal): void => {
     if (received !== undefined) {
@@ -48,9 +46,6 @@ export function handleStopSignals(onStop: (signal: StopSignal) => void, exit: (c
       if (disposed) return;
       disposed = true;
       for (const signal of SIGNALS) process.off(signal, handler);
-      for (const {signal, listeners} of taken) {
-        for (const listener of listeners) process.on(signal, listener);
-      }
     },
   };
 }

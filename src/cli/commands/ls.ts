@@ -2,14 +2,16 @@ import {TunnelEventBus} from '../../core/events.js';
 import {KubeCluster} from '../../kube/cluster.js';
 import type {KubeApplication} from '../../kube/cluster.js';
 import {parseCommandArgs} from '../args.js';
-import type {CliContext, Command} from '../command.js';
-import {DubboTunnelError} from '../../core/errors.js';
-import {KUBE_OPTIONS, KUBE_OPTIONS_HELP, kubeOptionsFrom} from '../kube-options.js';
+import type {CliContext, Command, OptionTable} from '../command.js';
+import {SUMMARIES} from '../command.js';
+import {DubboTunnelError, errorMessage} from '../../core/errors.js';
+import {openSources} from '../../session/sources.js';
+import {KUBE_OPTIONS, kubeOptionsFrom, kubePlacesFrom} from '../kube-options.js';
 
 const OPTIONS = {
   ...KUBE_OPTIONS,
-  json: {type: 'boolean'},
-} as const;
+  json: {type: 'boolean', description: 'print a JSON array (application, namespace, service, port, servicePort, targetPort, source, origin, readyPods) instead of the table'},
+} as const satisfies OptionTable;
 
 /** `dubbo` + 20880 -> `dubbo:20880`; a bare number stays a number. */
 function portText(application: KubeApplication): string {
@@ -24,9 +26,11 @@ function readyText(application: KubeApplication): string {
 }
 
 export function formatTable(applications: readonly KubeApplication[]): string {
-  const header = ['APPLICATION', 'NAMESPACE', 'SERVICE', 'PORT', 'SOURCE', 'READY'];
+  // Several places (-n a -n b, several --context): a FROM column says where each one is.
+  const places = applications.some((application) => application.where !== undefined);
+  const header = ['APPLICATION', ...(places ? ['FROM'] : []), 'NAMESPACE', 'SERVICE', 'PORT', 'SOURCE', 'READY'];
   const rows = applications.map((application) => [
-    application.application, application.namespace, application.service, portText(application), application.source, readyText(application),
+    application.application, ...(places ? [application.where ?? ''] : []), application.namespace, application.service, portText(application), application.source, readyText(application),
   ]);
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
   const line = (cells: string[]): string => cells.map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column] ?? 0))).join('   ');
@@ -34,9 +38,11 @@ export function formatTable(applications: readonly KubeApplication[]): string {
 }
 
 /** What --json prints per application: stable field names for scripts. */
-export function toJson(application: KubeApplication): Record<string, unknown> {
+export function toJson(application: KubeApplication & {context?: string}): Record<string, unknown> {
   return {
     application: application.application,
+    // With several places: the context and the qualifier (`user-rpc@<where>`) of each entry.
+    ...(application.where === undefined ? {} : {context: application.context, where: application.where}),
     namespace: application.namespace,
     service: application.service,
     port: application.port,
@@ -60,6 +66,8 @@ async function run(args: string[], context: CliContext): Promise<number> {
   events.on('log', ({level, message}) => {
     if (level === 'warn' || level === 'error') context.stderr.write(`dubbo-tunnel: ${level === 'warn' ? 'warning' : 'error'}: ${message}\n`);
   });
+  const places = kubePlacesFrom(values);
+  if (places.contexts.length > 1 || places.namespaces.length > 1) return listSeveral(values, kube, places, events, context, json);
   const cluster = await KubeCluster.open({...kube, events, env: context.env, execStderr: context.stderr, interactive: context.interactive});
   try {
     const applications = await cluster.discover();
@@ -77,18 +85,43 @@ async function run(args: string[], context: CliContext): Promise<number> {
   }
 }
 
+/** `ls` over several contexts or namespaces: every place's applications, each with where it is. */
+async function listSeveral(values: {'all-namespaces'?: boolean}, kube: ReturnType<typeof kubeOptionsFrom>, places: {contexts: string[]; namespaces: string[]},
+  events: TunnelEventBus, context: CliContext, json: boolean): Promise<number> {
+  const {context: _context, namespace: _namespace, allNamespaces: _all, ...shared} = kube;
+  const sources = await openSources({backends: [], clusters: {shared, ...places, allNamespaces: values['all-namespaces'] === true}},
+    {events, env: context.env, execStderr: context.stderr, interactive: context.interactive});
+  try {
+    const results = await Promise.allSettled(sources.map((source) => source.discover()));
+    const applications: (KubeApplication & {context?: string})[] = [];
+    let firstError: unknown;
+    results.forEach((result, index) => {
+      const source = sources[index];
+      if (result.status === 'rejected') {
+        firstError ??= result.reason;
+        context.stderr.write(`dubbo-tunnel: warning: ${source?.title ?? 'a source'}: ${errorMessage(result.reason)}\n`);
+        return;
+      }
+      for (const found of result.value as KubeApplication[]) applications.push({...found, ...(source?.context === undefined ? {} : {context: source.context})});
+    });
+    if (applications.length === 0 && firstError !== undefined) throw firstError instanceof Error ? firstError : new Error(errorMessage(firstError));
+    context.stdout.write(json ? `${JSON.stringify(applications.map(toJson), null, 2)}\n` : formatTable(applications));
+    return 0;
+  } finally {
+    await Promise.all(sources.map((source) => source.close()));
+  }
+}
+
 export const command: Command = {
   name: 'ls',
-  summary: 'List the Dubbo applications discovered in the cluster (Ingresses of class dubbo, Services with a dubbo port)',
+  summary: SUMMARIES.ls,
   usage: 'dubbo-tunnel ls [options]',
-  options: [
-    ...KUBE_OPTIONS_HELP,
-    {flags: '--json', description: 'print a JSON array (application, namespace, service, port, servicePort, targetPort, source, origin, readyPods) instead of the table'},
-  ],
+  options: OPTIONS,
   examples: [
     'dubbo-tunnel ls',
     'dubbo-tunnel ls -n payments --context staging',
     'dubbo-tunnel ls -A --source ingress',
+    'dubbo-tunnel ls -n dev -n staging             # several namespaces: a FROM column (--json: context, where)',
     'dubbo-tunnel ls -l tier=rpc --json | jq -r \'.[].application\'',
   ],
   run,
