@@ -1,10 +1,10 @@
-import type {Backend, BackendState, BackendStream} from '../core/backend.js';
+import type {Backend, BackendPort, BackendState, BackendStream} from '../core/backend.js';
 import {BackendError} from '../core/errors.js';
 import type {DubboTunnelError} from '../core/errors.js';
 import type {TunnelEventBus} from '../core/events.js';
 import type {KubeClient} from './client.js';
 import type {KnownDenials} from './denials.js';
-import type {KubeApplication} from './discovery.js';
+import type {KubeApplication, ResolvedServicePort} from './discovery.js';
 import type {EndpointTracker} from './endpoint-tracker.js';
 import type {PodTarget, ServiceTargets} from './endpoints.js';
 import {SERVICE_NAME_LABEL} from './endpoints.js';
@@ -64,6 +64,8 @@ export const DEFAULT_DRAIN_LIMIT_MS = 30_000;
 export class KubeBackend implements Backend {
   readonly application: string;
   readonly target: KubeApplication;
+  /** The Service's Triple port, reached through the same pods and port-forward machinery. */
+  readonly triple: BackendPort | undefined;
   readonly #deps: KubeBackendDeps;
   readonly #streams = new Map<PortForwardStream, string>();
   /** Streams being drained, with the reason the router was given. Not counted as load. */
@@ -88,6 +90,11 @@ export class KubeBackend implements Backend {
     this.application = target.application;
     this.target = target;
     this.#deps = deps;
+    const {triplePort} = target;
+    this.triple = triplePort === undefined ? undefined : {
+      describe: () => `svc ${target.namespace}/${target.service}:${String(triplePort.name ?? triplePort.port)} (tri)`,
+      connect: (signal?: AbortSignal) => this.#connect(triplePort, signal),
+    };
     this.#backoff = deps.backoff ?? new Backoff();
     const unsubscribeEndpoints = deps.endpoints.subscribe(() => this.#onEndpoints());
     const unsubscribeDenials = deps.denials?.subscribe(() => this.#onEndpoints());
@@ -118,7 +125,18 @@ export class KubeBackend implements Backend {
     return this.#targets().ready.map((target) => target.pod);
   }
 
-  async connect(signal?: AbortSignal): Promise<BackendStream> {
+  connect(signal?: AbortSignal): Promise<BackendStream> {
+    const {servicePort} = this.target;
+    if (servicePort === undefined && this.triple !== undefined && this.target.problem === undefined) {
+      return Promise.reject(new BackendError(`${this.application} has only a Triple port (${this.triple.describe()}), no dubbo:// port`, {
+        hint: 'call it with a Triple or gRPC client, or give the Service a port named dubbo',
+      }));
+    }
+    return this.#connect(servicePort, signal);
+  }
+
+  /** One port-forward stream to `servicePort` (the Dubbo or the Triple port) of a ready pod. */
+  async #connect(servicePort: ResolvedServicePort | undefined, signal?: AbortSignal): Promise<BackendStream> {
     const {target} = this;
     if (this.#closed) throw new BackendError(`${this.application}: ${this.#closedBecause}`, {code: 'DT_ERR_BACKEND_UNAVAILABLE'});
     if (target.problem !== undefined) {
@@ -134,7 +152,7 @@ export class KubeBackend implements Backend {
     const probing = down !== undefined;
     if (probing) this.#probing = true;
     try {
-      return await this.#connectToAPod(signal);
+      return await this.#connectToAPod(servicePort, signal);
     } finally {
       if (probing) this.#probing = false;
     }
@@ -150,12 +168,12 @@ export class KubeBackend implements Backend {
     });
   }
 
-  async #connectToAPod(signal: AbortSignal | undefined): Promise<BackendStream> {
+  async #connectToAPod(servicePort: ResolvedServicePort | undefined, signal: AbortSignal | undefined): Promise<BackendStream> {
     const {target} = this;
     const tried = new Set<string>();
     let lastError: DubboTunnelError | undefined;
     for (;;) {
-      const targets = this.#targets();
+      const targets = this.#targets(servicePort);
       if (targets.ready.length === 0) {
         const error = this.#noReadyPods(targets);
         this.#setState('no-ready-pods', error.message);
@@ -247,8 +265,8 @@ export class KubeBackend implements Backend {
     listener?.(reason);
   }
 
-  #targets(): ServiceTargets {
-    const {servicePort} = this.target;
+  /** Pods behind a port of the Service; by default the port the backend's state is about (Dubbo, else Triple). */
+  #targets(servicePort = this.target.servicePort ?? this.target.triplePort): ServiceTargets {
     if (!servicePort) return {all: [], ready: [], withoutPod: 0};
     return this.#deps.endpoints.targets(this.target.namespace, this.target.service, servicePort);
   }

@@ -17,6 +17,8 @@ export const DEFAULT_APPLICATION_ANNOTATION = 'dubbo-tunnel.io/application';
 export const LEGACY_INGRESS_CLASS_ANNOTATION = 'kubernetes.io/ingress.class';
 /** Dubbo's default protocol port (dubbo.protocol.port). */
 export const DUBBO_DEFAULT_PORT = 20880;
+/** Triple's default port (dubbo.protocol.name=tri), which is also gRPC's customary one. */
+export const TRIPLE_DEFAULT_PORT = 50051;
 
 export interface DiscoveryRules {
   source: SourceMode;
@@ -42,8 +44,10 @@ export interface KubeApplication extends DiscoveredApplication {
   source: 'ingress' | 'service';
   /** Where it was found, for logs: `ingress dev/user-rpc` or `service dev/user-rpc`. */
   origin: string;
-  /** The Service port, when the Service exists and has that port. */
+  /** The Service port (Dubbo), when the Service exists and has that port. */
   servicePort?: ResolvedServicePort;
+  /** The Service's Triple (HTTP/2, gRPC-compatible) port, when it has one: where HTTP/2 streams go. */
+  triplePort?: ResolvedServicePort;
   /** The Service's pod selector (for `kubectl get pods -l ...` hints). */
   podSelector?: Record<string, string>;
   /** Why this application cannot be reached as found (Service missing, port missing). */
@@ -62,6 +66,22 @@ export function dubboPortOf(service: Service): ServicePort | undefined {
     ?? ports.find((port) => port.appProtocol === 'dubbo')
     ?? ports.find((port) => port.port === DUBBO_DEFAULT_PORT)
     ?? ports.find((port) => port.targetPort === DUBBO_DEFAULT_PORT);
+}
+
+/** A Triple port: named `tri`, `triple`, `grpc`, `tri-*` or `grpc-*`, else numbered 50051. Never the Dubbo port. */
+export function triplePortOf(service: Service, dubbo = dubboPortOf(service)): ServicePort | undefined {
+  const ports = (service.spec?.ports ?? []).filter((port) => (port.protocol ?? 'TCP') === 'TCP' && port !== dubbo);
+  return ports.find((port) => isTriplePortName(port.name))
+    ?? ports.find((port) => port.port === TRIPLE_DEFAULT_PORT);
+}
+
+function isTriplePortName(name: string | undefined): boolean {
+  return name !== undefined && (['tri', 'triple', 'grpc'].includes(name) || name.startsWith('tri-') || name.startsWith('grpc-'));
+}
+
+/** Whether a port an Ingress names is a Triple port (by name, or by number when unnamed). */
+function isTriplePort(port: ServicePort): boolean {
+  return isTriplePortName(port.name) || ((port.name ?? '') === '' && port.port === TRIPLE_DEFAULT_PORT);
 }
 
 function resolvePort(port: ServicePort): ResolvedServicePort {
@@ -84,16 +104,20 @@ export function applicationFromService(service: Service, rules: DiscoveryRules):
   if (name === undefined || service.spec?.type === 'ExternalName') return undefined;
   if (rules.selector !== undefined && !matchesSelector(rules.selector, service.metadata?.labels)) return undefined;
   const port = dubboPortOf(service);
-  if (!port) return undefined;
-  const servicePort = resolvePort(port);
+  const triple = triplePortOf(service, port);
+  if (!port && !triple) return undefined;
+  const servicePort = port ? resolvePort(port) : undefined;
+  const triplePort = triple ? resolvePort(triple) : undefined;
+  const shown = servicePort ?? triplePort;
   return {
     application: annotationOf(service, rules) ?? name,
     namespace,
     service: name,
-    port: servicePort.name ?? servicePort.port,
+    port: shown?.name ?? shown?.port ?? DUBBO_DEFAULT_PORT,
     source: 'service',
     origin: `service ${namespace}/${name}`,
-    servicePort,
+    ...(servicePort ? {servicePort} : {}),
+    ...(triplePort ? {triplePort} : {}),
     podSelector: service.spec?.selector,
   };
 }
@@ -151,7 +175,14 @@ export function applicationsFromIngress(ingress: Ingress, services: ReadonlyMap<
       applications.push({...base, podSelector: service.spec?.selector, problem: `service ${namespace}/${serviceName} has no port ${String(portLabel)} (named by ${origin})`});
       continue;
     }
-    applications.push({...base, servicePort: resolvePort(port), podSelector: service.spec?.selector});
+    // The port the Ingress names is one of the application's two; the Service's other one comes along.
+    if (isTriplePort(port)) {
+      const dubbo = dubboPortOf(service);
+      applications.push({...base, ...(dubbo ? {servicePort: resolvePort(dubbo)} : {}), triplePort: resolvePort(port), podSelector: service.spec?.selector});
+    } else {
+      const triple = triplePortOf(service, port);
+      applications.push({...base, servicePort: resolvePort(port), ...(triple ? {triplePort: resolvePort(triple)} : {}), podSelector: service.spec?.selector});
+    }
   }
   return {applications, warnings};
 }
@@ -248,5 +279,5 @@ function sortByKey<T extends Service | Ingress>(objects: T[]): T[] {
  */
 export function applicationKey(application: KubeApplication): string {
   return JSON.stringify([application.application, application.origin, application.namespace, application.service, application.port,
-    application.servicePort ?? null, application.problem ?? null, application.podSelector ?? null]);
+    application.servicePort ?? null, application.problem ?? null, application.podSelector ?? null, application.triplePort ?? null]);
 }

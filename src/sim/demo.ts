@@ -5,7 +5,9 @@
  *
  * The three applications are marked the three ways discovery knows, so the demo shows all of them:
  * user-rpc by an Ingress of class dubbo (two pods), order-rpc by a Service port named dubbo, and
- * pay-rpc by the dubbo-tunnel.io/application annotation on a Service named otherwise.
+ * pay-rpc by the dubbo-tunnel.io/application annotation on a Service named otherwise. order-rpc's
+ * pods also serve Triple (HTTP/2, application/grpc+json) on a Service port named tri, so gRPC-style
+ * clients and `call --triple` reach it through the same local port.
  */
 import {mkdtempSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
@@ -14,6 +16,7 @@ import {DemoProvider} from './demo-provider.js';
 import type {DemoService} from './demo-provider.js';
 import {ORDER_SERVICE, PAY_SERVICE, USER_SERVICE} from './demo-services.js';
 import {SimulatedKubeApi} from './kube-api.js';
+import {TripleDemoProvider} from './triple-provider.js';
 import type {DubboAppSpec} from './kube-api.js';
 
 export const DEMO_CONTEXT = 'dubbo-tunnel-demo';
@@ -34,6 +37,8 @@ interface Blueprint {
   markedBy: string;
   pods: string[];
   services: readonly DemoService[];
+  /** The pods also serve Triple on this Service port (named tri). */
+  triplePort?: number;
 }
 
 const BLUEPRINTS: readonly Blueprint[] = [
@@ -48,6 +53,7 @@ const BLUEPRINTS: readonly Blueprint[] = [
     markedBy: 'Service port named dubbo',
     pods: ['order-rpc-7c9d4b5f6-h8j2n'],
     services: [ORDER_SERVICE],
+    triplePort: 50051,
   },
   {
     spec: {name: 'payment', application: 'pay-rpc', servicePort: 20881},
@@ -62,11 +68,13 @@ export class DemoCluster {
   readonly kubeconfigPath: string;
   readonly applications: readonly DemoApplication[];
   readonly providers: readonly DemoProvider[];
+  readonly tripleProviders: readonly TripleDemoProvider[];
   readonly #dir: string;
   #stopping: Promise<void> | undefined;
 
-  private constructor(api: SimulatedKubeApi, dir: string, kubeconfigPath: string, applications: DemoApplication[], providers: DemoProvider[]) {
+  private constructor(api: SimulatedKubeApi, dir: string, kubeconfigPath: string, applications: DemoApplication[], providers: DemoProvider[], tripleProviders: TripleDemoProvider[]) {
     this.api = api;
+    this.tripleProviders = tripleProviders;
     this.#dir = dir;
     this.kubeconfigPath = kubeconfigPath;
     this.applications = applications;
@@ -77,6 +85,7 @@ export class DemoCluster {
   static async start(): Promise<DemoCluster> {
     const dir = mkdtempSync(join(tmpdir(), 'dubbo-tunnel-demo-'));
     const providers: DemoProvider[] = [];
+    const tripleProviders: TripleDemoProvider[] = [];
     let api: SimulatedKubeApi | undefined;
     try {
       api = await SimulatedKubeApi.start({namespaces: ['default', 'kube-system', DEMO_NAMESPACE]});
@@ -90,12 +99,13 @@ export class DemoCluster {
           namespace: DEMO_NAMESPACE,
           pods: started.map((provider) => ({name: provider.pod, target: {host: provider.host, port: provider.port}})),
         });
+        if (blueprint.triplePort !== undefined) await addTriplePort(api, blueprint, application, tripleProviders);
         applications.push({application, service: blueprint.spec.name, markedBy: blueprint.markedBy, pods: blueprint.pods, services: blueprint.services});
       }
       const kubeconfigPath = api.writeKubeconfig(dir, {context: DEMO_CONTEXT, namespace: DEMO_NAMESPACE});
-      return new DemoCluster(api, dir, kubeconfigPath, applications, providers);
+      return new DemoCluster(api, dir, kubeconfigPath, applications, providers, tripleProviders);
     } catch (error) {
-      await Promise.all([api?.stop(), ...providers.map((provider) => provider.close())]);
+      await Promise.all([api?.stop(), ...providers.map((provider) => provider.close()), ...tripleProviders.map((provider) => provider.close())]);
       rmSync(dir, {recursive: true, force: true});
       throw error;
     }
@@ -104,9 +114,23 @@ export class DemoCluster {
   /** Stops the API server and the providers and removes the temporary directory. Idempotent. */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
-      await Promise.all([this.api.stop(), ...this.providers.map((provider) => provider.close())]);
+      await Promise.all([this.api.stop(), ...this.providers.map((provider) => provider.close()), ...this.tripleProviders.map((provider) => provider.close())]);
       rmSync(this.#dir, {recursive: true, force: true});
     })();
     return this.#stopping;
   }
+}
+
+/** A Triple provider per pod, and a second Service port named tri forwarding to it. */
+async function addTriplePort(api: SimulatedKubeApi, blueprint: Blueprint, application: string, started: TripleDemoProvider[]): Promise<void> {
+  const port = blueprint.triplePort ?? 50051;
+  for (const pod of blueprint.pods) {
+    const provider = await TripleDemoProvider.start({application, pod, services: blueprint.services});
+    started.push(provider);
+    api.setPodTarget(DEMO_NAMESPACE, pod, port, {host: provider.host, port: provider.port});
+  }
+  const service = api.get<{spec: {ports: unknown[]}}>('Service', DEMO_NAMESPACE, blueprint.spec.name);
+  if (service === undefined) throw new Error(`demo: Service ${blueprint.spec.name} is missing`);
+  service.spec.ports.push({name: 'tri', port, protocol: 'TCP', targetPort: port});
+  api.apply(service);
 }

@@ -1,6 +1,8 @@
 import {callOnce, DEFAULT_ATTACHMENT_KEY} from '../../client/dubbo-client.js';
 import type {CallResult} from '../../client/dubbo-client.js';
-import {buildArguments, buildGenericArguments, GENERIC_METHOD, parseTypeList} from '../../client/arguments.js';
+import {buildArguments, buildGenericArguments, GENERIC_METHOD, parseArgumentText, parseTypeList} from '../../client/arguments.js';
+import {callTriple} from '../../client/triple-client.js';
+import type {TripleCallResult} from '../../client/triple-client.js';
 import {DubboTunnelError} from '../../core/errors.js';
 import type {ErrorCode} from '../../core/errors.js';
 import {parseCommandArgs, parsePort, parsePositiveInt} from '../args.js';
@@ -18,6 +20,7 @@ const OPTIONS = {
   'attach': {type: 'string', multiple: true, value: 'key=value', description: 'extra attachment, repeatable (e.g. --attach dubbo.tag=gray)'},
   'generic': {type: 'boolean', description: 'call GenericService.$invoke: no provider classes needed, POJOs go as maps'},
   'json': {type: 'boolean', description: 'print one JSON object: {ok, kind, value | exceptionClass, message | status, errorCode, ...}'},
+  'triple': {type: 'boolean', description: 'call over Triple (HTTP/2, application/grpc+json; unary, JSON arguments); chosen by itself when the application has only a Triple port'},
 } as const satisfies OptionTable;
 
 export interface CallCommandOptions {
@@ -36,6 +39,8 @@ export interface CallCommandOptions {
   attachments: Record<string, string>;
   generic: boolean;
   json: boolean;
+  /** Call over Triple (HTTP/2, application/grpc+json) instead of dubbo://. */
+  triple: boolean;
 }
 
 /** `-5` and `-1.5e3` are arguments, not options: parseArgs would reject them as unknown flags. */
@@ -89,6 +94,7 @@ export function parseCallOptions(args: string[]): CallCommandOptions {
     attachments,
     generic: values.generic ?? false,
     json: values.json ?? false,
+    triple: values.triple ?? false,
   };
 }
 
@@ -189,8 +195,67 @@ function print(result: CallResult, options: CallCommandOptions, context: CliCont
   }
 }
 
+/**
+ * The message dubbo-tunnel answers a dubbo:// call with when the application has only a Triple
+ * port (core/backend.ts, StaticBackend and KubeBackend): `call` then retries over Triple by itself.
+ */
+const TRIPLE_ONLY = / has only a Triple port \(/;
+
+async function runTriple(options: CallCommandOptions, context: CliContext): Promise<number> {
+  if (options.generic || options.types !== undefined) {
+    throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', '--generic and --types do not apply to --triple calls', {hint: 'Triple calls send the arguments as one JSON array; leave both out'});
+  }
+  const result = await callTriple({
+    host: options.host,
+    port: options.port,
+    application: options.application,
+    attachmentKey: options.attachmentKey,
+    service: options.service,
+    method: options.method,
+    args: options.args.map((raw, index) => parseArgumentText(raw, index).json),
+    timeoutMs: options.timeoutMs,
+    attachments: options.attachments,
+    ...(options.version === undefined ? {} : {version: options.version}),
+    ...(options.group === undefined ? {} : {group: options.group}),
+  });
+  printTriple(result, options, context);
+  return result.kind === 'value' ? 0 : result.kind === 'status' || result.kind === 'bad-response' ? 1 : 2;
+}
+
+function printTriple(result: TripleCallResult, options: CallCommandOptions, context: CliContext): void {
+  if (options.json) {
+    const {kind, ...rest} = result;
+    context.stdout.write(`${toJson({ok: kind === 'value', kind, protocol: 'triple', ...rest})}\n`);
+    return;
+  }
+  switch (result.kind) {
+    case 'value':
+      context.stdout.write(`${toJson(result.value, 2)}\n`);
+      return;
+    case 'status':
+      context.stderr.write(`error: grpc-status ${result.code} ${result.statusName}: ${result.message}\n`);
+      return;
+    case 'bad-response':
+      context.stderr.write(`dubbo-tunnel: unreadable answer: ${result.message}\n`);
+      return;
+    case 'connect-failed':
+    case 'closed':
+    case 'timeout': {
+      const port = options.port === 20880 ? '' : ` --port ${options.port}`;
+      const hint = result.kind === 'connect-failed'
+        ? `is \`dubbo-tunnel up${port}\` running? If it listens on another port, pass that port with --port <port>`
+        : result.kind === 'timeout'
+          ? 'the provider may be slow or stuck: raise --timeout <ms>, and look at the `dubbo-tunnel up` output for this call'
+          : 'look at the `dubbo-tunnel up` output: it says why the stream or connection was closed';
+      context.stderr.write(`dubbo-tunnel: ${result.message}\n  fix: ${hint}\n`);
+      return;
+    }
+  }
+}
+
 async function run(argv: string[], context: CliContext): Promise<number> {
   const options = parseCallOptions(argv);
+  if (options.triple) return runTriple(options, context);
   const types = options.types === undefined ? undefined : parseTypeList(options.types);
   const encoded = options.generic
     ? buildGenericArguments(options.method, options.args, types)
@@ -210,6 +275,9 @@ async function run(argv: string[], context: CliContext): Promise<number> {
     ...(options.version === undefined ? {} : {version: options.version}),
     ...(options.group === undefined ? {} : {group: options.group}),
   });
+  if (result.kind === 'error' && TRIPLE_ONLY.test(result.message) && !options.generic && options.types === undefined) {
+    return runTriple({...options, triple: true}, context);
+  }
   print(result, options, context);
   return exitCodeOf(result);
 }
@@ -236,6 +304,7 @@ export const command: Command = {
     'dubbo-tunnel call user-rpc com.example.UserService findUsers \'{"$class":"com.example.UserQuery","name":"ann","limit":10}\'',
     'dubbo-tunnel call order-rpc com.example.OrderService getOrder 42 --types long',
     'dubbo-tunnel call order-rpc com.example.OrderService search \'{"status":"OPEN"}\' --generic --json',
+    'dubbo-tunnel call order-rpc com.example.demo.OrderService listOrders 7 --triple',
     '',
     'With --generic and no --types the provider picks the method by name (fine unless it is overloaded).',
     '',

@@ -101,7 +101,8 @@ export class TripleUpstreams {
   }
 
   async #connect(application: string, port: BackendPort, connectionId: number): Promise<TripleUpstream> {
-    const {stream, remote} = await port.connect(this.#abort.signal);
+    const opened = await port.connect(this.#abort.signal);
+    const {stream, remote} = opened;
     if (this.#abort.signal.aborted) {
       stream.destroy();
       throw new Error('dubbo-tunnel is shutting down');
@@ -141,6 +142,14 @@ export class TripleUpstreams {
       forget();
       this.#open.delete(upstream);
       this.#events.emit('upstream-closed', {application, remote, connectionId, reason: upstream.failure});
+    });
+    // The backend wants no new streams here (pod terminating, application deselected): the streams
+    // on the session finish, new ones open a fresh session, as after a GOAWAY.
+    opened.onRetire?.((reason) => {
+      upstream.markDraining();
+      forget();
+      this.#events.log('info', `${application}: ${reason}`);
+      if (!session.closed && !session.destroyed) session.close();
     });
     this.#events.emit('upstream-opened', {application, remote, connectionId});
     return upstream;
