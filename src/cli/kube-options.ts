@@ -2,31 +2,21 @@ import {resolveSettings} from '../config/settings.js';
 import type {Settings} from '../config/settings.js';
 import {DubboTunnelError} from '../core/errors.js';
 import type {ClusterOptions, SourceMode} from '../kube/cluster.js';
-import type {OptionHelp} from './command.js';
+import type {OptionTable} from './command.js';
 
 /**
  * The Kubernetes flags shared by `ls`, `up` and `doctor`. Spread KUBE_OPTIONS into the command's
  * parseArgs options, then turn the parsed values into ClusterOptions with `kubeOptionsFrom`.
  */
 export const KUBE_OPTIONS = {
-  'kubeconfig': {type: 'string'},
-  'context': {type: 'string', multiple: true},
-  'namespace': {type: 'string', short: 'n', multiple: true},
-  'all-namespaces': {type: 'boolean', short: 'A'},
-  'source': {type: 'string'},
-  'selector': {type: 'string', short: 'l'},
-  'ingress-class': {type: 'string'},
-} as const;
-
-export const KUBE_OPTIONS_HELP: readonly OptionHelp[] = [
-  {flags: '--kubeconfig <file>', description: 'kubeconfig file to use (default: KUBECONFIG, several files allowed, else ~/.kube/config)'},
-  {flags: '--context <name>', description: 'kubeconfig context (default: the current context); repeat for several contexts'},
-  {flags: '-n, --namespace <ns>', description: 'namespace to search (default: the context\'s namespace, else default); repeat for several'},
-  {flags: '-A, --all-namespaces', description: 'search every namespace (needs cluster-wide list/watch permission)'},
-  {flags: '--source <source>', description: 'ingress | service | auto: where backends come from (default auto = both, an Ingress wins)'},
-  {flags: '-l, --selector <selector>', description: 'only Services with these labels, kubectl syntax (e.g. tier=rpc)'},
-  {flags: '--ingress-class <class>', description: 'Ingress class that marks Dubbo backends (default dubbo)'},
-];
+  'kubeconfig': {type: 'string', value: 'file', description: 'kubeconfig file to use (default: KUBECONFIG, several files allowed, else ~/.kube/config)'},
+  'context': {type: 'string', multiple: true, value: 'name', description: 'kubeconfig context (default: the current context); repeat for several contexts'},
+  'namespace': {type: 'string', short: 'n', multiple: true, value: 'ns', description: 'namespace to search (default: the context\'s namespace, else default); repeat for several'},
+  'all-namespaces': {type: 'boolean', short: 'A', description: 'search every namespace (needs cluster-wide list/watch permission)'},
+  'source': {type: 'string', description: 'ingress | service | auto: where backends come from (default auto = both, an Ingress wins)'},
+  'selector': {type: 'string', short: 'l', description: 'only Services with these labels, kubectl syntax (e.g. tier=rpc)'},
+  'ingress-class': {type: 'string', value: 'class', description: 'Ingress class that marks Dubbo backends (default dubbo)'},
+} as const satisfies OptionTable;
 
 /** The parsed values of KUBE_OPTIONS, as node:util parseArgs returns them. */
 export interface KubeOptionValues {

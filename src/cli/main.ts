@@ -1,20 +1,24 @@
 import {readFileSync} from 'node:fs';
 import type {CliContext, Command} from './command.js';
-import {formatHelp} from './command.js';
+import {SUMMARIES, formatHelp} from './command.js';
 import {reportFatal} from './report-error.js';
 
 /**
  * Commands load lazily: `dubbo-tunnel up --no-ui` must never parse React/ink, and `--help` should be
  * instant. Add a command by adding one line here.
  */
-const COMMANDS: Record<string, {summary: string; load: () => Promise<Command>}> = {
-  up: {summary: 'Open the local Dubbo port and route requests to providers', load: async () => (await import('./commands/up.js')).command},
-  call: {summary: 'Call one provider method through the local port (a built-in Dubbo consumer)', load: async () => (await import('./commands/call.js')).command},
-  ls: {summary: 'List the Dubbo applications discovered in the cluster', load: async () => (await import('./commands/ls.js')).command},
-  demo: {summary: 'Try it without a cluster: a simulated cluster with demo providers, then the real up', load: async () => (await import('./commands/demo.js')).command},
-  doctor: {summary: 'Check kubeconfig, credentials, API server, RBAC, backends and the local port; say how to fix what fails', load: async () => (await import('./commands/doctor.js')).command},
-  config: {summary: 'Show or change saved settings (get, set, unset, list, path)', load: async () => (await import('./commands/config.js')).command},
-};
+const COMMANDS = {
+  up: {load: async () => (await import('./commands/up.js')).command},
+  call: {load: async () => (await import('./commands/call.js')).command},
+  ls: {load: async () => (await import('./commands/ls.js')).command},
+  demo: {load: async () => (await import('./commands/demo.js')).command},
+  doctor: {load: async () => (await import('./commands/doctor.js')).command},
+  config: {load: async () => (await import('./commands/config.js')).command},
+} satisfies Record<keyof typeof SUMMARIES, {load: () => Promise<Command>}>;
+
+function isCommand(name: string | undefined): name is keyof typeof COMMANDS {
+  return name !== undefined && Object.hasOwn(COMMANDS, name);
+}
 
 /** The package version, put in by the bundler (scripts/build.mjs); undefined when running the TypeScript sources. */
 declare const DUBBO_TUNNEL_VERSION: string | undefined;
@@ -26,7 +30,7 @@ function packageVersion(): string {
 }
 
 function topLevelHelp(): string {
-  const names = Object.keys(COMMANDS);
+  const names = Object.keys(COMMANDS) as (keyof typeof COMMANDS)[];
   const width = Math.max(...names.map((name) => name.length));
   return [
     'dubbo-tunnel: call Dubbo providers in Kubernetes from this machine through one local port.',
@@ -34,7 +38,7 @@ function topLevelHelp(): string {
     'Usage: dubbo-tunnel <command> [options]',
     '',
     'Commands:',
-    ...names.map((name) => `  ${name.padEnd(width)}  ${COMMANDS[name]?.summary ?? ''}`),
+    ...names.map((name) => `  ${name.padEnd(width)}  ${SUMMARIES[name]}`),
     '',
     'Run `dubbo-tunnel <command> --help` for the options of a command.',
     'Options: -h, --help  show help; -v, --version  print the version',
@@ -58,7 +62,7 @@ export async function main(argv: string[], context: CliContext = defaultContext(
   const [first, ...rest] = argv;
   if (first === undefined || first === '-h' || first === '--help' || first === 'help') {
     const topic = first === 'help' ? rest[0] : undefined;
-    if (topic !== undefined && COMMANDS[topic]) {
+    if (isCommand(topic)) {
       context.stdout.write(formatHelp(await COMMANDS[topic].load()));
       return 0;
     }
@@ -69,12 +73,11 @@ export async function main(argv: string[], context: CliContext = defaultContext(
     context.stdout.write(`${packageVersion()}\n`);
     return 0;
   }
-  const entry = COMMANDS[first];
-  if (!entry) {
+  if (!isCommand(first)) {
     context.stderr.write(`dubbo-tunnel [DT_ERR_BAD_ARGUMENT]: unknown command '${first}'. Commands: ${Object.keys(COMMANDS).join(', ')}. See dubbo-tunnel --help.\n`);
     return 2;
   }
-  const command = await entry.load();
+  const command = await COMMANDS[first].load();
   if (rest.includes('--help') || rest.includes('-h')) {
     context.stdout.write(formatHelp(command));
     return 0;

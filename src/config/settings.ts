@@ -13,6 +13,13 @@ import {LOG_LEVELS} from '../core/events.js';
  *
  * The file holds only what the user set: defaults live in SETTINGS below, not in the conf schema,
  * because conf/ajv would otherwise write them into the file and "file" and "default" would look alike.
+ *
+ * Why conf and a parser per setting: conf stays the store (a runtime dependency chosen for it: the
+ * platform's config directory, atomic writes, the schema checked on every write), and it can only
+ * check the file. Flags and DUBBO_TUNNEL_* variables arrive as strings and need the same rules, so
+ * each setting has one `parse` used for all three sources, and its `schema` says the same thing to
+ * conf. The file is read past conf only where conf cannot help: to name the bad key when conf
+ * refuses to open an invalid file, and to let `config unset` repair such a file.
  */
 
 export const SOURCES = ['auto', 'ingress', 'service'] as const;

@@ -1,6 +1,7 @@
 import {EventEmitter} from 'node:events';
 import type {BackendState} from './backend.js';
 import type {ErrorCode} from './errors.js';
+import {RepeatFolder, foldedSuffix} from './fold.js';
 
 /**
  * Everything the core tells the outside world, in one typed map. The line logger, the JSON
@@ -72,7 +73,23 @@ export interface RequestCompleted {
 }
 
 export class TunnelEventBus extends EventEmitter<TunnelEvents> {
+  /** Identical lines within a few seconds become one summary, for every logger and the dashboard alike. */
+  readonly #folder: RepeatFolder<{level: LogLevel; message: string}>;
+
+  /** `foldWindowMs`: how long identical log lines are counted instead of emitted (tests shorten it). */
+  constructor(options: {foldWindowMs?: number} = {}) {
+    super();
+    this.#folder = new RepeatFolder((sample, count, windowMs) => {
+      this.emit('log', {level: sample.level, message: `${sample.message}${foldedSuffix(count, windowMs)}`});
+    }, options.foldWindowMs);
+  }
+
   log(level: LogLevel, message: string): void {
-    this.emit('log', {level, message});
+    if (this.#folder.admit(`${level}\u0000${message}`, {level, message})) this.emit('log', {level, message});
+  }
+
+  /** Emits the summaries of lines still being counted (before the process exits). */
+  flushFolded(): void {
+    this.#folder.flush();
   }
 }

@@ -21,6 +21,7 @@ const USER_AGENT = 'dubbo-tunnel';
 const DEFAULT_TIMEOUT_MS = 30_000;
 /** After this long without response headers, say that we are waiting (a server that accepts but is silent). */
 const WAITING_NOTICE_MS = 3000;
+const WATCH_HEADERS_TIMEOUT_MS = 10_000;
 
 /**
  * A small GET/watch client on top of client-node's auth layer: every request gets its agent,
@@ -130,8 +131,9 @@ export class KubeClient {
   }): Promise<WatchEnd> {
     const {signal} = options;
     if (signal.aborted) return 'aborted';
-    // The wait for response headers gets the same limit as the silence between events.
-    const headersTimeout = AbortSignal.timeout(options.inactivityMs);
+    // The wait for response headers gets the same limit as the silence between events, at most 10 s:
+    // a healthy server answers a watch at once, so a silent one is a stalled server (reported).
+    const headersTimeout = AbortSignal.timeout(Math.min(options.inactivityMs, WATCH_HEADERS_TIMEOUT_MS));
     let opened: Opened;
     try {
       opened = await this.#open(pathname, {...query, watch: 'true'}, AbortSignal.any([signal, headersTimeout]));

@@ -11,6 +11,7 @@ import {
   LEGACY_INGRESS_CLASS_ANNOTATION, resolveApplications,
 } from './discovery.js';
 import type {DiscoveryRules, KubeApplication, SourceMode} from './discovery.js';
+import {KnownDenials} from './denials.js';
 import {EndpointTracker} from './endpoint-tracker.js';
 import {targetsFromEndpoints, targetsFromSlices} from './endpoints.js';
 import type {ServiceTargets} from './endpoints.js';
@@ -56,8 +57,22 @@ export interface ClusterOptions {
    * else 60 s, long enough for a browser login).
    */
   execTimeoutMs?: number;
+  /** Time limits; the defaults suit real clusters, tests shorten them. */
+  timing?: KubeTiming;
+  /**
+   * Called once, when the first watch() (or serve()) is live: `up` runs the doctor's permission and
+   * backend checks on this cluster there and logs what fails (src/doctor/after-start.ts).
+   */
+  onWatching?: (cluster: KubeCluster, events: TunnelEventBus) => void;
+}
+
+export interface KubeTiming {
   /** How long requests in flight on a pod that stopped being ready may still finish (default 30 s). */
   drainLimitMs?: number;
+  /** How long a port-forward may take to start (default 10 s). */
+  portForwardTimeoutMs?: number;
+  /** A watch that sends no byte (not even a BOOKMARK) for this long counts as stalled (default 60 s). */
+  watchInactivityMs?: number;
 }
 
 /** What `serve()` returns: live routing for the selected applications until `stop()`. */
@@ -92,11 +107,15 @@ export class KubeCluster {
   readonly #endpoints: EndpointTracker;
   readonly #serving = new Set<Serving>();
   readonly #warned = new Set<string>();
-  /** @internal Bound for draining streams of pods that stopped being ready. */
-  readonly drainLimitMs: number | undefined;
+  /** @internal Permissions known to be refused, shared by the backends. */
+  readonly denials = new KnownDenials();
+  #onWatching: ClusterOptions['onWatching'];
+  /** @internal Time limits for backends and watches. */
+  readonly timing: KubeTiming;
 
-  private constructor(input: {client: KubeClient; contextName: string; namespace: string | undefined; defaultNamespace: string; rules: DiscoveryRules; events: TunnelEventBus; everyNamespace: boolean; drainLimitMs?: number}) {
-    this.drainLimitMs = input.drainLimitMs;
+  private constructor(input: {client: KubeClient; contextName: string; namespace: string | undefined; defaultNamespace: string; rules: DiscoveryRules; events: TunnelEventBus; everyNamespace: boolean; timing?: KubeTiming; onWatching?: ClusterOptions['onWatching']}) {
+    this.timing = input.timing ?? {};
+    this.#onWatching = input.onWatching;
     this.client = input.client;
     this.everyNamespace = input.everyNamespace;
     this.contextName = input.contextName;
@@ -109,6 +128,7 @@ export class KubeCluster {
       namespace: this.namespace,
       onError: (error, retryInMs, ref) => this.watchProblem(error, retryInMs, ref),
       onRecovered: () => this.#events.log('info', `watching ${this.#scopeText()} endpoints again`),
+      ...(this.timing.watchInactivityMs === undefined ? {} : {inactivityMs: this.timing.watchInactivityMs}),
     });
   }
 
@@ -156,7 +176,8 @@ export class KubeCluster {
       rules,
       events: options.events,
       everyNamespace: options.everyNamespace ?? false,
-      ...(options.drainLimitMs === undefined ? {} : {drainLimitMs: options.drainLimitMs}),
+      ...(options.timing === undefined ? {} : {timing: options.timing}),
+      ...(options.onWatching === undefined ? {} : {onWatching: options.onWatching}),
     });
   }
 
@@ -191,6 +212,9 @@ export class KubeCluster {
       await serving.stop();
       throw toKubeError(error, this.client.scene);
     }
+    const onWatching = this.#onWatching;
+    this.#onWatching = undefined;
+    onWatching?.(this, this.#events);
     return {
       setSelection: (next) => serving.setSelection(next),
       applications: () => serving.applications(),
@@ -252,6 +276,14 @@ export class KubeCluster {
     return new DubboTunnelError('DT_ERR_NO_BACKENDS', `no Dubbo backends found in ${where} of context '${this.contextName}' (searched ${searched.join(' and ')})`, {
       hint: `mark a backend: name its Service port \`dubbo\` (ports: [{name: dubbo, port: ${DUBBO_DEFAULT_PORT}}]), or create an Ingress with ingressClassName: ${this.rules.ingressClass} and the application name as host; or try another namespace (-n, -A). See docs/kubernetes.md`,
     });
+  }
+
+  /**
+   * An access review said port-forwards will be refused (`pods/portforward`): until one works after
+   * all, the applications show this error instead of "ready".
+   */
+  reportPortForwardDenied(error: DubboTunnelError): void {
+    this.denials.setPortForward(error);
   }
 
   /** Stops every serve() and the endpoint watch. */
@@ -376,6 +408,7 @@ class Serving {
       onChange: () => this.#recompute(),
       onError: (error: unknown, retryInMs: number, ref: ResourceRef) => cluster.watchProblem(error, retryInMs, ref),
       onRecovered: () => this.#events.log('info', 'Kubernetes watch recovered'),
+      ...(cluster.timing.watchInactivityMs === undefined ? {} : {inactivityMs: cluster.timing.watchInactivityMs}),
     };
     this.#services = new ListWatch<Service>(cluster.client, {
       path: cluster.path('', 'v1', 'services'),
@@ -453,7 +486,7 @@ class Serving {
       if (!this.#selected(application.application)) continue;
       const id = applicationKey(application);
       let backend = this.#backends.get(id);
-      backend ??= new KubeBackend(application, {client: cluster.client, endpoints: this.#endpoints, events: this.#events, ...(cluster.drainLimitMs === undefined ? {} : {drainLimitMs: cluster.drainLimitMs})});
+      backend ??= new KubeBackend(application, {client: cluster.client, endpoints: this.#endpoints, events: this.#events, timing: cluster.timing, denials: cluster.denials});
       next.set(id, backend);
     }
     const removed = [...this.#backends].filter(([id]) => !next.has(id)).map(([, backend]) => backend);

@@ -1,7 +1,7 @@
 /**
  * A cursor over one Hessian 2 body that skips values without building them and decodes only the
  * few strings and primitives routing needs. Grammar: Hessian2Input.readObject / Hessian2Constants
- * in apache/dubbo-hessian-lite (table in docs notes §10).
+ * in apache/dubbo-hessian-lite (the Hessian 2.0 serialization protocol spec lists the byte ranges).
  *
  * One walker per body: a Dubbo body is ONE Hessian stream (DubboCodec.encodeRequestData writes all
  * values through one Hessian2Output), so class definitions ('C') made in an early argument are used

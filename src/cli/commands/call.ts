@@ -4,20 +4,21 @@ import {buildArguments, buildGenericArguments, GENERIC_METHOD, parseTypeList} fr
 import {DubboTunnelError} from '../../core/errors.js';
 import type {ErrorCode} from '../../core/errors.js';
 import {parseCommandArgs, parsePort, parsePositiveInt} from '../args.js';
-import type {CliContext, Command} from '../command.js';
+import type {CliContext, Command, OptionTable} from '../command.js';
+import {SUMMARIES} from '../command.js';
 
 const OPTIONS = {
-  'port': {type: 'string', short: 'p'},
-  'host': {type: 'string'},
-  'timeout': {type: 'string'},
-  'types': {type: 'string'},
-  'version': {type: 'string'},
-  'group': {type: 'string'},
-  'attachment-key': {type: 'string'},
-  'attach': {type: 'string', multiple: true},
-  'generic': {type: 'boolean'},
-  'json': {type: 'boolean'},
-} as const;
+  'types': {type: 'string', value: 'list', description: 'Java parameter types, comma-separated (java.lang.String,int,com.example.Query,long[])'},
+  'port': {type: 'string', short: 'p', description: 'port of `dubbo-tunnel up` (default 20880)'},
+  'host': {type: 'string', description: 'host of `dubbo-tunnel up` (default localhost)'},
+  'timeout': {type: 'string', value: 'ms', description: 'give up after this many milliseconds (default 5000)'},
+  'version': {type: 'string', description: 'service version (default 0.0.0)'},
+  'group': {type: 'string', description: 'service group'},
+  'attachment-key': {type: 'string', value: 'key', description: `attachment naming the application (default ${DEFAULT_ATTACHMENT_KEY})`},
+  'attach': {type: 'string', multiple: true, value: 'key=value', description: 'extra attachment, repeatable (e.g. --attach dubbo.tag=gray)'},
+  'generic': {type: 'boolean', description: 'call GenericService.$invoke: no provider classes needed, POJOs go as maps'},
+  'json': {type: 'boolean', description: 'print one JSON object: {ok, kind, value | exceptionClass, message | status, errorCode, ...}'},
+} as const satisfies OptionTable;
 
 export interface CallCommandOptions {
   /** undefined when the application is `-` (no target attachment: the router's --route map decides). */
@@ -210,7 +211,7 @@ async function run(argv: string[], context: CliContext): Promise<number> {
 
 export const command: Command = {
   name: 'call',
-  summary: 'Call one provider method through the local port (a built-in Dubbo consumer)',
+  summary: SUMMARIES.call,
   usage: [
     'dubbo-tunnel call <application> <interface> <method> [args...] [options]',
     '',
@@ -223,18 +224,7 @@ export const command: Command = {
     '                   true boolean   null java.lang.Object   [1,2] java.util.List   {"k":"v"} java.util.Map',
     '                   {"$class":"com.example.Query","name":"x"} a com.example.Query object',
   ].join('\n'),
-  options: [
-    {flags: '--types <list>', description: 'Java parameter types, comma-separated (java.lang.String,int,com.example.Query,long[])'},
-    {flags: '-p, --port <port>', description: 'port of `dubbo-tunnel up` (default 20880)'},
-    {flags: '--host <host>', description: 'host of `dubbo-tunnel up` (default localhost)'},
-    {flags: '--timeout <ms>', description: 'give up after this many milliseconds (default 5000)'},
-    {flags: '--version <version>', description: 'service version (default 0.0.0)'},
-    {flags: '--group <group>', description: 'service group'},
-    {flags: '--attachment-key <key>', description: `attachment naming the application (default ${DEFAULT_ATTACHMENT_KEY})`},
-    {flags: '--attach <key=value>', description: 'extra attachment, repeatable (e.g. --attach dubbo.tag=gray)'},
-    {flags: '--generic', description: 'call GenericService.$invoke: no provider classes needed, POJOs go as maps'},
-    {flags: '--json', description: 'print one JSON object: {ok, kind, value | exceptionClass, message | status, ...}'},
-  ],
+  options: OPTIONS,
   examples: [
     'dubbo-tunnel call user-rpc com.example.UserService getUser u-1',
     'dubbo-tunnel call user-rpc com.example.UserService getUser \'"u-1"\' --port 20881',

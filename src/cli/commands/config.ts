@@ -1,6 +1,7 @@
 import {DubboTunnelError} from '../../core/errors.js';
 import {parseCommandArgs} from '../args.js';
-import type {CliContext, Command} from '../command.js';
+import type {CliContext, Command, OptionTable} from '../command.js';
+import {SUMMARIES} from '../command.js';
 import type {SettingKey} from '../../config/settings.js';
 import {SETTING_KEYS, SETTINGS, SettingsStore, parseSettingKey, resolveSettings} from '../../config/settings.js';
 
@@ -23,17 +24,21 @@ function show(value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
+const OPTIONS = {
+  json: {type: 'boolean', description: 'with get/list: print JSON'},
+} as const satisfies OptionTable;
+
 export const command: Command = {
   name: 'config',
-  summary: 'Show or change saved settings (port, attachment key, discovery source...)',
+  summary: SUMMARIES.config,
   usage: 'dubbo-tunnel config <get|set|unset|list|path> [key] [value] [--json]',
-  options: [
+  options: OPTIONS,
+  notes: [
     {flags: 'get <key>', description: 'print the effective value (environment > config file > default)'},
     {flags: 'set <key> <value>', description: 'validate and save a value in the config file'},
     {flags: 'unset <key>', description: 'remove a value from the config file (`selections` forgets remembered choices)'},
     {flags: 'list', description: 'every setting with its effective value and where it comes from'},
     {flags: 'path', description: 'print the config file path (DUBBO_TUNNEL_CONFIG_DIR overrides the directory)'},
-    {flags: '--json', description: 'with get/list: print JSON'},
     {flags: 'keys', description: SETTING_KEYS.map((key) => `${key} (${SETTINGS[key].env})`).join(', ')},
   ],
   examples: [
@@ -54,7 +59,7 @@ export const command: Command = {
 };
 
 function runConfig(args: string[], context: CliContext): number {
-  const {values, positionals} = parseCommandArgs('config', args, {json: {type: 'boolean'}});
+  const {values, positionals} = parseCommandArgs('config', args, OPTIONS);
   const [action, name, value] = positionals;
   const out = (line: string): void => {
     context.stdout.write(`${line}\n`);

@@ -7,8 +7,9 @@ import type {DemoApplication} from '../../sim/demo.js';
 import {DEMO_CALLS} from '../../sim/demo-services.js';
 import type {DemoCallExample} from '../../sim/demo-services.js';
 import type {CliContext, Command} from '../command.js';
+import {SUMMARIES} from '../command.js';
 import {runSession} from '../session-runner.js';
-import {parseUpOptions, sessionRunOptions} from './up.js';
+import {OPTIONS as UP_OPTIONS, parseUpOptions, sessionRunOptions} from './up.js';
 import type {UpOptions} from './up.js';
 
 /**
@@ -125,12 +126,17 @@ async function run(args: string[], context: CliContext): Promise<number> {
 
 export const command: Command = {
   name: 'demo',
-  summary: 'Try dubbo-tunnel without a cluster: a simulated Kubernetes cluster with three Dubbo applications, then the real `up`',
+  summary: SUMMARIES.demo,
   usage: 'dubbo-tunnel demo [up options]',
-  options: [
-    {flags: '--no-ui', description: 'plain line output (routes every demo application; also without a terminal or with CI set)'},
-    {flags: '-p, --port <port>', description: 'local Dubbo port (default 20880)'},
-    {flags: '--all | --select <app,...> | --last', description: 'skip the picker, as for up'},
+  // demo parses up's options (parseUpOptions); its help shows the few that matter for the demo.
+  options: {
+    'no-ui': {...UP_OPTIONS['no-ui'], description: 'plain line output (routes every demo application; also without a terminal or with CI set)'},
+    'port': UP_OPTIONS.port,
+    'all': UP_OPTIONS.all,
+    'select': UP_OPTIONS.select,
+    'last': UP_OPTIONS.last,
+  },
+  notes: [
     {flags: '-n, --namespace <ns>, --log-level, --json, ...', description: 'every other option of dubbo-tunnel up works the same (not --kubeconfig, --context, --backend)'},
   ],
   examples: [

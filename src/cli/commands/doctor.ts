@@ -4,17 +4,18 @@ import {runDoctor} from '../../doctor/checks.js';
 import type {CheckResult} from '../../doctor/checks.js';
 import {doctorExitCode, doctorJson, formatResult, formatSummary} from '../../doctor/report.js';
 import {parseCommandArgs, parsePositiveInt} from '../args.js';
-import type {CliContext, Command} from '../command.js';
-import {KUBE_OPTIONS, KUBE_OPTIONS_HELP, kubeOptionsFrom, kubePlacesFrom} from '../kube-options.js';
+import type {CliContext, Command, OptionTable} from '../command.js';
+import {SUMMARIES} from '../command.js';
+import {KUBE_OPTIONS, kubeOptionsFrom, kubePlacesFrom} from '../kube-options.js';
 
 const OPTIONS = {
   ...KUBE_OPTIONS,
-  'port': {type: 'string', short: 'p'},
-  'host': {type: 'string'},
-  'allow-remote': {type: 'boolean'},
-  'timeout': {type: 'string'},
-  'json': {type: 'boolean'},
-} as const;
+  'port': {type: 'string', short: 'p', description: 'local port to check (default: as up: DUBBO_TUNNEL_PORT, the saved setting, else 20880)'},
+  'host': {type: 'string', value: 'address', description: 'listen address to check, as up --host (default: all of this machine\'s addresses)'},
+  'allow-remote': {type: 'boolean', description: 'check as for up --allow-remote'},
+  'timeout': {type: 'string', value: 'ms', description: 'how long the API server, and a credentials plugin, may take to answer (default 10000; a plugin 60000)'},
+  'json': {type: 'boolean', description: 'print the checks as JSON: {ok, checks: [{id, title, status, summary, details, fix, data}]}'},
+} as const satisfies OptionTable;
 
 async function run(args: string[], context: CliContext): Promise<number> {
   const {values, positionals} = parseCommandArgs('doctor', args, OPTIONS);
@@ -55,16 +56,9 @@ async function run(args: string[], context: CliContext): Promise<number> {
 
 export const command: Command = {
   name: 'doctor',
-  summary: 'Check everything `up` needs (Node, kubeconfig, credentials, API server, RBAC, backends, local port, consumer address) and say how to fix what fails',
+  summary: SUMMARIES.doctor,
   usage: 'dubbo-tunnel doctor [options]',
-  options: [
-    ...KUBE_OPTIONS_HELP,
-    {flags: '-p, --port <port>', description: 'local port to check (default: as up: DUBBO_TUNNEL_PORT, the saved setting, else 20880)'},
-    {flags: '--host <address>', description: 'listen address to check, as up --host (default: all of this machine\'s addresses)'},
-    {flags: '--allow-remote', description: 'check as for up --allow-remote'},
-    {flags: '--timeout <ms>', description: 'how long the API server, and a credentials plugin, may take to answer (default 10000; a plugin 60000)'},
-    {flags: '--json', description: 'print the checks as JSON: {ok, checks: [{id, title, status, summary, details, fix, data}]}'},
-  ],
+  options: OPTIONS,
   examples: [
     'dubbo-tunnel doctor',
     'dubbo-tunnel doctor --context kind-dev -n dev --port 20990',

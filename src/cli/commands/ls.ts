@@ -2,15 +2,16 @@ import {TunnelEventBus} from '../../core/events.js';
 import {KubeCluster} from '../../kube/cluster.js';
 import type {KubeApplication} from '../../kube/cluster.js';
 import {parseCommandArgs} from '../args.js';
-import type {CliContext, Command} from '../command.js';
+import type {CliContext, Command, OptionTable} from '../command.js';
+import {SUMMARIES} from '../command.js';
 import {DubboTunnelError, errorMessage} from '../../core/errors.js';
 import {openSources} from '../../session/sources.js';
-import {KUBE_OPTIONS, KUBE_OPTIONS_HELP, kubeOptionsFrom, kubePlacesFrom} from '../kube-options.js';
+import {KUBE_OPTIONS, kubeOptionsFrom, kubePlacesFrom} from '../kube-options.js';
 
 const OPTIONS = {
   ...KUBE_OPTIONS,
-  json: {type: 'boolean'},
-} as const;
+  json: {type: 'boolean', description: 'print a JSON array (application, namespace, service, port, servicePort, targetPort, source, origin, readyPods) instead of the table'},
+} as const satisfies OptionTable;
 
 /** `dubbo` + 20880 -> `dubbo:20880`; a bare number stays a number. */
 function portText(application: KubeApplication): string {
@@ -113,12 +114,9 @@ async function listSeveral(values: {'all-namespaces'?: boolean}, kube: ReturnTyp
 
 export const command: Command = {
   name: 'ls',
-  summary: 'List the Dubbo applications discovered in the cluster (Ingresses of class dubbo, Services with a dubbo port)',
+  summary: SUMMARIES.ls,
   usage: 'dubbo-tunnel ls [options]',
-  options: [
-    ...KUBE_OPTIONS_HELP,
-    {flags: '--json', description: 'print a JSON array (application, namespace, service, port, servicePort, targetPort, source, origin, readyPods) instead of the table'},
-  ],
+  options: OPTIONS,
   examples: [
     'dubbo-tunnel ls',
     'dubbo-tunnel ls -n payments --context staging',

@@ -6,29 +6,30 @@ import {DEFAULT_PAYLOAD} from '../../protocol/header.js';
 import {parseBackendSpec} from '../../proxy/static-backend.js';
 import type {StaticBackendSpec} from '../../session/static-source.js';
 import {parseCommandArgs, parsePositiveInt} from '../args.js';
-import {KUBE_OPTIONS, KUBE_OPTIONS_HELP, checkSourceFlag, hasKubeOptions, kubeOptionsFrom, kubePlacesFrom} from '../kube-options.js';
+import {KUBE_OPTIONS, checkSourceFlag, hasKubeOptions, kubeOptionsFrom, kubePlacesFrom} from '../kube-options.js';
 import type {KubeCliOptions} from '../kube-options.js';
-import type {CliContext, Command} from '../command.js';
+import type {CliContext, Command, OptionTable} from '../command.js';
+import {SUMMARIES} from '../command.js';
 import {reportFatal} from '../report-error.js';
 import {runSession} from '../session-runner.js';
 import type {SessionRunOptions} from '../session-runner.js';
 
-const OPTIONS = {
-  'backend': {type: 'string', multiple: true},
-  'route': {type: 'string', multiple: true},
-  'port': {type: 'string', short: 'p'},
-  'host': {type: 'string'},
-  'allow-remote': {type: 'boolean'},
-  'attachment-key': {type: 'string'},
-  'max-payload': {type: 'string'},
-  'log-level': {type: 'string'},
-  'json': {type: 'boolean'},
-  'no-ui': {type: 'boolean'},
+export const OPTIONS = {
+  'all': {type: 'boolean', description: 'route every discovered application (no picker); a name offered by several places goes to the first (--backend, then -n/--context in the order given), with a warning'},
+  'select': {type: 'string', multiple: true, value: 'app,...', description: 'route these applications (no picker); repeatable or comma-separated; <app>@<place> picks one of several places (user-rpc@staging)'},
+  'last': {type: 'boolean', description: 'route the applications chosen last time for these contexts, namespaces and --backend addresses'},
   ...KUBE_OPTIONS,
-  'all': {type: 'boolean'},
-  'select': {type: 'string', multiple: true},
-  'last': {type: 'boolean'},
-} as const;
+  'backend': {type: 'string', multiple: true, value: '<app>=<host>:<port>', description: 'route application <app> to a fixed provider address instead of Kubernetes (repeatable); <app>=tri://<host>:<port> is its Triple/gRPC port. With -n, --context, -A or --kubeconfig: a local override, the other applications come from the cluster'},
+  'route': {type: 'string', multiple: true, value: '<interface>=<app>', description: 'send requests for a Java interface to <app> when they carry no target-application (repeatable)'},
+  'port': {type: 'string', short: 'p', description: 'local Dubbo port (default 20880)'},
+  'host': {type: 'string', value: 'address', description: 'listen only on this address (default: all of this machine\'s addresses, local peers only)'},
+  'allow-remote': {type: 'boolean', description: 'accept consumers from other machines (off by default: anyone who can reach the port could call your providers)'},
+  'attachment-key': {type: 'string', value: 'key', description: 'attachment that names the target application (default target-application)'},
+  'max-payload': {type: 'string', value: 'bytes', description: 'largest frame body accepted, like Dubbo\'s payload (default 8388608)'},
+  'log-level': {type: 'string', value: 'level', description: 'debug | info | warn | error (default info; debug prints every request)'},
+  'json': {type: 'boolean', description: 'print JSON lines instead of text (implies --no-ui)'},
+  'no-ui': {type: 'boolean', description: 'plain line output even in a terminal (also when CI is set or output is not a terminal)'},
+} as const satisfies OptionTable;
 
 export interface UpOptions {
   /** --backend, one entry per application: its Dubbo port, its Triple port, or both. */
@@ -121,13 +122,20 @@ export function parseUpOptions(args: string[], env: NodeJS.ProcessEnv = process.
   };
 }
 
+/** Once a cluster serves: what `ls`/doctor would say (missing namespace, no backends, no port-forward right), in the log. */
+function warnWhatDoctorWouldSay(options: UpOptions): NonNullable<KubeCliOptions['onWatching']> {
+  return (cluster, events) => {
+    void import('../../doctor/after-start.js').then(({warnAtStart}) => warnAtStart(cluster, options.kube.source, events), () => undefined);
+  };
+}
+
 /** The sources, listener and renderer of an `up` with these options (the demo builds its own from them too). */
 export function sessionRunOptions(options: UpOptions, context: CliContext, store: SettingsStore, events?: TunnelEventBus): SessionRunOptions {
   const {context: _context, namespace: _namespace, allNamespaces, ...shared} = options.kube;
   return {
     plan: {
       backends: options.backends,
-      ...(options.cluster ? {clusters: {shared, contexts: options.contexts, namespaces: options.namespaces, allNamespaces: allNamespaces === true}} : {}),
+      ...(options.cluster ? {clusters: {shared: {...shared, onWatching: warnWhatDoctorWouldSay(options)}, contexts: options.contexts, namespaces: options.namespaces, allNamespaces: allNamespaces === true}} : {}),
     },
     choice: options.choice,
     listen: {
@@ -154,24 +162,9 @@ export async function runUp(args: string[], context: CliContext): Promise<number
 
 export const command: Command = {
   name: 'up',
-  summary: 'Open the local Dubbo port and route each request to its provider application',
+  summary: SUMMARIES.up,
   usage: 'dubbo-tunnel up [options]',
-  options: [
-    {flags: '--all', description: 'route every discovered application (no picker); a name offered by several places goes to the first (--backend, then -n/--context in the order given), with a warning'},
-    {flags: '--select <app,...>', description: 'route these applications (no picker); repeatable or comma-separated; <app>@<place> picks one of several places (user-rpc@staging)'},
-    {flags: '--last', description: 'route the applications chosen last time for these contexts, namespaces and --backend addresses'},
-    ...KUBE_OPTIONS_HELP,
-    {flags: '--backend <app>=<host>:<port>', description: 'route application <app> to a fixed provider address instead of Kubernetes (repeatable); <app>=tri://<host>:<port> is its Triple/gRPC port. With -n, --context, -A or --kubeconfig: a local override, the other applications come from the cluster'},
-    {flags: '--route <interface>=<app>', description: 'send requests for a Java interface to <app> when they carry no target-application (repeatable)'},
-    {flags: '-p, --port <port>', description: 'local Dubbo port (default 20880)'},
-    {flags: '--host <address>', description: 'listen only on this address (default: all of this machine\'s addresses, local peers only)'},
-    {flags: '--allow-remote', description: 'accept consumers from other machines (off by default: anyone who can reach the port could call your providers)'},
-    {flags: '--attachment-key <key>', description: 'attachment that names the target application (default target-application)'},
-    {flags: '--max-payload <bytes>', description: 'largest frame body accepted, like Dubbo\'s payload (default 8388608)'},
-    {flags: '--log-level <level>', description: 'debug | info | warn | error (default info; debug prints every request)'},
-    {flags: '--json', description: 'print JSON lines instead of text (implies --no-ui)'},
-    {flags: '--no-ui', description: 'plain line output even in a terminal (also when CI is set or output is not a terminal)'},
-  ],
+  options: OPTIONS,
   examples: [
     'dubbo-tunnel up                                   # pick applications in the terminal UI',
     'dubbo-tunnel up --all --no-ui                     # every discovered application, plain output',
