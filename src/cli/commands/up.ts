@@ -17,11 +17,11 @@ import {runSession} from '../session-runner.js';
 import type {SessionRunOptions} from '../session-runner.js';
 
 export const OPTIONS = {
-  'all': {type: 'boolean', description: 'route every discovered application (no picker)'},
-  'select': {type: 'string', multiple: true, value: 'app,...', description: 'route these applications (no picker); repeatable or comma-separated'},
-  'last': {type: 'boolean', description: 'route the applications chosen last time for this context and namespace'},
+  'all': {type: 'boolean', description: 'route every discovered application (no picker); a name offered by several places goes to the first (--backend, then -n/--context in the order given), with a warning'},
+  'select': {type: 'string', multiple: true, value: 'app,...', description: 'route these applications (no picker); repeatable or comma-separated; <app>@<place> picks one of several places (user-rpc@staging)'},
+  'last': {type: 'boolean', description: 'route the applications chosen last time for these contexts, namespaces and --backend addresses'},
   ...KUBE_OPTIONS,
-  'backend': {type: 'string', multiple: true, value: '<app>=<host>:<port>', description: 'route application <app> to a fixed provider address instead of Kubernetes (repeatable); <app>=tri://<host>:<port> is its Triple/gRPC port'},
+  'backend': {type: 'string', multiple: true, value: '<app>=<host>:<port>', description: 'route application <app> to a fixed provider address instead of Kubernetes (repeatable); <app>=tri://<host>:<port> is its Triple/gRPC port. With -n, --context, -A or --kubeconfig: a local override, the other applications come from the cluster'},
   'route': {type: 'string', multiple: true, value: '<interface>=<app>', description: 'send requests for a Java interface to <app> when they carry no target-application (repeatable)'},
   'port': {type: 'string', short: 'p', description: 'local Dubbo port (default 20880)'},
   'host': {type: 'string', value: 'address', description: 'listen only on this address (default: all of this machine\'s addresses, local peers only)'},
@@ -189,6 +189,9 @@ export const command: Command = {
     'dubbo-tunnel up -n dev --select user-rpc,pay-rpc  # these two from namespace dev',
     'dubbo-tunnel up --last                            # what you picked last time here',
     'dubbo-tunnel up --backend user-rpc=127.0.0.1:20881 --backend pay-rpc=127.0.0.1:20882',
+    'dubbo-tunnel up --backend user-rpc=127.0.0.1:20881 -n dev --all   # user-rpc local, the rest from dev',
+    'dubbo-tunnel up -n dev -n staging --select user-rpc@dev,billing-rpc',
+    'dubbo-tunnel up --context dev --context staging --all',
     'dubbo-tunnel up --backend user-rpc=127.0.0.1:20881 --route com.example.UserService=user-rpc --port 20990',
     'dubbo-tunnel up --backend user-rpc=127.0.0.1:20881 --backend user-rpc=tri://127.0.0.1:50051   # Dubbo and Triple ports',
   ],
