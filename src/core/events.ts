@@ -24,8 +24,22 @@ export interface TunnelEvents {
   'backend-state-changed': [{application: string; state: BackendState; detail?: string; pod?: string}];
   /** The set of routable applications changed (live discovery). */
   'routes-changed': [{applications: string[]}];
+  /** What an application exports, as learned from its providers (src/discovery/), or why it is unknown. */
+  'services-learned': [LearnedServices];
   /** Free-form diagnostics with a level; loggers filter by --log-level. */
   'log': [{level: LogLevel; message: string}];
+}
+
+export interface LearnedServices {
+  application: string;
+  /** learning: asking its providers now; learned: `keys` is what it exports; unknown: no way answered (`reason`). */
+  state: 'learning' | 'learned' | 'unknown';
+  /** Service keys `[group/]interface[:version]`, sorted (declared ones included). */
+  keys: readonly string[];
+  /** How they were learned: metadata-service, qos, telnet, not-found-list, annotation. */
+  via?: string;
+  /** Why nothing was learned (one line per way tried). */
+  reason?: string;
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';

@@ -157,6 +157,7 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
       input = {
         service: request.service || undefined,
         method: request.method || undefined,
+        version: request.serviceVersion,
         attachments: request.attachmentsRead ? request.attachments : undefined,
         ...(request.attachmentsRead ? {} : {unreadableBecause: `its ${serializationName(header.serializationId)} (id ${header.serializationId}) attachments cannot be read`}),
       };

@@ -2,16 +2,27 @@ import net from 'node:net';
 import type {Backend, BackendStream} from '../core/backend.js';
 import {BackendError} from '../core/errors.js';
 
-/** A fixed `host:port` provider (`--backend user-rpc=127.0.0.1:20881`). */
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+/** A fixed `host:port` provider (`--backend user-rpc=127.0.0.1:20881`, optionally `,qos=22222`). */
 export class StaticBackend implements Backend {
   readonly application: string;
   readonly host: string;
   readonly port: number;
+  /** The provider's QoS port, when the user gave it: discovery asks it `GET /ls`. */
+  readonly qos: HostPort | undefined;
+  readonly connectQos: ((signal?: AbortSignal) => Promise<BackendStream>) | undefined;
 
-  constructor(application: string, host: string, port: number) {
+  constructor(application: string, host: string, port: number, options: {qos?: HostPort} = {}) {
     this.application = application;
     this.host = host;
     this.port = port;
+    this.qos = options.qos;
+    const qos = options.qos;
+    this.connectQos = qos ? (signal) => this.#open(qos.host, qos.port, signal) : undefined;
   }
 
   describe(): string {
@@ -19,9 +30,13 @@ export class StaticBackend implements Backend {
   }
 
   connect(signal?: AbortSignal): Promise<BackendStream> {
-    const remote = this.describe();
+    return this.#open(this.host, this.port, signal);
+  }
+
+  #open(host: string, port: number, signal: AbortSignal | undefined): Promise<BackendStream> {
+    const remote = formatHostPort(host, port);
     return new Promise((resolve, reject) => {
-      const socket = net.connect({host: this.host, port: this.port, signal});
+      const socket = net.connect({host, port, signal});
       socket.setNoDelay(true);
       const onError = (error: NodeJS.ErrnoException) => {
         socket.destroy();
@@ -63,11 +78,24 @@ export function describeSocketError(error: NodeJS.ErrnoException): string {
   }
 }
 
-/** Parses `name=host:port` (IPv6 as `[::1]:20881`). */
-export function parseBackendSpec(spec: string): {application: string; host: string; port: number} | undefined {
-  const match = /^([^=\s]+)=(?:\[([^\]]+)\]|([^:\s]+)):(\d{1,5})$/.exec(spec.trim());
+/**
+ * Parses `name=host:port` (IPv6 as `[::1]:20881`), optionally followed by `,qos=<port>` (the QoS port on the
+ * same host) or `,qos=<host>:<port>`.
+ */
+export function parseBackendSpec(spec: string): {application: string; host: string; port: number; qos?: HostPort} | undefined {
+  const [main = '', ...extras] = spec.trim().split(',');
+  const match = /^([^=\s]+)=(?:\[([^\]]+)\]|([^:\s]+)):(\d{1,5})$/.exec(main);
   if (!match) return undefined;
   const port = Number(match[4]);
   if (port < 1 || port > 65535) return undefined;
-  return {application: match[1] ?? '', host: match[2] ?? match[3] ?? '', port};
+  const host = match[2] ?? match[3] ?? '';
+  const parsed: {application: string; host: string; port: number; qos?: HostPort} = {application: match[1] ?? '', host, port};
+  for (const extra of extras) {
+    const qos = /^qos=(?:(?:\[([^\]]+)\]|([^:\s]+)):)?(\d{1,5})$/.exec(extra.trim());
+    if (!qos || parsed.qos) return undefined;
+    const qosPort = Number(qos[3]);
+    if (qosPort < 1 || qosPort > 65535) return undefined;
+    parsed.qos = {host: qos[1] ?? qos[2] ?? host, port: qosPort};
+  }
+  return parsed;
 }

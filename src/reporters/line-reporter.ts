@@ -58,6 +58,8 @@ export function attachLineReporter(events: TunnelEventBus, options: LineReporter
       fields: e,
     }),
     'routes-changed': (e) => ({level: 'info', text: `routing ${e.applications.length === 0 ? 'no applications' : e.applications.join(', ')}`, fields: e}),
+    // The learner writes the readable info/warning lines itself (once per application); this one is for --json.
+    'services-learned': (e) => ({level: 'debug', text: `${e.application}: services ${e.state}${e.keys.length > 0 ? `: ${e.keys.join(', ')}` : ''}`, fields: e}),
     'log': (e) => ({level: e.level, text: e.message, fields: {}}),
   };
   const detachers: (() => void)[] = [];

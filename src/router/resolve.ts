@@ -1,4 +1,5 @@
 import type {Backend} from '../core/backend.js';
+import {serviceKey} from '../protocol/service-key.js';
 import type {RouteTable} from './route-table.js';
 
 /** Dubbo 3 consumers' first call to a provider (application-level discovery); its group is the provider's application name. */
@@ -8,6 +9,10 @@ export const METADATA_SERVICE = 'org.apache.dubbo.metadata.MetadataService';
 export interface RoutingInput {
   service: string | undefined;
   method: string | undefined;
+  /** The service group (a Triple stream's tri-service-group header); when absent, the `group` attachment is used. */
+  group?: string | undefined;
+  /** The service version (Dubbo body field 3, a Triple stream's tri-service-version); `0.0.0` means none. */
+  version?: string | undefined;
   /** Attachments, or undefined when they could not be read (e.g. a fastjson2 body). */
   attachments: ReadonlyMap<string, unknown> | undefined;
   /** Set when the attachments could not be read; names the serialization for the error message. */
@@ -15,12 +20,14 @@ export interface RoutingInput {
 }
 
 export type RouteDecision =
-  | {ok: true; backend: Backend; via: 'attachment' | 'metadata-group' | 'interface-map' | 'single-backend'}
+  | {ok: true; backend: Backend; via: 'attachment' | 'metadata-group' | 'interface-map' | 'service-key' | 'interface' | 'single-backend'}
   | {ok: false; message: string};
 
 /**
  * Routing order: (a) the target-application attachment, (b) the `group` of a MetadataService call,
- * (c) the configured interface -> application map, (d) the only backend. Pure: no sockets.
+ * (c) the configured interface -> application map (--route), (d) the learned service key
+ * `[group/]interface[:version]`, (e) the learned interface when one application exports it, (f) the only
+ * backend. Pure: no sockets. Steps d/e cost one map lookup when the key is known.
  */
 export function resolveRoute(table: RouteTable, input: RoutingInput, attachmentKey: string): RouteDecision {
   const target = `${input.service ?? '?'}#${input.method ?? '?'}`;
@@ -51,6 +58,29 @@ export function resolveRoute(table: RouteTable, input: RoutingInput, attachmentK
         ok: false,
         message: `dubbo-tunnel: no route for ${target}: the interface map sends it to '${application}', which is not a routed application; known applications: ${known()}`,
       };
+    }
+  }
+
+  if (input.service !== undefined && table.services.size > 0) {
+    // A Dubbo request carries its group as an attachment; read only when it is needed.
+    const key = serviceKey(input.group ?? stringAttachment(input.attachments, 'group'), input.service, input.version);
+    let via: 'service-key' | 'interface' = 'service-key';
+    let exporters = table.services.get(key);
+    if (exporters === undefined) {
+      exporters = table.servicesByInterface.get(input.service);
+      via = 'interface';
+    }
+    if (exporters !== undefined) {
+      if (exporters.length === 1) {
+        const backend = table.backends.get(exporters[0] ?? '');
+        if (backend) return {ok: true, backend, via};
+      } else {
+        const which = via === 'service-key' ? `service ${key}` : `interface ${input.service}`;
+        return {
+          ok: false,
+          message: `dubbo-tunnel: no route for ${target}: ${which} is exported by ${exporters.length} routed applications (${exporters.join(', ')}); choose one with the '${attachmentKey}' attachment or with --route ${input.service}=<application>`,
+        };
+      }
     }
   }
 

@@ -4,6 +4,8 @@ import {TunnelEventBus} from '../../core/events.js';
 import type {LogLevel} from '../../core/events.js';
 import type {AppSession} from '../../core/session.js';
 import {resolveSettings, SettingsStore} from '../../config/settings.js';
+import {ExportLearner} from '../../discovery/export-learner.js';
+import {routeLearnedServices} from '../../discovery/learned-routes.js';
 import type {KubeCluster, ServeHandle} from '../../kube/cluster.js';
 import {DEFAULT_PAYLOAD} from '../../protocol/header.js';
 import {StaticBackend, parseBackendSpec} from '../../proxy/static-backend.js';
@@ -27,6 +29,7 @@ const OPTIONS = {
   'log-level': {type: 'string'},
   'json': {type: 'boolean'},
   'no-ui': {type: 'boolean'},
+  'no-learn': {type: 'boolean'},
   ...KUBE_OPTIONS,
   'all': {type: 'boolean'},
   'select': {type: 'string', multiple: true},
@@ -34,7 +37,7 @@ const OPTIONS = {
 } as const;
 
 export interface UpOptions {
-  backends: {application: string; host: string; port: number}[];
+  backends: {application: string; host: string; port: number; qos?: {host: string; port: number}}[];
   routes: [string, string][];
   port: number;
   host: string | undefined;
@@ -44,6 +47,8 @@ export interface UpOptions {
   logLevel: LogLevel;
   json: boolean;
   noUi: boolean;
+  /** --no-learn: do not ask providers what they export (routing by service key is then off). */
+  noLearn: boolean;
   kube: KubeCliOptions;
   /** --all, --select a,b, --last; undefined = ask (picker) or fail in plain mode. */
   choice: {kind: 'all'} | {kind: 'select'; applications: string[]} | {kind: 'last'} | undefined;
@@ -58,8 +63,8 @@ export function parseUpOptions(args: string[], env: NodeJS.ProcessEnv = process.
   const backends = (values.backend ?? []).map((spec) => {
     const parsed = parseBackendSpec(spec);
     if (!parsed) {
-      throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', `--backend '${spec}' is not <application>=<host>:<port>`, {
-        hint: 'for example --backend user-rpc=127.0.0.1:20881',
+      throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', `--backend '${spec}' is not <application>=<host>:<port>[,qos=<port>]`, {
+        hint: 'for example --backend user-rpc=127.0.0.1:20881 or --backend user-rpc=127.0.0.1:20881,qos=22222',
       });
     }
     return parsed;
@@ -105,6 +110,7 @@ export function parseUpOptions(args: string[], env: NodeJS.ProcessEnv = process.
     logLevel: settings.logLevel,
     json: values.json ?? false,
     noUi: values['no-ui'] ?? false,
+    noLearn: values['no-learn'] ?? false,
     kube: kubeOptionsFrom(values, env, settings),
     choice: values.all === true ? {kind: 'all'} : values.select !== undefined ? {kind: 'select', applications: selected} : values.last === true ? {kind: 'last'} : undefined,
   };
@@ -122,7 +128,7 @@ interface BackendSource {
 }
 
 function staticSource(options: UpOptions, events: TunnelEventBus): BackendSource {
-  const backends = options.backends.map((b) => new StaticBackend(b.application, b.host, b.port));
+  const backends = options.backends.map((b) => new StaticBackend(b.application, b.host, b.port, b.qos ? {qos: b.qos} : {}));
   const publish = (routes: RouteSource, chosen: ReadonlySet<string> | 'all') => {
     const active = backends.filter((backend) => chosen === 'all' || chosen.has(backend.application));
     routes.set(createRouteTable(active, options.routes));
@@ -204,10 +210,22 @@ export async function runUp(args: string[], context: CliContext, events = new Tu
   }
 
   const start = async (applications: readonly string[] | 'all'): Promise<AppSession> => {
-    const routes = new RouteSource(createRouteTable([], options.routes));
+    // Sources publish to `published`; the tunnel reads `routes`: the same tables plus what the
+    // applications were learned to export (routing by service key for consumers without the attachment).
+    const published = new RouteSource(createRouteTable([], options.routes));
+    const routes = new RouteSource(published.current);
+    const learner = options.noLearn ? undefined : new ExportLearner({events});
+    const stopLearning = learner ? routeLearnedServices(published, routes, learner) : published.subscribe((table) => routes.set(table));
     // Routes first, port second: a consumer that connects the moment "listening" is printed must
     // find its application, not "none discovered yet".
-    const handle = await source.serve(routes, applications);
+    let handle: Awaited<ReturnType<BackendSource['serve']>>;
+    try {
+      handle = await source.serve(published, applications);
+    } catch (error) {
+      stopLearning();
+      learner?.close();
+      throw error;
+    }
     let server: TunnelServer;
     try {
       server = await TunnelServer.start({
@@ -220,6 +238,8 @@ export async function runUp(args: string[], context: CliContext, events = new Tu
         maxBodyLength: options.maxPayload,
       });
     } catch (error) {
+      stopLearning();
+      learner?.close();
       await handle.stop();
       throw error;
     }
@@ -239,6 +259,8 @@ export async function runUp(args: string[], context: CliContext, events = new Tu
       },
       stop: () => {
         stopping ??= (async () => {
+          stopLearning();
+          learner?.close();
           await server.close();
           await handle.stop();
           await source.close();
@@ -308,7 +330,7 @@ export const command: Command = {
     {flags: '--select <app,...>', description: 'route these applications (no picker); repeatable or comma-separated'},
     {flags: '--last', description: 'route the applications chosen last time for this context and namespace'},
     ...KUBE_OPTIONS_HELP,
-    {flags: '--backend <app>=<host>:<port>', description: 'route application <app> to a fixed provider address instead of Kubernetes (repeatable)'},
+    {flags: '--backend <app>=<host>:<port>[,qos=<port>]', description: 'route application <app> to a fixed provider address instead of Kubernetes (repeatable); qos= names its QoS port for learning its services'},
     {flags: '--route <interface>=<app>', description: 'send requests for a Java interface to <app> when they carry no target-application (repeatable)'},
     {flags: '-p, --port <port>', description: 'local Dubbo port (default 20880)'},
     {flags: '--host <address>', description: 'listen only on this address (default: all of this machine\'s addresses, local peers only)'},
@@ -317,6 +339,7 @@ export const command: Command = {
     {flags: '--max-payload <bytes>', description: 'largest frame body accepted, like Dubbo\'s payload (default 8388608)'},
     {flags: '--log-level <level>', description: 'debug | info | warn | error (default info; debug prints every request)'},
     {flags: '--json', description: 'print JSON lines instead of text (implies --no-ui)'},
+    {flags: '--no-learn', description: 'do not ask providers which services they export (consumers then need the target-application attachment or --route)'},
     {flags: '--no-ui', description: 'plain line output even in a terminal (also when CI is set or output is not a terminal)'},
   ],
   examples: [
