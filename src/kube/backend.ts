@@ -7,6 +7,7 @@ import type {KubeApplication} from './discovery.js';
 import type {EndpointTracker} from './endpoint-tracker.js';
 import type {PodTarget, ServiceTargets} from './endpoints.js';
 import {SERVICE_NAME_LABEL} from './endpoints.js';
+import {DEFAULT_QOS_PORT} from './discovery.js';
 import {KubeRequestError, toKubeError} from './errors.js';
 import {formatSelector} from './label-selector.js';
 import {openPortForward} from './port-forward.js';
@@ -41,18 +42,22 @@ export interface KubeBackendDeps {
 export class KubeBackend implements Backend {
   readonly application: string;
   readonly target: KubeApplication;
+  readonly declaredServices: readonly string[] | undefined;
   readonly #deps: KubeBackendDeps;
   readonly #streams = new Map<PortForwardStream, string>();
   readonly #failedAt = new Map<string, number>();
   readonly #unsubscribe: () => void;
   #state: {state: BackendState; detail?: string; pod?: string} | undefined;
   #lastPod: string | undefined;
+  /** Ready pods seen so far: a new one is announced (discovery asks it what it exports). */
+  readonly #seenReady = new Set<string>();
   #next = 0;
   #closed = false;
 
   constructor(target: KubeApplication, deps: KubeBackendDeps) {
     this.application = target.application;
     this.target = target;
+    this.declaredServices = target.interfaces;
     this.#deps = deps;
     this.#unsubscribe = deps.endpoints.subscribe(() => this.#onEndpoints());
     if (target.problem !== undefined) this.#setState('error', target.problem);
@@ -129,6 +134,24 @@ export class KubeBackend implements Backend {
     }
   }
 
+  /**
+   * A port-forward to the QoS port of one ready pod (22222, or the dubbo-tunnel.io/qos-port annotation),
+   * for learning what the application exports. Not tracked with the Dubbo streams: it is short-lived
+   * and says nothing about the pod's health for consumers.
+   */
+  async connectQos(signal?: AbortSignal): Promise<BackendStream> {
+    if (this.#closed || this.target.problem !== undefined) throw new BackendError(`${this.application}: not reachable`);
+    const pod = this.#choose(this.#targets().ready);
+    if (!pod) throw new BackendError(`${this.application}: no ready pod`, {code: 'DT_ERR_NO_READY_PODS'});
+    const port = this.target.qosPort ?? DEFAULT_QOS_PORT;
+    try {
+      const stream = await openPortForward(this.#deps.client, {namespace: this.target.namespace, pod: pod.pod, port}, {signal, settleMs: SETTLE_MS});
+      return {stream, remote: stream.remote};
+    } catch (error) {
+      throw new BackendError(`${this.application}: no QoS port ${port} on pod ${this.target.namespace}/${pod.pod}: ${toKubeError(error, this.#deps.client.scene).message}`, {cause: error});
+    }
+  }
+
   /** Stops following the endpoints and destroys every open stream (the application was removed). */
   close(reason = `${this.application}: no longer discovered in the cluster`): void {
     if (this.#closed) return;
@@ -186,12 +209,14 @@ export class KubeBackend implements Backend {
       stream.destroy(new BackendError(`pod ${this.target.namespace}/${pod} is no longer ready (deleted, terminating or failing its readiness probe)`, {code: 'DT_ERR_BACKEND_CLOSED'}));
     }
     for (const pod of this.#failedAt.keys()) if (!ready.has(pod)) this.#failedAt.delete(pod);
+    const newPod = [...ready].some((pod) => !this.#seenReady.has(pod));
+    for (const pod of ready) this.#seenReady.add(pod);
     if (targets.ready.length === 0) {
       this.#setState('no-ready-pods', this.#noReadyPods(targets).message);
     } else if (gone.size > 0) {
       const others = targets.ready.map((target) => target.pod).join(', ');
       this.#setState('reconnecting', `pod ${[...gone].map((pod) => `${this.target.namespace}/${pod}`).join(', ')} went away; new streams go to ${others}`, [...gone][0]);
-    } else if (this.#state?.state !== 'ready' || (this.#lastPod !== undefined && !ready.has(this.#lastPod))) {
+    } else if (newPod || this.#state?.state !== 'ready' || (this.#lastPod !== undefined && !ready.has(this.#lastPod))) {
       const pod = this.#lastPod !== undefined && ready.has(this.#lastPod) ? this.#lastPod : targets.ready[0]?.pod;
       this.#setState('ready', `${targets.ready.length} ready pod${targets.ready.length === 1 ? '' : 's'}`, pod);
     }

@@ -15,6 +15,11 @@ export const DEFAULT_INGRESS_CLASS = 'dubbo';
 export const DEFAULT_APPLICATION_ANNOTATION = 'dubbo-tunnel.io/application';
 /** The pre-1.18 way to pick an Ingress class; still honoured by controllers and by us. */
 export const LEGACY_INGRESS_CLASS_ANNOTATION = 'kubernetes.io/ingress.class';
+/** Service keys an application exports, for when its providers cannot be asked (src/discovery/): `com.foo.A,g/com.foo.B:1.0.0`. */
+export const INTERFACES_ANNOTATION = 'dubbo-tunnel.io/interfaces';
+/** The pods' QoS port when it is not Dubbo's default 22222 (dubbo.application.qos-port). */
+export const QOS_PORT_ANNOTATION = 'dubbo-tunnel.io/qos-port';
+export const DEFAULT_QOS_PORT = 22222;
 /** Dubbo's default protocol port (dubbo.protocol.port). */
 export const DUBBO_DEFAULT_PORT = 20880;
 
@@ -45,6 +50,26 @@ export interface KubeApplication extends DiscoveredApplication {
   podSelector?: Record<string, string>;
   /** Why this application cannot be reached as found (Service missing, port missing). */
   problem?: string;
+  /** Service keys from the `dubbo-tunnel.io/interfaces` annotation (Ingress and Service together). */
+  interfaces?: string[];
+  /** From the `dubbo-tunnel.io/qos-port` annotation. */
+  qosPort?: number;
+}
+
+/** The discovery annotations of one object: declared interfaces and the QoS port. */
+function declaredOf(...objects: (Service | Ingress | undefined)[]): Pick<KubeApplication, 'interfaces' | 'qosPort'> {
+  const interfaces: string[] = [];
+  let qosPort: number | undefined;
+  for (const object of objects) {
+    const annotations = object?.metadata?.annotations;
+    for (const item of (annotations?.[INTERFACES_ANNOTATION] ?? '').split(',')) {
+      const name = item.trim();
+      if (name !== '' && !interfaces.includes(name)) interfaces.push(name);
+    }
+    const port = Number(annotations?.[QOS_PORT_ANNOTATION]?.trim());
+    if (qosPort === undefined && Number.isInteger(port) && port > 0 && port < 65536) qosPort = port;
+  }
+  return {...(interfaces.length > 0 ? {interfaces} : {}), ...(qosPort === undefined ? {} : {qosPort})};
 }
 
 export function ingressMatchesClass(ingress: Ingress, ingressClass: string): boolean {
@@ -92,6 +117,7 @@ export function applicationFromService(service: Service, rules: DiscoveryRules):
     origin: `service ${namespace}/${name}`,
     servicePort,
     podSelector: service.spec?.selector,
+    ...declaredOf(service),
   };
 }
 
@@ -147,7 +173,7 @@ export function applicationsFromIngress(ingress: Ingress, services: ReadonlyMap<
       applications.push({...base, podSelector: service.spec?.selector, problem: `service ${namespace}/${serviceName} has no port ${String(portLabel)} (named by ${origin})`});
       continue;
     }
-    applications.push({...base, servicePort: resolvePort(port), podSelector: service.spec?.selector});
+    applications.push({...base, servicePort: resolvePort(port), podSelector: service.spec?.selector, ...declaredOf(ingress, service)});
   }
   return {applications, warnings};
 }
@@ -234,5 +260,5 @@ function sortByKey<T extends Service | Ingress>(objects: T[]): T[] {
  */
 export function applicationKey(application: KubeApplication): string {
   return JSON.stringify([application.application, application.origin, application.namespace, application.service, application.port,
-    application.servicePort ?? null, application.problem ?? null, application.podSelector ?? null]);
+    application.servicePort ?? null, application.problem ?? null, application.podSelector ?? null, application.interfaces ?? null, application.qosPort ?? null]);
 }
