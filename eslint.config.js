@@ -1,7 +1,65 @@
-// One linter for the whole repository: typescript-eslint's type-aware rules, plus the layer
-// rules that keep the core free of React and of client-node (see docs/architecture.md).
+// One linter for the whole repository: typescript-eslint's type-aware rules, plus the layer rules
+// of docs/architecture.md's module table (LAYERS below; test/architecture/layers.test.ts proves
+// that each of them fails the lint when broken).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+
+/**
+ * Which folders of src/ each layer may import, and which packages it may not. A layer imports its
+ * own folder freely. Keep this table and docs/architecture.md's module table in step.
+ *
+ * ESLint keeps only the last `no-restricted-imports` setting that matches a file, so every layer
+ * gets exactly one rule with all of its bans merged in; no other block may set that rule for src/.
+ */
+const SOCKETS = ['node:net', 'node:tls', 'node:http', 'node:https', 'node:http2', 'node:dgram', 'node:dns', 'ws'];
+const PROCESSES_AND_FILES = ['node:child_process', 'node:fs', 'node:fs/promises', 'node:os'];
+const RENDERING = ['react', 'ink', 'react/jsx-runtime'];
+const KUBERNETES = ['@kubernetes/client-node'];
+const SETTINGS_STORE = ['conf'];
+export const LAYERS = {
+  // The pure codec: bytes in, values out. Its errors come from the leaf module core/errors.ts.
+  protocol: {mayImport: ['core/errors'], bannedPackages: [...SOCKETS, ...PROCESSES_AND_FILES, ...RENDERING, ...KUBERNETES, ...SETTINGS_STORE, 'node:events']},
+  core: {mayImport: [], bannedPackages: [...SOCKETS, ...RENDERING, ...KUBERNETES, ...SETTINGS_STORE]},
+  router: {mayImport: ['core'], bannedPackages: [...SOCKETS, ...RENDERING, ...KUBERNETES, ...SETTINGS_STORE]},
+  proxy: {mayImport: ['core', 'protocol', 'router'], bannedPackages: [...RENDERING, ...KUBERNETES, ...SETTINGS_STORE]},
+  // Learning what providers export: pure codecs plus a prober that talks only through Backend streams.
+  discovery: {mayImport: ['core', 'protocol', 'router'], bannedPackages: [...SOCKETS, ...RENDERING, ...KUBERNETES, ...SETTINGS_STORE]},
+  kube: {mayImport: ['core', 'router'], bannedPackages: [...RENDERING, ...SETTINGS_STORE]},
+  client: {mayImport: ['core', 'protocol'], bannedPackages: [...RENDERING, ...KUBERNETES, ...SETTINGS_STORE]},
+  config: {mayImport: ['core'], bannedPackages: [...SOCKETS, ...RENDERING, ...KUBERNETES]},
+  doctor: {mayImport: ['core', 'protocol', 'router', 'proxy', 'kube'], bannedPackages: [...RENDERING, ...SETTINGS_STORE]},
+  sim: {mayImport: ['core', 'protocol'], bannedPackages: [...RENDERING, ...KUBERNETES, ...SETTINGS_STORE]},
+  ui: {mayImport: ['core'], bannedPackages: [...SOCKETS, ...KUBERNETES, ...SETTINGS_STORE, 'node:child_process']},
+  reporters: {mayImport: ['core'], bannedPackages: [...SOCKETS, ...RENDERING, ...KUBERNETES, ...SETTINGS_STORE]},
+  cli: {mayImport: ['core', 'protocol', 'router', 'proxy', 'kube', 'discovery', 'client', 'config', 'doctor', 'sim', 'ui', 'reporters'], bannedPackages: [...RENDERING, ...KUBERNETES]},
+  types: {mayImport: [], bannedPackages: []},
+};
+
+/** One `no-restricted-imports` rule per layer, from LAYERS. */
+function layerRules() {
+  const folders = Object.keys(LAYERS);
+  return Object.entries(LAYERS).map(([layer, {mayImport, bannedPackages}]) => {
+    // Every folder of src/ is one level deep, so `../x/` (or `../../x/` from a subfolder) names
+    // folder x of src/. Allowed single files (core/errors) are matched whole.
+    const allowedFolders = mayImport.filter((entry) => !entry.includes('/'));
+    const allowedFiles = mayImport.filter((entry) => entry.includes('/'));
+    const forbidden = folders.filter((folder) => folder !== layer && !allowedFolders.includes(folder));
+    const except = allowedFiles.map((file) => `(?!${file.replaceAll('/', '\\/')}\\.js$)`).join('');
+    const patterns = forbidden.length === 0 ? [] : [{
+      regex: `^(\\.\\./)+${except}(${forbidden.join('|')})(\\/|\\.js$)`,
+      message: `src/${layer} may import only ${mayImport.length === 0 ? 'its own folder' : mayImport.map((entry) => `src/${entry}`).join(', ')} from src/ (docs/architecture.md, eslint.config.js LAYERS).`,
+    }];
+    return {
+      files: [`src/${layer}/**`],
+      rules: {
+        'no-restricted-imports': ['error', {
+          paths: bannedPackages.map((name) => ({name, message: `src/${layer} must not import ${name} (docs/architecture.md, eslint.config.js LAYERS).`})),
+          patterns,
+        }],
+      },
+    };
+  });
+}
 
 export default tseslint.config(
   {ignores: ['dist/**', 'node_modules/**', 'coverage/**']},
@@ -31,22 +89,5 @@ export default tseslint.config(
       globals: Object.fromEntries(['process', 'Buffer', 'console', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'clearImmediate', 'URL', 'performance', 'queueMicrotask', 'AbortController', 'structuredClone', 'global'].map((name) => [name, 'readonly'])),
     },
   },
-  {
-    // The core (codec, router, proxy) knows nothing of React, ink or Kubernetes.
-    files: ['src/protocol/**', 'src/router/**', 'src/proxy/**', 'src/core/**'],
-    rules: {
-      'no-restricted-imports': ['error', {
-        paths: ['react', 'ink', '@kubernetes/client-node', 'conf'],
-        patterns: ['../ui/*', '../kube/*', '../cli/*'],
-      }],
-    },
-  },
-  {
-    // Only src/ui renders; only src/kube talks to the API server.
-    files: ['src/**'],
-    ignores: ['src/ui/**', 'src/cli/**'],
-    rules: {
-      'no-restricted-imports': ['error', {paths: ['react', 'ink']}],
-    },
-  },
+  ...layerRules(),
 );

@@ -1,7 +1,7 @@
 import {readFileSync} from 'node:fs';
-import {DubboTunnelError} from '../core/errors.js';
 import type {CliContext, Command} from './command.js';
 import {formatHelp} from './command.js';
+import {reportFatal} from './report-error.js';
 
 /**
  * Commands load lazily: `dubbo-tunnel up --no-ui` must never parse React/ink, and `--help` should be
@@ -80,15 +80,4 @@ export async function main(argv: string[], context: CliContext = defaultContext(
   } catch (error) {
     return reportFatal(error, context);
   }
-}
-
-export function reportFatal(error: unknown, context: CliContext): number {
-  if (error instanceof DubboTunnelError) {
-    context.stderr.write(`dubbo-tunnel: ${error.message}\n`);
-    if (error.hint) context.stderr.write(`  fix: ${error.hint}\n`);
-    return error.code === 'DT_ERR_BAD_ARGUMENT' || error.code === 'DT_ERR_NEEDS_CHOICE' ? 2 : 1;
-  }
-  const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
-  context.stderr.write(`dubbo-tunnel: unexpected error (please report it): ${text}\n`);
-  return 1;
 }

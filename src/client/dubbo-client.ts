@@ -10,11 +10,11 @@ import hessian from 'hessian.js';
 import {FrameDecoder} from '../protocol/frame-decoder.js';
 import type {FrameSink} from '../protocol/frame-decoder.js';
 import {
-  DEFAULT_PAYLOAD, FLAG_REQUEST, FLAG_TWOWAY, HEADER_LENGTH, RESPONSE_FLAG, SERIALIZATION, STATUS, describeTarget, serializationName, writeHeader,
+  DEFAULT_PAYLOAD, FLAG_REQUEST, FLAG_TWOWAY, HEADER_LENGTH, RESPONSE_FLAG, SERIALIZATION, STATUS, describeTarget, serializationName, statusName as dubboStatusName, writeHeader,
 } from '../protocol/header.js';
 import type {FrameHeader} from '../protocol/header.js';
 import {classifyEvent, encodeHeartbeatResponse} from '../protocol/responses.js';
-import {formatHostPort} from '../proxy/static-backend.js';
+import {formatHostPort} from '../core/host-port.js';
 
 const {EncoderV2, DecoderV2} = hessian;
 
@@ -116,10 +116,8 @@ export function encodeRequest(options: CallOptions): Buffer {
   return frame;
 }
 
-const STATUS_NAMES = new Map<number, string>(Object.entries(STATUS).map(([name, value]) => [value, name]));
-
 export function statusName(status: number): string {
-  return STATUS_NAMES.get(status) ?? 'UNKNOWN_STATUS';
+  return dubboStatusName(status) ?? 'UNKNOWN_STATUS';
 }
 
 type Decoded =

@@ -4,6 +4,7 @@ import {join, resolve} from 'node:path';
 import Conf, {type Schema} from 'conf';
 import {DubboTunnelError, errorMessage} from '../core/errors.js';
 import type {LogLevel} from '../core/events.js';
+import {LOG_LEVELS} from '../core/events.js';
 
 /**
  * User settings: one conf-backed JSON file, plus the single function that decides the effective
@@ -16,7 +17,6 @@ import type {LogLevel} from '../core/events.js';
 
 export const SOURCES = ['auto', 'ingress', 'service'] as const;
 export type DiscoverySource = (typeof SOURCES)[number];
-export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const satisfies readonly LogLevel[];
 
 export interface Settings {
   /** Local port consumers connect to. */

@@ -1,5 +1,6 @@
 import {EventEmitter} from 'node:events';
 import type {BackendState} from './backend.js';
+import type {ErrorCode} from './errors.js';
 
 /**
  * Everything the core tells the outside world, in one typed map. The line logger, the JSON
@@ -42,7 +43,18 @@ export interface LearnedServices {
   reason?: string;
 }
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+/** Log levels from least to most severe; the one ordering every logger and the dashboard use. */
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export type LogLevel = typeof LOG_LEVELS[number];
+
+/** 0 for debug up to 3 for error: a line is shown when its rank is at least the threshold's. */
+export function logLevelRank(level: LogLevel): number {
+  return LOG_LEVELS.indexOf(level);
+}
+
+export function isLogLevel(value: string): value is LogLevel {
+  return (LOG_LEVELS as readonly string[]).includes(value);
+}
 
 export interface RequestCompleted {
   connectionId: number;
@@ -53,10 +65,15 @@ export interface RequestCompleted {
   target: string | undefined;
   /** Dubbo status byte of the answer (20 = OK); undefined for one-way requests. */
   status: number | undefined;
+  /** Dubbo's name of that status (`OK`, `SERVICE_NOT_FOUND`); undefined for one-way requests or unknown bytes. */
+  statusName: string | undefined;
+  /** False when the consumer got an error: from dubbo-tunnel (then `code` is set) or a non-OK status. */
+  ok: boolean;
   /** Milliseconds from the request arriving to the answer being queued for the consumer. */
   latencyMs: number;
-  /** Set when dubbo-tunnel answered itself: the message the consumer got. */
+  /** Set when dubbo-tunnel answered itself: the message the consumer got, and its stable code. */
   error?: string;
+  code?: ErrorCode;
   oneWay: boolean;
 }
 

@@ -1,6 +1,7 @@
 import type {BackendState} from './backend.js';
 import type {LogLevel, RequestCompleted, TunnelEventBus, TunnelEvents} from './events.js';
-import {STATUS} from '../protocol/header.js';
+import {logLevelRank} from './events.js';
+import type {AppSession} from './session.js';
 
 /**
  * Live statistics for displays, fed only by the TunnelEventBus.
@@ -44,8 +45,11 @@ export interface RequestLogEntry {
   /** `com.foo.UserService#getUser`, undefined when the body could not be read. */
   readonly target: string | undefined;
   readonly status: number | undefined;
+  /** Dubbo's name of the status (`SERVICE_NOT_FOUND`); undefined for one-way requests or unknown bytes. */
+  readonly statusName: string | undefined;
   readonly ms: number;
   readonly error: string | undefined;
+  readonly code: string | undefined;
   readonly oneWay: boolean;
   /** True when the request failed (dubbo-tunnel answered with an error, or a non-OK status). */
   readonly failed: boolean;
@@ -98,11 +102,6 @@ export interface StatsStoreOptions {
   initial?: {addresses?: readonly string[]; port?: number; applications?: readonly string[]};
 }
 
-export function isFailedRequest(request: Pick<RequestCompleted, 'error' | 'status'>): boolean {
-  return request.error !== undefined || (request.status !== undefined && request.status !== STATUS.OK);
-}
-
-const LEVEL_RANK: Record<LogLevel, number> = {debug: 0, info: 1, warn: 2, error: 3};
 
 /** A fixed-size ring of latencies; `percentiles()` sorts a copy, so recording stays O(1). */
 class LatencyWindow {
@@ -206,10 +205,12 @@ function buildRequestEntry(request: RequestCompleted, seq: number, at: number): 
     application: request.application,
     target: request.target,
     status: request.status,
+    statusName: request.statusName,
     ms: request.latencyMs,
     error: request.error,
+    code: request.code,
     oneWay: request.oneWay,
-    failed: isFailedRequest(request),
+    failed: !request.ok,
   });
 }
 
@@ -248,7 +249,7 @@ export class StatsStore {
     this.#bus = bus;
     this.#throttleMs = options.throttleMs ?? 150;
     this.#latencyWindow = options.latencyWindow ?? 1024;
-    this.#minLevel = LEVEL_RANK[options.logLevel ?? 'info'];
+    this.#minLevel = logLevelRank(options.logLevel ?? 'info');
     this.#now = options.now ?? Date.now;
     this.#requests = new LogRing(options.requestLogSize ?? 500, buildRequestEntry);
     this.#events = new LogRing(options.eventLogSize ?? 200, buildEventEntry);
@@ -314,7 +315,7 @@ export class StatsStore {
     });
     this.#on('routes-changed', ({applications}) => this.setApplications(applications));
     this.#on('log', ({level, message}) => {
-      if (LEVEL_RANK[level] < this.#minLevel) return;
+      if (logLevelRank(level) < this.#minLevel) return;
       this.#event(level, undefined, message);
       this.#changed();
     });
@@ -337,7 +338,7 @@ export class StatsStore {
     return this.#snapshot;
   };
 
-  /** Show exactly these applications (the UI calls it after changing the selection). */
+  /** Show exactly these applications (showingSelection calls it when the selection changes). */
   setApplications(applications: readonly string[]): void {
     this.#routed = [...new Set(applications)];
     for (const application of this.#routed) this.#app(application);
@@ -365,7 +366,7 @@ export class StatsStore {
   /** Hot path: runs once per request. */
   #request(request: RequestCompleted): void {
     const now = this.#now();
-    const failed = isFailedRequest(request);
+    const failed = !request.ok;
     this.#totalRequests++;
     if (failed) this.#totalErrors++;
     if (request.application !== undefined) {
@@ -474,4 +475,25 @@ function mergeBySeq(a: readonly LogEntry[], b: readonly LogEntry[]): LogEntry[] 
     }
   }
   return out;
+}
+
+/**
+ * The session as the dashboard's owner hands it to the UI: the store shows the session's selection
+ * from the start and after every change, so the UI only reads the store and never writes to it.
+ */
+export function showingSelection(session: AppSession, stats: StatsStore): AppSession {
+  stats.setApplications(session.selection());
+  return {
+    events: session.events,
+    addresses: session.addresses,
+    port: session.port,
+    ...(session.context === undefined ? {} : {context: session.context}),
+    ...(session.namespace === undefined ? {} : {namespace: session.namespace}),
+    selection: () => session.selection(),
+    setSelection: async (applications) => {
+      await session.setSelection(applications);
+      stats.setApplications(session.selection());
+    },
+    stop: () => session.stop(),
+  };
 }

@@ -6,7 +6,7 @@
  */
 import type {Backend} from '../core/backend.js';
 import type {LearnedServices, TunnelEventBus} from '../core/events.js';
-import {normalizeServiceKey} from '../protocol/service-key.js';
+import {normalizeServiceKey} from '../router/service-key.js';
 import {probeExports} from './probe.js';
 import type {ProbeOptions, ProbeResult} from './probe.js';
 

@@ -6,7 +6,7 @@
 import hessian from 'hessian.js';
 import {FLAG_REQUEST, FLAG_TWOWAY, HEADER_LENGTH, RESPONSE_FLAG, SERIALIZATION, STATUS, readHeader, writeHeader} from '../protocol/header.js';
 import {parseNotFoundListing} from './not-found-list.js';
-import {METADATA_SERVICE, isInternalService, normalizeServiceKey, serviceKey} from '../protocol/service-key.js';
+import {METADATA_SERVICE, isInternalService, normalizeServiceKey, serviceKey} from '../router/service-key.js';
 
 const {EncoderV2, DecoderV2} = hessian;
 

@@ -6,7 +6,7 @@
  *
  * Error text, not a contract: anything that does not look exactly like this yields undefined.
  */
-import {isInternalService, normalizeServiceKey, parseServiceKey, METADATA_SERVICE} from '../protocol/service-key.js';
+import {isInternalService, normalizeServiceKey, parseServiceKey, METADATA_SERVICE} from '../router/service-key.js';
 
 export interface NotFoundListing {
   /** Exported keys without the port, the provider's MetadataService left out. */

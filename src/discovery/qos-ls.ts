@@ -4,7 +4,7 @@
  * 3.x lists its MetadataService as `DubboInternal - <app>/org.apache.dubbo.metadata.MetadataService:1.0.0`,
  * which names the application. Pure.
  */
-import {isInternalService, normalizeServiceKey, parseServiceKey} from '../protocol/service-key.js';
+import {isInternalService, normalizeServiceKey, parseServiceKey} from '../router/service-key.js';
 
 export interface QosListing {
   readonly keys: string[];

@@ -4,7 +4,7 @@
  * `<key> ->  published: Y|N` per service. Since 2.7.13 / 3.0.11 the command is disabled by default, and
  * 3.x has no `ls` on the Dubbo port at all. Pure.
  */
-import {isInternalService, normalizeServiceKey} from '../protocol/service-key.js';
+import {isInternalService, normalizeServiceKey} from '../router/service-key.js';
 
 export const TELNET_PROMPT = 'dubbo>';
 

@@ -3,7 +3,7 @@ import {DubboTunnelError, errorMessage} from '../core/errors.js';
 import {TunnelEventBus} from '../core/events.js';
 import {FrameDecoder} from '../protocol/frame-decoder.js';
 import {encodeHeartbeatRequest} from '../protocol/responses.js';
-import {formatHostPort} from '../proxy/static-backend.js';
+import {formatHostPort} from '../core/host-port.js';
 import {TunnelServer} from '../proxy/tunnel-server.js';
 import {RouteSource} from '../router/route-table.js';
 

@@ -10,7 +10,7 @@
  */
 import {ProtocolError} from '../core/errors.js';
 import {countArguments} from './descriptor.js';
-import type {AttachmentValue, RequestMetadata} from './request-peek.js';
+import type {AttachmentValue, RequestMetadata} from './request-metadata.js';
 
 // JSONB.Constants (byte values as unsigned).
 const BC_CHAR = 0x90;

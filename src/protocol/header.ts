@@ -70,6 +70,13 @@ export const STATUS = {
   SERVER_THREADPOOL_EXHAUSTED_ERROR: 100,
 } as const;
 
+const STATUS_NAMES = new Map<number, string>(Object.entries(STATUS).map(([name, value]) => [value, name]));
+
+/** Response.java's name of a status byte (`OK`, `SERVICE_NOT_FOUND`), or undefined when Dubbo has none. */
+export function statusName(status: number): string | undefined {
+  return STATUS_NAMES.get(status);
+}
+
 /**
  * The first value of an OK response body (DubboCodec.encodeResponseData, written with writeByte, so a
  * Hessian int: flag n is the byte 0x90 + n). The *_WITH_ATTACHMENTS forms answer consumers whose

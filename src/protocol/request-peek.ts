@@ -9,21 +9,9 @@ import {SERIALIZATION, serializationName} from './header.js';
 import {countArguments} from './descriptor.js';
 import {peekFastjson2Request} from './fastjson2.js';
 import {HessianWalker, SKIPPED} from './hessian-walker.js';
+import type {AttachmentValue, RequestMetadata} from './request-metadata.js';
 
-export type AttachmentValue = string | number | bigint | boolean | null;
-
-export interface RequestMetadata {
-  dubboVersion: string;
-  service: string;
-  serviceVersion: string;
-  method: string;
-  parameterTypes: string;
-  argumentCount: number;
-  /** String-keyed attachments with primitive values; complex values (objects, lists, maps) are skipped and left out. */
-  attachments: ReadonlyMap<string, AttachmentValue>;
-  /** false when the attachments could not be read (e.g. fastjson2 whose JSONB map is not understood); service/method may then be '' if unknown. */
-  attachmentsRead: boolean;
-}
+export type {AttachmentValue, RequestMetadata} from './request-metadata.js';
 
 /**
  * Throws ProtocolError: 'DT_ERR_BAD_BODY' (the message says what is wrong and where) or

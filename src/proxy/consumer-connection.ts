@@ -1,6 +1,6 @@
 import type {Socket} from 'node:net';
 import type {Backend} from '../core/backend.js';
-import type {ProtocolError} from '../core/errors.js';
+import type {ErrorCode, ProtocolError} from '../core/errors.js';
 import {errorMessage} from '../core/errors.js';
 import type {TunnelEventBus} from '../core/events.js';
 import {FrameDecoder} from '../protocol/frame-decoder.js';
@@ -12,6 +12,7 @@ import {classifyEvent, encodeErrorResponse, encodeHeartbeatResponse} from '../pr
 import type {RouteSource} from '../router/route-table.js';
 import {resolveRoute} from '../router/resolve.js';
 import type {RoutingInput} from '../router/resolve.js';
+import {requestCompleted} from './completion.js';
 import {ERROR_STATUS, Upstream, corkUntilNextTick, writeFrame} from './upstream.js';
 import type {FrameBytes, PendingRequest, UpstreamOwner} from './upstream.js';
 
@@ -133,7 +134,7 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
   oversize(header: FrameHeader): void {
     if (!header.isRequest || header.event) return;
     // Same text as Dubbo's ExceedPayloadLimitException, plus how to raise our limit.
-    this.#answerLocally(header, ERROR_STATUS.badRequest, undefined, undefined,
+    this.#answerLocally(header, ERROR_STATUS.badRequest, undefined, undefined, 'DT_ERR_FRAME_TOO_LARGE',
       `dubbo-tunnel: Data length too large: ${header.bodyLength}, max payload: ${this.maxBodyLength}; the request was not forwarded (raise the limit with --max-payload <bytes>)`);
   }
 
@@ -165,19 +166,19 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
       if ((error as ProtocolError).code === 'DT_ERR_UNSUPPORTED_SERIALIZATION') {
         input = {service: undefined, method: undefined, attachments: undefined, unreadableBecause: errorMessage(error)};
       } else {
-        this.#answerLocally(header, ERROR_STATUS.badRequest, startedAt, undefined,
+        this.#answerLocally(header, ERROR_STATUS.badRequest, startedAt, undefined, 'DT_ERR_BAD_BODY',
           `dubbo-tunnel: cannot read the request body: ${errorMessage(error)}`);
         return;
       }
     }
     const target = describeTarget(input.service, input.method);
     if (this.#shuttingDown) {
-      this.#answerLocally(header, ERROR_STATUS.backendFailed, startedAt, target, `dubbo-tunnel is shutting down; ${target} was not forwarded`);
+      this.#answerLocally(header, ERROR_STATUS.backendFailed, startedAt, target, 'DT_ERR_SHUTTING_DOWN', `dubbo-tunnel is shutting down; ${target} was not forwarded`);
       return;
     }
     const decision = resolveRoute(this.#options.routes.current, input, this.#options.attachmentKey);
     if (!decision.ok) {
-      this.#answerLocally(header, ERROR_STATUS.noRoute, startedAt, target, decision.message);
+      this.#answerLocally(header, ERROR_STATUS.noRoute, startedAt, target, decision.code, decision.message);
       return;
     }
     const upstream = this.#upstreamFor(decision.backend);
@@ -185,10 +186,8 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
       upstream.send(header, forward, {startedAt, target});
     } else {
       upstream.send(header, forward, undefined);
-      this.#options.events.emit('request-completed', {
-        connectionId: this.id, requestId: header.requestId, application: decision.backend.application,
-        target, status: undefined, latencyMs: performance.now() - startedAt, oneWay: true,
-      });
+      this.#options.events.emit('request-completed', requestCompleted(
+        {connectionId: this.id, requestId: header.requestId, application: decision.backend.application, target, startedAt}, undefined));
     }
   }
 
@@ -207,14 +206,11 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
   }
 
   /** dubbo-tunnel answers a request itself (no route, unreadable, too large, shutting down). */
-  #answerLocally(header: FrameHeader, status: number, startedAt: number | undefined, target: string | undefined, message: string): void {
+  #answerLocally(header: FrameHeader, status: number, startedAt: number | undefined, target: string | undefined, code: ErrorCode, message: string): void {
     if (header.twoWay) this.#writeToConsumer(encodeErrorResponse(header.requestId, status, message));
-    this.#options.events.emit('request-completed', {
-      connectionId: this.id, requestId: header.requestId, application: undefined, target,
-      status: header.twoWay ? status : undefined,
-      latencyMs: startedAt === undefined ? 0 : performance.now() - startedAt,
-      error: message, oneWay: !header.twoWay,
-    });
+    this.#options.events.emit('request-completed', requestCompleted(
+      {connectionId: this.id, requestId: header.requestId, application: undefined, target, startedAt},
+      header.twoWay ? status : undefined, {code, message}));
   }
 
   #reverseResponse(header: FrameHeader, frame: Buffer): void {
@@ -229,10 +225,9 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
   deliverResponse(upstream: Upstream, header: FrameHeader, frame: FrameBytes, pending: PendingRequest | undefined): void {
     this.#writeToConsumer(frame);
     if (pending) {
-      this.#options.events.emit('request-completed', {
-        connectionId: this.id, requestId: header.requestId, application: upstream.backend.application,
-        target: pending.target, status: header.status, latencyMs: performance.now() - pending.startedAt, oneWay: false,
-      });
+      this.#options.events.emit('request-completed', requestCompleted(
+        {connectionId: this.id, requestId: header.requestId, application: upstream.backend.application, target: pending.target, startedAt: pending.startedAt},
+        header.status));
       this.#settle();
     }
   }
@@ -240,11 +235,9 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
   responseTooLarge(upstream: Upstream, header: FrameHeader, pending: PendingRequest | undefined): void {
     const message = `dubbo-tunnel: the response of ${upstream.backend.application} to ${pending?.target ?? 'this request'} is ${header.bodyLength} bytes, over the payload limit of ${this.maxBodyLength} (raise it with --max-payload <bytes>)`;
     this.#writeToConsumer(encodeErrorResponse(header.requestId, ERROR_STATUS.responseTooLarge, message));
-    this.#options.events.emit('request-completed', {
-      connectionId: this.id, requestId: header.requestId, application: upstream.backend.application,
-      target: pending?.target, status: ERROR_STATUS.responseTooLarge,
-      latencyMs: pending ? performance.now() - pending.startedAt : 0, error: message, oneWay: false,
-    });
+    this.#options.events.emit('request-completed', requestCompleted(
+      {connectionId: this.id, requestId: header.requestId, application: upstream.backend.application, target: pending?.target, startedAt: pending?.startedAt},
+      ERROR_STATUS.responseTooLarge, {code: 'DT_ERR_RESPONSE_TOO_LARGE', message}));
     this.#settle();
   }
 
@@ -270,10 +263,9 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
         ? `dubbo-tunnel: ${reason}; ${request.target} got no answer (it may or may not have run on the provider)`
         : `dubbo-tunnel: ${reason}; ${request.target} was not sent`;
       this.#writeToConsumer(encodeErrorResponse(requestId, ERROR_STATUS.backendFailed, message));
-      this.#options.events.emit('request-completed', {
-        connectionId: this.id, requestId, application, target: request.target, status: ERROR_STATUS.backendFailed,
-        latencyMs: performance.now() - request.startedAt, error: message, oneWay: false,
-      });
+      this.#options.events.emit('request-completed', requestCompleted(
+        {connectionId: this.id, requestId, application, target: request.target, startedAt: request.startedAt},
+        ERROR_STATUS.backendFailed, {code: upstream.connected ? 'DT_ERR_BACKEND_CLOSED' : 'DT_ERR_BACKEND_UNAVAILABLE', message}));
     }
     if (!this.#closed) {
       this.#options.events.emit('upstream-closed', {application, remote: upstream.remote, connectionId: this.id, reason});

@@ -1,6 +1,7 @@
 import net from 'node:net';
 import type {Backend, BackendStream} from '../core/backend.js';
 import {BackendError} from '../core/errors.js';
+import {formatHostPort} from '../core/host-port.js';
 
 export interface HostPort {
   host: string;
@@ -52,10 +53,6 @@ export class StaticBackend implements Backend {
       });
     });
   }
-}
-
-export function formatHostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 export function describeSocketError(error: NodeJS.ErrnoException): string {

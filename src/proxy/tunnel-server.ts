@@ -1,11 +1,11 @@
 import net from 'node:net';
 import {DubboTunnelError, errorMessage} from '../core/errors.js';
+import {formatHostPort} from '../core/host-port.js';
 import {TunnelEventBus} from '../core/events.js';
 import {DEFAULT_PAYLOAD} from '../protocol/header.js';
 import type {RouteSource} from '../router/route-table.js';
 import {ConsumerConnection} from './consumer-connection.js';
 import {LocalPeerPolicy, consumerFacingAddresses, normalizeAddress} from './local-peer.js';
-import {formatHostPort} from './static-backend.js';
 
 export interface TunnelServerOptions {
   /** Local port; 0 picks a free one (tests). */

@@ -1,11 +1,6 @@
 import type {Writable} from 'node:stream';
 import type {LogLevel, TunnelEventBus, TunnelEvents} from '../core/events.js';
-
-const LEVELS: Record<LogLevel, number> = {debug: 10, info: 20, warn: 30, error: 40};
-
-export function isLogLevel(value: string): value is LogLevel {
-  return value in LEVELS;
-}
+import {logLevelRank} from '../core/events.js';
 
 export interface LineReporterOptions {
   out: Writable;
@@ -23,10 +18,10 @@ type Line = {level: LogLevel; text: string; fields: object};
  * would drown the terminal; failures answered by dubbo-tunnel itself are warnings.
  */
 export function attachLineReporter(events: TunnelEventBus, options: LineReporterOptions): () => void {
-  const threshold = LEVELS[options.level];
+  const threshold = logLevelRank(options.level);
   const now = options.now ?? (() => new Date());
   const write = (event: keyof TunnelEvents, line: Line | undefined) => {
-    if (!line || LEVELS[line.level] < threshold) return;
+    if (!line || logLevelRank(line.level) < threshold) return;
     if (options.json) {
       options.out.write(`${JSON.stringify({time: now().toISOString(), level: line.level, event, message: line.text, ...line.fields}, jsonReplacer)}\n`);
     } else {

@@ -1,9 +1,7 @@
 import type {Backend} from '../core/backend.js';
-import {serviceKey} from '../protocol/service-key.js';
+import {METADATA_SERVICE, serviceKey} from './service-key.js';
 import type {RouteTable} from './route-table.js';
 
-/** Dubbo 3 consumers' first call to a provider (application-level discovery); its group is the provider's application name. */
-export const METADATA_SERVICE = 'org.apache.dubbo.metadata.MetadataService';
 
 /** What the router knows about a request when choosing a backend. */
 export interface RoutingInput {
@@ -21,7 +19,7 @@ export interface RoutingInput {
 
 export type RouteDecision =
   | {ok: true; backend: Backend; via: 'attachment' | 'metadata-group' | 'interface-map' | 'service-key' | 'interface' | 'single-backend'}
-  | {ok: false; message: string};
+  | {ok: false; code: 'DT_ERR_NO_ROUTE' | 'DT_ERR_UNSUPPORTED_SERIALIZATION' | 'DT_ERR_AMBIGUOUS_SERVICE'; message: string};
 
 /**
  * Routing order: (a) the target-application attachment, (b) the `group` of a MetadataService call,
@@ -39,6 +37,7 @@ export function resolveRoute(table: RouteTable, input: RoutingInput, attachmentK
     if (backend) return {ok: true, backend, via: 'attachment'};
     return {
       ok: false,
+      code: 'DT_ERR_NO_ROUTE',
       message: `dubbo-tunnel: no route for ${target}: attachment '${attachmentKey}' is '${named}', which is not a routed application; known applications: ${known()}`,
     };
   }
@@ -56,6 +55,7 @@ export function resolveRoute(table: RouteTable, input: RoutingInput, attachmentK
       if (backend) return {ok: true, backend, via: 'interface-map'};
       return {
         ok: false,
+        code: 'DT_ERR_NO_ROUTE',
         message: `dubbo-tunnel: no route for ${target}: the interface map sends it to '${application}', which is not a routed application; known applications: ${known()}`,
       };
     }
@@ -78,6 +78,7 @@ export function resolveRoute(table: RouteTable, input: RoutingInput, attachmentK
         const which = via === 'service-key' ? `service ${key}` : `interface ${input.service}`;
         return {
           ok: false,
+          code: 'DT_ERR_AMBIGUOUS_SERVICE',
           message: `dubbo-tunnel: no route for ${target}: ${which} is exported by ${exporters.length} routed applications (${exporters.join(', ')}); choose one with the '${attachmentKey}' attachment or with --route ${input.service}=<application>`,
         };
       }
@@ -92,11 +93,13 @@ export function resolveRoute(table: RouteTable, input: RoutingInput, attachmentK
   if (input.unreadableBecause !== undefined) {
     return {
       ok: false,
+      code: 'DT_ERR_UNSUPPORTED_SERIALIZATION',
       message: `dubbo-tunnel: no route for ${target}: ${input.unreadableBecause}; add serialization=hessian2 to the consumer's reference URL (dubbo://localhost:20880?serialization=hessian2) or map the interface with --route ${input.service ?? '<interface>'}=<application>; known applications: ${known()}`,
     };
   }
   return {
     ok: false,
+    code: 'DT_ERR_NO_ROUTE',
     message: `dubbo-tunnel: no route for ${target}: attachment '${attachmentKey}' missing; known applications: ${known()}`,
   };
 }

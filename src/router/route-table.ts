@@ -1,5 +1,5 @@
 import type {Backend} from '../core/backend.js';
-import {interfaceOf} from '../protocol/service-key.js';
+import {interfaceOf} from './service-key.js';
 
 /**
  * An immutable snapshot of where requests can go. Discovery builds a new table and swaps it in

@@ -2,14 +2,13 @@ import {useEffect, useRef, useState} from 'react';
 import {Box, Text, useApp} from 'ink';
 import {DubboTunnelError, errorMessage} from '../core/errors.js';
 import type {AppSession} from '../core/session.js';
-import {StatsStore} from '../core/stats.js';
 import {Dashboard} from './components/Dashboard.js';
 import {useKeys} from './hooks/use-keys.js';
 import {ErrorNotice} from './components/ErrorNotice.js';
 import {KeyRouter} from './components/KeyRouter.js';
 import {Picker} from './components/Picker.js';
 import {Spinner} from './components/Spinner.js';
-import type {InteractiveUpOptions} from './interactive-options.js';
+import type {InteractiveOutcome, InteractiveUpOptions} from './interactive-options.js';
 
 /**
  * The interactive `up` as a small state machine:
@@ -37,19 +36,17 @@ export interface AppController {
 
 export interface AppProps {
   options: InteractiveUpOptions;
-  /** Called once with the exit code, right before the ink app exits. */
-  onExit: (code: number) => void;
+  /** Called once with how it ended, right before the ink app exits (the CLI decides the exit status). */
+  onExit: (outcome: InteractiveOutcome) => void;
   controller?: AppController;
-}
-
-function exitCodeFor(error: unknown): number {
-  return error instanceof DubboTunnelError && (error.code === 'DT_ERR_BAD_ARGUMENT' || error.code === 'DT_ERR_NEEDS_CHOICE') ? 2 : 1;
 }
 
 function describe(error: unknown): string {
   const hint = error instanceof DubboTunnelError && error.hint !== undefined ? ` (fix: ${error.hint})` : '';
   return `${errorMessage(error)}${hint}`;
 }
+
+const QUIT: InteractiveOutcome = {kind: 'quit'};
 
 /** The interactive `up`; one KeyRouter makes sure each key reaches the screen that is showing. */
 export function App(props: AppProps) {
@@ -65,17 +62,15 @@ function UpFlow({options, onExit, controller}: AppProps) {
   const [phase, setPhase] = useState<Phase>(() =>
     options.skipPicker ? {name: 'starting', applications: options.preselected} : {name: 'picking'});
   const [status, setStatus] = useState<{text: string; tone: 'info' | 'error'} | undefined>();
-  // When `up` hands over its bus, subscribe before start() so its first events are not lost.
-  const [store, setStore] = useState<StatsStore | undefined>(() =>
-    options.events === undefined ? undefined : new StatsStore(options.events, {logLevel: options.logLevel ?? 'info'}));
+  const store = options.stats;
   const session = useRef<AppSession | undefined>(undefined);
   const quitting = useRef(false);
   const finished = useRef(false);
 
-  const finish = (code: number): void => {
+  const finish = (outcome: InteractiveOutcome): void => {
     if (finished.current) return;
     finished.current = true;
-    onExit(code);
+    onExit(outcome);
     exit();
   };
 
@@ -85,13 +80,13 @@ function UpFlow({options, onExit, controller}: AppProps) {
     const running = session.current;
     // Still starting: begin() sees `quitting` and stops the session as soon as it exists.
     if (running === undefined) {
-      if (phase.name !== 'starting') finish(0);
+      if (phase.name !== 'starting') finish(QUIT);
       else setPhase({name: 'stopping'});
       return;
     }
     setPhase({name: 'stopping'});
     running.stop().then(
-      () => finish(0),
+      () => finish(QUIT),
       (error: unknown) => setPhase({name: 'failed', error, during: 'stop'}),
     );
   };
@@ -115,12 +110,6 @@ function UpFlow({options, onExit, controller}: AppProps) {
       return;
     }
     session.current = started;
-    const stats = store ?? new StatsStore(started.events, {
-      logLevel: options.logLevel ?? 'info',
-      initial: {addresses: started.addresses, port: started.port},
-    });
-    stats.setApplications(started.selection());
-    setStore(stats);
     if (quitting.current) {
       // q or a signal arrived while starting: stop right away.
       quitting.current = false;
@@ -138,7 +127,6 @@ function UpFlow({options, onExit, controller}: AppProps) {
     setStatus({text: `applying: ${applications.join(', ')}…`, tone: 'info'});
     running.setSelection(applications).then(
       () => {
-        store?.setApplications(running.selection());
         setStatus(undefined);
         remember(applications);
       },
@@ -152,11 +140,8 @@ function UpFlow({options, onExit, controller}: AppProps) {
   }, []);
 
   useEffect(() => {
-    if (phase.name === 'failed') finish(phase.during === 'start' ? exitCodeFor(phase.error) : 1);
+    if (phase.name === 'failed') finish({kind: 'failed', error: phase.error, during: phase.during});
   }, [phase]);
-
-  // The store outlives phases (repicking keeps collecting); release it with the app.
-  useEffect(() => () => store?.dispose(), [store]);
 
   // Keys for the phases that have no component of their own handling them.
   useKeys((input, key) => {
@@ -167,7 +152,7 @@ function UpFlow({options, onExit, controller}: AppProps) {
     case 'picking':
       return (
         <Picker title={options.title} discover={options.discover} preselected={options.preselected} mode="start"
-          onSubmit={(applications) => void begin(applications)} onCancel={() => finish(0)} />
+          onSubmit={(applications) => void begin(applications)} onCancel={() => finish(QUIT)} />
       );
     case 'repicking':
       return (
@@ -187,7 +172,6 @@ function UpFlow({options, onExit, controller}: AppProps) {
       );
     case 'running':
     case 'stopping':
-      if (store === undefined) return <Spinner label="stopping…" />;
       return (
         <Dashboard title={options.title} store={store} attachmentKey={options.attachmentKey ?? 'target-application'}
           status={phase.name === 'stopping' ? {text: 'stopping… answering requests in flight, closing tunnels and the port', tone: 'info'} : status}

@@ -1,5 +1,4 @@
 import type {ApplicationRow} from '../core/stats.js';
-import {STATUS} from '../protocol/header.js';
 
 /**
  * Pure text helpers for the terminal UI. Rows are built from fixed-width cells so a line never
@@ -41,12 +40,10 @@ export function formatClock(at: number): string {
   return [date.getHours(), date.getMinutes(), date.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
 }
 
-const STATUS_NAMES = new Map<number, string>(Object.entries(STATUS).map(([name, value]) => [value, name]));
-
-/** `OK`, `SERVICE_NOT_FOUND`, `one-way`, or the number when unknown. */
-export function statusName(status: number | undefined): string {
-  if (status === undefined) return 'one-way';
-  return STATUS_NAMES.get(status) ?? String(status);
+/** `OK`, `SERVICE_NOT_FOUND`, `one-way`, or the number when Dubbo has no name for it. */
+export function statusName(entry: {status: number | undefined; statusName: string | undefined}): string {
+  if (entry.status === undefined) return 'one-way';
+  return entry.statusName ?? String(entry.status);
 }
 
 export type Tone = 'green' | 'yellow' | 'red' | 'gray';

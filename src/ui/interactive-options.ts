@@ -1,6 +1,6 @@
 import type {DiscoveredApplication} from '../core/applications.js';
-import type {LogLevel, TunnelEventBus} from '../core/events.js';
 import type {AppSession} from '../core/session.js';
+import type {StatsStore} from '../core/stats.js';
 
 /** What `up` gives the terminal UI. The UI never opens sockets or calls Kubernetes itself. */
 export interface InteractiveUpOptions {
@@ -17,12 +17,16 @@ export interface InteractiveUpOptions {
   /** Persist the choice (conf); called after a successful start and after each change. */
   remember: (applications: readonly string[]) => void;
   /**
-   * The bus `start()` will use. Optional, but without it the dashboard subscribes only after start()
-   * resolves and misses what happened during start (first backend states).
+   * What the dashboard shows. The caller creates it on the bus `start()` will use, before start(), so
+   * nothing that happens during start is missed, keeps it in step with the selection
+   * (showingSelection) and disposes of it; the UI only reads it.
    */
-  events?: TunnelEventBus;
+  stats: StatsStore;
   /** The attachment consumers must set; shown in the how-to line. Default `target-application`. */
   attachmentKey?: string;
-  /** Lowest `log` event level shown in the dashboard's log. Default `info`. */
-  logLevel?: LogLevel;
 }
+
+/** How the interactive `up` ended; the CLI turns it into the exit status. */
+export type InteractiveOutcome =
+  | {readonly kind: 'quit'}
+  | {readonly kind: 'failed'; readonly error: unknown; readonly during: 'start' | 'stop'};

@@ -13,14 +13,14 @@ function collect(options: {level: 'debug' | 'info' | 'warn' | 'error'; json: boo
   return {events, detach, lines: () => text.split('\n').filter((line) => line !== '')};
 }
 
-const completed = {connectionId: 1, requestId: 9007199254740993n, application: 'user-rpc', target: 'com.foo.UserService#getUser', status: 20, latencyMs: 1.25, oneWay: false};
+const completed = {connectionId: 1, requestId: 9007199254740993n, application: 'user-rpc', target: 'com.foo.UserService#getUser', status: 20, statusName: 'OK', ok: true, latencyMs: 1.25, oneWay: false};
 
 describe('line reporter', () => {
   test('prints the listening line and warnings at info; successful requests only at debug', () => {
     const info = collect({level: 'info', json: false});
     info.events.emit('listening', {addresses: ['localhost:20880', '192.168.1.23:20880'], port: 20880, allowRemote: false});
     info.events.emit('request-completed', completed);
-    info.events.emit('request-completed', {...completed, application: undefined, status: 60, error: 'dubbo-tunnel: no route for com.foo.UserService#getUser'});
+    info.events.emit('request-completed', {...completed, application: undefined, status: 60, statusName: 'SERVICE_NOT_FOUND', ok: false, error: 'dubbo-tunnel: no route for com.foo.UserService#getUser', code: 'DT_ERR_NO_ROUTE'});
     info.events.emit('connection-refused', {peer: '10.0.0.9:51234', reason: 'not a local address (pass --allow-remote to accept other machines)'});
     assert.deepEqual(info.lines(), [
       '10:00:00.123 listening on localhost:20880, 192.168.1.23:20880; point consumers at dubbo://localhost:20880 (only this machine may connect)',

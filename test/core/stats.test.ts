@@ -2,17 +2,22 @@ import {describe, it} from 'node:test';
 import assert from 'node:assert/strict';
 import {TunnelEventBus} from '../../src/core/events.js';
 import type {RequestCompleted} from '../../src/core/events.js';
-import {StatsStore, isFailedRequest} from '../../src/core/stats.js';
+import {StatsStore} from '../../src/core/stats.js';
+import {statusName} from '../../src/protocol/header.js';
 import type {EventLogEntry, RequestLogEntry} from '../../src/core/stats.js';
 import {waitFor} from '../support/wait.js';
 
+/** A payload as the proxy's requestCompleted() builds it: failed on an error or a non-OK status. */
 function request(overrides: Partial<RequestCompleted> = {}): RequestCompleted {
+  const status = 'status' in overrides ? overrides.status : 20;
   return {
     connectionId: 1,
     requestId: 1n,
     application: 'user-rpc',
     target: 'com.example.UserService#getUser',
-    status: 20,
+    status,
+    statusName: status === undefined ? undefined : statusName(status),
+    ok: overrides.error === undefined && (status === undefined || status === 20),
     latencyMs: 1,
     oneWay: false,
     ...overrides,
@@ -42,13 +47,6 @@ describe('StatsStore', () => {
     assert.equal(snapshot.totals.requests, 5);
     assert.equal(snapshot.totals.errors, 3);
     store.dispose();
-  });
-
-  it('isFailedRequest: an error message or a non-OK status fails; one-way without error does not', () => {
-    assert.equal(isFailedRequest({status: 20, error: undefined}), false);
-    assert.equal(isFailedRequest({status: undefined, error: undefined}), false);
-    assert.equal(isFailedRequest({status: 60, error: undefined}), true);
-    assert.equal(isFailedRequest({status: undefined, error: 'backend closed'}), true);
   });
 
   it('computes nearest-rank p50/p99 over the last `latencyWindow` requests only', () => {

@@ -7,7 +7,7 @@ import type {MetadataAnswer, MetadataMethod} from '../../src/discovery/metadata-
 import {parseNotFoundListing} from '../../src/discovery/not-found-list.js';
 import {QosHttpReader, parseQosLs} from '../../src/discovery/qos-ls.js';
 import {TelnetLsReader, parseTelnetLs} from '../../src/discovery/telnet-ls.js';
-import {normalizeServiceKey, parseServiceKey, serviceKey} from '../../src/protocol/service-key.js';
+import {normalizeServiceKey, parseServiceKey, serviceKey} from '../../src/router/service-key.js';
 import {FrameDecoder} from '../../src/protocol/frame-decoder.js';
 import {readHeader} from '../../src/protocol/header.js';
 import {fixture, fixtureNames, fixturesMissing, splits} from '../support/discovery-fixtures.js';

@@ -4,9 +4,10 @@ import {cleanup, render} from 'ink-testing-library';
 import type {DiscoveredApplication} from '../../src/core/applications.js';
 import {DubboTunnelError} from '../../src/core/errors.js';
 import {TunnelEventBus} from '../../src/core/events.js';
+import {StatsStore, showingSelection} from '../../src/core/stats.js';
 import {App} from '../../src/ui/App.js';
 import type {AppController} from '../../src/ui/App.js';
-import type {InteractiveUpOptions} from '../../src/ui/interactive-options.js';
+import type {InteractiveOutcome, InteractiveUpOptions} from '../../src/ui/interactive-options.js';
 import {FakeSession} from './fake-session.js';
 import {waitFor} from '../support/wait.js';
 import {KEY, press, waitForFrame, waitForText} from './helpers.js';
@@ -17,9 +18,14 @@ const APPS: DiscoveredApplication[] = [
   {application: 'pay-rpc', namespace: 'default', service: 'pay-rpc', port: 20880, source: 'service', readyPods: 1},
 ];
 
-function setup(overrides: Partial<InteractiveUpOptions> = {}, controller?: AppController) {
-  const calls = {start: [] as string[][], remember: [] as string[][], exit: [] as number[], discover: 0};
+const stores: StatsStore[] = [];
+
+/** Options as `up` builds them: one bus, the dashboard's store created on it before start(). */
+function setup(overrides: Partial<InteractiveUpOptions> = {}, controller?: AppController, events = new TunnelEventBus()) {
+  const calls = {start: [] as string[][], remember: [] as string[][], exit: [] as InteractiveOutcome[], discover: 0};
   let session: FakeSession | undefined;
+  const stats = new StatsStore(events);
+  stores.push(stats);
   const options: InteractiveUpOptions = {
     title: 'context kind-dev · namespace default',
     discover: () => {
@@ -30,19 +36,25 @@ function setup(overrides: Partial<InteractiveUpOptions> = {}, controller?: AppCo
     skipPicker: false,
     start: (applications) => {
       calls.start.push([...applications]);
-      session = new FakeSession(applications, overrides.events);
-      return Promise.resolve(session);
+      session = new FakeSession(applications, events);
+      return Promise.resolve(showingSelection(session, stats));
     },
     remember: (applications) => {
       calls.remember.push([...applications]);
     },
+    stats,
     ...overrides,
   };
   const view = render(<App options={options} controller={controller} onExit={(code) => calls.exit.push(code)} />);
   return {view, calls, session: () => session};
 }
 
-afterEach(cleanup);
+afterEach(() => {
+  cleanup();
+  for (const store of stores.splice(0)) store.dispose();
+});
+
+const QUIT = {kind: 'quit'};
 
 describe('App (picker → dashboard → stop)', () => {
   it('starts the picked applications, remembers them, shows the dashboard; q stops once and exits 0', async () => {
@@ -61,7 +73,7 @@ describe('App (picker → dashboard → stop)', () => {
     assert.deepEqual(calls.exit, [], 'no exit before stop() finished');
     running.finishStop();
     await waitForFrame(view, () => calls.exit.length > 0, 'exit');
-    assert.deepEqual(calls.exit, [0]);
+    assert.deepEqual(calls.exit, [QUIT]);
   });
 
   it('skips the picker with --select/--all/--last and starts the preselected applications', async () => {
@@ -113,29 +125,29 @@ describe('App (picker → dashboard → stop)', () => {
     assert.match(frame, /✖ port 20880 is already in use/);
     assert.match(frame, /fix: pass --port 20881, or stop the other process/);
     await waitForFrame(view, () => calls.exit.length > 0, 'exit');
-    assert.deepEqual(calls.exit, [1]);
+    const [ended] = calls.exit;
+    assert.equal(ended?.kind === 'failed' && ended.during === 'start' && ended.error instanceof DubboTunnelError && ended.error.code, 'DT_ERR_PORT_IN_USE');
   });
 
   it('esc in the first picker exits 0 without starting anything', async () => {
     const {view, calls} = setup();
     await waitForText(view, 'pay-rpc');
     await press(view, KEY.escape);
-    assert.deepEqual(calls.exit, [0]);
+    assert.deepEqual(calls.exit, [QUIT]);
     assert.deepEqual(calls.start, []);
   });
 
-  it('with the bus handed over, events during start() reach the dashboard', async () => {
+  it('events during start() reach the dashboard (its store subscribed before start)', async () => {
     const events = new TunnelEventBus();
     const {view} = setup({
       preselected: ['user-rpc'],
       skipPicker: true,
-      events,
       start: (applications) => {
         events.emit('listening', {addresses: ['127.0.0.1:20990'], port: 20990, allowRemote: false});
         events.emit('backend-state-changed', {application: 'user-rpc', state: 'ready', pod: 'user-rpc-7d9f'});
-        return Promise.resolve(new FakeSession(applications, events));
+        return Promise.resolve(new FakeSession(applications, events, false));
       },
-    });
+    }, undefined, events);
     const frame = await waitForText(view, 'user-rpc-7d9f');
     assert.match(frame, /listening dubbo:\/\/127\.0\.0\.1:20990/);
     assert.match(frame, /^user-rpc\s+● ready\s+user-rpc-7d9f/m);
@@ -151,7 +163,7 @@ describe('App (picker → dashboard → stop)', () => {
     assert.equal(session()?.stopCalls, 1);
     session()?.finishStop();
     await waitForFrame(view, () => calls.exit.length > 0, 'exit');
-    assert.deepEqual(calls.exit, [0]);
+    assert.deepEqual(calls.exit, [QUIT]);
   });
 
   it('q while start() is still running stops the session as soon as it exists', async () => {
@@ -168,7 +180,7 @@ describe('App (picker → dashboard → stop)', () => {
     await waitFor(() => started.stopCalls === 1);
     started.finishStop();
     await waitForFrame(view, () => calls.exit.length > 0, 'exit');
-    assert.deepEqual(calls.exit, [0]);
+    assert.deepEqual(calls.exit, [QUIT]);
   });
 });
 

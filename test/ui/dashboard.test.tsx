@@ -4,6 +4,7 @@ import {cleanup, render} from 'ink-testing-library';
 import {TunnelEventBus} from '../../src/core/events.js';
 import type {RequestCompleted} from '../../src/core/events.js';
 import {StatsStore} from '../../src/core/stats.js';
+import {statusName} from '../../src/protocol/header.js';
 import {Dashboard} from '../../src/ui/components/Dashboard.js';
 import type {DashboardProps} from '../../src/ui/components/Dashboard.js';
 import {KEY, press, resize, waitForFrame, waitForText, widest} from './helpers.js';
@@ -28,8 +29,14 @@ function setup(overrides: Partial<DashboardProps> = {}, applications = ['user-rp
   return {bus, store, view, calls, props};
 }
 
+/** A payload as the proxy's requestCompleted() builds it: failed on an error or a non-OK status. */
 function request(overrides: Partial<RequestCompleted> = {}): RequestCompleted {
-  return {connectionId: 1, requestId: 1n, application: 'user-rpc', target: 'com.example.UserService#getUser', status: 20, latencyMs: 3.2, oneWay: false, ...overrides};
+  const status = 'status' in overrides ? overrides.status : 20;
+  return {
+    connectionId: 1, requestId: 1n, application: 'user-rpc', target: 'com.example.UserService#getUser', status,
+    statusName: status === undefined ? undefined : statusName(status), ok: overrides.error === undefined && status === 20,
+    latencyMs: 3.2, oneWay: false, ...overrides,
+  };
 }
 
 /** The table row of one application (its line starts with the name, or a prefix of a truncated one). */

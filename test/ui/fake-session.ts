@@ -13,9 +13,11 @@ export class FakeSession implements AppSession {
   #release: () => void = () => {};
   readonly #stopped: Promise<void>;
 
-  constructor(applications: readonly string[], events = new TunnelEventBus()) {
+  /** `announce`: emit 'listening' as up's listener does once its port is open. */
+  constructor(applications: readonly string[], events = new TunnelEventBus(), announce = true) {
     this.events = events;
     this.#selection = [...applications];
+    if (announce) events.emit('listening', {addresses: [...this.addresses], port: this.port, allowRemote: false});
     this.#stopped = new Promise((resolve) => (this.#release = resolve));
   }
 

@@ -1,6 +1,7 @@
 import type {DiscoveredApplication} from '../../core/applications.js';
 import {DubboTunnelError} from '../../core/errors.js';
 import {TunnelEventBus} from '../../core/events.js';
+import {StatsStore, showingSelection} from '../../core/stats.js';
 import type {LogLevel} from '../../core/events.js';
 import type {AppSession} from '../../core/session.js';
 import {resolveSettings, SettingsStore} from '../../config/settings.js';
@@ -16,7 +17,7 @@ import {parseCommandArgs, parsePositiveInt} from '../args.js';
 import {KUBE_OPTIONS, KUBE_OPTIONS_HELP, checkSourceFlag, kubeOptionsFrom} from '../kube-options.js';
 import type {KubeCliOptions} from '../kube-options.js';
 import type {CliContext, Command} from '../command.js';
-import {reportFatal} from '../main.js';
+import {exitCodeFor, reportFatal} from '../report-error.js';
 
 const OPTIONS = {
   'backend': {type: 'string', multiple: true},
@@ -273,18 +274,21 @@ export async function runUp(args: string[], context: CliContext, events = new Tu
   try {
     if (interactive) {
       const {runInteractiveUp} = await import('../../ui/run-interactive.js');
-      return await runInteractiveUp({
+      // The dashboard's store subscribes before start() so the first backend states are not missed.
+      const stats = new StatsStore(events, {logLevel: options.logLevel});
+      const outcome = await runInteractiveUp({
         title: source.title,
         discover: () => source.discover(),
         preselected: chosen === undefined ? (remembered ?? []) : chosen === 'all' ? (await source.discover()).map((app) => app.application) : chosen,
         skipPicker: chosen !== undefined,
         // --all stays 'all' (applications discovered later are routed too); a picked list is a list.
-        start: (applications) => start(chosen === 'all' ? 'all' : applications),
+        start: async (applications) => showingSelection(await start(chosen === 'all' ? 'all' : applications), stats),
         remember: (applications) => store.rememberSelection(memoryKey.context, memoryKey.namespace, applications),
-        events,
+        stats,
         attachmentKey: options.attachmentKey,
-        logLevel: options.logLevel,
-      });
+      }).finally(() => stats.dispose());
+      if (outcome.kind === 'quit') return 0;
+      return outcome.during === 'start' ? exitCodeFor(outcome.error) : 1;
     }
     if (chosen === undefined) {
       throw new DubboTunnelError('DT_ERR_NEEDS_CHOICE', 'no applications chosen, and there is no terminal to show the picker in', {

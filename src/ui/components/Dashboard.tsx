@@ -77,7 +77,7 @@ function LogLine({entry, width}: {entry: LogEntry; width: number}) {
       </Text>
     );
   }
-  const status = entry.error === undefined ? statusName(entry.status) : `${statusName(entry.status)}: ${entry.error}`;
+  const status = entry.error === undefined ? statusName(entry) : `${statusName(entry)}: ${entry.error}`;
   const text = `${entry.application ?? '(no route)'} ${entry.target ?? '?'} ${status} ${formatMs(entry.ms)}`;
   return (
     <Text wrap="truncate-end">

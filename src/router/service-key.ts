@@ -3,7 +3,10 @@
  * and as a request names its target (path, service version, `group` attachment). Pure.
  */
 
-/** The interface every 3.x provider exports for application-level discovery; never a routing target of its own. */
+/**
+ * The interface every 3.x provider exports for application-level discovery (a 3.x consumer's first call to a
+ * provider); its group is the provider's application name. Never a routing target of its own.
+ */
 export const METADATA_SERVICE = 'org.apache.dubbo.metadata.MetadataService';
 
 export interface ServiceKeyParts {
