@@ -5,14 +5,14 @@ import {StatsStore, showingSelection} from '../../core/stats.js';
 import type {LogLevel} from '../../core/events.js';
 import type {AppSession} from '../../core/session.js';
 import {resolveSettings, SettingsStore} from '../../config/settings.js';
-import {ExportLearner} from '../../discovery/export-learner.js';
-import {routeLearnedServices} from '../../discovery/learned-routes.js';
+import {startLearning} from '../learning.js';
 import type {KubeCluster, ServeHandle} from '../../kube/cluster.js';
 import {DEFAULT_PAYLOAD} from '../../protocol/header.js';
 import {StaticBackend, parseBackendSpec} from '../../proxy/static-backend.js';
 import {TunnelServer} from '../../proxy/tunnel-server.js';
 import {attachLineReporter} from '../../reporters/line-reporter.js';
-import {RouteSource, createRouteTable} from '../../router/route-table.js';
+import type {RouteSource} from '../../router/route-table.js';
+import { createRouteTable} from '../../router/route-table.js';
 import {parseCommandArgs, parsePositiveInt} from '../args.js';
 import {KUBE_OPTIONS, KUBE_OPTIONS_HELP, checkSourceFlag, kubeOptionsFrom} from '../kube-options.js';
 import type {KubeCliOptions} from '../kube-options.js';
@@ -31,6 +31,7 @@ const OPTIONS = {
   'json': {type: 'boolean'},
   'no-ui': {type: 'boolean'},
   'no-learn': {type: 'boolean'},
+  'resolve-file': {type: 'string'},
   ...KUBE_OPTIONS,
   'all': {type: 'boolean'},
   'select': {type: 'string', multiple: true},
@@ -50,6 +51,8 @@ export interface UpOptions {
   noUi: boolean;
   /** --no-learn: do not ask providers what they export (routing by service key is then off). */
   noLearn: boolean;
+  /** --resolve-file <path>: write `<interface>=dubbo://localhost:<port>` lines for stock consumers. */
+  resolveFile: string | undefined;
   kube: KubeCliOptions;
   /** --all, --select a,b, --last; undefined = ask (picker) or fail in plain mode. */
   choice: {kind: 'all'} | {kind: 'select'; applications: string[]} | {kind: 'last'} | undefined;
@@ -112,6 +115,7 @@ export function parseUpOptions(args: string[], env: NodeJS.ProcessEnv = process.
     json: values.json ?? false,
     noUi: values['no-ui'] ?? false,
     noLearn: values['no-learn'] ?? false,
+    resolveFile: values['resolve-file'],
     kube: kubeOptionsFrom(values, env, settings),
     choice: values.all === true ? {kind: 'all'} : values.select !== undefined ? {kind: 'select', applications: selected} : values.last === true ? {kind: 'last'} : undefined,
   };
@@ -211,20 +215,17 @@ export async function runUp(args: string[], context: CliContext, events = new Tu
   }
 
   const start = async (applications: readonly string[] | 'all'): Promise<AppSession> => {
-    // Sources publish to `published`; the tunnel reads `routes`: the same tables plus what the
-    // applications were learned to export (routing by service key for consumers without the attachment).
-    const published = new RouteSource(createRouteTable([], options.routes));
-    const routes = new RouteSource(published.current);
-    const learner = options.noLearn ? undefined : new ExportLearner({events});
-    const stopLearning = learner ? routeLearnedServices(published, routes, learner) : published.subscribe((table) => routes.set(table));
+    // Sources publish to `learning.published`; the tunnel reads `learning.routes`: the same tables plus
+    // what the applications were learned to export (routing by service key without the attachment).
+    const learning = startLearning({events, routes: options.routes, noLearn: options.noLearn, resolveFile: options.resolveFile});
+    const {routes} = learning;
     // Routes first, port second: a consumer that connects the moment "listening" is printed must
     // find its application, not "none discovered yet".
     let handle: Awaited<ReturnType<BackendSource['serve']>>;
     try {
-      handle = await source.serve(published, applications);
+      handle = await source.serve(learning.published, applications);
     } catch (error) {
-      stopLearning();
-      learner?.close();
+      learning.stop();
       throw error;
     }
     let server: TunnelServer;
@@ -239,11 +240,11 @@ export async function runUp(args: string[], context: CliContext, events = new Tu
         maxBodyLength: options.maxPayload,
       });
     } catch (error) {
-      stopLearning();
-      learner?.close();
+      learning.stop();
       await handle.stop();
       throw error;
     }
+    learning.listening(server.host, server.port);
     let selection: readonly string[] = applications === 'all' ? [] : applications;
     let stopping: Promise<void> | undefined;
     return {
@@ -260,8 +261,7 @@ export async function runUp(args: string[], context: CliContext, events = new Tu
       },
       stop: () => {
         stopping ??= (async () => {
-          stopLearning();
-          learner?.close();
+          learning.stop();
           await server.close();
           await handle.stop();
           await source.close();
@@ -343,6 +343,7 @@ export const command: Command = {
     {flags: '--max-payload <bytes>', description: 'largest frame body accepted, like Dubbo\'s payload (default 8388608)'},
     {flags: '--log-level <level>', description: 'debug | info | warn | error (default info; debug prints every request)'},
     {flags: '--json', description: 'print JSON lines instead of text (implies --no-ui)'},
+    {flags: '--resolve-file <path>', description: 'write every learned interface as <interface>=dubbo://localhost:<port> for stock consumers (~/dubbo-resolve.properties needs no JVM flag); restored on exit'},
     {flags: '--no-learn', description: 'do not ask providers which services they export (consumers then need the target-application attachment or --route)'},
     {flags: '--no-ui', description: 'plain line output even in a terminal (also when CI is set or output is not a terminal)'},
   ],
@@ -351,6 +352,7 @@ export const command: Command = {
     'dubbo-tunnel up --all --no-ui                     # every discovered application, plain output',
     'dubbo-tunnel up -n dev --select user-rpc,pay-rpc  # these two from namespace dev',
     'dubbo-tunnel up --last                            # what you picked last time here',
+    'dubbo-tunnel up --all --resolve-file ~/dubbo-resolve.properties   # unchanged Java consumers reach every learned interface',
     'dubbo-tunnel up --backend user-rpc=127.0.0.1:20881 --backend pay-rpc=127.0.0.1:20882',
     'dubbo-tunnel up --backend user-rpc=127.0.0.1:20881 --route com.example.UserService=user-rpc --port 20990',
   ],

@@ -1,0 +1,81 @@
+/**
+ * What `up` adds around whatever publishes route tables: the ExportLearner (routing by service key) and the
+ * resolve file. Sources publish to `published`; the tunnel reads `routes`. Kept apart from up.ts so any
+ * publisher (static backends, the cluster, a session) plugs in the same way.
+ */
+import type {TunnelEventBus} from '../core/events.js';
+import {ExportLearner} from '../discovery/export-learner.js';
+import {routeLearnedServices} from '../discovery/learned-routes.js';
+import {ResolveFile, expandHome} from '../discovery/resolve-file.js';
+import {formatHostPort} from '../core/host-port.js';
+import {RouteSource, createRouteTable} from '../router/route-table.js';
+
+export interface LearningOptions {
+  events: TunnelEventBus;
+  /** --route entries. */
+  routes: [string, string][];
+  /** --no-learn */
+  noLearn: boolean;
+  /** --resolve-file, as typed (`~/` is expanded). */
+  resolveFile: string | undefined;
+}
+
+export interface Learning {
+  /** Where sources publish their tables. */
+  readonly published: RouteSource;
+  /** What the tunnel routes by: `published` plus learned service keys. */
+  readonly routes: RouteSource;
+  readonly learner: ExportLearner | undefined;
+  /** The local port is open: the resolve file can name it. */
+  listening(host: string, port: number): void;
+  /** Stops learning, and puts the resolve file back. Safe to call more than once. */
+  stop(): void;
+}
+
+/** Throws DT_ERR_RESOLVE_FILE when the resolve file cannot be taken (before anything else starts). */
+export function startLearning(options: LearningOptions): Learning {
+  const resolveFile = options.resolveFile === undefined ? undefined : ResolveFile.open(expandHome(options.resolveFile));
+  // The last resort for a crash between here and stop(): 'exit' handlers may only do synchronous work, which close() is.
+  const onExit = () => resolveFile?.close();
+  process.once('exit', onExit);
+  const published = new RouteSource(createRouteTable([], options.routes));
+  const routes = new RouteSource(published.current);
+  const learner = options.noLearn ? undefined : new ExportLearner({events: options.events});
+  const stopJoining = learner ? routeLearnedServices(published, routes, learner) : published.subscribe((table) => routes.set(table));
+  let stopWriting: (() => void) | undefined;
+  let stopped = false;
+  return {
+    published,
+    routes,
+    learner,
+    listening(host, port) {
+      if (!resolveFile || stopped) return;
+      // Java consumers connect to what the URL says; `localhost` also works when we listen on every address.
+      const address = host === '::' || host === '0.0.0.0' ? `localhost:${port}` : formatHostPort(host, port);
+      const write = () => {
+        const table = routes.current;
+        try {
+          resolveFile.write([...table.servicesByInterface.keys(), ...table.interfaces.keys()], address);
+        } catch (error) {
+          options.events.log('error', `cannot write ${resolveFile.path}: ${(error as Error).message}`);
+        }
+      };
+      write();
+      stopWriting = routes.subscribe(write);
+      options.events.log('info', `resolve file ${resolveFile.path}: consumers started now reach every learned interface through ${address}`);
+    },
+    stop() {
+      if (stopped) return;
+      stopped = true;
+      stopWriting?.();
+      stopJoining();
+      learner?.close();
+      process.off('exit', onExit);
+      try {
+        resolveFile?.close();
+      } catch (error) {
+        options.events.log('error', `cannot restore ${resolveFile?.path ?? 'the resolve file'}: ${(error as Error).message}`);
+      }
+    },
+  };
+}
