@@ -4,7 +4,7 @@
 //   node --import tsx scripts/troubleshooting.ts --check  exit 1 when either is out of date
 import {readFileSync, writeFileSync} from 'node:fs';
 import {fileURLToPath} from 'node:url';
-import {README_FILE, REGENERATE, TROUBLESHOOTING_FILE, renderTroubleshooting, spliceReadme} from '../src/doctor/troubleshooting.js';
+import {README_FILE, REGENERATE, TROUBLESHOOTING_FILE, renderTroubleshooting, spliceReadme} from './render-troubleshooting.js';
 
 const path = (name: string) => fileURLToPath(new URL(`../${name}`, import.meta.url));
 const read = (name: string) => {

@@ -14,9 +14,19 @@ import type {Duplex} from 'node:stream';
  *   flight on it with a Dubbo error response and reconnects on the next request.
  * - `destroy(err?)` tears the stream down from the router's side.
  */
-export interface Backend {
+export interface Backend extends BackendPort {
   /** The Dubbo application name requests are routed by (the `target-application` value). */
   readonly application: string;
+  /**
+   * The application's Triple port (HTTP/2, gRPC-compatible: `dubbo.protocol.name=tri`), when it
+   * has one; HTTP/2 streams routed to the application go there. `connect()` itself is always the
+   * Dubbo port: an application with only a Triple port rejects it with a message saying so.
+   */
+  readonly triple?: BackendPort;
+}
+
+/** One port of an application: what a Dubbo upstream or a Triple session opens streams to. */
+export interface BackendPort {
   /** Where it goes, for logs and the UI: `127.0.0.1:20881`, `svc default/user-rpc:dubbo`. */
   describe(): string;
   /**
@@ -25,10 +35,10 @@ export interface Backend {
    */
   connect(signal?: AbortSignal): Promise<BackendStream>;
   /**
-   * Optional: open a stream to the QoS port (default 22222) of one provider of this application, for
-   * learning what it exports (src/discovery/). Absent when the backend cannot reach it.
+   * Optional: the QoS port (default 22222) of one provider of this application, for learning what it
+   * exports (src/discovery/). Absent when the backend cannot reach it.
    */
-  connectQos?(signal?: AbortSignal): Promise<BackendStream>;
+  readonly qos?: BackendPort;
   /** Optional: service keys the user declared for this application (the `dubbo-tunnel.io/interfaces` annotation). */
   readonly declaredServices?: readonly string[];
   /** Optional: the pods behind it right now; a new one makes discovery ask again (a rollout may add services). */
@@ -39,6 +49,14 @@ export interface BackendStream {
   readonly stream: Duplex;
   /** The concrete peer behind the stream, e.g. `127.0.0.1:20881` or `pod default/user-rpc-7d9f:20880`. */
   readonly remote: string;
+  /**
+   * Optional: the backend calls `listener` (once, at once if it already happened) when it wants no
+   * new requests on this stream, e.g. its pod is terminating or the application was deselected. The
+   * router drains the stream as it does after a provider's READONLY: requests in flight finish, the
+   * next ones open a new stream. `reason` completes "<application>: …" in the log. The backend
+   * bounds the wait itself by destroying the stream.
+   */
+  onRetire?(listener: (reason: string) => void): void;
 }
 
 /** The state a backend reports for status displays (Kubernetes backends change it over time). */

@@ -63,9 +63,12 @@ export interface RequestCompleted {
   application: string | undefined;
   /** `com.foo.UserService#getUser`, or undefined when the body could not be read. */
   target: string | undefined;
-  /** Dubbo status byte of the answer (20 = OK); undefined for one-way requests. */
+  /**
+   * Dubbo status byte of the answer (20 = OK); undefined for one-way requests. For a Triple/gRPC
+   * stream (`protocol: 'triple'`), the gRPC status (0 = OK); undefined when the answer had none.
+   */
   status: number | undefined;
-  /** Dubbo's name of that status (`OK`, `SERVICE_NOT_FOUND`); undefined for one-way requests or unknown bytes. */
+  /** Dubbo's name of that status (`OK`, `SERVICE_NOT_FOUND`), `grpc UNAVAILABLE` for a Triple stream; undefined for one-way requests or unknown bytes. */
   statusName: string | undefined;
   /** False when the consumer got an error: from dubbo-tunnel (then `code` is set) or a non-OK status. */
   ok: boolean;
@@ -75,6 +78,8 @@ export interface RequestCompleted {
   error?: string;
   code?: ErrorCode;
   oneWay: boolean;
+  /** Which protocol the consumer spoke; absent means Dubbo. A Triple entry is one HTTP/2 stream. */
+  protocol?: 'dubbo' | 'triple';
 }
 
 export class TunnelEventBus extends EventEmitter<TunnelEvents> {

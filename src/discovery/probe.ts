@@ -44,7 +44,6 @@ export interface ProbeOptions {
   signal?: AbortSignal;
 }
 
-/** A backend that can also reach the pod's QoS port (see Backend.connectQos). */
 export async function probeExports(backend: Backend, options: ProbeOptions = {}): Promise<ProbeResult> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS;
   const misses: string[] = [];
@@ -54,12 +53,13 @@ export async function probeExports(backend: Backend, options: ProbeOptions = {})
   misses.push(`MetadataService: ${metadata.miss}`);
   const fallback = metadata.notFoundKeys;
 
-  if (options.signal?.aborted !== true && backend.connectQos) {
-    const qos = await exchange(() => backend.connectQos!(options.signal), qosLsRequest('127.0.0.1'), new QosHttpReader(), timeoutMs, options.signal);
+  const qosPort = backend.qos;
+  if (options.signal?.aborted !== true && qosPort) {
+    const qos = await exchange(() => qosPort.connect(options.signal), qosLsRequest('127.0.0.1'), new QosHttpReader(), timeoutMs, options.signal);
     if (qos.kind === 'listing' && qos.keys.length > 0) return {keys: qos.keys.sort(), via: 'qos', providerApplication: providerApplication ?? qos.application, misses};
     misses.push(`QoS /ls: ${describeQos(qos)}`);
-  } else if (!backend.connectQos) {
-    misses.push('QoS /ls: not reachable for this backend (give its address: --backend <app>=<host>:<port>,qos=<port>)');
+  } else if (!qosPort) {
+    misses.push(`QoS /ls: not reachable for this backend (give its address: --backend ${backend.application}=qos://<host>:<port>)`);
   }
 
   if (options.signal?.aborted !== true) {

@@ -42,7 +42,7 @@ export const CATALOGUE: readonly CheckDefinition[] = [
     title: 'kubeconfig',
     verifies: 'A kubeconfig is found the way kubectl finds it (`--kubeconfig`, else every file listed in `KUBECONFIG`, else `~/.kube/config`), and the context (`--context`, else its current-context) exists and names a cluster with a server URL. The line shows the file, the context, the namespace that will be searched and the API server.',
     problems: [
-      {id: 'missing', symptom: 'no kubeconfig found (looked at ~/.kube/config), or the file given to --kubeconfig or in KUBECONFIG does not exist', fix: 'point `KUBECONFIG` or `--kubeconfig` at your cluster\'s kubeconfig, or create `~/.kube/config` (e.g. with your cloud CLI\'s get-credentials command)'},
+      {id: 'missing', symptom: 'no kubeconfig found (looked at ~/.kube/config), or the file given to --kubeconfig or in KUBECONFIG does not exist or is empty', fix: 'point `KUBECONFIG` or `--kubeconfig` at your cluster\'s kubeconfig, or create `~/.kube/config` (e.g. with your cloud CLI\'s get-credentials command)'},
       {id: 'unreadable', symptom: 'cannot read kubeconfig <file>: <YAML error>', fix: 'fix the file; `kubectl config view` shows what kubectl makes of it'},
       {id: 'context', symptom: 'context \'<name>\' is not in the kubeconfig, or the kubeconfig sets no current-context', fix: 'pass one of the known contexts (listed on the line) with `--context <name>`, or run `kubectl config use-context <name>`'},
       {id: 'cluster', symptom: 'the context refers to a cluster the kubeconfig does not define, or one without a server URL', fix: 'repair the entry with `kubectl config set-context` / `kubectl config set-cluster <name> --server=https://...`, or fetch a fresh kubeconfig'},
@@ -55,6 +55,7 @@ export const CATALOGUE: readonly CheckDefinition[] = [
     problems: [
       {id: 'plugin-missing', symptom: 'the exec plugin named in the kubeconfig (users[].user.exec.command) is not installed or not on PATH', fix: 'install that plugin, or put its directory on PATH, then run doctor again'},
       {id: 'plugin-failed', symptom: 'cannot get credentials for context \'<name>\': <the plugin\'s message>', fix: 'run `kubectl --context <name> get ns` to log in (or read the plugin\'s message above), then run doctor again'},
+      {id: 'plugin-timeout', symptom: 'the credentials plugin <name> gave no answer within N s (a login nobody completed, a prompt, a hung network call)', fix: 'run `kubectl --context <name> get ns` to see what the plugin waits for and complete it, then run doctor again; `--timeout <ms>` (doctor) or `DUBBO_TUNNEL_EXEC_TIMEOUT_MS` (ls, up; default 60000) gives it longer'},
       {id: 'anonymous', warning: true, symptom: 'the context has no user credentials: requests are anonymous', fix: 'most clusters refuse anonymous requests; get a kubeconfig whose user has a token, client certificate or exec plugin'},
     ],
   },

@@ -10,7 +10,7 @@ import {DubboTunnelError, errorMessage} from '../core/errors.js';
 import {TunnelEventBus} from '../core/events.js';
 import {KubeCluster} from '../kube/cluster.js';
 import type {ClusterOptions, KubeApplication} from '../kube/cluster.js';
-import {describeResource, roleRuleFor, toKubeError} from '../kube/errors.js';
+import {describeResource, execPluginMissingHint, roleRuleFor, toKubeError} from '../kube/errors.js';
 import type {ResourceRef} from '../kube/errors.js';
 import {loadKubeconfig} from '../kube/kubeconfig.js';
 import type {LoadedKubeconfig} from '../kube/kubeconfig.js';
@@ -266,7 +266,7 @@ async function kubeChecks(options: DoctorOptions, wanted: (id: CheckId) => boole
   } catch (error) {
     if (!(error instanceof DubboTunnelError)) throw error;
     const problem = error.code === 'DT_ERR_KUBE_CONTEXT' ? 'context'
-      : /does not exist|no kubeconfig found|none of the files/.test(error.message) ? 'missing'
+      : /does not exist|no kubeconfig found|none of the files|empty \(no clusters/.test(error.message) ? 'missing'
         : /cannot read/.test(error.message) ? 'unreadable' : 'cluster';
     if (wanted('kubeconfig')) emit(result('kubeconfig', {status: 'fail', problem, summary: error.message, details: [], ...(error.hint === undefined ? {} : {fix: error.hint})}));
     skipRest('credentials', 'needs a kubeconfig');
@@ -291,15 +291,20 @@ async function kubeChecks(options: DoctorOptions, wanted: (id: CheckId) => boole
   let cluster: KubeCluster;
   const started = performance.now();
   try {
-    cluster = await KubeCluster.open({...options.kube, events, env: options.env, execStderr: plugin, interactive: options.interactive});
+    cluster = await KubeCluster.open({
+      ...options.kube, events, env: options.env, execStderr: plugin, interactive: options.interactive,
+      // --timeout bounds a credentials plugin too; without it, up's bound (long enough for a login).
+      ...(options.apiTimeoutMs === undefined ? {} : {execTimeoutMs: options.apiTimeoutMs}),
+    });
   } catch (error) {
     if (error instanceof DubboTunnelError && error.code === 'DT_ERR_BAD_ARGUMENT') throw error;
     const mapped = error instanceof DubboTunnelError ? error : new DubboTunnelError('DT_ERR_KUBE_UNAUTHORIZED', errorMessage(error));
     const missing = method.kind === 'exec' && /ENOENT|not found|no such file/i.test(mapped.message);
+    const timedOut = method.kind === 'exec' && /gave no answer within/.test(mapped.message);
     if (wanted('credentials')) {
       emit(result('credentials', {
-        status: 'fail', problem: missing ? 'plugin-missing' : 'plugin-failed', summary: mapped.message, details: plugin.lines(), elapsedMs: elapsedSince(started),
-        fix: missing ? `install ${method.command ?? 'the exec plugin'} or put it on PATH (the kubeconfig's users[].user.exec.command), then run doctor again` : (mapped.hint ?? problemOf('credentials', 'plugin-failed').fix),
+        status: 'fail', problem: missing ? 'plugin-missing' : timedOut ? 'plugin-timeout' : 'plugin-failed', summary: mapped.message, details: plugin.lines(), elapsedMs: elapsedSince(started),
+        fix: missing ? `${execPluginMissingHint(method.command ?? 'the exec plugin')}, then run doctor again` : timedOut ? problemOf('credentials', 'plugin-timeout').fix : (mapped.hint ?? problemOf('credentials', 'plugin-failed').fix),
       }));
     }
     skipRest('api-server', 'no credentials');

@@ -1,4 +1,4 @@
-import type {Backend, BackendState, BackendStream} from '../core/backend.js';
+import type {Backend, BackendPort, BackendState, BackendStream} from '../core/backend.js';
 import {BackendError} from '../core/errors.js';
 import type {DubboTunnelError} from '../core/errors.js';
 import type {TunnelEventBus} from '../core/events.js';
@@ -28,7 +28,22 @@ export interface KubeBackendDeps {
   client: KubeClient;
   endpoints: EndpointTracker;
   events: TunnelEventBus;
+  /** Bound for requests in flight on a retired stream (default DEFAULT_DRAIN_LIMIT_MS). */
+  drainLimitMs?: number;
 }
+
+/** A stream the backend no longer hands requests to; the router drains it. */
+interface Retirement {
+  reason: string;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * How long a stream whose pod stopped being ready may go on answering the requests already in
+ * flight on it: Kubernetes' default terminationGracePeriodSeconds. The kubelet cuts the stream
+ * sooner when the pod really goes.
+ */
+export const DEFAULT_DRAIN_LIMIT_MS = 30_000;
 
 /**
  * One discovered application reached through port-forwards to the ready pods of its Service.
@@ -36,15 +51,25 @@ export interface KubeBackendDeps {
  * connect() picks a ready pod from the shared endpoint cache (fewest open streams first, pods that
  * just failed last) and opens one port-forward stream to it; when that fails for pod reasons (pod
  * gone, nothing listening) it tries the next ready pod at once. When the endpoints say a pod with open
- * streams is no longer ready (deleted, terminating, failing its probe), those streams are destroyed,
- * so the router answers their in-flight requests with a Dubbo error, and new streams go elsewhere.
+ * streams is no longer ready (terminating after a graceful delete, failing its probe), its streams
+ * are retired: the router sends no new requests on them and lets the ones in flight finish, for at
+ * most the drain limit. A pod that vanished from the endpoints altogether is gone: its streams are
+ * destroyed, and the router answers their in-flight requests with a Dubbo error.
  */
 export class KubeBackend implements Backend {
   readonly application: string;
   readonly target: KubeApplication;
   readonly declaredServices: readonly string[] | undefined;
+  /** The QoS port (22222, or the dubbo-tunnel.io/qos-port annotation) of one ready pod, for learning its services. */
+  readonly qos: BackendPort = {
+    describe: () => `qos port ${this.target.qosPort ?? DEFAULT_QOS_PORT} of svc ${this.target.namespace}/${this.target.service}`,
+    connect: (signal) => this.#connectQos(signal),
+  };
   readonly #deps: KubeBackendDeps;
   readonly #streams = new Map<PortForwardStream, string>();
+  /** Streams being drained, with the reason the router was given. Not counted as load. */
+  readonly #retired = new Map<PortForwardStream, Retirement>();
+  readonly #retireListeners = new Map<PortForwardStream, (reason: string) => void>();
   readonly #failedAt = new Map<string, number>();
   readonly #unsubscribe: () => void;
   #state: {state: BackendState; detail?: string; pod?: string} | undefined;
@@ -53,6 +78,7 @@ export class KubeBackend implements Backend {
   readonly #seenReady = new Set<string>();
   #next = 0;
   #closed = false;
+  #closedBecause = '';
 
   constructor(target: KubeApplication, deps: KubeBackendDeps) {
     this.application = target.application;
@@ -85,7 +111,7 @@ export class KubeBackend implements Backend {
 
   async connect(signal?: AbortSignal): Promise<BackendStream> {
     const {target} = this;
-    if (this.#closed) throw new BackendError(`${this.application}: no longer discovered in the cluster`, {code: 'DT_ERR_BACKEND_UNAVAILABLE'});
+    if (this.#closed) throw new BackendError(`${this.application}: ${this.#closedBecause}`, {code: 'DT_ERR_BACKEND_UNAVAILABLE'});
     if (target.problem !== undefined) {
       throw new BackendError(`${this.application}: ${target.problem}`, {hint: 'fix the Ingress backend or create the Service; see docs/kubernetes.md'});
     }
@@ -127,10 +153,10 @@ export class KubeBackend implements Backend {
       }
       if (this.#closed) {
         stream.destroy();
-        throw new BackendError(`${this.application}: no longer discovered in the cluster`);
+        throw new BackendError(`${this.application}: ${this.#closedBecause}`);
       }
       this.#track(stream, pick.pod);
-      return {stream, remote: stream.remote};
+      return {stream, remote: stream.remote, onRetire: (listener) => this.#onRetire(stream, listener)};
     }
   }
 
@@ -139,7 +165,7 @@ export class KubeBackend implements Backend {
    * for learning what the application exports. Not tracked with the Dubbo streams: it is short-lived
    * and says nothing about the pod's health for consumers.
    */
-  async connectQos(signal?: AbortSignal): Promise<BackendStream> {
+  async #connectQos(signal?: AbortSignal): Promise<BackendStream> {
     if (this.#closed || this.target.problem !== undefined) throw new BackendError(`${this.application}: not reachable`);
     const pod = this.#choose(this.#targets().ready);
     if (!pod) throw new BackendError(`${this.application}: no ready pod`, {code: 'DT_ERR_NO_READY_PODS'});
@@ -152,13 +178,51 @@ export class KubeBackend implements Backend {
     }
   }
 
-  /** Stops following the endpoints and destroys every open stream (the application was removed). */
-  close(reason = `${this.application}: no longer discovered in the cluster`): void {
+  /**
+   * Stops following the endpoints. With `drain` (the application was deselected or is no longer
+   * discovered, but its pods may still be answering) every open stream is retired: requests in flight
+   * finish, bounded by the drain limit. Without it (shutting down) every stream is destroyed now.
+   * `reason` completes "<application>: …", e.g. "deselected".
+   */
+  close(reason = 'no longer discovered in the cluster', options: {drain?: boolean} = {}): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#closedBecause = reason;
     this.#unsubscribe();
-    for (const stream of [...this.#streams.keys()]) stream.destroy(new BackendError(reason, {code: 'DT_ERR_BACKEND_CLOSED'}));
+    if (options.drain === true) {
+      for (const stream of [...this.#streams.keys()]) this.#retire(stream, `${reason}; requests in flight on ${stream.remote} finish, new ones are not routed to it`);
+      return;
+    }
+    for (const stream of [...this.#streams.keys(), ...this.#retired.keys()]) stream.destroy(new BackendError(`${this.application}: ${reason}`, {code: 'DT_ERR_BACKEND_CLOSED'}));
     this.#streams.clear();
+  }
+
+  /** Streams being drained right now (for status displays and tests). */
+  get drainingStreams(): number {
+    return this.#retired.size;
+  }
+
+  #onRetire(stream: PortForwardStream, listener: (reason: string) => void): void {
+    const retired = this.#retired.get(stream);
+    if (retired) listener(retired.reason);
+    else if (!stream.destroyed) this.#retireListeners.set(stream, listener);
+  }
+
+  /** No new requests on `stream`; the router drains it, and it is destroyed if still open after the drain limit. */
+  #retire(stream: PortForwardStream, reason: string): void {
+    if (this.#retired.has(stream)) return;
+    const pod = this.#streams.get(stream);
+    this.#streams.delete(stream);
+    const limitMs = this.#deps.drainLimitMs ?? DEFAULT_DRAIN_LIMIT_MS;
+    const timer = setTimeout(() => {
+      stream.destroy(new BackendError(`${pod === undefined ? stream.remote : `pod ${this.target.namespace}/${pod}`} was still busy ${Math.round(limitMs / 1000)} s after it stopped taking new requests (${reason.split(';')[0] ?? reason})`, {code: 'DT_ERR_BACKEND_CLOSED'}));
+    }, limitMs);
+    timer.unref();
+    this.#retired.set(stream, {reason, timer});
+    const listener = this.#retireListeners.get(stream);
+    this.#retireListeners.delete(stream);
+    // Without a listener yet (connect() just returned it), onRetire() tells the router when it asks.
+    listener?.(reason);
   }
 
   #targets(): ServiceTargets {
@@ -190,6 +254,10 @@ export class KubeBackend implements Backend {
     const openedAt = Date.now();
     stream.once('close', () => {
       this.#streams.delete(stream);
+      this.#retireListeners.delete(stream);
+      const retired = this.#retired.get(stream);
+      if (retired) clearTimeout(retired.timer);
+      this.#retired.delete(stream);
       // Died young without a word from the pod (e.g. a dial refused after the settle window): try
       // the other pods first next time.
       if (stream.bytesReceived === 0 && stream.errored !== null && Date.now() - openedAt < EARLY_DEATH_MS) this.#failedAt.set(pod, Date.now());
@@ -201,12 +269,28 @@ export class KubeBackend implements Backend {
     if (this.#closed || this.target.problem !== undefined) return;
     const targets = this.#targets();
     const ready = new Set(targets.ready.map((target) => target.pod));
+    const listed = new Map(targets.all.map((target) => [target.pod, target]));
     const gone = new Set<string>();
-    for (const [stream, pod] of this.#streams) {
+    for (const [stream, pod] of [...this.#streams]) {
       if (ready.has(pod)) continue;
       gone.add(pod);
+      const still = listed.get(pod);
+      if (still) {
+        // Still running (terminating after a graceful delete, or failing its readiness probe): the
+        // requests in flight may still be answered.
+        const why = still.terminating ? 'is terminating' : 'is no longer ready (failing its readiness probe)';
+        this.#retire(stream, `pod ${this.target.namespace}/${pod} ${why}; requests in flight on it finish, new ones go to another pod`);
+        continue;
+      }
       this.#streams.delete(stream);
-      stream.destroy(new BackendError(`pod ${this.target.namespace}/${pod} is no longer ready (deleted, terminating or failing its readiness probe)`, {code: 'DT_ERR_BACKEND_CLOSED'}));
+      stream.destroy(new BackendError(`pod ${this.target.namespace}/${pod} is gone (deleted)`, {code: 'DT_ERR_BACKEND_CLOSED'}));
+    }
+    for (const [stream, retired] of this.#retired) {
+      const pod = stream.target.pod;
+      if (!listed.has(pod)) {
+        clearTimeout(retired.timer);
+        stream.destroy(new BackendError(`pod ${this.target.namespace}/${pod} is gone (deleted) before it answered`, {code: 'DT_ERR_BACKEND_CLOSED'}));
+      }
     }
     for (const pod of this.#failedAt.keys()) if (!ready.has(pod)) this.#failedAt.delete(pod);
     const newPod = [...ready].some((pod) => !this.#seenReady.has(pod));

@@ -3,7 +3,7 @@ import type {ClientRequest, IncomingMessage} from 'node:http';
 import https from 'node:https';
 import type {KubeConfig} from '@kubernetes/client-node';
 import {errorMessage} from '../core/errors.js';
-import {KubeAuthError, KubeRequestError, WatchInactiveError} from './errors.js';
+import {ExecPluginError, KubeAuthError, KubeRequestError, WatchInactiveError} from './errors.js';
 import type {ErrorScene, ResourceRef} from './errors.js';
 import type {KubeObject, KubeStatus, WatchEvent} from './types.js';
 
@@ -19,6 +19,8 @@ export type WatchEnd = 'closed' | 'aborted';
 
 const USER_AGENT = 'dubbo-tunnel';
 const DEFAULT_TIMEOUT_MS = 30_000;
+/** After this long without response headers, say that we are waiting (a server that accepts but is silent). */
+const WAITING_NOTICE_MS = 3000;
 
 /**
  * A small GET/watch client on top of client-node's auth layer: every request gets its agent,
@@ -33,13 +35,22 @@ export class KubeClient {
   readonly contextName: string;
   readonly #kc: KubeConfig;
   readonly #onUnauthorized: (() => void) | undefined;
+  readonly #onWaiting: ((message: string, answered: boolean) => void) | undefined;
+  readonly #waitingNoticeMs: number;
+  /** A "waiting for the API server" notice is out and no answer has come since (one notice per silence). */
+  #waitingSaid = false;
 
-  /** `onUnauthorized` runs on every 401 (e.g. to drop a cached exec credential). */
-  constructor(kc: KubeConfig, info: {server: string; contextName: string; onUnauthorized?: () => void}) {
+  /**
+   * `onUnauthorized` runs on every 401 (e.g. to drop a cached exec credential); `onWaiting` once when a
+   * request has had no answer for `waitingNoticeMs` (default 3 s), and again only after an answer came.
+   */
+  constructor(kc: KubeConfig, info: {server: string; contextName: string; onUnauthorized?: () => void; onWaiting?: (message: string, answered: boolean) => void; waitingNoticeMs?: number}) {
     this.#kc = kc;
     this.server = info.server.replace(/\/+$/, '');
     this.contextName = info.contextName;
     this.#onUnauthorized = info.onUnauthorized;
+    this.#onWaiting = info.onWaiting;
+    this.#waitingNoticeMs = info.waitingNoticeMs ?? WAITING_NOTICE_MS;
   }
 
   /** The server said 401: credentials kept for reuse are stale. */
@@ -57,6 +68,7 @@ export class KubeClient {
     try {
       await this.#kc.applyToHTTPSOptions(options);
     } catch (error) {
+      if (error instanceof ExecPluginError) throw error;
       // client-node puts an exec plugin's whole stderr into the message; keep it short.
       const text = errorMessage(error).trim().split('\n').filter((line) => line.trim() !== '').slice(-3).join(' / ');
       throw new KubeAuthError(text === '' ? 'the credential plugin failed without a message' : text, {cause: error});
@@ -217,10 +229,25 @@ export class KubeClient {
       const onAbort = (): void => {
         request.destroy(abortReason(signal, url));
       };
+      const started = Date.now();
+      const waiting = this.#onWaiting === undefined ? undefined : setTimeout(() => {
+        if (this.#waitingSaid) return;
+        this.#waitingSaid = true;
+        this.#onWaiting?.(`waiting for the API server ${this.server}: no answer for ${Math.round((Date.now() - started) / 1000)} s to ${body === undefined ? 'GET' : 'POST'} ${pathname}`, false);
+      }, this.#waitingNoticeMs);
+      waiting?.unref();
       const done = (): void => signal.removeEventListener('abort', onAbort);
       signal.addEventListener('abort', onAbort, {once: true});
-      request.on('response', (response) => resolve({request, response, done}));
+      request.on('response', (response) => {
+        clearTimeout(waiting);
+        if (this.#waitingSaid) {
+          this.#waitingSaid = false;
+          this.#onWaiting?.(`the API server ${this.server} answers again (after ${((Date.now() - started) / 1000).toFixed(1)} s)`, true);
+        }
+        resolve({request, response, done});
+      });
       request.on('error', (error) => {
+        clearTimeout(waiting);
         done();
         reject(error);
       });

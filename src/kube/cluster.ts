@@ -13,7 +13,7 @@ import type {DiscoveryRules, KubeApplication, SourceMode} from './discovery.js';
 import {EndpointTracker} from './endpoint-tracker.js';
 import {targetsFromEndpoints, targetsFromSlices} from './endpoints.js';
 import type {ServiceTargets} from './endpoints.js';
-import {KubeRequestError, toKubeError} from './errors.js';
+import {EXEC_TIMEOUT_ENV, KubeRequestError, toKubeError} from './errors.js';
 import type {ResourceRef} from './errors.js';
 import {loadKubeconfig, routeExecPluginIo} from './kubeconfig.js';
 import {parseLabelSelector} from './label-selector.js';
@@ -45,6 +45,13 @@ export interface ClusterOptions {
   execStderr?: Writable | null;
   /** A person is at the terminal and nothing else reads stdin: plugins may prompt on it. Default false. */
   interactive?: boolean;
+  /**
+   * Bound on one run of an exec credentials plugin (default: DUBBO_TUNNEL_EXEC_TIMEOUT_MS from `env`,
+   * else 60 s, long enough for a browser login).
+   */
+  execTimeoutMs?: number;
+  /** How long requests in flight on a pod that stopped being ready may still finish (default 30 s). */
+  drainLimitMs?: number;
 }
 
 /** What `serve()` returns: live routing for the selected applications until `stop()`. */
@@ -76,8 +83,11 @@ export class KubeCluster {
   readonly #endpoints: EndpointTracker;
   readonly #serving = new Set<Serving>();
   readonly #warned = new Set<string>();
+  /** @internal Bound for draining streams of pods that stopped being ready. */
+  readonly drainLimitMs: number | undefined;
 
-  private constructor(input: {client: KubeClient; contextName: string; namespace: string | undefined; defaultNamespace: string; rules: DiscoveryRules; events: TunnelEventBus}) {
+  private constructor(input: {client: KubeClient; contextName: string; namespace: string | undefined; defaultNamespace: string; rules: DiscoveryRules; events: TunnelEventBus; drainLimitMs?: number}) {
+    this.drainLimitMs = input.drainLimitMs;
     this.client = input.client;
     this.contextName = input.contextName;
     this.namespace = input.namespace;
@@ -112,8 +122,15 @@ export class KubeCluster {
       ...(options.selector === undefined || options.selector.trim() === '' ? {} : {selector: parseLabelSelector(options.selector)}),
     };
     const loaded = loadKubeconfig({kubeconfig: options.kubeconfig, context: options.context, namespace: options.namespace, env: options.env});
-    const exec = routeExecPluginIo(loaded.kc, {stderr: options.execStderr, interactive: options.interactive});
-    const client = new KubeClient(loaded.kc, {server: loaded.server, contextName: loaded.contextName, onUnauthorized: () => exec.forgetCredentials()});
+    const exec = routeExecPluginIo(loaded.kc, {
+      stderr: options.execStderr,
+      interactive: options.interactive,
+      timeoutMs: options.execTimeoutMs ?? execTimeoutFromEnv(options.env ?? process.env),
+    });
+    const client = new KubeClient(loaded.kc, {
+      server: loaded.server, contextName: loaded.contextName, onUnauthorized: () => exec.forgetCredentials(),
+      onWaiting: (message, answered) => options.events.log(answered ? 'info' : 'warn', message),
+    });
     try {
       // Credentials first, before any list and before a UI takes the terminal: an exec plugin runs
       // here, and its prompt (device code, password) is seen and answered now.
@@ -128,6 +145,7 @@ export class KubeCluster {
       defaultNamespace: loaded.namespace,
       rules,
       events: options.events,
+      ...(options.drainLimitMs === undefined ? {} : {drainLimitMs: options.drainLimitMs}),
     });
   }
 
@@ -281,6 +299,13 @@ export class KubeCluster {
   }
 }
 
+/** DUBBO_TUNNEL_EXEC_TIMEOUT_MS as a positive number of milliseconds; undefined when unset or not one. */
+function execTimeoutFromEnv(env: NodeJS.ProcessEnv): number | undefined {
+  const text = env[EXEC_TIMEOUT_ENV];
+  if (text === undefined || !/^\d+$/.test(text.trim()) || Number(text) <= 0) return undefined;
+  return Number(text);
+}
+
 /** One serve() call: the Ingress and Service watches and the backends they produce. */
 class Serving {
   readonly #cluster: KubeCluster;
@@ -389,7 +414,7 @@ class Serving {
       const id = applicationKey(application);
       let backend = this.#backends.get(id);
       if (!backend) {
-        backend = new KubeBackend(application, {client: cluster.client, endpoints: this.#endpoints, events: this.#events});
+        backend = new KubeBackend(application, {client: cluster.client, endpoints: this.#endpoints, events: this.#events, ...(cluster.drainLimitMs === undefined ? {} : {drainLimitMs: cluster.drainLimitMs})});
         this.#made.add(backend);
       }
       next.set(id, backend);
@@ -397,7 +422,9 @@ class Serving {
     const removed = [...this.#backends].filter(([id]) => !next.has(id)).map(([, backend]) => backend);
     this.#backends = next;
     this.#publish();
-    for (const backend of removed) backend.close();
+    const discovered = new Set(applications.map((application) => applicationKey(application)));
+    // Requests in flight finish (the pods may well still be running); only new ones are not routed.
+    for (const backend of removed) backend.close(discovered.has(applicationKey(backend.target)) ? 'deselected' : 'no longer discovered in the cluster', {drain: true});
   }
 
   /** Swaps in a table with our backends plus the ones we did not make (static backends win clashes). */

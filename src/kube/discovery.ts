@@ -27,7 +27,10 @@ export interface DiscoveryRules {
   source: SourceMode;
   ingressClass: string;
   applicationAnnotation: string;
-  /** -l: only Services with matching labels count (Service source). */
+  /**
+   * -l: only applications whose labels match count: a Service's own labels; for an application named
+   * by an Ingress, the Ingress's labels together with its backend Service's (the Ingress's win).
+   */
   selector?: LabelSelector;
 }
 
@@ -161,6 +164,7 @@ export function applicationsFromIngress(ingress: Ingress, services: ReadonlyMap<
     const portLabel: number | string = wanted?.name ?? wanted?.number ?? DUBBO_DEFAULT_PORT;
     const base = {application, namespace, service: serviceName, port: portLabel, source: 'ingress' as const, origin};
     const service = services.get(key(namespace, serviceName));
+    if (rules.selector !== undefined && !matchesSelector(rules.selector, {...service?.metadata?.labels, ...ingress.metadata?.labels})) continue;
     if (!service) {
       applications.push({...base, problem: `service ${namespace}/${serviceName} (named by ${origin}) does not exist`});
       continue;

@@ -48,6 +48,32 @@ export class KubeAuthError extends Error {
   }
 }
 
+/** An exec credentials plugin that is not installed, or that gave no answer within its bound. */
+export class ExecPluginError extends Error {
+  readonly reason: 'missing' | 'timeout';
+  /** The plugin as the kubeconfig names it (users[].user.exec.command). */
+  readonly command: string;
+  readonly timeoutMs: number | undefined;
+
+  constructor(reason: 'missing' | 'timeout', command: string, options: {timeoutMs?: number; cause?: unknown} = {}) {
+    super(reason === 'missing'
+      ? `the credentials plugin ${command} was not found (not installed, or not on PATH)`
+      : `the credentials plugin ${command} gave no answer within ${Math.round((options.timeoutMs ?? 0) / 1000)} s`, {cause: options.cause});
+    this.name = 'ExecPluginError';
+    this.reason = reason;
+    this.command = command;
+    this.timeoutMs = options.timeoutMs;
+  }
+}
+
+/** The fix for a plugin that is not installed (doctor says the same, then "run doctor again"). */
+export function execPluginMissingHint(command: string): string {
+  return `install ${command} or put it on PATH (the kubeconfig's users[].user.exec.command)`;
+}
+
+/** Environment variable that sets the bound on a credentials plugin run, in milliseconds. */
+export const EXEC_TIMEOUT_ENV = 'DUBBO_TUNNEL_EXEC_TIMEOUT_MS';
+
 export interface ErrorScene {
   /** The API server URL, for "cannot reach" messages. */
   server: string;
@@ -82,9 +108,15 @@ function errorCodeOf(error: unknown): string | undefined {
   return errorCodeOf((error as {cause?: unknown}).cause);
 }
 
+/**
+ * OpenSSL's verification errors as Node names them (UNABLE_TO_VERIFY_LEAF_SIGNATURE for a server
+ * certificate signed by a CA the kubeconfig does not hold, CERT_HAS_EXPIRED, HOSTNAME_MISMATCH, ...)
+ * and Node's own TLS errors.
+ */
 function isTlsError(code: string | undefined): boolean {
-  return code !== undefined && (code.startsWith('ERR_TLS') || code.startsWith('CERT_') || code.includes('CERT')
-    || code === 'DEPTH_ZERO_SELF_SIGNED_CERT' || code === 'SELF_SIGNED_CERT_IN_CHAIN' || code.startsWith('ERR_SSL'));
+  return code !== undefined && (code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || code.includes('CERT')
+    || code.startsWith('UNABLE_TO_') || code === 'HOSTNAME_MISMATCH' || code === 'INVALID_CA'
+    || code === 'INVALID_PURPOSE' || code === 'PATH_LENGTH_EXCEEDED');
 }
 
 /**
@@ -93,6 +125,15 @@ function isTlsError(code: string | undefined): boolean {
  */
 export function toKubeError(error: unknown, scene: ErrorScene, ref?: ResourceRef): DubboTunnelError {
   if (error instanceof DubboTunnelError) return error;
+  const plugin = error instanceof ExecPluginError ? error : error instanceof KubeAuthError && error.cause instanceof ExecPluginError ? error.cause : undefined;
+  if (plugin) {
+    return new DubboTunnelError('DT_ERR_KUBE_UNAUTHORIZED', `cannot get credentials for context '${scene.contextName}': ${plugin.message}`, {
+      hint: plugin.reason === 'missing'
+        ? execPluginMissingHint(plugin.command)
+        : `run \`kubectl --context ${scene.contextName} get ns\` to see what the plugin waits for (a login, a prompt, the network), then retry; ${EXEC_TIMEOUT_ENV}=<ms> gives it longer`,
+      cause: error,
+    });
+  }
   if (error instanceof KubeAuthError) {
     return new DubboTunnelError('DT_ERR_KUBE_UNAUTHORIZED', `cannot get credentials for context '${scene.contextName}': ${error.message}`, {
       hint: `run \`kubectl --context ${scene.contextName} get ns\` to log in or see the credential plugin's error, then retry`,
@@ -110,7 +151,7 @@ export function toKubeError(error: unknown, scene: ErrorScene, ref?: ResourceRef
   const name = error instanceof Error ? error.name : '';
   if (isTlsError(code)) {
     return new DubboTunnelError('DT_ERR_KUBE_UNREACHABLE', `TLS to the API server ${scene.server} failed: ${errorMessage(error)}`, {
-      hint: `check certificate-authority(-data) of the cluster of context '${scene.contextName}' in your kubeconfig`,
+      hint: `the API server's certificate is not trusted by certificate-authority(-data) of the cluster of context '${scene.contextName}' in your kubeconfig: fetch a fresh kubeconfig for this cluster (or fix that entry)`,
       cause: error,
     });
   }

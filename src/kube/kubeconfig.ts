@@ -1,12 +1,13 @@
 import {spawn} from 'node:child_process';
 import type {ChildProcess, SpawnOptions} from 'node:child_process';
-import {existsSync} from 'node:fs';
+import {existsSync, readFileSync} from 'node:fs';
 import {homedir} from 'node:os';
 import path from 'node:path';
 import type {Writable} from 'node:stream';
 import {KubeConfig} from '@kubernetes/client-node';
 import type {Cluster, Context, User} from '@kubernetes/client-node';
 import {DubboTunnelError, errorMessage} from '../core/errors.js';
+import {ExecPluginError} from './errors.js';
 
 export interface KubeconfigOptions {
   /** --kubeconfig: one file; overrides KUBECONFIG. */
@@ -40,6 +41,8 @@ const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
 interface ParsedFile {
   file: string;
+  /** Nothing but blanks and comments: kubectl reads it as an empty config and goes on with the others. */
+  empty: boolean;
   clusters: Cluster[];
   users: User[];
   contexts: Context[];
@@ -76,6 +79,19 @@ export function kubeconfigFiles(options: KubeconfigOptions): {files: string[]; s
 }
 
 function parseFile(file: string): ParsedFile {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new DubboTunnelError('DT_ERR_KUBECONFIG', `cannot read kubeconfig ${file}: ${errorMessage(error)}`, {
+      hint: 'check the file\'s permissions, or point KUBECONFIG or --kubeconfig at another file',
+      cause: error,
+    });
+  }
+  if (text.split('\n').every((line) => line.trim() === '' || line.trim().startsWith('#') || line.trim() === '---')) {
+    // client-node fails on it with "Cannot read properties of undefined (reading 'clusters')".
+    return {file, empty: true, clusters: [], users: [], contexts: [], currentContext: undefined};
+  }
   const part = new KubeConfig();
   try {
     // loadFromFile also makes certificate/key file paths absolute relative to the file.
@@ -89,6 +105,7 @@ function parseFile(file: string): ParsedFile {
   const current = part.getCurrentContext() as string | undefined;
   return {
     file,
+    empty: false,
     clusters: part.getClusters(),
     users: part.getUsers(),
     contexts: part.getContexts(),
@@ -130,7 +147,13 @@ export function loadKubeconfig(options: KubeconfigOptions = {}): LoadedKubeconfi
       hint: 'point KUBECONFIG or --kubeconfig at your cluster\'s kubeconfig, or create ~/.kube/config (e.g. with your cloud CLI\'s get-credentials command)',
     });
   }
-  const merged = mergeKubeconfigs(files.map(parseFile));
+  const parts = files.map(parseFile);
+  if (parts.every((part) => part.empty)) {
+    throw new DubboTunnelError('DT_ERR_KUBECONFIG', `kubeconfig ${files.join(', ')} ${files.length === 1 ? 'is' : 'are'} empty (no clusters, users or contexts)`, {
+      hint: 'point KUBECONFIG or --kubeconfig at your cluster\'s kubeconfig, or fill this file (e.g. with your cloud CLI\'s get-credentials command)',
+    });
+  }
+  const merged = mergeKubeconfigs(parts);
   const known = merged.contexts.map((context) => context.name);
   const contextName = options.context ?? merged.currentContext;
   const knownText = known.length === 0 ? 'the kubeconfig defines no contexts' : `known contexts: ${known.join(', ')}`;
@@ -205,13 +228,31 @@ export interface ExecPluginIo {
   stderr?: Writable | null;
   /** Give the plugin our terminal as stdin (for password prompts). Only when nothing else reads stdin. */
   interactive?: boolean;
+  /** Give up on one plugin run after this long (default DEFAULT_EXEC_TIMEOUT_MS): it is stopped and the request fails. */
+  timeoutMs?: number;
+  /** Say that we are waiting for the plugin after this long (default 3 s), on `stderr`. */
+  noticeAfterMs?: number;
 }
+
+/** Long enough for an interactive browser or device-code login, short enough that a stuck plugin ends. */
+export const DEFAULT_EXEC_TIMEOUT_MS = 60_000;
+const EXEC_NOTICE_MS = 3000;
 
 type SpawnFn = (command: string, args: readonly string[] | undefined, options: SpawnOptions) => ChildProcess;
 interface ExecCredential {
   status?: {expirationTimestamp?: string};
 }
-type GetCredential = (user: {name: string}) => Promise<ExecCredential | null>;
+interface ExecUser {
+  name: string;
+  exec?: {command?: unknown};
+  authProvider?: {config?: {exec?: {command?: unknown}}};
+}
+type GetCredential = (user: ExecUser) => Promise<ExecCredential | null>;
+
+function pluginName(user: ExecUser): string {
+  const command = user.exec?.command ?? user.authProvider?.config?.exec?.command;
+  return typeof command === 'string' && command !== '' ? command : 'of the kubeconfig';
+}
 
 /** What routeExecPluginIo installed. */
 export interface ExecPluginHooks {
@@ -244,10 +285,47 @@ export function routeExecPluginIo(kc: KubeConfig, io: ExecPluginIo = {}): ExecPl
   if (!execAuth) return hooks;
   const sink = io.stderr === undefined ? process.stderr : io.stderr;
   const stdin = io.interactive === true ? 'inherit' : 'ignore';
+  const children = new Set<ChildProcess>();
   const spawnPlugin: SpawnFn = (command, args, options) => {
     const child = spawn(command, args ?? [], {...options, stdio: [stdin, 'pipe', 'pipe']});
     if (sink !== null) child.stderr?.on('data', (chunk: Buffer | string) => sink.write(chunk));
+    children.add(child);
+    child.once('close', () => children.delete(child));
+    child.once('error', () => children.delete(child));
     return child;
+  };
+  const timeoutMs = io.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
+  const noticeAfterMs = io.noticeAfterMs ?? EXEC_NOTICE_MS;
+  /**
+   * client-node waits for the plugin without a limit: a plugin that never exits (a login nobody
+   * completes, a hung network call) would hang every command. Say we are waiting after a few
+   * seconds, and stop the plugin at the bound.
+   */
+  const bounded = (run: Promise<ExecCredential | null>, user: ExecUser): Promise<ExecCredential | null> => {
+    const command = pluginName(user);
+    const shown = path.basename(command);
+    return new Promise((resolve, reject) => {
+      const started = Date.now();
+      const notice = setTimeout(() => {
+        sink?.write(`dubbo-tunnel: waiting for the credentials plugin ${shown} (a login may be waiting for you; giving up after ${Math.round(timeoutMs / 1000)} s)…\n`);
+      }, Math.min(noticeAfterMs, timeoutMs));
+      const limit = setTimeout(() => {
+        for (const child of children) child.kill('SIGTERM');
+        reject(new ExecPluginError('timeout', shown, {timeoutMs: Date.now() - started}));
+      }, timeoutMs);
+      const done = (): void => {
+        clearTimeout(notice);
+        clearTimeout(limit);
+      };
+      run.then((credential) => {
+        done();
+        resolve(credential);
+      }, (error: unknown) => {
+        done();
+        const code = typeof error === 'object' && error !== null ? (error as {code?: unknown}).code : undefined;
+        reject(code === 'ENOENT' ? new ExecPluginError('missing', command, {cause: error}) : error instanceof Error ? error : new Error(String(error)));
+      });
+    });
   };
   Reflect.set(execAuth, 'execFn', spawnPlugin);
   const original = (Reflect.get(execAuth, 'getCredential') as GetCredential).bind(execAuth);
@@ -257,7 +335,7 @@ export function routeExecPluginIo(kc: KubeConfig, io: ExecPluginIo = {}): ExecPl
     if (keptCredential) return Promise.resolve(keptCredential);
     let run = running.get(user.name);
     if (!run) {
-      run = original(user).then((credential) => {
+      run = bounded(original(user), user).then((credential) => {
         if (credential && !credential.status?.expirationTimestamp) kept.set(user.name, credential);
         return credential;
       }).finally(() => running.delete(user.name));

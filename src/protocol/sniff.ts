@@ -54,3 +54,17 @@ function quote(text: string): string {
 function truncate(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max)}...` : text;
 }
+
+/** The HTTP/2 connection preface a prior-knowledge client sends first (RFC 9113 §3.4): Triple and gRPC clients. */
+export const HTTP2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+
+/**
+ * Whether the first bytes of a connection are the HTTP/2 preface: 'http2', 'no', or 'more' while
+ * they are a shorter prefix of it (a client may send the preface in pieces). A Dubbo frame starts
+ * with 0xda, so one byte usually settles it.
+ */
+export function sniffHttp2Preface(head: Buffer): 'http2' | 'no' | 'more' {
+  const n = Math.min(head.length, HTTP2_PREFACE.length);
+  if (head.compare(HTTP2_PREFACE, 0, n, 0, n) !== 0) return 'no';
+  return n === HTTP2_PREFACE.length ? 'http2' : 'more';
+}

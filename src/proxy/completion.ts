@@ -1,5 +1,6 @@
 import type {ErrorCode} from '../core/errors.js';
 import type {RequestCompleted} from '../core/events.js';
+import {GRPC_STATUS, grpcStatusName} from '../protocol/grpc.js';
 import {STATUS, statusName} from '../protocol/header.js';
 
 /** Which request finished, and when it arrived (performance.now(); undefined when never timed). */
@@ -32,5 +33,29 @@ export function requestCompleted(
     latencyMs: request.startedAt === undefined ? 0 : performance.now() - request.startedAt,
     ...(failure === undefined ? {} : {error: failure.message, code: failure.code}),
     oneWay: status === undefined,
+  };
+}
+
+/**
+ * The same for one Triple/gRPC stream: `status` is the gRPC status the consumer got (undefined when
+ * the answer carried none), and the entry is marked `protocol: 'triple'`.
+ */
+export function streamCompleted(
+  request: CompletedRequest,
+  status: number | undefined,
+  failure?: {readonly code: ErrorCode; readonly message: string},
+): RequestCompleted {
+  return {
+    connectionId: request.connectionId,
+    requestId: request.requestId,
+    application: request.application,
+    target: request.target,
+    status,
+    statusName: status === undefined ? undefined : `grpc ${grpcStatusName(status)}`,
+    ok: failure === undefined && (status === undefined || status === GRPC_STATUS.OK),
+    latencyMs: request.startedAt === undefined ? 0 : performance.now() - request.startedAt,
+    ...(failure === undefined ? {} : {error: failure.message, code: failure.code}),
+    oneWay: false,
+    protocol: 'triple',
   };
 }

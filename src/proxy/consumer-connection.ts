@@ -246,10 +246,11 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
     this.#writeToConsumer(frame);
   }
 
-  drain(upstream: Upstream): void {
+  drain(upstream: Upstream, reason: string): void {
     if (this.#active.get(upstream.backend) === upstream) this.#active.delete(upstream.backend);
-    this.#options.events.log('info', `${upstream.backend.application}: ${upstream.remote} is shutting down (READONLY); new requests use a fresh connection`);
-    upstream.markDraining();
+    const inFlight = upstream.pending.size;
+    this.#options.events.log('info', `${upstream.backend.application}: ${reason}${inFlight === 0 ? '' : ` (${inFlight} request${inFlight === 1 ? ' in flight finishes' : 's in flight finish'} first)`}`);
+    upstream.markDraining(reason);
   }
 
   closed(upstream: Upstream, pending: Map<bigint, PendingRequest>, reason: string): void {

@@ -1,5 +1,5 @@
 import net from 'node:net';
-import type {Backend, BackendStream} from '../core/backend.js';
+import type {Backend, BackendPort, BackendStream} from '../core/backend.js';
 import {BackendError} from '../core/errors.js';
 import {formatHostPort} from '../core/host-port.js';
 
@@ -8,51 +8,90 @@ export interface HostPort {
   port: number;
 }
 
-/** A fixed `host:port` provider (`--backend user-rpc=127.0.0.1:20881`, optionally `,qos=22222`). */
+/**
+ * A fixed `host:port` provider (`--backend user-rpc=127.0.0.1:20881`), optionally with a Triple
+ * port (`--backend user-rpc=tri://127.0.0.1:50051`), or with only a Triple port, and optionally with
+ * its QoS port (`--backend user-rpc=qos://127.0.0.1:22222`), which discovery asks `GET /ls`.
+ */
 export class StaticBackend implements Backend {
   readonly application: string;
+  /** The Dubbo port's address (the Triple port's for an application that has only that). */
   readonly host: string;
   readonly port: number;
-  /** The provider's QoS port, when the user gave it: discovery asks it `GET /ls`. */
-  readonly qos: HostPort | undefined;
-  readonly connectQos: ((signal?: AbortSignal) => Promise<BackendStream>) | undefined;
+  readonly triple: BackendPort | undefined;
+  /** False for an application reached only over Triple. */
+  readonly hasDubboPort: boolean;
+  readonly qos: BackendPort | undefined;
 
-  constructor(application: string, host: string, port: number, options: {qos?: HostPort} = {}) {
+  constructor(application: string, host: string, port: number, options: {triple?: HostPort; tripleOnly?: boolean; qos?: HostPort} = {}) {
     this.application = application;
     this.host = host;
     this.port = port;
-    this.qos = options.qos;
+    this.triple = options.triple === undefined ? undefined : new StaticTriplePort(application, options.triple);
+    this.hasDubboPort = options.tripleOnly !== true || this.triple === undefined;
     const qos = options.qos;
-    this.connectQos = qos ? (signal) => this.#open(qos.host, qos.port, signal) : undefined;
+    this.qos = qos === undefined ? undefined : {
+      describe: () => `qos://${formatHostPort(qos.host, qos.port)}`,
+      connect: (signal) => connectTcp(application, qos.host, qos.port, signal),
+    };
+  }
+
+  /** An application reached only over Triple (`--backend app=tri://host:port` alone). */
+  static tripleOnly(application: string, triple: HostPort): StaticBackend {
+    return new StaticBackend(application, triple.host, triple.port, {triple, tripleOnly: true});
   }
 
   describe(): string {
-    return formatHostPort(this.host, this.port);
+    return this.hasDubboPort ? formatHostPort(this.host, this.port) : (this.triple?.describe() ?? '');
   }
 
   connect(signal?: AbortSignal): Promise<BackendStream> {
-    return this.#open(this.host, this.port, signal);
+    if (!this.hasDubboPort) {
+      return Promise.reject(new BackendError(`${this.application} has only a Triple port (${this.describe()}), no dubbo:// port`, {
+        hint: `call it with a Triple or gRPC client, or give its Dubbo port with --backend ${this.application}=<host>:<port>`,
+      }));
+    }
+    return connectTcp(this.application, this.host, this.port, signal);
+  }
+}
+
+/** The Triple (HTTP/2) port of a static backend. */
+class StaticTriplePort implements BackendPort {
+  readonly #application: string;
+  readonly #address: HostPort;
+
+  constructor(application: string, address: HostPort) {
+    this.#application = application;
+    this.#address = address;
   }
 
-  #open(host: string, port: number, signal: AbortSignal | undefined): Promise<BackendStream> {
-    const remote = formatHostPort(host, port);
-    return new Promise((resolve, reject) => {
-      const socket = net.connect({host, port, signal});
-      socket.setNoDelay(true);
-      const onError = (error: NodeJS.ErrnoException) => {
-        socket.destroy();
-        reject(new BackendError(`${this.application}: cannot connect to ${remote}: ${describeSocketError(error)}`, {
-          hint: `check that the provider of '${this.application}' is running and listening on ${remote}`,
-          cause: error,
-        }));
-      };
-      socket.once('error', onError);
-      socket.once('connect', () => {
-        socket.off('error', onError);
-        resolve({stream: socket, remote});
-      });
-    });
+  describe(): string {
+    return `tri://${formatHostPort(this.#address.host, this.#address.port)}`;
   }
+
+  connect(signal?: AbortSignal): Promise<BackendStream> {
+    return connectTcp(this.#application, this.#address.host, this.#address.port, signal);
+  }
+}
+
+function connectTcp(application: string, host: string, port: number, signal: AbortSignal | undefined): Promise<BackendStream> {
+  const remote = formatHostPort(host, port);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({host, port, signal});
+    socket.setNoDelay(true);
+    const onError = (error: NodeJS.ErrnoException) => {
+      socket.destroy();
+      reject(new BackendError(`${application}: cannot connect to ${remote}: ${describeSocketError(error)}`, {
+        hint: `check that the provider of '${application}' is running and listening on ${remote}`,
+        cause: error,
+      }));
+    };
+    socket.once('error', onError);
+    socket.once('connect', () => {
+      socket.off('error', onError);
+      resolve({stream: socket, remote});
+    });
+  });
 }
 
 export function describeSocketError(error: NodeJS.ErrnoException): string {
@@ -76,23 +115,13 @@ export function describeSocketError(error: NodeJS.ErrnoException): string {
 }
 
 /**
- * Parses `name=host:port` (IPv6 as `[::1]:20881`), optionally followed by `,qos=<port>` (the QoS port on the
- * same host) or `,qos=<host>:<port>`.
+ * Parses `name=host:port` (IPv6 as `[::1]:20881`). `dubbo://host:port` is the same; `tri://host:port`
+ * is the application's Triple (HTTP/2) port; `qos://host:port` its QoS port (for learning its services).
  */
-export function parseBackendSpec(spec: string): {application: string; host: string; port: number; qos?: HostPort} | undefined {
-  const [main = '', ...extras] = spec.trim().split(',');
-  const match = /^([^=\s]+)=(?:\[([^\]]+)\]|([^:\s]+)):(\d{1,5})$/.exec(main);
+export function parseBackendSpec(spec: string): {application: string; host: string; port: number; protocol: 'dubbo' | 'triple' | 'qos'} | undefined {
+  const match = /^([^=\s]+)=(dubbo:\/\/|tri:\/\/|qos:\/\/)?(?:\[([^\]]+)\]|([^:/\s]+)):(\d{1,5})\/?$/.exec(spec.trim());
   if (!match) return undefined;
-  const port = Number(match[4]);
+  const port = Number(match[5]);
   if (port < 1 || port > 65535) return undefined;
-  const host = match[2] ?? match[3] ?? '';
-  const parsed: {application: string; host: string; port: number; qos?: HostPort} = {application: match[1] ?? '', host, port};
-  for (const extra of extras) {
-    const qos = /^qos=(?:(?:\[([^\]]+)\]|([^:\s]+)):)?(\d{1,5})$/.exec(extra.trim());
-    if (!qos || parsed.qos) return undefined;
-    const qosPort = Number(qos[3]);
-    if (qosPort < 1 || qosPort > 65535) return undefined;
-    parsed.qos = {host: qos[1] ?? qos[2] ?? host, port: qosPort};
-  }
-  return parsed;
+  return {application: match[1] ?? '', host: match[3] ?? match[4] ?? '', port, protocol: match[2] === 'tri://' ? 'triple' : match[2] === 'qos://' ? 'qos' : 'dubbo'};
 }

@@ -4,7 +4,10 @@ import {formatHostPort} from '../core/host-port.js';
 import {TunnelEventBus} from '../core/events.js';
 import {DEFAULT_PAYLOAD} from '../protocol/header.js';
 import type {RouteSource} from '../router/route-table.js';
+import {sniffHttp2Preface} from '../protocol/sniff.js';
 import {ConsumerConnection} from './consumer-connection.js';
+import {TripleConnection} from './http2/triple-connection.js';
+import {TripleUpstreams} from './http2/triple-upstreams.js';
 import {LocalPeerPolicy, consumerFacingAddresses, normalizeAddress} from './local-peer.js';
 
 export interface TunnelServerOptions {
@@ -25,18 +28,25 @@ export interface TunnelServerOptions {
   peerPolicy?: LocalPeerPolicy;
 }
 
+/** A consumer connection as the listener sees it: Dubbo, HTTP/2, or not yet known. */
+interface LocalConnection {
+  shutdown(graceMs: number): Promise<void>;
+}
+
 /** The one local Dubbo port. Owns the listening socket and the consumer connections. */
 export class TunnelServer {
   readonly events: TunnelEventBus;
   readonly port: number;
   readonly host: string;
   readonly #server: net.Server;
-  readonly #connections: Set<ConsumerConnection>;
+  readonly #connections: Set<LocalConnection>;
+  readonly #tripleUpstreams: TripleUpstreams;
   #closing: Promise<void> | undefined;
 
-  private constructor(server: net.Server, connections: Set<ConsumerConnection>, events: TunnelEventBus, host: string, port: number) {
+  private constructor(server: net.Server, connections: Set<LocalConnection>, tripleUpstreams: TripleUpstreams, events: TunnelEventBus, host: string, port: number) {
     this.#server = server;
     this.#connections = connections;
+    this.#tripleUpstreams = tripleUpstreams;
     this.events = events;
     this.host = host;
     this.port = port;
@@ -48,7 +58,8 @@ export class TunnelServer {
     const allowRemote = options.allowRemote ?? false;
     let nextId = 1;
     let accepting = false;
-    const connections = new Set<ConsumerConnection>();
+    const connections = new Set<LocalConnection>();
+    const tripleUpstreams = new TripleUpstreams(events);
     const server = net.createServer({noDelay: true, allowHalfOpen: true}, (socket) => {
       const peer = formatHostPort(normalizeAddress(socket.remoteAddress ?? '?'), socket.remotePort ?? 0);
       if (!allowRemote && !policy.allows(socket.remoteAddress)) {
@@ -60,23 +71,33 @@ export class TunnelServer {
         socket.destroy();
         return;
       }
-      const connection = new ConsumerConnection(socket, {
-        id: nextId++,
-        peer,
-        routes: options.routes,
-        events,
-        attachmentKey: options.attachmentKey ?? 'target-application',
-        maxBodyLength: options.maxBodyLength ?? DEFAULT_PAYLOAD,
+      const id = nextId++;
+      events.emit('connection-opened', {connectionId: id, peer});
+      // Until its first bytes arrive, shutting down just closes the socket.
+      const undecided: LocalConnection = {shutdown: () => Promise.resolve(void socket.destroy())};
+      connections.add(undecided);
+      sniffFirstBytes(socket, (protocol) => {
+        connections.delete(undecided);
+        if (protocol === 'gone') {
+          events.emit('connection-closed', {connectionId: id, peer});
+          return;
+        }
+        const common = {id, peer, routes: options.routes, events, attachmentKey: options.attachmentKey ?? 'target-application'};
+        const connection = protocol === 'http2'
+          ? new TripleConnection(socket, {...common, upstreams: tripleUpstreams})
+          : new ConsumerConnection(socket, {...common, maxBodyLength: options.maxBodyLength ?? DEFAULT_PAYLOAD});
+        connections.add(connection);
+        connection.onClosed(() => connections.delete(connection));
+        // sniffFirstBytes paused the socket with its first bytes put back. The Dubbo connection reads
+        // them once resumed; node's HTTP/2 session takes buffered bytes itself on its next tick.
+        if (protocol === 'dubbo') socket.resume();
       });
-      connections.add(connection);
-      connection.onClosed(() => connections.delete(connection));
-      events.emit('connection-opened', {connectionId: connection.id, peer});
     });
 
     const host = await listen(server, options.port, options.host);
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : options.port;
-    const instance = new TunnelServer(server, connections, events, host, port);
+    const instance = new TunnelServer(server, connections, tripleUpstreams, events, host, port);
     // server.close() stops new 'connection' events by itself; this only covers the moment
     // between listen() and having an instance.
     accepting = true;
@@ -107,10 +128,45 @@ export class TunnelServer {
     this.#closing ??= (async () => {
       const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
       await Promise.all([...this.#connections].map((connection) => connection.shutdown(graceMs)));
+      this.#tripleUpstreams.close();
       await closed;
     })();
     return this.#closing;
   }
+}
+
+/**
+ * Port unification: reads until the first bytes tell the HTTP/2 preface (a Triple or gRPC client)
+ * from anything else (Dubbo, which starts with 0xdabb), then puts them back and leaves the socket
+ * paused for whoever takes it.
+ */
+function sniffFirstBytes(socket: net.Socket, decided: (protocol: 'http2' | 'dubbo' | 'gone') => void): void {
+  let head: Buffer = Buffer.alloc(0);
+  const onData = (chunk: Buffer) => {
+    head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
+    const verdict = sniffHttp2Preface(head);
+    if (verdict === 'more') return;
+    stop();
+    socket.pause();
+    socket.unshift(head);
+    decided(verdict === 'http2' ? 'http2' : 'dubbo');
+  };
+  // A peer that leaves before saying anything needs no connection object.
+  const onGone = () => {
+    stop();
+    socket.destroy();
+    decided('gone');
+  };
+  const stop = () => {
+    socket.off('data', onData);
+    socket.off('end', onGone);
+    socket.off('close', onGone);
+    socket.off('error', onGone);
+  };
+  socket.on('data', onData);
+  socket.on('end', onGone);
+  socket.on('close', onGone);
+  socket.on('error', onGone);
 }
 
 async function listen(server: net.Server, port: number, host: string | undefined): Promise<string> {

@@ -41,8 +41,12 @@ export interface UpstreamOwner {
   responseTooLarge(upstream: Upstream, header: FrameHeader, pending: PendingRequest | undefined): void;
   /** A request the provider sends to the consumer (Dubbo callback parameters). */
   deliverReverseRequest(upstream: Upstream, header: FrameHeader, frame: Buffer): void;
-  /** The provider sent READONLY: stop using this upstream for new requests. */
-  drain(upstream: Upstream): void;
+  /**
+   * Stop using this upstream for new requests and let it finish what is in flight: the provider sent
+   * READONLY, or the backend retired the stream (pod terminating, application deselected).
+   * `reason` completes "<application>: …".
+   */
+  drain(upstream: Upstream, reason: string): void;
   /** The upstream is gone; every pending request must be answered with `reason`. */
   closed(upstream: Upstream, pending: Map<bigint, PendingRequest>, reason: string): void;
   /** Writes to the upstream are backed up (true) or flowing again (false). */
@@ -81,6 +85,7 @@ export class Upstream implements FrameSink {
   #lastRead = Date.now();
   #heartbeatTimer: NodeJS.Timeout | undefined;
   #heartbeatId = -1n;
+  #drainReason = '';
 
   constructor(backend: Backend, owner: UpstreamOwner) {
     this.backend = backend;
@@ -106,7 +111,8 @@ export class Upstream implements FrameSink {
   /** Opens the stream; frames sent before it is open are queued. Resolves when settled. */
   async open(): Promise<void> {
     try {
-      const {stream, remote} = await this.backend.connect(this.#abort.signal);
+      const connection = await this.backend.connect(this.#abort.signal);
+      const {stream, remote} = connection;
       if (this.#state === 'closed') {
         stream.destroy();
         return;
@@ -129,6 +135,9 @@ export class Upstream implements FrameSink {
       // The queue may have blocked the consumer; if the kernel took it all, no 'drain' will come.
       if (!stream.writableNeedDrain) this.#setBlocked(false);
       this.#startHeartbeats();
+      connection.onRetire?.((reason) => {
+        if (this.usable) this.#owner.drain(this, reason);
+      });
     } catch (error) {
       this.#fail(errorMessage(error));
     }
@@ -173,14 +182,15 @@ export class Upstream implements FrameSink {
   }
 
   /** Take no new requests; close once the last pending answer has arrived. */
-  markDraining(): void {
+  markDraining(reason: string): void {
     if (this.#state === 'closed') return;
     this.#state = 'draining';
+    this.#drainReason = reason;
     this.#closeIfDrained();
   }
 
   #closeIfDrained(): void {
-    if (this.#state === 'draining' && this.pending.size === 0) this.close('drained after the provider announced READONLY');
+    if (this.#state === 'draining' && this.pending.size === 0) this.close(`drained after: ${this.#drainReason}`);
   }
 
   close(reason: string): void {
@@ -227,7 +237,7 @@ export class Upstream implements FrameSink {
         if (kind === 'readonly') {
           // Never forward READONLY: a Java consumer would mark the whole shared connection
           // (every application behind this port) unavailable. Drain this stream instead.
-          this.#owner.drain(this);
+          this.#owner.drain(this, `${this.remote} is shutting down (READONLY); new requests use a fresh connection`);
         } else if (kind === 'heartbeat' && header.twoWay) {
           this.#writeNow(encodeHeartbeatResponse(header, frame.subarray(16)));
         }

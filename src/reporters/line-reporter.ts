@@ -41,7 +41,7 @@ export function attachLineReporter(events: TunnelEventBus, options: LineReporter
       : {level: 'warn', text: `closed consumer #${e.connectionId} (${e.peer}): ${e.reason}`, fields: e},
     'connection-refused': (e) => ({level: 'warn', text: `refused ${e.peer}: ${e.reason}`, fields: e}),
     'request-completed': (e) => {
-      const status = e.status === undefined ? 'one-way' : String(e.status);
+      const status = e.protocol === 'triple' ? (e.statusName ?? 'grpc -') : e.status === undefined ? 'one-way' : String(e.status);
       const text = `${e.application ?? '-'} ${e.target ?? '?'} ${status} ${e.latencyMs.toFixed(1)}ms${e.error ? `: ${e.error}` : ''}`;
       return {level: e.error ? 'warn' : 'debug', text, fields: e};
     },

@@ -2,19 +2,20 @@ import type {Backend} from '../core/backend.js';
 import {METADATA_SERVICE, serviceKey} from './service-key.js';
 import type {RouteTable} from './route-table.js';
 
-
 /** What the router knows about a request when choosing a backend. */
 export interface RoutingInput {
   service: string | undefined;
   method: string | undefined;
-  /** The service group (a Triple stream's tri-service-group header); when absent, the `group` attachment is used. */
-  group?: string | undefined;
-  /** The service version (Dubbo body field 3, a Triple stream's tri-service-version); `0.0.0` means none. */
-  version?: string | undefined;
   /** Attachments, or undefined when they could not be read (e.g. a fastjson2 body). */
   attachments: ReadonlyMap<string, unknown> | undefined;
   /** Set when the attachments could not be read; names the serialization for the error message. */
   unreadableBecause?: string;
+  /**
+   * The service key's group and version (Triple's tri-service-group/-version headers; a Dubbo request's body
+   * version). `0.0.0` means no version; without `group` the request's `group` attachment is used.
+   */
+  group?: string | undefined;
+  version?: string | undefined;
 }
 
 export type RouteDecision =

@@ -13,7 +13,7 @@ import {join} from 'node:path';
 import {DemoProvider} from './demo-provider.js';
 import type {DemoService} from './demo-provider.js';
 import {ORDER_SERVICE, PAY_SERVICE, USER_SERVICE} from './demo-services.js';
-import {FakeKubeApi} from './kube-api.js';
+import {SimulatedKubeApi} from './kube-api.js';
 import type {DubboAppSpec} from './kube-api.js';
 
 export const DEMO_CONTEXT = 'dubbo-tunnel-demo';
@@ -58,14 +58,14 @@ const BLUEPRINTS: readonly Blueprint[] = [
 ];
 
 export class DemoCluster {
-  readonly api: FakeKubeApi;
+  readonly api: SimulatedKubeApi;
   readonly kubeconfigPath: string;
   readonly applications: readonly DemoApplication[];
   readonly providers: readonly DemoProvider[];
   readonly #dir: string;
   #stopping: Promise<void> | undefined;
 
-  private constructor(api: FakeKubeApi, dir: string, kubeconfigPath: string, applications: DemoApplication[], providers: DemoProvider[]) {
+  private constructor(api: SimulatedKubeApi, dir: string, kubeconfigPath: string, applications: DemoApplication[], providers: DemoProvider[]) {
     this.api = api;
     this.#dir = dir;
     this.kubeconfigPath = kubeconfigPath;
@@ -77,9 +77,9 @@ export class DemoCluster {
   static async start(): Promise<DemoCluster> {
     const dir = mkdtempSync(join(tmpdir(), 'dubbo-tunnel-demo-'));
     const providers: DemoProvider[] = [];
-    let api: FakeKubeApi | undefined;
+    let api: SimulatedKubeApi | undefined;
     try {
-      api = await FakeKubeApi.start({namespaces: ['default', 'kube-system', DEMO_NAMESPACE]});
+      api = await SimulatedKubeApi.start({namespaces: ['default', 'kube-system', DEMO_NAMESPACE]});
       const applications: DemoApplication[] = [];
       for (const blueprint of BLUEPRINTS) {
         const application = blueprint.spec.application ?? blueprint.spec.name;

@@ -1,5 +1,6 @@
-// No import cycles between files of src/ (type-only imports and dynamic import() included: a
-// cycle of types is still two modules that cannot be understood one without the other).
+// The import graph of src/: no cycles between files (type-only imports and dynamic import()
+// included: a cycle of types is still two modules that cannot be understood one without the other),
+// and no file that the CLI cannot reach (code only tests use belongs in test/support, not in dist/).
 import assert from 'node:assert/strict';
 import {existsSync, readFileSync, readdirSync} from 'node:fs';
 import {dirname, join, relative, resolve} from 'node:path';
@@ -73,10 +74,22 @@ describe('import graph of src/', () => {
     assert.deepEqual(findCycles(new Map([['a', ['b']], ['b', []]])), []);
   });
 
+  const files = new Set(sourceFiles('src'));
+  const graph = new Map([...files].map((file) => [file, importsOf(file, files)]));
+
   test('has no cycles between files', () => {
-    const files = new Set(sourceFiles('src'));
     assert.ok(files.size > 50, 'src/ was found');
-    const graph = new Map([...files].map((file) => [file, importsOf(file, files)]));
     assert.deepEqual(findCycles(graph), [], 'import cycles (each list is one group of files that import each other)');
+  });
+
+  test('every file is reachable from the CLI (bin/dubbo-tunnel.js loads src/cli/main.ts)', () => {
+    const reached = new Set<string>();
+    const queue = [join('src', 'cli', 'main.ts')];
+    for (let file = queue.pop(); file !== undefined; file = queue.pop()) {
+      if (reached.has(file)) continue;
+      reached.add(file);
+      queue.push(...(graph.get(file) ?? []));
+    }
+    assert.deepEqual([...files].filter((file) => !reached.has(file)).sort(), [], 'files of src/ that nothing the CLI runs imports (move test-only code to test/support)');
   });
 });

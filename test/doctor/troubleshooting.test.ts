@@ -7,7 +7,7 @@ import {test} from 'node:test';
 import {fileURLToPath} from 'node:url';
 import {promisify} from 'node:util';
 import {CATALOGUE} from '../../src/doctor/catalogue.js';
-import {README_FILE, REGENERATE, TROUBLESHOOTING_FILE, renderTroubleshooting, spliceReadme} from '../../src/doctor/troubleshooting.js';
+import {README_FILE, REGENERATE, TROUBLESHOOTING_FILE, renderTroubleshooting, spliceReadme} from '../../scripts/render-troubleshooting.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 

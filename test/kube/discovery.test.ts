@@ -108,6 +108,24 @@ describe('discovery rules (pure)', () => {
     assert.deepEqual(filtered.applications.map((application) => application.application), ['a']);
   });
 
+  it('applies -l to applications named by an Ingress: its labels together with its Service\'s', () => {
+    const services = [
+      service('user-rpc', [{name: 'dubbo', port: 20880}], {labels: {app: 'user-rpc', tier: 'rpc'}}),
+      service('pay-rpc', [{name: 'dubbo', port: 20880}], {labels: {app: 'pay-rpc', tier: 'rpc'}}),
+    ];
+    const ingress = (name: string, labels: Record<string, string> = {}): Ingress => ({
+      metadata: {name, namespace: 'default', labels},
+      spec: {ingressClassName: 'dubbo', rules: [{host: name, http: {paths: [{path: '/', pathType: 'Prefix', backend: {service: {name, port: {number: 20880}}}}]}}]},
+    });
+    const ingresses = [ingress('user-rpc', {team: 'accounts'}), ingress('pay-rpc')];
+    const names = (selector: string) => resolveApplications({ingresses, services, rules: {...RULES, source: 'ingress', selector: parseLabelSelector(selector)}})
+      .applications.map((application) => application.application);
+    assert.deepEqual(names('app!=user-rpc'), ['pay-rpc'], 'the Service\'s labels count');
+    assert.deepEqual(names('team=accounts'), ['user-rpc'], 'the Ingress\'s own labels count');
+    assert.deepEqual(names('tier=rpc'), ['pay-rpc', 'user-rpc']);
+    assert.deepEqual(resolveApplications({ingresses, services, rules: {...RULES, selector: parseLabelSelector('app!=user-rpc')}}).applications.map((application) => application.application), ['pay-rpc'], 'with --source auto too');
+  });
+
   it('reads ready pods and the resolved port from EndpointSlices and Endpoints', () => {
     const slice = (name: string, addressType: string, endpoints: EndpointSlice['endpoints']): EndpointSlice => ({
       metadata: {name, namespace: 'default', labels: {'kubernetes.io/service-name': 'user-rpc'}},

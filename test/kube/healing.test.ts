@@ -14,6 +14,8 @@ import {startKube} from './helpers.js';
 import type {KubeFixture} from './helpers.js';
 
 const SERVICE = 'com.example.UserService';
+/** How long requests in flight on a pod that stopped being ready may still finish, here. */
+const DRAIN_LIMIT_MS = 1500;
 
 function call(consumer: TestConsumer, method: string, application = 'user-rpc', timeoutMs = 8000): Promise<DecodedResponse> {
   return consumer.call({
@@ -72,7 +74,7 @@ describe('healing through the router', () => {
       {name: 'user-rpc-1', target: {host: '127.0.0.1', port: one.port}},
       {name: 'user-rpc-2', target: {host: '127.0.0.1', port: two.port}},
     ]});
-    cluster = await kube.open();
+    cluster = await kube.open({drainLimitMs: DRAIN_LIMIT_MS});
     routes = new RouteSource();
     handle = await cluster.serve(routes, 'all');
     server = await TunnelServer.start({port: 0, host: '127.0.0.1', routes, events: kube.events});
@@ -121,7 +123,7 @@ describe('healing through the router', () => {
     assert.ok(results.filter((result) => result.at > movedAt).every((result) => result.ok && result.pod === other), 'after the move every call succeeds on the other pod');
   });
 
-  it('cuts the streams of a pod that turns unready (its in-flight requests fail) and uses the ready pod', async () => {
+  it('drains a pod that turns unready: new requests go to the ready pod, one still in flight is cut at the drain limit', async () => {
     const client = await consumer();
     const first = String(valueOf(await call(client, 'whoami')));
     const other = first === 'user-rpc-1' ? 'user-rpc-2' : 'user-rpc-1';
@@ -130,10 +132,13 @@ describe('healing through the router', () => {
     const changedAt = Date.now();
     // The pod and its port-forward stay up; only the EndpointSlice watch can notice this.
     kube.api.setPodReady('default', first, false);
-    assert.match(errorOf(await inFlight), new RegExp(`pod default/${first} is no longer ready`));
-    assert.ok(Date.now() - changedAt < 3000);
+    await waitFor(() => states.some((event) => event.application === 'user-rpc' && event.state === 'reconnecting' && event.pod === first), {message: 'the UI hears about the move'});
     assert.equal(valueOf(await call(client, 'whoami')), other);
-    assert.ok(states.some((event) => event.application === 'user-rpc' && event.state === 'reconnecting' && event.pod === first), 'the UI hears about the move');
+    // The stuck request is given the drain limit (DRAIN_LIMIT_MS here), then answered with an error naming the pod.
+    const message = errorOf(await inFlight);
+    assert.match(message, new RegExp(`pod default/${first} was still busy .* after it stopped taking new requests \\(pod default/${first} is no longer ready`));
+    assert.ok(Date.now() - changedAt >= DRAIN_LIMIT_MS - 100 && Date.now() - changedAt < DRAIN_LIMIT_MS + 3000, `answered after ${Date.now() - changedAt} ms`);
+    assert.ok(kube.logs.some((entry) => entry.message.startsWith(`user-rpc: pod default/${first} is no longer ready (failing its readiness probe); requests in flight on it finish, new ones go to another pod (1 request in flight finishes first)`)));
   });
 
   it('answers "no ready pods" while every pod is gone, and recovers when one comes back', async () => {

@@ -48,6 +48,14 @@ describe('dubbo-tunnel ls', () => {
     assert.match(io.stderr(), /ghost-rpc: service default\/ghost .* does not exist/);
   });
 
+  it('applies -l to applications found through Ingresses too (their Service\'s labels count)', async () => {
+    const io = capture();
+    const code = await main(['ls', '--kubeconfig', kube.kubeconfig, '-l', 'app!=order-rpc'], io.context);
+    assert.equal(code, 0, io.stderr());
+    const names = io.stdout().trimEnd().split('\n').slice(1).map((line) => line.split(/\s+/)[0]);
+    assert.deepEqual(names, ['ghost-rpc', 'user-rpc']);
+  });
+
   it('prints JSON with --json', async () => {
     const io = capture();
     const code = await main(['ls', '--kubeconfig', kube.kubeconfig, '--json', '--source', 'service'], io.context);

@@ -1,1 +1,183 @@
+/**
+ * The fake Kubernetes API server the tests use: the demo's simulated API server
+ * (src/sim/kube-api.ts, the real wire protocol) plus what only tests need, so none of this ships in
+ * dist/: a self-signed serving certificate (`tls: true`), an RBAC-like authorizer with the API
+ * server's 403 wording and SelfSubjectAccessReview, request recording, compaction (410 Expired),
+ * pause/restart, and counters of open watches and port-forwards.
+ *
+ * Usage:
+ *   const api = await FakeKubeApi.start({users: {'alice-token': 'alice'}});
+ *   api.addDubboApp({namespace: 'dev', name: 'user-rpc', ingress: true,
+ *                    pods: [{name: 'user-rpc-0', target: {host: '127.0.0.1', port: providerPort}}]});
+ *   const kc = new KubeConfig(); kc.loadFromString(api.kubeconfig({namespace: 'dev'}));
+ *   ... run the code under test ...
+ *   api.setPodReady('dev', 'user-rpc-0', false); api.deletePod('dev', 'user-rpc-0'); api.dropWatches();
+ *   await api.stop();
+ */
+import type http from 'node:http';
+import {HttpError, SimulatedKubeApi, record, status, text} from '../../src/sim/kube-api.js';
+import type {PauseMode, PortForwardStats, RecordedRequest, RequestAttributes, SimulatedKubeApiOptions} from '../../src/sim/kube-api.js';
+import {resolveResourceType} from '../../src/sim/kube-api/resources.js';
+import {forbiddenMessage, Rbac, type RbacRule} from './fake-kube-api/rbac.js';
+import {createSelfSignedTls} from './fake-kube-api/tls.js';
+
 export * from '../../src/sim/kube-api.js';
+export type {RbacRule} from './fake-kube-api/rbac.js';
+
+export interface FakeKubeApiOptions extends SimulatedKubeApiOptions {
+  /** Serve https with a freshly generated CA + server certificate (kubeconfig carries the CA). */
+  tls?: boolean;
+}
+
+export class FakeKubeApi extends SimulatedKubeApi {
+  /** Every request, newest last (the newest 10 000). */
+  readonly requests: RecordedRequest[] = [];
+  private readonly rbac = new Rbac();
+
+  static override async start(options: FakeKubeApiOptions = {}): Promise<FakeKubeApi> {
+    const api = new FakeKubeApi(options, options.tls === true ? createSelfSignedTls() : undefined);
+    await api.listen();
+    return api;
+  }
+
+  /** Denies matching requests (and SSARs) with 403 / allowed:false. */
+  deny(rule: RbacRule): void {
+    this.rbac.deny(rule);
+  }
+
+  /** Restricts `user` to exactly these rules, like a Role bound to them. */
+  setRules(user: string, rules: readonly RbacRule[]): void {
+    this.rbac.setRules(user, rules);
+  }
+
+  /** Back to allow-all. */
+  resetRbac(): void {
+    this.rbac.reset();
+  }
+
+  /** What the authorizer says for these attributes (the same answer a SelfSubjectAccessReview gets). */
+  authorize(attrs: RequestAttributes): {allowed: boolean; reason?: string} {
+    return this.rbac.authorize(attrs);
+  }
+
+  /** Open port-forward WebSockets, optionally for one pod. */
+  portForwardCount(namespace?: string, pod?: string): number {
+    return [...this.sessions].filter((s) => (namespace === undefined || s.namespace === namespace) && (pod === undefined || s.pod === pod)).length;
+  }
+
+  /** Byte counters of the open port-forward WebSockets, optionally for one pod. */
+  portForwardStats(namespace?: string, pod?: string): (PortForwardStats & {namespace: string; pod: string})[] {
+    return [...this.sessions]
+      .filter((s) => (namespace === undefined || s.namespace === namespace) && (pod === undefined || s.pod === pod))
+      .map((s) => ({namespace: s.namespace, pod: s.pod, ...s.session.stats()}));
+  }
+
+  /** Open watch streams, optionally of one resource type ("pods", "Pod", ...). */
+  watchCount(kind?: string): number {
+    const type = kind === undefined ? undefined : resolveResourceType(kind);
+    return [...this.watches].filter((w) => type === undefined || w.type === type).length;
+  }
+
+  /** Ends every open watch stream (cleanly, or by destroying the connection with `abrupt`). */
+  dropWatches(options: {abrupt?: boolean} = {}): void {
+    for (const w of [...this.watches]) this.closeWatch(w, options.abrupt === true);
+  }
+
+  /** Makes every resourceVersion handed out so far too old: the next resume from one gets 410 Expired. */
+  compact(): void {
+    this.store.compact();
+  }
+
+  /** Sends a BOOKMARK now on every watch that allows bookmarks. */
+  sendBookmarks(): void {
+    for (const w of this.watches) if (w.bookmarks) this.writeBookmark(w);
+  }
+
+  /**
+   * Simulates the API server going away. "refuse" (default) closes the listener and every connection
+   * (watches, port-forwards): new connections are refused. "unavailable" keeps listening but answers
+   * 503 to everything.
+   */
+  async pauseApi(mode: PauseMode = 'refuse'): Promise<void> {
+    this.pauseMode = mode;
+    if (mode === 'unavailable') return;
+    await this.closeEverything();
+  }
+
+  async resumeApi(): Promise<void> {
+    const wasRefusing = this.pauseMode === 'refuse';
+    this.pauseMode = undefined;
+    if (wasRefusing && !this.stopped) await this.listen();
+  }
+
+  /** pauseApi() then resumeApi() on the same port, after `downtimeMs`. Objects and resourceVersions survive. */
+  async restart(downtimeMs = 0): Promise<void> {
+    await this.pauseApi('refuse');
+    if (downtimeMs > 0) await new Promise((resolve) => setTimeout(resolve, downtimeMs));
+    await this.resumeApi();
+  }
+
+  protected override record(req: http.IncomingMessage, url: URL): RecordedRequest {
+    const entry = super.record(req, url);
+    this.requests.push(entry);
+    if (this.requests.length > 10_000) this.requests.splice(0, this.requests.length - 10_000);
+    return entry;
+  }
+
+  protected override route(req: http.IncomingMessage, res: http.ServerResponse, url: URL, user: string, body: Buffer): void {
+    const path = url.pathname.replace(/\/+$/, '') || '/';
+    if (req.method === 'POST' && path === '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews') {
+      this.selfSubjectAccessReview(res, user, body);
+      return;
+    }
+    super.route(req, res, url, user, body);
+  }
+
+  protected override checkAccess(attrs: RequestAttributes): void {
+    const decision = this.rbac.authorize(attrs);
+    if (decision.allowed) return;
+    const reason = decision.reason === undefined || decision.reason === '' ? '' : `: ${decision.reason}`;
+    const qualified = attrs.group === '' ? attrs.resource : `${attrs.resource}.${attrs.group}`;
+    const prefix = attrs.name === '' ? `${qualified} is forbidden` : `${qualified} "${attrs.name}" is forbidden`;
+    // responsewriters.Forbidden + apierrors.NewForbidden(GroupResource, name, err).
+    throw new HttpError(status(403, 'Forbidden', `${prefix}: ${forbiddenMessage(attrs)}${reason}`, {
+      ...(attrs.name === '' ? {} : {name: attrs.name}),
+      ...(attrs.group === '' ? {} : {group: attrs.group}),
+      kind: attrs.resource,
+    }));
+  }
+
+  private selfSubjectAccessReview(res: http.ServerResponse, user: string, body: Buffer): void {
+    let review: Record<string, unknown>;
+    try {
+      review = record(JSON.parse(body.toString('utf8')));
+    } catch {
+      throw new HttpError(status(400, 'BadRequest', 'the object provided is unrecognized (must be of type SelfSubjectAccessReview)'));
+    }
+    const spec = record(review.spec);
+    const attrs = record(spec.resourceAttributes);
+    let result: {allowed: boolean; reason?: string};
+    if (Object.keys(attrs).length > 0) {
+      result = this.rbac.authorize({
+        user,
+        verb: text(attrs.verb),
+        group: text(attrs.group),
+        resource: text(attrs.resource),
+        subresource: text(attrs.subresource),
+        namespace: text(attrs.namespace),
+        name: text(attrs.name),
+      });
+    } else if (spec.nonResourceAttributes !== undefined) {
+      result = {allowed: true, reason: 'RBAC: allowed by ClusterRoleBinding "system:discovery" of ClusterRole "system:discovery" to Group "system:authenticated"'};
+    } else {
+      throw new HttpError(status(422, 'Invalid', 'SelfSubjectAccessReview.authorization.k8s.io "" is invalid: spec.resourceAttributes: Invalid value: "null": exactly one of nonResourceAttributes or resourceAttributes must be specified'));
+    }
+    this.sendJson(res, 201, {
+      kind: 'SelfSubjectAccessReview',
+      apiVersion: 'authorization.k8s.io/v1',
+      metadata: {creationTimestamp: null},
+      spec,
+      status: {allowed: result.allowed, ...(result.reason === undefined ? {} : {reason: result.reason})},
+    });
+  }
+}

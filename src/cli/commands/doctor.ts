@@ -47,7 +47,7 @@ export const command: Command = {
     {flags: '-p, --port <port>', description: 'local port to check (default: as up: DUBBO_TUNNEL_PORT, the saved setting, else 20880)'},
     {flags: '--host <address>', description: 'listen address to check, as up --host (default: all of this machine\'s addresses)'},
     {flags: '--allow-remote', description: 'check as for up --allow-remote'},
-    {flags: '--timeout <ms>', description: 'how long the API server may take to answer (default 10000)'},
+    {flags: '--timeout <ms>', description: 'how long the API server, and a credentials plugin, may take to answer (default 10000; a plugin 60000)'},
     {flags: '--json', description: 'print the checks as JSON: {ok, checks: [{id, title, status, summary, details, fix, data}]}'},
   ],
   examples: [

@@ -39,7 +39,8 @@ const OPTIONS = {
 } as const;
 
 export interface UpOptions {
-  backends: {application: string; host: string; port: number; qos?: {host: string; port: number}}[];
+  /** --backend, one entry per application: its Dubbo port, its Triple port, or both. */
+  backends: StaticBackendSpec[];
   routes: [string, string][];
   port: number;
   host: string | undefined;
@@ -64,19 +65,31 @@ export function parseUpOptions(args: string[], env: NodeJS.ProcessEnv = process.
   if (positionals.length > 0) {
     throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', `unexpected argument '${positionals[0]}'`, {hint: 'see dubbo-tunnel up --help'});
   }
-  const backends = (values.backend ?? []).map((spec) => {
+  const backends: StaticBackendSpec[] = [];
+  for (const spec of values.backend ?? []) {
     const parsed = parseBackendSpec(spec);
     if (!parsed) {
-      throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', `--backend '${spec}' is not <application>=<host>:<port>[,qos=<port>]`, {
-        hint: 'for example --backend user-rpc=127.0.0.1:20881 or --backend user-rpc=127.0.0.1:20881,qos=22222',
+      throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', `--backend '${spec}' is not <application>=<host>:<port> (or =tri://<host>:<port> for a Triple port)`, {
+        hint: 'for example --backend user-rpc=127.0.0.1:20881 --backend user-rpc=tri://127.0.0.1:50051',
       });
     }
-    return parsed;
-  });
-  const seen = new Set<string>();
-  for (const backend of backends) {
-    if (seen.has(backend.application)) throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', `--backend names '${backend.application}' twice`);
-    seen.add(backend.application);
+    let entry = backends.find((backend) => backend.application === parsed.application);
+    if (!entry) {
+      entry = {application: parsed.application};
+      backends.push(entry);
+    }
+    const {host, port} = parsed;
+    if (entry[parsed.protocol] !== undefined) {
+      throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', `--backend names the ${parsed.protocol === 'triple' ? 'Triple' : parsed.protocol === 'qos' ? 'QoS' : 'Dubbo'} port of '${parsed.application}' twice`);
+    }
+    entry[parsed.protocol] = {host, port};
+  }
+  for (const entry of backends) {
+    if (!entry.dubbo && !entry.triple) {
+      throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', `--backend gives only the QoS port of '${entry.application}'`, {
+        hint: `add its Dubbo port too: --backend ${entry.application}=<host>:<port>`,
+      });
+    }
   }
   const routes = (values.route ?? []).map((spec): [string, string] => {
     const match = /^([\w.$]+)=([^=\s]+)$/.exec(spec);
@@ -121,6 +134,20 @@ export function parseUpOptions(args: string[], env: NodeJS.ProcessEnv = process.
   };
 }
 
+export interface StaticBackendSpec {
+  application: string;
+  dubbo?: {host: string; port: number};
+  triple?: {host: string; port: number};
+  /** Its QoS port (`qos://host:port`): discovery asks it `GET /ls`. */
+  qos?: {host: string; port: number};
+}
+
+function staticBackendOf(spec: StaticBackendSpec): StaticBackend {
+  if (spec.dubbo) return new StaticBackend(spec.application, spec.dubbo.host, spec.dubbo.port, {...(spec.triple ? {triple: spec.triple} : {}), ...(spec.qos ? {qos: spec.qos} : {})});
+  if (spec.triple) return StaticBackend.tripleOnly(spec.application, spec.triple);
+  throw new Error(`--backend ${spec.application}: no port`);
+}
+
 /** What serves the routes: fixed --backend addresses, or a Kubernetes context. */
 interface BackendSource {
   title: string;
@@ -133,7 +160,7 @@ interface BackendSource {
 }
 
 function staticSource(options: UpOptions, events: TunnelEventBus): BackendSource {
-  const backends = options.backends.map((b) => new StaticBackend(b.application, b.host, b.port, b.qos ? {qos: b.qos} : {}));
+  const backends = options.backends.map(staticBackendOf);
   const publish = (routes: RouteSource, chosen: ReadonlySet<string> | 'all') => {
     const active = backends.filter((backend) => chosen === 'all' || chosen.has(backend.application));
     routes.set(createRouteTable(active, options.routes));
@@ -334,7 +361,7 @@ export const command: Command = {
     {flags: '--select <app,...>', description: 'route these applications (no picker); repeatable or comma-separated'},
     {flags: '--last', description: 'route the applications chosen last time for this context and namespace'},
     ...KUBE_OPTIONS_HELP,
-    {flags: '--backend <app>=<host>:<port>[,qos=<port>]', description: 'route application <app> to a fixed provider address instead of Kubernetes (repeatable); qos= names its QoS port for learning its services'},
+    {flags: '--backend <app>=<host>:<port>', description: 'route application <app> to a fixed provider address instead of Kubernetes (repeatable); <app>=tri://<host>:<port> is its Triple/gRPC port, <app>=qos://<host>:<port> its QoS port (to learn its services)'},
     {flags: '--route <interface>=<app>', description: 'send requests for a Java interface to <app> when they carry no target-application (repeatable)'},
     {flags: '-p, --port <port>', description: 'local Dubbo port (default 20880)'},
     {flags: '--host <address>', description: 'listen only on this address (default: all of this machine\'s addresses, local peers only)'},
@@ -355,6 +382,7 @@ export const command: Command = {
     'dubbo-tunnel up --all --resolve-file ~/dubbo-resolve.properties   # unchanged Java consumers reach every learned interface',
     'dubbo-tunnel up --backend user-rpc=127.0.0.1:20881 --backend pay-rpc=127.0.0.1:20882',
     'dubbo-tunnel up --backend user-rpc=127.0.0.1:20881 --route com.example.UserService=user-rpc --port 20990',
+    'dubbo-tunnel up --backend user-rpc=127.0.0.1:20881 --backend user-rpc=tri://127.0.0.1:50051   # Dubbo and Triple ports',
   ],
   run: runDiagnosed,
 };

@@ -3,7 +3,7 @@
  * explicit rule set (like a Role bound to them) may do only what those rules allow.
  * Denial messages follow k8s.io/apiserver endpoints/handlers/responsewriters/errors.go `forbiddenMessage`.
  */
-import type {RequestAttributes} from './types.js';
+import type {RequestAttributes} from '../../../src/sim/kube-api/types.js';
 
 export interface RbacRule {
   /** Username the rule applies to; every user when omitted. */

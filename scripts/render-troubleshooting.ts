@@ -1,6 +1,6 @@
-import {CATALOGUE} from './catalogue.js';
-import type {CheckDefinition} from './catalogue.js';
-import {SYMBOLS} from './report.js';
+import {CATALOGUE} from '../src/doctor/catalogue.js';
+import type {CheckDefinition} from '../src/doctor/catalogue.js';
+import {SYMBOLS} from '../src/doctor/report.js';
 
 export const TROUBLESHOOTING_FILE = 'docs/troubleshooting.md';
 export const REGENERATE = 'node --import tsx scripts/troubleshooting.ts';

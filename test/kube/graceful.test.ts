@@ -1,0 +1,150 @@
+// Graceful pod termination and deselection, end to end through the real router: consumer ->
+// TunnelServer -> KubeBackend -> port-forward WebSocket -> fake API server -> TCP test providers.
+// A pod that is terminating (graceful delete) or deselected gets no new requests, and the requests
+// already in flight on it are answered by it.
+import assert from 'node:assert/strict';
+import {after, afterEach, before, beforeEach, describe, it} from 'node:test';
+import type {KubeCluster, ServeHandle} from '../../src/kube/cluster.js';
+import {TunnelServer} from '../../src/proxy/tunnel-server.js';
+import {RouteSource} from '../../src/router/route-table.js';
+import {TestConsumer, TestProvider} from '../support/dubbo-peers.js';
+import type {DecodedResponse} from '../support/dubbo-wire.js';
+import {waitFor} from '../support/wait.js';
+import {startKube} from './helpers.js';
+import type {KubeFixture} from './helpers.js';
+
+const SERVICE = 'com.example.UserService';
+
+function call(consumer: TestConsumer, method: string, timeoutMs = 10_000): Promise<DecodedResponse> {
+  return consumer.call({
+    service: SERVICE, method, parameterTypes: 'Ljava/lang/String;', args: ['u-1'],
+    attachments: {path: SERVICE, interface: SERVICE, version: '0.0.0', 'target-application': 'user-rpc'},
+  }, timeoutMs);
+}
+
+function describeResponse(response: DecodedResponse): string {
+  return response.kind === 'value' ? `value ${String(response.value)}` : response.kind === 'error' ? `error ${response.message}` : response.kind;
+}
+
+describe('graceful pod termination and deselection', () => {
+  let kube: KubeFixture;
+  let providers: TestProvider[];
+  const byPod = new Map<string, TestProvider>();
+  let cluster: KubeCluster;
+  let routes: RouteSource;
+  let handle: ServeHandle;
+  let server: TunnelServer;
+  let consumers: TestConsumer[];
+  /** Releases every "held" request (they wait for it before being answered). */
+  let release: () => void;
+  let held: Promise<void>;
+
+  /** A provider named after its pod: "work" answers after 100 ms, "held" once the test releases it. */
+  async function provider(pod: string): Promise<TestProvider> {
+    const started = await TestProvider.start({
+      application: 'user-rpc',
+      handler: async (request) => {
+        if (request.method === 'held') await held;
+        else await new Promise((resolve) => setTimeout(resolve, 100));
+        return {value: pod};
+      },
+    });
+    providers.push(started);
+    byPod.set(pod, started);
+    return started;
+  }
+
+  async function consumer(): Promise<TestConsumer> {
+    const connected = await TestConsumer.connect(server.port);
+    consumers.push(connected);
+    return connected;
+  }
+
+  async function serve(selection: ReadonlySet<string> | 'all'): Promise<void> {
+    cluster = await kube.open();
+    routes = new RouteSource();
+    handle = await cluster.serve(routes, selection);
+    server = await TunnelServer.start({port: 0, host: '127.0.0.1', routes, events: kube.events});
+  }
+
+  before(async () => {
+    kube = await startKube();
+  });
+  after(async () => kube.close());
+  beforeEach(async () => {
+    providers = [];
+    consumers = [];
+    kube.logs.length = 0;
+    held = new Promise((resolve) => {
+      release = resolve;
+    });
+    const one = await provider('user-rpc-1');
+    const two = await provider('user-rpc-2');
+    kube.api.addDubboApp({name: 'user-rpc', pods: [
+      {name: 'user-rpc-1', target: {host: '127.0.0.1', port: one.port}},
+      {name: 'user-rpc-2', target: {host: '127.0.0.1', port: two.port}},
+    ]});
+  });
+  afterEach(async () => {
+    release();
+    await Promise.all(consumers.map((connected) => connected.close()));
+    await server.close(100);
+    await handle.stop();
+    await cluster.close();
+    await Promise.all(providers.map((started) => started.close()));
+    kube.api.remove('Service', 'default', 'user-rpc');
+    for (const pod of kube.api.list<{metadata: {name: string}}>('Pod', 'default')) kube.api.deletePod('default', pod.metadata.name);
+  });
+
+  it('a rolling restart under a running consumer loses no call (each is answered by an old or a new pod)', async () => {
+    await serve('all');
+    const clients = [await consumer(), await consumer(), await consumer()];
+    let stop = false;
+    const results: string[] = [];
+    // Every client keeps three calls in flight all the time, each taking 100 ms at the provider.
+    const loops = clients.flatMap((client) => [0, 1, 2].map(async () => {
+      while (!stop) results.push(describeResponse(await call(client, 'work')));
+    }));
+    await waitFor(() => results.length >= 20, {message: 'load is flowing'});
+    // The Deployment controller's order: a new pod becomes ready, then an old one is deleted with a
+    // grace period (terminating: not ready, still running), and is gone once its process exits.
+    for (const [old, replacement] of [['user-rpc-1', 'user-rpc-3'], ['user-rpc-2', 'user-rpc-4']] as const) {
+      const started = await provider(replacement);
+      kube.api.addDubboPod('default', 'user-rpc', {name: replacement, target: {host: '127.0.0.1', port: started.port}});
+      await waitFor(() => handle.applications()[0]?.readyPods === 3, {timeoutMs: 5000, message: `${replacement} is ready`});
+      kube.api.terminatePod('default', old);
+      // A Java provider waits for its calls in flight before it exits; the tunnel must close its
+      // port-forwards to the terminating pod once their answers are in, and send nothing new there.
+      await waitFor(() => kube.api.portForwardCount('default', old) === 0, {timeoutMs: 8000, message: `the tunnel drains ${old}`});
+      kube.api.deletePod('default', old);
+      await byPod.get(old)?.close();
+    }
+    await waitFor(() => results.includes('value user-rpc-4') && results.includes('value user-rpc-3'), {message: 'both new pods answer'});
+    const before = results.length;
+    await waitFor(() => results.length >= before + 20, {message: 'load goes on after the rollout'});
+    stop = true;
+    await Promise.all(loops);
+    const failed = results.filter((result) => !result.startsWith('value '));
+    assert.deepEqual(failed, [], `${failed.length} of ${results.length} calls failed`);
+    assert.ok(results.includes('value user-rpc-1') && results.includes('value user-rpc-2'), 'the old pods answered before the rollout');
+  });
+
+  it('drains an application deselected while a call is in flight, and says "deselected"', async () => {
+    await serve(new Set(['user-rpc']));
+    const closed: string[] = [];
+    kube.events.on('upstream-closed', (event) => closed.push(event.reason ?? ''));
+    const client = await consumer();
+    const inFlight = call(client, 'held');
+    await waitFor(() => providers.some((started) => started.received.some((request) => request.method === 'held')), {message: 'the held request reached a provider'});
+    handle.setSelection(new Set());
+    await waitFor(() => kube.logs.some((entry) => /^user-rpc: deselected; requests in flight on pod default\/user-rpc-\d:20880 finish, new ones are not routed to it \(1 request in flight finishes first\)$/.test(entry.message)), {message: 'the drain is logged'});
+    const refused = await call(client, 'work');
+    assert.equal(refused.kind, 'error', 'a new call is not routed');
+    release();
+    const answered = await inFlight;
+    assert.match(describeResponse(answered), /^value user-rpc-\d$/);
+    await waitFor(() => closed.length > 0, {message: 'the drained upstream closes'});
+    assert.match(closed[0] ?? '', /deselected/);
+    assert.ok(!kube.logs.some((entry) => /no longer discovered/.test(entry.message)), 'nothing claims the application vanished');
+  });
+});
