@@ -26,6 +26,8 @@ export interface Learning {
   /** What the tunnel routes by: `published` plus learned service keys. */
   readonly routes: RouteSource;
   readonly learner: ExportLearner | undefined;
+  /** For the telnet shell: what discovery says about one application. */
+  describe(application: string): string | undefined;
   /** The local port is open: the resolve file can name it. */
   listening(host: string, port: number): void;
   /** Stops learning, and puts the resolve file back. Safe to call more than once. */
@@ -48,6 +50,13 @@ export function startLearning(options: LearningOptions): Learning {
     published,
     routes,
     learner,
+    describe(application) {
+      const state = learner?.get(application);
+      if (!state) return learner ? undefined : 'not learned (--no-learn)';
+      if (state.state === 'learning') return 'learning what it exports';
+      if (state.state === 'learned') return `learned via ${state.via ?? 'discovery'}`;
+      return `nothing learned: ${state.reason ?? 'no way answered'}`;
+    },
     listening(host, port) {
       if (!resolveFile || stopped) return;
       // Java consumers connect to what the URL says; `localhost` also works when we listen on every address.

@@ -265,6 +265,7 @@ export async function runUp(args: string[], context: CliContext, events = new Tu
         events,
         attachmentKey: options.attachmentKey,
         maxBodyLength: options.maxPayload,
+        describeApplication: (application) => learning.describe(application),
       });
     } catch (error) {
       learning.stop();
