@@ -2,7 +2,9 @@
 // through the fake API server to providers that answer with real 2.7/3.2 bytes; the annotation; new pods.
 import assert from 'node:assert/strict';
 import {after, before, describe, it} from 'node:test';
+import {main} from '../../src/cli/main.js';
 import {ExportLearner} from '../../src/discovery/export-learner.js';
+import {collector} from '../support/output.js';
 import {routeLearnedServices} from '../../src/discovery/learned-routes.js';
 import type {ServeHandle} from '../../src/kube/cluster.js';
 import {RouteSource} from '../../src/router/route-table.js';
@@ -60,5 +62,18 @@ describe('learning what Kubernetes applications export', {skip: fixturesMissing}
       learner.close();
       await handle?.stop();
     }
+
+    // `dubbo-tunnel ls --interfaces` asks the same way, through its own short-lived port-forwards.
+    const out = collector();
+    const err = collector();
+    const code = await main(['ls', '--interfaces', '--json', '--kubeconfig', kube.kubeconfig], {stdout: out.stream, stderr: err.stream, env: {HOME: '/nonexistent'}, interactive: false});
+    assert.equal(code, 0, err.text());
+    assert.deepEqual(JSON.parse(out.text()), [
+      {application: 'pay-rpc', services: ['com.example.LegacyService', 'g1/demo.PayService:1.0.0', 'g2/com.example.Other:2.0'], via: 'not-found-list'},
+      {application: 'user-rpc', services: ['demo.UserService'], via: 'qos'},
+    ]);
+    const text = collector();
+    assert.equal(await main(['ls', '--interfaces', '--kubeconfig', kube.kubeconfig], {stdout: text.stream, stderr: err.stream, env: {HOME: '/nonexistent'}, interactive: false}), 0);
+    assert.match(text.text(), /^pay-rpc \(3 services, via not-found-list\)\n {4}com\.example\.LegacyService\n[\s\S]*user-rpc \(1 service, via qos\)\n {4}demo\.UserService\n$/);
   });
 });

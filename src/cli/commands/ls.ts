@@ -1,5 +1,7 @@
 import {TunnelEventBus} from '../../core/events.js';
+import {ExportLearner} from '../../discovery/export-learner.js';
 import {KubeCluster} from '../../kube/cluster.js';
+import {RouteSource} from '../../router/route-table.js';
 import type {KubeApplication} from '../../kube/cluster.js';
 import {parseCommandArgs} from '../args.js';
 import type {CliContext, Command} from '../command.js';
@@ -9,6 +11,7 @@ import {KUBE_OPTIONS, KUBE_OPTIONS_HELP, kubeOptionsFrom} from '../kube-options.
 const OPTIONS = {
   ...KUBE_OPTIONS,
   json: {type: 'boolean'},
+  interfaces: {type: 'boolean'},
 } as const;
 
 /** `dubbo` + 20880 -> `dubbo:20880`; a bare number stays a number. */
@@ -61,6 +64,13 @@ async function run(args: string[], context: CliContext): Promise<number> {
     if (level === 'warn' || level === 'error') context.stderr.write(`dubbo-tunnel: ${level === 'warn' ? 'warning' : 'error'}: ${message}\n`);
   });
   const cluster = await KubeCluster.open({...kube, events, env: context.env, execStderr: context.stderr, interactive: context.interactive});
+  if (values.interfaces === true) {
+    try {
+      return await listInterfaces(cluster, events, json, context);
+    } finally {
+      await cluster.close();
+    }
+  }
   try {
     const applications = await cluster.discover();
     if (json) context.stdout.write(`${JSON.stringify(applications.map(toJson), null, 2)}\n`);
@@ -77,6 +87,35 @@ async function run(args: string[], context: CliContext): Promise<number> {
   }
 }
 
+/**
+ * `ls --interfaces`: every discovered application is asked what it exports, through short-lived
+ * port-forwards (the same learning `up` does), and the answers are printed.
+ */
+async function listInterfaces(cluster: KubeCluster, events: TunnelEventBus, json: boolean, context: CliContext): Promise<number> {
+  const routes = new RouteSource();
+  const handle = await cluster.serve(routes, 'all');
+  const learner = new ExportLearner({events});
+  try {
+    if (routes.current.backends.size === 0) throw await cluster.noBackendsError();
+    learner.update(routes.current.backends.values());
+    await learner.settled();
+    const states = learner.all().sort((a, b) => a.application.localeCompare(b.application));
+    if (json) {
+      context.stdout.write(`${JSON.stringify(states.map((state) => ({application: state.application, services: state.keys, via: state.via ?? null, ...(state.reason === undefined ? {} : {reason: state.reason})})), null, 2)}\n`);
+    } else {
+      for (const state of states) {
+        context.stdout.write(state.keys.length > 0
+          ? `${state.application} (${state.keys.length} service${state.keys.length === 1 ? '' : 's'}, via ${state.via ?? 'discovery'})\n${state.keys.map((key) => `    ${key}\n`).join('')}`
+          : `${state.application}: nothing learned\n`);
+      }
+    }
+    return 0;
+  } finally {
+    learner.close();
+    await handle.stop();
+  }
+}
+
 export const command: Command = {
   name: 'ls',
   summary: 'List the Dubbo applications discovered in the cluster (Ingresses of class dubbo, Services with a dubbo port)',
@@ -84,11 +123,13 @@ export const command: Command = {
   options: [
     ...KUBE_OPTIONS_HELP,
     {flags: '--json', description: 'print a JSON array (application, namespace, service, port, servicePort, targetPort, source, origin, readyPods) instead of the table'},
+    {flags: '--interfaces', description: 'ask every application which services it exports (through short-lived port-forwards) and list them; with --json: application, services, via, reason'},
   ],
   examples: [
     'dubbo-tunnel ls',
     'dubbo-tunnel ls -n payments --context staging',
     'dubbo-tunnel ls -A --source ingress',
+    'dubbo-tunnel ls --interfaces                # what each application exports',
     'dubbo-tunnel ls -l tier=rpc --json | jq -r \'.[].application\'',
   ],
   run,
