@@ -20,7 +20,7 @@ export const LAYERS = {
   // The pure codec: bytes in, values out. Its errors come from the leaf module core/errors.ts.
   protocol: {mayImport: ['core/errors'], bannedPackages: [...SOCKETS, ...PROCESSES_AND_FILES, ...RENDERING, ...KUBERNETES, ...SETTINGS_STORE, 'node:events']},
   core: {mayImport: [], bannedPackages: [...SOCKETS, ...RENDERING, ...KUBERNETES, ...SETTINGS_STORE]},
-  router: {mayImport: ['core'], bannedPackages: [...SOCKETS, ...RENDERING, ...KUBERNETES, ...SETTINGS_STORE]},
+  router: {mayImport: ['core', 'protocol'], bannedPackages: [...SOCKETS, ...RENDERING, ...KUBERNETES, ...SETTINGS_STORE]},
   proxy: {mayImport: ['core', 'protocol', 'router'], bannedPackages: [...RENDERING, ...KUBERNETES, ...SETTINGS_STORE]},
   // Learning what providers export: pure codecs plus a prober that talks only through Backend streams.
   discovery: {mayImport: ['core', 'protocol', 'router'], bannedPackages: [...SOCKETS, ...RENDERING, ...KUBERNETES, ...SETTINGS_STORE]},
@@ -31,24 +31,34 @@ export const LAYERS = {
   sim: {mayImport: ['core', 'protocol'], bannedPackages: [...RENDERING, ...KUBERNETES, ...SETTINGS_STORE]},
   ui: {mayImport: ['core'], bannedPackages: [...SOCKETS, ...KUBERNETES, ...SETTINGS_STORE, 'node:child_process']},
   reporters: {mayImport: ['core'], bannedPackages: [...SOCKETS, ...RENDERING, ...KUBERNETES, ...SETTINGS_STORE]},
-  cli: {mayImport: ['core', 'protocol', 'router', 'proxy', 'kube', 'discovery', 'client', 'config', 'doctor', 'sim', 'ui', 'reporters'], bannedPackages: [...RENDERING, ...KUBERNETES]},
+  // A running session: listener, route table, sources. Kubernetes sources load lazily (a dynamic
+  // import of kube/session-source.ts), so from src/kube it may import types only.
+  session: {mayImport: ['core', 'router', 'proxy'], typesFrom: ['kube'], bannedPackages: [...RENDERING, ...KUBERNETES, ...SETTINGS_STORE]},
+  cli: {mayImport: ['core', 'protocol', 'router', 'proxy', 'kube', 'discovery', 'client', 'config', 'doctor', 'sim', 'ui', 'reporters', 'session'], bannedPackages: [...RENDERING, ...KUBERNETES]},
   types: {mayImport: [], bannedPackages: []},
 };
 
 /** One `no-restricted-imports` rule per layer, from LAYERS. */
 function layerRules() {
   const folders = Object.keys(LAYERS);
-  return Object.entries(LAYERS).map(([layer, {mayImport, bannedPackages}]) => {
+  return Object.entries(LAYERS).map(([layer, {mayImport, bannedPackages, typesFrom = []}]) => {
     // Every folder of src/ is one level deep, so `../x/` (or `../../x/` from a subfolder) names
     // folder x of src/. Allowed single files (core/errors) are matched whole.
     const allowedFolders = mayImport.filter((entry) => !entry.includes('/'));
     const allowedFiles = mayImport.filter((entry) => entry.includes('/'));
-    const forbidden = folders.filter((folder) => folder !== layer && !allowedFolders.includes(folder));
+    const forbidden = folders.filter((folder) => folder !== layer && !allowedFolders.includes(folder) && !typesFrom.includes(folder));
     const except = allowedFiles.map((file) => `(?!${file.replaceAll('/', '\\/')}\\.js$)`).join('');
     const patterns = forbidden.length === 0 ? [] : [{
       regex: `^(\\.\\./)+${except}(${forbidden.join('|')})(\\/|\\.js$)`,
       message: `src/${layer} may import only ${mayImport.length === 0 ? 'its own folder' : mayImport.map((entry) => `src/${entry}`).join(', ')} from src/ (docs/architecture.md, eslint.config.js LAYERS).`,
     }];
+    if (typesFrom.length > 0) {
+      patterns.push({
+        regex: `^(\\.\\./)+(${typesFrom.join('|')})(\\/|\\.js$)`,
+        allowTypeImports: true,
+        message: `src/${layer} may import only types from ${typesFrom.map((entry) => `src/${entry}`).join(', ')}; load it lazily with await import() (docs/architecture.md, eslint.config.js LAYERS).`,
+      });
+    }
     return {
       files: [`src/${layer}/**`],
       rules: {
@@ -62,7 +72,7 @@ function layerRules() {
 }
 
 export default tseslint.config(
-  {ignores: ['dist/**', 'node_modules/**', 'coverage/**']},
+  {ignores: ['dist/**', 'dist-bin/**', '.bench-out/**', 'node_modules/**', 'coverage/**']},
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -29,7 +29,7 @@ function sizedBody(target, encode) {
 }
 
 /** Request body as DubboCodec.encodeRequestData writes it: 5 strings, the args, then the attachment map (last). */
-export function requestBody(targetBytes) {
+export function requestBody(targetBytes, application = TARGET_APPLICATION) {
   return sizedBody(targetBytes, (n) => {
     const enc = new EncoderV2();
     enc.writeString('2.0.2');
@@ -45,7 +45,7 @@ export function requestBody(targetBytes) {
       version: '0.0.0',
       timeout: '3000',
       'remote.application': 'bench-consumer',
-      'target-application': TARGET_APPLICATION,
+      'target-application': application,
     });
     return enc.get();
   });

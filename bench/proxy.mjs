@@ -1,6 +1,7 @@
 // The proxy under test, in its own process so its RSS and CPU are measured apart from the load
 // generator: `node --expose-gc bench/proxy.mjs relay|tunnel <providerPort>`. dubbo-tunnel is loaded
-// from the compiled dist/ (what the published CLI runs). Talks to bench/run.mjs over IPC.
+// from .bench-out/tunnel-core.js, which bench/run.mjs bundles from src/ with the same esbuild
+// settings as the published dist/ (scripts/build.mjs). Talks to bench/run.mjs over IPC.
 import process from 'node:process';
 import {startRelay} from './relay.mjs';
 import {TARGET_APPLICATION} from './frames.mjs';
@@ -10,9 +11,7 @@ const providerPort = Number(providerPortText);
 const completed = {ok: 0, failed: 0, lastError: undefined};
 
 async function startTunnel() {
-  const {TunnelServer} = await import('../dist/proxy/tunnel-server.js');
-  const {StaticBackend} = await import('../dist/proxy/static-backend.js');
-  const {RouteSource, createRouteTable} = await import('../dist/router/route-table.js');
+  const {TunnelServer, StaticBackend, RouteSource, createRouteTable} = await import('../.bench-out/tunnel-core.js');
   const routes = new RouteSource(createRouteTable([new StaticBackend(TARGET_APPLICATION, '127.0.0.1', providerPort)]));
   const server = await TunnelServer.start({port: 0, host: '127.0.0.1', routes});
   // The CLI always has a reporter listening for completed requests; count them like it would.

@@ -2,17 +2,18 @@
 // dubbo-tunnel benchmark (`npm run bench`). Three paths in one run, same provider, same load:
 //   direct  consumer -> provider
 //   relay   consumer -> plain TCP relay (bench/relay.mjs) -> provider
-//   tunnel  consumer -> dubbo-tunnel (compiled dist/) -> provider
+//   tunnel  consumer -> dubbo-tunnel (bundled like dist/, see bundleTunnelCore) -> provider
 // Body sizes 1 KiB and 256 KiB, 1 and 64 requests in flight on one connection. Three processes:
 // this one (load generator), the provider, and each proxy under test in its own process, so the
 // proxy's RSS and CPU are its own. Loopback only. The three paths run back to back for each case
 // (interleaved, not path after path) so background load on a shared machine hits them alike.
+// `npm run bench -- startup` runs only the start-up and footprint section (bench/startup.mjs).
 // Knobs: BENCH_WARMUP_MS, BENCH_DURATION_MS, BENCH_ROUNDS, BENCH_LONG_MS, BENCH_PATHS, BENCH_STRICT=1.
 import process from 'node:process';
 import console from 'node:console';
 import {setTimeout, clearTimeout} from 'node:timers';
 import {fork} from 'node:child_process';
-import {existsSync, mkdirSync, writeFileSync} from 'node:fs';
+import {mkdirSync, writeFileSync} from 'node:fs';
 import os from 'node:os';
 import {dirname, join} from 'node:path';
 import {fileURLToPath} from 'node:url';
@@ -38,9 +39,30 @@ const TARGET_P99_ADDED_MS = 0.3;
 const FLAT_HEAP_MIB = 4;
 const FLAT_RSS_MIB = 8;
 
-if (PATHS.includes('tunnel') && !existsSync(join(root, 'dist/proxy/tunnel-server.js'))) {
-  console.error('dist/ is missing: run `npm run bench` (it builds first) or `npm run build`.');
-  process.exit(2);
+/**
+ * The tunnel under test: TunnelServer, StaticBackend and the route table from src/, bundled with
+ * the package's own esbuild settings (scripts/build.mjs), so it is the code the CLI runs.
+ */
+async function bundleTunnelCore() {
+  const {build} = await import('esbuild');
+  const {commonOptions} = await import('../scripts/build.mjs');
+  await build({
+    ...commonOptions(),
+    absWorkingDir: root,
+    stdin: {
+      contents: [
+        "export {TunnelServer} from './src/proxy/tunnel-server.js';",
+        "export {StaticBackend} from './src/proxy/static-backend.js';",
+        "export {RouteSource, createRouteTable} from './src/router/route-table.js';",
+      ].join('\n'),
+      resolveDir: root,
+      sourcefile: 'bench-tunnel-core.ts',
+      loader: 'ts',
+    },
+    outfile: join(root, '.bench-out/tunnel-core.js'),
+    format: 'esm',
+    metafile: false,
+  });
 }
 
 function startChild(script, args) {
@@ -144,8 +166,9 @@ async function memoryRun(proxy, port) {
   }
 }
 
-async function main() {
+async function throughputBench() {
   const t0 = Date.now();
+  if (PATHS.includes('tunnel')) await bundleTunnelCore();
   console.log(`dubbo-tunnel bench: node ${process.version}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), ${os.platform()} ${os.release()}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   console.log(`warm-up ${WARMUP_MS} ms + measure ${DURATION_MS} ms per case, ${ROUNDS} round(s), memory run ${LONG_MS} ms\n`);
 
@@ -283,4 +306,15 @@ async function main() {
   if (process.env.BENCH_STRICT === '1' && checks.some((check) => !check.pass)) process.exitCode = 1;
 }
 
-await main();
+// `npm run bench` runs every section; `npm run bench -- startup` (or `throughput`) only those named.
+const SECTIONS = {throughput: throughputBench, startup: async () => (await import('./startup.mjs')).startupBench()};
+const asked = process.argv.slice(2);
+const unknown = asked.filter((name) => !(name in SECTIONS));
+if (unknown.length > 0) {
+  console.error(`unknown bench section ${unknown.join(', ')}; sections: ${Object.keys(SECTIONS).join(', ')}`);
+  process.exit(2);
+}
+for (const name of asked.length > 0 ? asked : Object.keys(SECTIONS)) {
+  if (asked.length !== 1) console.log(`\n===== ${name}\n`);
+  await SECTIONS[name]();
+}

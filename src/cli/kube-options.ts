@@ -10,8 +10,8 @@ import type {OptionHelp} from './command.js';
  */
 export const KUBE_OPTIONS = {
   'kubeconfig': {type: 'string'},
-  'context': {type: 'string'},
-  'namespace': {type: 'string', short: 'n'},
+  'context': {type: 'string', multiple: true},
+  'namespace': {type: 'string', short: 'n', multiple: true},
   'all-namespaces': {type: 'boolean', short: 'A'},
   'source': {type: 'string'},
   'selector': {type: 'string', short: 'l'},
@@ -20,8 +20,8 @@ export const KUBE_OPTIONS = {
 
 export const KUBE_OPTIONS_HELP: readonly OptionHelp[] = [
   {flags: '--kubeconfig <file>', description: 'kubeconfig file to use (default: KUBECONFIG, several files allowed, else ~/.kube/config)'},
-  {flags: '--context <name>', description: 'kubeconfig context (default: the current context)'},
-  {flags: '-n, --namespace <ns>', description: 'namespace to search (default: the context\'s namespace, else default)'},
+  {flags: '--context <name>', description: 'kubeconfig context (default: the current context); repeat for several contexts'},
+  {flags: '-n, --namespace <ns>', description: 'namespace to search (default: the context\'s namespace, else default); repeat for several'},
   {flags: '-A, --all-namespaces', description: 'search every namespace (needs cluster-wide list/watch permission)'},
   {flags: '--source <source>', description: 'ingress | service | auto: where backends come from (default auto = both, an Ingress wins)'},
   {flags: '-l, --selector <selector>', description: 'only Services with these labels, kubectl syntax (e.g. tier=rpc)'},
@@ -31,8 +31,8 @@ export const KUBE_OPTIONS_HELP: readonly OptionHelp[] = [
 /** The parsed values of KUBE_OPTIONS, as node:util parseArgs returns them. */
 export interface KubeOptionValues {
   'kubeconfig'?: string;
-  'context'?: string;
-  'namespace'?: string;
+  'context'?: string[];
+  'namespace'?: string[];
   'all-namespaces'?: boolean;
   'source'?: string;
   'selector'?: string;
@@ -74,13 +74,14 @@ export function kubeOptionsFrom(
       hint: 'use -n <ns> for one namespace, or -A for all of them',
     });
   }
-  for (const flag of ['kubeconfig', 'context', 'namespace', 'ingress-class'] as const) {
+  for (const flag of ['kubeconfig', 'ingress-class'] as const) {
     if (values[flag] === '') throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', `--${flag} needs a value`);
   }
+  const {contexts, namespaces} = kubePlacesFrom(values);
   const options: KubeCliOptions = {};
   if (values.kubeconfig !== undefined) options.kubeconfig = values.kubeconfig;
-  if (values.context !== undefined) options.context = values.context;
-  if (values.namespace !== undefined) options.namespace = values.namespace;
+  if (contexts[0] !== undefined) options.context = contexts[0];
+  if (namespaces[0] !== undefined) options.namespace = namespaces[0];
   if (values['all-namespaces'] === true) options.allNamespaces = true;
   options.source = source;
   if (values.selector !== undefined) options.selector = values.selector;
@@ -91,4 +92,17 @@ export function kubeOptionsFrom(
 /** True when any Kubernetes flag was given (e.g. for `up`: kube mode even with --backend). */
 export function hasKubeOptions(values: KubeOptionValues): boolean {
   return Object.keys(KUBE_OPTIONS).some((flag) => values[flag as keyof KubeOptionValues] !== undefined);
+}
+
+/**
+ * Every --context and -n given, in order and without repeats (a session reads each context with
+ * each namespace). Empty lists mean the current context and its namespace.
+ */
+export function kubePlacesFrom(values: Pick<KubeOptionValues, 'context' | 'namespace'>): {contexts: string[]; namespaces: string[]} {
+  const list = (flag: 'context' | 'namespace'): string[] => {
+    const given = values[flag] ?? [];
+    if (given.some((value) => value.trim() === '')) throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', `--${flag} needs a value`);
+    return [...new Set(given.map((value) => value.trim()))];
+  };
+  return {contexts: list('context'), namespaces: list('namespace')};
 }

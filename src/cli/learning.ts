@@ -1,7 +1,7 @@
 /**
  * What `up` adds around whatever publishes route tables: the ExportLearner (routing by service key) and the
- * resolve file. Sources publish to `published`; the tunnel reads `routes`. Kept apart from up.ts so any
- * publisher (static backends, the cluster, a session) plugs in the same way.
+ * resolve file. The session's publisher writes `published`; the tunnel reads what join() returns: the same
+ * tables plus the learned service keys.
  */
 import type {TunnelEventBus} from '../core/events.js';
 import {ExportLearner} from '../discovery/export-learner.js';
@@ -12,8 +12,6 @@ import {RouteSource, createRouteTable} from '../router/route-table.js';
 
 export interface LearningOptions {
   events: TunnelEventBus;
-  /** --route entries. */
-  routes: [string, string][];
   /** --no-learn */
   noLearn: boolean;
   /** --resolve-file, as typed (`~/` is expanded). */
@@ -21,10 +19,8 @@ export interface LearningOptions {
 }
 
 export interface Learning {
-  /** Where sources publish their tables. */
-  readonly published: RouteSource;
-  /** What the tunnel routes by: `published` plus learned service keys. */
-  readonly routes: RouteSource;
+  /** What the tunnel routes by: `published` plus learned service keys (call once). */
+  join(published: RouteSource): RouteSource;
   readonly learner: ExportLearner | undefined;
   /** For the telnet shell: what discovery says about one application. */
   describe(application: string): string | undefined;
@@ -40,15 +36,17 @@ export function startLearning(options: LearningOptions): Learning {
   // The last resort for a crash between here and stop(): 'exit' handlers may only do synchronous work, which close() is.
   const onExit = () => resolveFile?.close();
   process.once('exit', onExit);
-  const published = new RouteSource(createRouteTable([], options.routes));
-  const routes = new RouteSource(published.current);
+  const routes = new RouteSource(createRouteTable([]));
   const learner = options.noLearn ? undefined : new ExportLearner({events: options.events});
-  const stopJoining = learner ? routeLearnedServices(published, routes, learner) : published.subscribe((table) => routes.set(table));
+  let stopJoining = (): void => undefined;
   let stopWriting: (() => void) | undefined;
   let stopped = false;
   return {
-    published,
-    routes,
+    join(published) {
+      routes.set(published.current);
+      stopJoining = learner ? routeLearnedServices(published, routes, learner) : published.subscribe((table) => routes.set(table));
+      return routes;
+    },
     learner,
     describe(application) {
       const state = learner?.get(application);

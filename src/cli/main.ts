@@ -16,7 +16,11 @@ const COMMANDS: Record<string, {summary: string; load: () => Promise<Command>}> 
   config: {summary: 'Show or change saved settings (get, set, unset, list, path)', load: async () => (await import('./commands/config.js')).command},
 };
 
+/** The package version, put in by the bundler (scripts/build.mjs); undefined when running the TypeScript sources. */
+declare const DUBBO_TUNNEL_VERSION: string | undefined;
+
 function packageVersion(): string {
+  if (typeof DUBBO_TUNNEL_VERSION === 'string') return DUBBO_TUNNEL_VERSION;
   const url = new URL('../../package.json', import.meta.url);
   return (JSON.parse(readFileSync(url, 'utf8')) as {version: string}).version;
 }
@@ -67,7 +71,7 @@ export async function main(argv: string[], context: CliContext = defaultContext(
   }
   const entry = COMMANDS[first];
   if (!entry) {
-    context.stderr.write(`dubbo-tunnel: unknown command '${first}'. Commands: ${Object.keys(COMMANDS).join(', ')}. See dubbo-tunnel --help.\n`);
+    context.stderr.write(`dubbo-tunnel [DT_ERR_BAD_ARGUMENT]: unknown command '${first}'. Commands: ${Object.keys(COMMANDS).join(', ')}. See dubbo-tunnel --help.\n`);
     return 2;
   }
   const command = await entry.load();

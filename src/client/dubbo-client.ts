@@ -13,7 +13,7 @@ import {
   DEFAULT_PAYLOAD, FLAG_REQUEST, FLAG_TWOWAY, HEADER_LENGTH, RESPONSE_FLAG, SERIALIZATION, STATUS, describeTarget, serializationName, statusName as dubboStatusName, writeHeader,
 } from '../protocol/header.js';
 import type {FrameHeader} from '../protocol/header.js';
-import {classifyEvent, encodeHeartbeatResponse} from '../protocol/responses.js';
+import {heartbeatReply} from '../protocol/responses.js';
 import {formatHostPort} from '../core/host-port.js';
 
 const {EncoderV2, DecoderV2} = hessian;
@@ -213,7 +213,8 @@ export function callOnce(options: CallOptions): Promise<CallResult> {
         if (header.isRequest) {
           // A 2.6.x provider sends heartbeats too; answer like HeartbeatHandler (nothing else needs a reply here).
           const body = bytes.subarray(HEADER_LENGTH);
-          if (header.event && header.twoWay && classifyEvent(header, body) === 'heartbeat') socket.write(encodeHeartbeatResponse(header, body));
+          const reply = heartbeatReply(header, body);
+          if (reply !== undefined) socket.write(reply);
           return;
         }
         if (header.event || header.requestId !== requestId) return; // heartbeat answers, stray ids

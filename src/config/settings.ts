@@ -280,6 +280,9 @@ export class SettingsStore {
         schema: CONFIG_SCHEMA,
         // Selection keys contain dots (`kind.dev/default`): never treat them as paths.
         accessPropertiesByDotNotation: false,
+        // CONFIG_SCHEMA is ours and fixed: checking it against JSON Schema's meta-schema on every
+        // start cost most of the settings' start-up time (docs/performance.md). Files are still validated.
+        ajvOptions: {validateSchema: false},
       });
     } catch (error) {
       throw this.#explain(error);

@@ -11,4 +11,24 @@ export interface DiscoveredApplication {
   source: 'ingress' | 'service' | 'static';
   /** Ready pods right now; undefined when not known (static backends). */
   readyPods?: number;
+  /**
+   * Where it comes from in a session with several places (`local`, a namespace, a context, or
+   * `context/namespace`): the part after `@` in a qualified name such as `user-rpc@staging`.
+   * Undefined when the session has only one place to look.
+   */
+  where?: string;
+}
+
+/**
+ * A choice names an application (`user-rpc`) or one of several places offering that name
+ * (`user-rpc@staging`). Application names never contain `@`; places may (`admin@cluster` contexts).
+ */
+export function parseChoice(entry: string): {application: string; where: string | undefined} {
+  const at = entry.indexOf('@');
+  return at <= 0 ? {application: entry, where: undefined} : {application: entry.slice(0, at), where: entry.slice(at + 1)};
+}
+
+/** `user-rpc@staging`, or the bare name when there is no place to name. */
+export function qualifiedName(application: string, where: string | undefined): string {
+  return where === undefined ? application : `${application}@${where}`;
 }

@@ -2,33 +2,55 @@
  * Errors with a stable code (assert on the code, not the text) and a hint that names the fix.
  * `message` is what a consumer or a person reads; keep it one line.
  */
-export type ErrorCode =
-  | 'DT_ERR_PORT_IN_USE'
-  | 'DT_ERR_LISTEN'
-  | 'DT_ERR_BAD_ARGUMENT'
-  | 'DT_ERR_BACKEND_UNAVAILABLE'
-  | 'DT_ERR_BACKEND_CLOSED'
-  | 'DT_ERR_NO_ROUTE'
-  | 'DT_ERR_AMBIGUOUS_SERVICE'
-  | 'DT_ERR_RESOLVE_FILE'
-  | 'DT_ERR_BAD_BODY'
-  | 'DT_ERR_UNSUPPORTED_SERIALIZATION'
-  | 'DT_ERR_BAD_MAGIC'
-  | 'DT_ERR_BAD_LENGTH'
-  | 'DT_ERR_FRAME_TOO_LARGE'
-  | 'DT_ERR_RESPONSE_TOO_LARGE'
-  | 'DT_ERR_SHUTTING_DOWN'
-  | 'DT_ERR_KUBECONFIG'
-  | 'DT_ERR_KUBE_CONTEXT'
-  | 'DT_ERR_KUBE_FORBIDDEN'
-  | 'DT_ERR_KUBE_UNAUTHORIZED'
-  | 'DT_ERR_KUBE_UNREACHABLE'
-  | 'DT_ERR_KUBE_API'
-  | 'DT_ERR_NO_READY_PODS'
-  | 'DT_ERR_PORT_FORWARD'
-  | 'DT_ERR_NO_BACKENDS'
-  | 'DT_ERR_CONFIG'
-  | 'DT_ERR_NEEDS_CHOICE';
+/**
+ * Every stable code, where a person or a script sees it, and what it means. ErrorCode is derived
+ * from this table, so a code cannot exist without its entry; docs/errors.md is generated from it
+ * (scripts/errors-doc.ts; test/docs/errors.test.ts keeps it current and fails on a code no
+ * module uses). Codes never change meaning; add a new one for a new cause.
+ *
+ * Where: `answer` = the text of a Dubbo error response a consumer gets (`dubbo-tunnel [CODE]: …`,
+ * also the `code` of the `request-completed` event and its `--json` line); `cli` = the error line
+ * of a command (`dubbo-tunnel [CODE]: …`, exit status 1, or 2 for usage errors); `call` = the
+ * outcome of `dubbo-tunnel call` (stderr, and `errorCode` with `--json`); `log` = a log line or
+ * event while running.
+ */
+export const ERROR_CODES = {
+  DT_ERR_BAD_ARGUMENT: {where: 'cli', meaning: 'A command-line argument is missing, unknown or malformed (exit status 2).', fix: 'See `dubbo-tunnel <command> --help`.'},
+  DT_ERR_NEEDS_CHOICE: {where: 'cli', meaning: 'No applications were chosen and there is no terminal for the picker (exit status 2).', fix: 'Pass `--all`, `--select <a,b>` or `--last`.'},
+  DT_ERR_CONFIG: {where: 'cli', meaning: 'A saved setting or environment variable is invalid, or the settings file cannot be read or written.', fix: 'Fix or unset it: `dubbo-tunnel config list` shows where each value comes from.'},
+  DT_ERR_PORT_IN_USE: {where: 'cli', meaning: 'The local port is already taken by another process.', fix: 'Stop that process or pass `--port <port>`; `dubbo-tunnel doctor` names the holder and a free port.'},
+  DT_ERR_LISTEN_NOT_ALLOWED: {where: 'cli', meaning: 'The operating system does not allow listening on that port (ports below 1024).', fix: 'Choose a port above 1023 with `--port`.'},
+  DT_ERR_LISTEN_ADDRESS: {where: 'cli', meaning: 'The `--host` address is not an address of this machine.', fix: 'Pass a local address, or leave `--host` out.'},
+  DT_ERR_LISTEN: {where: 'cli', meaning: 'Listening on the local port failed for another reason (the message has the system error).', fix: 'Run `dubbo-tunnel doctor`.'},
+  DT_ERR_KUBECONFIG: {where: 'cli', meaning: 'The kubeconfig is missing, unreadable or invalid.', fix: 'Check `--kubeconfig` / `KUBECONFIG`; `dubbo-tunnel doctor` says what is wrong.'},
+  DT_ERR_KUBE_CONTEXT: {where: 'cli', meaning: 'The kubeconfig context does not exist or is incomplete.', fix: 'Pass an existing `--context` (`kubectl config get-contexts`).'},
+  DT_ERR_KUBE_UNAUTHORIZED: {where: 'cli, log', meaning: 'The API server rejected the credentials (401), or the exec credential plugin failed.', fix: 'Log in again with your cluster\'s tool (the message names it).'},
+  DT_ERR_KUBE_FORBIDDEN: {where: 'cli, log', meaning: 'RBAC does not allow a verb dubbo-tunnel needs (403); the message names the verb and resource.', fix: 'Ask for the Role in docs/kubernetes.md; `dubbo-tunnel doctor` checks every verb.'},
+  DT_ERR_KUBE_UNREACHABLE: {where: 'cli, log', meaning: 'The API server cannot be reached (refused, timed out, DNS, TLS).', fix: 'Check VPN/network and the server URL in the kubeconfig.'},
+  DT_ERR_KUBE_API: {where: 'cli, log', meaning: 'The API server answered with an error or with something that is not the Kubernetes API.', fix: 'The message has the API server\'s own text; check the server URL.'},
+  DT_ERR_RESOLVE_FILE: {where: 'cli', meaning: 'The `--resolve-file` cannot be taken: another running dubbo-tunnel manages it, or it cannot be read or written.', fix: 'Stop the other one, or pass another `--resolve-file <path>` (consumers then need `-Ddubbo.resolve.file=<path>`).'},
+  DT_ERR_NO_BACKENDS: {where: 'cli', meaning: 'Discovery found no Dubbo backends (or the namespace does not exist).', fix: 'Mark a Service or Ingress as docs/kubernetes.md describes, or pick another `--namespace`.'},
+  DT_ERR_NO_READY_PODS: {where: 'answer, log', meaning: 'The application has no ready pod to forward to.', fix: 'Check the pods (`kubectl get pods`); requests work again as soon as one is ready.'},
+  DT_ERR_PORT_FORWARD: {where: 'answer, log', meaning: 'The port-forward stream to a pod could not be opened or broke.', fix: 'The message has the API server\'s reason; check the pod and the `pods/portforward` permission.'},
+  DT_ERR_BACKEND_UNAVAILABLE: {where: 'answer', meaning: 'The provider could not be reached, so the request was not sent.', fix: 'Check that the provider runs (the message names the address); the next request tries again.'},
+  DT_ERR_BACKEND_CLOSED: {where: 'answer', meaning: 'The connection to the provider ended while the request waited for its answer; it may or may not have run.', fix: 'Retry if the call is idempotent.'},
+  DT_ERR_NO_ROUTE: {where: 'answer', meaning: 'The request names no routed application (attachment, MetadataService group, `--route` map or the only backend).', fix: 'Set the `target-application` attachment to one of the applications the message lists.'},
+  DT_ERR_AMBIGUOUS_SERVICE: {where: 'answer', meaning: 'A request without the attachment names a service that two or more routed applications were learned to export; the message names them.', fix: 'Set the `target-application` attachment, or pass `--route <interface>=<application>`.'},
+  DT_ERR_UNSUPPORTED_SERIALIZATION: {where: 'answer', meaning: 'The request\'s serialization cannot be read, so its attachment is unknown and nothing else routes it.', fix: 'Use `serialization=hessian2` on the reference, or map the interface with `--route`.'},
+  DT_ERR_BAD_BODY: {where: 'answer', meaning: 'The request body is not a valid Dubbo request.', fix: 'Check the consumer\'s Dubbo version and serialization.'},
+  DT_ERR_FRAME_TOO_LARGE: {where: 'answer', meaning: 'The request is larger than the payload limit and was not forwarded.', fix: 'Raise the limit with `--max-payload <bytes>`.'},
+  DT_ERR_RESPONSE_TOO_LARGE: {where: 'answer', meaning: 'The provider\'s answer is larger than the payload limit; the consumer gets this error instead.', fix: 'Raise the limit with `--max-payload <bytes>`.'},
+  DT_ERR_SHUTTING_DOWN: {where: 'answer', meaning: 'dubbo-tunnel is stopping and forwards no new requests.', fix: 'Start it again.'},
+  DT_ERR_BAD_MAGIC: {where: 'log', meaning: 'A consumer sent bytes that are not Dubbo; its connection was closed.', fix: 'Point only Dubbo consumers (`dubbo://`) at the port.'},
+  DT_ERR_BAD_LENGTH: {where: 'log', meaning: 'A frame header had an impossible body length; the connection was closed.', fix: 'Check the consumer; this is not Dubbo 2 framing.'},
+  DT_ERR_CALL_CONNECT: {where: 'call', meaning: '`call` could not connect to the local port (exit status 2).', fix: 'Start `dubbo-tunnel up`, or pass its `--port`.'},
+  DT_ERR_CALL_CLOSED: {where: 'call', meaning: 'The connection closed before the answer arrived.', fix: 'See the log of `dubbo-tunnel up`.'},
+  DT_ERR_CALL_TIMEOUT: {where: 'call', meaning: 'No answer within `--timeout`.', fix: 'Raise `--timeout`, or check the provider.'},
+  DT_ERR_CALL_BAD_ANSWER: {where: 'call', meaning: 'The answer could not be read (not Dubbo, or a serialization the client cannot read).', fix: 'Check that the port is dubbo-tunnel\'s or a Dubbo provider\'s.'},
+  DT_ERR_INTERNAL: {where: 'cli', meaning: 'A bug: an error without a code reached the command line (the stack trace follows).', fix: 'Please report it with the output.'},
+} as const satisfies Record<string, {where: string; meaning: string; fix: string}>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
 
 export class DubboTunnelError extends Error {
   readonly code: ErrorCode;

@@ -1,6 +1,7 @@
 import {EventEmitter} from 'node:events';
 import type {BackendState} from './backend.js';
 import type {ErrorCode} from './errors.js';
+import {RepeatFolder, foldedSuffix} from './fold.js';
 
 /**
  * Everything the core tells the outside world, in one typed map. The line logger, the JSON
@@ -13,7 +14,7 @@ export interface TunnelEvents {
   /** A consumer connected (and passed the local-peer check). */
   'connection-opened': [{connectionId: number; peer: string}];
   /** A consumer connection ended. `reason` is set when we closed it because of bad input. */
-  'connection-closed': [{connectionId: number; peer: string; reason?: string}];
+  'connection-closed': [{connectionId: number; peer: string; reason?: string; code?: ErrorCode}];
   /** A peer that is not this machine tried to connect and was refused. */
   'connection-refused': [{peer: string; reason: string}];
   /** A request finished: answered by a provider, or answered by dubbo-tunnel with an error. */
@@ -23,8 +24,11 @@ export interface TunnelEvents {
   'upstream-closed': [{application: string; remote: string; connectionId: number; reason?: string}];
   /** A backend's own state changed (Kubernetes backends: pod changes, no ready pods, errors). */
   'backend-state-changed': [{application: string; state: BackendState; detail?: string; pod?: string}];
-  /** The set of routable applications changed (live discovery). */
-  'routes-changed': [{applications: string[]}];
+  /**
+   * The set of routable applications changed (live discovery, a new choice). `origins` says where
+   * each one comes from (`local`, a namespace or context) when the session has several places.
+   */
+  'routes-changed': [{applications: string[]; origins?: Record<string, string>}];
   /** What an application exports, as learned from its providers (src/discovery/), or why it is unknown. */
   'services-learned': [LearnedServices];
   /** Free-form diagnostics with a level; loggers filter by --log-level. */
@@ -83,7 +87,23 @@ export interface RequestCompleted {
 }
 
 export class TunnelEventBus extends EventEmitter<TunnelEvents> {
+  /** Identical lines within a few seconds become one summary, for every logger and the dashboard alike. */
+  readonly #folder: RepeatFolder<{level: LogLevel; message: string}>;
+
+  /** `foldWindowMs`: how long identical log lines are counted instead of emitted (tests shorten it). */
+  constructor(options: {foldWindowMs?: number} = {}) {
+    super();
+    this.#folder = new RepeatFolder((sample, count, windowMs) => {
+      this.emit('log', {level: sample.level, message: `${sample.message}${foldedSuffix(count, windowMs)}`});
+    }, options.foldWindowMs);
+  }
+
   log(level: LogLevel, message: string): void {
-    this.emit('log', {level, message});
+    if (this.#folder.admit(`${level}\u0000${message}`, {level, message})) this.emit('log', {level, message});
+  }
+
+  /** Emits the summaries of lines still being counted (before the process exits). */
+  flushFolded(): void {
+    this.#folder.flush();
   }
 }

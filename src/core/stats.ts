@@ -1,3 +1,4 @@
+import {parseChoice} from './applications.js';
 import type {BackendState} from './backend.js';
 import type {LogLevel, RequestCompleted, TunnelEventBus, TunnelEvents} from './events.js';
 import {logLevelRank} from './events.js';
@@ -34,6 +35,8 @@ export interface ApplicationRow {
   readonly lastActivity: number | undefined;
   /** Upstream streams open right now. */
   readonly upstreams: number;
+  /** Where it is routed from (`local`, a namespace or context) when the session has several places. */
+  readonly origin?: string;
 }
 
 export interface RequestLogEntry {
@@ -228,6 +231,7 @@ export class StatsStore {
   readonly #apps = new Map<string, MutableApp>();
   /** Applications shown, in routing order; rows outside it are kept (stats survive re-selection) but hidden. */
   #routed: string[] = [];
+  #origins: Readonly<Record<string, string>> = {};
   #addresses: readonly string[] = [];
   #port: number | undefined;
   readonly #requests: LogRing<RequestCompleted, RequestLogEntry>;
@@ -313,7 +317,10 @@ export class StatsStore {
       }
       this.#changed();
     });
-    this.#on('routes-changed', ({applications}) => this.setApplications(applications));
+    this.#on('routes-changed', ({applications, origins}) => {
+      this.#origins = origins ?? {};
+      this.setApplications(applications);
+    });
     this.#on('log', ({level, message}) => {
       if (logLevelRank(level) < this.#minLevel) return;
       this.#event(level, undefined, message);
@@ -441,7 +448,8 @@ export class StatsStore {
           upstreams: app.upstreams,
         });
       }
-      rows.push(app.row);
+      const origin = this.#origins[name];
+      rows.push(origin === undefined ? app.row : Object.freeze({...app.row, origin}));
     }
     return Object.freeze({
       addresses: this.#addresses,
@@ -482,7 +490,9 @@ function mergeBySeq(a: readonly LogEntry[], b: readonly LogEntry[]): LogEntry[] 
  * from the start and after every change, so the UI only reads the store and never writes to it.
  */
 export function showingSelection(session: AppSession, stats: StatsStore): AppSession {
-  stats.setApplications(session.selection());
+  // Rows are per application name; a choice may also name the place (`user-rpc@staging`).
+  const routed = (): string[] => session.selection().map((entry) => parseChoice(entry).application);
+  stats.setApplications(routed());
   return {
     events: session.events,
     addresses: session.addresses,
@@ -492,7 +502,7 @@ export function showingSelection(session: AppSession, stats: StatsStore): AppSes
     selection: () => session.selection(),
     setSelection: async (applications) => {
       await session.setSelection(applications);
-      stats.setApplications(session.selection());
+      stats.setApplications(routed());
     },
     stop: () => session.stop(),
   };

@@ -21,6 +21,8 @@ const DIAGNOSED: Partial<Record<ErrorCode, readonly CheckId[]>> = {
   DT_ERR_KUBE_API: KUBE_CHECKS,
   DT_ERR_PORT_IN_USE: PORT_CHECKS,
   DT_ERR_LISTEN: PORT_CHECKS,
+  DT_ERR_LISTEN_NOT_ALLOWED: PORT_CHECKS,
+  DT_ERR_LISTEN_ADDRESS: PORT_CHECKS,
 };
 
 /** Which checks can say more about a start-up error; undefined = none (a usage error, no backends, ...). */

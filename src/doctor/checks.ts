@@ -162,7 +162,8 @@ function table(rows: string[][]): string[] {
   return rows.map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column] ?? 0))).join('  '));
 }
 
-async function permissionsCheck(cluster: KubeCluster, source: ClusterOptions['source'], timeoutMs: number): Promise<CheckResult> {
+/** The permissions check on an open cluster (also what `up` runs once it is serving: after-start.ts). */
+export async function permissionsCheck(cluster: KubeCluster, source: ClusterOptions['source'], timeoutMs: number): Promise<CheckResult> {
   const namespace = cluster.namespace;
   const where = namespace === undefined ? 'cluster-wide (-A)' : `in namespace ${namespace}`;
   const questions = requiredAccess(source ?? 'auto', namespace);
@@ -215,7 +216,8 @@ function describeApplication(application: KubeApplication): string {
   return `${application.application} (${pods === undefined ? 'ready pods unknown' : `${pods} ready ${pods === 1 ? 'pod' : 'pods'}`})`;
 }
 
-async function backendsCheck(cluster: KubeCluster, warnings: string[]): Promise<CheckResult> {
+/** The backends check on an open cluster (also what `up` runs once it is serving: after-start.ts). */
+export async function backendsCheck(cluster: KubeCluster, warnings: string[]): Promise<CheckResult> {
   let applications: KubeApplication[];
   try {
     applications = await cluster.discover();

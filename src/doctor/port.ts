@@ -98,7 +98,7 @@ export async function judgePort(listener: Listener): Promise<PortVerdict> {
     }
     const message = mapped?.message ?? errorMessage(error);
     return {
-      status: 'fail', problem: message.includes('not allowed') ? 'not-allowed' : 'no-address', summary: message, details: [],
+      status: 'fail', problem: mapped?.code === 'DT_ERR_LISTEN_NOT_ALLOWED' ? 'not-allowed' : 'no-address', summary: message, details: [],
       ...(mapped?.hint === undefined ? {} : {fix: mapped.hint}),
     };
   }

@@ -3,6 +3,7 @@ import {BackendError} from '../core/errors.js';
 import type {DubboTunnelError} from '../core/errors.js';
 import type {TunnelEventBus} from '../core/events.js';
 import type {KubeClient} from './client.js';
+import type {KnownDenials} from './denials.js';
 import type {KubeApplication} from './discovery.js';
 import type {EndpointTracker} from './endpoint-tracker.js';
 import type {PodTarget, ServiceTargets} from './endpoints.js';
@@ -10,6 +11,7 @@ import {SERVICE_NAME_LABEL} from './endpoints.js';
 import {DEFAULT_QOS_PORT} from './discovery.js';
 import {KubeRequestError, toKubeError} from './errors.js';
 import {formatSelector} from './label-selector.js';
+import {Backoff} from './list-watch.js';
 import {openPortForward} from './port-forward.js';
 import type {PortForwardStream} from './port-forward.js';
 
@@ -28,8 +30,12 @@ export interface KubeBackendDeps {
   client: KubeClient;
   endpoints: EndpointTracker;
   events: TunnelEventBus;
-  /** Bound for requests in flight on a retired stream (default DEFAULT_DRAIN_LIMIT_MS). */
-  drainLimitMs?: number;
+  /** Delays between port-forward attempts while the API server cannot be reached (default like the watches'). */
+  backoff?: Backoff;
+  /** Permissions known to be refused (pods/portforward): the backend then shows an error, not "ready". */
+  denials?: KnownDenials;
+  /** drainLimitMs: bound for requests in flight on a retired stream (default DEFAULT_DRAIN_LIMIT_MS); portForwardTimeoutMs: for a port-forward to start. */
+  timing?: {drainLimitMs?: number; portForwardTimeoutMs?: number};
 }
 
 /** A stream the backend no longer hands requests to; the router drains it. */
@@ -79,13 +85,26 @@ export class KubeBackend implements Backend {
   #next = 0;
   #closed = false;
   #closedBecause = '';
+  readonly #backoff: Backoff;
+  /**
+   * Set while the API server cannot be reached for port-forwards: until `retryAt` requests fail at
+   * once, after it one attempt at a time probes (the others still fail at once). Cleared by a stream.
+   */
+  #apiDown: {error: DubboTunnelError; retryAt: number} | undefined;
+  #probing = false;
 
   constructor(target: KubeApplication, deps: KubeBackendDeps) {
     this.application = target.application;
     this.target = target;
     this.declaredServices = target.interfaces;
     this.#deps = deps;
-    this.#unsubscribe = deps.endpoints.subscribe(() => this.#onEndpoints());
+    this.#backoff = deps.backoff ?? new Backoff();
+    const unsubscribeEndpoints = deps.endpoints.subscribe(() => this.#onEndpoints());
+    const unsubscribeDenials = deps.denials?.subscribe(() => this.#onEndpoints());
+    this.#unsubscribe = () => {
+      unsubscribeEndpoints();
+      unsubscribeDenials?.();
+    };
     if (target.problem !== undefined) this.#setState('error', target.problem);
     else if (deps.endpoints.started) this.#onEndpoints();
     else this.#setState('connecting', 'waiting for the endpoint list');
@@ -120,6 +139,29 @@ export class KubeBackend implements Backend {
     } catch (error) {
       throw this.#fail(toKubeError(error, this.#deps.client.scene));
     }
+    const down = this.#apiDown;
+    if (down && (Date.now() < down.retryAt || this.#probing)) throw this.#unreachable(down);
+    const probing = down !== undefined;
+    if (probing) this.#probing = true;
+    try {
+      return await this.#connectToAPod(signal);
+    } finally {
+      if (probing) this.#probing = false;
+    }
+  }
+
+  /** The answer to requests while port-forwards back off: at once, saying why and when the next try is. */
+  #unreachable(down: {error: DubboTunnelError; retryAt: number}): BackendError {
+    // No countdown in the text: identical answers fold into one log line during an outage.
+    return new BackendError(`${this.application}: the API server is unreachable (${down.error.message}); requests fail at once while port-forward attempts back off`, {
+      code: 'DT_ERR_KUBE_UNREACHABLE',
+      hint: down.error.hint ?? 'check the network path to the cluster (VPN, proxy); dubbo-tunnel keeps retrying',
+      cause: down.error,
+    });
+  }
+
+  async #connectToAPod(signal: AbortSignal | undefined): Promise<BackendStream> {
+    const {target} = this;
     const tried = new Set<string>();
     let lastError: DubboTunnelError | undefined;
     for (;;) {
@@ -138,12 +180,20 @@ export class KubeBackend implements Backend {
       if (this.#streams.size === 0 && this.#state?.state !== 'ready') this.#setState('connecting', `opening a port-forward to pod ${target.namespace}/${pick.pod}`, pick.pod);
       let stream: PortForwardStream;
       try {
-        stream = await openPortForward(this.#deps.client, {namespace: target.namespace, pod: pick.pod, port: pick.port}, {signal, settleMs: SETTLE_MS});
+        stream = await openPortForward(this.#deps.client, {namespace: target.namespace, pod: pick.pod, port: pick.port}, {signal, settleMs: SETTLE_MS, ...(this.#deps.timing?.portForwardTimeoutMs === undefined ? {} : {timeoutMs: this.#deps.timing.portForwardTimeoutMs})});
       } catch (error) {
         if (signal?.aborted === true) throw error;
         const mapped = toKubeError(error, this.#deps.client.scene);
         // Credentials, permissions and an unreachable API server are the same for every pod.
-        if ((error instanceof KubeRequestError && (error.status === 401 || error.status === 403)) || mapped.code === 'DT_ERR_KUBE_UNREACHABLE' || mapped.code === 'DT_ERR_KUBE_UNAUTHORIZED') {
+        const serverDown = mapped.code === 'DT_ERR_KUBE_UNREACHABLE' || (error instanceof KubeRequestError && error.status >= 500);
+        if (serverDown) {
+          // Back off like the watches do: during an outage every request would start an attempt.
+          const delay = this.#backoff.next();
+          if (this.#apiDown === undefined) this.#deps.events.log('warn', `${this.application}: port-forwards fail because the API server cannot be reached (${mapped.message}); requests fail at once until a retry works (next in ${(delay / 1000).toFixed(1)} s, backing off)`);
+          this.#apiDown = {error: mapped, retryAt: Date.now() + delay};
+          throw this.#fail(mapped);
+        }
+        if ((error instanceof KubeRequestError && (error.status === 401 || error.status === 403)) || mapped.code === 'DT_ERR_KUBE_UNAUTHORIZED') {
           throw this.#fail(mapped);
         }
         this.#failedAt.set(pick.pod, Date.now());
@@ -213,7 +263,7 @@ export class KubeBackend implements Backend {
     if (this.#retired.has(stream)) return;
     const pod = this.#streams.get(stream);
     this.#streams.delete(stream);
-    const limitMs = this.#deps.drainLimitMs ?? DEFAULT_DRAIN_LIMIT_MS;
+    const limitMs = this.#deps.timing?.drainLimitMs ?? DEFAULT_DRAIN_LIMIT_MS;
     const timer = setTimeout(() => {
       stream.destroy(new BackendError(`${pod === undefined ? stream.remote : `pod ${this.target.namespace}/${pod}`} was still busy ${Math.round(limitMs / 1000)} s after it stopped taking new requests (${reason.split(';')[0] ?? reason})`, {code: 'DT_ERR_BACKEND_CLOSED'}));
     }, limitMs);
@@ -248,6 +298,10 @@ export class KubeBackend implements Backend {
   }
 
   #track(stream: PortForwardStream, pod: string): void {
+    if (this.#apiDown !== undefined) this.#deps.events.log('info', `${this.application}: port-forwards work again`);
+    this.#apiDown = undefined;
+    this.#backoff.reset();
+    this.#deps.denials?.setPortForward(undefined);
     this.#streams.set(stream, pod);
     this.#failedAt.delete(pod);
     this.#lastPod = pod;
@@ -295,12 +349,18 @@ export class KubeBackend implements Backend {
     for (const pod of this.#failedAt.keys()) if (!ready.has(pod)) this.#failedAt.delete(pod);
     const newPod = [...ready].some((pod) => !this.#seenReady.has(pod));
     for (const pod of ready) this.#seenReady.add(pod);
-    if (targets.ready.length === 0) {
+    const problem = this.#deps.endpoints.problem;
+    if (problem !== undefined) {
+      // The watch that tells which pods are ready is failing: say so rather than "ready".
+      this.#setState('error', `the endpoint watch is failing, pod readiness may be out of date: ${problem.message}`);
+    } else if (this.#deps.denials?.portForward !== undefined && this.#streams.size === 0) {
+      this.#setState('error', this.#deps.denials.portForward.message);
+    } else if (targets.ready.length === 0) {
       this.#setState('no-ready-pods', this.#noReadyPods(targets).message);
     } else if (gone.size > 0) {
       const others = targets.ready.map((target) => target.pod).join(', ');
       this.#setState('reconnecting', `pod ${[...gone].map((pod) => `${this.target.namespace}/${pod}`).join(', ')} went away; new streams go to ${others}`, [...gone][0]);
-    } else if (newPod || this.#state?.state !== 'ready' || (this.#lastPod !== undefined && !ready.has(this.#lastPod))) {
+    } else if (((newPod || this.#state?.state !== 'ready') && !this.#apiDown && this.#deps.denials?.portForward === undefined) || (this.#lastPod !== undefined && !ready.has(this.#lastPod))) {
       const pod = this.#lastPod !== undefined && ready.has(this.#lastPod) ? this.#lastPod : targets.ready[0]?.pod;
       this.#setState('ready', `${targets.ready.length} ready pod${targets.ready.length === 1 ? '' : 's'}`, pod);
     }

@@ -2,7 +2,7 @@ import http from 'node:http';
 import type {ClientRequest, IncomingMessage} from 'node:http';
 import https from 'node:https';
 import type {KubeConfig} from '@kubernetes/client-node';
-import {errorMessage} from '../core/errors.js';
+import {DubboTunnelError, errorMessage} from '../core/errors.js';
 import {ExecPluginError, KubeAuthError, KubeRequestError, WatchInactiveError} from './errors.js';
 import type {ErrorScene, ResourceRef} from './errors.js';
 import type {KubeObject, KubeStatus, WatchEvent} from './types.js';
@@ -21,6 +21,7 @@ const USER_AGENT = 'dubbo-tunnel';
 const DEFAULT_TIMEOUT_MS = 30_000;
 /** After this long without response headers, say that we are waiting (a server that accepts but is silent). */
 const WAITING_NOTICE_MS = 3000;
+const WATCH_HEADERS_TIMEOUT_MS = 10_000;
 
 /**
  * A small GET/watch client on top of client-node's auth layer: every request gets its agent,
@@ -108,7 +109,10 @@ export class KubeClient {
     try {
       return JSON.parse(text) as T;
     } catch (error) {
-      throw new Error(`the API server sent invalid JSON for ${pathname}: ${errorMessage(error)}`, {cause: error});
+      throw new DubboTunnelError('DT_ERR_KUBE_API', `the API server sent invalid JSON for ${pathname}: ${errorMessage(error)}`, {
+        hint: 'check that the kubeconfig\'s server URL points at a Kubernetes API server, not a proxy or web page',
+        cause: error,
+      });
     }
   }
 
@@ -127,8 +131,9 @@ export class KubeClient {
   }): Promise<WatchEnd> {
     const {signal} = options;
     if (signal.aborted) return 'aborted';
-    // The wait for response headers gets the same limit as the silence between events.
-    const headersTimeout = AbortSignal.timeout(options.inactivityMs);
+    // The wait for response headers gets the same limit as the silence between events, at most 10 s:
+    // a healthy server answers a watch at once, so a silent one is a stalled server (reported).
+    const headersTimeout = AbortSignal.timeout(Math.min(options.inactivityMs, WATCH_HEADERS_TIMEOUT_MS));
     let opened: Opened;
     try {
       opened = await this.#open(pathname, {...query, watch: 'true'}, AbortSignal.any([signal, headersTimeout]));

@@ -1,5 +1,6 @@
 import type {Writable} from 'node:stream';
 import {DubboTunnelError} from '../core/errors.js';
+import type {Backend} from '../core/backend.js';
 import type {TunnelEventBus} from '../core/events.js';
 import {createRouteTable} from '../router/route-table.js';
 import type {RouteSource} from '../router/route-table.js';
@@ -10,6 +11,7 @@ import {
   LEGACY_INGRESS_CLASS_ANNOTATION, resolveApplications,
 } from './discovery.js';
 import type {DiscoveryRules, KubeApplication, SourceMode} from './discovery.js';
+import {KnownDenials} from './denials.js';
 import {EndpointTracker} from './endpoint-tracker.js';
 import {targetsFromEndpoints, targetsFromSlices} from './endpoints.js';
 import type {ServiceTargets} from './endpoints.js';
@@ -41,6 +43,11 @@ export interface ClusterOptions {
   applicationAnnotation?: string;
   events: TunnelEventBus;
   env?: NodeJS.ProcessEnv;
+  /**
+   * Report an application name found in several namespaces (-A) once per namespace instead of
+   * keeping the preferred one; a session shows such clashes and lets the user choose.
+   */
+  everyNamespace?: boolean;
   /** Where exec credential plugins' stderr goes (login prompts); default process.stderr, null = drop. */
   execStderr?: Writable | null;
   /** A person is at the terminal and nothing else reads stdin: plugins may prompt on it. Default false. */
@@ -50,21 +57,36 @@ export interface ClusterOptions {
    * else 60 s, long enough for a browser login).
    */
   execTimeoutMs?: number;
+  /** Time limits; the defaults suit real clusters, tests shorten them. */
+  timing?: KubeTiming;
+  /**
+   * Called once, when the first watch() (or serve()) is live: `up` runs the doctor's permission and
+   * backend checks on this cluster there and logs what fails (src/doctor/after-start.ts).
+   */
+  onWatching?: (cluster: KubeCluster, events: TunnelEventBus) => void;
+}
+
+export interface KubeTiming {
   /** How long requests in flight on a pod that stopped being ready may still finish (default 30 s). */
   drainLimitMs?: number;
+  /** How long a port-forward may take to start (default 10 s). */
+  portForwardTimeoutMs?: number;
+  /** A watch that sends no byte (not even a BOOKMARK) for this long counts as stalled (default 60 s). */
+  watchInactivityMs?: number;
 }
 
 /** What `serve()` returns: live routing for the selected applications until `stop()`. */
 export interface ServeHandle {
   /** Change which applications are routed ('all' = every discovered one); takes effect at once. */
-  setSelection(selection: ReadonlySet<string> | 'all'): void;
+  setSelection(selection: Selection): void;
   /** The applications discovered right now (all of them, selected or not), sorted by name. */
   applications(): KubeApplication[];
   /** Stops watching, removes our routes from the table and closes every stream we opened. */
   stop(): Promise<void>;
 }
 
-type Selection = ReadonlySet<string> | 'all';
+/** These applications; every one found ('all'); or every one but these (a session's local overrides). */
+export type Selection = ReadonlySet<string> | 'all' | {readonly except: ReadonlySet<string>};
 
 /**
  * One Kubernetes context: discovery (`discover()` one-shot, `serve()` live) and the backends that
@@ -79,16 +101,23 @@ export class KubeCluster {
   readonly server: string;
   readonly rules: DiscoveryRules;
   readonly client: KubeClient;
+  /** See ClusterOptions.everyNamespace. */
+  readonly everyNamespace: boolean;
   readonly #events: TunnelEventBus;
   readonly #endpoints: EndpointTracker;
   readonly #serving = new Set<Serving>();
   readonly #warned = new Set<string>();
-  /** @internal Bound for draining streams of pods that stopped being ready. */
-  readonly drainLimitMs: number | undefined;
+  /** @internal Permissions known to be refused, shared by the backends. */
+  readonly denials = new KnownDenials();
+  #onWatching: ClusterOptions['onWatching'];
+  /** @internal Time limits for backends and watches. */
+  readonly timing: KubeTiming;
 
-  private constructor(input: {client: KubeClient; contextName: string; namespace: string | undefined; defaultNamespace: string; rules: DiscoveryRules; events: TunnelEventBus; drainLimitMs?: number}) {
-    this.drainLimitMs = input.drainLimitMs;
+  private constructor(input: {client: KubeClient; contextName: string; namespace: string | undefined; defaultNamespace: string; rules: DiscoveryRules; events: TunnelEventBus; everyNamespace: boolean; timing?: KubeTiming; onWatching?: ClusterOptions['onWatching']}) {
+    this.timing = input.timing ?? {};
+    this.#onWatching = input.onWatching;
     this.client = input.client;
+    this.everyNamespace = input.everyNamespace;
     this.contextName = input.contextName;
     this.namespace = input.namespace;
     this.defaultNamespace = input.defaultNamespace;
@@ -99,6 +128,7 @@ export class KubeCluster {
       namespace: this.namespace,
       onError: (error, retryInMs, ref) => this.watchProblem(error, retryInMs, ref),
       onRecovered: () => this.#events.log('info', `watching ${this.#scopeText()} endpoints again`),
+      ...(this.timing.watchInactivityMs === undefined ? {} : {inactivityMs: this.timing.watchInactivityMs}),
     });
   }
 
@@ -145,14 +175,16 @@ export class KubeCluster {
       defaultNamespace: loaded.namespace,
       rules,
       events: options.events,
-      ...(options.drainLimitMs === undefined ? {} : {drainLimitMs: options.drainLimitMs}),
+      everyNamespace: options.everyNamespace ?? false,
+      ...(options.timing === undefined ? {} : {timing: options.timing}),
+      ...(options.onWatching === undefined ? {} : {onWatching: options.onWatching}),
     });
   }
 
   /** One-shot discovery (for `ls` and pickers), with ready pod counts. Warnings go to the event bus. */
   async discover(): Promise<KubeApplication[]> {
     const [ingresses, services] = await Promise.all([this.#listIngresses(), this.#list<Service>(this.path('', 'v1', 'services'), {group: '', resource: 'services'})]);
-    const {applications, warnings} = resolveApplications({ingresses, services, rules: this.rules, preferredNamespace: this.defaultNamespace});
+    const {applications, warnings} = resolveApplications({ingresses, services, rules: this.rules, preferredNamespace: this.defaultNamespace, everyNamespace: this.everyNamespace});
     this.warn(warnings);
     const endpoints = await this.#listEndpointsOnce();
     return applications.map((application) => {
@@ -163,14 +195,15 @@ export class KubeCluster {
   }
 
   /**
-   * Keeps `routes` up to date with the selected applications, live: watches Ingresses and Services
-   * and swaps in a new immutable table on every change (emitting 'routes-changed'); each application's
-   * KubeBackend follows its ready pods through the shared EndpointSlice watch. Backends already in
-   * `routes` that are not ours (static --backend entries) are kept and win name clashes.
+   * Live backends for the selected applications: watches Ingresses and Services and calls `report`
+   * (synchronously) with every backend it offers whenever that set changes; each application's
+   * KubeBackend follows its ready pods through the shared EndpointSlice watch. A backend that leaves
+   * the set is closed right after the report that dropped it. It never writes a route table: the
+   * session merges reports (src/session/publisher.ts).
    * Resolves once the first lists succeeded; rejects (with the mapped error) when they fail.
    */
-  async serve(routes: RouteSource, selection: Selection): Promise<ServeHandle> {
-    const serving = new Serving(this, routes, selection, this.#events);
+  async watch(selection: Selection, report: (backends: readonly KubeBackend[]) => void): Promise<ServeHandle> {
+    const serving = new Serving(this, selection, this.#events, report);
     this.#serving.add(serving);
     try {
       await serving.start(this.#endpoints);
@@ -179,6 +212,9 @@ export class KubeCluster {
       await serving.stop();
       throw toKubeError(error, this.client.scene);
     }
+    const onWatching = this.#onWatching;
+    this.#onWatching = undefined;
+    onWatching?.(this, this.#events);
     return {
       setSelection: (next) => serving.setSelection(next),
       applications: () => serving.applications(),
@@ -187,6 +223,32 @@ export class KubeCluster {
         await serving.stop();
       },
     };
+  }
+
+  /**
+   * watch() for a caller with one cluster and a RouteSource of its own (tests, tools): keeps
+   * `routes` up to date, emitting 'routes-changed'. Backends already in `routes` that are not ours
+   * are kept and win name clashes; stop() removes only ours. `up` goes through the session instead.
+   */
+  async serve(routes: RouteSource, selection: Selection): Promise<ServeHandle> {
+    const ours = new WeakSet<Backend>();
+    let published: string | undefined;
+    const publish = (backends: readonly KubeBackend[]): void => {
+      for (const backend of backends) ours.add(backend);
+      const current = routes.current;
+      const foreign = [...current.backends.values()].filter((backend) => !ours.has(backend));
+      const taken = new Set(foreign.map((backend) => backend.application));
+      const table = createRouteTable([...foreign, ...backends.filter((backend) => !taken.has(backend.application))], current.interfaces);
+      const changed = table.backends.size !== current.backends.size || [...table.backends].some(([name, backend]) => current.backends.get(name) !== backend);
+      if (!changed) return;
+      routes.set(table);
+      const names = [...table.backends.keys()].sort();
+      if (names.join('\n') !== published) {
+        published = names.join('\n');
+        this.#events.emit('routes-changed', {applications: names});
+      }
+    };
+    return this.watch(selection, publish);
   }
 
   /** The DT_ERR_NO_BACKENDS error for an empty discovery: what was searched and how to mark a backend. */
@@ -214,6 +276,14 @@ export class KubeCluster {
     return new DubboTunnelError('DT_ERR_NO_BACKENDS', `no Dubbo backends found in ${where} of context '${this.contextName}' (searched ${searched.join(' and ')})`, {
       hint: `mark a backend: name its Service port \`dubbo\` (ports: [{name: dubbo, port: ${DUBBO_DEFAULT_PORT}}]), or create an Ingress with ingressClassName: ${this.rules.ingressClass} and the application name as host; or try another namespace (-n, -A). See docs/kubernetes.md`,
     });
+  }
+
+  /**
+   * An access review said port-forwards will be refused (`pods/portforward`): until one works after
+   * all, the applications show this error instead of "ready".
+   */
+  reportPortForwardDenied(error: DubboTunnelError): void {
+    this.denials.setPortForward(error);
   }
 
   /** Stops every serve() and the endpoint watch. */
@@ -306,10 +376,10 @@ function execTimeoutFromEnv(env: NodeJS.ProcessEnv): number | undefined {
   return Number(text);
 }
 
-/** One serve() call: the Ingress and Service watches and the backends they produce. */
+/** One watch() call: the Ingress and Service watches and the backends they produce. */
 class Serving {
   readonly #cluster: KubeCluster;
-  readonly #routes: RouteSource;
+  readonly #report: (backends: readonly KubeBackend[]) => void;
   readonly #events: TunnelEventBus;
   #selection: Selection;
   #services: ListWatch<Service> | undefined;
@@ -318,16 +388,15 @@ class Serving {
   /** applicationKey -> backend, for every selected application. */
   #backends = new Map<string, KubeBackend>();
   #applications: KubeApplication[] = [];
-  /** Every backend this serve() created, so a table swap can tell ours from static ones. */
-  readonly #made = new WeakSet<KubeBackend>();
-  #published: string | undefined;
+  /** The backends last reported, to report only real changes. */
+  #reported: readonly KubeBackend[] = [];
   readonly #missingWarned = new Set<string>();
   #started = false;
   #stopped = false;
 
-  constructor(cluster: KubeCluster, routes: RouteSource, selection: Selection, events: TunnelEventBus) {
+  constructor(cluster: KubeCluster, selection: Selection, events: TunnelEventBus, report: (backends: readonly KubeBackend[]) => void) {
     this.#cluster = cluster;
-    this.#routes = routes;
+    this.#report = report;
     this.#selection = selection;
     this.#events = events;
   }
@@ -339,6 +408,7 @@ class Serving {
       onChange: () => this.#recompute(),
       onError: (error: unknown, retryInMs: number, ref: ResourceRef) => cluster.watchProblem(error, retryInMs, ref),
       onRecovered: () => this.#events.log('info', 'Kubernetes watch recovered'),
+      ...(cluster.timing.watchInactivityMs === undefined ? {} : {inactivityMs: cluster.timing.watchInactivityMs}),
     };
     this.#services = new ListWatch<Service>(cluster.client, {
       path: cluster.path('', 'v1', 'services'),
@@ -385,7 +455,9 @@ class Serving {
   }
 
   #selected(application: string): boolean {
-    return this.#selection === 'all' || this.#selection.has(application);
+    const selection = this.#selection;
+    if (selection === 'all') return true;
+    return 'except' in selection ? !selection.except.has(application) : selection.has(application);
   }
 
   /** Rebuilds the application list from the caches and swaps in a new table if anything changed. */
@@ -397,10 +469,11 @@ class Serving {
       services: this.#services.items.values(),
       rules: cluster.rules,
       preferredNamespace: cluster.defaultNamespace,
+      everyNamespace: cluster.everyNamespace,
     });
     cluster.warn(warnings);
     this.#applications = applications;
-    if (this.#selection !== 'all') {
+    if (this.#selection !== 'all' && !('except' in this.#selection)) {
       const found = new Set(applications.map((application) => application.application));
       for (const name of this.#selection) {
         if (found.has(name) || this.#missingWarned.has(name)) continue;
@@ -413,10 +486,7 @@ class Serving {
       if (!this.#selected(application.application)) continue;
       const id = applicationKey(application);
       let backend = this.#backends.get(id);
-      if (!backend) {
-        backend = new KubeBackend(application, {client: cluster.client, endpoints: this.#endpoints, events: this.#events, ...(cluster.drainLimitMs === undefined ? {} : {drainLimitMs: cluster.drainLimitMs})});
-        this.#made.add(backend);
-      }
+      backend ??= new KubeBackend(application, {client: cluster.client, endpoints: this.#endpoints, events: this.#events, timing: cluster.timing, denials: cluster.denials});
       next.set(id, backend);
     }
     const removed = [...this.#backends].filter(([id]) => !next.has(id)).map(([, backend]) => backend);
@@ -427,22 +497,12 @@ class Serving {
     for (const backend of removed) backend.close(discovered.has(applicationKey(backend.target)) ? 'deselected' : 'no longer discovered in the cluster', {drain: true});
   }
 
-  /** Swaps in a table with our backends plus the ones we did not make (static backends win clashes). */
+  /** Tells the owner what we offer now, when that changed (same backends in the same order = no change). */
   #publish(): void {
-    const current = this.#routes.current;
-    const foreign = [...current.backends.values()].filter((backend) => !(backend instanceof KubeBackend && this.#made.has(backend)));
-    const taken = new Set(foreign.map((backend) => backend.application));
-    const mine = [...this.#backends.values()].filter((backend) => !taken.has(backend.application));
-    const table = createRouteTable([...foreign, ...mine], current.interfaces);
-    const changed = table.backends.size !== current.backends.size || [...table.backends].some(([name, backend]) => current.backends.get(name) !== backend);
-    if (!changed) return;
-    this.#routes.set(table);
-    const names = [...table.backends.keys()].sort();
-    const signature = names.join('\n');
-    if (signature !== this.#published) {
-      this.#published = signature;
-      this.#events.emit('routes-changed', {applications: names});
-    }
+    const backends = [...this.#backends.values()];
+    if (backends.length === this.#reported.length && backends.every((backend, i) => this.#reported[i] === backend)) return;
+    this.#reported = backends;
+    this.#report(backends);
   }
 
   async stop(): Promise<void> {
@@ -451,11 +511,9 @@ class Serving {
     await Promise.all([this.#services?.stop(), this.#ingresses?.stop()]);
     const ours = [...this.#backends.values()];
     this.#backends = new Map();
-    const current = this.#routes.current;
-    if (ours.some((backend) => current.backends.get(backend.application) === backend)) {
-      const remaining = [...current.backends.values()].filter((backend) => !(backend instanceof KubeBackend && this.#made.has(backend)));
-      this.#routes.set(createRouteTable(remaining, current.interfaces));
-      this.#events.emit('routes-changed', {applications: remaining.map((backend) => backend.application).sort()});
+    if (this.#reported.length > 0) {
+      this.#reported = [];
+      this.#report([]);
     }
     for (const backend of ours) backend.close('dubbo-tunnel is shutting down');
   }

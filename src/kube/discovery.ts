@@ -188,6 +188,11 @@ export interface ResolveInput {
   rules: DiscoveryRules;
   /** With -A: where an application name found in several namespaces is taken from (the context's namespace). */
   preferredNamespace?: string;
+  /**
+   * Keep one entry per namespace for a name found in several (a session shows such a clash and lets
+   * the user choose); by default the preferred namespace's entry is kept and the others are named in a warning.
+   */
+  everyNamespace?: boolean;
 }
 
 /**
@@ -241,11 +246,16 @@ export function resolveApplications(input: ResolveInput): {applications: KubeApp
     list.sort((a, b) => rank(a, input.preferredNamespace) - rank(b, input.preferredNamespace) || a.namespace.localeCompare(b.namespace));
     const chosen = list[0];
     if (!chosen) continue;
+    if (input.everyNamespace === true) {
+      applications.push(...list);
+      continue;
+    }
     if (list.length > 1) {
       warnings.push(`application ${name} exists in namespaces ${list.map((entry) => entry.namespace).join(', ')}; using ${chosen.namespace} (pass -n to pick another)`);
     }
     applications.push(chosen);
   }
+  // Stable: with everyNamespace the preferred namespace stays first among entries of one name.
   applications.sort((a, b) => a.application.localeCompare(b.application));
   return {applications, warnings};
 }

@@ -2,7 +2,8 @@ import type {KubeClient} from './client.js';
 import type {ResolvedServicePort} from './discovery.js';
 import {targetsFromEndpoints, targetsFromSlices} from './endpoints.js';
 import type {ServiceTargets} from './endpoints.js';
-import {KubeRequestError} from './errors.js';
+import type {DubboTunnelError} from '../core/errors.js';
+import {KubeRequestError, toKubeError} from './errors.js';
 import type {ResourceRef} from './errors.js';
 import {ListWatch} from './list-watch.js';
 import type {Backoff} from './list-watch.js';
@@ -32,6 +33,7 @@ export class EndpointTracker {
   #starting: Promise<void> | undefined;
   #source: EndpointSource = 'endpointslices';
   #stopped = false;
+  #problem: DubboTunnelError | undefined;
 
   constructor(client: KubeClient, options: EndpointTrackerOptions) {
     this.#client = client;
@@ -44,6 +46,20 @@ export class EndpointTracker {
 
   get started(): boolean {
     return this.#watch?.synced === true;
+  }
+
+  /**
+   * Why the endpoint watch is failing right now (the API server unreachable, or silent for longer
+   * than the inactivity limit: stalled), or undefined while it works. Listeners hear about changes.
+   */
+  get problem(): DubboTunnelError | undefined {
+    return this.#problem;
+  }
+
+  #setProblem(problem: DubboTunnelError | undefined): void {
+    if (problem?.message === this.#problem?.message) return;
+    this.#problem = problem;
+    for (const listener of [...this.#listeners]) listener();
   }
 
   /** Lists and starts watching (once; concurrent callers share the attempt, a failed attempt can be retried). */
@@ -79,8 +95,14 @@ export class EndpointTracker {
       },
       // Only serve() (and its backends) start the tracker: a refused watch fails it like a refused list.
       confirmWatch: true,
-      onError: this.#options.onError,
-      onRecovered: this.#options.onRecovered,
+      onError: (error, retryInMs, ref) => {
+        this.#options.onError?.(error, retryInMs, ref);
+        this.#setProblem(toKubeError(error, this.#client.scene, ref));
+      },
+      onRecovered: () => {
+        this.#options.onRecovered?.();
+        this.#setProblem(undefined);
+      },
       inactivityMs: this.#options.inactivityMs,
       backoff: this.#options.backoff?.(),
     });

@@ -71,13 +71,23 @@ export async function openPortForward(client: KubeClient, target: PortForwardTar
     // TLS material from the kubeconfig; ws hands these to https.request like any request option.
     ...tlsOptions(connection),
     perMessageDeflate: false,
-    handshakeTimeout: timeoutMs,
+    // Our own timer (below) fires first and can tell a silent API server from a silent kubelet.
+    handshakeTimeout: timeoutMs + 1000,
+  });
+  let answered = false;
+  ws.once('upgrade', () => {
+    answered = true;
   });
   const stream = new PortForwardStream(ws, target);
   return await new Promise<PortForwardStream>((resolve, reject) => {
     let settled = false;
     let settleTimer: NodeJS.Timeout | undefined;
-    const timer = setTimeout(() => fail(new DubboTunnelError('DT_ERR_PORT_FORWARD', `${describePod(target)}: port-forward did not start within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
+    const timer = setTimeout(() => fail(answered
+      ? new DubboTunnelError('DT_ERR_PORT_FORWARD', `${describePod(target)}: port-forward did not start within ${Math.round(timeoutMs / 1000)} s (the kubelet did not announce the port)`)
+      // No HTTP answer at all: the API server (or a proxy or VPN in between) is stalled, for every pod alike.
+      : new DubboTunnelError('DT_ERR_KUBE_UNREACHABLE', `the API server ${client.server} did not answer the port-forward request for ${describePod(target)} within ${Math.round(timeoutMs / 1000)} s`, {
+        hint: 'the API server, or a proxy or VPN on the way, accepts connections but does not answer; check the cluster and the network path (dubbo-tunnel keeps retrying)',
+      })), timeoutMs);
     const onAbort = (): void => {
       const error = new Error('aborted');
       error.name = 'AbortError';
@@ -124,6 +134,7 @@ export async function openPortForward(client: KubeClient, target: PortForwardTar
     // A refused upgrade: read the Status body so the error can say what is wrong (ws alone would
     // only say "Unexpected server response: 403").
     ws.once('unexpected-response', (_request, response: IncomingMessage) => {
+      answered = true;
       if (response.statusCode === 401) client.unauthorized();
       void readBody(response).then((body) => {
         fail(new KubeRequestError(response.statusCode ?? 0, parseStatus(body), portForwardRef(target)));

@@ -27,6 +27,25 @@ export function peekRequest(serializationId: number, body: Buffer): RequestMetad
   );
 }
 
+/** A peek that did not throw: the request's metadata, or why its body cannot be read. */
+export type PeekResult =
+  | {readonly readable: true; readonly serializationId: number; readonly request: RequestMetadata}
+  | {readonly readable: false; readonly serializationId: number; readonly error: ProtocolError};
+
+/**
+ * peekRequest with its ProtocolError as a value, for the router to decide on. The fuzz tests hold
+ * the peek to throwing only ProtocolError; should anything else escape, it still becomes an
+ * unreadable body, so one odd request never takes down the connection or the process.
+ */
+export function tryPeekRequest(serializationId: number, body: Buffer): PeekResult {
+  try {
+    return {readable: true, serializationId, request: peekRequest(serializationId, body)};
+  } catch (error) {
+    const problem = error instanceof ProtocolError ? error : new ProtocolError('DT_ERR_BAD_BODY', `unexpected ${String(error)}`, {cause: error});
+    return {readable: false, serializationId, error: problem};
+  }
+}
+
 const HEADER_FIELDS = ['dubbo version (field 1)', 'service path (field 2)', 'service version (field 3)', 'method name (field 4)', 'parameter types (field 5)'];
 
 /** A hessian2 (id 2) body: ONE Hessian stream, so class definitions carry from argument to argument. */

@@ -1,6 +1,6 @@
 /**
  * Frames the proxy writes itself: heartbeat answers and requests, and error responses. Layouts from
- * ExchangeCodec.encodeRequest / encodeResponse and HeartbeatHandler (docs notes §3-4).
+ * ExchangeCodec.encodeRequest / encodeResponse and HeartbeatHandler (docs/architecture.md, "Events stay local").
  */
 import {ProtocolError} from '../core/errors.js';
 import {FLAG_EVENT, FLAG_REQUEST, FLAG_TWOWAY, HEADER_LENGTH, SERIALIZATION, STATUS, serializationName, writeHeader, type FrameHeader} from './header.js';
@@ -21,6 +21,17 @@ export function nullBytesOf(serializationId: number): Buffer | undefined {
 /** Heartbeat answer: flags = FLAG_EVENT | request's serialization id, status 20, same id, body = the request's body (the null bytes). */
 export function encodeHeartbeatResponse(request: FrameHeader, requestBody: Buffer): Buffer {
   return encodeFrame(FLAG_EVENT | request.serializationId, STATUS.OK, request.requestId, requestBody);
+}
+
+/**
+ * The answer an event frame needs, as HeartbeatHandler gives it: a two-way heartbeat request gets
+ * its heartbeat response; anything else (READONLY, WRITEABLE, one-way events, responses) none.
+ * Every peer that answers heartbeats (the listener, upstreams, the built-in client, the demo
+ * provider) uses this one rule.
+ */
+export function heartbeatReply(header: FrameHeader, body: Buffer): Buffer | undefined {
+  if (!header.isRequest || !header.event || !header.twoWay) return undefined;
+  return classifyEvent(header, body) === 'heartbeat' ? encodeHeartbeatResponse(header, body) : undefined;
 }
 
 /** A heartbeat we send (to keep an upstream alive): flags 0xE0 | id, status 0, body = the serialization's null ('N' for hessian2). */

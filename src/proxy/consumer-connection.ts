@@ -6,15 +6,15 @@ import type {TunnelEventBus} from '../core/events.js';
 import {FrameDecoder} from '../protocol/frame-decoder.js';
 import type {FrameSink} from '../protocol/frame-decoder.js';
 import type {FrameHeader} from '../protocol/header.js';
-import {describeTarget, serializationName} from '../protocol/header.js';
-import {peekRequest} from '../protocol/request-peek.js';
-import {classifyEvent, encodeErrorResponse, encodeHeartbeatResponse} from '../protocol/responses.js';
+import {tryPeekRequest} from '../protocol/request-peek.js';
+import {encodeErrorResponse, heartbeatReply} from '../protocol/responses.js';
+import {localAnswer} from '../router/local-answer.js';
+import type {LocalAnswer} from '../router/local-answer.js';
 import type {RouteSource} from '../router/route-table.js';
-import {resolveRoute} from '../router/resolve.js';
-import type {RoutingInput} from '../router/resolve.js';
+import {routeRequest} from '../router/route-request.js';
 import {requestCompleted} from './completion.js';
-import {ERROR_STATUS, Upstream, corkUntilNextTick, writeFrame} from './upstream.js';
-import type {FrameBytes, PendingRequest, UpstreamOwner} from './upstream.js';
+import {Upstream, corkUntilNextTick, writeFrame} from './upstream.js';
+import type {FrameBytes, UpstreamOwner} from './upstream.js';
 
 /** Largest request kept in the per-connection scratch buffer (larger ones get a buffer of their own). */
 const SCRATCH_LIMIT = 1024 * 1024;
@@ -34,7 +34,8 @@ export interface ConnectionOptions {
 /**
  * One consumer socket. Frames are split by the FrameDecoder, each request is routed on its own
  * (one consumer connection carries calls for many applications: Dubbo shares one connection per
- * provider address), and the ORIGINAL frame bytes go to at most one upstream per backend.
+ * provider address), and the ORIGINAL frame bytes go to at most one upstream per backend. Where a
+ * request goes is the router's decision (routeRequest); its answer is its upstream's business.
  */
 export class ConsumerConnection implements FrameSink, UpstreamOwner {
   readonly id: number;
@@ -83,8 +84,12 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
   /** Requests still waiting for an answer on this connection. */
   get pendingCount(): number {
     let count = 0;
-    for (const upstream of this.#upstreams) count += upstream.pending.size;
+    for (const upstream of this.#upstreams) count += upstream.pendingCount;
     return count;
+  }
+
+  get events(): TunnelEventBus {
+    return this.#options.events;
   }
 
   onClosed(listener: () => void): void {
@@ -100,9 +105,8 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
     }
     if (header.event) {
       // Consumer heartbeats are answered here; they say nothing about any one backend.
-      if (header.twoWay && classifyEvent(header, frame.subarray(16)) === 'heartbeat') {
-        this.#writeToConsumer(encodeHeartbeatResponse(header, frame.subarray(16)));
-      }
+      const reply = heartbeatReply(header, frame.subarray(16));
+      if (reply !== undefined) this.toConsumer(reply);
       return;
     }
     this.#routeRequest(header, frame);
@@ -134,8 +138,8 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
   oversize(header: FrameHeader): void {
     if (!header.isRequest || header.event) return;
     // Same text as Dubbo's ExceedPayloadLimitException, plus how to raise our limit.
-    this.#answerLocally(header, ERROR_STATUS.badRequest, undefined, undefined, 'DT_ERR_FRAME_TOO_LARGE',
-      `dubbo-tunnel: Data length too large: ${header.bodyLength}, max payload: ${this.maxBodyLength}; the request was not forwarded (raise the limit with --max-payload <bytes>)`);
+    this.#answerLocally(header, undefined, undefined, localAnswer('DT_ERR_FRAME_TOO_LARGE',
+      `Data length too large: ${header.bodyLength}, max payload: ${this.maxBodyLength}; the request was not forwarded (raise the limit with --max-payload <bytes>)`));
   }
 
   fatal(error: ProtocolError, firstBytes: Buffer): void {
@@ -144,7 +148,7 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
       const body = 'This port speaks the Dubbo protocol (dubbo://), not HTTP. Point a Dubbo consumer at it.\n';
       this.#socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
     }
-    this.#close(error.message, true);
+    this.#close(error.message, true, error.code);
   }
 
   // Requests.
@@ -152,42 +156,23 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
   /** `frame` is read to route; `forward` (the same bytes, maybe as the pieces they came in) is sent. */
   #routeRequest(header: FrameHeader, frame: Buffer, forward: FrameBytes = frame): void {
     const startedAt = performance.now();
-    let input: RoutingInput;
-    try {
-      const request = peekRequest(header.serializationId, frame.subarray(16));
-      input = {
-        service: request.service || undefined,
-        method: request.method || undefined,
-        version: request.serviceVersion,
-        attachments: request.attachmentsRead ? request.attachments : undefined,
-        ...(request.attachmentsRead ? {} : {unreadableBecause: `its ${serializationName(header.serializationId)} (id ${header.serializationId}) attachments cannot be read`}),
-      };
-    } catch (error) {
-      if ((error as ProtocolError).code === 'DT_ERR_UNSUPPORTED_SERIALIZATION') {
-        input = {service: undefined, method: undefined, attachments: undefined, unreadableBecause: errorMessage(error)};
-      } else {
-        this.#answerLocally(header, ERROR_STATUS.badRequest, startedAt, undefined, 'DT_ERR_BAD_BODY',
-          `dubbo-tunnel: cannot read the request body: ${errorMessage(error)}`);
-        return;
-      }
-    }
-    const target = describeTarget(input.service, input.method);
-    if (this.#shuttingDown) {
-      this.#answerLocally(header, ERROR_STATUS.backendFailed, startedAt, target, 'DT_ERR_SHUTTING_DOWN', `dubbo-tunnel is shutting down; ${target} was not forwarded`);
+    const decision = routeRequest(this.#options.routes.current, tryPeekRequest(header.serializationId, frame.subarray(16)), this.#options.attachmentKey);
+    // An unreadable body has no target and is answered as such, shutting down or not.
+    if (this.#shuttingDown && decision.target !== undefined) {
+      this.#answerLocally(header, startedAt, decision.target, localAnswer('DT_ERR_SHUTTING_DOWN', `shutting down; ${decision.target} was not forwarded`));
       return;
     }
-    const decision = resolveRoute(this.#options.routes.current, input, this.#options.attachmentKey);
-    if (!decision.ok) {
-      this.#answerLocally(header, ERROR_STATUS.noRoute, startedAt, target, decision.code, decision.message);
+    if (!decision.forward) {
+      this.#answerLocally(header, startedAt, decision.target, decision.answer);
       return;
     }
     const upstream = this.#upstreamFor(decision.backend);
     if (header.twoWay) {
-      upstream.send(header, forward, {startedAt, target});
+      upstream.send(header, forward, {startedAt, target: decision.target});
     } else {
       upstream.send(header, forward, undefined);
       this.#options.events.emit('request-completed', requestCompleted(
-        {connectionId: this.id, requestId: header.requestId, application: decision.backend.application, target, startedAt}, undefined));
+        {connectionId: this.id, requestId: header.requestId, application: decision.backend.application, target: decision.target, startedAt}, undefined));
     }
   }
 
@@ -206,11 +191,11 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
   }
 
   /** dubbo-tunnel answers a request itself (no route, unreadable, too large, shutting down). */
-  #answerLocally(header: FrameHeader, status: number, startedAt: number | undefined, target: string | undefined, code: ErrorCode, message: string): void {
-    if (header.twoWay) this.#writeToConsumer(encodeErrorResponse(header.requestId, status, message));
+  #answerLocally(header: FrameHeader, startedAt: number | undefined, target: string | undefined, answer: LocalAnswer): void {
+    if (header.twoWay) this.toConsumer(encodeErrorResponse(header.requestId, answer.status, answer.message));
     this.#options.events.emit('request-completed', requestCompleted(
       {connectionId: this.id, requestId: header.requestId, application: undefined, target, startedAt},
-      header.twoWay ? status : undefined, {code, message}));
+      header.twoWay ? answer.status : undefined, answer));
   }
 
   #reverseResponse(header: FrameHeader, frame: Buffer): void {
@@ -222,54 +207,23 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
 
   // UpstreamOwner: what upstreams report.
 
-  deliverResponse(upstream: Upstream, header: FrameHeader, frame: FrameBytes, pending: PendingRequest | undefined): void {
+  toConsumer(frame: FrameBytes): void {
     this.#writeToConsumer(frame);
-    if (pending) {
-      this.#options.events.emit('request-completed', requestCompleted(
-        {connectionId: this.id, requestId: header.requestId, application: upstream.backend.application, target: pending.target, startedAt: pending.startedAt},
-        header.status));
-      this.#settle();
-    }
+    // An answer may have been the last one owed to a half-closed consumer or a shutdown.
+    if (this.#peerEnded || this.#shuttingDown) this.#settle();
   }
 
-  responseTooLarge(upstream: Upstream, header: FrameHeader, pending: PendingRequest | undefined): void {
-    const message = `dubbo-tunnel: the response of ${upstream.backend.application} to ${pending?.target ?? 'this request'} is ${header.bodyLength} bytes, over the payload limit of ${this.maxBodyLength} (raise it with --max-payload <bytes>)`;
-    this.#writeToConsumer(encodeErrorResponse(header.requestId, ERROR_STATUS.responseTooLarge, message));
-    this.#options.events.emit('request-completed', requestCompleted(
-      {connectionId: this.id, requestId: header.requestId, application: upstream.backend.application, target: pending?.target, startedAt: pending?.startedAt},
-      ERROR_STATUS.responseTooLarge, {code: 'DT_ERR_RESPONSE_TOO_LARGE', message}));
-    this.#settle();
+  expectReverseAnswer(upstream: Upstream, requestId: bigint): void {
+    this.#reverse.set(requestId, upstream);
   }
 
-  deliverReverseRequest(upstream: Upstream, header: FrameHeader, frame: Buffer): void {
-    if (header.twoWay) this.#reverse.set(header.requestId, upstream);
-    this.#writeToConsumer(frame);
-  }
-
-  drain(upstream: Upstream, reason: string): void {
-    if (this.#active.get(upstream.backend) === upstream) this.#active.delete(upstream.backend);
-    const inFlight = upstream.pending.size;
-    this.#options.events.log('info', `${upstream.backend.application}: ${reason}${inFlight === 0 ? '' : ` (${inFlight} request${inFlight === 1 ? ' in flight finishes' : 's in flight finish'} first)`}`);
-    upstream.markDraining(reason);
-  }
-
-  closed(upstream: Upstream, pending: Map<bigint, PendingRequest>, reason: string): void {
+  closed(upstream: Upstream, reason: string): void {
     this.#upstreams.delete(upstream);
     this.#blockedUpstreams.delete(upstream);
     if (this.#active.get(upstream.backend) === upstream) this.#active.delete(upstream.backend);
     for (const [id, upstreamOfReverse] of this.#reverse) if (upstreamOfReverse === upstream) this.#reverse.delete(id);
-    const application = upstream.backend.application;
-    for (const [requestId, request] of pending) {
-      const message = upstream.connected
-        ? `dubbo-tunnel: ${reason}; ${request.target} got no answer (it may or may not have run on the provider)`
-        : `dubbo-tunnel: ${reason}; ${request.target} was not sent`;
-      this.#writeToConsumer(encodeErrorResponse(requestId, ERROR_STATUS.backendFailed, message));
-      this.#options.events.emit('request-completed', requestCompleted(
-        {connectionId: this.id, requestId, application, target: request.target, startedAt: request.startedAt},
-        ERROR_STATUS.backendFailed, {code: upstream.connected ? 'DT_ERR_BACKEND_CLOSED' : 'DT_ERR_BACKEND_UNAVAILABLE', message}));
-    }
     if (!this.#closed) {
-      this.#options.events.emit('upstream-closed', {application, remote: upstream.remote, connectionId: this.id, reason});
+      this.#options.events.emit('upstream-closed', {application: upstream.backend.application, remote: upstream.remote, connectionId: this.id, reason});
     }
     this.#updateConsumerReading();
     this.#settle();
@@ -349,14 +303,14 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
     }
   }
 
-  #close(reason: string | undefined, destroy = false): void {
+  #close(reason: string | undefined, destroy = false, code?: ErrorCode): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#decoder.close();
     for (const upstream of [...this.#upstreams]) upstream.close('the consumer connection closed');
     if (destroy && !this.#socket.writableEnded) this.#socket.destroy();
     else if (destroy) setTimeout(() => this.#socket.destroy(), 200).unref();
-    this.#options.events.emit('connection-closed', {connectionId: this.id, peer: this.peer, ...(reason === undefined ? {} : {reason})});
+    this.#options.events.emit('connection-closed', {connectionId: this.id, peer: this.peer, ...(reason === undefined ? {} : {reason}), ...(code === undefined ? {} : {code})});
     const waiter = this.#shutdownWaiter;
     this.#shutdownWaiter = undefined;
     waiter?.();

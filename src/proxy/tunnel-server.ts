@@ -224,13 +224,13 @@ function listenError(error: unknown, port: number, host: string | undefined): Du
     });
   }
   if (code === 'EACCES') {
-    return new DubboTunnelError('DT_ERR_LISTEN', `not allowed to listen on ${where}`, {
+    return new DubboTunnelError('DT_ERR_LISTEN_NOT_ALLOWED', `not allowed to listen on ${where}`, {
       hint: 'choose a port above 1023 with --port <port>',
       cause: error,
     });
   }
   if (code === 'EADDRNOTAVAIL') {
-    return new DubboTunnelError('DT_ERR_LISTEN', `cannot listen on ${where}: the address is not on this machine`, {
+    return new DubboTunnelError('DT_ERR_LISTEN_ADDRESS', `cannot listen on ${where}: the address is not on this machine`, {
       hint: 'pass a local address with --host (or leave --host out to listen on all of this machine\'s addresses)',
       cause: error,
     });

@@ -1,12 +1,15 @@
 import type {Duplex} from 'node:stream';
 import type {Backend} from '../core/backend.js';
-import {errorMessage} from '../core/errors.js';
+import {DubboTunnelError, errorMessage} from '../core/errors.js';
+import type {ProtocolError} from '../core/errors.js';
+import type {TunnelEventBus} from '../core/events.js';
 import {FrameDecoder} from '../protocol/frame-decoder.js';
 import type {FrameSink} from '../protocol/frame-decoder.js';
 import type {FrameHeader} from '../protocol/header.js';
-import {STATUS} from '../protocol/header.js';
-import {classifyEvent, encodeHeartbeatRequest, encodeHeartbeatResponse} from '../protocol/responses.js';
-import type {ProtocolError} from '../core/errors.js';
+import {classifyEvent, encodeErrorResponse, encodeHeartbeatRequest, heartbeatReply} from '../protocol/responses.js';
+import {isAnswerCode, localAnswer} from '../router/local-answer.js';
+import type {AnswerCode, LocalAnswer} from '../router/local-answer.js';
+import {requestCompleted} from './completion.js';
 
 /** A frame's original bytes: one buffer, or the socket chunks it arrived in (never copied together). */
 export type FrameBytes = Buffer | readonly Buffer[];
@@ -32,23 +35,22 @@ export interface PendingRequest {
   readonly target: string;
 }
 
-/** What an upstream needs from the consumer connection that owns it. */
+/**
+ * What an upstream needs from the consumer connection that owns it. The upstream owns its pending
+ * requests: it answers them (provider answer, or an error it writes itself) and reports each as
+ * `request-completed`; the owner only writes bytes to the consumer and keeps its own books.
+ */
 export interface UpstreamOwner {
+  /** The consumer connection's id, for `request-completed`. */
+  readonly id: number;
   readonly maxBodyLength: number;
-  /** A whole response frame from the provider (one buffer, or the pieces it arrived in), to be written to the consumer as is. */
-  deliverResponse(upstream: Upstream, header: FrameHeader, frame: FrameBytes, pending: PendingRequest | undefined): void;
-  /** The provider's answer was over the payload limit; the consumer gets an error instead. */
-  responseTooLarge(upstream: Upstream, header: FrameHeader, pending: PendingRequest | undefined): void;
-  /** A request the provider sends to the consumer (Dubbo callback parameters). */
-  deliverReverseRequest(upstream: Upstream, header: FrameHeader, frame: Buffer): void;
-  /**
-   * Stop using this upstream for new requests and let it finish what is in flight: the provider sent
-   * READONLY, or the backend retired the stream (pod terminating, application deselected).
-   * `reason` completes "<application>: …".
-   */
-  drain(upstream: Upstream, reason: string): void;
-  /** The upstream is gone; every pending request must be answered with `reason`. */
-  closed(upstream: Upstream, pending: Map<bigint, PendingRequest>, reason: string): void;
+  readonly events: TunnelEventBus;
+  /** Writes a frame to the consumer as is: a provider's answer or callback request, or an error answer. */
+  toConsumer(frame: FrameBytes): void;
+  /** The provider sent a two-way callback request with this id: the consumer's answer must come back here. */
+  expectReverseAnswer(upstream: Upstream, requestId: bigint): void;
+  /** The upstream is closed; it has answered all of its pending requests already. */
+  closed(upstream: Upstream, reason: string): void;
   /** Writes to the upstream are backed up (true) or flowing again (false). */
   upstreamBackpressure(upstream: Upstream, blocked: boolean): void;
 }
@@ -72,8 +74,8 @@ const CONNECT_QUEUE_LIMIT = 1024 * 1024;
  */
 export class Upstream implements FrameSink {
   readonly backend: Backend;
-  readonly pending = new Map<bigint, PendingRequest>();
   remote: string;
+  readonly #pending = new Map<bigint, PendingRequest>();
   #state: State = 'connecting';
   #stream: Duplex | undefined;
   #queue: FrameBytes[] = [];
@@ -96,6 +98,11 @@ export class Upstream implements FrameSink {
 
   get state(): State {
     return this.#state;
+  }
+
+  /** Two-way requests sent and not answered yet. */
+  get pendingCount(): number {
+    return this.#pending.size;
   }
 
   /** False until the backend stream opened: requests failed before that never left this process. */
@@ -136,16 +143,17 @@ export class Upstream implements FrameSink {
       if (!stream.writableNeedDrain) this.#setBlocked(false);
       this.#startHeartbeats();
       connection.onRetire?.((reason) => {
-        if (this.usable) this.#owner.drain(this, reason);
+        if (this.usable) this.#drain(reason);
       });
     } catch (error) {
-      this.#fail(errorMessage(error));
+      // The backend's own code (no ready pods, port-forward refused) is what the consumer should see.
+      this.#fail(errorMessage(error), error instanceof DubboTunnelError && isAnswerCode(error.code) ? error.code : undefined);
     }
   }
 
   /** Sends a whole request frame; `pending` is recorded for two-way requests. */
   send(header: FrameHeader, frame: FrameBytes, pending: PendingRequest | undefined): void {
-    if (pending) this.pending.set(header.requestId, pending);
+    if (pending) this.#pending.set(header.requestId, pending);
     this.write(frame);
   }
 
@@ -181,23 +189,30 @@ export class Upstream implements FrameSink {
     else this.#stream.resume();
   }
 
-  /** Take no new requests; close once the last pending answer has arrived. */
-  markDraining(reason: string): void {
+  /**
+   * Take no new requests (the owner opens a fresh upstream for them) and close once the last
+   * pending answer has arrived: the provider sent READONLY, or the backend retired the stream (pod
+   * terminating, application deselected). `reason` completes "<application>: …".
+   */
+  #drain(reason: string): void {
     if (this.#state === 'closed') return;
+    const inFlight = this.#pending.size;
+    this.#owner.events.log('info', `${this.backend.application}: ${reason}${inFlight === 0 ? '' : ` (${inFlight} request${inFlight === 1 ? ' in flight finishes' : 's in flight finish'} first)`}`);
     this.#state = 'draining';
     this.#drainReason = reason;
     this.#closeIfDrained();
   }
 
   #closeIfDrained(): void {
-    if (this.#state === 'draining' && this.pending.size === 0) this.close(`drained after: ${this.#drainReason}`);
+    if (this.#state === 'draining' && this.#pending.size === 0) this.close(`drained after: ${this.#drainReason}`);
   }
 
   close(reason: string): void {
     this.#fail(reason);
   }
 
-  #fail(reason: string): void {
+  /** `code`: why requests that never left this process were not sent (default DT_ERR_BACKEND_UNAVAILABLE). */
+  #fail(reason: string, code?: AnswerCode): void {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
     this.#decoder.close();
@@ -205,13 +220,39 @@ export class Upstream implements FrameSink {
     this.#abort.abort();
     this.#stream?.destroy();
     this.#queue = [];
-    const pending = new Map(this.pending);
-    this.pending.clear();
+    const pending = [...this.#pending];
+    this.#pending.clear();
     if (this.#blocked) {
       this.#blocked = false;
       this.#owner.upstreamBackpressure(this, false);
     }
-    this.#owner.closed(this, pending, reason);
+    for (const [requestId, request] of pending) {
+      this.#answer(requestId, request, this.connected
+        ? localAnswer('DT_ERR_BACKEND_CLOSED', `${reason}; ${request.target} got no answer (it may or may not have run on the provider)`)
+        : localAnswer(code ?? 'DT_ERR_BACKEND_UNAVAILABLE', `${reason}; ${request.target} was not sent`));
+    }
+    this.#owner.closed(this, reason);
+  }
+
+  /** Answers a request with an error written here instead of the provider's answer. */
+  #answer(requestId: bigint, request: PendingRequest | undefined, answer: LocalAnswer): void {
+    this.#owner.toConsumer(encodeErrorResponse(requestId, answer.status, answer.message));
+    this.#owner.events.emit('request-completed', requestCompleted(
+      {connectionId: this.#owner.id, requestId, application: this.backend.application, target: request?.target, startedAt: request?.startedAt},
+      answer.status, answer));
+  }
+
+  /** The provider's answer goes to the consumer as is (one buffer, or the pieces it arrived in). */
+  #deliver(header: FrameHeader, frame: FrameBytes): void {
+    const request = this.#pending.get(header.requestId);
+    if (request) this.#pending.delete(header.requestId);
+    this.#owner.toConsumer(frame);
+    if (request) {
+      this.#owner.events.emit('request-completed', requestCompleted(
+        {connectionId: this.#owner.id, requestId: header.requestId, application: this.backend.application, target: request.target, startedAt: request.startedAt},
+        header.status));
+    }
+    this.#closeIfDrained();
   }
 
   #startHeartbeats(): void {
@@ -233,24 +274,21 @@ export class Upstream implements FrameSink {
   frame(header: FrameHeader, frame: Buffer): void {
     if (header.isRequest) {
       if (header.event) {
-        const kind = classifyEvent(header, frame.subarray(16));
-        if (kind === 'readonly') {
-          // Never forward READONLY: a Java consumer would mark the whole shared connection
-          // (every application behind this port) unavailable. Drain this stream instead.
-          this.#owner.drain(this, `${this.remote} is shutting down (READONLY); new requests use a fresh connection`);
-        } else if (kind === 'heartbeat' && header.twoWay) {
-          this.#writeNow(encodeHeartbeatResponse(header, frame.subarray(16)));
-        }
+        const body = frame.subarray(16);
+        // Never forward READONLY: a Java consumer would mark the whole shared connection
+        // (every application behind this port) unavailable. Drain this stream instead.
+        if (classifyEvent(header, body) === 'readonly') this.#drain(`${this.remote} is shutting down (READONLY); new requests use a fresh connection`);
+        const reply = heartbeatReply(header, body);
+        if (reply !== undefined) this.#writeNow(reply);
         return;
       }
-      this.#owner.deliverReverseRequest(this, header, frame);
+      // A callback request from the provider (Dubbo callback parameters) goes to the consumer.
+      if (header.twoWay) this.#owner.expectReverseAnswer(this, header.requestId);
+      this.#owner.toConsumer(frame);
       return;
     }
     if (header.event) return; // the answer to one of our heartbeats
-    const pending = this.pending.get(header.requestId);
-    if (pending) this.pending.delete(header.requestId);
-    this.#owner.deliverResponse(this, header, frame, pending);
-    this.#closeIfDrained();
+    this.#deliver(header, frame);
   }
 
   /** A response that arrived in several chunks is forwarded as those chunks: no copy. */
@@ -259,17 +297,15 @@ export class Upstream implements FrameSink {
       this.frame(header, Buffer.concat(pieces, length));
       return;
     }
-    const pending = this.pending.get(header.requestId);
-    if (pending) this.pending.delete(header.requestId);
-    this.#owner.deliverResponse(this, header, pieces, pending);
-    this.#closeIfDrained();
+    this.#deliver(header, pieces);
   }
 
   oversize(header: FrameHeader): void {
     if (header.isRequest) return;
-    const pending = this.pending.get(header.requestId);
-    if (pending) this.pending.delete(header.requestId);
-    this.#owner.responseTooLarge(this, header, pending);
+    const request = this.#pending.get(header.requestId);
+    if (request) this.#pending.delete(header.requestId);
+    this.#answer(header.requestId, request, localAnswer('DT_ERR_RESPONSE_TOO_LARGE',
+      `the response of ${this.backend.application} to ${request?.target ?? 'this request'} is ${header.bodyLength} bytes, over the payload limit of ${this.#owner.maxBodyLength} (raise it with --max-payload <bytes>)`));
     this.#closeIfDrained();
   }
 
@@ -288,10 +324,3 @@ export function corkUntilNextTick(stream: Duplex): void {
   stream.cork();
   process.nextTick(() => stream.uncork());
 }
-
-export const ERROR_STATUS = {
-  noRoute: STATUS.SERVICE_NOT_FOUND,
-  badRequest: STATUS.BAD_REQUEST,
-  backendFailed: STATUS.SERVER_ERROR,
-  responseTooLarge: STATUS.BAD_RESPONSE,
-} as const;

@@ -1,6 +1,7 @@
 import type {Writable} from 'node:stream';
 import type {LogLevel, TunnelEventBus, TunnelEvents} from '../core/events.js';
 import {logLevelRank} from '../core/events.js';
+import {RepeatFolder, foldedSuffix} from '../core/fold.js';
 
 export interface LineReporterOptions {
   out: Writable;
@@ -8,9 +9,12 @@ export interface LineReporterOptions {
   json: boolean;
   /** Injected in tests. */
   now?: () => Date;
+  /** How long identical request failures are counted instead of printed (default 5 s). */
+  foldWindowMs?: number;
 }
 
-type Line = {level: LogLevel; text: string; fields: object};
+/** `foldKey`: lines with the same key within a few seconds are folded into one summary (floods). */
+type Line = {level: LogLevel; text: string; fields: object; foldKey?: string};
 
 /**
  * Plain output for scripts, CI and `--no-ui`: one line per event, or one JSON object per line with
@@ -20,8 +24,17 @@ type Line = {level: LogLevel; text: string; fields: object};
 export function attachLineReporter(events: TunnelEventBus, options: LineReporterOptions): () => void {
   const threshold = logLevelRank(options.level);
   const now = options.now ?? (() => new Date());
+  // Log events are folded by the bus already; these are the per-request and per-connection lines
+  // (the same error answered to thousands of requests when every pod of an application went away).
+  const folder = new RepeatFolder<{event: keyof TunnelEvents; line: Line}>(({event, line}, count, windowMs) => {
+    print(event, {...line, text: `${line.text}${foldedSuffix(count, windowMs)}`, fields: {...line.fields, repeated: count, windowMs}});
+  }, options.foldWindowMs);
   const write = (event: keyof TunnelEvents, line: Line | undefined) => {
     if (!line || logLevelRank(line.level) < threshold) return;
+    if (line.foldKey !== undefined && !folder.admit(`${event}\u0000${line.foldKey}`, {event, line})) return;
+    print(event, line);
+  };
+  const print = (event: keyof TunnelEvents, line: Line) => {
     if (options.json) {
       options.out.write(`${JSON.stringify({time: now().toISOString(), level: line.level, event, message: line.text, ...line.fields}, jsonReplacer)}\n`);
     } else {
@@ -38,21 +51,27 @@ export function attachLineReporter(events: TunnelEventBus, options: LineReporter
     'connection-opened': (e) => ({level: 'debug', text: `consumer #${e.connectionId} connected from ${e.peer}`, fields: e}),
     'connection-closed': (e) => e.reason === undefined
       ? {level: 'debug', text: `consumer #${e.connectionId} (${e.peer}) disconnected`, fields: e}
-      : {level: 'warn', text: `closed consumer #${e.connectionId} (${e.peer}): ${e.reason}`, fields: e},
+      : {level: 'warn', text: `closed consumer #${e.connectionId} (${e.peer}): ${e.code === undefined ? '' : `[${e.code}] `}${e.reason}`, fields: e},
     'connection-refused': (e) => ({level: 'warn', text: `refused ${e.peer}: ${e.reason}`, fields: e}),
     'request-completed': (e) => {
       const status = e.protocol === 'triple' ? (e.statusName ?? 'grpc -') : e.status === undefined ? 'one-way' : String(e.status);
       const text = `${e.application ?? '-'} ${e.target ?? '?'} ${status} ${e.latencyMs.toFixed(1)}ms${e.error ? `: ${e.error}` : ''}`;
-      return {level: e.error ? 'warn' : 'debug', text, fields: e};
+      return {level: e.error ? 'warn' : 'debug', text, fields: e, ...(e.error ? {foldKey: `${e.application ?? '-'} ${e.target ?? '?'} ${status} ${e.error}`} : {})};
     },
     'upstream-opened': (e) => ({level: 'info', text: `${e.application}: connected to ${e.remote} for consumer #${e.connectionId}`, fields: e}),
-    'upstream-closed': (e) => ({level: 'info', text: `${e.application}: connection to ${e.remote} closed${e.reason ? ` (${e.reason})` : ''}`, fields: e}),
+    'upstream-closed': (e) => {
+      const text = `${e.application}: connection to ${e.remote} closed${e.reason ? ` (${e.reason})` : ''}`;
+      return {level: 'info', text, fields: e, foldKey: text};
+    },
     'backend-state-changed': (e) => ({
       level: e.state === 'error' || e.state === 'no-ready-pods' ? 'warn' : 'info',
       text: `${e.application}: ${e.state}${e.pod ? ` (pod ${e.pod})` : ''}${e.detail ? `: ${e.detail}` : ''}`,
       fields: e,
     }),
-    'routes-changed': (e) => ({level: 'info', text: `routing ${e.applications.length === 0 ? 'no applications' : e.applications.join(', ')}`, fields: e}),
+    'routes-changed': (e) => {
+      const names = e.applications.map((name) => (e.origins?.[name] === undefined ? name : `${name} (${e.origins[name]})`));
+      return {level: 'info', text: `routing ${names.length === 0 ? 'no applications' : names.join(', ')}`, fields: e};
+    },
     // The learner writes the readable info/warning lines itself (once per application); this one is for --json.
     'services-learned': (e) => ({level: 'debug', text: `${e.application}: services ${e.state}${e.keys.length > 0 ? `: ${e.keys.join(', ')}` : ''}`, fields: e}),
     'log': (e) => ({level: e.level, text: e.message, fields: {}}),

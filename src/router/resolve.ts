@@ -20,6 +20,7 @@ export interface RoutingInput {
 
 export type RouteDecision =
   | {ok: true; backend: Backend; via: 'attachment' | 'metadata-group' | 'interface-map' | 'service-key' | 'interface' | 'single-backend'}
+  /** `message` says why and what to do; dubbo-tunnel's answer prefixes it with the code (local-answer.ts). */
   | {ok: false; code: 'DT_ERR_NO_ROUTE' | 'DT_ERR_UNSUPPORTED_SERIALIZATION' | 'DT_ERR_AMBIGUOUS_SERVICE'; message: string};
 
 /**
@@ -39,7 +40,7 @@ export function resolveRoute(table: RouteTable, input: RoutingInput, attachmentK
     return {
       ok: false,
       code: 'DT_ERR_NO_ROUTE',
-      message: `dubbo-tunnel: no route for ${target}: attachment '${attachmentKey}' is '${named}', which is not a routed application; known applications: ${known()}`,
+      message: `no route for ${target}: attachment '${attachmentKey}' is '${named}', which is not a routed application; known applications: ${known()}`,
     };
   }
 
@@ -57,7 +58,7 @@ export function resolveRoute(table: RouteTable, input: RoutingInput, attachmentK
       return {
         ok: false,
         code: 'DT_ERR_NO_ROUTE',
-        message: `dubbo-tunnel: no route for ${target}: the interface map sends it to '${application}', which is not a routed application; known applications: ${known()}`,
+        message: `no route for ${target}: the interface map sends it to '${application}', which is not a routed application; known applications: ${known()}`,
       };
     }
   }
@@ -80,7 +81,7 @@ export function resolveRoute(table: RouteTable, input: RoutingInput, attachmentK
         return {
           ok: false,
           code: 'DT_ERR_AMBIGUOUS_SERVICE',
-          message: `dubbo-tunnel: no route for ${target}: ${which} is exported by ${exporters.length} routed applications (${exporters.join(', ')}); choose one with the '${attachmentKey}' attachment or with --route ${input.service}=<application>`,
+          message: `no route for ${target}: ${which} is exported by ${exporters.length} routed applications (${exporters.join(', ')}); choose one with the '${attachmentKey}' attachment or with --route ${input.service}=<application>`,
         };
       }
     }
@@ -95,13 +96,13 @@ export function resolveRoute(table: RouteTable, input: RoutingInput, attachmentK
     return {
       ok: false,
       code: 'DT_ERR_UNSUPPORTED_SERIALIZATION',
-      message: `dubbo-tunnel: no route for ${target}: ${input.unreadableBecause}; add serialization=hessian2 to the consumer's reference URL (dubbo://localhost:20880?serialization=hessian2) or map the interface with --route ${input.service ?? '<interface>'}=<application>; known applications: ${known()}`,
+      message: `no route for ${target}: ${input.unreadableBecause}; add serialization=hessian2 to the consumer's reference URL (dubbo://localhost:20880?serialization=hessian2) or map the interface with --route ${input.service ?? '<interface>'}=<application>; known applications: ${known()}`,
     };
   }
   return {
     ok: false,
     code: 'DT_ERR_NO_ROUTE',
-    message: `dubbo-tunnel: no route for ${target}: attachment '${attachmentKey}' missing; known applications: ${known()}`,
+    message: `no route for ${target}: attachment '${attachmentKey}' missing; known applications: ${known()}`,
   };
 }
 

@@ -11,7 +11,7 @@ import {countArguments} from '../protocol/descriptor.js';
 import {FrameDecoder} from '../protocol/frame-decoder.js';
 import {HEADER_LENGTH, RESPONSE_FLAG, SERIALIZATION, STATUS, serializationName, writeHeader} from '../protocol/header.js';
 import type {FrameHeader} from '../protocol/header.js';
-import {classifyEvent, encodeErrorResponse, encodeHeartbeatResponse} from '../protocol/responses.js';
+import {encodeErrorResponse, heartbeatReply} from '../protocol/responses.js';
 
 const {EncoderV2, DecoderV2} = hessian;
 
@@ -193,7 +193,8 @@ export class DemoProvider {
     if (!header.isRequest) return; // answers to heartbeats we never send
     if (header.event) {
       // HeartbeatHandler answers two-way heartbeats; READONLY/WRITEABLE events need no answer.
-      if (header.twoWay && classifyEvent(header, body) === 'heartbeat') write(socket, encodeHeartbeatResponse(header, body));
+      const reply = heartbeatReply(header, body);
+      if (reply !== undefined) write(socket, reply);
       return;
     }
     this.#requests++;

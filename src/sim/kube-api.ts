@@ -506,17 +506,30 @@ export class SimulatedKubeApi {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      try {
-        if (this.pauseMode === 'unavailable') throw new HttpError(status(503, 'ServiceUnavailable', 'the server is currently unable to handle the request'));
-        const user = this.authenticate(req, url.pathname);
-        if (user !== 'system:anonymous') entry.user = user;
-        entry.status = 200;
-        this.route(req, res, url, user, Buffer.concat(chunks));
-      } catch (err) {
-        if (err instanceof HttpError) this.sendJson(res, err.body.code, err.body);
-        else this.sendJson(res, 500, status(500, 'InternalError', `Internal error occurred: ${(err as Error).message}`));
-      }
+      if (this.deferred(() => this.answer(req, res, url, entry, chunks))) return;
+      this.answer(req, res, url, entry, chunks);
     });
+  }
+
+  private answer(req: http.IncomingMessage, res: http.ServerResponse, url: URL, entry: RecordedRequest, chunks: Buffer[]): void {
+    try {
+      if (this.pauseMode === 'unavailable') throw new HttpError(status(503, 'ServiceUnavailable', 'the server is currently unable to handle the request'));
+      const user = this.authenticate(req, url.pathname);
+      if (user !== 'system:anonymous') entry.user = user;
+      entry.status = 200;
+      this.route(req, res, url, user, Buffer.concat(chunks));
+    } catch (err) {
+      if (err instanceof HttpError) this.sendJson(res, err.body.code, err.body);
+      else this.sendJson(res, 500, status(500, 'InternalError', `Internal error occurred: ${(err as Error).message}`));
+    }
+  }
+
+  /**
+   * Seam for the tests' fake (a stalled server): true when `work` (answering a request, an upgrade,
+   * a watch event) was kept to be done later instead of now. The demo never defers.
+   */
+  protected deferred(_work: () => void): boolean {
+    return false;
   }
 
   protected sendJson(res: http.ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -737,12 +750,13 @@ export class SimulatedKubeApi {
   }
 
   private writeEvent(w: OpenWatch, type: WatchEventType, object: KubeObject): void {
+    if (this.deferred(() => this.writeEvent(w, type, object))) return;
     if (w.res.writableEnded) return;
     w.res.write(JSON.stringify({type, object}) + '\n');
   }
 
   protected writeBookmark(w: OpenWatch): void {
-    if (w.res.writableEnded) return;
+    if (w.res.writableEnded || this.deferred(() => undefined)) return;
     const object = {kind: w.type.kind, apiVersion: apiVersionOf(w.type), metadata: {resourceVersion: String(this.store.resourceVersion)}};
     w.res.write(JSON.stringify({type: 'BOOKMARK', object}) + '\n');
   }
@@ -757,6 +771,7 @@ export class SimulatedKubeApi {
   }
 
   private handleUpgrade(req: http.IncomingMessage, socket: Socket, head: Buffer): void {
+    if (this.deferred(() => this.handleUpgrade(req, socket, head))) return;
     const url = new URL(req.url ?? '/', 'http://fake');
     const entry = this.record(req, url);
     socket.on('error', () => socket.destroy());

@@ -1,3 +1,4 @@
+import {parseChoice, qualifiedName} from '../core/applications.js';
 import type {DiscoveredApplication} from '../core/applications.js';
 
 /**
@@ -40,6 +41,39 @@ export function initialPickerState(preselected: readonly string[]): PickerState 
   return {selected: new Set(preselected), filter: '', filtering: false, cursor: 0, notice: undefined};
 }
 
+/**
+ * What a row is chosen by: the application name, or `name@where` when several places offer that
+ * name (a clash: only one of them can be routed, so the choice must say which).
+ */
+export function choiceId(app: DiscoveredApplication, applications: readonly DiscoveredApplication[]): string {
+  if (app.where === undefined) return app.application;
+  const clash = applications.some((other) => other !== app && other.application === app.application);
+  return clash ? qualifiedName(app.application, app.where) : app.application;
+}
+
+/**
+ * The selection in row ids: a bare name of a clash (remembered, or --all) ticks its first place in
+ * the list (the place the session's precedence routes), and at most one place per name is ticked.
+ */
+export function selectedIds(selected: ReadonlySet<string>, applications: readonly DiscoveredApplication[]): Set<string> {
+  const ids = new Set<string>();
+  const taken = new Set<string>();
+  for (const app of applications) {
+    const id = choiceId(app, applications);
+    if (taken.has(app.application)) continue;
+    if (selected.has(id) || (id !== app.application && selected.has(app.application)
+      && !applications.some((other) => other.application === app.application && selected.has(choiceId(other, applications))))) {
+      ids.add(id);
+      taken.add(app.application);
+    }
+  }
+  // Names not found now stay selected (shown as "not found now").
+  for (const entry of selected) {
+    if (!applications.some((app) => app.application === parseChoice(entry).application)) ids.add(entry);
+  }
+  return ids;
+}
+
 export function visibleApplications(applications: readonly DiscoveredApplication[], filter: string): readonly DiscoveredApplication[] {
   const needle = filter.toLowerCase();
   if (needle === '') return applications;
@@ -69,20 +103,26 @@ export function pickerKey(
   }
   const visible = visibleApplications(applications, state.filter);
   const cursor = Math.min(state.cursor, Math.max(0, visible.length - 1));
-  const base: PickerState = {...state, cursor, notice: undefined};
+  const selectedNow = selectedIds(state.selected, applications);
+  const base: PickerState = {...state, selected: selectedNow, cursor, notice: undefined};
   const current = visible[cursor];
+  const idOf = (app: DiscoveredApplication): string => choiceId(app, applications);
   const move = (to: number): PickerState => ({...base, cursor: Math.max(0, Math.min(visible.length - 1, to))});
-  const toggle = (names: readonly string[], on: boolean): PickerState => {
-    const selected = new Set(state.selected);
-    for (const name of names) {
-      if (on) selected.add(name);
-      else selected.delete(name);
+  const toggle = (rows: readonly DiscoveredApplication[], on: boolean): PickerState => {
+    const selected = new Set(selectedNow);
+    for (const app of rows) {
+      // Ticking one place of a clash unticks the others: choosing the other swaps.
+      if (on) for (const other of applications) if (other.application === app.application) selected.delete(idOf(other));
+      if (on) selected.add(idOf(app));
+      else selected.delete(idOf(app));
     }
     return {...base, selected};
   };
   const toggleAll = (): PickerState => {
-    const names = visible.map((app) => app.application);
-    return toggle(names, !names.every((name) => state.selected.has(name)));
+    const allOn = visible.every((app) => selectedNow.has(idOf(app)) || visible.some((other) => other.application === app.application && selectedNow.has(idOf(other))));
+    // One place per name: the first visible one (the session's precedence order).
+    const firsts = visible.filter((app, index) => visible.findIndex((other) => other.application === app.application) === index);
+    return toggle(firsts, !allOn);
   };
   const setFilter = (filter: string): PickerState => ({...base, filter, filtering: filter !== '' || state.filtering, cursor: 0});
 
@@ -91,10 +131,10 @@ export function pickerKey(
   if (key.pageUp) return [move(cursor - 10), undefined];
   if (key.pageDown) return [move(cursor + 10), undefined];
   if (key.return) {
-    const chosen = applications.map((app) => app.application).filter((name) => state.selected.has(name));
+    const chosen = applications.map(idOf).filter((id) => selectedNow.has(id));
     // Nothing checked: enter means "this one", which is what a person with one row in mind expects.
     if (chosen.length > 0) return [base, {type: 'submit', applications: chosen}];
-    if (current !== undefined) return [base, {type: 'submit', applications: [current.application]}];
+    if (current !== undefined) return [base, {type: 'submit', applications: [idOf(current)]}];
     return [{...base, notice: 'nothing matches the filter; esc clears it'}, undefined];
   }
   if (key.escape) {
@@ -102,7 +142,7 @@ export function pickerKey(
     return [base, {type: 'cancel'}];
   }
   if (input === ' ') {
-    return [current === undefined ? base : toggle([current.application], !state.selected.has(current.application)), undefined];
+    return [current === undefined ? base : toggle([current], !selectedNow.has(idOf(current))), undefined];
   }
   if (key.ctrl && input === 'a') return [toggleAll(), undefined];
   if (key.backspace || key.delete) {

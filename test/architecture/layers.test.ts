@@ -40,6 +40,7 @@ const FORBIDDEN: Record<string, string[]> = {
   ui: ['../protocol/header.js', '../proxy/tunnel-server.js', '../kube/cluster.js', '../router/route-table.js', '../cli/main.js', 'node:net', '@kubernetes/client-node', 'conf', 'ws'],
   reporters: ['../protocol/header.js', '../ui/App.js', '../proxy/upstream.js', 'react', 'ink', 'node:net'],
   cli: ['react', 'ink', '@kubernetes/client-node'],
+  session: ['react', 'ink', '@kubernetes/client-node', 'conf', '../ui/App.js', '../cli/main.js', '../sim/demo.js', '../kube/cluster.js', '../config/settings.js'],
   types: ['../core/errors.js'],
 };
 
@@ -50,7 +51,8 @@ const ALLOWED: Record<string, string[]> = {
   kube: ['@kubernetes/client-node', '../router/route-table.js', '../core/errors.js'],
   discovery: ['../protocol/frame-decoder.js', '../router/route-table.js', '../core/backend.js', 'hessian.js', 'node:fs'],
   ui: ['react', 'ink', '../core/stats.js'],
-  cli: ['../ui/run-interactive.js', '../kube/cluster.js', '../sim/demo.js', 'conf'],
+  cli: ['../ui/run-interactive.js', '../kube/cluster.js', '../sim/demo.js', 'conf', '../session/session.js'],
+  session: ['../proxy/tunnel-server.js', '../router/route-table.js', '../core/backend-source.js'],
   config: ['conf', '../core/events.js'],
   doctor: ['../kube/cluster.js', '../proxy/tunnel-server.js', '../core/host-port.js'],
 };
@@ -86,6 +88,11 @@ describe('layer rules (eslint.config.js LAYERS, docs/architecture.md)', () => {
       });
     }
   }
+
+  test('src/session: Kubernetes only as types (sources load lazily), a value import fails', async () => {
+    assert.deepEqual(await layerErrors('src/session/layer-probe.ts', "import type {KubeSourceOptions} from '../kube/session-source.js';\n"), []);
+    assert.equal((await layerErrors('src/session/layer-probe.ts', "import {openKubeSource} from '../kube/session-source.js';\n")).length, 1);
+  });
 
   test('core/errors.ts is a leaf (protocol may import it without a folder cycle)', () => {
     const source = readFileSync('src/core/errors.ts', 'utf8');

@@ -20,11 +20,11 @@ describe('line reporter', () => {
     const info = collect({level: 'info', json: false});
     info.events.emit('listening', {addresses: ['localhost:20880', '192.168.1.23:20880'], port: 20880, allowRemote: false});
     info.events.emit('request-completed', completed);
-    info.events.emit('request-completed', {...completed, application: undefined, status: 60, statusName: 'SERVICE_NOT_FOUND', ok: false, error: 'dubbo-tunnel: no route for com.foo.UserService#getUser', code: 'DT_ERR_NO_ROUTE'});
+    info.events.emit('request-completed', {...completed, application: undefined, status: 60, statusName: 'SERVICE_NOT_FOUND', ok: false, error: 'dubbo-tunnel [DT_ERR_NO_ROUTE]: no route for com.foo.UserService#getUser', code: 'DT_ERR_NO_ROUTE'});
     info.events.emit('connection-refused', {peer: '10.0.0.9:51234', reason: 'not a local address (pass --allow-remote to accept other machines)'});
     assert.deepEqual(info.lines(), [
       '10:00:00.123 listening on localhost:20880, 192.168.1.23:20880; point consumers at dubbo://localhost:20880 (only this machine may connect)',
-      '10:00:00.123 warning: - com.foo.UserService#getUser 60 1.3ms: dubbo-tunnel: no route for com.foo.UserService#getUser',
+      '10:00:00.123 warning: - com.foo.UserService#getUser 60 1.3ms: dubbo-tunnel [DT_ERR_NO_ROUTE]: no route for com.foo.UserService#getUser',
       '10:00:00.123 warning: refused 10.0.0.9:51234: not a local address (pass --allow-remote to accept other machines)',
     ]);
     const debug = collect({level: 'debug', json: false});
@@ -42,6 +42,14 @@ describe('line reporter', () => {
     assert.equal(request?.['level'], 'debug');
     assert.equal(request?.['time'], '2026-11-21T10:00:00.123Z');
     assert.deepEqual(log, {time: '2026-11-21T10:00:00.123Z', level: 'error', event: 'log', message: 'boom'});
+  });
+
+  test('--json lines of a request dubbo-tunnel answered itself carry its code', () => {
+    const json = collect({level: 'info', json: true});
+    json.events.emit('request-completed', {...completed, application: undefined, status: 60, statusName: 'SERVICE_NOT_FOUND', ok: false,
+      error: 'dubbo-tunnel [DT_ERR_NO_ROUTE]: no route for com.foo.UserService#getUser', code: 'DT_ERR_NO_ROUTE'});
+    const [line] = json.lines().map((text) => JSON.parse(text) as Record<string, unknown>);
+    assert.deepEqual([line?.['level'], line?.['code'], line?.['ok'], line?.['statusName']], ['warn', 'DT_ERR_NO_ROUTE', false, 'SERVICE_NOT_FOUND']);
   });
 
   test('error level drops warnings; detach stops output', () => {

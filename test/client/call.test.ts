@@ -226,7 +226,7 @@ describe('dubbo-tunnel call, straight to a provider', () => {
   test('no answer in time: exit 2, names the timeout and the fix', async () => {
     const run = await cli('user-rpc', SERVICE, 'hang', '-p', String(provider.port), '--host', '127.0.0.1', '--timeout', '300');
     assert.equal(run.code, 2);
-    assert.match(run.stderr, new RegExp(`^dubbo-tunnel: no answer from 127\\.0\\.0\\.1:${provider.port} within 300 ms \\(com\\.example\\.UserService#hang, request id 1\\)\n`));
+    assert.match(run.stderr, new RegExp(`^dubbo-tunnel \\[DT_ERR_CALL_TIMEOUT\\]: no answer from 127\\.0\\.0\\.1:${provider.port} within 300 ms \\(com\\.example\\.UserService#hang, request id 1\\)\n`));
     assert.match(run.stderr, /fix: the provider may be slow or stuck: raise --timeout <ms>/);
   });
 
@@ -300,7 +300,7 @@ describe('dubbo-tunnel call through the real router', () => {
     const run = await cli('billing-rpc', SERVICE, 'getUser', 'u-1', '-p', String(server.port), '--host', '127.0.0.1');
     assert.equal(run.code, 1);
     assert.equal(run.stdout, '');
-    assert.match(run.stderr, /^error: status 60 SERVICE_NOT_FOUND: dubbo-tunnel: no route for com\.example\.UserService#getUser: attachment 'target-application' is 'billing-rpc'/);
+    assert.match(run.stderr, /^error: status 60 SERVICE_NOT_FOUND: dubbo-tunnel \[DT_ERR_NO_ROUTE\]: no route for com\.example\.UserService#getUser: attachment 'target-application' is 'billing-rpc'/);
     assert.match(run.stderr, /user-rpc/, 'names the applications that are routed');
     const json = await cli('billing-rpc', SERVICE, 'getUser', 'u-1', '-p', String(server.port), '--host', '127.0.0.1', '--json');
     const parsed = JSON.parse(json.stdout) as Record<string, unknown>;
@@ -344,7 +344,7 @@ describe('dubbo-tunnel call with nothing to talk to', () => {
     const run = await cli('user-rpc', SERVICE, 'getUser', 'u-1', '-p', String(port), '--host', '127.0.0.1');
     assert.equal(run.code, 2);
     assert.equal(run.stdout, '');
-    assert.match(run.stderr, new RegExp(`^dubbo-tunnel: cannot connect to 127\\.0\\.0\\.1:${port}: connection refused`));
+    assert.match(run.stderr, new RegExp(`^dubbo-tunnel \\[DT_ERR_CALL_CONNECT\\]: cannot connect to 127\\.0\\.0\\.1:${port}: connection refused`));
     assert.match(run.stderr, new RegExp(`fix: is \`dubbo-tunnel up --port ${port}\` running\\? If it listens on another port, pass that port with --port <port>`));
     const json = await cli('user-rpc', SERVICE, 'getUser', 'u-1', '-p', String(port), '--host', '127.0.0.1', '--json');
     assert.equal(json.code, 2);
@@ -363,7 +363,7 @@ describe('dubbo-tunnel call with nothing to talk to', () => {
       const {port} = http.address() as net.AddressInfo;
       const run = await cli('user-rpc', SERVICE, 'getUser', '-p', String(port), '--host', '127.0.0.1');
       assert.equal(run.code, 1);
-      assert.match(run.stderr, /^dubbo-tunnel: unreadable answer: 127\.0\.0\.1:\d+ did not answer in Dubbo: not Dubbo/);
+      assert.match(run.stderr, /^dubbo-tunnel \[DT_ERR_CALL_BAD_ANSWER\]: unreadable answer: 127\.0\.0\.1:\d+ did not answer in Dubbo: not Dubbo/);
     } finally {
       await new Promise<void>((resolve) => http.close(() => resolve()));
     }

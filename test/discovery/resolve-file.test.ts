@@ -11,7 +11,7 @@ import {TunnelEventBus} from '../../src/core/events.js';
 import {DubboTunnelError} from '../../src/core/errors.js';
 import {ResolveFile, expandHome, renderResolveFile} from '../../src/discovery/resolve-file.js';
 import {StaticBackend} from '../../src/proxy/static-backend.js';
-import {createRouteTable} from '../../src/router/route-table.js';
+import {RouteSource, createRouteTable} from '../../src/router/route-table.js';
 import {BIN, ensureBuilt, freePort} from '../support/binary.js';
 import {fixturesMissing} from '../support/discovery-fixtures.js';
 import {startDiscoveryProvider} from '../support/discovery-providers.js';
@@ -82,16 +82,18 @@ describe('startLearning writes the file as applications come and go', {skip: fix
     providers.push(user, pay);
     const file = fresh();
     writeFileSync(file, 'before=1\n');
-    const learning = startLearning({events: new TunnelEventBus(), routes: [['com.example.Mapped', 'user-rpc']], noLearn: false, resolveFile: file});
+    const learning = startLearning({events: new TunnelEventBus(), noLearn: false, resolveFile: file});
+    const published = new RouteSource();
+    learning.join(published);
     try {
       const userBackend = new StaticBackend('user-rpc', '127.0.0.1', user.port);
-      learning.published.set(createRouteTable([userBackend, new StaticBackend('pay-rpc', '127.0.0.1', pay.port)], [['com.example.Mapped', 'user-rpc']]));
+      published.set(createRouteTable([userBackend, new StaticBackend('pay-rpc', '127.0.0.1', pay.port)], [['com.example.Mapped', 'user-rpc']]));
       learning.listening('::', 20991);
       const keys = () => readFileSync(file, 'utf8').split('\n').filter((line) => line !== '' && !line.startsWith('#')).map((line) => line.split('=')[0]);
       await waitFor(() => keys().length === 3, {message: 'three interfaces'});
       assert.deepEqual(keys(), ['com.example.Mapped', 'demo.PayService', 'demo.UserService']);
       assert.match(readFileSync(file, 'utf8'), /demo\.UserService=dubbo:\/\/localhost:20991\?/);
-      learning.published.set(createRouteTable([userBackend], [['com.example.Mapped', 'user-rpc']]));
+ published.set(createRouteTable([userBackend], [['com.example.Mapped', 'user-rpc']]));
       assert.deepEqual(keys(), ['com.example.Mapped', 'demo.UserService']);
     } finally {
       learning.stop();

@@ -50,7 +50,7 @@ describe('up runs a brief doctor when it cannot start', () => {
     const run = await up(['--all', '--kubeconfig', denied, '--port', String(port)], env);
     assert.equal(run.code, 1);
     const lines = run.err.split('\n');
-    assert.match(lines[0] ?? '', /^dubbo-tunnel: not allowed to list services in namespace dev /);
+    assert.match(lines[0] ?? '', /^dubbo-tunnel \[DT_ERR_KUBE_FORBIDDEN\]: not allowed to list services in namespace dev /);
     assert.match(lines[1] ?? '', /^ {2}fix: /);
     assert.equal(lines[2], 'doctor:');
     assert.equal(lines[3], '  ✗ permissions       3 of 8 requests dubbo-tunnel makes are not allowed in namespace dev: list services, get pods/portforward, create pods/portforward');
@@ -69,7 +69,7 @@ describe('up runs a brief doctor when it cannot start', () => {
     const run = await up(['--all', '--kubeconfig', kubeconfig, '--port', String(port)], env);
     assert.equal(run.code, 1);
     const lines = run.err.split('\n');
-    assert.match(lines[0] ?? '', /^dubbo-tunnel: cannot reach the API server http:\/\/127\.0\.0\.1:\d+: connection refused$/);
+    assert.match(lines[0] ?? '', /^dubbo-tunnel \[DT_ERR_KUBE_UNREACHABLE\]: cannot reach the API server http:\/\/127\.0\.0\.1:\d+: connection refused$/);
     assert.equal(lines[2], 'doctor:');
     assert.match(lines[3] ?? '', /^ {2}✗ API server {8}cannot reach the API server http:\/\/127\.0\.0\.1:\d+: connection refused \(after \d+ ms\)$/);
   });
@@ -82,7 +82,7 @@ describe('up runs a brief doctor when it cannot start', () => {
       const run = await up(['--all', '--kubeconfig', allowed, '--port', String(busy)], env);
       assert.equal(run.code, 1);
       const lines = run.err.split('\n');
-      assert.equal(lines[0], `dubbo-tunnel: port ${busy} is already in use by another process`);
+      assert.equal(lines[0], `dubbo-tunnel [DT_ERR_PORT_IN_USE]: port ${busy} is already in use by another process`);
       assert.equal(lines[2], 'doctor:');
       assert.equal(lines[3], `  ✗ local port        port ${busy} is already in use by another process`);
       assert.equal(lines[4], '                      whatever listens there closed the connection without answering in Dubbo');
@@ -96,7 +96,7 @@ describe('up runs a brief doctor when it cannot start', () => {
     const run = await up(['--all', '--kubeconfig', path.join(dir, 'nope.yaml'), '--port', String(port)], env);
     assert.equal(run.code, 1);
     assert.doesNotMatch(run.err, /doctor:/);
-    assert.match(run.err, /^dubbo-tunnel: kubeconfig file .*nope\.yaml \(from --kubeconfig\) does not exist\n {2}fix: /);
+    assert.match(run.err, /^dubbo-tunnel \[DT_ERR_KUBECONFIG\]: kubeconfig file .*nope\.yaml \(from --kubeconfig\) does not exist\n {2}fix: /);
   });
 
   test('an error the doctor cannot explain (no choice made) gets no doctor lines', async () => {

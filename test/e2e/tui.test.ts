@@ -4,7 +4,7 @@
 // and check the port is closed afterwards.
 //
 // Needs tmux (Debian: `apt-get install -y tmux`); without it the test is skipped with a message.
-// Builds dist/ first when it is missing or older than src/ (the binary runs dist/cli/main.js).
+// Builds dist/ first when it is missing or older than src/ (the binary runs the bundle, dist/cli.js).
 import {after, before, describe, it} from 'node:test';
 import assert from 'node:assert/strict';
 import {spawnSync} from 'node:child_process';

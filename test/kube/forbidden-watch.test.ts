@@ -112,7 +112,7 @@ describe('dubbo-tunnel up with a refused watch', () => {
     const code = await main(['up', '--all', '--no-ui', '--kubeconfig', kubeconfig, '--port', String(await freePort())], context);
     assert.equal(code, 1, stderr);
     const lines = stderr.split('\n');
-    assert.match(lines[0] ?? '', /^dubbo-tunnel: not allowed to watch services in namespace default /);
+    assert.match(lines[0] ?? '', /^dubbo-tunnel \[DT_ERR_KUBE_FORBIDDEN\]: not allowed to watch services in namespace default /);
     assert.match(lines[1] ?? '', /^ {2}fix: ask for a Role with \{apiGroups: \[""\], resources: \["services"\], verbs: \["get", "list", "watch"\]\}/);
     assert.equal(lines[2], 'doctor:');
     assert.match(stderr, /not allowed in namespace default: watch services/);

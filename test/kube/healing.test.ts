@@ -74,7 +74,7 @@ describe('healing through the router', () => {
       {name: 'user-rpc-1', target: {host: '127.0.0.1', port: one.port}},
       {name: 'user-rpc-2', target: {host: '127.0.0.1', port: two.port}},
     ]});
-    cluster = await kube.open({drainLimitMs: DRAIN_LIMIT_MS});
+    cluster = await kube.open({timing: {drainLimitMs: DRAIN_LIMIT_MS}});
     routes = new RouteSource();
     handle = await cluster.serve(routes, 'all');
     server = await TunnelServer.start({port: 0, host: '127.0.0.1', routes, events: kube.events});

@@ -64,7 +64,7 @@ const CONSUMERS = 6;
 const ACTIONS_PER_PHASE = 28;
 const SERVICE = 'com.example.FuzzService';
 
-// Status bytes (Response.java) as the tunnel uses them (src/proxy/upstream.ts ERROR_STATUS).
+// Status bytes (Response.java) as the tunnel uses them (src/router/local-answer.ts ANSWER_STATUS).
 const OK = 20;
 const BAD_REQUEST = 40;
 const BAD_RESPONSE = 50;

@@ -68,7 +68,7 @@ describe('routing one consumer connection to several applications', () => {
     const response = await consumer.call({...request(undefined), id: 7n});
     assert.equal(response.status, 60);
     assert.equal(errorText(response as never),
-      `dubbo-tunnel: no route for ${USER_SERVICE}#getUser: attachment 'target-application' missing; known applications: pay-rpc, user-rpc`);
+      `dubbo-tunnel [DT_ERR_NO_ROUTE]: no route for ${USER_SERVICE}#getUser: attachment 'target-application' missing; known applications: pay-rpc, user-rpc`);
     // The connection stays usable.
     const ok = await consumer.call(request('pay-rpc'));
     assert.equal(ok.kind, 'value');

@@ -88,11 +88,11 @@ describe('Triple/gRPC on the local port', () => {
   test('no route, an unknown application and an application without a Triple port end the stream with UNIMPLEMENTED', async () => {
     const noHeader = grpcError(await consumer.unary('UserService', {}, {metadata: {'target-application': 'nope-rpc'}}).catch((error: unknown) => error));
     assert.equal(noHeader.code, Status.UNIMPLEMENTED);
-    assert.equal(noHeader.details, `dubbo-tunnel: no route for ${USER_SERVICE}#Unary: attachment 'target-application' is 'nope-rpc', which is not a routed application; known applications: legacy-rpc, order-rpc, user-rpc`);
+    assert.equal(noHeader.details, `dubbo-tunnel [DT_ERR_NO_ROUTE]: no route for ${USER_SERVICE}#Unary: attachment 'target-application' is 'nope-rpc', which is not a routed application; known applications: legacy-rpc, order-rpc, user-rpc`);
 
     const dubboOnly = grpcError(await consumer.unary('UserService', {}, {metadata: {'target-application': 'legacy-rpc'}}).catch((error: unknown) => error));
     assert.equal(dubboOnly.code, Status.UNIMPLEMENTED);
-    assert.match(dubboOnly.details, /^dubbo-tunnel: legacy-rpc has no Triple port \(only dubbo:\/\/ at 127\.0\.0\.1:\d+\); tunnel\.test\.UserService#Unary was not sent \(give it one with --backend legacy-rpc=tri:\/\/<host>:<port>, or name its Service port tri or grpc\)$/);
+    assert.match(dubboOnly.details, /^dubbo-tunnel \[DT_ERR_NO_ROUTE\]: legacy-rpc has no Triple port \(only dubbo:\/\/ at 127\.0\.0\.1:\d+\); tunnel\.test\.UserService#Unary was not sent \(give it one with --backend legacy-rpc=tri:\/\/<host>:<port>, or name its Service port tri or grpc\)$/);
 
     // A service nobody maps, no header, three applications: nothing to go by.
     const other = new GrpcConsumer(`127.0.0.1:${tunnel.server.port}`);
@@ -100,7 +100,7 @@ describe('Triple/gRPC on the local port', () => {
       tunnel.routes.set(createRouteTable(tunnel.routes.current.backends.values()));
       const missing = grpcError(await other.unary('OrderService', {}).catch((error: unknown) => error));
       assert.equal(missing.code, Status.UNIMPLEMENTED);
-      assert.equal(missing.details, `dubbo-tunnel: no route for ${ORDER_SERVICE}#Unary: attachment 'target-application' missing; known applications: legacy-rpc, order-rpc, user-rpc`);
+      assert.equal(missing.details, `dubbo-tunnel [DT_ERR_NO_ROUTE]: no route for ${ORDER_SERVICE}#Unary: attachment 'target-application' missing; known applications: legacy-rpc, order-rpc, user-rpc`);
     } finally {
       tunnel.routes.set(createRouteTable(tunnel.routes.current.backends.values(), [[USER_SERVICE, 'user-rpc'], [ORDER_SERVICE, 'order-rpc']]));
       other.close();
@@ -209,7 +209,7 @@ describe('Triple/gRPC on the local port', () => {
     try {
       const error = grpcError(await client.unary('UserService', {}).catch((caught: unknown) => caught));
       assert.equal(error.code, Status.UNAVAILABLE);
-      assert.equal(error.details, `dubbo-tunnel: gone-rpc: cannot connect to 127.0.0.1:${port}: connection refused; ${USER_SERVICE}#Unary was not sent`);
+      assert.equal(error.details, `dubbo-tunnel [DT_ERR_BACKEND_UNAVAILABLE]: gone-rpc: cannot connect to 127.0.0.1:${port}: connection refused; ${USER_SERVICE}#Unary was not sent`);
     } finally {
       client.close();
       await solo.close();
@@ -238,7 +238,7 @@ describe('Triple backends that go away', () => {
       for (const {done} of streams) {
         const {status} = await done;
         assert.equal(status.code, Status.UNAVAILABLE, status.details);
-        assert.match(status.details, /^dubbo-tunnel: user-rpc: 127\.0\.0\.1:\d+ closed the connection( \(HTTP\/2 GOAWAY code \d+\))?; tunnel\.test\.(User|Order)Service#ServerStream got no complete answer \(it may or may not have run on the provider\)$/);
+        assert.match(status.details, /^dubbo-tunnel \[DT_ERR_BACKEND_CLOSED\]: user-rpc: 127\.0\.0\.1:\d+ closed the connection( \(HTTP\/2 GOAWAY code \d+\))?; tunnel\.test\.(User|Order)Service#ServerStream got no complete answer \(it may or may not have run on the provider\)$/);
       }
       const bidiEnd = await bidiStatus;
       assert.equal(bidiEnd.code, Status.UNAVAILABLE, bidiEnd.details);
@@ -288,7 +288,7 @@ describe('Triple backends that go away', () => {
       await tunnel.server.close(100);
       const {status} = await done;
       assert.equal(status.code, Status.UNAVAILABLE);
-      assert.match(status.details, /dubbo-tunnel is shutting down/);
+      assert.match(status.details, /dubbo-tunnel \[DT_ERR_SHUTTING_DOWN\]: shutting down/);
     } finally {
       client.close();
       await tunnel.close();

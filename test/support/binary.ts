@@ -1,4 +1,5 @@
-// Helpers for tests that run the real binary (bin/dubbo-tunnel.js runs the compiled dist/).
+// Helpers for tests that run the real binary (bin/dubbo-tunnel.js runs the bundle in dist/, the
+// code users get from the published package).
 import {execFileSync} from 'node:child_process';
 import {existsSync, readdirSync, statSync} from 'node:fs';
 import net from 'node:net';
@@ -14,10 +15,11 @@ function newestMtime(path: string): number {
   return Math.max(0, ...readdirSync(path).map((name) => newestMtime(join(path, name))));
 }
 
-/** Rebuilds dist/ when src/ changed since the last build, so the binary runs the code under test. */
+/** Rebuilds the bundle in dist/ when src/ or the build changed since the last build, so the binary runs the code under test. */
 export function ensureBuilt(): void {
-  const main = join(ROOT, 'dist/cli/main.js');
-  if (existsSync(main) && newestMtime(join(ROOT, 'dist')) >= newestMtime(join(ROOT, 'src'))) return;
+  const entry = join(ROOT, 'dist/cli.js');
+  const inputs = ['src', 'scripts/build.mjs', 'package.json'].map((path) => newestMtime(join(ROOT, path)));
+  if (existsSync(entry) && newestMtime(join(ROOT, 'dist')) >= Math.max(...inputs)) return;
   try {
     execFileSync('npm', ['run', 'build'], {cwd: ROOT, stdio: 'pipe', timeout: 180_000});
   } catch (error) {
@@ -51,3 +53,6 @@ export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('DUBBO_TUNNEL_') && key !== 'KUBECONFIG'));
   return {...env, ...extra};
 }
+
+/** The single executable `npm run build:binary` makes; tests that use it skip when it is not built. */
+export const SEA_BINARY = join(ROOT, 'dist-bin', process.platform === 'win32' ? 'dubbo-tunnel.exe' : 'dubbo-tunnel');

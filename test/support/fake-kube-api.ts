@@ -96,18 +96,42 @@ export class FakeKubeApi extends SimulatedKubeApi {
   /**
    * Simulates the API server going away. "refuse" (default) closes the listener and every connection
    * (watches, port-forwards): new connections are refused. "unavailable" keeps listening but answers
-   * 503 to everything.
+   * 503 to everything. "stall" is a stopped process (SIGSTOP, a hung proxy): connections are accepted
+   * and kept, but nothing is answered, no watch event or BOOKMARK is sent and port-forwards relay
+   * nothing, until resumeApi() does the work that was owed, in order.
    */
-  async pauseApi(mode: PauseMode = 'refuse'): Promise<void> {
+  async pauseApi(mode: PauseMode | 'stall' = 'refuse'): Promise<void> {
+    if (mode === 'stall') {
+      this.#stalled = true;
+      for (const entry of this.sessions) entry.session.stall(true);
+      return;
+    }
     this.pauseMode = mode;
     if (mode === 'unavailable') return;
     await this.closeEverything();
   }
 
   async resumeApi(): Promise<void> {
+    if (this.#stalled) {
+      this.#stalled = false;
+      for (const entry of this.sessions) entry.session.stall(false);
+      const owed = this.#owed;
+      this.#owed = [];
+      for (const work of owed) work();
+    }
     const wasRefusing = this.pauseMode === 'refuse';
     this.pauseMode = undefined;
     if (wasRefusing && !this.stopped) await this.listen();
+  }
+
+  #stalled = false;
+  /** What the stalled server owes: requests, upgrades and watch events, in order. */
+  #owed: (() => void)[] = [];
+
+  protected override deferred(work: () => void): boolean {
+    if (!this.#stalled) return false;
+    this.#owed.push(work);
+    return true;
   }
 
   /** pauseApi() then resumeApi() on the same port, after `downtimeMs`. Objects and resourceVersions survive. */

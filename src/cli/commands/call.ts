@@ -2,6 +2,7 @@ import {callOnce, DEFAULT_ATTACHMENT_KEY} from '../../client/dubbo-client.js';
 import type {CallResult} from '../../client/dubbo-client.js';
 import {buildArguments, buildGenericArguments, GENERIC_METHOD, parseTypeList} from '../../client/arguments.js';
 import {DubboTunnelError} from '../../core/errors.js';
+import type {ErrorCode} from '../../core/errors.js';
 import {parseCommandArgs, parsePort, parsePositiveInt} from '../args.js';
 import type {CliContext, Command} from '../command.js';
 
@@ -138,12 +139,27 @@ function toJson(value: unknown, indent?: number): string {
   }, indent) ?? 'null';
 }
 
+/** The stable code of each way a call can fail without an answer from the provider. */
+const FAILURE_CODES = {
+  'bad-response': 'DT_ERR_CALL_BAD_ANSWER',
+  'connect-failed': 'DT_ERR_CALL_CONNECT',
+  'closed': 'DT_ERR_CALL_CLOSED',
+  'timeout': 'DT_ERR_CALL_TIMEOUT',
+} as const satisfies Partial<Record<CallResult['kind'], ErrorCode>>;
+
+/** The code of a failed call: ours, or the one dubbo-tunnel put in its error response (`dubbo-tunnel [CODE]: …`). */
+function errorCodeOf(result: CallResult): string | undefined {
+  if (result.kind === 'error') return /^dubbo-tunnel \[(DT_ERR_[A-Z_]+)\]: /.exec(result.message)?.[1];
+  return result.kind === 'value' || result.kind === 'exception' ? undefined : FAILURE_CODES[result.kind];
+}
+
 function print(result: CallResult, options: CallCommandOptions, context: CliContext): void {
   if (options.json) {
     const {kind, ...rest} = result;
     const ok = kind === 'value';
     const hint = hintFor(result, options);
-    context.stdout.write(`${toJson({ok, kind, ...rest, ...(hint === undefined ? {} : {hint})})}\n`);
+    const errorCode = errorCodeOf(result);
+    context.stdout.write(`${toJson({ok, kind, ...rest, ...(errorCode === undefined ? {} : {errorCode}), ...(hint === undefined ? {} : {hint})})}\n`);
     return;
   }
   switch (result.kind) {
@@ -157,12 +173,12 @@ function print(result: CallResult, options: CallCommandOptions, context: CliCont
       context.stderr.write(`error: status ${result.status} ${result.statusName}: ${result.message}\n`);
       return;
     case 'bad-response':
-      context.stderr.write(`dubbo-tunnel: unreadable answer: ${result.message}\n`);
+      context.stderr.write(`dubbo-tunnel [${FAILURE_CODES[result.kind]}]: unreadable answer: ${result.message}\n`);
       return;
     case 'connect-failed':
     case 'closed':
     case 'timeout':
-      context.stderr.write(`dubbo-tunnel: ${result.message}\n  fix: ${hintFor(result, options) ?? ''}\n`);
+      context.stderr.write(`dubbo-tunnel [${FAILURE_CODES[result.kind]}]: ${result.message}\n  fix: ${hintFor(result, options) ?? ''}\n`);
       return;
   }
 }

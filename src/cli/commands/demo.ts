@@ -7,7 +7,8 @@ import type {DemoApplication} from '../../sim/demo.js';
 import {DEMO_CALLS} from '../../sim/demo-services.js';
 import type {DemoCallExample} from '../../sim/demo-services.js';
 import type {CliContext, Command} from '../command.js';
-import {parseUpOptions, runUp} from './up.js';
+import {runSession} from '../session-runner.js';
+import {parseUpOptions, sessionRunOptions} from './up.js';
 import type {UpOptions} from './up.js';
 
 /**
@@ -85,8 +86,8 @@ function announceCalls(events: TunnelEventBus, options: UpOptions, prefix: strin
 }
 
 async function run(args: string[], context: CliContext): Promise<number> {
-  // Parsed here only to validate early and to know the port and mode; `up` parses them again.
-  const options = parseUpOptions(args, context.env, SettingsStore.open(context.env));
+  const store = SettingsStore.open(context.env);
+  const options = parseUpOptions(args, context.env, store);
   const refused = NOT_FOR_DEMO.find((flag) => args.some((arg) => arg === flag || arg.startsWith(`${flag}=`)));
   if (refused !== undefined) {
     throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', `${refused} cannot be used with demo: the demo brings its own simulated cluster`, {
@@ -94,14 +95,12 @@ async function run(args: string[], context: CliContext): Promise<number> {
     });
   }
   const interactive = context.interactive && !options.noUi && !options.json;
-  const upArgs = [...args];
   // Without a terminal there is no picker: route every demo application.
-  if (!interactive && options.choice === undefined) upArgs.push('--all');
+  const choice = !interactive && options.choice === undefined ? {kind: 'all' as const} : options.choice;
 
   const cluster = await DemoCluster.start();
   try {
     // First run: every demo application is ticked in the picker, so Enter is all it takes.
-    const store = SettingsStore.open(context.env);
     if (interactive && store.recalledSelection(DEMO_CONTEXT, DEMO_NAMESPACE) === undefined) {
       store.rememberSelection(DEMO_CONTEXT, DEMO_NAMESPACE, cluster.applications.map((app) => app.application));
     }
@@ -110,7 +109,15 @@ async function run(args: string[], context: CliContext): Promise<number> {
     (options.json ? context.stderr : context.stdout).write(banner(cluster, options, prefix));
     const events = new TunnelEventBus();
     announceCalls(events, options, prefix);
-    return await runUp([...upArgs, '--kubeconfig', cluster.kubeconfigPath, '--context', DEMO_CONTEXT], context, events);
+    // The same session as `up`, pointed at the simulated cluster: options, not a command line.
+    const demoOptions: UpOptions = {
+      ...options,
+      choice,
+      kube: {...options.kube, kubeconfig: cluster.kubeconfigPath},
+      contexts: [DEMO_CONTEXT],
+      cluster: true,
+    };
+    return await runSession(sessionRunOptions(demoOptions, context, store, events), context);
   } finally {
     await cluster.stop();
   }

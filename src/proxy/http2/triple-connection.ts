@@ -117,7 +117,7 @@ export class TripleConnection {
     });
 
     if (this.#shuttingDown) {
-      this.#answer(call, GRPC_STATUS.UNAVAILABLE, 'DT_ERR_SHUTTING_DOWN', `dubbo-tunnel is shutting down; ${call.target} was not forwarded`);
+      this.#answer(call, GRPC_STATUS.UNAVAILABLE, 'DT_ERR_SHUTTING_DOWN', `shutting down; ${call.target} was not forwarded`);
       return;
     }
     const input: RoutingInput = {
@@ -129,7 +129,7 @@ export class TripleConnection {
     };
     const decision = resolveRoute(this.#options.routes.current, input, this.#options.attachmentKey);
     if (!decision.ok) {
-      this.#answer(call, GRPC_STATUS.UNIMPLEMENTED, 'DT_ERR_NO_ROUTE', decision.message);
+      this.#answer(call, GRPC_STATUS.UNIMPLEMENTED, decision.code, decision.message);
       return;
     }
     const {backend} = decision;
@@ -137,12 +137,12 @@ export class TripleConnection {
     const port = backend.triple;
     if (port === undefined) {
       this.#answer(call, GRPC_STATUS.UNIMPLEMENTED, 'DT_ERR_NO_ROUTE',
-        `dubbo-tunnel: ${backend.application} has no Triple port (only dubbo:// at ${backend.describe()}); ${call.target} was not sent (give it one with --backend ${backend.application}=tri://<host>:<port>, or name its Service port tri or grpc)`);
+        `${backend.application} has no Triple port (only dubbo:// at ${backend.describe()}); ${call.target} was not sent (give it one with --backend ${backend.application}=tri://<host>:<port>, or name its Service port tri or grpc)`);
       return;
     }
     this.#options.upstreams.session(backend.application, port, this.id).then(
       (upstream) => this.#forward(call, upstream, headers),
-      (error: unknown) => this.#answer(call, GRPC_STATUS.UNAVAILABLE, errorCode(error), `dubbo-tunnel: ${errorMessage(error)}; ${call.target} was not sent`),
+      (error: unknown) => this.#answer(call, GRPC_STATUS.UNAVAILABLE, errorCode(error), `${errorMessage(error)}; ${call.target} was not sent`),
     );
   }
 
@@ -153,7 +153,7 @@ export class TripleConnection {
     try {
       out = upstream.session.request(forwardedHeaders(headers));
     } catch (error) {
-      this.#answer(call, GRPC_STATUS.UNAVAILABLE, 'DT_ERR_BACKEND_UNAVAILABLE', `dubbo-tunnel: ${upstream.failure ?? errorMessage(error)}; ${call.target} was not sent`);
+      this.#answer(call, GRPC_STATUS.UNAVAILABLE, 'DT_ERR_BACKEND_UNAVAILABLE', `${upstream.failure ?? errorMessage(error)}; ${call.target} was not sent`);
       return;
     }
     call.upstream = out;
@@ -206,12 +206,16 @@ export class TripleConnection {
     }
     const reason = upstream.failure ?? `${upstream.application}: ${upstream.remote} closed the connection`;
     this.#answer(call, GRPC_STATUS.UNAVAILABLE, 'DT_ERR_BACKEND_CLOSED', responded
-      ? `dubbo-tunnel: ${reason}; ${call.target} got no complete answer (it may or may not have run on the provider)`
-      : `dubbo-tunnel: ${reason}; ${call.target} got no answer (it may or may not have run on the provider)`);
+      ? `${reason}; ${call.target} got no complete answer (it may or may not have run on the provider)`
+      : `${reason}; ${call.target} got no answer (it may or may not have run on the provider)`);
   }
 
-  /** Ends a stream with a gRPC status of our own: trailers-only when nothing was sent yet. */
-  #answer(call: Call, status: number, code: ErrorCode, message: string): void {
+  /**
+   * Ends a stream with a gRPC status of our own: trailers-only when nothing was sent yet. The
+   * grpc-message reads like a Dubbo error answer: `dubbo-tunnel [CODE]: <reason>`.
+   */
+  #answer(call: Call, status: number, code: ErrorCode, reason: string): void {
+    const message = `dubbo-tunnel [${code}]: ${reason}`;
     const {stream} = call;
     call.status = status;
     call.error = message;
@@ -265,7 +269,7 @@ export class TripleConnection {
         };
       });
     }
-    for (const call of [...this.#calls]) this.#answer(call, GRPC_STATUS.UNAVAILABLE, 'DT_ERR_SHUTTING_DOWN', `dubbo-tunnel is shutting down; ${call.target} got no complete answer`);
+    for (const call of [...this.#calls]) this.#answer(call, GRPC_STATUS.UNAVAILABLE, 'DT_ERR_SHUTTING_DOWN', `shutting down; ${call.target} got no complete answer`);
     await new Promise<void>((resolve) => {
       if (this.#closed) {
         resolve();

@@ -81,6 +81,7 @@ export class PortForwardSession {
   readonly closed: Promise<void>;
   private readonly streams: PortStream[];
   private readingPaused = false;
+  private stalled = false;
   private congestedTargets = 0;
   private resolveClosed!: () => void;
   private fromClient = 0;
@@ -154,7 +155,7 @@ export class PortForwardSession {
     });
     socket.on('drain', () => {
       this.congestedTargets = Math.max(0, this.congestedTargets - 1);
-      if (this.congestedTargets === 0) this.ws.resume();
+      if (this.congestedTargets === 0 && !this.stalled) this.ws.resume();
     });
     socket.on('error', (err: NodeJS.ErrnoException) => {
       if (!stream.connected) {
@@ -211,8 +212,21 @@ export class PortForwardSession {
     for (const s of this.streams) s.socket?.pause();
   }
 
+  /** A stopped (not closed) API server: nothing is relayed either way until `stall(false)`. */
+  stall(stalled: boolean): void {
+    this.stalled = stalled;
+    if (stalled) {
+      this.ws.pause();
+      for (const s of this.streams) s.socket?.pause();
+      return;
+    }
+    if (this.congestedTargets === 0) this.ws.resume();
+    if (!this.readingPaused) for (const s of this.streams) if (!s.done) s.socket?.resume();
+  }
+
   private resumeReading(): void {
     this.readingPaused = false;
+    if (this.stalled) return;
     for (const s of this.streams) if (!s.done) s.socket?.resume();
   }
 

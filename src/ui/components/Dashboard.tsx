@@ -44,7 +44,8 @@ function tableColumns(width: number): Column[] {
 function ApplicationLine({row, columns, now}: {row: ApplicationRow; columns: readonly Column[]; now: number}) {
   const state = describeState(row);
   const cells: Record<string, string> = {
-    application: row.application,
+    // Several places: say where each comes from (`user-rpc · local`, `pay-rpc · staging`).
+    application: row.origin === undefined ? row.application : `${row.application} · ${row.origin}`,
     state: state.label,
     pod: row.pod ?? '-',
     requests: String(row.requests),

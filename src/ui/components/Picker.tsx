@@ -2,7 +2,7 @@ import {useMemo, useRef, useState} from 'react';
 import {Box, Text} from 'ink';
 import type {DiscoveredApplication} from '../../core/applications.js';
 import {fit, layoutColumns} from '../format.js';
-import {initialPickerState, pickerKey, visibleApplications} from '../picker-state.js';
+import {choiceId, initialPickerState, pickerKey, selectedIds, visibleApplications} from '../picker-state.js';
 import {useDiscovery} from '../hooks/use-discovery.js';
 import {useKeys} from '../hooks/use-keys.js';
 import {useTerminalSize} from '../hooks/use-terminal-size.js';
@@ -64,12 +64,16 @@ export function Picker({title, discover, preselected, mode, onSubmit, onCancel, 
     }
   });
 
-  const {selected, filter, filtering, notice} = state;
+  const {filter, filtering, notice} = state;
   const all = applications ?? [];
   const visible = useMemo(() => visibleApplications(all, filter), [all, filter]);
   const position = Math.min(state.cursor, Math.max(0, visible.length - 1));
-  const known = new Set(all.map((app) => app.application));
-  const chosen = all.filter((app) => selected.has(app.application));
+  const known = new Set(all.flatMap((app) => [app.application, choiceId(app, all)]));
+  const selected = selectedIds(state.selected, all);
+  const chosen = all.filter((app) => selected.has(choiceId(app, all)));
+  // Several places (--backend next to a cluster, several namespaces or contexts): a FROM column.
+  const places = all.some((app) => app.where !== undefined);
+  const clashing = new Set(all.filter((app) => choiceId(app, all) !== app.application).map((app) => app.application));
 
   const header = (
     <Text wrap="truncate-end">
@@ -113,6 +117,7 @@ export function Picker({title, discover, preselected, mode, onSubmit, onCancel, 
   const layout = layoutColumns(columns, [
     {key: 'mark', title: '', width: 5},
     {key: 'name', title: 'APPLICATION', flex: 3, min: 12},
+    ...(places ? [{key: 'where', title: 'FROM', flex: 2, min: 6}] : []),
     {key: 'namespace', title: 'NAMESPACE', flex: 2, min: 9, drop: 2},
     {key: 'source', title: 'SOURCE', width: 7},
     {key: 'pods', title: 'READY', width: 7, align: 'right'},
@@ -123,8 +128,10 @@ export function Picker({title, discover, preselected, mode, onSubmit, onCancel, 
   const page = visible.slice(first, first + listHeight);
   const missing = preselected.filter((name) => !known.has(name));
   const cellsOf = (app: DiscoveredApplication, index: number): Record<string, string> => ({
-    mark: `${index === position ? '›' : ' '} ${selected.has(app.application) ? '[x]' : '[ ]'}`,
-    name: app.application,
+    // A clash shows each place as a choice of its own: `(•)` one of them, `[x]` a plain tick.
+    mark: `${index === position ? '›' : ' '} ${clashing.has(app.application) ? (selected.has(choiceId(app, all)) ? '(•)' : '( )') : selected.has(app.application) ? '[x]' : '[ ]'}`,
+    name: choiceId(app, all),
+    where: app.where ?? '',
     namespace: app.namespace ?? '-',
     source: app.source,
     pods: app.readyPods === undefined ? '-' : String(app.readyPods),
@@ -146,14 +153,15 @@ export function Picker({title, discover, preselected, mode, onSubmit, onCancel, 
         const index = first + i;
         const ready = app.readyPods;
         return (
-          <Text key={app.application} wrap="truncate-end" inverse={index === position}
-            color={ready === 0 ? 'yellow' : undefined} bold={selected.has(app.application)}>
+          <Text key={choiceId(app, all)} wrap="truncate-end" inverse={index === position}
+            color={ready === 0 ? 'yellow' : undefined} bold={selected.has(choiceId(app, all))}>
             {line(cellsOf(app, index))}
           </Text>
         );
       })}
       {visible.length === 0 ? <Text color="yellow">No application matches “{filter}”. esc clears the filter.</Text> : null}
       {missing.length > 0 ? <Text dimColor wrap="truncate-end">not found now: {missing.join(', ')}</Text> : null}
+      {clashing.size > 0 ? <Text color="yellow" wrap="truncate-end">offered by several places: {[...clashing].join(', ')}; only one place per name can be routed (space picks it)</Text> : null}
       {notice === undefined ? null : <Text color="yellow">{notice}</Text>}
       <Text dimColor wrap="truncate-end">
         ↑↓ move · space toggle · {filtering ? 'ctrl-a' : 'a'} all/none · enter {mode === 'start' ? 'start' : 'apply'} · esc {filtering || filter !== '' ? 'clear filter' : mode === 'start' ? 'quit' : 'back'}

@@ -1,0 +1,70 @@
+import type {DiscoveredApplication} from '../core/applications.js';
+import type {BackendSource, Offer, Wanted} from '../core/backend-source.js';
+import type {TunnelEventBus} from '../core/events.js';
+import {StaticBackend} from '../proxy/static-backend.js';
+
+/** One --backend application: its Dubbo port, its Triple port, or both. */
+export interface StaticBackendSpec {
+  application: string;
+  dubbo?: {host: string; port: number};
+  triple?: {host: string; port: number};
+  /** Its QoS port (`qos://host:port`): discovery asks it `GET /ls`. */
+  qos?: {host: string; port: number};
+}
+
+function staticBackendOf(spec: StaticBackendSpec): StaticBackend {
+  if (spec.dubbo) return new StaticBackend(spec.application, spec.dubbo.host, spec.dubbo.port, {...(spec.triple ? {triple: spec.triple} : {}), ...(spec.qos ? {qos: spec.qos} : {})});
+  if (spec.triple) return StaticBackend.tripleOnly(spec.application, spec.triple);
+  throw new Error(`--backend ${spec.application}: no port`);
+}
+
+/** `--backend <app>=<host>:<port>`: fixed addresses, always ready; local overrides in a mixed session. */
+export class StaticSource implements BackendSource {
+  readonly id = 'static';
+  readonly title = 'static backends';
+  readonly kind = 'local' as const;
+  readonly fixed: readonly string[];
+  readonly #backends: readonly StaticBackend[];
+  readonly #events: TunnelEventBus;
+  readonly #where: string | undefined;
+  #report: ((offers: readonly Offer[]) => void) | undefined;
+
+  /** `where` is `local` in a session that also has cluster sources, else undefined. */
+  constructor(specs: readonly StaticBackendSpec[], events: TunnelEventBus, where: string | undefined) {
+    this.#backends = specs.map(staticBackendOf);
+    this.fixed = this.#backends.map((backend) => backend.application);
+    this.#events = events;
+    this.#where = where;
+  }
+
+  owns(where: string): boolean {
+    return where === this.#where;
+  }
+
+  discover(): Promise<DiscoveredApplication[]> {
+    return Promise.resolve(this.#backends.map((backend) => ({
+      application: backend.application,
+      service: backend.describe(),
+      port: backend.port,
+      source: 'static' as const,
+      ...(this.#where === undefined ? {} : {where: this.#where}),
+    })));
+  }
+
+  start(wanted: Wanted, report: (offers: readonly Offer[]) => void): Promise<void> {
+    this.#report = report;
+    this.setWanted(wanted);
+    return Promise.resolve();
+  }
+
+  setWanted(wanted: Wanted): void {
+    const active = this.#backends.filter((backend) => wanted === 'all' || ('except' in wanted ? !wanted.except.has(backend.application) : wanted.has(backend.application)));
+    this.#report?.(active.map((backend) => ({backend, where: this.#where})));
+    for (const backend of active) this.#events.emit('backend-state-changed', {application: backend.application, state: 'ready', detail: backend.describe()});
+  }
+
+  close(): Promise<void> {
+    this.#report = undefined;
+    return Promise.resolve();
+  }
+}

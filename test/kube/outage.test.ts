@@ -1,0 +1,130 @@
+// An API server outage under a running consumer, end to end through the real router and client-node
+// against the fake API server: port-forward attempts back off (requests meanwhile fail at once and
+// say why), floods of identical lines are folded, and a stalled server (stopped, not closed) is
+// visible per application and in the log, with port-forward starts that time out.
+import assert from 'node:assert/strict';
+import {after, afterEach, before, beforeEach, describe, it} from 'node:test';
+import type {BackendState} from '../../src/core/backend.js';
+import type {KubeCluster, ServeHandle} from '../../src/kube/cluster.js';
+import {TunnelServer} from '../../src/proxy/tunnel-server.js';
+import {attachLineReporter} from '../../src/reporters/line-reporter.js';
+import {RouteSource} from '../../src/router/route-table.js';
+import {TestConsumer, TestProvider} from '../support/dubbo-peers.js';
+import type {DecodedResponse} from '../support/dubbo-wire.js';
+import {collector} from '../support/output.js';
+import {sleep, waitFor} from '../support/wait.js';
+import {startKube} from './helpers.js';
+import type {KubeFixture} from './helpers.js';
+
+const SERVICE = 'com.example.UserService';
+
+function call(consumer: TestConsumer, timeoutMs = 8000): Promise<DecodedResponse> {
+  return consumer.call({
+    service: SERVICE, method: 'whoami', parameterTypes: 'Ljava/lang/String;', args: ['u-1'],
+    attachments: {path: SERVICE, interface: SERVICE, version: '0.0.0', 'target-application': 'user-rpc'},
+  }, timeoutMs);
+}
+
+function text(response: DecodedResponse): string {
+  return response.kind === 'value' ? `value ${String(response.value)}` : response.kind === 'error' ? response.message : response.kind;
+}
+
+describe('API server outages', () => {
+  let kube: KubeFixture;
+  let provider: TestProvider;
+  let cluster: KubeCluster;
+  let handle: ServeHandle;
+  let server: TunnelServer;
+  let consumers: TestConsumer[];
+  const states: {state: BackendState; detail?: string}[] = [];
+
+  before(async () => {
+    // Bookmarks every 200 ms keep healthy watches talking, so a 1.5 s silence means a stall.
+    kube = await startKube({bookmarkIntervalMs: 200});
+    kube.events.on('backend-state-changed', (event) => states.push(event));
+  });
+  after(async () => kube.close());
+  beforeEach(async () => {
+    consumers = [];
+    states.length = 0;
+    kube.logs.length = 0;
+    provider = await TestProvider.start({application: 'user-rpc', handler: () => ({value: 'user-rpc-1'})});
+    kube.api.addDubboApp({name: 'user-rpc', pods: [{name: 'user-rpc-1', target: {host: '127.0.0.1', port: provider.port}}]});
+    cluster = await kube.open({timing: {portForwardTimeoutMs: 1000, watchInactivityMs: 1500}});
+    const routes = new RouteSource();
+    handle = await cluster.serve(routes, 'all');
+    server = await TunnelServer.start({port: 0, host: '127.0.0.1', routes, events: kube.events});
+  });
+  afterEach(async () => {
+    await kube.api.resumeApi();
+    await Promise.all(consumers.map((connected) => connected.close()));
+    await server.close(100);
+    await handle.stop();
+    await cluster.close();
+    await provider.close();
+    kube.api.remove('Service', 'default', 'user-rpc');
+    kube.api.deletePod('default', 'user-rpc-1');
+  });
+
+  async function consumer(): Promise<TestConsumer> {
+    const connected = await TestConsumer.connect(server.port);
+    consumers.push(connected);
+    return connected;
+  }
+
+  it('backs off port-forward attempts while the API server is down, fails requests at once saying why, and folds the flood', async () => {
+    const out = collector();
+    const events = kube.events;
+    const detach = attachLineReporter(events, {out: out.stream, level: 'info', json: false, foldWindowMs: 1000});
+    try {
+      const client = await consumer();
+      assert.equal(text(await call(client)), 'value user-rpc-1');
+      await kube.api.pauseApi('unavailable');
+      // The pod's stream breaks with the outage (as when an API server restarts); every request after
+      // that needs a new port-forward.
+      kube.api.killPodConnections('default', 'user-rpc-1');
+      const before = kube.api.requests.length;
+      const answers: string[] = [];
+      const started = Date.now();
+      const loops = [0, 1, 2, 3].map(async () => {
+        while (Date.now() - started < 3000) answers.push(text(await call(client)));
+      });
+      await Promise.all(loops);
+      const attempts = kube.api.requests.slice(before).filter((request) => request.path.endsWith('/portforward')).length;
+      assert.ok(answers.length > 200, `only ${answers.length} requests were answered in 3 s: they must fail at once`);
+      assert.ok(attempts <= 12, `${attempts} port-forward attempts for ${answers.length} requests in 3 s (back-off expected)`);
+      const failFast = answers.filter((answer) => /^dubbo-tunnel( \[DT_ERR_\w+\])?: user-rpc: the API server is unreachable \(.*HTTP 503.*\); requests fail at once while port-forward attempts back off/.test(answer));
+      const kinds = new Map<string, number>();
+      for (const answer of answers) kinds.set(answer.slice(0, 90), (kinds.get(answer.slice(0, 90)) ?? 0) + 1);
+      assert.ok(failFast.length > answers.length / 2, `${JSON.stringify([...kinds])} most answers say the API server is unreachable: ${answers.slice(0, 3).join(' | ')}`);
+      await kube.api.resumeApi();
+      await waitFor(async () => text(await call(client)) === 'value user-rpc-1', {timeoutMs: 8000, intervalMs: 100, message: 'calls work again after the outage (the back-off resets)'});
+      await sleep(1200);
+      const lines = out.text().split('\n').filter((line) => line !== '');
+      assert.ok(lines.length < 60, `${lines.length} lines for ${answers.length} failed requests:\n${lines.slice(0, 20).join('\n')}`);
+      assert.ok(lines.some((line) => /the API server is unreachable .* … ×[\d,]+ in the last 1 s$/.test(line)), `a folded summary line:\n${lines.join('\n')}`);
+    } finally {
+      detach();
+    }
+  });
+
+  it('shows a stalled API server per application and in the log; port-forward starts time out with a clear error', async () => {
+    const client = await consumer();
+    assert.equal(text(await call(client)), 'value user-rpc-1');
+    await kube.api.pauseApi('stall');
+    // A new consumer connection needs a new port-forward, which the stalled server never answers.
+    const second = await consumer();
+    const startedAt = Date.now();
+    const answer = text(await call(second));
+    assert.match(answer, /the API server http:\/\/127\.0\.0\.1:\d+ did not answer the port-forward request for pod default\/user-rpc-1 within 1 s/);
+    assert.ok(Date.now() - startedAt < 4000, `answered after ${Date.now() - startedAt} ms`);
+    // The endpoint watch goes silent (no BOOKMARK) and its resumption gets no answer: the application
+    // is no longer shown as ready.
+    await waitFor(() => states.at(-1)?.state === 'error' && /^the endpoint watch is failing, pod readiness may be out of date: cannot reach the API server .*: request timed out$/.test(states.at(-1)?.detail ?? ''), {timeoutMs: 8000, message: `an error state for user-rpc; states: ${JSON.stringify(states)}`});
+    assert.ok(kube.logs.some((entry) => entry.level === 'warn' && /cannot reach the API server .*: request timed out; retrying in/.test(entry.message)), 'the log says so');
+    await kube.api.resumeApi();
+    await waitFor(async () => text(await call(second)) === 'value user-rpc-1', {timeoutMs: 8000, intervalMs: 100, message: 'calls work again'});
+    await waitFor(() => states.at(-1)?.state === 'ready', {timeoutMs: 8000, message: 'ready again after the stall'});
+  });
+});
+
