@@ -22,6 +22,8 @@ export const LAYERS = {
   core: {mayImport: [], bannedPackages: [...SOCKETS, ...RENDERING, ...KUBERNETES, ...SETTINGS_STORE]},
   router: {mayImport: ['core', 'protocol'], bannedPackages: [...SOCKETS, ...RENDERING, ...KUBERNETES, ...SETTINGS_STORE]},
   proxy: {mayImport: ['core', 'protocol', 'router'], bannedPackages: [...RENDERING, ...KUBERNETES, ...SETTINGS_STORE]},
+  // Learning what providers export: pure codecs plus a prober that talks only through Backend streams.
+  discovery: {mayImport: ['core', 'protocol', 'router'], bannedPackages: [...SOCKETS, ...RENDERING, ...KUBERNETES, ...SETTINGS_STORE]},
   kube: {mayImport: ['core', 'router'], bannedPackages: [...RENDERING, ...SETTINGS_STORE]},
   client: {mayImport: ['core', 'protocol'], bannedPackages: [...RENDERING, ...KUBERNETES, ...SETTINGS_STORE]},
   config: {mayImport: ['core'], bannedPackages: [...SOCKETS, ...RENDERING, ...KUBERNETES]},
@@ -32,7 +34,7 @@ export const LAYERS = {
   // A running session: listener, route table, sources. Kubernetes sources load lazily (a dynamic
   // import of kube/session-source.ts), so from src/kube it may import types only.
   session: {mayImport: ['core', 'router', 'proxy'], typesFrom: ['kube'], bannedPackages: [...RENDERING, ...KUBERNETES, ...SETTINGS_STORE]},
-  cli: {mayImport: ['core', 'protocol', 'router', 'proxy', 'kube', 'client', 'config', 'doctor', 'sim', 'ui', 'reporters', 'session'], bannedPackages: [...RENDERING, ...KUBERNETES]},
+  cli: {mayImport: ['core', 'protocol', 'router', 'proxy', 'kube', 'discovery', 'client', 'config', 'doctor', 'sim', 'ui', 'reporters', 'session'], bannedPackages: [...RENDERING, ...KUBERNETES]},
   types: {mayImport: [], bannedPackages: []},
 };
 

@@ -14,6 +14,8 @@ import type {TunnelServerOptions} from '../proxy/tunnel-server.js';
 import type {CliContext} from './command.js';
 import {exitCodeFor} from './report-error.js';
 import {handleStopSignals} from './stop-signals.js';
+import {startLearning} from './learning.js';
+import type {Learning} from './learning.js';
 
 /** Everything a session run needs, already parsed: `up` builds it from flags, the demo from its own cluster. */
 export interface SessionRunOptions {
@@ -29,6 +31,8 @@ export interface SessionRunOptions {
   store: SettingsStore;
   /** Lets a caller (the demo) add its own lines to the log and dashboard. */
   events?: TunnelEventBus;
+  /** Learning what applications export (--no-learn) and the resolve file (--resolve-file). */
+  learning?: {noLearn: boolean; resolveFile: string | undefined};
 }
 
 /**
@@ -50,6 +54,7 @@ export async function runSession(options: SessionRunOptions, context: CliContext
   const detach = interactive ? () => undefined : attachLineReporter(events, {out: context.stdout, level: options.logLevel, json: options.renderer === 'json'});
   let sources: BackendSource[] = [];
   let session: TunnelSession | undefined;
+  let learning: Learning | undefined;
   try {
     sources = await openSources(options.plan, {events, env: context.env, execStderr: context.stderr, interactive});
     const key = memoryKey(sources);
@@ -95,7 +100,20 @@ export async function runSession(options: SessionRunOptions, context: CliContext
     }
 
     const start = async (choice: Choice): Promise<TunnelSession> => {
-      session = await TunnelSession.start({sources, events, listen: options.listen, interfaces: options.interfaces}, choice);
+      learning?.stop();
+      const learn = startLearning({events, noLearn: options.learning?.noLearn ?? false, resolveFile: options.learning?.resolveFile});
+      learning = learn;
+      try {
+        session = await TunnelSession.start({
+          sources, events, interfaces: options.interfaces,
+          listen: {...options.listen, describeApplication: (application) => learn.describe(application)},
+          joinRoutes: (published) => learn.join(published),
+        }, choice);
+      } catch (error) {
+        learn.stop();
+        throw error;
+      }
+      learn.listening(options.listen.host ?? '::', session.port);
       return session;
     };
 
@@ -134,6 +152,8 @@ export async function runSession(options: SessionRunOptions, context: CliContext
   } finally {
     // A session the UI started and already stopped is stopped again at no cost (stop() is idempotent).
     await session?.stop();
+    // The resolve file is put back on every way out: q, SIGINT, SIGTERM, a failure.
+    learning?.stop();
     await Promise.all(sources.map((source) => source.close()));
     detach();
     signals.dispose();

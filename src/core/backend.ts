@@ -34,6 +34,15 @@ export interface BackendPort {
    * message tells the user what is wrong and what to do (it is sent to the consumer verbatim).
    */
   connect(signal?: AbortSignal): Promise<BackendStream>;
+  /**
+   * Optional: the QoS port (default 22222) of one provider of this application, for learning what it
+   * exports (src/discovery/). Absent when the backend cannot reach it.
+   */
+  readonly qos?: BackendPort;
+  /** Optional: service keys the user declared for this application (the `dubbo-tunnel.io/interfaces` annotation). */
+  readonly declaredServices?: readonly string[];
+  /** Optional: the pods behind it right now; a new one makes discovery ask again (a rollout may add services). */
+  readyPods?(): string[];
 }
 
 export interface BackendStream {

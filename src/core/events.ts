@@ -29,8 +29,22 @@ export interface TunnelEvents {
    * each one comes from (`local`, a namespace or context) when the session has several places.
    */
   'routes-changed': [{applications: string[]; origins?: Record<string, string>}];
+  /** What an application exports, as learned from its providers (src/discovery/), or why it is unknown. */
+  'services-learned': [LearnedServices];
   /** Free-form diagnostics with a level; loggers filter by --log-level. */
   'log': [{level: LogLevel; message: string}];
+}
+
+export interface LearnedServices {
+  application: string;
+  /** learning: asking its providers now; learned: `keys` is what it exports; unknown: no way answered (`reason`). */
+  state: 'learning' | 'learned' | 'unknown';
+  /** Service keys `[group/]interface[:version]`, sorted (declared ones included). */
+  keys: readonly string[];
+  /** How they were learned: metadata-service, qos, telnet, not-found-list, annotation. */
+  via?: string;
+  /** Why nothing was learned (one line per way tried). */
+  reason?: string;
 }
 
 /** Log levels from least to most severe; the one ordering every logger and the dashboard use. */

@@ -8,6 +8,7 @@ import type {KubeApplication, ResolvedServicePort} from './discovery.js';
 import type {EndpointTracker} from './endpoint-tracker.js';
 import type {PodTarget, ServiceTargets} from './endpoints.js';
 import {SERVICE_NAME_LABEL} from './endpoints.js';
+import {DEFAULT_QOS_PORT} from './discovery.js';
 import {KubeRequestError, toKubeError} from './errors.js';
 import {formatSelector} from './label-selector.js';
 import {Backoff} from './list-watch.js';
@@ -66,6 +67,12 @@ export class KubeBackend implements Backend {
   readonly target: KubeApplication;
   /** The Service's Triple port, reached through the same pods and port-forward machinery. */
   readonly triple: BackendPort | undefined;
+  readonly declaredServices: readonly string[] | undefined;
+  /** The QoS port (22222, or the dubbo-tunnel.io/qos-port annotation) of one ready pod, for learning its services. */
+  readonly qos: BackendPort = {
+    describe: () => `qos port ${this.target.qosPort ?? DEFAULT_QOS_PORT} of svc ${this.target.namespace}/${this.target.service}`,
+    connect: (signal) => this.#connectQos(signal),
+  };
   readonly #deps: KubeBackendDeps;
   readonly #streams = new Map<PortForwardStream, string>();
   /** Streams being drained, with the reason the router was given. Not counted as load. */
@@ -75,6 +82,8 @@ export class KubeBackend implements Backend {
   readonly #unsubscribe: () => void;
   #state: {state: BackendState; detail?: string; pod?: string} | undefined;
   #lastPod: string | undefined;
+  /** Ready pods seen so far: a new one is announced (discovery asks it what it exports). */
+  readonly #seenReady = new Set<string>();
   #next = 0;
   #closed = false;
   #closedBecause = '';
@@ -89,6 +98,7 @@ export class KubeBackend implements Backend {
   constructor(target: KubeApplication, deps: KubeBackendDeps) {
     this.application = target.application;
     this.target = target;
+    this.declaredServices = target.interfaces;
     this.#deps = deps;
     const {triplePort} = target;
     this.triple = triplePort === undefined ? undefined : {
@@ -219,6 +229,24 @@ export class KubeBackend implements Backend {
   }
 
   /**
+   * A port-forward to the QoS port of one ready pod (22222, or the dubbo-tunnel.io/qos-port annotation),
+   * for learning what the application exports. Not tracked with the Dubbo streams: it is short-lived
+   * and says nothing about the pod's health for consumers.
+   */
+  async #connectQos(signal?: AbortSignal): Promise<BackendStream> {
+    if (this.#closed || this.target.problem !== undefined) throw new BackendError(`${this.application}: not reachable`);
+    const pod = this.#choose(this.#targets().ready);
+    if (!pod) throw new BackendError(`${this.application}: no ready pod`, {code: 'DT_ERR_NO_READY_PODS'});
+    const port = this.target.qosPort ?? DEFAULT_QOS_PORT;
+    try {
+      const stream = await openPortForward(this.#deps.client, {namespace: this.target.namespace, pod: pod.pod, port}, {signal, settleMs: SETTLE_MS});
+      return {stream, remote: stream.remote};
+    } catch (error) {
+      throw new BackendError(`${this.application}: no QoS port ${port} on pod ${this.target.namespace}/${pod.pod}: ${toKubeError(error, this.#deps.client.scene).message}`, {cause: error});
+    }
+  }
+
+  /**
    * Stops following the endpoints. With `drain` (the application was deselected or is no longer
    * discovered, but its pods may still be answering) every open stream is retired: requests in flight
    * finish, bounded by the drain limit. Without it (shutting down) every stream is destroyed now.
@@ -337,6 +365,8 @@ export class KubeBackend implements Backend {
       }
     }
     for (const pod of this.#failedAt.keys()) if (!ready.has(pod)) this.#failedAt.delete(pod);
+    const newPod = [...ready].some((pod) => !this.#seenReady.has(pod));
+    for (const pod of ready) this.#seenReady.add(pod);
     const problem = this.#deps.endpoints.problem;
     if (problem !== undefined) {
       // The watch that tells which pods are ready is failing: say so rather than "ready".
@@ -348,7 +378,7 @@ export class KubeBackend implements Backend {
     } else if (gone.size > 0) {
       const others = targets.ready.map((target) => target.pod).join(', ');
       this.#setState('reconnecting', `pod ${[...gone].map((pod) => `${this.target.namespace}/${pod}`).join(', ')} went away; new streams go to ${others}`, [...gone][0]);
-    } else if ((this.#state?.state !== 'ready' && !this.#apiDown && this.#deps.denials?.portForward === undefined) || (this.#lastPod !== undefined && !ready.has(this.#lastPod))) {
+    } else if (((newPod || this.#state?.state !== 'ready') && !this.#apiDown && this.#deps.denials?.portForward === undefined) || (this.#lastPod !== undefined && !ready.has(this.#lastPod))) {
       const pod = this.#lastPod !== undefined && ready.has(this.#lastPod) ? this.#lastPod : targets.ready[0]?.pod;
       this.#setState('ready', `${targets.ready.length} ready pod${targets.ready.length === 1 ? '' : 's'}`, pod);
     }

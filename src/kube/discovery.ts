@@ -15,6 +15,11 @@ export const DEFAULT_INGRESS_CLASS = 'dubbo';
 export const DEFAULT_APPLICATION_ANNOTATION = 'dubbo-tunnel.io/application';
 /** The pre-1.18 way to pick an Ingress class; still honoured by controllers and by us. */
 export const LEGACY_INGRESS_CLASS_ANNOTATION = 'kubernetes.io/ingress.class';
+/** Service keys an application exports, for when its providers cannot be asked (src/discovery/): `com.foo.A,g/com.foo.B:1.0.0`. */
+export const INTERFACES_ANNOTATION = 'dubbo-tunnel.io/interfaces';
+/** The pods' QoS port when it is not Dubbo's default 22222 (dubbo.application.qos-port). */
+export const QOS_PORT_ANNOTATION = 'dubbo-tunnel.io/qos-port';
+export const DEFAULT_QOS_PORT = 22222;
 /** Dubbo's default protocol port (dubbo.protocol.port). */
 export const DUBBO_DEFAULT_PORT = 20880;
 /** Triple's default port (dubbo.protocol.name=tri), which is also gRPC's customary one. */
@@ -52,6 +57,26 @@ export interface KubeApplication extends DiscoveredApplication {
   podSelector?: Record<string, string>;
   /** Why this application cannot be reached as found (Service missing, port missing). */
   problem?: string;
+  /** Service keys from the `dubbo-tunnel.io/interfaces` annotation (Ingress and Service together). */
+  interfaces?: string[];
+  /** From the `dubbo-tunnel.io/qos-port` annotation. */
+  qosPort?: number;
+}
+
+/** The discovery annotations of one object: declared interfaces and the QoS port. */
+function declaredOf(...objects: (Service | Ingress | undefined)[]): Pick<KubeApplication, 'interfaces' | 'qosPort'> {
+  const interfaces: string[] = [];
+  let qosPort: number | undefined;
+  for (const object of objects) {
+    const annotations = object?.metadata?.annotations;
+    for (const item of (annotations?.[INTERFACES_ANNOTATION] ?? '').split(',')) {
+      const name = item.trim();
+      if (name !== '' && !interfaces.includes(name)) interfaces.push(name);
+    }
+    const port = Number(annotations?.[QOS_PORT_ANNOTATION]?.trim());
+    if (qosPort === undefined && Number.isInteger(port) && port > 0 && port < 65536) qosPort = port;
+  }
+  return {...(interfaces.length > 0 ? {interfaces} : {}), ...(qosPort === undefined ? {} : {qosPort})};
 }
 
 export function ingressMatchesClass(ingress: Ingress, ingressClass: string): boolean {
@@ -119,6 +144,7 @@ export function applicationFromService(service: Service, rules: DiscoveryRules):
     ...(servicePort ? {servicePort} : {}),
     ...(triplePort ? {triplePort} : {}),
     podSelector: service.spec?.selector,
+    ...declaredOf(service),
   };
 }
 
@@ -178,10 +204,10 @@ export function applicationsFromIngress(ingress: Ingress, services: ReadonlyMap<
     // The port the Ingress names is one of the application's two; the Service's other one comes along.
     if (isTriplePort(port)) {
       const dubbo = dubboPortOf(service);
-      applications.push({...base, ...(dubbo ? {servicePort: resolvePort(dubbo)} : {}), triplePort: resolvePort(port), podSelector: service.spec?.selector});
+      applications.push({...base, ...(dubbo ? {servicePort: resolvePort(dubbo)} : {}), triplePort: resolvePort(port), podSelector: service.spec?.selector, ...declaredOf(ingress, service)});
     } else {
       const triple = triplePortOf(service, port);
-      applications.push({...base, servicePort: resolvePort(port), ...(triple ? {triplePort: resolvePort(triple)} : {}), podSelector: service.spec?.selector});
+      applications.push({...base, servicePort: resolvePort(port), ...(triple ? {triplePort: resolvePort(triple)} : {}), podSelector: service.spec?.selector, ...declaredOf(ingress, service)});
     }
   }
   return {applications, warnings};
@@ -279,5 +305,6 @@ function sortByKey<T extends Service | Ingress>(objects: T[]): T[] {
  */
 export function applicationKey(application: KubeApplication): string {
   return JSON.stringify([application.application, application.origin, application.namespace, application.service, application.port,
-    application.servicePort ?? null, application.problem ?? null, application.podSelector ?? null, application.triplePort ?? null]);
+    application.servicePort ?? null, application.problem ?? null, application.podSelector ?? null, application.triplePort ?? null,
+    application.interfaces ?? null, application.qosPort ?? null]);
 }

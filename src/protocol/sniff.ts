@@ -68,3 +68,18 @@ export function sniffHttp2Preface(head: Buffer): 'http2' | 'no' | 'more' {
   if (head.compare(HTTP2_PREFACE, 0, n, 0, n) !== 0) return 'no';
   return n === HTTP2_PREFACE.length ? 'http2' : 'more';
 }
+
+/**
+ * Whether the first bytes are a line of text typed by a person (`telnet localhost 20880`, then `ls`), as
+ * Dubbo's own server falls back to its telnet codec for anything that is not 0xdabb. 'more' while they
+ * could still be the start of an HTTP request line, which gets the HTTP answer instead.
+ */
+export function sniffTelnet(head: Buffer): 'telnet' | 'no' | 'more' {
+  if (head.length === 0) return 'more';
+  const b0 = head[0] ?? 0;
+  if (!((b0 >= 0x20 && b0 <= 0x7e) || b0 === 0x0d || b0 === 0x0a || b0 === 0x09)) return 'no';
+  const text = head.toString('latin1', 0, Math.min(head.length, 16));
+  if (HTTP_METHODS.some((method) => text.startsWith(method))) return 'no';
+  if (HTTP_METHODS.some((method) => method.startsWith(text))) return 'more';
+  return 'telnet';
+}

@@ -10,7 +10,8 @@ export interface HostPort {
 
 /**
  * A fixed `host:port` provider (`--backend user-rpc=127.0.0.1:20881`), optionally with a Triple
- * port (`--backend user-rpc=tri://127.0.0.1:50051`), or with only a Triple port.
+ * port (`--backend user-rpc=tri://127.0.0.1:50051`), or with only a Triple port, and optionally with
+ * its QoS port (`--backend user-rpc=qos://127.0.0.1:22222`), which discovery asks `GET /ls`.
  */
 export class StaticBackend implements Backend {
   readonly application: string;
@@ -20,13 +21,19 @@ export class StaticBackend implements Backend {
   readonly triple: BackendPort | undefined;
   /** False for an application reached only over Triple. */
   readonly hasDubboPort: boolean;
+  readonly qos: BackendPort | undefined;
 
-  constructor(application: string, host: string, port: number, options: {triple?: HostPort; tripleOnly?: boolean} = {}) {
+  constructor(application: string, host: string, port: number, options: {triple?: HostPort; tripleOnly?: boolean; qos?: HostPort} = {}) {
     this.application = application;
     this.host = host;
     this.port = port;
     this.triple = options.triple === undefined ? undefined : new StaticTriplePort(application, options.triple);
     this.hasDubboPort = options.tripleOnly !== true || this.triple === undefined;
+    const qos = options.qos;
+    this.qos = qos === undefined ? undefined : {
+      describe: () => `qos://${formatHostPort(qos.host, qos.port)}`,
+      connect: (signal) => connectTcp(application, qos.host, qos.port, signal),
+    };
   }
 
   /** An application reached only over Triple (`--backend app=tri://host:port` alone). */
@@ -109,11 +116,12 @@ export function describeSocketError(error: NodeJS.ErrnoException): string {
 
 /**
  * Parses `name=host:port` (IPv6 as `[::1]:20881`). `dubbo://host:port` is the same; `tri://host:port`
- * is the application's Triple (HTTP/2) port. The port is any number of digits here, so the caller
- * can say "out of range" for `:0` or `:70000` instead of "not <application>=<host>:<port>".
+ * is the application's Triple (HTTP/2) port; `qos://host:port` its QoS port (for learning its services).
+ * The port is any number of digits here, so the caller can say "out of range" for `:0` or `:70000`
+ * instead of "not <application>=<host>:<port>".
  */
-export function parseBackendSpec(spec: string): {application: string; host: string; port: number; protocol: 'dubbo' | 'triple'} | undefined {
-  const match = /^([^=\s]+)=(dubbo:\/\/|tri:\/\/)?(?:\[([^\]]+)\]|([^:/\s]+)):(\d+)\/?$/.exec(spec.trim());
+export function parseBackendSpec(spec: string): {application: string; host: string; port: number; protocol: 'dubbo' | 'triple' | 'qos'} | undefined {
+  const match = /^([^=\s]+)=(dubbo:\/\/|tri:\/\/|qos:\/\/)?(?:\[([^\]]+)\]|([^:/\s]+)):(\d+)\/?$/.exec(spec.trim());
   if (!match) return undefined;
-  return {application: match[1] ?? '', host: match[3] ?? match[4] ?? '', port: Number(match[5]), protocol: match[2] === 'tri://' ? 'triple' : 'dubbo'};
+  return {application: match[1] ?? '', host: match[3] ?? match[4] ?? '', port: Number(match[5]), protocol: match[2] === 'tri://' ? 'triple' : match[2] === 'qos://' ? 'qos' : 'dubbo'};
 }

@@ -6,8 +6,9 @@ import {formatHostPort} from '../core/host-port.js';
 import {TunnelEventBus} from '../core/events.js';
 import {DEFAULT_PAYLOAD} from '../protocol/header.js';
 import type {RouteSource} from '../router/route-table.js';
-import {sniffHttp2Preface} from '../protocol/sniff.js';
+import {sniffHttp2Preface, sniffTelnet} from '../protocol/sniff.js';
 import {ConsumerConnection} from './consumer-connection.js';
+import {TelnetShell} from './telnet-shell.js';
 import {TripleConnection} from './http2/triple-connection.js';
 import {TripleUpstreams} from './http2/triple-upstreams.js';
 import {LocalPeerPolicy, consumerFacingAddresses, normalizeAddress} from './local-peer.js';
@@ -33,6 +34,10 @@ export interface TunnelServerOptions {
    * Default DEFAULT_IDLE_TIMEOUT_MS.
    */
   idleTimeoutMs?: number;
+  /** For the telnet shell's `ls`: a note per application (e.g. what discovery learned, or why not). */
+  describeApplication?: (application: string) => string | undefined;
+  /** Idle telnet shells are closed after this long (default 5 minutes, like Dubbo's QoS). */
+  telnetIdleMs?: number;
 }
 
 /**
@@ -144,6 +149,13 @@ export class TunnelServer {
           events.emit('connection-closed', {connectionId: id, peer});
           return;
         }
+        if (protocol === 'telnet') {
+          const shell = new TelnetShell(socket, {id, peer, events, routes: options.routes, ...(options.describeApplication ? {describe: options.describeApplication} : {}), ...(options.telnetIdleMs === undefined ? {} : {idleMs: options.telnetIdleMs})});
+          connections.add(shell);
+          shell.onClosed(() => connections.delete(shell));
+          socket.resume();
+          return;
+        }
         const common = {id, peer, routes: options.routes, events, attachmentKey: options.attachmentKey ?? 'target-application'};
         const connection = protocol === 'http2'
           ? new TripleConnection(socket, {...common, upstreams: tripleUpstreams})
@@ -203,20 +215,21 @@ export class TunnelServer {
 }
 
 /**
- * Port unification: reads until the first bytes tell the HTTP/2 preface (a Triple or gRPC client)
- * from anything else (Dubbo, which starts with 0xdabb), then puts them back and leaves the socket
- * paused for whoever takes it.
+ * Port unification: reads until the first bytes tell the HTTP/2 preface (a Triple or gRPC client) and
+ * a typed line of text (the telnet shell) from anything else (Dubbo, which starts with 0xdabb), then
+ * puts them back and leaves the socket paused for whoever takes it.
  */
-function sniffFirstBytes(socket: net.Socket, decided: (protocol: 'http2' | 'dubbo' | 'gone') => void): void {
+function sniffFirstBytes(socket: net.Socket, decided: (protocol: 'http2' | 'telnet' | 'dubbo' | 'gone') => void): void {
   let head: Buffer = Buffer.alloc(0);
   const onData = (chunk: Buffer) => {
     head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
-    const verdict = sniffHttp2Preface(head);
-    if (verdict === 'more') return;
+    const http2 = sniffHttp2Preface(head);
+    const telnet = http2 === 'no' ? sniffTelnet(head) : 'no';
+    if (http2 === 'more' || telnet === 'more') return;
     stop();
     socket.pause();
     socket.unshift(head);
-    decided(verdict === 'http2' ? 'http2' : 'dubbo');
+    decided(http2 === 'http2' ? 'http2' : telnet === 'telnet' ? 'telnet' : 'dubbo');
   };
   // A peer that leaves before saying anything needs no connection object.
   const onGone = () => {

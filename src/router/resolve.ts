@@ -1,8 +1,6 @@
 import type {Backend} from '../core/backend.js';
+import {METADATA_SERVICE, serviceKey} from './service-key.js';
 import type {RouteTable} from './route-table.js';
-
-/** Dubbo 3 consumers' first call to a provider (application-level discovery); its group is the provider's application name. */
-export const METADATA_SERVICE = 'org.apache.dubbo.metadata.MetadataService';
 
 /** What the router knows about a request when choosing a backend. */
 export interface RoutingInput {
@@ -12,19 +10,24 @@ export interface RoutingInput {
   attachments: ReadonlyMap<string, unknown> | undefined;
   /** Set when the attachments could not be read; names the serialization for the error message. */
   unreadableBecause?: string;
-  /** The service key's group and version (Dubbo attachments, or Triple's tri-service-group/-version headers). */
+  /**
+   * The service key's group and version (Triple's tri-service-group/-version headers; a Dubbo request's body
+   * version). `0.0.0` means no version; without `group` the request's `group` attachment is used.
+   */
   group?: string | undefined;
   version?: string | undefined;
 }
 
 export type RouteDecision =
-  | {ok: true; backend: Backend; via: 'attachment' | 'metadata-group' | 'interface-map' | 'single-backend'}
+  | {ok: true; backend: Backend; via: 'attachment' | 'metadata-group' | 'interface-map' | 'service-key' | 'interface' | 'single-backend'}
   /** `message` says why and what to do; dubbo-tunnel's answer prefixes it with the code (local-answer.ts). */
-  | {ok: false; code: 'DT_ERR_NO_ROUTE' | 'DT_ERR_UNSUPPORTED_SERIALIZATION'; message: string};
+  | {ok: false; code: 'DT_ERR_NO_ROUTE' | 'DT_ERR_UNSUPPORTED_SERIALIZATION' | 'DT_ERR_AMBIGUOUS_SERVICE'; message: string};
 
 /**
  * Routing order: (a) the target-application attachment, (b) the `group` of a MetadataService call,
- * (c) the configured interface -> application map, (d) the only backend. Pure: no sockets.
+ * (c) the configured interface -> application map (--route), (d) the learned service key
+ * `[group/]interface[:version]`, (e) the learned interface when one application exports it, (f) the only
+ * backend. Pure: no sockets. Steps d/e cost one map lookup when the key is known.
  */
 export function resolveRoute(table: RouteTable, input: RoutingInput, attachmentKey: string): RouteDecision {
   const target = `${input.service ?? '?'}#${input.method ?? '?'}`;
@@ -57,6 +60,30 @@ export function resolveRoute(table: RouteTable, input: RoutingInput, attachmentK
         code: 'DT_ERR_NO_ROUTE',
         message: `no route for ${target}: the interface map sends it to '${application}', which is not a routed application; known applications: ${known()}`,
       };
+    }
+  }
+
+  if (input.service !== undefined && table.services.size > 0) {
+    // A Dubbo request carries its group as an attachment; read only when it is needed.
+    const key = serviceKey(input.group ?? stringAttachment(input.attachments, 'group'), input.service, input.version);
+    let via: 'service-key' | 'interface' = 'service-key';
+    let exporters = table.services.get(key);
+    if (exporters === undefined) {
+      exporters = table.servicesByInterface.get(input.service);
+      via = 'interface';
+    }
+    if (exporters !== undefined) {
+      if (exporters.length === 1) {
+        const backend = table.backends.get(exporters[0] ?? '');
+        if (backend) return {ok: true, backend, via};
+      } else {
+        const which = via === 'service-key' ? `service ${key}` : `interface ${input.service}`;
+        return {
+          ok: false,
+          code: 'DT_ERR_AMBIGUOUS_SERVICE',
+          message: `no route for ${target}: ${which} is exported by ${exporters.length} routed applications (${exporters.join(', ')}); choose one with the '${attachmentKey}' attachment or with --route ${input.service}=<application>`,
+        };
+      }
     }
   }
 

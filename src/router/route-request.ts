@@ -26,6 +26,7 @@ export function routeRequest(table: RouteTable, peek: PeekResult, attachmentKey:
     input = {
       service: request.service || undefined,
       method: request.method || undefined,
+      version: request.serviceVersion,
       attachments: request.attachmentsRead ? request.attachments : undefined,
       ...(request.attachmentsRead ? {} : {unreadableBecause: `its ${serializationName(peek.serializationId)} (id ${peek.serializationId}) attachments cannot be read`}),
     };

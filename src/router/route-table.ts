@@ -1,4 +1,5 @@
 import type {Backend} from '../core/backend.js';
+import {interfaceOf} from './service-key.js';
 
 /**
  * An immutable snapshot of where requests can go. Discovery builds a new table and swaps it in
@@ -9,12 +10,40 @@ export interface RouteTable {
   readonly backends: ReadonlyMap<string, Backend>;
   /** Java interface (service path) -> application name, the configured fallback (routing step c). */
   readonly interfaces: ReadonlyMap<string, string>;
+  /** Learned service key `[group/]interface[:version]` -> the routed applications that export it (routing step d). */
+  readonly services: ReadonlyMap<string, readonly string[]>;
+  /** Learned interface -> the routed applications exporting it under any group or version (step e, on a miss of d). */
+  readonly servicesByInterface: ReadonlyMap<string, readonly string[]>;
 }
 
-export function createRouteTable(backends: Iterable<Backend>, interfaces: Iterable<[string, string]> = []): RouteTable {
+/**
+ * `learned` is application -> the service keys it exports (src/discovery/export-learner.ts); entries for
+ * applications that are not in `backends` are left out, so the maps only ever name routable applications.
+ */
+export function createRouteTable(
+  backends: Iterable<Backend>,
+  interfaces: Iterable<[string, string]> = [],
+  learned: Iterable<[string, Iterable<string>]> = [],
+): RouteTable {
   const byName = new Map<string, Backend>();
   for (const backend of backends) byName.set(backend.application, backend);
-  return Object.freeze({backends: byName, interfaces: new Map(interfaces)});
+  const services = new Map<string, string[]>();
+  const servicesByInterface = new Map<string, string[]>();
+  const add = (map: Map<string, string[]>, key: string, application: string) => {
+    const list = map.get(key);
+    if (!list) map.set(key, [application]);
+    else if (!list.includes(application)) list.push(application);
+  };
+  for (const [application, keys] of learned) {
+    if (!byName.has(application)) continue;
+    for (const key of keys) {
+      add(services, key, application);
+      add(servicesByInterface, interfaceOf(key), application);
+    }
+  }
+  for (const list of services.values()) list.sort();
+  for (const list of servicesByInterface.values()) list.sort();
+  return Object.freeze({backends: byName, interfaces: new Map(interfaces), services, servicesByInterface});
 }
 
 type Listener = (table: RouteTable) => void;

@@ -24,6 +24,8 @@ export interface SessionOptions {
   interfaces?: Iterable<[string, string]>;
   /** Builds each table from the chosen backends, when the table holds more than the interface map. */
   buildTable?: (backends: readonly Backend[]) => RouteTable;
+  /** What the listener routes by, given the published tables (e.g. joined with learned service keys). */
+  joinRoutes?: (published: RouteSource) => RouteSource;
 }
 
 /**
@@ -91,7 +93,7 @@ export class TunnelSession implements AppSession {
     const live = sources.filter((_, index) => results[index]?.status === 'fulfilled');
     let server: TunnelServer;
     try {
-      server = await TunnelServer.start({...options.listen, routes, events});
+      server = await TunnelServer.start({...options.listen, routes: options.joinRoutes?.(routes) ?? routes, events});
     } catch (error) {
       await Promise.all(sources.map((source) => source.close()));
       throw error;

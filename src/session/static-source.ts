@@ -8,10 +8,12 @@ export interface StaticBackendSpec {
   application: string;
   dubbo?: {host: string; port: number};
   triple?: {host: string; port: number};
+  /** Its QoS port (`qos://host:port`): discovery asks it `GET /ls`. */
+  qos?: {host: string; port: number};
 }
 
 function staticBackendOf(spec: StaticBackendSpec): StaticBackend {
-  if (spec.dubbo) return new StaticBackend(spec.application, spec.dubbo.host, spec.dubbo.port, spec.triple ? {triple: spec.triple} : {});
+  if (spec.dubbo) return new StaticBackend(spec.application, spec.dubbo.host, spec.dubbo.port, {...(spec.triple ? {triple: spec.triple} : {}), ...(spec.qos ? {qos: spec.qos} : {})});
   if (spec.triple) return StaticBackend.tripleOnly(spec.application, spec.triple);
   throw new Error(`--backend ${spec.application}: no port`);
 }

@@ -16,6 +16,9 @@ import {encodeErrorResponse, heartbeatReply} from '../protocol/responses.js';
 const {EncoderV2, DecoderV2} = hessian;
 
 
+/** What 3.x providers export for application-level discovery (group = application name, version 1.0.0). */
+const METADATA_SERVICE = 'org.apache.dubbo.metadata.MetadataService';
+
 /** GenericService.$invoke(String method, String[] parameterTypes, Object[] args). */
 const GENERIC_METHOD = '$invoke';
 const GENERIC_DESCRIPTOR = 'Ljava/lang/String;[Ljava/lang/String;[Ljava/lang/Object;';
@@ -216,14 +219,19 @@ export class DemoProvider {
   }
 
   #answer(invocation: DecodedInvocation): Answer {
+    if (invocation.service === METADATA_SERVICE && invocation.attachments['group'] === this.application) {
+      const answer = this.#metadataService(invocation.method);
+      if (answer) return answer;
+    }
     const service = this.#services.get(invocation.service);
     if (!service) {
       // DubboProtocol.getInvoker: "Not found exported service", a SERVICE_ERROR from HeaderExchangeHandler.
-      const exported = [...this.#services.keys()].map((name) => `${name}:20880`).join(', ');
+      // 3.x lists its own MetadataService too, under the application's name as group.
+      const exported = [...[...this.#services.keys()].map((name) => `${name}:20880`), `${this.application}/${METADATA_SERVICE}:1.0.0:20880`].join(', ');
       return {
         kind: 'status',
         status: STATUS.SERVICE_ERROR,
-        message: `org.apache.dubbo.remoting.RemotingException: Not found exported service: ${invocation.service}:20880 in [${exported}] (application ${this.application}), may be version or group mismatch`,
+        message: `org.apache.dubbo.remoting.RemotingException: Not found exported service: ${invocation.service}:20880 in [${exported}], may be version or group mismatch , channel: demo`,
       };
     }
     let methodName = invocation.method;
@@ -254,6 +262,39 @@ export class DemoProvider {
     } catch (error) {
       if (error instanceof JavaException) return {kind: 'exception', javaClass: error.javaClass, message: error.message};
       return {kind: 'exception', javaClass: 'java.lang.RuntimeException', message: (error as Error).message};
+    }
+  }
+
+  /**
+   * The MetadataService a 3.x provider with a registry exports (group = its application name): what
+   * discovery asks first. Same Java types as the real answers (MetadataInfo, ServiceInfo in a
+   * ConcurrentHashMap inside an ArrayList).
+   */
+  #metadataService(method: string): Answer | undefined {
+    const names = [...this.#services.keys()].sort();
+    switch (method) {
+      case 'serviceName':
+        return {kind: 'value', value: this.application};
+      case 'version':
+        return {kind: 'value', value: '1.0.0'};
+      case 'getExportedURLs':
+        return {kind: 'value', value: names.map((name) => `dubbo://${this.#host}:20880/${name}?application=${this.application}&interface=${name}&side=provider`)};
+      case 'getMetadataInfos': {
+        const services: Record<string, unknown> = {};
+        for (const name of names) {
+          services[`${name}:dubbo`] = {
+            $class: 'org.apache.dubbo.metadata.MetadataInfo$ServiceInfo',
+            $: {params: {application: this.application, interface: name, side: 'provider'}, path: name, port: 20880, protocol: 'dubbo', version: null, group: null, name},
+          };
+        }
+        const info = {
+          $class: 'org.apache.dubbo.metadata.MetadataInfo',
+          $: {services: {$class: 'java.util.concurrent.ConcurrentHashMap', $: services}, revision: 'demo', app: this.application},
+        };
+        return {kind: 'value', value: {$class: 'java.util.ArrayList', $: [info]}};
+      }
+      default:
+        return undefined;
     }
   }
 }

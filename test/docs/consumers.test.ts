@@ -19,6 +19,8 @@ import {fileURLToPath} from 'node:url';
 import {promisify} from 'node:util';
 import vm from 'node:vm';
 import {main} from '../../src/cli/main.js';
+import {parseUpOptions} from '../../src/cli/commands/up.js';
+import {expandHome, renderResolveFile} from '../../src/discovery/resolve-file.js';
 import {StaticBackend} from '../../src/proxy/static-backend.js';
 import {TunnelServer} from '../../src/proxy/tunnel-server.js';
 import {RouteSource, createRouteTable} from '../../src/router/route-table.js';
@@ -64,6 +66,7 @@ function snippet(name: string): string {
 }
 
 const CHECKED = [
+  'shell-resolve-file', 'resolve-file-written', 'shell-java-no-registry',
   'shell-call', 'java-filter', 'java-filter-spi', 'java-reference', 'properties-reference', 'shell-jvm-flag', 'resolve-file',
   'yaml-profile', 'node-consumer', 'node-call',
 ];
@@ -219,6 +222,18 @@ describe('docs/consumers.md', () => {
     assert.equal(application('org.acme.AnythingElse'), null, 'the catch-all names no application');
     // Dubbo 2.7 (plain Properties) still finds the exact keys.
     assert.equal(new Map(entries).get('com.example.UserService'), regexLookup(entries, 'com.example.UserService'));
+  });
+
+  test('the no-code path: `up --resolve-file` parses, and the file it writes is what the doc shows', () => {
+    const words = shellWords(snippet('shell-resolve-file').trim());
+    assert.equal(words[0], 'dubbo-tunnel');
+    const options = parseUpOptions(words.slice(2), {}, undefined);
+    // The shell expands ~ (and a quoted ~ is expanded by dubbo-tunnel itself): the file consumers read without a flag.
+    assert.equal(expandHome(options.resolveFile ?? ''), path.join(os.homedir(), 'dubbo-resolve.properties'));
+    const written = parseProperties(renderResolveFile(['com.example.UserService', 'com.example.OrderService'], 'localhost:20880', 1));
+    assert.deepEqual(written, parseProperties(snippet('resolve-file-written')));
+    for (const [, url] of written) assert.equal(checkTunnelUrl(url).get('serialization'), 'hessian2');
+    assert.deepEqual(shellWords(snippet('shell-java-no-registry').trim()), ['java', '-Ddubbo.registry.address=N/A', '-jar', 'app.jar']);
   });
 
   test('YAML profile: registry off, check off, and dubbo.reference.<interface>.url for each reference', () => {

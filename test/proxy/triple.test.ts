@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import {after, before, describe, test} from 'node:test';
 import {StaticBackend} from '../../src/proxy/static-backend.js';
+import {createRouteTable} from '../../src/router/route-table.js';
 import {GrpcConsumer, GrpcProvider, ORDER_SERVICE, USER_SERVICE, collect, grpc} from '../support/grpc-peers.js';
 import type {EchoReply} from '../support/grpc-peers.js';
 import {TestProvider} from '../support/dubbo-peers.js';
@@ -96,12 +97,12 @@ describe('Triple/gRPC on the local port', () => {
     // A service nobody maps, no header, three applications: nothing to go by.
     const other = new GrpcConsumer(`127.0.0.1:${tunnel.server.port}`);
     try {
-      tunnel.routes.set({backends: tunnel.routes.current.backends, interfaces: new Map()});
+      tunnel.routes.set(createRouteTable(tunnel.routes.current.backends.values()));
       const missing = grpcError(await other.unary('OrderService', {}).catch((error: unknown) => error));
       assert.equal(missing.code, Status.UNIMPLEMENTED);
       assert.equal(missing.details, `dubbo-tunnel [DT_ERR_NO_ROUTE]: no route for ${ORDER_SERVICE}#Unary: attachment 'target-application' missing; known applications: legacy-rpc, order-rpc, user-rpc`);
     } finally {
-      tunnel.routes.set({backends: tunnel.routes.current.backends, interfaces: new Map([[USER_SERVICE, 'user-rpc'], [ORDER_SERVICE, 'order-rpc']])});
+      tunnel.routes.set(createRouteTable(tunnel.routes.current.backends.values(), [[USER_SERVICE, 'user-rpc'], [ORDER_SERVICE, 'order-rpc']]));
       other.close();
     }
     // The connection that got those statuses still works.

@@ -1,5 +1,7 @@
 import {TunnelEventBus} from '../../core/events.js';
+import {ExportLearner} from '../../discovery/export-learner.js';
 import {KubeCluster} from '../../kube/cluster.js';
+import {RouteSource} from '../../router/route-table.js';
 import type {KubeApplication} from '../../kube/cluster.js';
 import {parseCommandArgs} from '../args.js';
 import type {CliContext, Command, OptionTable} from '../command.js';
@@ -13,6 +15,7 @@ import {printSettingsWarnings} from '../settings-warnings.js';
 const OPTIONS = {
   ...KUBE_OPTIONS,
   json: {type: 'boolean', description: 'print a JSON array (application, namespace, service, port, servicePort, targetPort, source, origin, readyPods) instead of the table'},
+  interfaces: {type: 'boolean', description: 'ask every application which services it exports (through short-lived port-forwards) and list them; with --json: application, services, via, reason'},
 } as const satisfies OptionTable;
 
 /** `dubbo` + 20880 -> `dubbo:20880`; a bare number stays a number. */
@@ -74,6 +77,13 @@ async function run(args: string[], context: CliContext): Promise<number> {
   const places = kubePlacesFrom(values);
   if (places.contexts.length > 1 || places.namespaces.length > 1) return listSeveral(values, kube, places, events, context, json);
   const cluster = await KubeCluster.open({...kube, events, env: context.env, execStderr: context.stderr, interactive: context.interactive});
+  if (values.interfaces === true) {
+    try {
+      return await listInterfaces(cluster, events, json, context);
+    } finally {
+      await cluster.close();
+    }
+  }
   try {
     const applications = await cluster.discover();
     if (json) context.stdout.write(`${JSON.stringify(applications.map(toJson), null, 2)}\n`);
@@ -117,6 +127,35 @@ async function listSeveral(values: {'all-namespaces'?: boolean}, kube: ReturnTyp
   }
 }
 
+/**
+ * `ls --interfaces`: every discovered application is asked what it exports, through short-lived
+ * port-forwards (the same learning `up` does), and the answers are printed.
+ */
+async function listInterfaces(cluster: KubeCluster, events: TunnelEventBus, json: boolean, context: CliContext): Promise<number> {
+  const routes = new RouteSource();
+  const handle = await cluster.serve(routes, 'all');
+  const learner = new ExportLearner({events});
+  try {
+    if (routes.current.backends.size === 0) throw await cluster.noBackendsError();
+    learner.update(routes.current.backends.values());
+    await learner.settled();
+    const states = learner.all().sort((a, b) => a.application.localeCompare(b.application));
+    if (json) {
+      context.stdout.write(`${JSON.stringify(states.map((state) => ({application: state.application, services: state.keys, via: state.via ?? null, ...(state.reason === undefined ? {} : {reason: state.reason})})), null, 2)}\n`);
+    } else {
+      for (const state of states) {
+        context.stdout.write(state.keys.length > 0
+          ? `${state.application} (${state.keys.length} service${state.keys.length === 1 ? '' : 's'}, via ${state.via ?? 'discovery'})\n${state.keys.map((key) => `    ${key}\n`).join('')}`
+          : `${state.application}: nothing learned\n`);
+      }
+    }
+    return 0;
+  } finally {
+    learner.close();
+    await handle.stop();
+  }
+}
+
 export const command: Command = {
   name: 'ls',
   summary: SUMMARIES.ls,
@@ -127,6 +166,7 @@ export const command: Command = {
     'dubbo-tunnel ls -n payments --context staging',
     'dubbo-tunnel ls -A --source ingress',
     'dubbo-tunnel ls -n dev -n staging             # several namespaces: a FROM column (--json: context, where)',
+    'dubbo-tunnel ls --interfaces                # what each application exports',
     'dubbo-tunnel ls -l tier=rpc --json | jq -r \'.[].application\'',
   ],
   run,

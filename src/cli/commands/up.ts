@@ -21,7 +21,7 @@ export const OPTIONS = {
   'select': {type: 'string', multiple: true, value: 'app,...', description: 'route these applications (no picker); repeatable or comma-separated; <app>@<place> picks one of several places (user-rpc@staging)'},
   'last': {type: 'boolean', description: 'route the applications chosen last time for these contexts, namespaces and --backend addresses'},
   ...KUBE_OPTIONS,
-  'backend': {type: 'string', multiple: true, value: '<app>=<host>:<port>', description: 'route application <app> to a fixed provider address instead of Kubernetes (repeatable); <app>=tri://<host>:<port> is its Triple/gRPC port. With -n, --context, -A or --kubeconfig: a local override, the other applications come from the cluster'},
+  'backend': {type: 'string', multiple: true, value: '<app>=<host>:<port>', description: 'route application <app> to a fixed provider address instead of Kubernetes (repeatable); <app>=tri://<host>:<port> is its Triple/gRPC port, <app>=qos://<host>:<port> its QoS port (to learn its services). With -n, --context, -A or --kubeconfig: a local override, the other applications come from the cluster'},
   'route': {type: 'string', multiple: true, value: '<interface>=<app>', description: 'send requests for a Java interface to <app> when they carry no target-application (repeatable)'},
   'port': {type: 'string', short: 'p', description: 'local Dubbo port (default 20880)'},
   'host': {type: 'string', value: 'address', description: 'listen only on this address (default: all of this machine\'s addresses, local peers only)'},
@@ -32,6 +32,8 @@ export const OPTIONS = {
   'log-level': {type: 'string', value: 'level', description: 'debug | info | warn | error (default info; debug prints every request)'},
   'json': {type: 'boolean', description: 'print JSON lines instead of text (implies --no-ui)'},
   'no-ui': {type: 'boolean', description: 'plain line output even in a terminal (also when CI is set or output is not a terminal)'},
+  'resolve-file': {type: 'string', value: 'path', description: 'write every learned interface as <interface>=dubbo://localhost:<port> for stock consumers (~/dubbo-resolve.properties needs no JVM flag); restored on exit'},
+  'no-learn': {type: 'boolean', description: 'do not ask providers which services they export (consumers then need the target-application attachment or --route)'},
 } as const satisfies OptionTable;
 
 export interface UpOptions {
@@ -50,6 +52,10 @@ export interface UpOptions {
   logLevel: LogLevel;
   json: boolean;
   noUi: boolean;
+  /** --no-learn: do not ask providers what they export (routing by service key is then off). */
+  noLearn: boolean;
+  /** --resolve-file <path>: write `<interface>=dubbo://localhost:<port>` lines for stock consumers. */
+  resolveFile: string | undefined;
   kube: KubeCliOptions;
   /** Every --context and -n given, in order (empty: the current context, its namespace). */
   contexts: string[];
@@ -86,9 +92,16 @@ export function parseUpOptions(args: string[], env: NodeJS.ProcessEnv = process.
     }
     const {host, port} = parsed;
     if (entry[parsed.protocol] !== undefined) {
-      throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', `--backend names the ${parsed.protocol === 'triple' ? 'Triple' : 'Dubbo'} port of '${parsed.application}' twice`);
+      throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', `--backend names the ${parsed.protocol === 'triple' ? 'Triple' : parsed.protocol === 'qos' ? 'QoS' : 'Dubbo'} port of '${parsed.application}' twice`);
     }
     entry[parsed.protocol] = {host, port};
+  }
+  for (const entry of backends) {
+    if (!entry.dubbo && !entry.triple) {
+      throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', `--backend gives only the QoS port of '${entry.application}'`, {
+        hint: `add its Dubbo port too: --backend ${entry.application}=<host>:<port>`,
+      });
+    }
   }
   const routes = (values.route ?? []).map((spec): [string, string] => {
     const match = /^([\w.$]+)=([^=\s]+)$/.exec(spec);
@@ -129,6 +142,8 @@ export function parseUpOptions(args: string[], env: NodeJS.ProcessEnv = process.
     logLevel: settings.logLevel,
     json: values.json ?? false,
     noUi: values['no-ui'] ?? false,
+    noLearn: values['no-learn'] ?? false,
+    resolveFile: values['resolve-file'],
     kube: kubeOptionsFrom(values, settings),
     ...kubePlacesFrom(values),
     // --backend alone stays a session without a cluster (no kubeconfig read, no API call).
@@ -166,6 +181,7 @@ export function sessionRunOptions(options: UpOptions, context: CliContext, store
     logLevel: options.logLevel,
     renderer: options.json ? 'json' : context.interactive && !options.noUi ? 'terminal' : 'lines',
     store,
+    learning: {noLearn: options.noLearn, resolveFile: options.resolveFile},
     ...(events === undefined ? {} : {events}),
   };
 }
@@ -188,6 +204,7 @@ export const command: Command = {
     'dubbo-tunnel up --all --no-ui                     # every discovered application, plain output',
     'dubbo-tunnel up -n dev --select user-rpc,pay-rpc  # these two from namespace dev',
     'dubbo-tunnel up --last                            # what you picked last time here',
+    'dubbo-tunnel up --all --resolve-file ~/dubbo-resolve.properties   # unchanged Java consumers reach every learned interface',
     'dubbo-tunnel up --backend user-rpc=127.0.0.1:20881 --backend pay-rpc=127.0.0.1:20882',
     'dubbo-tunnel up --backend user-rpc=127.0.0.1:20881 -n dev --all   # user-rpc local, the rest from dev',
     'dubbo-tunnel up -n dev -n staging --select user-rpc@dev,billing-rpc',

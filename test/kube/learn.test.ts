@@ -1,0 +1,79 @@
+// Learning through Kubernetes: the Dubbo port and the QoS port (22222) of a pod, both over port-forward
+// through the fake API server to providers that answer with real 2.7/3.2 bytes; the annotation; new pods.
+import assert from 'node:assert/strict';
+import {after, before, describe, it} from 'node:test';
+import {main} from '../../src/cli/main.js';
+import {ExportLearner} from '../../src/discovery/export-learner.js';
+import {collector} from '../support/output.js';
+import {routeLearnedServices} from '../../src/discovery/learned-routes.js';
+import type {ServeHandle} from '../../src/kube/cluster.js';
+import {RouteSource} from '../../src/router/route-table.js';
+import {fixturesMissing} from '../support/discovery-fixtures.js';
+import {startDiscoveryProvider} from '../support/discovery-providers.js';
+import type {DiscoveryProvider} from '../support/discovery-providers.js';
+import {waitFor} from '../support/wait.js';
+import {startKube} from './helpers.js';
+import type {KubeFixture} from './helpers.js';
+
+describe('learning what Kubernetes applications export', {skip: fixturesMissing}, () => {
+  let kube: KubeFixture;
+  const providers: DiscoveryProvider[] = [];
+  before(async () => {
+    kube = await startKube();
+  });
+  after(async () => {
+    await kube.close();
+    await Promise.all(providers.map((provider) => provider.close()));
+  });
+
+  it('asks MetadataService, then the pod\'s QoS port; adds annotated interfaces; asks again when a new pod appears', async () => {
+    const user = await startDiscoveryProvider('user-rpc', 'user', '32-noreg');
+    const pay = await startDiscoveryProvider('pay-rpc', 'pay', '27');
+    const user2 = await startDiscoveryProvider('user-rpc', 'user', '32-noreg');
+    providers.push(user, pay, user2);
+    kube.api.addDubboApp({name: 'user-rpc', pods: [{name: 'user-rpc-1', target: {host: '127.0.0.1', port: user.port}}]});
+    kube.api.setPodTarget('default', 'user-rpc-1', 22222, {host: '127.0.0.1', port: user.qosPort ?? 0});
+    kube.api.addDubboApp({name: 'pay-rpc', pods: [{name: 'pay-rpc-1', target: {host: '127.0.0.1', port: pay.port}}]});
+    const service = kube.api.get<{metadata: {annotations?: Record<string, string>}}>('Service', 'default', 'pay-rpc');
+    assert.ok(service);
+    kube.api.apply({...service, metadata: {...service.metadata, annotations: {...service.metadata.annotations, 'dubbo-tunnel.io/interfaces': 'com.example.LegacyService, g2/com.example.Other:2.0'}}});
+
+    const cluster = await kube.open();
+    const published = new RouteSource();
+    const routes = new RouteSource();
+    const learner = new ExportLearner({events: kube.events, relearnDelayMs: 10});
+    const stop = routeLearnedServices(published, routes, learner);
+    let handle: ServeHandle | undefined;
+    try {
+      handle = await cluster.serve(published, 'all');
+      await waitFor(() => learner.all().length === 2 && learner.all().every((state) => state.state !== 'learning'), {timeoutMs: 15000, message: 'both learned'});
+      assert.deepEqual(learner.get('user-rpc'), {application: 'user-rpc', state: 'learned', keys: ['demo.UserService'], via: 'qos'});
+      assert.deepEqual(learner.get('pay-rpc'), {application: 'pay-rpc', state: 'learned', keys: ['com.example.LegacyService', 'g1/demo.PayService:1.0.0', 'g2/com.example.Other:2.0'], via: 'not-found-list'});
+      assert.deepEqual(routes.current.services.get('demo.UserService'), ['user-rpc']);
+      assert.deepEqual(routes.current.servicesByInterface.get('com.example.Other'), ['pay-rpc']);
+      assert.deepEqual(user.discovery, ['metadata:getMetadataInfos:user-rpc', 'metadata:serviceName:-', 'qos:GET /ls HTTP/1.1']);
+
+      kube.api.addDubboPod('default', 'user-rpc', {name: 'user-rpc-2', target: {host: '127.0.0.1', port: user2.port}});
+      kube.api.setPodTarget('default', 'user-rpc-2', 22222, {host: '127.0.0.1', port: user2.qosPort ?? 0});
+      await waitFor(() => user.discovery.length + user2.discovery.length >= 6, {timeoutMs: 15000, message: 'asked again after the new pod'});
+      await waitFor(() => learner.get('user-rpc')?.state === 'learned');
+    } finally {
+      stop();
+      learner.close();
+      await handle?.stop();
+    }
+
+    // `dubbo-tunnel ls --interfaces` asks the same way, through its own short-lived port-forwards.
+    const out = collector();
+    const err = collector();
+    const code = await main(['ls', '--interfaces', '--json', '--kubeconfig', kube.kubeconfig], {stdout: out.stream, stderr: err.stream, env: {HOME: '/nonexistent'}, interactive: false});
+    assert.equal(code, 0, err.text());
+    assert.deepEqual(JSON.parse(out.text()), [
+      {application: 'pay-rpc', services: ['com.example.LegacyService', 'g1/demo.PayService:1.0.0', 'g2/com.example.Other:2.0'], via: 'not-found-list'},
+      {application: 'user-rpc', services: ['demo.UserService'], via: 'qos'},
+    ]);
+    const text = collector();
+    assert.equal(await main(['ls', '--interfaces', '--kubeconfig', kube.kubeconfig], {stdout: text.stream, stderr: err.stream, env: {HOME: '/nonexistent'}, interactive: false}), 0);
+    assert.match(text.text(), /^pay-rpc \(3 services, via not-found-list\)\n {4}com\.example\.LegacyService\n[\s\S]*user-rpc \(1 service, via qos\)\n {4}demo\.UserService\n$/);
+  });
+});
