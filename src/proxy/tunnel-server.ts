@@ -152,6 +152,8 @@ export class TunnelServer {
         if (protocol === 'telnet') {
           const shell = new TelnetShell(socket, {id, peer, events, routes: options.routes, ...(options.describeApplication ? {describe: options.describeApplication} : {}), ...(options.telnetIdleMs === undefined ? {} : {idleMs: options.telnetIdleMs})});
           connections.add(shell);
+          // The shell closes idle sessions itself, with a word to the user (it sets the socket's timer).
+          current = shell;
           shell.onClosed(() => connections.delete(shell));
           socket.resume();
           return;
