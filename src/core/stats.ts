@@ -1,6 +1,6 @@
 import {parseChoice} from './applications.js';
 import type {BackendState} from './backend.js';
-import type {LogLevel, RequestCompleted, TunnelEventBus, TunnelEvents} from './events.js';
+import type {LearnedServices, LogLevel, RequestCompleted, TunnelEventBus, TunnelEvents} from './events.js';
 import {logLevelRank} from './events.js';
 import type {AppSession} from './session.js';
 
@@ -37,6 +37,8 @@ export interface ApplicationRow {
   readonly upstreams: number;
   /** Where it is routed from (`local`, a namespace or context) when the session has several places. */
   readonly origin?: string;
+  /** What `up` learned it exports (the last 'services-learned' event); undefined before learning started. */
+  readonly services: LearnedServices | undefined;
 }
 
 export interface RequestLogEntry {
@@ -144,6 +146,7 @@ interface MutableApp {
   errors: number;
   lastActivity: number | undefined;
   upstreams: number;
+  services: LearnedServices | undefined;
   latencies: LatencyWindow;
   /** The row built for the last snapshot; reused while nothing changed. */
   row: ApplicationRow | undefined;
@@ -317,6 +320,12 @@ export class StatsStore {
       }
       this.#changed();
     });
+    this.#on('services-learned', (learned) => {
+      const app = this.#app(learned.application);
+      app.services = Object.freeze({...learned, keys: Object.freeze([...learned.keys])});
+      app.row = undefined;
+      this.#changed();
+    });
     this.#on('routes-changed', ({applications, origins}) => {
       this.#origins = origins ?? {};
       this.setApplications(applications);
@@ -400,6 +409,7 @@ export class StatsStore {
         errors: 0,
         lastActivity: undefined,
         upstreams: 0,
+        services: undefined,
         latencies: new LatencyWindow(this.#latencyWindow),
         row: undefined,
       };
@@ -446,6 +456,7 @@ export class StatsStore {
           p99Ms: percentiles?.p99,
           lastActivity: app.lastActivity,
           upstreams: app.upstreams,
+          services: app.services,
         });
       }
       const origin = this.#origins[name];

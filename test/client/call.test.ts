@@ -372,7 +372,7 @@ describe('dubbo-tunnel call with nothing to talk to', () => {
   test('usage errors exit 2 before connecting', async () => {
     const missing = await cli('user-rpc', SERVICE);
     assert.equal(missing.code, 2);
-    assert.match(missing.stderr, /call needs <application> <interface> <method>/);
+    assert.match(missing.stderr, /call needs \[<application>\] <interface> <method>/);
     const badTypes = await cli('user-rpc', SERVICE, 'getUser', '1', '--types', 'int,int');
     assert.equal(badTypes.code, 2);
     assert.match(badTypes.stderr, /--types names 2 type\(s\) but 1 argument/);

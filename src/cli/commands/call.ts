@@ -24,7 +24,10 @@ const OPTIONS = {
 } as const satisfies OptionTable;
 
 export interface CallCommandOptions {
-  /** undefined when the application is `-` (no target attachment: the router's --route map decides). */
+  /**
+   * undefined when the application is `-` or left out (see namesInterfaceFirst): no target attachment,
+   * so the router of `dubbo-tunnel up` decides by --route or by the service it learned.
+   */
   application: string | undefined;
   service: string;
   method: string;
@@ -41,6 +44,20 @@ export interface CallCommandOptions {
   json: boolean;
   /** Call over Triple (HTTP/2, application/grpc+json) instead of dubbo://. */
   triple: boolean;
+}
+
+const JAVA_NAME = /^[\p{L}_$][\p{L}\p{N}_$]*(\.[\p{L}_$][\p{L}\p{N}_$]*)*$/u;
+const JAVA_IDENTIFIER = /^[\p{L}_$][\p{L}\p{N}_$]*$/u;
+
+/**
+ * `call <interface> <method> [args]`: the application is left out when the first word is a
+ * qualified Java name (it has a dot) and the second is a method name (no dot). In
+ * `call <application> <interface> <method>` the second word is the interface, which has a package
+ * (a dot), so the two forms never meet unless an application whose name has dots is called with an
+ * interface in the default package; `-` names no application explicitly for that case.
+ */
+export function namesInterfaceFirst(first: string | undefined, second: string | undefined): boolean {
+  return first !== undefined && second !== undefined && first.includes('.') && JAVA_NAME.test(first) && JAVA_IDENTIFIER.test(second);
 }
 
 /** `-5` and `-1.5e3` are arguments, not options: parseArgs would reject them as unknown flags. */
@@ -62,13 +79,15 @@ export function parseCallOptions(args: string[]): CallCommandOptions {
     port: parsed.values.port === undefined ? undefined : restore(parsed.values.port),
     timeout: parsed.values.timeout === undefined ? undefined : restore(parsed.values.timeout),
   };
-  const [application, service, method, ...rest] = positionals;
+  const [application, service, method, ...rest] = namesInterfaceFirst(positionals[0], positionals[1])
+    ? ['-', ...positionals]
+    : positionals;
   if (application === undefined || service === undefined || method === undefined) {
-    throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', 'call needs <application> <interface> <method> [args...]', {
-      hint: 'for example: dubbo-tunnel call user-rpc com.example.UserService getUser \'"u-1"\'',
+    throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', 'call needs [<application>] <interface> <method> [args...]', {
+      hint: 'for example: dubbo-tunnel call user-rpc com.example.UserService getUser \'"u-1"\', or without the application when `dubbo-tunnel up` learned who exports the interface: dubbo-tunnel call com.example.UserService getUser \'"u-1"\'',
     });
   }
-  if (!/^[\p{L}_$][\p{L}\p{N}_$]*(\.[\p{L}_$][\p{L}\p{N}_$]*)*$/u.test(service)) {
+  if (!JAVA_NAME.test(service)) {
     throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', `'${service}' is not a Java interface name`, {
       hint: 'give the fully qualified interface, e.g. com.example.UserService',
     });
@@ -133,9 +152,13 @@ function hintFor(result: CallResult, options: CallCommandOptions): string | unde
         : 'check --host and --port, and that `dubbo-tunnel up` is running';
     case 'closed':
       return 'look at the `dubbo-tunnel up` output: it says why the connection was closed';
+    case 'error':
+      // Without the application the router chose by service: say how to find or name it.
+      return options.application === undefined && /^dubbo-tunnel \[DT_ERR_NO_ROUTE\]: /.test(result.message)
+        ? `no routed application is known to export ${options.service} (or --route maps it): \`dubbo-tunnel ls --interfaces\` lists what each application exports; name it with \`dubbo-tunnel call <application> ${options.service} ${options.method} ...\``
+        : undefined;
     case 'value':
     case 'exception':
-    case 'error':
     case 'bad-response':
       return undefined;
   }
@@ -181,9 +204,11 @@ function print(result: CallResult, options: CallCommandOptions, context: CliCont
     case 'exception':
       context.stderr.write(`exception ${result.exceptionClass}${result.message === '' ? '' : `: ${result.message}`}\n`);
       return;
-    case 'error':
-      context.stderr.write(`error: status ${result.status} ${result.statusName}: ${result.message}\n`);
+    case 'error': {
+      const hint = hintFor(result, options);
+      context.stderr.write(`error: status ${result.status} ${result.statusName}: ${result.message}\n${hint === undefined ? '' : `  fix: ${hint}\n`}`);
       return;
+    }
     case 'bad-response':
       context.stderr.write(`dubbo-tunnel [${FAILURE_CODES[result.kind]}]: unreadable answer: ${result.message}\n`);
       return;
@@ -286,10 +311,12 @@ export const command: Command = {
   name: 'call',
   summary: SUMMARIES.call,
   usage: [
-    'dubbo-tunnel call <application> <interface> <method> [args...] [options]',
+    'dubbo-tunnel call [<application>] <interface> <method> [args...] [options]',
     '',
-    '  <application>  the provider\'s application name, sent as the target-application attachment',
-    '                 (- sends none: then the --route map of `dubbo-tunnel up` decides)',
+    '  <application>  the provider\'s application name, sent as the target-application attachment.',
+    '                 Left out (or -), none is sent: `dubbo-tunnel up` routes the call by --route, or',
+    '                 by the service it learned the applications export. It is left out when the',
+    '                 first word has a dot (com.example.UserService) and the second has none (a method).',
     '  <interface>    the Java interface, e.g. com.example.UserService',
     '  [args...]      one JSON value per parameter (a bare word is a string). Without --types the',
     '                 Java types are inferred from the JSON:',
@@ -300,6 +327,7 @@ export const command: Command = {
   options: OPTIONS,
   examples: [
     'dubbo-tunnel call user-rpc com.example.UserService getUser u-1',
+    'dubbo-tunnel call com.example.UserService getUser u-1',
     'dubbo-tunnel call user-rpc com.example.UserService getUser \'"u-1"\' --port 20881',
     'dubbo-tunnel call user-rpc com.example.UserService findUsers \'{"$class":"com.example.UserQuery","name":"ann","limit":10}\'',
     'dubbo-tunnel call order-rpc com.example.OrderService getOrder 42 --types long',

@@ -38,7 +38,37 @@ function tableColumns(width: number): Column[] {
     {key: 'p50', title: 'P50', width: 6, align: 'right'},
     {key: 'p99', title: 'P99', width: 6, align: 'right', drop: 1},
     {key: 'last', title: 'LAST', width: 4, align: 'right', drop: 2},
+    // Dropped first: the services view (s) says the same and more.
+    {key: 'services', title: 'SERVICES', width: 8, align: 'right', drop: 4},
   ]);
+}
+
+/** The SERVICES cell: how many were learned, `…` while asking, `–` when no way answered (why: the s view). */
+function servicesCell(services: ApplicationRow['services']): string {
+  if (services === undefined) return '';
+  if (services.state === 'learned') return String(services.keys.length);
+  return services.state === 'learning' ? '…' : '–';
+}
+
+/** The services view, one line each: an application and how, then its service keys, indented. */
+function servicesLines(rows: readonly ApplicationRow[]): {text: string; tone?: 'dim' | 'warn'}[] {
+  const lines: {text: string; tone?: 'dim' | 'warn'}[] = [];
+  for (const row of rows) {
+    const services = row.services;
+    if (services === undefined) {
+      lines.push({text: `${row.application}: not asked yet`, tone: 'dim'});
+    } else if (services.state === 'learning') {
+      lines.push({text: `${row.application}: asking what it exports…`, tone: 'dim'});
+    } else if (services.state === 'unknown' || services.keys.length === 0) {
+      // The reason has one line per way tried; the first names the fixes in the log's warning too.
+      const reason = services.reason?.split('\n').join('; ') ?? 'no way answered';
+      lines.push({text: `${row.application}: none learned: ${reason}`, tone: 'warn'});
+    } else {
+      lines.push({text: `${row.application}: ${plural(services.keys.length, 'service')}${services.via === undefined ? '' : ` (via ${services.via})`}`});
+      for (const key of services.keys) lines.push({text: `  ${key}`});
+    }
+  }
+  return lines;
 }
 
 function ApplicationLine({row, columns, now}: {row: ApplicationRow; columns: readonly Column[]; now: number}) {
@@ -53,6 +83,7 @@ function ApplicationLine({row, columns, now}: {row: ApplicationRow; columns: rea
     p50: formatMs(row.p50Ms),
     p99: formatMs(row.p99Ms),
     last: formatAgo(row.lastActivity, now),
+    services: servicesCell(row.services),
   };
   return (
     <Text wrap="truncate-end">
@@ -60,6 +91,7 @@ function ApplicationLine({row, columns, now}: {row: ApplicationRow; columns: rea
         const text = fit(cells[column.key] ?? '', column.width, column.align) + (i < columns.length - 1 ? ' ' : '');
         if (column.key === 'state') return <Text key={column.key} color={TONE_COLOR[state.tone]}>{text}</Text>;
         if (column.key === 'errors' && row.errors > 0) return <Text key={column.key} color="red">{text}</Text>;
+        if (column.key === 'services' && row.services?.state === 'unknown') return <Text key={column.key} color="yellow">{text}</Text>;
         return <Text key={column.key}>{text}</Text>;
       })}
     </Text>
@@ -93,6 +125,7 @@ const HELP = [
   ['p', 'pick applications again (the port stays open)'],
   ['↑↓ PgUp/Dn', 'scroll the applications when they do not all fit (Home/End: first/last)'],
   ['l', 'show or hide the request log'],
+  ['s', 'show the services each application exports (in place of the log), or hide them'],
   ['?', 'show or hide this help'],
 ] as const;
 
@@ -135,6 +168,7 @@ export function Dashboard({title, store, attachmentKey, status, stopping, onQuit
   const now = useNow(1000);
   const {columns, rows} = useTerminalSize();
   const [showLog, setShowLog] = useState(true);
+  const [showServices, setShowServices] = useState(false);
   const [showHelp, setShowHelp] = useState(false);
   const [offset, setOffset] = useState(0);
   /** Rows per page of the table as last rendered, for PgUp/PgDn. */
@@ -144,7 +178,10 @@ export function Dashboard({title, store, attachmentKey, status, stopping, onQuit
     if (stopping) return;
     if (input === 'q' || (key.ctrl && input === 'c')) onQuit();
     else if (input === 'p') onPick();
-    else if (input === 'l') setShowLog((shown) => !shown);
+    else if (input === 'l') {
+      setShowLog((shown) => !shown || showServices);
+      setShowServices(false);
+    } else if (input === 's') setShowServices((shown) => !shown);
     else if (input === '?') setShowHelp((shown) => !shown);
     else if (key.escape && showHelp) setShowHelp(false);
     // Offsets past the end are clamped when rendering; clamp here too so ↑ works at once after End.
@@ -162,20 +199,27 @@ export function Dashboard({title, store, attachmentKey, status, stopping, onQuit
   const detailRows = snapshot.applications.filter((row) => row.detail !== undefined && (row.state === 'error' || row.state === 'no-ready-pods' || row.state === 'reconnecting'));
   // Lines other than the table's rows and the log entries: title, listening, how-to, gap, table
   // header, totals, footer; the log's gap and title; help and status when shown.
-  const chrome = 7 + (showLog ? 2 : 0) + (showHelp ? HELP.length + 2 : 0) + (status === undefined ? 0 : 1) + (stopping ? -1 : 0);
+  // The services view takes the log's place (and its lines).
+  const showPanel = showLog || showServices;
+  const chrome = 7 + (showPanel ? 2 : 0) + (showHelp ? HELP.length + 2 : 0) + (status === undefined ? 0 : 1) + (stopping ? -1 : 0);
   // One line short of the screen (see above).
   const budget = rows - 1 - chrome;
   const heights = snapshot.applications.map((row) => (detailRows.includes(row) ? 2 : 1));
   const tableLines = heights.reduce((sum, height) => sum + height, 0);
-  const scrolling = tableLines > budget - (showLog ? MIN_LOG_LINES : 0);
+  const scrolling = tableLines > budget - (showPanel ? MIN_LOG_LINES : 0);
   const shown = scrolling
-    ? tableWindow(heights, offset, Math.max(1, budget - (showLog ? MIN_LOG_LINES : 0)))
+    ? tableWindow(heights, offset, Math.max(1, budget - (showPanel ? MIN_LOG_LINES : 0)))
     : {first: 0, count: snapshot.applications.length};
   page.current = Math.max(1, shown.count);
   const visibleRows = snapshot.applications.slice(shown.first, shown.first + shown.count);
   const visibleLines = heights.slice(shown.first, shown.first + shown.count).reduce((sum, height) => sum + height, 0);
   const logLines = Math.max(scrolling ? 1 : MIN_LOG_LINES, Math.min(30, budget - visibleLines));
   const log = snapshot.log.slice(-logLines);
+  const allServiceLines = showServices ? servicesLines(snapshot.applications) : [];
+  // What does not fit is counted on the last line instead.
+  const serviceLines = allServiceLines.length > logLines
+    ? [...allServiceLines.slice(0, logLines - 1), {text: `… ${allServiceLines.length - logLines + 1} more lines (a taller terminal shows them; so does \`telnet localhost ${snapshot.port ?? 20880}\` then ls -l)`, tone: 'dim' as const}]
+    : allServiceLines;
 
   return (
     <Box flexDirection="column">
@@ -214,7 +258,14 @@ export function Dashboard({title, store, attachmentKey, status, stopping, onQuit
         {plural(totals.requests, 'request')} · {plural(totals.errors, 'error')} · {plural(totals.connectionsOpen, 'consumer')} connected
         {totals.refused > 0 ? ` · ${totals.refused} refused` : ''}
       </Text>
-      {showLog ? (
+      {showServices ? (
+        <Box marginTop={1} flexDirection="column">
+          <Text dimColor wrap="truncate-end">{clip(`── services ${'─'.repeat(Math.max(0, columns - 12))}`, columns)}</Text>
+          {serviceLines.length === 0 ? <Text dimColor>no applications routed</Text> : serviceLines.map((line, i) => (
+            <Text key={i} wrap="truncate-end" dimColor={line.tone === 'dim'} color={line.tone === 'warn' ? 'yellow' : undefined}>{clip(line.text, columns)}</Text>
+          ))}
+        </Box>
+      ) : showLog ? (
         <Box marginTop={1} flexDirection="column">
           <Text dimColor wrap="truncate-end">{clip(`── recent ${'─'.repeat(Math.max(0, columns - 10))}`, columns)}</Text>
           {log.length === 0 ? <Text dimColor>no requests yet</Text> : log.map((entry) => <LogLine key={entry.seq} entry={entry} width={columns} />)}
@@ -234,7 +285,7 @@ export function Dashboard({title, store, attachmentKey, status, stopping, onQuit
       {stopping ? null : (
         <Text dimColor wrap="truncate-end">
           {scrolling ? `↑↓ PgUp/PgDn rows ${shown.first + 1}–${shown.first + shown.count} of ${snapshot.applications.length} · ` : ''}
-          q quit · p applications · l {showLog ? 'hide' : 'show'} log · ? help
+          q quit · p applications · l {showLog && !showServices ? 'hide' : 'show'} log · s {showServices ? 'hide' : 'show'} services · ? help
         </Text>
       )}
     </Box>
