@@ -86,11 +86,60 @@ export function responseHeader(idSource, idOffset, bodyLength) {
   return h;
 }
 
-/** The request/response body sizes the bench uses. */
+/** The request/response body sizes of the memory run (mixed sizes, connection churn). */
 export const SIZES = [
   {name: '1 KiB', bytes: 1024},
   {name: '256 KiB', bytes: 256 * 1024},
 ];
+
+export const USER_SERVICE = 'com.example.UserService';
+
+/**
+ * `UserService.getUser("42")` as a Dubbo 2.7 consumer sends it (DubboCodec.encodeRequestData): the
+ * five header strings, one String argument, and the attachments a 2.7 consumer puts on a call
+ * (path, interface, version) plus the routing key: 190 bytes with its 16-byte header.
+ */
+export function getUserRequestBody(application = TARGET_APPLICATION) {
+  const enc = new EncoderV2();
+  enc.writeString('2.0.2');
+  enc.writeString(USER_SERVICE);
+  enc.writeString('0.0.0');
+  enc.writeString('getUser');
+  enc.writeString('Ljava/lang/String;');
+  enc.writeString('42');
+  enc.write({path: USER_SERVICE, interface: USER_SERVICE, version: '0.0.0', 'target-application': application});
+  return enc.get();
+}
+
+/** The provider's answer to getUser: flag 4 (value with attachments), a small User POJO, {dubbo: '2.0.2'}. */
+export function userResponseBody() {
+  const enc = new EncoderV2();
+  enc.writeInt(4);
+  enc.write({$class: 'com.example.User', $: {id: '42', name: 'Ada Lovelace', email: 'ada@example.com', age: 36}});
+  enc.write({dubbo: '2.0.2'});
+  return enc.get();
+}
+
+/** Body size of the large echo calls (issue #14: 220 KB bodies both ways). */
+export const LARGE_BYTES = 220 * 1024;
+
+/**
+ * The request shapes of the timed cases: `small` is getUser (a typical RPC), `large` an echo of a
+ * 220 KiB byte[] (a bulk call). Each has its request body and the response the provider sends.
+ */
+export function shapes() {
+  return {
+    small: {name: 'small', request: getUserRequestBody(), response: userResponseBody()},
+    large: {name: 'large', request: requestBody(LARGE_BYTES), response: responseBody(LARGE_BYTES)},
+  };
+}
+
+/** Every request body the bench sends, with the response body the provider answers it with (keyed by request body length). */
+export function responsesByRequestLength() {
+  const map = new Map(SIZES.map(({bytes}) => [bytes, responseBody(bytes)]));
+  for (const shape of Object.values(shapes())) map.set(shape.request.length, shape.response);
+  return map;
+}
 
 /**
  * Incremental header parser: calls onHeader(headerBuf) for every frame, skipping bodies without

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // gRPC (Triple) through dubbo-tunnel vs straight to the provider (part of `npm run bench`).
 //   direct  grpc-js client -> grpc-js provider
-//   tunnel  grpc-js client -> dubbo-tunnel's local port (compiled dist/, HTTP/2 path) -> provider
+//   tunnel  grpc-js client -> dubbo-tunnel's local port (bundled like dist/, HTTP/2 path) -> provider
 // Unary calls with a 1 KiB message: 64 concurrent streams on one connection (throughput) and
 // 1 in flight (p50/p99 latency). Three processes: this one (load), the provider, the tunnel.
 // Loopback only. The two paths run back to back in each round so background load hits them alike.
@@ -9,13 +9,10 @@
 import process from 'node:process';
 import console from 'node:console';
 import {fork} from 'node:child_process';
-import {existsSync} from 'node:fs';
-import {dirname, join} from 'node:path';
 import {fileURLToPath} from 'node:url';
 import * as grpc from '@grpc/grpc-js';
+import {bundleTunnelCore} from './harness.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, '..');
 const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 250);
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 1000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -40,9 +37,7 @@ async function provider() {
 }
 
 async function tunnel(providerPort) {
-  const {TunnelServer} = await import('../dist/proxy/tunnel-server.js');
-  const {StaticBackend} = await import('../dist/proxy/static-backend.js');
-  const {RouteSource, createRouteTable} = await import('../dist/router/route-table.js');
+  const {TunnelServer, StaticBackend, RouteSource, createRouteTable} = await import('../.bench-out/tunnel-core.js');
   const routes = new RouteSource(createRouteTable([StaticBackend.tripleOnly('bench-rpc', {host: '127.0.0.1', port: providerPort})]));
   const server = await TunnelServer.start({port: 0, host: '127.0.0.1', routes});
   let failed = 0;
@@ -104,10 +99,8 @@ const median = (values) => {
 };
 
 async function main() {
-  if (!existsSync(join(root, 'dist/proxy/http2/triple-connection.js'))) {
-    console.error('dist/ is missing: run `npm run bench` (it builds first) or `npm run build`.');
-    process.exit(2);
-  }
+  // The tunnel's code from src/, bundled with the package's esbuild settings (bench/harness.mjs).
+  await bundleTunnelCore();
   const backend = start(['provider']);
   const {port: providerPort} = await backend.ready;
   const proxy = start(['tunnel', String(providerPort)]);

@@ -8,8 +8,9 @@ import {performance} from 'node:perf_hooks';
 import {FrameSkipper, HEADER_LENGTH, requestBody, requestHeader, responseBody} from './frames.mjs';
 
 const bodies = new Map();
-/** Pre-encoded request body and the expected response body length for a size (cached). */
+/** Pre-encoded request body and the expected response body for a size (cached), or a shape from frames.mjs as is. */
 function bodiesFor(bytes) {
+  if (typeof bytes === 'object') return bytes;
   let entry = bodies.get(bytes);
   if (!entry) {
     entry = {request: requestBody(bytes), response: responseBody(bytes)};
@@ -75,11 +76,14 @@ export async function verifyOnce(port, bytes) {
 }
 
 /**
- * Runs `inFlight` pipelined requests of `bytes` body size on one new connection: warm up for
- * warmupMs, then count completions and record latencies for durationMs, then drain.
+ * Runs `inFlight` pipelined requests on one new connection: warm up for warmupMs, then count
+ * completions and record latencies for durationMs, then drain. `bytes` is a body size or a shape
+ * ({request, response}) from frames.mjs. With `requests`, the run instead ends after that many
+ * answers (no latencies are kept: the memory run sends a million).
  */
-export async function runLoad(port, {bytes, inFlight, warmupMs, durationMs, prime = false}) {
+export async function runLoad(port, {bytes, inFlight, warmupMs, durationMs, prime = false, requests = Infinity}) {
   const {request, response} = bodiesFor(bytes);
+  const keepLatencies = requests === Infinity;
   const socket = await connect(port);
   // prime: one small call first, so the proxy's upstream is open before the load starts.
   let primed;
@@ -122,9 +126,9 @@ export async function runLoad(port, {bytes, inFlight, warmupMs, durationMs, prim
       if (status !== 20 || length !== response.length) errors++;
       if (now >= windowStart && now < windowEnd) {
         measured++;
-        latencies.push(now - sentAt[id % 4096]);
+        if (keepLatencies) latencies.push(now - sentAt[id % 4096]);
       }
-      if (now >= windowEnd) sending = false;
+      if (now >= windowEnd || nextId > requests) sending = false;
       if (sending) send();
       else if (outstanding === 0) drained();
     },
@@ -138,14 +142,17 @@ export async function runLoad(port, {bytes, inFlight, warmupMs, durationMs, prim
     await Promise.race([primedPromise, closed]);
   }
   windowStart = performance.now() + warmupMs;
-  windowEnd = windowStart + durationMs;
+  windowEnd = windowStart + (durationMs ?? Infinity);
   for (let i = 0; i < inFlight; i++) send();
-  const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error(`run did not drain: ${total} answers, ${outstanding} still in flight, ${errors} bad`)), warmupMs + durationMs + (Number(process.env.BENCH_STALL_MS) || 5000)).unref());
+  const stallMs = Number(process.env.BENCH_STALL_MS) || 5000;
+  const limitMs = Number.isFinite(durationMs) ? warmupMs + durationMs + stallMs : 600_000;
+  const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error(`run did not drain: ${total} answers, ${outstanding} still in flight, ${errors} bad`)), limitMs).unref());
   await Promise.race([drainedPromise, closed, timeout]);
   socket.destroy();
   const sorted = Float64Array.from(latencies).sort();
   const pct = (p) => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]);
-  const reqPerSec = measured / (durationMs / 1000);
+  const elapsedMs = Number.isFinite(durationMs) ? durationMs : performance.now() - windowStart;
+  const reqPerSec = measured / (elapsedMs / 1000);
   const frameBytes = HEADER_LENGTH * 2 + request.length + response.length;
   return {
     total,

@@ -1,12 +1,13 @@
 // Fast bench provider (child process): answers every two-way request, once its whole body has
-// arrived, with a pre-encoded OK response of the same body size; only the id (bytes 4-11) is
-// copied from the request. Heartbeat requests get heartbeat responses. Reports its port over IPC.
+// arrived, with the pre-encoded OK response for that request (bench/frames.mjs,
+// responsesByRequestLength); only the id (bytes 4-11) is copied from the request. Heartbeat
+// requests get heartbeat responses. Reports its port over IPC.
 import {Buffer} from 'node:buffer';
 import process from 'node:process';
 import net from 'node:net';
-import {FrameSkipper, HEADER_LENGTH, SIZES, responseBody, responseHeader} from './frames.mjs';
+import {FrameSkipper, HEADER_LENGTH, responseBody, responseHeader, responsesByRequestLength} from './frames.mjs';
 
-const responses = new Map(SIZES.map(({bytes}) => [bytes, responseBody(bytes)]));
+const responses = responsesByRequestLength();
 const fallback = responseBody(1024);
 const HEARTBEAT_BODY = Buffer.from([0x4e]);
 

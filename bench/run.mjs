@@ -1,123 +1,97 @@
 #!/usr/bin/env node
-// dubbo-tunnel benchmark (`npm run bench`). Three paths in one run, same provider, same load:
-//   direct  consumer -> provider
-//   relay   consumer -> plain TCP relay (bench/relay.mjs) -> provider
+// dubbo-tunnel benchmark (`npm run bench`). The router against a plain TCP relay, same provider,
+// same load:
+//   relay   consumer -> plain TCP relay (bench/relay.mjs, pipe() both ways) -> provider
 //   tunnel  consumer -> dubbo-tunnel (bundled like dist/, see bundleTunnelCore) -> provider
-// Body sizes 1 KiB and 256 KiB, 1 and 64 requests in flight on one connection. Three processes:
-// this one (load generator), the provider, and each proxy under test in its own process, so the
-// proxy's RSS and CPU are its own. Loopback only. The three paths run back to back for each case
-// (interleaved, not path after path) so background load on a shared machine hits them alike.
+//   direct  consumer -> provider (only with BENCH_PATHS=direct,relay,tunnel)
+// Cases (issue #14): getUser calls (190-byte frames) at 64 and at 1 in flight, and 220 KiB echo
+// calls at 8 in flight, on one consumer connection each. Three processes: this one (load
+// generator), the provider, and each proxy under test in its own process, so the proxy's RSS, CPU
+// and allocations are its own. Loopback only. Relay and tunnel alternate within each round (in the
+// opposite order every other round), and each ratio is taken per round, so background load on a
+// shared machine hits both alike; the verdict is the median ratio with its spread over the rounds.
+// Then 1,000,000 getUser calls through the tunnel for the steady-state heap, and a mixed run with
+// connection churn for "memory flat".
 // `npm run bench -- startup` runs only the start-up and footprint section (bench/startup.mjs).
-// Knobs: BENCH_WARMUP_MS, BENCH_DURATION_MS, BENCH_ROUNDS, BENCH_LONG_MS, BENCH_PATHS, BENCH_STRICT=1.
+// Knobs: BENCH_WARMUP_MS, BENCH_DURATION_MS, BENCH_ROUNDS, BENCH_CASES, BENCH_MILLION,
+// BENCH_LONG_MS, BENCH_PATHS, BENCH_LISTENER, BENCH_STRICT=1.
 import process from 'node:process';
 import console from 'node:console';
-import {setTimeout, clearTimeout} from 'node:timers';
-import {fork} from 'node:child_process';
 import {mkdirSync, writeFileSync} from 'node:fs';
 import os from 'node:os';
 import {dirname, join} from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {setTimeout as sleep} from 'node:timers/promises';
-import {SIZES} from './frames.mjs';
+import {SIZES, shapes} from './frames.mjs';
 import {oneShot, runLoad, verifyOnce} from './load.mjs';
+import {bundleTunnelCore, startChild} from './harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
-const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 250);
+const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 300);
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 1000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const LONG_MS = Number(process.env.BENCH_LONG_MS ?? 20000);
-const IN_FLIGHT = [1, 64];
-const PATHS = (process.env.BENCH_PATHS ?? 'direct,relay,tunnel').split(',');
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
+const MILLION = Number(process.env.BENCH_MILLION ?? 1_000_000);
+const LONG_MS = Number(process.env.BENCH_LONG_MS ?? 10000);
+const PATHS = (process.env.BENCH_PATHS ?? 'relay,tunnel').split(',');
 const MiB = 1024 * 1024;
+const SHAPES = shapes();
+/** The timed cases, in the order of the issue's targets. */
+const ALL_CASES = [
+  {name: 'small@64', shape: SHAPES.small, inFlight: 64},
+  {name: 'large@8', shape: SHAPES.large, inFlight: 8},
+  {name: 'small@1', shape: SHAPES.small, inFlight: 1},
+];
+const CASES = process.env.BENCH_CASES ? ALL_CASES.filter((c) => process.env.BENCH_CASES.split(',').includes(c.name)) : ALL_CASES;
 
-// Targets (docs/performance.md).
-const TARGET_THROUGHPUT_RATIO = 0.9;
-const TARGET_P99_ADDED_MS = 0.3;
-// "Flat" memory over the long run, sampled after full GCs: the live heap may not grow by more than
-// FLAT_HEAP_MIB, and RSS may not keep climbing in the second half by more than FLAT_RSS_MIB.
+// Targets (docs/performance.md, issue #14): each a median over the rounds.
+const TARGET_RATIO = 0.95;
+const TARGET_P99_ADDED_MS = 0.1;
+/** Live heap (after full collections) before and after the million calls: "0" within this much. */
+const STEADY_HEAP_MIB = 0.5;
+// "Flat" memory over the mixed run with churn, sampled after full GCs: the live heap may not grow
+// by more than FLAT_HEAP_MIB, and RSS may not keep climbing in the second half by more than FLAT_RSS_MIB.
 const FLAT_HEAP_MIB = 4;
 const FLAT_RSS_MIB = 8;
-
-/**
- * The tunnel under test: TunnelServer, StaticBackend and the route table from src/, bundled with
- * the package's own esbuild settings (scripts/build.mjs), so it is the code the CLI runs.
- */
-async function bundleTunnelCore() {
-  const {build} = await import('esbuild');
-  const {commonOptions} = await import('../scripts/build.mjs');
-  await build({
-    ...commonOptions(),
-    absWorkingDir: root,
-    stdin: {
-      contents: [
-        "export {TunnelServer} from './src/proxy/tunnel-server.js';",
-        "export {StaticBackend} from './src/proxy/static-backend.js';",
-        "export {RouteSource, createRouteTable} from './src/router/route-table.js';",
-      ].join('\n'),
-      resolveDir: root,
-      sourcefile: 'bench-tunnel-core.ts',
-      loader: 'ts',
-    },
-    outfile: join(root, '.bench-out/tunnel-core.js'),
-    format: 'esm',
-    metafile: false,
-  });
-}
-
-function startChild(script, args) {
-  const child = fork(join(here, script), args, {execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc']});
-  const waiting = new Map();
-  child.on('message', (msg) => {
-    const resolve = waiting.get(msg.type);
-    if (resolve) {
-      waiting.delete(msg.type);
-      resolve(msg);
-    }
-  });
-  const next = (type, timeoutMs = 15000) =>
-    new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${script}: no '${type}' message within ${timeoutMs} ms`)), timeoutMs);
-      waiting.set(type, (msg) => {
-        clearTimeout(timer);
-        resolve(msg);
-      });
-    });
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  return {
-    child,
-    ready: next('ready'),
-    ask: (type, replyType = type) => {
-      const reply = next(replyType);
-      child.send({type});
-      return reply;
-    },
-    exited,
-  };
-}
 
 const fmt = (v, digits = 1) => (Number.isFinite(v) ? v.toFixed(digits) : '-');
 const fmtInt = (v) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : '-');
 const mib = (bytes) => bytes / MiB;
-const median = (values) => {
+
+/** Median, quartiles (linear interpolation) and range of the finite values. */
+function spread(values) {
   const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
-  if (sorted.length === 0) return NaN;
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
+  const n = sorted.length;
+  if (n === 0) return {n, median: NaN, q1: NaN, q3: NaN, min: NaN, max: NaN};
+  const at = (p) => {
+    const index = (n - 1) * p;
+    const low = Math.floor(index);
+    const high = Math.ceil(index);
+    return sorted[low] + (sorted[high] - sorted[low]) * (index - low);
+  };
+  return {n, median: at(0.5), q1: at(0.25), q3: at(0.75), min: sorted[0], max: sorted[n - 1]};
+}
+
+const describeSpread = (s, digits, unit = '') =>
+  `${fmt(s.median, digits)}${unit} (IQR ${fmt(s.q1, digits)}–${fmt(s.q3, digits)}, range ${fmt(s.min, digits)}–${fmt(s.max, digits)}, ${s.n} rounds)`;
 
 /** One case on one path; a stalled or failed run is recorded (and reported as FAIL), not fatal. */
-async function runCase(target, size, inFlight) {
+async function runCase(target, testCase, options = {}) {
   const cpuBefore = target.proxy ? (await target.proxy.ask('cpu')).cpu : undefined;
+  if (target.proxy && options.allocations) await target.proxy.ask('alloc-start');
   let r;
   try {
-    r = await runLoad(target.port, {bytes: size.bytes, inFlight, warmupMs: WARMUP_MS, durationMs: DURATION_MS});
+    r = await runLoad(target.port, {bytes: testCase.shape, inFlight: testCase.inFlight, warmupMs: options.warmupMs ?? WARMUP_MS, durationMs: options.durationMs ?? DURATION_MS});
     if (r.errors > 0) r.error = `${r.errors} bad answers`;
   } catch (error) {
     r = {error: error.message};
     if (target.proxy) r.handles = (await target.proxy.ask('handles')).handles;
   }
   if (target.proxy) {
+    if (options.allocations) {
+      const {allocated} = await target.proxy.ask('alloc-stop');
+      if (r.total) r.allocatedPerReq = allocated / r.total;
+    }
     const cpuAfter = (await target.proxy.ask('cpu')).cpu;
     const used = cpuAfter.user + cpuAfter.system - cpuBefore.user - cpuBefore.system;
     if (r.total) r.cpuPerReqUs = used / r.total;
@@ -126,10 +100,28 @@ async function runCase(target, size, inFlight) {
 }
 
 /**
- * The long run for "memory flat": mixed sizes on two long-lived connections plus a steady churn of
- * short connections, with RSS/heap sampled (after full GCs) at the start, the middle and the end.
- * The long-lived connections make one small call first (like a Java consumer's connection, which is
- * long open before any burst), so this run measures memory, not the start-up of a connection.
+ * The steady state: MILLION getUser calls at 64 in flight on one connection already open, with the
+ * live heap sampled after full collections before and after, and the bytes allocated per call.
+ */
+async function millionRun(target) {
+  process.stdout.write(`  ${target.path}: ${fmtInt(MILLION)} getUser calls at 64 in flight for the steady-state heap...\n`);
+  // The upstream opens, and the code paths warm up, before the first sample.
+  await runLoad(target.port, {bytes: SHAPES.small, inFlight: 64, warmupMs: 0, durationMs: undefined, requests: 20_000});
+  const before = (await target.proxy.ask('sample')).sample;
+  await target.proxy.ask('alloc-start');
+  try {
+    const r = await runLoad(target.port, {bytes: SHAPES.small, inFlight: 64, warmupMs: 0, durationMs: undefined, requests: MILLION});
+    const {allocated, collections} = await target.proxy.ask('alloc-stop');
+    const after = (await target.proxy.ask('sample')).sample;
+    return {requests: r.total, errors: r.errors, reqPerSec: r.reqPerSec, allocatedPerReq: allocated / r.total, collections, before, after};
+  } catch (error) {
+    return {error: error.message};
+  }
+}
+
+/**
+ * "Memory flat": mixed sizes on two long-lived connections plus a steady churn of short
+ * connections, with RSS/heap sampled (after full GCs) at the start, the middle and the end.
  */
 async function memoryRun(proxy, port) {
   process.stdout.write(`  tunnel memory run: ${LONG_MS / 1000} s of mixed load + connection churn...\n`);
@@ -170,7 +162,8 @@ async function throughputBench() {
   const t0 = Date.now();
   if (PATHS.includes('tunnel')) await bundleTunnelCore();
   console.log(`dubbo-tunnel bench: node ${process.version}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), ${os.platform()} ${os.release()}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
-  console.log(`warm-up ${WARMUP_MS} ms + measure ${DURATION_MS} ms per case, ${ROUNDS} round(s), memory run ${LONG_MS} ms\n`);
+  console.log(`${ROUNDS} rounds of ${CASES.map((c) => c.name).join(', ')}; warm-up ${WARMUP_MS} ms + measure ${DURATION_MS} ms per case and path; ` +
+    `then ${fmtInt(MILLION)} calls for the steady state and ${LONG_MS / 1000} s of mixed load\n`);
 
   const provider = startChild('provider.mjs', []);
   const providerPort = (await provider.ready).port;
@@ -184,24 +177,30 @@ async function throughputBench() {
       targets[path].idle = (await proxy.ask('sample')).sample;
     }
     // Every path must deliver byte-exact answers before it is timed.
+    for (const shape of Object.values(SHAPES)) await verifyOnce(targets[path].port, shape);
     for (const size of SIZES) await verifyOnce(targets[path].port, size.bytes);
   }
 
   const runs = [];
+  let million = {};
   try {
+    // Every path gets the same warm-up before round 1: each case for 1 s, not measured, so the
+    // JIT has seen every code path on both sides.
+    for (const path of PATHS) for (const testCase of CASES) await runCase(targets[path], testCase, {warmupMs: 1000, durationMs: 1});
     for (let round = 1; round <= ROUNDS; round++) {
-      for (const size of SIZES) {
-        for (const inFlight of IN_FLIGHT) {
-          const line = [];
-          for (const path of PATHS) {
-            const r = await runCase(targets[path], size, inFlight);
-            runs.push({round, path, size: size.name, bytes: size.bytes, inFlight, ...r});
-            line.push(`${path} ${r.error ? 'FAILED' : `${fmtInt(r.reqPerSec)}/s p99 ${fmt(r.p99, 2)}`}`);
-          }
-          console.log(`  round ${round} ${size.name.padStart(7)} x${String(inFlight).padEnd(2)}  ${line.join(' | ')}`);
+      // ABBA: relay first in odd rounds, tunnel first in even ones, so a drift favours neither.
+      const order = round % 2 === 1 ? PATHS : [...PATHS].reverse();
+      for (const testCase of CASES) {
+        const line = [];
+        for (const path of order) {
+          const r = await runCase(targets[path], testCase, {allocations: true});
+          runs.push({round, path, case: testCase.name, inFlight: testCase.inFlight, ...r});
+          line.push(`${path} ${r.error ? 'FAILED' : `${fmtInt(r.reqPerSec)}/s p99 ${fmt(r.p99, 3)} ms`}`);
         }
+        console.log(`  round ${String(round).padStart(2)} ${testCase.name.padEnd(8)}  ${line.join(' | ')}`);
       }
     }
+    for (const path of ['relay', 'tunnel']) if (targets[path]) million[path] = await millionRun(targets[path]);
     if (targets.tunnel) targets.tunnel.memory = await memoryRun(targets.tunnel.proxy, targets.tunnel.port);
   } finally {
     for (const target of Object.values(targets)) {
@@ -213,54 +212,46 @@ async function throughputBench() {
     await provider.exited;
   }
 
-  // Per case and path: the median over rounds (a failed round makes the case fail).
-  const cases = [];
-  for (const size of SIZES) {
-    for (const inFlight of IN_FLIGHT) {
-      for (const path of PATHS) {
-        const mine = runs.filter((r) => r.path === path && r.size === size.name && r.inFlight === inFlight);
-        const failed = mine.find((r) => r.error);
-        cases.push({
-          path, size: size.name, inFlight, error: failed?.error,
-          reqPerSec: median(mine.map((r) => r.reqPerSec)), mibPerSec: median(mine.map((r) => r.mibPerSec)),
-          p50: median(mine.map((r) => r.p50)), p99: median(mine.map((r) => r.p99)), cpuPerReqUs: median(mine.map((r) => r.cpuPerReqUs)),
-        });
-      }
-    }
-  }
-  const find = (path, size, inFlight) => cases.find((c) => c.path === path && c.size === size && c.inFlight === inFlight);
-
+  // Per case: each path's figures over the rounds, and the tunnel's ratio to the relay taken per round.
   const checks = [];
-  console.log(`\nmedian of ${ROUNDS} round(s):`);
-  console.log([
-    'path'.padEnd(7), 'size'.padStart(7), 'in-flight'.padStart(9), 'req/s'.padStart(8), 'MiB/s'.padStart(8),
-    'p50 ms'.padStart(8), 'p99 ms'.padStart(8), 'vs relay'.padStart(9), 'p99 +ms'.padStart(8), 'proxy CPU us/req'.padStart(17),
-  ].join(' '));
-  for (const size of SIZES) {
-    for (const inFlight of IN_FLIGHT) {
-      const relay = find('relay', size.name, inFlight);
-      for (const path of PATHS) {
-        const c = find(path, size.name, inFlight);
-        const ratio = relay ? c.reqPerSec / relay.reqPerSec : NaN;
-        const added = relay ? c.p99 - relay.p99 : NaN;
-        console.log([
-          path.padEnd(7), size.name.padStart(7), String(inFlight).padStart(9),
-          (c.error ? 'FAILED' : fmtInt(c.reqPerSec)).padStart(8), fmt(c.mibPerSec).padStart(8), fmt(c.p50, 3).padStart(8),
-          fmt(c.p99, 3).padStart(8), (path === 'relay' ? '1.00x' : `${fmt(ratio, 2)}x`).padStart(9),
-          (path === 'relay' ? '' : fmt(added, 3)).padStart(8), fmt(c.cpuPerReqUs, 1).padStart(17),
-        ].join(' ') + (c.error ? `  (${c.error})` : ''));
-        if (path === 'tunnel' && relay) {
-          checks.push({name: `throughput ${size.name} x${inFlight} >= ${TARGET_THROUGHPUT_RATIO}x relay`, value: c.error ?? `${fmt(ratio, 2)}x`, pass: !c.error && ratio >= TARGET_THROUGHPUT_RATIO});
-          if (inFlight === 1) {
-            checks.push({name: `p99 added ${size.name} x1 <= ${TARGET_P99_ADDED_MS} ms`, value: c.error ?? `${fmt(added, 3)} ms`, pass: !c.error && added <= TARGET_P99_ADDED_MS});
-          }
-        }
-      }
+  const summary = [];
+  const ofRound = (path, name, round) => runs.find((r) => r.path === path && r.case === name && r.round === round);
+  console.log('\nper case, median over the rounds (IQR):');
+  console.log(['case'.padEnd(9), 'path'.padEnd(7), 'req/s'.padStart(18), 'p50 ms'.padStart(8), 'p99 ms'.padStart(8), 'CPU µs/req'.padStart(11), 'heap B/req'.padStart(11)].join(' '));
+  for (const testCase of CASES) {
+    for (const path of PATHS) {
+      const mine = runs.filter((r) => r.path === path && r.case === testCase.name);
+      const rate = spread(mine.map((r) => r.reqPerSec));
+      const failed = mine.find((r) => r.error);
+      console.log([
+        testCase.name.padEnd(9), path.padEnd(7),
+        (failed ? 'FAILED' : `${fmtInt(rate.median)} (${fmtInt(rate.q1)}–${fmtInt(rate.q3)})`).padStart(18),
+        fmt(spread(mine.map((r) => r.p50)).median, 3).padStart(8), fmt(spread(mine.map((r) => r.p99)).median, 3).padStart(8),
+        fmt(spread(mine.map((r) => r.cpuPerReqUs)).median, 1).padStart(11), fmtInt(spread(mine.map((r) => r.allocatedPerReq)).median).padStart(11),
+      ].join(' ') + (failed ? `  (${failed.error})` : ''));
+    }
+    if (!targets.relay || !targets.tunnel) continue;
+    const ratios = [];
+    const added = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      const relay = ofRound('relay', testCase.name, round);
+      const tunnel = ofRound('tunnel', testCase.name, round);
+      if (!relay || !tunnel || relay.error || tunnel.error) continue;
+      ratios.push(tunnel.reqPerSec / relay.reqPerSec);
+      added.push(tunnel.p99 - relay.p99);
+    }
+    const failed = runs.find((r) => r.case === testCase.name && r.error);
+    const ratio = spread(ratios);
+    summary.push({case: testCase.name, ratio, p99Added: spread(added)});
+    checks.push({name: `${testCase.name} tunnel/relay >= ${TARGET_RATIO}x (median)`, value: failed ? failed.error : describeSpread(ratio, 3, 'x'), pass: !failed && ratio.median >= TARGET_RATIO});
+    if (testCase.inFlight === 1) {
+      const p99 = spread(added);
+      checks.push({name: `${testCase.name} p99 added <= ${TARGET_P99_ADDED_MS} ms (median)`, value: failed ? failed.error : describeSpread(p99, 3, ' ms'), pass: !failed && p99.median <= TARGET_P99_ADDED_MS});
     }
   }
 
   for (const r of runs.filter((x) => x.error)) {
-    console.log(`\n${r.path} ${r.size} x${r.inFlight} round ${r.round} failed: ${r.error}`);
+    console.log(`\n${r.path} ${r.case} round ${r.round} failed: ${r.error}`);
     if (r.handles) console.log(`  proxy sockets at that moment: ${JSON.stringify(r.handles)}`);
   }
 
@@ -268,6 +259,20 @@ async function throughputBench() {
   for (const path of ['relay', 'tunnel']) if (targets[path]) peak[path] = mib(targets[path].final.maxRss);
   console.log(`\npeak RSS: ${Object.entries(peak).map(([k, v]) => `${k} ${fmt(v)} MiB`).join(', ')}` +
     `${targets.tunnel ? ` (tunnel idle after start: ${fmt(mib(targets.tunnel.idle.rss))} MiB)` : ''}`);
+
+  for (const [path, m] of Object.entries(million)) {
+    if (m.error) {
+      console.log(`${path} steady-state run failed: ${m.error}`);
+      if (path === 'tunnel') checks.push({name: 'steady-state heap growth over the million calls', value: m.error, pass: false});
+      continue;
+    }
+    const growth = mib(m.after.heapUsed - m.before.heapUsed);
+    console.log(`${path}: ${fmtInt(m.requests)} getUser calls at ${fmtInt(m.reqPerSec)}/s: live heap ${fmt(mib(m.before.heapUsed), 2)} → ${fmt(mib(m.after.heapUsed), 2)} MiB (${growth >= 0 ? '+' : ''}${fmt(growth, 3)}), ` +
+      `RSS ${fmt(mib(m.before.rss))} → ${fmt(mib(m.after.rss))} MiB, ${fmt(m.allocatedPerReq, 0)} bytes allocated per call (${fmtInt(m.collections)} collections)`);
+    if (path === 'tunnel') {
+      checks.push({name: `steady-state live heap growth over ${fmtInt(m.requests)} calls <= ${STEADY_HEAP_MIB} MiB`, value: `${fmt(growth, 3)} MiB`, pass: growth <= STEADY_HEAP_MIB && m.errors === 0});
+    }
+  }
 
   let memory;
   if (targets.tunnel) {
@@ -277,7 +282,7 @@ async function throughputBench() {
     checks.push({name: 'no failed requests through the tunnel', value: `${c.failed}`, pass: c.failed === 0});
     if (memory.error) {
       console.log(`memory run failed: ${memory.error}`);
-      checks.push({name: 'memory flat (long run)', value: memory.error, pass: false});
+      checks.push({name: 'memory flat (mixed run with churn)', value: memory.error, pass: false});
     } else {
       const s = (x) => `rss ${fmt(mib(x.rss))} MiB heap ${fmt(mib(x.heapUsed))} MiB`;
       console.log(`tunnel memory after full GC: start ${s(memory.start)}; middle ${s(memory.middle)}; end ${s(memory.end)} ` +
@@ -285,29 +290,37 @@ async function throughputBench() {
       const heapGrowth = mib(memory.end.heapUsed - memory.start.heapUsed);
       const rssSecondHalf = mib(memory.end.rss - memory.middle.rss);
       const rssGrowth = mib(memory.end.rss - memory.start.rss);
-      checks.push({name: `memory flat: live heap growth over the long run <= ${FLAT_HEAP_MIB} MiB`, value: `${fmt(heapGrowth, 2)} MiB`, pass: heapGrowth <= FLAT_HEAP_MIB});
+      checks.push({name: `memory flat: live heap growth over the mixed run <= ${FLAT_HEAP_MIB} MiB`, value: `${fmt(heapGrowth, 2)} MiB`, pass: heapGrowth <= FLAT_HEAP_MIB});
       checks.push({name: `memory flat: RSS growth in the second half <= ${FLAT_RSS_MIB} MiB`, value: `${fmt(rssSecondHalf, 2)} MiB (whole run ${fmt(rssGrowth, 2)} MiB)`, pass: rssSecondHalf <= FLAT_RSS_MIB});
     }
   }
 
   if (checks.length > 0) {
     console.log('\ntargets:');
-    for (const check of checks) console.log(`  ${check.pass ? 'PASS' : 'FAIL'}  ${check.name}: ${check.value}`);
+    for (const check of checks) console.log(`  ${check.pass ? 'MET   ' : 'MISSED'}  ${check.name}: ${check.value}`);
   }
   const seconds = (Date.now() - t0) / 1000;
-  console.log(`\nbench took ${fmt(seconds)} s; raw results in .bench-out/results.json`);
+  console.log(`\nbench took ${fmt(seconds)} s, load average now ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; raw results in .bench-out/results.json`);
 
   const out = join(root, '.bench-out');
   mkdirSync(out, {recursive: true});
   writeFileSync(join(out, 'results.json'), JSON.stringify({
     node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, loadavg: os.loadavg(),
-    warmupMs: WARMUP_MS, durationMs: DURATION_MS, rounds: ROUNDS, longMs: LONG_MS, cases, runs, memory, peak, checks, seconds,
+    warmupMs: WARMUP_MS, durationMs: DURATION_MS, rounds: ROUNDS, million: MILLION, longMs: LONG_MS,
+    runs, summary, millionRuns: million, memory, peak, checks, seconds,
   }, null, 2));
   if (process.env.BENCH_STRICT === '1' && checks.some((check) => !check.pass)) process.exitCode = 1;
 }
 
-// `npm run bench` runs every section; `npm run bench -- startup` (or `throughput`) only those named.
-const SECTIONS = {throughput: throughputBench, startup: async () => (await import('./startup.mjs')).startupBench()};
+/** gRPC through the HTTP/2 path (bench/grpc.mjs, a script of its own: its peers are grpc-js). */
+async function grpcBench() {
+  const {spawnSync} = await import('node:child_process');
+  const result = spawnSync(process.execPath, [join(here, 'grpc.mjs')], {stdio: 'inherit'});
+  if (result.status !== 0) process.exitCode = result.status ?? 1;
+}
+
+// `npm run bench` runs every section; `npm run bench -- startup` (or `throughput`, `grpc`) only those named.
+const SECTIONS = {throughput: throughputBench, startup: async () => (await import('./startup.mjs')).startupBench(), grpc: grpcBench};
 const asked = process.argv.slice(2);
 const unknown = asked.filter((name) => !(name in SECTIONS));
 if (unknown.length > 0) {

@@ -132,7 +132,30 @@ export function writeHeader(
   target.writeInt32BE(fields.bodyLength, offset + 12);
 }
 
-/** `target` for logs: `com.foo.UserService#getUser`. */
+/** Targets already built, by service and method: every request names one, and they repeat. */
+const targets = new Map<string, Map<string, string>>();
+/** Bound on the cache: a peer sending ever-new names only makes it start over. */
+const TARGETS_MAX = 4096;
+let targetCount = 0;
+
+/** `target` for logs: `com.foo.UserService#getUser` (the same string each time for the same pair). */
 export function describeTarget(service: string | undefined, method: string | undefined): string {
-  return `${service ?? '?'}#${method ?? '?'}`;
+  const serviceName = service ?? '?';
+  const methodName = method ?? '?';
+  let byMethod = targets.get(serviceName);
+  let target = byMethod?.get(methodName);
+  if (target !== undefined) return target;
+  target = `${serviceName}#${methodName}`;
+  if (targetCount >= TARGETS_MAX) {
+    targets.clear();
+    targetCount = 0;
+    byMethod = undefined;
+  }
+  if (byMethod === undefined) {
+    byMethod = new Map();
+    targets.set(serviceName, byMethod);
+  }
+  byMethod.set(methodName, target);
+  targetCount++;
+  return target;
 }

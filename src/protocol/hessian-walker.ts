@@ -12,6 +12,7 @@
  * (no hang). Errors are ProtocolError 'DT_ERR_BAD_BODY' naming `what` was being read and where.
  */
 import {ProtocolError} from '../core/errors.js';
+import {internAscii} from './ascii-intern.js';
 
 /** Returned by readPrimitiveOrSkip() for a value that is not a string, number, boolean or null. */
 export const SKIPPED: unique symbol = Symbol('skipped');
@@ -25,21 +26,45 @@ const MAP_VALUE = -3; // the value of a pair comes next
 const MAX_DEPTH = 10_000;
 
 export class HessianWalker {
-  readonly buf: Buffer;
-  readonly end: number;
+  buf: Buffer;
+  end: number;
   pos = 0;
-  /** What is being read, for error messages, e.g. "argument 2 of 3". */
+  /** What is being read, for error messages, e.g. "attachments". */
   what = 'value';
+  /** When reading an argument: which one, of how many (the message says "argument 2 of 3"; no string is built unless it is needed). */
+  argument = 0;
+  argumentCount = 0;
   /** Field count of each class definition seen so far in this body, by definition index. */
   readonly #classFields: number[] = [];
   readonly #stack: number[] = [];
   /** The string chunk header just read by #stringChunk(): its length in UTF-16 units, and whether it is the last chunk. */
   #chunkUnits = 0;
   #chunkFinal = true;
+  /** Where the body starts in `buf` (reset(frame, 16) reads a body inside its frame); offsets in messages count from it. */
+  #base = 0;
 
   constructor(body: Buffer) {
     this.buf = body;
     this.end = body.length;
+  }
+
+  #reading(): string {
+    return this.argument > 0 ? `argument ${this.argument} of ${this.argumentCount}` : this.what;
+  }
+
+  /** Starts over on another body (`buf` from `start` to its end), so one walker can read request after request without being made anew. */
+  reset(buf: Buffer, start = 0): void {
+    this.buf = buf;
+    this.end = buf.length;
+    this.pos = start;
+    this.#base = start;
+    this.what = 'value';
+    this.argument = 0;
+    this.argumentCount = 0;
+    this.#classFields.length = 0;
+    this.#stack.length = 0;
+    this.#chunkUnits = 0;
+    this.#chunkFinal = true;
   }
 
   get atEnd(): boolean {
@@ -55,12 +80,12 @@ export class HessianWalker {
   truncated(needEnd: number): never {
     throw new ProtocolError(
       'DT_ERR_BAD_BODY',
-      `truncated hessian2 body: ${this.what} ends past the body (offset ${needEnd} of ${this.end})`,
+      `truncated hessian2 body: ${this.#reading()} ends past the body (offset ${needEnd - this.#base} of ${this.end - this.#base})`,
     );
   }
 
   invalid(detail: string, at = this.pos): never {
-    throw new ProtocolError('DT_ERR_BAD_BODY', `bad hessian2 body: ${detail} in ${this.what} at offset ${at}`);
+    throw new ProtocolError('DT_ERR_BAD_BODY', `bad hessian2 body: ${detail} in ${this.#reading()} at offset ${at - this.#base}`);
   }
 
   /** Skips one complete value, including any class definitions in front of it. */
@@ -260,6 +285,8 @@ export class HessianWalker {
       const final = this.#chunkFinal;
       const start = this.pos;
       const ascii = this.#skipUnits(units);
+      // The usual case, one short ASCII chunk, allocates nothing when the same string came before.
+      if (final && ascii && result === '') return internAscii(this.buf, start, this.pos);
       result += ascii ? this.buf.toString('latin1', start, this.pos) : decodeCesu8(this.buf, start, this.pos, units);
       if (final) return result;
       if (!this.atString()) this.#badChunk('string');

@@ -5,7 +5,7 @@
  * parameter, then the attachments map.
  */
 import {ProtocolError} from '../core/errors.js';
-import {SERIALIZATION, serializationName} from './header.js';
+import {HEADER_LENGTH, SERIALIZATION, serializationName} from './header.js';
 import {countArguments} from './descriptor.js';
 import {peekFastjson2Request} from './fastjson2.js';
 import {HessianWalker, SKIPPED} from './hessian-walker.js';
@@ -41,32 +41,78 @@ export function tryPeekRequest(serializationId: number, body: Buffer): PeekResul
   try {
     return {readable: true, serializationId, request: peekRequest(serializationId, body)};
   } catch (error) {
-    const problem = error instanceof ProtocolError ? error : new ProtocolError('DT_ERR_BAD_BODY', `unexpected ${String(error)}`, {cause: error});
-    return {readable: false, serializationId, error: problem};
+    return unreadable(serializationId, error);
   }
 }
 
-const HEADER_FIELDS = ['dubbo version (field 1)', 'service path (field 2)', 'service version (field 3)', 'method name (field 4)', 'parameter types (field 5)'];
+function unreadable(serializationId: number, error: unknown): PeekResult {
+  const problem = error instanceof ProtocolError ? error : new ProtocolError('DT_ERR_BAD_BODY', `unexpected ${String(error)}`, {cause: error});
+  return {readable: false, serializationId, error: problem};
+}
+
+/**
+ * Reads request after request into the same objects, so routing a request allocates nothing here:
+ * one walker, one metadata object, one attachments map and one result per consumer connection.
+ * What `peek` returns is only valid until its next call; the router reads it and lets it go.
+ */
+export class RequestPeeker {
+  readonly #walker = new HessianWalker(Buffer.alloc(0));
+  readonly #request: MutableRequestMetadata = emptyMetadata(new Map());
+  readonly #readable: {readable: true; serializationId: number; request: RequestMetadata} = {readable: true, serializationId: SERIALIZATION.HESSIAN2, request: this.#request};
+
+  /** The request in `frame` (its 16-byte header, then the body). */
+  peek(serializationId: number, frame: Buffer): PeekResult {
+    if (serializationId !== SERIALIZATION.HESSIAN2 || frame.length <= HEADER_LENGTH) return tryPeekRequest(serializationId, frame.subarray(HEADER_LENGTH));
+    try {
+      this.#walker.reset(frame, HEADER_LENGTH);
+      readHessian2Request(this.#walker, this.#request);
+      return this.#readable;
+    } catch (error) {
+      return unreadable(serializationId, error);
+    }
+  }
+}
+
+type MutableRequestMetadata = {-readonly [K in keyof RequestMetadata]: RequestMetadata[K]} & {attachments: Map<string, AttachmentValue>};
+
+function emptyMetadata(attachments: Map<string, AttachmentValue>): MutableRequestMetadata {
+  return {dubboVersion: '', service: '', serviceVersion: '', method: '', parameterTypes: '', argumentCount: 0, attachments, attachmentsRead: true};
+}
 
 /** A hessian2 (id 2) body: ONE Hessian stream, so class definitions carry from argument to argument. */
 export function peekHessian2Request(body: Buffer): RequestMetadata {
   if (body.length === 0) throw new ProtocolError('DT_ERR_BAD_BODY', 'empty hessian2 request body');
-  const walker = new HessianWalker(body);
-  const fields: string[] = [];
-  for (const what of HEADER_FIELDS) {
-    walker.what = what;
-    // Java reads these with readUTF(); a null (e.g. a missing version) is read as ''.
-    fields.push(walker.readString() ?? '');
-  }
-  const [dubboVersion = '', service = '', serviceVersion = '', method = '', parameterTypes = ''] = fields;
+  const request = emptyMetadata(new Map());
+  readHessian2Request(new HessianWalker(body), request);
+  return request;
+}
+
+/** Fills `into` from the walker's body (its attachments map is emptied first). Throws ProtocolError. */
+function readHessian2Request(walker: HessianWalker, into: MutableRequestMetadata): void {
+  // Java reads these with readUTF(); a null (e.g. a missing version) is read as ''.
+  walker.what = 'dubbo version (field 1)';
+  into.dubboVersion = walker.readString() ?? '';
+  walker.what = 'service path (field 2)';
+  into.service = walker.readString() ?? '';
+  walker.what = 'service version (field 3)';
+  into.serviceVersion = walker.readString() ?? '';
+  walker.what = 'method name (field 4)';
+  into.method = walker.readString() ?? '';
+  walker.what = 'parameter types (field 5)';
+  const parameterTypes = walker.readString() ?? '';
+  into.parameterTypes = parameterTypes;
   const argumentCount = countArguments(parameterTypes);
+  into.argumentCount = argumentCount;
+  walker.argumentCount = argumentCount;
   for (let i = 1; i <= argumentCount; i++) {
-    walker.what = `argument ${i} of ${argumentCount}`;
+    walker.argument = i;
     walker.skipValue();
   }
+  walker.argument = 0;
   walker.what = 'attachments';
-  const attachments = readAttachments(walker);
-  return {dubboVersion, service, serviceVersion, method, parameterTypes, argumentCount, attachments, attachmentsRead: true};
+  into.attachments.clear();
+  readAttachments(walker, into.attachments);
+  into.attachmentsRead = true;
 }
 
 /**
@@ -74,11 +120,10 @@ export function peekHessian2Request(body: Buffer): RequestMetadata {
  * of the body means none (DecodeableRpcInvocation reads them only if bytes remain). Bytes after
  * the map are ignored: dubbo-go appends an extra 'N'.
  */
-function readAttachments(walker: HessianWalker): Map<string, AttachmentValue> {
-  const map = new Map<string, AttachmentValue>();
-  if (walker.atEnd) return map;
+function readAttachments(walker: HessianWalker, map: Map<string, AttachmentValue>): void {
+  if (walker.atEnd) return;
   const tag = walker.peek();
-  if (tag === 0x4e) return map;
+  if (tag === 0x4e) return;
   if (tag !== 0x48 && tag !== 0x4d) walker.invalid(`expected a map ('H' or 'M'), got tag 0x${tag.toString(16).padStart(2, '0')}`);
   walker.pos++;
   if (tag === 0x4d) {
@@ -88,7 +133,7 @@ function readAttachments(walker: HessianWalker): Map<string, AttachmentValue> {
   for (;;) {
     if (walker.peek() === 0x5a) {
       walker.pos++;
-      return map;
+      return;
     }
     if (walker.atString()) {
       const key = walker.readString() as string;

@@ -6,15 +6,17 @@ import type {TunnelEventBus} from '../core/events.js';
 import {FrameDecoder} from '../protocol/frame-decoder.js';
 import type {FrameSink} from '../protocol/frame-decoder.js';
 import type {FrameHeader} from '../protocol/header.js';
-import {tryPeekRequest} from '../protocol/request-peek.js';
+import {RequestPeeker} from '../protocol/request-peek.js';
 import {encodeErrorResponse, heartbeatReply} from '../protocol/responses.js';
 import {localAnswer} from '../router/local-answer.js';
 import type {LocalAnswer} from '../router/local-answer.js';
 import type {RouteSource} from '../router/route-table.js';
 import {routeRequest} from '../router/route-request.js';
 import {requestCompleted} from './completion.js';
-import {Upstream, corkUntilNextTick, writeFrame} from './upstream.js';
-import type {FrameBytes, UpstreamOwner} from './upstream.js';
+import {Upstream} from './upstream.js';
+import type {UpstreamOwner} from './upstream.js';
+import {dispatchChunk, writeFrame} from './write-batch.js';
+import type {FrameBytes} from './write-batch.js';
 
 /** Largest request kept in the per-connection scratch buffer (larger ones get a buffer of their own). */
 const SCRATCH_LIMIT = 1024 * 1024;
@@ -44,6 +46,8 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
   readonly #socket: Socket;
   readonly #options: ConnectionOptions;
   readonly #decoder: FrameDecoder;
+  /** Reads each request's routing fields into the same objects (nothing allocated per request). */
+  readonly #peeker = new RequestPeeker();
   /** The upstream new requests for a backend go to. */
   readonly #active = new Map<Backend, Upstream>();
   /** Every upstream still open, including draining ones. */
@@ -67,7 +71,7 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
     this.maxBodyLength = options.maxBodyLength;
     this.#decoder = new FrameDecoder(this, {maxBodyLength: options.maxBodyLength});
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.#decoder.push(chunk));
+    socket.on('data', (chunk: Buffer) => dispatchChunk(this.#decoder, chunk));
     socket.on('drain', () => this.#setConsumerBlocked(false));
     socket.on('error', (error) => this.#close(`socket error: ${errorMessage(error)}`));
     socket.on('close', () => this.#close(undefined));
@@ -173,7 +177,7 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
   /** `frame` is read to route; `forward` (the same bytes, maybe as the pieces they came in) is sent. */
   #routeRequest(header: FrameHeader, frame: Buffer, forward: FrameBytes = frame): void {
     const startedAt = performance.now();
-    const decision = routeRequest(this.#options.routes.current, tryPeekRequest(header.serializationId, frame.subarray(16)), this.#options.attachmentKey);
+    const decision = routeRequest(this.#options.routes.current, this.#peeker.peek(header.serializationId, frame), this.#options.attachmentKey);
     // An unreadable body has no target and is answered as such, shutting down or not.
     if (this.#shuttingDown && decision.target !== undefined) {
       this.#answerLocally(header, startedAt, decision.target, localAnswer('DT_ERR_SHUTTING_DOWN', `shutting down; ${decision.target} was not forwarded`));
@@ -263,7 +267,6 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
 
   #writeToConsumer(frame: FrameBytes): void {
     if (this.#closed) return;
-    corkUntilNextTick(this.#socket);
     if (!writeFrame(this.#socket, frame)) this.#setConsumerBlocked(true);
   }
 

@@ -10,24 +10,9 @@ import {classifyEvent, encodeErrorResponse, encodeHeartbeatRequest, heartbeatRep
 import {isAnswerCode, localAnswer} from '../router/local-answer.js';
 import type {AnswerCode, LocalAnswer} from '../router/local-answer.js';
 import {requestCompleted} from './completion.js';
+import {dispatchChunk, frameLength, writeFrame, writeFrames} from './write-batch.js';
+import type {FrameBytes} from './write-batch.js';
 
-/** A frame's original bytes: one buffer, or the socket chunks it arrived in (never copied together). */
-export type FrameBytes = Buffer | readonly Buffer[];
-
-export function frameLength(frame: FrameBytes): number {
-  if (Buffer.isBuffer(frame)) return frame.length;
-  let total = 0;
-  for (const piece of frame) total += piece.length;
-  return total;
-}
-
-/** Writes a frame; returns false when the stream wants us to wait for 'drain'. */
-export function writeFrame(stream: Duplex, frame: FrameBytes): boolean {
-  if (Buffer.isBuffer(frame)) return stream.write(frame);
-  let flowing = true;
-  for (const piece of frame) flowing = stream.write(piece) && flowing;
-  return flowing;
-}
 
 /** A request sent upstream and still waiting for its answer. */
 export interface PendingRequest {
@@ -129,7 +114,7 @@ export class Upstream implements FrameSink {
       this.#state = this.#state === 'draining' ? 'draining' : 'open';
       stream.on('data', (chunk: Buffer) => {
         this.#lastRead = Date.now();
-        this.#decoder.push(chunk);
+        dispatchChunk(this.#decoder, chunk);
       });
       stream.on('drain', () => this.#setBlocked(false));
       stream.on('error', (error: Error) => this.#fail(`${this.backend.application}: connection to ${this.remote} failed: ${errorMessage(error)}`));
@@ -138,7 +123,7 @@ export class Upstream implements FrameSink {
       const queued = this.#queue;
       this.#queue = [];
       this.#queuedBytes = 0;
-      for (const frame of queued) this.#writeNow(frame);
+      if (queued.length > 0 && !writeFrames(stream, queued)) this.#setBlocked(true);
       // The queue may have blocked the consumer; if the kernel took it all, no 'drain' will come.
       if (!stream.writableNeedDrain) this.#setBlocked(false);
       this.#startHeartbeats();
@@ -172,7 +157,6 @@ export class Upstream implements FrameSink {
   #writeNow(frame: FrameBytes): void {
     const stream = this.#stream;
     if (!stream || stream.destroyed) return;
-    corkUntilNextTick(stream);
     if (!writeFrame(stream, frame)) this.#setBlocked(true);
   }
 
@@ -312,15 +296,4 @@ export class Upstream implements FrameSink {
   fatal(error: ProtocolError): void {
     this.#fail(`${this.backend.application}: ${this.remote} sent bytes that are not Dubbo (${error.message})`);
   }
-}
-
-/**
- * Frames that arrive in one socket chunk are written out with one system call instead of one
- * per frame: cork on the first write of a tick, uncork when the tick ends. At 64 requests in
- * flight this halves the CPU per request.
- */
-export function corkUntilNextTick(stream: Duplex): void {
-  if (stream.writableCorked > 0) return;
-  stream.cork();
-  process.nextTick(() => stream.uncork());
 }

@@ -21,6 +21,8 @@ type Line = {level: LogLevel; text: string; fields: object; foldKey?: string};
  * `--json`. Successful requests are debug-level: at thousands of requests a second a line each
  * would drown the terminal; failures answered by dubbo-tunnel itself are warnings.
  */
+const DEBUG_RANK = logLevelRank('debug');
+
 export function attachLineReporter(events: TunnelEventBus, options: LineReporterOptions): () => void {
   const threshold = logLevelRank(options.level);
   const now = options.now ?? (() => new Date());
@@ -54,6 +56,8 @@ export function attachLineReporter(events: TunnelEventBus, options: LineReporter
       : {level: 'warn', text: `closed consumer #${e.connectionId} (${e.peer}): ${e.code === undefined ? '' : `[${e.code}] `}${e.reason}`, fields: e},
     'connection-refused': (e) => ({level: 'warn', text: `refused ${e.peer}: ${e.reason}`, fields: e}),
     'request-completed': (e) => {
+      // Thousands a second: a successful request's line is not even built unless debug lines are shown.
+      if (!e.error && threshold > DEBUG_RANK) return undefined;
       const status = e.protocol === 'triple' ? (e.statusName ?? 'grpc -') : e.status === undefined ? 'one-way' : String(e.status);
       const text = `${e.application ?? '-'} ${e.target ?? '?'} ${status} ${e.latencyMs.toFixed(1)}ms${e.error ? `: ${e.error}` : ''}`;
       return {level: e.error ? 'warn' : 'debug', text, fields: e, ...(e.error ? {foldKey: `${e.application ?? '-'} ${e.target ?? '?'} ${status} ${e.error}`} : {})};

@@ -30,8 +30,7 @@ export type RouteDecision =
  * backend. Pure: no sockets. Steps d/e cost one map lookup when the key is known.
  */
 export function resolveRoute(table: RouteTable, input: RoutingInput, attachmentKey: string): RouteDecision {
-  const target = `${input.service ?? '?'}#${input.method ?? '?'}`;
-  const known = () => knownList(table);
+  // Only an answer that is not a route builds the strings of its message (targetOf, knownList).
 
   const named = stringAttachment(input.attachments, attachmentKey);
   if (named !== undefined) {
@@ -40,7 +39,7 @@ export function resolveRoute(table: RouteTable, input: RoutingInput, attachmentK
     return {
       ok: false,
       code: 'DT_ERR_NO_ROUTE',
-      message: `no route for ${target}: attachment '${attachmentKey}' is '${named}', which is not a routed application; known applications: ${known()}`,
+      message: `no route for ${targetOf(input)}: attachment '${attachmentKey}' is '${named}', which is not a routed application; known applications: ${knownList(table)}`,
     };
   }
 
@@ -58,7 +57,7 @@ export function resolveRoute(table: RouteTable, input: RoutingInput, attachmentK
       return {
         ok: false,
         code: 'DT_ERR_NO_ROUTE',
-        message: `no route for ${target}: the interface map sends it to '${application}', which is not a routed application; known applications: ${known()}`,
+        message: `no route for ${targetOf(input)}: the interface map sends it to '${application}', which is not a routed application; known applications: ${knownList(table)}`,
       };
     }
   }
@@ -81,7 +80,7 @@ export function resolveRoute(table: RouteTable, input: RoutingInput, attachmentK
         return {
           ok: false,
           code: 'DT_ERR_AMBIGUOUS_SERVICE',
-          message: `no route for ${target}: ${which} is exported by ${exporters.length} routed applications (${exporters.join(', ')}); choose one with the '${attachmentKey}' attachment or with --route ${input.service}=<application>`,
+          message: `no route for ${targetOf(input)}: ${which} is exported by ${exporters.length} routed applications (${exporters.join(', ')}); choose one with the '${attachmentKey}' attachment or with --route ${input.service}=<application>`,
         };
       }
     }
@@ -96,14 +95,18 @@ export function resolveRoute(table: RouteTable, input: RoutingInput, attachmentK
     return {
       ok: false,
       code: 'DT_ERR_UNSUPPORTED_SERIALIZATION',
-      message: `no route for ${target}: ${input.unreadableBecause}; add serialization=hessian2 to the consumer's reference URL (dubbo://localhost:20880?serialization=hessian2) or map the interface with --route ${input.service ?? '<interface>'}=<application>; known applications: ${known()}`,
+      message: `no route for ${targetOf(input)}: ${input.unreadableBecause}; add serialization=hessian2 to the consumer's reference URL (dubbo://localhost:20880?serialization=hessian2) or map the interface with --route ${input.service ?? '<interface>'}=<application>; known applications: ${knownList(table)}`,
     };
   }
   return {
     ok: false,
     code: 'DT_ERR_NO_ROUTE',
-    message: `no route for ${target}: attachment '${attachmentKey}' missing; known applications: ${known()}`,
+    message: `no route for ${targetOf(input)}: attachment '${attachmentKey}' missing; known applications: ${knownList(table)}`,
   };
+}
+
+function targetOf(input: RoutingInput): string {
+  return `${input.service ?? '?'}#${input.method ?? '?'}`;
 }
 
 function knownList(table: RouteTable): string {

@@ -1,0 +1,69 @@
+// The bench's moving parts shared by bench/run.mjs and bench/profile.mjs: the tunnel bundled like
+// dist/, and child processes (provider, proxies) that answer over IPC.
+import {setTimeout, clearTimeout} from 'node:timers';
+import {fork} from 'node:child_process';
+import {dirname, join} from 'node:path';
+import {fileURLToPath} from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
+
+/**
+ * The tunnel under test: TunnelServer, StaticBackend and the route table from src/, bundled with
+ * the package's own esbuild settings (scripts/build.mjs), so it is the code the CLI runs.
+ */
+export async function bundleTunnelCore() {
+  const {build} = await import('esbuild');
+  const {commonOptions} = await import('../scripts/build.mjs');
+  await build({
+    ...commonOptions(),
+    absWorkingDir: root,
+    stdin: {
+      contents: [
+        "export {TunnelServer} from './src/proxy/tunnel-server.js';",
+        "export {StaticBackend} from './src/proxy/static-backend.js';",
+        "export {RouteSource, createRouteTable} from './src/router/route-table.js';",
+        "export {StatsStore} from './src/core/stats.js';",
+        "export {attachLineReporter} from './src/reporters/line-reporter.js';",
+      ].join('\n'),
+      resolveDir: root,
+      sourcefile: 'bench-tunnel-core.ts',
+      loader: 'ts',
+    },
+    outfile: join(root, '.bench-out/tunnel-core.js'),
+    format: 'esm',
+    metafile: false,
+  });
+}
+
+export function startChild(script, args, execArgv = ['--expose-gc']) {
+  const child = fork(join(here, script), args, {execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc']});
+  const waiting = new Map();
+  child.on('message', (msg) => {
+    const resolve = waiting.get(msg.type);
+    if (resolve) {
+      waiting.delete(msg.type);
+      resolve(msg);
+    }
+  });
+  const next = (type, timeoutMs = 15000) =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${script}: no '${type}' message within ${timeoutMs} ms`)), timeoutMs);
+      waiting.set(type, (msg) => {
+        clearTimeout(timer);
+        resolve(msg);
+      });
+    });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  return {
+    child,
+    ready: next('ready'),
+    ask: (type, replyType = type, timeoutMs = 15000, fields = {}) => {
+      const reply = next(replyType, timeoutMs);
+      child.send({...fields, type});
+      return reply;
+    },
+    exited,
+  };
+}
+

@@ -1,0 +1,82 @@
+// Frames cut from one incoming chunk leave in one system call per destination (write-batch.ts):
+// checked on a Writable that records how it was called (a socket's _writev is one writev(2)).
+import assert from 'node:assert/strict';
+import {Duplex} from 'node:stream';
+import {test} from 'node:test';
+import {FrameDecoder} from '../../src/protocol/frame-decoder.js';
+import type {FrameSink} from '../../src/protocol/frame-decoder.js';
+import {dispatchChunk, writeFrame, writeFrames} from '../../src/proxy/write-batch.js';
+import {frameOf} from '../protocol/fixtures.js';
+
+/** A stream that records each write call: ['write', bytes] or ['writev', pieces]. */
+function recorder(): {stream: Duplex; calls: [string, number][]} {
+  const calls: [string, number][] = [];
+  const stream = new Duplex({
+    read() {},
+    write(chunk: Buffer, _encoding, done) {
+      calls.push(['write', chunk.length]);
+      done();
+    },
+    writev(chunks, done) {
+      calls.push(['writev', chunks.length]);
+      done();
+    },
+  });
+  return {stream, calls};
+}
+
+function decoderWritingTo(targets: Duplex[]): FrameDecoder {
+  let next = 0;
+  const sink: FrameSink = {
+    frame: (_header, frame) => {
+      // Alternate between the targets, as requests for two applications would.
+      writeFrame(targets[next++ % targets.length] as Duplex, frame);
+    },
+    oversize: () => {},
+    fatal: () => {},
+  };
+  return new FrameDecoder(sink);
+}
+
+test('the frames of one chunk leave in one writev per destination, uncorked before the dispatch returns', () => {
+  const a = recorder();
+  const b = recorder();
+  const decoder = decoderWritingTo([a.stream, b.stream]);
+  const chunk = Buffer.concat(Array.from({length: 6}, (_, i) => frameOf(0xc2, BigInt(i), Buffer.from([0x4e]))));
+  dispatchChunk(decoder, chunk);
+  assert.equal(a.stream.writableCorked, 0);
+  assert.equal(b.stream.writableCorked, 0);
+  assert.deepEqual(a.calls, [['writev', 3]]);
+  assert.deepEqual(b.calls, [['writev', 3]]);
+});
+
+test('a chunk with one frame is one plain write; writes outside a dispatch are not held back', () => {
+  const a = recorder();
+  dispatchChunk(decoderWritingTo([a.stream]), frameOf(0xc2, 1n, Buffer.from([0x4e])));
+  assert.deepEqual(a.calls, [['write', 17]]);
+  writeFrame(a.stream, Buffer.from('x'));
+  assert.equal(a.stream.writableCorked, 0);
+  assert.deepEqual(a.calls, [['write', 17], ['write', 1]]);
+});
+
+test('frames queued while connecting leave together; a frame in pieces keeps its pieces', () => {
+  const a = recorder();
+  writeFrames(a.stream, [Buffer.from('one'), [Buffer.from('tw'), Buffer.from('o')], Buffer.from('three')]);
+  assert.equal(a.stream.writableCorked, 0);
+  assert.deepEqual(a.calls, [['writev', 4]]);
+});
+
+test('a sink that throws still leaves no stream corked', () => {
+  const a = recorder();
+  const decoder = new FrameDecoder({
+    frame: (_header, frame) => {
+      writeFrame(a.stream, frame);
+      throw new Error('boom');
+    },
+    oversize: () => {},
+    fatal: () => {},
+  });
+  assert.throws(() => dispatchChunk(decoder, frameOf(0xc2, 1n, Buffer.from([0x4e]))), /boom/);
+  assert.equal(a.stream.writableCorked, 0);
+  assert.deepEqual(a.calls, [['write', 17]]);
+});
