@@ -10,6 +10,7 @@ import {classifyEvent, encodeErrorResponse, encodeHeartbeatRequest, heartbeatRep
 import {isAnswerCode, localAnswer} from '../router/local-answer.js';
 import type {AnswerCode, LocalAnswer} from '../router/local-answer.js';
 import {requestCompleted} from './completion.js';
+import {PendingRequests} from './pending-requests.js';
 import {dispatchChunk, frameLength, writeFrame, writeFrames} from './write-batch.js';
 import type {FrameBytes} from './write-batch.js';
 
@@ -60,7 +61,7 @@ const CONNECT_QUEUE_LIMIT = 1024 * 1024;
 export class Upstream implements FrameSink {
   readonly backend: Backend;
   remote: string;
-  readonly #pending = new Map<bigint, PendingRequest>();
+  readonly #pending = new PendingRequests<PendingRequest>();
   #state: State = 'connecting';
   #stream: Duplex | undefined;
   #queue: FrameBytes[] = [];
@@ -204,8 +205,7 @@ export class Upstream implements FrameSink {
     this.#abort.abort();
     this.#stream?.destroy();
     this.#queue = [];
-    const pending = [...this.#pending];
-    this.#pending.clear();
+    const pending = this.#pending.takeAll();
     if (this.#blocked) {
       this.#blocked = false;
       this.#owner.upstreamBackpressure(this, false);
@@ -228,8 +228,7 @@ export class Upstream implements FrameSink {
 
   /** The provider's answer goes to the consumer as is (one buffer, or the pieces it arrived in). */
   #deliver(header: FrameHeader, frame: FrameBytes): void {
-    const request = this.#pending.get(header.requestId);
-    if (request) this.#pending.delete(header.requestId);
+    const request = this.#pending.take(header.requestId);
     this.#owner.toConsumer(frame);
     if (request) {
       this.#owner.events.emit('request-completed', requestCompleted(
@@ -286,8 +285,7 @@ export class Upstream implements FrameSink {
 
   oversize(header: FrameHeader): void {
     if (header.isRequest) return;
-    const request = this.#pending.get(header.requestId);
-    if (request) this.#pending.delete(header.requestId);
+    const request = this.#pending.take(header.requestId);
     this.#answer(header.requestId, request, localAnswer('DT_ERR_RESPONSE_TOO_LARGE',
       `the response of ${this.backend.application} to ${request?.target ?? 'this request'} is ${header.bodyLength} bytes, over the payload limit of ${this.#owner.maxBodyLength} (raise it with --max-payload <bytes>)`));
     this.#closeIfDrained();

@@ -1,5 +1,6 @@
 import type {Duplex} from 'node:stream';
 import type {FrameDecoder} from '../protocol/frame-decoder.js';
+import {HEADER_LENGTH, MAGIC_HIGH, MAGIC_LOW} from '../protocol/header.js';
 
 /** A frame's original bytes: one buffer, or the socket chunks it arrived in (never copied together). */
 export type FrameBytes = Buffer | readonly Buffer[];
@@ -19,12 +20,22 @@ let depth = 0;
  * and a single frame leaves as a plain write). See docs/performance.md.
  */
 export function dispatchChunk(decoder: FrameDecoder, chunk: Buffer): void {
+  // One whole frame (as at one request in flight) writes to one stream at most: nothing to join,
+  // so it goes out as a plain write, without the cork's bookkeeping.
+  if (depth === 0 && decoder.bufferedBytes === 0 && isOneFrame(chunk)) {
+    decoder.push(chunk);
+    return;
+  }
   depth++;
   try {
     decoder.push(chunk);
   } finally {
     if (--depth === 0) uncorkAll();
   }
+}
+
+function isOneFrame(chunk: Buffer): boolean {
+  return chunk.length >= HEADER_LENGTH && chunk[0] === MAGIC_HIGH && chunk[1] === MAGIC_LOW && chunk.readInt32BE(12) === chunk.length - HEADER_LENGTH;
 }
 
 function uncorkAll(): void {
