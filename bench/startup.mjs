@@ -237,6 +237,13 @@ async function footprint(variant, kubeconfig, env) {
     if (performance.now() - t0 > 60_000) throw new Error(`up did not get ${TUNNEL_APPS} applications ready in 60 s (${ready()}):\n${run.output().slice(-2000)}`);
     await sleep(20);
   }
+  // Idle: every application ready and asked what it exports (the learning probes of issue #8 run
+  // after an application turns ready), then a second with nothing to do.
+  const learned = () => (run.output().match(/: (exports \d+ services?|could not learn)/g) ?? []).length;
+  while (learned() < TUNNEL_APPS) {
+    if (performance.now() - t0 > 120_000) throw new Error(`up did not learn the services of ${TUNNEL_APPS} applications in 120 s (${learned()}):\n${run.output().slice(-2000)}`);
+    await sleep(20);
+  }
   await sleep(1000);
   const idle = rssOf(run.child.pid);
   const apps = Array.from({length: TUNNEL_APPS}, (_, i) => `app-${i}`);

@@ -9,7 +9,7 @@
  * An over-limit body is skipped as it arrives and never held.
  */
 import {ProtocolError} from '../core/errors.js';
-import {DEFAULT_PAYLOAD, HEADER_LENGTH, MAGIC_HIGH, MAGIC_LOW, readHeader, type FrameHeader} from './header.js';
+import {DEFAULT_PAYLOAD, HEADER_LENGTH, MAGIC_HIGH, MAGIC_LOW, emptyHeader, readHeader, readHeaderInto, type FrameHeader, type MutableFrameHeader} from './header.js';
 import {describeNonDubbo} from './sniff.js';
 
 export interface FrameSink {
@@ -30,6 +30,11 @@ export interface FrameSink {
 export interface FrameDecoderOptions {
   /** Largest body accepted, in bytes (default DEFAULT_PAYLOAD = 8 MiB; exactly max is allowed, max+1 is oversize). */
   maxBodyLength?: number;
+  /**
+   * Hand the sink the same header object for every frame, valid only during the call: for sinks
+   * that keep nothing of it but its values (the proxy, which reads one per frame at line rate).
+   */
+  reuseHeader?: boolean;
 }
 
 /** How many bytes of a bad frame start are handed to fatal() and described in the error. */
@@ -54,9 +59,17 @@ export class FrameDecoder {
   /** A header split across chunks is copied here to be read; reused, never handed out. */
   readonly #scratch = Buffer.allocUnsafe(HEADER_LENGTH);
 
+  /** The one header object handed out when reuseHeader is set. */
+  readonly #header: MutableFrameHeader | undefined;
+
   constructor(sink: FrameSink, options: FrameDecoderOptions = {}) {
     this.#sink = sink;
     this.#maxBody = options.maxBodyLength ?? DEFAULT_PAYLOAD;
+    this.#header = options.reuseHeader === true ? emptyHeader() : undefined;
+  }
+
+  #readHeader(buf: Buffer, offset: number): FrameHeader {
+    return this.#header === undefined ? readHeader(buf, offset) : readHeaderInto(this.#header, buf, offset);
   }
 
   /** Bytes held waiting for the rest of a frame. */
@@ -112,7 +125,7 @@ export class FrameDecoder {
         return;
       }
       if (available < HEADER_LENGTH) break;
-      const header = readHeader(data, offset);
+      const header = this.#readHeader(data, offset);
       const bodyLength = header.bodyLength;
       if (bodyLength < 0) {
         this.#badLength(header, data.subarray(offset, offset + SNIFF_LENGTH));
@@ -138,7 +151,8 @@ export class FrameDecoder {
         this.#pendingTotal = total;
         break;
       }
-      const frame = data.subarray(offset, offset + total);
+      // A chunk that is exactly one frame (one request in flight) is handed on as it is.
+      const frame = total === length ? data : data.subarray(offset, offset + total);
       offset += total;
       this.#streamOffset += total;
       this.#frames++;
@@ -172,7 +186,7 @@ export class FrameDecoder {
       }
       if (this.#buffered < HEADER_LENGTH) return undefined;
       this.#copyOut(this.#scratch, HEADER_LENGTH);
-      const header = readHeader(this.#scratch);
+      const header = this.#readHeader(this.#scratch, 0);
       if (header.bodyLength < 0) {
         this.#badLength(header, this.#gather(SNIFF_LENGTH));
         return undefined;

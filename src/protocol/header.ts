@@ -104,19 +104,29 @@ export interface FrameHeader {
   readonly serializationId: number;
 }
 
+export type MutableFrameHeader = {-readonly [K in keyof FrameHeader]: FrameHeader[K]};
+
 /** Reads a header at `offset`. The caller has checked that 16 bytes are there and the magic matches. */
 export function readHeader(buf: Buffer, offset = 0): FrameHeader {
+  return readHeaderInto(emptyHeader(), buf, offset);
+}
+
+export function emptyHeader(): MutableFrameHeader {
+  return {flags: 0, status: 0, requestId: 0n, bodyLength: 0, isRequest: false, twoWay: false, event: false, serializationId: 0};
+}
+
+/** readHeader into an object the caller reuses (FrameDecoder's reuseHeader). */
+export function readHeaderInto(target: MutableFrameHeader, buf: Buffer, offset = 0): FrameHeader {
   const flags = buf.readUInt8(offset + 2);
-  return {
-    flags,
-    status: buf.readUInt8(offset + 3),
-    requestId: buf.readBigInt64BE(offset + 4),
-    bodyLength: buf.readInt32BE(offset + 12),
-    isRequest: (flags & FLAG_REQUEST) !== 0,
-    twoWay: (flags & FLAG_TWOWAY) !== 0,
-    event: (flags & FLAG_EVENT) !== 0,
-    serializationId: flags & SERIALIZATION_MASK,
-  };
+  target.flags = flags;
+  target.status = buf.readUInt8(offset + 3);
+  target.requestId = buf.readBigInt64BE(offset + 4);
+  target.bodyLength = buf.readInt32BE(offset + 12);
+  target.isRequest = (flags & FLAG_REQUEST) !== 0;
+  target.twoWay = (flags & FLAG_TWOWAY) !== 0;
+  target.event = (flags & FLAG_EVENT) !== 0;
+  target.serializationId = flags & SERIALIZATION_MASK;
+  return target;
 }
 
 export function writeHeader(

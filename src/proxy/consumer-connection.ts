@@ -69,7 +69,7 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
     this.id = options.id;
     this.peer = options.peer;
     this.maxBodyLength = options.maxBodyLength;
-    this.#decoder = new FrameDecoder(this, {maxBodyLength: options.maxBodyLength});
+    this.#decoder = new FrameDecoder(this, {maxBodyLength: options.maxBodyLength, reuseHeader: true});
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => dispatchChunk(this.#decoder, chunk));
     socket.on('drain', () => this.#setConsumerBlocked(false));

@@ -79,7 +79,7 @@ export class Upstream implements FrameSink {
     this.backend = backend;
     this.remote = backend.describe();
     this.#owner = owner;
-    this.#decoder = new FrameDecoder(this, {maxBodyLength: owner.maxBodyLength});
+    this.#decoder = new FrameDecoder(this, {maxBodyLength: owner.maxBodyLength, reuseHeader: true});
   }
 
   get state(): State {

@@ -5,7 +5,7 @@ import {after, describe, test} from 'node:test';
 import {callOnce} from '../../src/client/dubbo-client.js';
 import {TunnelEventBus} from '../../src/core/events.js';
 import type {LearnedServices} from '../../src/core/events.js';
-import {ExportLearner} from '../../src/discovery/export-learner.js';
+import {ExportLearner, LEARN_CONCURRENCY} from '../../src/discovery/export-learner.js';
 import {routeLearnedServices} from '../../src/discovery/learned-routes.js';
 import {probeExports} from '../../src/discovery/probe.js';
 import {StaticBackend} from '../../src/proxy/static-backend.js';
@@ -182,6 +182,35 @@ describe('routing by what was learned', {skip: fixturesMissing}, () => {
     learner.update([backend]);
     await learner.settled();
     assert.deepEqual(learner.get('mute-rpc'), {application: 'mute-rpc', state: 'learned', keys: ['com.foo.UserService'], via: 'annotation'});
+    learner.close();
+  });
+});
+
+describe('ExportLearner: how many applications are asked at once', () => {
+  test(`at most LEARN_CONCURRENCY (${LEARN_CONCURRENCY}) probes run at the same time; every application is still learned, and a superseded probe never runs`, async () => {
+    const events = new TunnelEventBus();
+    let running = 0;
+    let most = 0;
+    const asked: string[] = [];
+    const learner = new ExportLearner({
+      events,
+      probe: async (backend) => {
+        asked.push(backend.application);
+        running++;
+        most = Math.max(most, running);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        running--;
+        return {keys: [`com.example.${backend.application}`], via: 'qos', providerApplication: backend.application, misses: []};
+      },
+    });
+    const backends = Array.from({length: 30}, (_, i) => new StaticBackend(`app-${i}`, '127.0.0.1', 1));
+    learner.update(backends);
+    // app-29 is asked again before its first probe got a place: only the second one runs.
+    learner.relearn('app-29');
+    await learner.settled();
+    assert.equal(most, LEARN_CONCURRENCY);
+    assert.equal(learner.all().filter((state) => state.state === 'learned').length, 30);
+    assert.equal(asked.filter((name) => name === 'app-29').length, 1);
     learner.close();
   });
 });
