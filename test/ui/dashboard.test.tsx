@@ -55,7 +55,7 @@ describe('Dashboard', () => {
     const frame = await waitForText(view, 'listening');
     assert.match(frame, /dubbo-tunnel · context kind-dev · namespace default/);
     assert.match(frame, /listening dubbo:\/\/127\.0\.0\.1:20880 \(also \[::1\]:20880\)/);
-    assert.match(frame, /-D<interface>=dubbo:\/\/127\.0\.0\.1:20880 \+ attachment target-application=<application>/);
+    assert.match(frame, /-D<interface>=dubbo:\/\/127\.0\.0\.1:20880 · routed by service or target-application\n/);
     assert.match(frame, /APPLICATION\s+STATE\s+POD\s+REQ\s+ERR\s+P50\s+P99\s+LAST/);
   });
 

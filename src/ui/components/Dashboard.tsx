@@ -12,7 +12,7 @@ export interface DashboardProps {
   /** e.g. `context kind-dev · namespace default`. */
   title: string;
   store: StatsStore;
-  /** The attachment consumers must set (shown in the how-to line). */
+  /** The attachment consumers set when the service alone does not say where a call goes (shown in the how-to line). */
   attachmentKey: string;
   /** Shown as a banner: `stopping…`, `applying…`, or an error from changing the selection. */
   status?: {text: string; tone: 'info' | 'error'} | undefined;
@@ -236,7 +236,7 @@ export function Dashboard({title, store, attachmentKey, status, stopping, onQuit
             {others.length > 0 ? <Text dimColor> (also {others.join(', ')})</Text> : null}
           </Text>
           <Text wrap="truncate-end" dimColor>
-            consumers: -D{'<interface>'}={dubboUrl(primary)} + attachment {attachmentKey}={'<application>'}
+            consumers: -D{'<interface>'}={dubboUrl(primary)} · routed by service or {attachmentKey}
           </Text>
         </>
       )}
