@@ -155,6 +155,8 @@ export async function runSession(options: SessionRunOptions, context: CliContext
     // The resolve file is put back on every way out: q, SIGINT, SIGTERM, a failure.
     learning?.stop();
     await Promise.all(sources.map((source) => source.close()));
+    // Lines still being counted ("… ×N in the last 5 s") are said before the reporter goes.
+    events.flushFolded();
     detach();
     signals.dispose();
   }

@@ -87,6 +87,8 @@ export function attachLineReporter(events: TunnelEventBus, options: LineReporter
     detachers.push(() => events.off(name, listener));
   }
   return () => {
+    // Failures still being counted are said before the reporter goes (the session is stopping).
+    folder.flush();
     for (const detach of detachers) detach();
   };
 }

@@ -59,4 +59,15 @@ describe('line reporter', () => {
     quiet.events.log('error', 'after detach');
     assert.deepEqual(quiet.lines(), []);
   });
+
+  test('a flood of one failure is folded, and what is still counted is said when the reporter is detached', () => {
+    const info = collect({level: 'info', json: false});
+    const failed = {...completed, status: 40, statusName: 'BAD_REQUEST', ok: false, error: 'dubbo-tunnel [DT_ERR_BACKEND_UNAVAILABLE]: user-rpc: no ready pods', code: 'DT_ERR_BACKEND_UNAVAILABLE' as const};
+    for (let i = 0; i < 5; i++) info.events.emit('request-completed', failed);
+    assert.equal(info.lines().length, 1, 'the first failure is printed, the repeats are counted');
+    info.detach();
+    const lines = info.lines();
+    assert.equal(lines.length, 2);
+    assert.match(lines[1] ?? '', /no ready pods … ×4 in the last 5 s$/);
+  });
 });
