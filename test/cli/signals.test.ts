@@ -4,45 +4,26 @@
 // already exited with 130/143 and failed the call in flight (when-exit re-raised it).
 // Needs tmux (Debian: apt-get install -y tmux); skipped with a message otherwise.
 import assert from 'node:assert/strict';
-import {spawnSync} from 'node:child_process';
 import {chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {after, before, describe, test} from 'node:test';
 import {ROOT, ensureBuilt, freePort} from '../support/binary.js';
 import {TestConsumer, TestProvider} from '../support/dubbo-peers.js';
+import {TmuxTerminal, tmuxAvailable} from '../support/tmux.js';
 import {sleep, waitFor} from '../support/wait.js';
 
-const tmux = spawnSync('tmux', ['-V'], {encoding: 'utf8'}).status === 0;
-// Open problem: under Node 24 these tmux runs time out in CI (the binary's process or its paged
-// dashboard is not seen in the pane) while the same tests pass on Node 20; until that is found they run
-// on Node 20 only.
-const node24Problem = Number(process.versions.node.split('.')[0]) > 20 ? `known open problem on Node ${process.versions.node}: the terminal signal tests time out under tmux; they run on Node 20` : false;
-const skip = node24Problem || (tmux ? false : 'tmux is not installed (apt-get install -y tmux); skipping the terminal signal tests');
-const socket = `dubbo-tunnel-signals-${process.pid}-${Date.now().toString(36)}`;
-
-function env(): NodeJS.ProcessEnv {
-  const copy = {...process.env};
-  delete copy['TMUX'];
-  return copy;
-}
-
-function tmuxRun(...args: string[]): string {
-  const result = spawnSync('tmux', ['-L', socket, ...args], {encoding: 'utf8', env: env()});
-  if (result.status !== 0) throw new Error(`tmux ${args.join(' ')} failed: ${result.stderr}`);
-  return result.stdout;
-}
+const skip = tmuxAvailable() ? false : 'tmux is not installed (apt-get install -y tmux); skipping the terminal signal tests';
 
 let dir: string;
 let slow: TestProvider;
-let sessions = 0;
+let runs = 0;
+const terminals: TmuxTerminal[] = [];
 
 before(async () => {
   if (skip !== false) return;
   ensureBuilt();
   dir = mkdtempSync(path.join(tmpdir(), 'dubbo-tunnel-signals-'));
-  // Keeps the tmux server up between the sessions below (each ends with its process).
-  tmuxRun('-f', '/dev/null', 'new-session', '-d', '-s', 'keep', 'sleep', '600');
   slow = await TestProvider.start({
     application: 'slow-rpc',
     handler: async () => {
@@ -54,14 +35,14 @@ before(async () => {
 
 after(async () => {
   if (skip !== false) return;
-  spawnSync('tmux', ['-L', socket, 'kill-server'], {env: env()});
+  for (const terminal of terminals) terminal.kill();
   await slow.close();
   rmSync(dir, {recursive: true, force: true});
 });
 
-/** Runs the binary in its own tmux session; the shell around it writes node's exit status to a file, as a shell reports it (128 + n when killed by signal n). */
-function launch(args: string[]): {target: string; readonly pid: number; started(): Promise<void>; screen(): string; status(): number | undefined} {
-  const name = `w${++sessions}`;
+/** Runs the binary in its own tmux server; the shell around it writes node's exit status to a file, as a shell reports it (128 + n when killed by signal n). */
+function launch(args: string[]): {terminal: TmuxTerminal; readonly pid: number; started(): Promise<void>; screen(): string; status(): number | undefined} {
+  const name = `w${++runs}`;
   const script = path.join(dir, `${name}.sh`);
   writeFileSync(script, [
     'export CI=false',
@@ -73,25 +54,25 @@ function launch(args: string[]): {target: string; readonly pid: number; started(
     '',
   ].join('\n'));
   chmodSync(script, 0o755);
-  tmuxRun('new-session', '-d', '-s', name, '-x', '120', '-y', '40', 'sh', script);
-  const target = `${name}:0.0`;
-  const shell = tmuxRun('display-message', '-p', '-t', target, '#{pane_pid}').trim();
+  const terminal = new TmuxTerminal(script, {columns: 120, rows: 40});
+  terminals.push(terminal);
+  terminal.start();
   let pid = 0;
   const statusFile = path.join(dir, `${name}.status`);
   return {
-    target,
+    terminal,
     get pid() {
       return pid;
     },
     async started() {
-      await waitFor(() => {
-        pid = Number(spawnSync('pgrep', ['-P', shell, 'node'], {encoding: 'utf8'}).stdout.trim().split('\n')[0] ?? 0);
-        return pid > 0;
-      }, {message: 'node started'});
+      pid = await terminal.programPid('bin/dubbo-tunnel\\.js');
     },
     screen: () => {
-      const result = spawnSync('tmux', ['-L', socket, 'capture-pane', '-p', '-t', target], {encoding: 'utf8', env: env()});
-      return result.status === 0 ? result.stdout : '(the session has ended)';
+      try {
+        return terminal.screen();
+      } catch (error) {
+        return `(no screen: ${(error as Error).message})`;
+      }
     },
     status: () => {
       if (!existsSync(statusFile)) return undefined;
@@ -102,12 +83,7 @@ function launch(args: string[]): {target: string; readonly pid: number; started(
 }
 
 async function until(run: ReturnType<typeof launch>, predicate: (screen: string) => boolean, message: string): Promise<void> {
-  let screen = '';
-  try {
-    await waitFor(() => predicate((screen = run.screen())), {timeoutMs: 20_000, intervalMs: 50, message});
-  } catch (error) {
-    throw new Error(`${(error as Error).message}\n--- screen ---\n${screen}`);
-  }
+  await run.terminal.waitFor(predicate, message, 20_000);
 }
 
 async function exitStatus(run: ReturnType<typeof launch>): Promise<number | undefined> {
@@ -162,7 +138,7 @@ describe('signals in the terminal UI', {skip}, () => {
       await until(run, (screen) => screen.includes('Pick applications to route') && screen.includes('3 of 3 selected'), 'the picker lists the demo applications');
       await run.started();
       if (stop === 'SIGTERM' || stop === 'SIGINT') process.kill(run.pid, stop);
-      else tmuxRun('send-keys', '-t', run.target, stop);
+      else run.terminal.keys(stop);
       assert.equal(await exitStatus(run), 0, `${stop}: ${run.screen()}`);
     }
   });

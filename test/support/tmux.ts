@@ -34,6 +34,23 @@ export class TmuxTerminal {
     this.#socketPath = this.#tmux('display-message', '-p', '#{socket_path}').trim();
   }
 
+  /**
+   * The pid of the program the script runs: the child of the pane's shell whose command line matches
+   * `commandLine` (a pgrep -f pattern), once it has started. Found by command line, not by process
+   * name: Node 24 names its main thread "MainThread", and on Linux that is the process name
+   * (/proc/<pid>/comm) that `pgrep node` matches, so `pgrep -P <shell> node` finds nothing there.
+   */
+  async programPid(commandLine: string, timeoutMs = 15_000): Promise<number> {
+    const shell = this.#tmux('display-message', '-p', '#{pane_pid}').trim();
+    let pid = 0;
+    await waitFor(() => {
+      const found = spawnSync('pgrep', ['-P', shell, '-f', commandLine], {encoding: 'utf8'}).stdout.trim().split('\n')[0] ?? '';
+      pid = Number(found);
+      return Number.isInteger(pid) && pid > 0;
+    }, {timeoutMs, intervalMs: 50, message: `a child of the pane's shell (pid ${shell}) running ${commandLine}`});
+    return pid;
+  }
+
   keys(...keys: string[]): void {
     this.#tmux('send-keys', ...keys);
   }
