@@ -22,34 +22,7 @@ export function requestCompleted(
   status: number | undefined,
   failure?: {readonly code: ErrorCode; readonly message: string},
 ): RequestCompleted {
-  const latencyMs = request.startedAt === undefined ? 0 : performance.now() - request.startedAt;
-  // Two literals rather than a spread: one object per request, of one of two fixed shapes.
-  if (failure === undefined) {
-    return {
-      connectionId: request.connectionId,
-      requestId: request.requestId,
-      application: request.application,
-      target: request.target,
-      status,
-      statusName: status === undefined ? undefined : statusName(status),
-      ok: status === undefined || status === STATUS.OK,
-      latencyMs,
-      oneWay: status === undefined,
-    };
-  }
-  return {
-    connectionId: request.connectionId,
-    requestId: request.requestId,
-    application: request.application,
-    target: request.target,
-    status,
-    statusName: status === undefined ? undefined : statusName(status),
-    ok: false,
-    latencyMs,
-    error: failure.message,
-    code: failure.code,
-    oneWay: status === undefined,
-  };
+  return completed(request, status, status === undefined ? undefined : statusName(status), status === undefined || status === STATUS.OK, failure, status === undefined);
 }
 
 /**
@@ -61,17 +34,34 @@ export function streamCompleted(
   status: number | undefined,
   failure?: {readonly code: ErrorCode; readonly message: string},
 ): RequestCompleted {
-  return {
+  const entry = completed(request, status, status === undefined ? undefined : `grpc ${grpcStatusName(status)}`, status === undefined || status === GRPC_STATUS.OK, failure, false);
+  entry.protocol = 'triple';
+  return entry;
+}
+
+/** One object per request, built without spreads: a request path that runs at line rate should make one allocation here, not three. */
+function completed(
+  request: CompletedRequest,
+  status: number | undefined,
+  name: string | undefined,
+  statusOk: boolean,
+  failure: {readonly code: ErrorCode; readonly message: string} | undefined,
+  oneWay: boolean,
+): RequestCompleted {
+  const entry: RequestCompleted = {
     connectionId: request.connectionId,
     requestId: request.requestId,
     application: request.application,
     target: request.target,
     status,
-    statusName: status === undefined ? undefined : `grpc ${grpcStatusName(status)}`,
-    ok: failure === undefined && (status === undefined || status === GRPC_STATUS.OK),
+    statusName: name,
+    ok: failure === undefined && statusOk,
     latencyMs: request.startedAt === undefined ? 0 : performance.now() - request.startedAt,
-    ...(failure === undefined ? {} : {error: failure.message, code: failure.code}),
-    oneWay: false,
-    protocol: 'triple',
+    oneWay,
   };
+  if (failure !== undefined) {
+    entry.error = failure.message;
+    entry.code = failure.code;
+  }
+  return entry;
 }
