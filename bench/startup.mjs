@@ -37,6 +37,8 @@ const root = join(here, '..');
 const out = join(root, '.bench-out');
 const RUNS = Number(process.env.BENCH_STARTUP_RUNS ?? 11);
 const REQUESTS = Number(process.env.BENCH_STARTUP_REQUESTS ?? 1_000_000);
+/** Seconds after the last request at which "after the requests" is sampled (every second until then). */
+const SETTLE_S = Number(process.env.BENCH_STARTUP_SETTLE_S ?? 30);
 const WANTED = (process.env.BENCH_STARTUP_VARIANTS ?? 'node,bundle,unbundled,binary').split(',');
 const MiB = 1024 * 1024;
 const TUNNEL_APPS = 100;
@@ -253,6 +255,7 @@ async function footprint(variant, kubeconfig, env) {
   let afterRequests = NaN;
   let halfway = NaN;
   let afterRequests1s = NaN;
+  const settle = [];
   let seconds = NaN;
   let bad = first.bad;
   // The long request run only for the bundle (what users run); the other variants share its code.
@@ -270,13 +273,17 @@ async function footprint(variant, kubeconfig, env) {
     // working size, a few seconds later the memory held.
     await sleep(1000);
     afterRequests1s = rssOf(run.child.pid);
-    await sleep(5000);
-    afterRequests = rssOf(run.child.pid);
+    // Then every second up to SETTLE_S, for how the RSS comes back once the load is over.
+    for (let second = 2; second <= SETTLE_S; second++) {
+      await sleep(1000);
+      settle.push(rssOf(run.child.pid));
+    }
+    afterRequests = settle.at(-1) ?? afterRequests1s;
   }
   run.child.kill('SIGTERM');
   const {code} = await run.exited;
   if (code !== 0) throw new Error(`up exited ${code} after SIGTERM:\n${run.output().slice(-2000)}`);
-  return {idle, tunnels, halfway, afterRequests1s, afterRequests, requests: Number.isFinite(seconds) ? REQUESTS : 0, seconds, bad};
+  return {idle, tunnels, halfway, afterRequests1s, afterRequests, settle, requests: Number.isFinite(seconds) ? REQUESTS : 0, seconds, bad};
 }
 
 export async function startupBench() {
@@ -349,9 +356,10 @@ export async function startupBench() {
       console.log([label.padEnd(22), ...names.flatMap((name) => [cell(pick(results[key][name])).padStart(16), name === 'node' ? null : fmt(pick(results[key][name]).median - node).padStart(7)]).filter(Boolean)].join(' '));
     }
   }
-  console.log(`\nRSS of up --all (MiB): idle with ${TUNNEL_APPS} applications | ${TUNNEL_APPS} open tunnels | halfway through the requests | 1 s after | 6 s after ${REQUESTS.toLocaleString('en-US')} requests (growth since the tunnels)`);
+  console.log(`\nRSS of up --all (MiB): idle with ${TUNNEL_APPS} applications | ${TUNNEL_APPS} open tunnels | halfway through the requests | 1 s after | ${SETTLE_S} s after ${REQUESTS.toLocaleString('en-US')} requests (growth since the tunnels)`);
   for (const [name, f] of Object.entries(results.footprint)) {
     console.log(`  ${name.padEnd(10)} ${fmt(f.idle / MiB, 1).padStart(6)} | ${fmt(f.tunnels / MiB, 1).padStart(6)} | ${fmt(f.halfway / MiB, 1).padStart(6)} | ${fmt(f.afterRequests1s / MiB, 1).padStart(6)} | ${fmt(f.afterRequests / MiB, 1).padStart(6)} (${fmt((f.afterRequests - f.tunnels) / MiB, 1)}; ${fmt(f.requests / f.seconds)} req/s, ${f.bad} bad answers)`);
+    if (f.settle?.length > 0) console.log(`  ${''.padEnd(10)} RSS each second from 2 s after the requests: ${f.settle.map((bytes) => fmt(bytes / MiB, 0)).join(' ')}`);
   }
 
   const bundle = (key) => results[key].bundle?.median ?? NaN;
