@@ -5,6 +5,7 @@ import {TunnelEventBus} from '../core/events.js';
 import {StatsStore, showingSelection} from '../core/stats.js';
 import type {LogLevel} from '../core/events.js';
 import type {SettingsStore} from '../config/settings.js';
+import {releaseMemoryWhenIdle} from './idle-memory.js';
 import {attachLineReporter} from '../reporters/line-reporter.js';
 import {TunnelSession, discoverAll} from '../session/session.js';
 import type {Choice} from '../session/session.js';
@@ -50,6 +51,8 @@ export async function runSession(options: SessionRunOptions, context: CliContext
     if (controller.quit !== undefined) controller.quit();
     stopRequested?.();
   });
+  // Memory a burst of traffic made V8 take is given back once the traffic stops (idle-memory.ts).
+  const stopReleasingMemory = releaseMemoryWhenIdle(events);
   // In plain mode the reporter is attached before anything starts, so discovery warnings show.
   const detach = interactive ? () => undefined : attachLineReporter(events, {out: context.stdout, level: options.logLevel, json: options.renderer === 'json'});
   let sources: BackendSource[] = [];
@@ -157,6 +160,7 @@ export async function runSession(options: SessionRunOptions, context: CliContext
     await Promise.all(sources.map((source) => source.close()));
     // Lines still being counted ("… ×N in the last 5 s") are said before the reporter goes.
     events.flushFolded();
+    stopReleasingMemory();
     detach();
     signals.dispose();
   }
