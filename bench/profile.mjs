@@ -27,13 +27,6 @@ if (!testCase) {
   process.exit(2);
 }
 
-/**
- * What a sample or an allocation is charged to. Our code (mapped back to src/ through the bundle's
- * source map) is charged by its file; Node's and V8's own code to the nearest caller of ours, so
- * the stream work behind a write from the router counts as "writes", and the work under an emit
- * of our event bus as "events"; what no code of ours called (a socket read as it arrives) keeps a
- * name of its own.
- */
 /** The bundle's source map, read once the bundle is built (below). */
 let bundleMap;
 const FILE_CATEGORIES = [
@@ -61,6 +54,13 @@ function frameOf(callFrame) {
   return {name, url: source, ours: true, category, writer, line: (entry?.originalLine ?? 0) + 1};
 }
 
+/**
+ * What a sample or an allocation is charged to. Our code (mapped back to src/ through the bundle's
+ * source map) is charged by its file; Node's and V8's own code to the nearest caller of ours, so
+ * the stream work behind a write from the router counts as "writes", and the work under an emit
+ * of our event bus as "events"; what no code of ours called (a socket read as it arrives) keeps a
+ * name of its own.
+ */
 function categorize(frames) {
   const leaf = frames[0];
   if (leaf.ours) return leaf.writer && leaf.category === 'request handling' ? 'writes' : leaf.category;

@@ -58,7 +58,7 @@ function collector(): (() => void) | undefined {
   try {
     v8.setFlagsFromString('--expose-gc');
     const gc: unknown = vm.runInNewContext('gc');
-    return typeof gc === 'function' ? () => (gc as () => void)() : undefined;
+    return typeof gc === 'function' ? (gc as () => void) : undefined;
   } catch {
     return undefined;
   }

@@ -5,7 +5,6 @@ import {TunnelEventBus} from '../core/events.js';
 import {StatsStore, showingSelection} from '../core/stats.js';
 import type {LogLevel} from '../core/events.js';
 import type {SettingsStore} from '../config/settings.js';
-import {releaseMemoryWhenIdle} from './idle-memory.js';
 import {attachLineReporter} from '../reporters/line-reporter.js';
 import {TunnelSession, discoverAll} from '../session/session.js';
 import type {Choice} from '../session/session.js';
@@ -15,6 +14,7 @@ import type {TunnelServerOptions} from '../proxy/tunnel-server.js';
 import type {CliContext} from './command.js';
 import {exitCodeFor} from './report-error.js';
 import {handleStopSignals} from './stop-signals.js';
+import {releaseMemoryWhenIdle} from './idle-memory.js';
 import {startLearning} from './learning.js';
 import type {Learning} from './learning.js';
 

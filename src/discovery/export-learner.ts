@@ -18,8 +18,6 @@ export interface ExportLearnerOptions {
   probe?: (backend: Backend, options: ProbeOptions) => Promise<ProbeResult>;
   /** Wait before asking again after a new pod (pods come in bursts during a rollout). */
   relearnDelayMs?: number;
-  /** How many applications are asked at the same time (default LEARN_CONCURRENCY). */
-  concurrency?: number;
 }
 
 /**
@@ -189,8 +187,7 @@ export class ExportLearner {
   }
 
   #pump(): void {
-    const limit = Math.max(1, this.#options.concurrency ?? LEARN_CONCURRENCY);
-    while (!this.#closed && this.#running < limit && this.#waiting.length > 0) {
+    while (!this.#closed && this.#running < LEARN_CONCURRENCY && this.#waiting.length > 0) {
       const run = this.#waiting.shift() as () => Promise<void>;
       this.#running++;
       void run().finally(() => {

@@ -4,6 +4,7 @@
  * supplementary character is two 3-byte surrogates; Node's 'utf8' would write 4 bytes and is wrong),
  * compact headers for up to 31 units (0x00-0x1f) and 1023 units (0x30-0x33), 'S' up to 0x8000
  * units, longer strings in 'R' chunks of 0x8000 units that never end on a high surrogate.
+ * decodeCesu8 reads them back (HessianWalker.readString walks and checks the bytes first).
  */
 
 const CHUNK = 0x8000;
@@ -93,4 +94,32 @@ function writeCesu8(target: Buffer, offset: number, value: string, start: number
     }
   }
   return at;
+}
+
+/** Decodes `units` UTF-16 units of CESU-8 (or UTF-8) from buf[start, end); the bytes were walked already. */
+export function decodeCesu8(buf: Buffer, start: number, end: number, units: number): string {
+  const out = new Uint16Array(units);
+  let n = 0;
+  let p = start;
+  while (p < end) {
+    const b = buf[p] as number;
+    if (b < 0x80) {
+      out[n++] = b;
+      p++;
+    } else if ((b & 0xe0) === 0xc0) {
+      out[n++] = ((b & 0x1f) << 6) | ((buf[p + 1] as number) & 0x3f);
+      p += 2;
+    } else if ((b & 0xf0) === 0xe0) {
+      out[n++] = ((b & 0x0f) << 12) | (((buf[p + 1] as number) & 0x3f) << 6) | ((buf[p + 2] as number) & 0x3f);
+      p += 3;
+    } else {
+      const cp = (((b & 0x07) << 18) | (((buf[p + 1] as number) & 0x3f) << 12) | (((buf[p + 2] as number) & 0x3f) << 6) | ((buf[p + 3] as number) & 0x3f)) - 0x10000;
+      out[n++] = 0xd800 + (cp >> 10);
+      out[n++] = 0xdc00 + (cp & 0x3ff);
+      p += 4;
+    }
+  }
+  let text = '';
+  for (let i = 0; i < n; i += 8192) text += String.fromCharCode(...out.subarray(i, Math.min(n, i + 8192)));
+  return text;
 }

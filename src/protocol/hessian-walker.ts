@@ -13,6 +13,7 @@
  */
 import {ProtocolError} from '../core/errors.js';
 import {internAscii} from './ascii-intern.js';
+import {decodeCesu8} from './hessian-string.js';
 
 /** Returned by readPrimitiveOrSkip() for a value that is not a string, number, boolean or null. */
 export const SKIPPED: unique symbol = Symbol('skipped');
@@ -515,32 +516,4 @@ export class HessianWalker {
     if (next > this.end) this.truncated(next);
     this.pos = next;
   }
-}
-
-/** Decodes `units` UTF-16 units of CESU-8 (or UTF-8) from buf[start, end); the bytes were walked already. */
-function decodeCesu8(buf: Buffer, start: number, end: number, units: number): string {
-  const out = new Uint16Array(units);
-  let n = 0;
-  let p = start;
-  while (p < end) {
-    const b = buf[p] as number;
-    if (b < 0x80) {
-      out[n++] = b;
-      p++;
-    } else if ((b & 0xe0) === 0xc0) {
-      out[n++] = ((b & 0x1f) << 6) | ((buf[p + 1] as number) & 0x3f);
-      p += 2;
-    } else if ((b & 0xf0) === 0xe0) {
-      out[n++] = ((b & 0x0f) << 12) | (((buf[p + 1] as number) & 0x3f) << 6) | ((buf[p + 2] as number) & 0x3f);
-      p += 3;
-    } else {
-      const cp = (((b & 0x07) << 18) | (((buf[p + 1] as number) & 0x3f) << 12) | (((buf[p + 2] as number) & 0x3f) << 6) | ((buf[p + 3] as number) & 0x3f)) - 0x10000;
-      out[n++] = 0xd800 + (cp >> 10);
-      out[n++] = 0xdc00 + (cp & 0x3ff);
-      p += 4;
-    }
-  }
-  let text = '';
-  for (let i = 0; i < n; i += 8192) text += String.fromCharCode(...out.subarray(i, Math.min(n, i + 8192)));
-  return text;
 }

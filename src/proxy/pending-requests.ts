@@ -37,7 +37,7 @@ export class PendingRequests<T> {
     return value;
   }
 
-  /** Removes and returns every request, in the order they were sent where it is known. */
+  /** Removes and returns every request. */
   takeAll(): [bigint, T][] {
     const all: [bigint, T][] = [];
     if (this.#sole !== undefined) all.push([this.#soleId, this.#sole]);

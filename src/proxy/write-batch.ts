@@ -58,13 +58,10 @@ export function writeFrame(stream: Duplex, frame: FrameBytes): boolean {
 
 /** Writes several frames (queued while a stream was connecting) in one system call. */
 export function writeFrames(stream: Duplex, frames: readonly FrameBytes[]): boolean {
-  depth++;
+  stream.cork();
   let flowing = true;
-  try {
-    for (const frame of frames) flowing = writeFrame(stream, frame) && flowing;
-  } finally {
-    if (--depth === 0) uncorkAll();
-  }
+  for (const frame of frames) flowing = writeFrame(stream, frame) && flowing;
+  stream.uncork();
   return flowing;
 }
 

@@ -13,6 +13,8 @@ export interface LineReporterOptions {
   foldWindowMs?: number;
 }
 
+const DEBUG_RANK = logLevelRank('debug');
+
 /** `foldKey`: lines with the same key within a few seconds are folded into one summary (floods). */
 type Line = {level: LogLevel; text: string; fields: object; foldKey?: string};
 
@@ -21,8 +23,6 @@ type Line = {level: LogLevel; text: string; fields: object; foldKey?: string};
  * `--json`. Successful requests are debug-level: at thousands of requests a second a line each
  * would drown the terminal; failures answered by dubbo-tunnel itself are warnings.
  */
-const DEBUG_RANK = logLevelRank('debug');
-
 export function attachLineReporter(events: TunnelEventBus, options: LineReporterOptions): () => void {
   const threshold = logLevelRank(options.level);
   const now = options.now ?? (() => new Date());

@@ -1,4 +1,5 @@
 import type {Backend} from '../core/backend.js';
+import {describeTarget} from '../protocol/header.js';
 import {METADATA_SERVICE, serviceKey} from './service-key.js';
 import type {RouteTable} from './route-table.js';
 
@@ -30,7 +31,7 @@ export type RouteDecision =
  * backend. Pure: no sockets. Steps d/e cost one map lookup when the key is known.
  */
 export function resolveRoute(table: RouteTable, input: RoutingInput, attachmentKey: string): RouteDecision {
-  // Only an answer that is not a route builds the strings of its message (targetOf, knownList).
+  // Only an answer that is not a route builds the strings of its message.
 
   const named = stringAttachment(input.attachments, attachmentKey);
   if (named !== undefined) {
@@ -39,7 +40,7 @@ export function resolveRoute(table: RouteTable, input: RoutingInput, attachmentK
     return {
       ok: false,
       code: 'DT_ERR_NO_ROUTE',
-      message: `no route for ${targetOf(input)}: attachment '${attachmentKey}' is '${named}', which is not a routed application; known applications: ${knownList(table)}`,
+      message: `no route for ${describeTarget(input.service, input.method)}: attachment '${attachmentKey}' is '${named}', which is not a routed application; known applications: ${knownList(table)}`,
     };
   }
 
@@ -57,7 +58,7 @@ export function resolveRoute(table: RouteTable, input: RoutingInput, attachmentK
       return {
         ok: false,
         code: 'DT_ERR_NO_ROUTE',
-        message: `no route for ${targetOf(input)}: the interface map sends it to '${application}', which is not a routed application; known applications: ${knownList(table)}`,
+        message: `no route for ${describeTarget(input.service, input.method)}: the interface map sends it to '${application}', which is not a routed application; known applications: ${knownList(table)}`,
       };
     }
   }
@@ -80,7 +81,7 @@ export function resolveRoute(table: RouteTable, input: RoutingInput, attachmentK
         return {
           ok: false,
           code: 'DT_ERR_AMBIGUOUS_SERVICE',
-          message: `no route for ${targetOf(input)}: ${which} is exported by ${exporters.length} routed applications (${exporters.join(', ')}); choose one with the '${attachmentKey}' attachment or with --route ${input.service}=<application>`,
+          message: `no route for ${describeTarget(input.service, input.method)}: ${which} is exported by ${exporters.length} routed applications (${exporters.join(', ')}); choose one with the '${attachmentKey}' attachment or with --route ${input.service}=<application>`,
         };
       }
     }
@@ -95,18 +96,14 @@ export function resolveRoute(table: RouteTable, input: RoutingInput, attachmentK
     return {
       ok: false,
       code: 'DT_ERR_UNSUPPORTED_SERIALIZATION',
-      message: `no route for ${targetOf(input)}: ${input.unreadableBecause}; add serialization=hessian2 to the consumer's reference URL (dubbo://localhost:20880?serialization=hessian2) or map the interface with --route ${input.service ?? '<interface>'}=<application>; known applications: ${knownList(table)}`,
+      message: `no route for ${describeTarget(input.service, input.method)}: ${input.unreadableBecause}; add serialization=hessian2 to the consumer's reference URL (dubbo://localhost:20880?serialization=hessian2) or map the interface with --route ${input.service ?? '<interface>'}=<application>; known applications: ${knownList(table)}`,
     };
   }
   return {
     ok: false,
     code: 'DT_ERR_NO_ROUTE',
-    message: `no route for ${targetOf(input)}: attachment '${attachmentKey}' missing; known applications: ${knownList(table)}`,
+    message: `no route for ${describeTarget(input.service, input.method)}: attachment '${attachmentKey}' missing; known applications: ${knownList(table)}`,
   };
-}
-
-function targetOf(input: RoutingInput): string {
-  return `${input.service ?? '?'}#${input.method ?? '?'}`;
 }
 
 function knownList(table: RouteTable): string {
