@@ -20,12 +20,11 @@ if (files.length === 0) {
   process.exit(1);
 }
 // A test that hangs fails after 3 minutes instead of holding CI for its whole time budget.
-// Tests assert themselves that nothing is left listening; --test-force-exit only makes sure a
-// leaked handle in one file cannot stall the run. Not on Node 22 and later: there it ends a file's
-// process before all of its tests have run, silently (Node 24.21 ran 48, 80 and 84 of the 84 tests
-// of test/discovery/codecs.test.ts in three runs), so a green run would not mean every test ran.
-const forceExit = Number(process.versions.node.split('.')[0]) < 22 ? ['--test-force-exit'] : [];
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-timeout=180000', ...forceExit, ...files], {
+// No --test-force-exit: it ends a file's process before all of its tests have run, silently (Node
+// 24.21 ran 48, 80 and 84 of the 84 tests of test/discovery/codecs.test.ts in three runs; Node 20
+// once dropped its last 2), so a green run would not mean every test ran. Tests assert themselves
+// that nothing is left listening.
+const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-timeout=180000', ...files], {
   stdio: 'inherit',
   // ink reads CI once, at import, and then neither follows terminal resizes nor renders every
   // frame; the component tests check our layout, so they run as in a terminal. Tests that need the
