@@ -11,6 +11,7 @@ import {ConsumerConnection} from './consumer-connection.js';
 import {TelnetShell} from './telnet-shell.js';
 import {TripleConnection} from './http2/triple-connection.js';
 import {TripleUpstreams} from './http2/triple-upstreams.js';
+import {IdleSockets} from './idle-sockets.js';
 import {LocalPeerPolicy, consumerFacingAddresses, normalizeAddress} from './local-peer.js';
 
 export interface TunnelServerOptions {
@@ -86,9 +87,11 @@ export class TunnelServer {
   readonly #connections: Set<LocalConnection>;
   readonly #tripleUpstreams: TripleUpstreams;
   readonly #descriptorCheck: NodeJS.Timeout;
+  readonly #idle: IdleSockets | undefined;
   #closing: Promise<void> | undefined;
 
-  private constructor(server: net.Server, connections: Set<LocalConnection>, tripleUpstreams: TripleUpstreams, events: TunnelEventBus, host: string, port: number) {
+  private constructor(server: net.Server, connections: Set<LocalConnection>, tripleUpstreams: TripleUpstreams, idle: IdleSockets | undefined, events: TunnelEventBus, host: string, port: number) {
+    this.#idle = idle;
     this.#server = server;
     this.#descriptorCheck = watchDescriptors(server, connections, events);
     this.#connections = connections;
@@ -106,6 +109,7 @@ export class TunnelServer {
     let accepting = false;
     const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     let idleCloseLogged = false;
+    const idle = idleTimeoutMs > 0 ? new IdleSockets(idleTimeoutMs) : undefined;
     const connections = new Set<LocalConnection>();
     const tripleUpstreams = new TripleUpstreams(events);
     const server = net.createServer({noDelay: true, allowHalfOpen: true}, (socket) => {
@@ -132,17 +136,17 @@ export class TunnelServer {
       };
       let current = undecided;
       connections.add(undecided);
-      if (idleTimeoutMs > 0) {
-        // Any byte in either direction restarts it; an answer to a request in flight does too,
-        // so a connection skipped because it was owed something is looked at again later.
-        socket.setTimeout(idleTimeoutMs);
-        socket.on('timeout', () => {
-          if (!current.closeIfIdle?.()) return;
-          if (idleCloseLogged) return;
+      // Any byte in either direction counts as activity; a connection skipped because it was
+      // owed something is looked at again at the next check.
+      idle?.watch(socket, () => {
+        if (!current.closeIfIdle?.()) return false;
+        if (!idleCloseLogged) {
           idleCloseLogged = true;
           events.log('info', `closed consumer #${id} (${peer}): it sent nothing for ${Math.round(idleTimeoutMs / 1000)} s (a Dubbo consumer sends a heartbeat every 60 s); idle connections are closed after --idle-timeout <seconds>, and further ones are not logged`);
-        });
-      }
+        }
+        return true;
+      });
+      socket.once('close', () => idle?.unwatch(socket));
       sniffFirstBytes(socket, (protocol) => {
         connections.delete(undecided);
         if (protocol === 'gone') {
@@ -153,6 +157,7 @@ export class TunnelServer {
           const shell = new TelnetShell(socket, {id, peer, events, routes: options.routes, ...(options.describeApplication ? {describe: options.describeApplication} : {}), ...(options.telnetIdleMs === undefined ? {} : {idleMs: options.telnetIdleMs})});
           connections.add(shell);
           // The shell closes idle sessions itself, with a word to the user (it sets the socket's timer).
+          idle?.unwatch(socket);
           current = shell;
           shell.onClosed(() => connections.delete(shell));
           socket.resume();
@@ -164,9 +169,9 @@ export class TunnelServer {
           : new ConsumerConnection(socket, {...common, maxBodyLength: options.maxBodyLength ?? DEFAULT_PAYLOAD});
         connections.add(connection);
         current = connection;
-        // node's HTTP/2 session reads the socket natively, so the socket's timer would not see its
+        // node's HTTP/2 session reads the socket natively, so its byte counters would not show its
         // traffic: the Triple side keeps HTTP/2 connections alive or ends them with GOAWAY.
-        if (protocol === 'http2') socket.setTimeout(0);
+        if (protocol === 'http2') idle?.unwatch(socket);
         connection.onClosed(() => connections.delete(connection));
         // sniffFirstBytes paused the socket with its first bytes put back. The Dubbo connection reads
         // them once resumed; node's HTTP/2 session takes buffered bytes itself on its next tick.
@@ -174,10 +179,16 @@ export class TunnelServer {
       });
     });
 
-    const host = await listen(server, options.port, options.host);
+    let host: string;
+    try {
+      host = await listen(server, options.port, options.host);
+    } catch (error) {
+      idle?.close();
+      throw error;
+    }
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : options.port;
-    const instance = new TunnelServer(server, connections, tripleUpstreams, events, host, port);
+    const instance = new TunnelServer(server, connections, tripleUpstreams, idle, events, host, port);
     // server.close() stops new 'connection' events by itself; this only covers the moment
     // between listen() and having an instance.
     accepting = true;
@@ -207,6 +218,7 @@ export class TunnelServer {
   close(graceMs = 3000): Promise<void> {
     this.#closing ??= (async () => {
       clearInterval(this.#descriptorCheck);
+      this.#idle?.close();
       const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
       await Promise.all([...this.#connections].map((connection) => connection.shutdown(graceMs)));
       this.#tripleUpstreams.close();
