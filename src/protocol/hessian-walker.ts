@@ -12,7 +12,7 @@
  * (no hang). Errors are ProtocolError 'DT_ERR_BAD_BODY' naming `what` was being read and where.
  */
 import {ProtocolError} from '../core/errors.js';
-import {internAscii} from './ascii-intern.js';
+import {internAscii, internedAt} from './ascii-intern.js';
 import {decodeCesu8} from './hessian-string.js';
 
 /** Returned by readPrimitiveOrSkip() for a value that is not a string, number, boolean or null. */
@@ -62,10 +62,18 @@ export class HessianWalker {
     this.what = 'value';
     this.argument = 0;
     this.argumentCount = 0;
-    this.#classFields.length = 0;
-    this.#stack.length = 0;
+    // Setting an array's length is a call into the runtime even when it changes nothing.
+    if (this.#classFields.length > 0) this.#classFields.length = 0;
+    // The skip stack's entries are written before they are read; it is only let go of when a
+    // deeply nested body grew it.
+    if (this.#stack.length > 64) this.#stack.length = 0;
     this.#chunkUnits = 0;
     this.#chunkFinal = true;
+  }
+
+  /** How many class definitions ('C') the body has made so far. */
+  get classDefinitions(): number {
+    return this.#classFields.length;
   }
 
   get atEnd(): boolean {
@@ -274,6 +282,32 @@ export class HessianWalker {
 
   /** Reads a string ('N' gives null), decoding CESU-8 as Hessian2Input.parseUTF8Char does. */
   readString(): string | null {
+    // The usual string is one short chunk of ASCII seen before: one pass over its bytes.
+    const buf = this.buf;
+    const pos = this.pos;
+    const tag = pos < this.end ? (buf[pos] as number) : -1;
+    if (tag >= 0 && tag < 0x20) {
+      if (pos + 1 + tag <= this.end) {
+        const known = internedAt(buf, pos + 1, tag);
+        if (known !== undefined) {
+          this.pos = pos + 1 + tag;
+          return known;
+        }
+      }
+    } else if (tag >= 0x30 && tag < 0x34 && pos + 2 <= this.end) {
+      const units = ((tag - 0x30) << 8) + (buf[pos + 1] as number);
+      if (pos + 2 + units <= this.end) {
+        const known = internedAt(buf, pos + 2, units);
+        if (known !== undefined) {
+          this.pos = pos + 2 + units;
+          return known;
+        }
+      }
+    }
+    return this.#readStringChunks();
+  }
+
+  #readStringChunks(): string | null {
     if (this.peek() === 0x4e) {
       this.pos++;
       return null;

@@ -54,24 +54,80 @@ function unreadable(serializationId: number, error: unknown): PeekResult {
  * Reads request after request into the same objects, so routing a request allocates nothing here:
  * one walker, one metadata object, one attachments map and one result per consumer connection.
  * What `peek` returns is only valid until its next call; the router reads it and lets it go.
+ *
+ * A consumer calls the same methods with the same attachments again and again, so the peeker also
+ * keeps the bytes of the last request's leading fields (dubbo version, service, version, method,
+ * parameter types) and of its attachments map. When a body starts with the same bytes, what they
+ * said is known without reading them again: one byte-for-byte comparison instead of decoding a
+ * dozen strings. Only the arguments are always walked (to find where the attachments start).
  */
 export class RequestPeeker {
   readonly #walker = new HessianWalker(Buffer.alloc(0));
   readonly #request: MutableRequestMetadata = emptyMetadata(new Map());
   readonly #readable: {readable: true; serializationId: number; request: RequestMetadata} = {readable: true, serializationId: SERIALIZATION.HESSIAN2, request: this.#request};
+  readonly #seen: SeenFields = {leading: new ByteMemo(), dubboVersion: '', service: '', serviceVersion: '', method: '', parameterTypes: '', argumentCount: 0, attachments: new ByteMemo()};
 
   /** The request in `frame` (its 16-byte header, then the body). */
   peek(serializationId: number, frame: Buffer): PeekResult {
     if (serializationId !== SERIALIZATION.HESSIAN2 || frame.length <= HEADER_LENGTH) return tryPeekRequest(serializationId, frame.subarray(HEADER_LENGTH));
     try {
       this.#walker.reset(frame, HEADER_LENGTH);
-      readHessian2Request(this.#walker, this.#request);
+      readHessian2Request(this.#walker, this.#request, this.#seen);
       return this.#readable;
     } catch (error) {
       return unreadable(serializationId, error);
     }
   }
 }
+
+/**
+ * What the last request's leading fields and attachments said, with their bytes. A memo that is
+ * not `valid` is not used; each is forgotten before its fields are read anew, so a read that fails
+ * halfway never leaves a memo that disagrees with what the metadata object holds.
+ */
+interface SeenFields {
+  readonly leading: ByteMemo;
+  dubboVersion: string;
+  service: string;
+  serviceVersion: string;
+  method: string;
+  parameterTypes: string;
+  argumentCount: number;
+  /** The attachments map's bytes; what they said is the metadata object's map itself. */
+  readonly attachments: ByteMemo;
+}
+
+/** A copy of some bytes, to tell whether a later body holds the same bytes at its own position. */
+class ByteMemo {
+  #bytes = new Uint8Array(256);
+  #length = 0;
+  valid = false;
+
+  get length(): number {
+    return this.#length;
+  }
+
+  /** True when `buf` holds the remembered bytes from `start` on (it may go on beyond them). */
+  matches(buf: Buffer, start: number, end: number): boolean {
+    const length = this.#length;
+    if (!this.valid || end - start < length) return false;
+    return buf.compare(this.#bytes, 0, length, start, start + length) === 0;
+  }
+
+  remember(buf: Buffer, start: number, end: number): void {
+    const length = end - start;
+    // An empty run would match any body (a body without attachments says so by ending, which
+    // the next body need not do); larger runs are rare and not worth a large copy per connection.
+    if (length === 0 || length > MEMO_LIMIT) return;
+    if (this.#bytes.length < length) this.#bytes = new Uint8Array(Math.max(length, this.#bytes.length * 2));
+    buf.copy(this.#bytes, 0, start, end);
+    this.#length = length;
+    this.valid = true;
+  }
+}
+
+/** Longest run of bytes a ByteMemo keeps (leading fields, or an attachments map). */
+const MEMO_LIMIT = 4096;
 
 type MutableRequestMetadata = {-readonly [K in keyof RequestMetadata]: RequestMetadata[K]} & {attachments: Map<string, AttachmentValue>};
 
@@ -87,8 +143,57 @@ export function peekHessian2Request(body: Buffer): RequestMetadata {
   return request;
 }
 
-/** Fills `into` from the walker's body (its attachments map is emptied first). Throws ProtocolError. */
-function readHessian2Request(walker: HessianWalker, into: MutableRequestMetadata): void {
+/**
+ * Fills `into` from the walker's body (its attachments map is emptied first). Throws ProtocolError.
+ * With `seen` (RequestPeeker), fields whose bytes are the same as the last request's are not read
+ * again; `into` must then be the object the last call filled.
+ */
+function readHessian2Request(walker: HessianWalker, into: MutableRequestMetadata, seen?: SeenFields): void {
+  const buf = walker.buf;
+  const leadingStart = walker.pos;
+  if (seen !== undefined && seen.leading.matches(buf, leadingStart, walker.end)) {
+    walker.pos = leadingStart + seen.leading.length;
+    into.dubboVersion = seen.dubboVersion;
+    into.service = seen.service;
+    into.serviceVersion = seen.serviceVersion;
+    into.method = seen.method;
+    into.parameterTypes = seen.parameterTypes;
+    into.argumentCount = seen.argumentCount;
+  } else {
+    if (seen !== undefined) seen.leading.valid = false;
+    readLeadingFields(walker, into);
+    if (seen !== undefined) {
+      seen.dubboVersion = into.dubboVersion;
+      seen.service = into.service;
+      seen.serviceVersion = into.serviceVersion;
+      seen.method = into.method;
+      seen.parameterTypes = into.parameterTypes;
+      seen.argumentCount = into.argumentCount;
+      seen.leading.remember(buf, leadingStart, walker.pos);
+    }
+  }
+  const argumentCount = into.argumentCount;
+  walker.argumentCount = argumentCount;
+  for (let i = 1; i <= argumentCount; i++) {
+    walker.argument = i;
+    walker.skipValue();
+  }
+  walker.argument = 0;
+  walker.what = 'attachments';
+  into.attachmentsRead = true;
+  // A value in the attachments may be an object of a class the arguments defined ('C'); the same
+  // bytes then mean something else, so the memo is used, and kept, only for bodies without any.
+  const attachmentsStart = walker.pos;
+  const memoUsable = seen !== undefined && walker.classDefinitions === 0;
+  if (memoUsable && seen.attachments.matches(buf, attachmentsStart, walker.end)) return;
+  if (seen !== undefined) seen.attachments.valid = false;
+  into.attachments.clear();
+  readAttachments(walker, into.attachments);
+  if (memoUsable) seen.attachments.remember(buf, attachmentsStart, walker.pos);
+}
+
+/** Fields 1-5: dubbo version, service path, service version, method name, parameter types. */
+function readLeadingFields(walker: HessianWalker, into: MutableRequestMetadata): void {
   // Java reads these with readUTF(); a null (e.g. a missing version) is read as ''.
   walker.what = 'dubbo version (field 1)';
   into.dubboVersion = walker.readString() ?? '';
@@ -101,18 +206,7 @@ function readHessian2Request(walker: HessianWalker, into: MutableRequestMetadata
   walker.what = 'parameter types (field 5)';
   const parameterTypes = walker.readString() ?? '';
   into.parameterTypes = parameterTypes;
-  const argumentCount = countArguments(parameterTypes);
-  into.argumentCount = argumentCount;
-  walker.argumentCount = argumentCount;
-  for (let i = 1; i <= argumentCount; i++) {
-    walker.argument = i;
-    walker.skipValue();
-  }
-  walker.argument = 0;
-  walker.what = 'attachments';
-  into.attachments.clear();
-  readAttachments(walker, into.attachments);
-  into.attachmentsRead = true;
+  into.argumentCount = countArguments(parameterTypes);
 }
 
 /**
