@@ -115,18 +115,35 @@ export function emptyHeader(): MutableFrameHeader {
   return {flags: 0, status: 0, requestId: 0n, bodyLength: 0, isRequest: false, twoWay: false, event: false, serializationId: 0};
 }
 
-/** readHeader into an object the caller reuses (FrameDecoder's reuseHeader). */
+/**
+ * readHeader into an object the caller reuses (FrameDecoder's reuseHeader). Bytes are read one by
+ * one rather than through Buffer's read methods: those are calls the optimizer does not always
+ * inline, and this runs twice per request.
+ */
 export function readHeaderInto(target: MutableFrameHeader, buf: Buffer, offset = 0): FrameHeader {
-  const flags = buf.readUInt8(offset + 2);
+  const flags = buf[offset + 2] as number;
   target.flags = flags;
-  target.status = buf.readUInt8(offset + 3);
-  target.requestId = buf.readBigInt64BE(offset + 4);
-  target.bodyLength = buf.readInt32BE(offset + 12);
+  target.status = buf[offset + 3] as number;
+  target.requestId = requestIdAt(buf, offset + 4);
+  target.bodyLength = ((buf[offset + 12] as number) << 24) | ((buf[offset + 13] as number) << 16) | ((buf[offset + 14] as number) << 8) | (buf[offset + 15] as number);
   target.isRequest = (flags & FLAG_REQUEST) !== 0;
   target.twoWay = (flags & FLAG_TWOWAY) !== 0;
   target.event = (flags & FLAG_EVENT) !== 0;
   target.serializationId = flags & SERIALIZATION_MASK;
   return target;
+}
+
+/**
+ * The signed 64-bit id at `offset`. Java's ids count up from 0 (and ours for heartbeats down from
+ * -1), so the high half is nearly always 0 or -1 and the id is made from one number: one bigint
+ * instead of the four a general 64-bit read builds.
+ */
+function requestIdAt(buf: Buffer, offset: number): bigint {
+  const high = ((buf[offset] as number) << 24) | ((buf[offset + 1] as number) << 16) | ((buf[offset + 2] as number) << 8) | (buf[offset + 3] as number);
+  const low = (((buf[offset + 4] as number) << 24) | ((buf[offset + 5] as number) << 16) | ((buf[offset + 6] as number) << 8) | (buf[offset + 7] as number)) >>> 0;
+  if (high === 0) return BigInt(low);
+  if (high === -1) return BigInt(low - 0x100000000);
+  return (BigInt(high) << 32n) | BigInt(low);
 }
 
 export function writeHeader(
@@ -150,8 +167,22 @@ let targetCount = 0;
 
 /** `target` for logs: `com.foo.UserService#getUser` (the same string each time for the same pair). */
 export function describeTarget(service: string | undefined, method: string | undefined): string {
+  // Most requests name the same pair as the one before (the peek hands back the same strings).
+  if (service === lastService && method === lastMethod && lastTarget !== undefined) return lastTarget;
   const serviceName = service ?? '?';
   const methodName = method ?? '?';
+  const target = targetOf(serviceName, methodName);
+  lastService = service;
+  lastMethod = method;
+  lastTarget = target;
+  return target;
+}
+
+let lastService: string | undefined;
+let lastMethod: string | undefined;
+let lastTarget: string | undefined;
+
+function targetOf(serviceName: string, methodName: string): string {
   let byMethod = targets.get(serviceName);
   let target = byMethod?.get(methodName);
   if (target !== undefined) return target;

@@ -1,3 +1,4 @@
+import {performance} from 'node:perf_hooks';
 import type {ErrorCode} from '../core/errors.js';
 import type {RequestCompleted} from '../core/events.js';
 import {GRPC_STATUS, grpcStatusName} from '../protocol/grpc.js';

@@ -1,3 +1,5 @@
+// The global `performance` is a lazy getter in Node 20 (a call on every read); the import is a plain binding.
+import {performance} from 'node:perf_hooks';
 import type {Socket} from 'node:net';
 import type {Backend} from '../core/backend.js';
 import type {ErrorCode, ProtocolError} from '../core/errors.js';

@@ -16,7 +16,7 @@ export class PendingRequests<T> {
   set(id: bigint, value: T): void {
     if (this.#sole !== undefined && this.#soleId === id) {
       this.#sole = value;
-    } else if (this.#sole === undefined && !this.#more.has(id)) {
+    } else if (this.#sole === undefined && (this.#more.size === 0 || !this.#more.has(id))) {
       this.#soleId = id;
       this.#sole = value;
     } else {

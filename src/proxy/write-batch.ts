@@ -1,3 +1,5 @@
+// Node's global `Buffer` is not a constant to the optimizer; the import is.
+import {Buffer} from 'node:buffer';
 import type {Duplex} from 'node:stream';
 import type {FrameDecoder} from '../protocol/frame-decoder.js';
 import {HEADER_LENGTH, MAGIC_HIGH, MAGIC_LOW} from '../protocol/header.js';
@@ -35,7 +37,9 @@ export function dispatchChunk(decoder: FrameDecoder, chunk: Buffer): void {
 }
 
 function isOneFrame(chunk: Buffer): boolean {
-  return chunk.length >= HEADER_LENGTH && chunk[0] === MAGIC_HIGH && chunk[1] === MAGIC_LOW && chunk.readInt32BE(12) === chunk.length - HEADER_LENGTH;
+  if (chunk.length < HEADER_LENGTH || chunk[0] !== MAGIC_HIGH || chunk[1] !== MAGIC_LOW) return false;
+  const bodyLength = ((chunk[12] as number) << 24) | ((chunk[13] as number) << 16) | ((chunk[14] as number) << 8) | (chunk[15] as number);
+  return bodyLength === chunk.length - HEADER_LENGTH;
 }
 
 function uncorkAll(): void {

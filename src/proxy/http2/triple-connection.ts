@@ -1,3 +1,4 @@
+import {performance} from 'node:perf_hooks';
 import http2 from 'node:http2';
 import type {ClientHttp2Stream, IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Session, ServerHttp2Stream} from 'node:http2';
 import type {Socket} from 'node:net';
