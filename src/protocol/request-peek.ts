@@ -65,7 +65,7 @@ export class RequestPeeker {
   readonly #walker = new HessianWalker(Buffer.alloc(0));
   readonly #request: MutableRequestMetadata = emptyMetadata(new Map());
   readonly #readable: {readable: true; serializationId: number; request: RequestMetadata} = {readable: true, serializationId: SERIALIZATION.HESSIAN2, request: this.#request};
-  readonly #seen: SeenFields = {leading: new ByteMemo(), dubboVersion: '', service: '', serviceVersion: '', method: '', parameterTypes: '', argumentCount: 0, attachments: new ByteMemo()};
+  readonly #seen: SeenFields = {leading: new ByteMemo(), fields: emptyMetadata(new Map()), attachments: new ByteMemo()};
 
   /** The request in `frame` (its 16-byte header, then the body). */
   peek(serializationId: number, frame: Buffer): PeekResult {
@@ -87,14 +87,22 @@ export class RequestPeeker {
  */
 interface SeenFields {
   readonly leading: ByteMemo;
-  dubboVersion: string;
-  service: string;
-  serviceVersion: string;
-  method: string;
-  parameterTypes: string;
-  argumentCount: number;
+  /** What the leading fields said. */
+  readonly fields: LeadingFields;
   /** The attachments map's bytes; what they said is the metadata object's map itself. */
   readonly attachments: ByteMemo;
+}
+
+/** Fields 1-5 of a request body, and the argument count its parameter types give. */
+type LeadingFields = Pick<MutableRequestMetadata, 'dubboVersion' | 'service' | 'serviceVersion' | 'method' | 'parameterTypes' | 'argumentCount'>;
+
+function copyLeading(from: LeadingFields, to: LeadingFields): void {
+  to.dubboVersion = from.dubboVersion;
+  to.service = from.service;
+  to.serviceVersion = from.serviceVersion;
+  to.method = from.method;
+  to.parameterTypes = from.parameterTypes;
+  to.argumentCount = from.argumentCount;
 }
 
 /** A copy of some bytes, to tell whether a later body holds the same bytes at its own position. */
@@ -153,22 +161,12 @@ function readHessian2Request(walker: HessianWalker, into: MutableRequestMetadata
   const leadingStart = walker.pos;
   if (seen !== undefined && seen.leading.matches(buf, leadingStart, walker.end)) {
     walker.pos = leadingStart + seen.leading.length;
-    into.dubboVersion = seen.dubboVersion;
-    into.service = seen.service;
-    into.serviceVersion = seen.serviceVersion;
-    into.method = seen.method;
-    into.parameterTypes = seen.parameterTypes;
-    into.argumentCount = seen.argumentCount;
+    copyLeading(seen.fields, into);
   } else {
     if (seen !== undefined) seen.leading.valid = false;
     readLeadingFields(walker, into);
     if (seen !== undefined) {
-      seen.dubboVersion = into.dubboVersion;
-      seen.service = into.service;
-      seen.serviceVersion = into.serviceVersion;
-      seen.method = into.method;
-      seen.parameterTypes = into.parameterTypes;
-      seen.argumentCount = into.argumentCount;
+      copyLeading(into, seen.fields);
       seen.leading.remember(buf, leadingStart, walker.pos);
     }
   }
