@@ -62,5 +62,8 @@ interface Watched {
 
 /** Bytes read plus bytes written (including those still queued): any byte either way is activity. */
 function bytesMoved(socket: Socket): number {
-  return socket.bytesRead + socket.bytesWritten;
+  // Node's bytesWritten getter returns undefined when the socket has no write state; NaN would
+  // never equal itself and the socket would never look quiet.
+  const written: number | undefined = socket.bytesWritten;
+  return socket.bytesRead + (written ?? 0);
 }
