@@ -2,6 +2,9 @@
 // gRPC (Triple) through dubbo-tunnel vs straight to the provider (part of `npm run bench`).
 //   direct  grpc-js client -> grpc-js provider
 //   tunnel  grpc-js client -> dubbo-tunnel's local port (bundled like dist/, HTTP/2 path) -> provider
+//   h2relay grpc-js client -> the least a node:http2 proxy does (one upstream session, each stream
+//           forwarded with request + pipe, no routing) -> provider: the floor of the tunnel's path,
+//           as the plain TCP relay is for the Dubbo path
 // Unary calls with a 1 KiB message: 64 concurrent streams on one connection (throughput) and
 // 1 in flight (p50/p99 latency). Three processes: this one (load), the provider, the tunnel.
 // Loopback only. The two paths run back to back in each round so background load hits them alike.
@@ -9,6 +12,7 @@
 import process from 'node:process';
 import console from 'node:console';
 import {fork} from 'node:child_process';
+import http2 from 'node:http2';
 import {fileURLToPath} from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import {bundleTunnelCore} from './harness.mjs';
@@ -49,6 +53,29 @@ async function tunnel(providerPort) {
   process.on('message', (message) => {
     if (message.type === 'cpu') process.send({type: 'cpu', cpu: process.cpuUsage(), failed});
   });
+  process.on('disconnect', () => process.exit(0));
+}
+
+/** The yardstick HTTP/2 proxy: headers as received (less the connection-specific ones), bodies piped, trailers passed on. */
+async function h2relay(providerPort) {
+  const upstream = http2.connect(`http://127.0.0.1:${providerPort}`);
+  const connectionSpecific = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'http2-settings', 'host']);
+  const forwarded = (headers) => Object.fromEntries(Object.entries(headers).filter(([name, value]) => value !== undefined && !connectionSpecific.has(name)));
+  const server = http2.createServer();
+  server.on('stream', (stream, headers) => {
+    const out = upstream.request(forwarded(headers));
+    let trailers = {};
+    out.on('response', (response) => {
+      stream.respond(forwarded(response), {waitForTrailers: true});
+      out.pipe(stream, {end: false});
+    });
+    out.on('trailers', (received) => (trailers = forwarded(received)));
+    out.on('close', () => stream.end());
+    stream.on('wantTrailers', () => stream.sendTrailers(trailers));
+    stream.pipe(out);
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  process.send({type: 'ready', port: server.address().port});
   process.on('disconnect', () => process.exit(0));
 }
 
@@ -105,15 +132,15 @@ async function main() {
   const {port: providerPort} = await backend.ready;
   const proxy = start(['tunnel', String(providerPort)]);
   const {port: tunnelPort} = await proxy.ready;
-  const clients = {
-    direct: new grpc.Client(`127.0.0.1:${providerPort}`, grpc.credentials.createInsecure(), {'grpc.use_local_subchannel_pool': 1}),
-    tunnel: new grpc.Client(`127.0.0.1:${tunnelPort}`, grpc.credentials.createInsecure(), {'grpc.use_local_subchannel_pool': 1}),
-  };
-  const results = {direct: {rate: [], p50: [], p99: []}, tunnel: {rate: [], p50: [], p99: []}};
+  const relay = start(['h2relay', String(providerPort)]);
+  const {port: relayPort} = await relay.ready;
+  const clientOf = (port) => new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {'grpc.use_local_subchannel_pool': 1});
+  const clients = {direct: clientOf(providerPort), h2relay: clientOf(relayPort), tunnel: clientOf(tunnelPort)};
+  const results = {direct: {rate: [], p50: [], p99: []}, h2relay: {rate: [], p50: [], p99: []}, tunnel: {rate: [], p50: [], p99: []}};
   let tunnelCpuMs = 0;
   let tunnelCalls = 0;
   for (let round = 0; round < ROUNDS; round++) {
-    for (const path of ['direct', 'tunnel']) {
+    for (const path of ['direct', 'h2relay', 'tunnel']) {
       const client = clients[path];
       await load(client, CONCURRENCY, WARMUP_MS);
       const before = path === 'tunnel' ? await proxy.ask('cpu') : undefined;
@@ -133,20 +160,23 @@ async function main() {
   for (const client of Object.values(clients)) client.close();
   backend.child.kill();
   proxy.child.kill();
+  relay.child.kill();
 
   const row = (path) => ({
     rate: median(results[path].rate), p50: median(results[path].p50), p99: median(results[path].p99),
   });
   const direct = row('direct');
+  const floor = row('h2relay');
   const through = row('tunnel');
   const ratio = through.rate / direct.rate;
   const addedP99 = through.p99 - direct.p99;
   console.log(`\ngRPC unary, 1 KiB, median of ${ROUNDS} rounds of ${DURATION_MS} ms (Triple path):`);
   console.log('path    calls/s @64 streams   p50 @1 (ms)   p99 @1 (ms)');
-  for (const [name, value] of [['direct', direct], ['tunnel', through]]) {
+  for (const [name, value] of [['direct', direct], ['h2relay', floor], ['tunnel', through]]) {
     console.log(`${name.padEnd(7)} ${Math.round(value.rate).toLocaleString('en-US').padStart(19)}   ${value.p50.toFixed(3).padStart(11)}   ${value.p99.toFixed(3).padStart(11)}`);
   }
   console.log(`tunnel/direct throughput ${ratio.toFixed(2)}x (target >= ${TARGET_THROUGHPUT_RATIO}), added p99 at 1 in flight ${addedP99.toFixed(3)} ms (target <= ${TARGET_P99_ADDED_MS}), tunnel CPU ${(tunnelCpuMs * 1000 / Math.max(1, tunnelCalls)).toFixed(1)} µs per call, failed streams ${failed}`);
+  console.log(`tunnel/h2relay throughput ${(through.rate / floor.rate).toFixed(2)}x, p99 at 1 in flight ${(through.p99 - floor.p99).toFixed(3)} ms over the h2relay's (what the tunnel's own code costs on top of node:http2)`);
   const missed = ratio < TARGET_THROUGHPUT_RATIO || addedP99 > TARGET_P99_ADDED_MS || failed > 0;
   if (missed) console.log('gRPC targets: MISSED');
   if (missed && process.env.BENCH_STRICT === '1') process.exitCode = 1;
@@ -155,4 +185,5 @@ async function main() {
 const [mode, arg] = process.argv.slice(2);
 if (mode === 'provider') await provider();
 else if (mode === 'tunnel') await tunnel(Number(arg));
+else if (mode === 'h2relay') await h2relay(Number(arg));
 else await main();
