@@ -23,12 +23,13 @@ export function routeRequest(table: RouteTable, peek: PeekResult, attachmentKey:
   let input: RoutingInput;
   if (peek.readable) {
     const {request} = peek;
+    // One object literal per request, no spread: a spread builds the object through the runtime.
     input = {
       service: request.service || undefined,
       method: request.method || undefined,
       version: request.serviceVersion,
       attachments: request.attachmentsRead ? request.attachments : undefined,
-      ...(request.attachmentsRead ? {} : {unreadableBecause: `its ${serializationName(peek.serializationId)} (id ${peek.serializationId}) attachments cannot be read`}),
+      unreadableBecause: request.attachmentsRead ? undefined : `its ${serializationName(peek.serializationId)} (id ${peek.serializationId}) attachments cannot be read`,
     };
   } else if (peek.error.code === 'DT_ERR_UNSUPPORTED_SERIALIZATION') {
     input = {service: undefined, method: undefined, attachments: undefined, unreadableBecause: peek.error.message};
