@@ -34,7 +34,11 @@ function slotOf(buf: Buffer, start: number, length: number): number {
 export function internedAt(buf: Buffer, start: number, length: number): string | undefined {
   if (length === 0) return '';
   if (length > MAX_LENGTH) return undefined;
-  const slot = slotOf(buf, start, length);
+  return stringIn(slotOf(buf, start, length), buf, start, length);
+}
+
+/** The string in `slot` if its bytes are `buf[start, start + length)`. */
+function stringIn(slot: number, buf: Buffer, start: number, length: number): string | undefined {
   if (lengths[slot] !== length) return undefined;
   const base = slot * MAX_LENGTH;
   if (length >= NATIVE_COMPARE_FROM) {
@@ -48,11 +52,12 @@ export function internedAt(buf: Buffer, start: number, length: number): string |
 /** `buf[start, end)` as a latin1 string (the caller checked that every byte is ASCII), kept for internedAt. */
 export function internAscii(buf: Buffer, start: number, end: number): string {
   const length = end - start;
-  const known = internedAt(buf, start, length);
+  if (length === 0) return '';
+  if (length > MAX_LENGTH) return buf.toString('latin1', start, end);
+  const slot = slotOf(buf, start, length);
+  const known = stringIn(slot, buf, start, length);
   if (known !== undefined) return known;
   const value = buf.toString('latin1', start, end);
-  if (length > MAX_LENGTH) return value;
-  const slot = slotOf(buf, start, length);
   buf.copy(bytes, slot * MAX_LENGTH, start, end);
   lengths[slot] = length;
   strings[slot] = value;

@@ -125,12 +125,17 @@ export function readHeaderInto(target: MutableFrameHeader, buf: Buffer, offset =
   target.flags = flags;
   target.status = buf[offset + 3] as number;
   target.requestId = requestIdAt(buf, offset + 4);
-  target.bodyLength = ((buf[offset + 12] as number) << 24) | ((buf[offset + 13] as number) << 16) | ((buf[offset + 14] as number) << 8) | (buf[offset + 15] as number);
+  target.bodyLength = int32At(buf, offset + 12);
   target.isRequest = (flags & FLAG_REQUEST) !== 0;
   target.twoWay = (flags & FLAG_TWOWAY) !== 0;
   target.event = (flags & FLAG_EVENT) !== 0;
   target.serializationId = flags & SERIALIZATION_MASK;
   return target;
+}
+
+/** The signed big-endian 32-bit number at `offset` (the caller checked that 4 bytes are there). */
+export function int32At(buf: Buffer, offset: number): number {
+  return ((buf[offset] as number) << 24) | ((buf[offset + 1] as number) << 16) | ((buf[offset + 2] as number) << 8) | (buf[offset + 3] as number);
 }
 
 /**
@@ -139,8 +144,8 @@ export function readHeaderInto(target: MutableFrameHeader, buf: Buffer, offset =
  * instead of the four a general 64-bit read builds.
  */
 function requestIdAt(buf: Buffer, offset: number): bigint {
-  const high = ((buf[offset] as number) << 24) | ((buf[offset + 1] as number) << 16) | ((buf[offset + 2] as number) << 8) | (buf[offset + 3] as number);
-  const low = (((buf[offset + 4] as number) << 24) | ((buf[offset + 5] as number) << 16) | ((buf[offset + 6] as number) << 8) | (buf[offset + 7] as number)) >>> 0;
+  const high = int32At(buf, offset);
+  const low = int32At(buf, offset + 4) >>> 0;
   if (high === 0) return BigInt(low);
   if (high === -1) return BigInt(low - 0x100000000);
   return (BigInt(high) << 32n) | BigInt(low);

@@ -282,26 +282,19 @@ export class HessianWalker {
 
   /** Reads a string ('N' gives null), decoding CESU-8 as Hessian2Input.parseUTF8Char does. */
   readString(): string | null {
-    // The usual string is one short chunk of ASCII seen before: one pass over its bytes.
+    // The usual string is one short chunk of ASCII seen before: one pass over its bytes. Its
+    // header is the tag alone (0x00-0x1f: up to 31 units) or the tag and one byte (0x30-0x33).
     const buf = this.buf;
     const pos = this.pos;
     const tag = pos < this.end ? (buf[pos] as number) : -1;
-    if (tag >= 0 && tag < 0x20) {
-      if (pos + 1 + tag <= this.end) {
-        const known = internedAt(buf, pos + 1, tag);
-        if (known !== undefined) {
-          this.pos = pos + 1 + tag;
-          return known;
-        }
-      }
-    } else if (tag >= 0x30 && tag < 0x34 && pos + 2 <= this.end) {
-      const units = ((tag - 0x30) << 8) + (buf[pos + 1] as number);
-      if (pos + 2 + units <= this.end) {
-        const known = internedAt(buf, pos + 2, units);
-        if (known !== undefined) {
-          this.pos = pos + 2 + units;
-          return known;
-        }
+    const headerLength = tag >= 0 && tag < 0x20 ? 1 : tag >= 0x30 && tag < 0x34 && pos + 2 <= this.end ? 2 : 0;
+    if (headerLength > 0) {
+      const units = headerLength === 1 ? tag : ((tag - 0x30) << 8) + (buf[pos + 1] as number);
+      const start = pos + headerLength;
+      const known = start + units <= this.end ? internedAt(buf, start, units) : undefined;
+      if (known !== undefined) {
+        this.pos = start + units;
+        return known;
       }
     }
     return this.#readStringChunks();

@@ -81,8 +81,8 @@ export class RequestPeeker {
 }
 
 /**
- * What the last request's leading fields and attachments said, with their bytes. A memo that is
- * not `valid` is not used; each is forgotten before its fields are read anew, so a read that fails
+ * What the last request's leading fields and attachments said, with their bytes. Each memo is
+ * forgotten before its fields are read anew and remembered once they were, so a read that fails
  * halfway never leaves a memo that disagrees with what the metadata object holds.
  */
 interface SeenFields {
@@ -109,7 +109,7 @@ function copyLeading(from: LeadingFields, to: LeadingFields): void {
 class ByteMemo {
   #bytes = new Uint8Array(256);
   #length = 0;
-  valid = false;
+  #valid = false;
 
   get length(): number {
     return this.#length;
@@ -118,7 +118,7 @@ class ByteMemo {
   /** True when `buf` holds the remembered bytes from `start` on (it may go on beyond them). */
   matches(buf: Buffer, start: number, end: number): boolean {
     const length = this.#length;
-    if (!this.valid || end - start < length) return false;
+    if (!this.#valid || end - start < length) return false;
     return buf.compare(this.#bytes, 0, length, start, start + length) === 0;
   }
 
@@ -130,7 +130,12 @@ class ByteMemo {
     if (this.#bytes.length < length) this.#bytes = new Uint8Array(Math.max(length, this.#bytes.length * 2));
     buf.copy(this.#bytes, 0, start, end);
     this.#length = length;
-    this.valid = true;
+    this.#valid = true;
+  }
+
+  /** Not to be matched until the next remember(). */
+  forget(): void {
+    this.#valid = false;
   }
 }
 
@@ -163,7 +168,7 @@ function readHessian2Request(walker: HessianWalker, into: MutableRequestMetadata
     walker.pos = leadingStart + seen.leading.length;
     copyLeading(seen.fields, into);
   } else {
-    if (seen !== undefined) seen.leading.valid = false;
+    seen?.leading.forget();
     readLeadingFields(walker, into);
     if (seen !== undefined) {
       copyLeading(into, seen.fields);
@@ -184,7 +189,7 @@ function readHessian2Request(walker: HessianWalker, into: MutableRequestMetadata
   const attachmentsStart = walker.pos;
   const memoUsable = seen !== undefined && walker.classDefinitions === 0;
   if (memoUsable && seen.attachments.matches(buf, attachmentsStart, walker.end)) return;
-  if (seen !== undefined) seen.attachments.valid = false;
+  seen?.attachments.forget();
   into.attachments.clear();
   readAttachments(walker, into.attachments);
   if (memoUsable) seen.attachments.remember(buf, attachmentsStart, walker.pos);

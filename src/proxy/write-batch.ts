@@ -2,7 +2,7 @@
 import {Buffer} from 'node:buffer';
 import type {Duplex} from 'node:stream';
 import type {FrameDecoder} from '../protocol/frame-decoder.js';
-import {HEADER_LENGTH, MAGIC_HIGH, MAGIC_LOW} from '../protocol/header.js';
+import {HEADER_LENGTH, MAGIC_HIGH, MAGIC_LOW, int32At} from '../protocol/header.js';
 
 /** A frame's original bytes: one buffer, or the socket chunks it arrived in (never copied together). */
 export type FrameBytes = Buffer | readonly Buffer[];
@@ -38,8 +38,7 @@ export function dispatchChunk(decoder: FrameDecoder, chunk: Buffer): void {
 
 function isOneFrame(chunk: Buffer): boolean {
   if (chunk.length < HEADER_LENGTH || chunk[0] !== MAGIC_HIGH || chunk[1] !== MAGIC_LOW) return false;
-  const bodyLength = ((chunk[12] as number) << 24) | ((chunk[13] as number) << 16) | ((chunk[14] as number) << 8) | (chunk[15] as number);
-  return bodyLength === chunk.length - HEADER_LENGTH;
+  return int32At(chunk, 12) === chunk.length - HEADER_LENGTH;
 }
 
 function uncorkAll(): void {
