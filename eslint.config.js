@@ -23,18 +23,20 @@ export const LAYERS = {
   router: {mayImport: ['core', 'protocol'], bannedPackages: [...SOCKETS, ...RENDERING, ...KUBERNETES, ...SETTINGS_STORE]},
   proxy: {mayImport: ['core', 'protocol', 'router'], bannedPackages: [...RENDERING, ...KUBERNETES, ...SETTINGS_STORE]},
   // Learning what providers export: pure codecs plus a prober that talks only through Backend streams.
-  discovery: {mayImport: ['core', 'protocol', 'router'], bannedPackages: [...SOCKETS, ...RENDERING, ...KUBERNETES, ...SETTINGS_STORE]},
+  learning: {mayImport: ['core', 'protocol', 'router'], bannedPackages: [...SOCKETS, ...RENDERING, ...KUBERNETES, ...SETTINGS_STORE]},
   kube: {mayImport: ['core', 'router'], bannedPackages: [...RENDERING, ...SETTINGS_STORE]},
   client: {mayImport: ['core', 'protocol'], bannedPackages: [...RENDERING, ...KUBERNETES, ...SETTINGS_STORE]},
   config: {mayImport: ['core'], bannedPackages: [...SOCKETS, ...RENDERING, ...KUBERNETES]},
   doctor: {mayImport: ['core', 'protocol', 'router', 'proxy', 'kube'], bannedPackages: [...RENDERING, ...SETTINGS_STORE]},
   sim: {mayImport: ['core', 'protocol'], bannedPackages: [...RENDERING, ...KUBERNETES, ...SETTINGS_STORE]},
-  ui: {mayImport: ['core'], bannedPackages: [...SOCKETS, ...KUBERNETES, ...SETTINGS_STORE, 'node:child_process']},
+  // The dashboard's model: live figures folded from the event bus, for any renderer.
+  stats: {mayImport: ['core'], bannedPackages: [...SOCKETS, ...PROCESSES_AND_FILES, ...RENDERING, ...KUBERNETES, ...SETTINGS_STORE]},
+  ui: {mayImport: ['core', 'stats'], bannedPackages: [...SOCKETS, ...KUBERNETES, ...SETTINGS_STORE, 'node:child_process']},
   reporters: {mayImport: ['core'], bannedPackages: [...SOCKETS, ...RENDERING, ...KUBERNETES, ...SETTINGS_STORE]},
   // A running session: listener, route table, sources. Kubernetes sources load lazily (a dynamic
   // import of kube/session-source.ts), so from src/kube it may import types only.
   session: {mayImport: ['core', 'router', 'proxy'], typesFrom: ['kube'], bannedPackages: [...RENDERING, ...KUBERNETES, ...SETTINGS_STORE]},
-  cli: {mayImport: ['core', 'protocol', 'router', 'proxy', 'kube', 'discovery', 'client', 'config', 'doctor', 'sim', 'ui', 'reporters', 'session'], bannedPackages: [...RENDERING, ...KUBERNETES]},
+  cli: {mayImport: ['core', 'protocol', 'router', 'proxy', 'kube', 'learning', 'client', 'config', 'doctor', 'sim', 'ui', 'stats', 'reporters', 'session'], bannedPackages: [...RENDERING, ...KUBERNETES]},
   types: {mayImport: [], bannedPackages: []},
 };
 

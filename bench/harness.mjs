@@ -23,7 +23,7 @@ export async function bundleTunnelCore() {
         "export {TunnelServer} from './src/proxy/tunnel-server.js';",
         "export {StaticBackend} from './src/proxy/static-backend.js';",
         "export {RouteSource, createRouteTable} from './src/router/route-table.js';",
-        "export {StatsStore} from './src/core/stats.js';",
+        "export {StatsStore} from './src/stats/stats.js';",
         "export {attachLineReporter} from './src/reporters/line-reporter.js';",
       ].join('\n'),
       resolveDir: root,

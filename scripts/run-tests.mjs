@@ -21,7 +21,7 @@ if (files.length === 0) {
 }
 // A test that hangs fails after 3 minutes instead of holding CI for its whole time budget.
 // No --test-force-exit: it ends a file's process before all of its tests have run, silently (Node
-// 24.21 ran 48, 80 and 84 of the 84 tests of test/discovery/codecs.test.ts in three runs; Node 20
+// 24.21 ran 48, 80 and 84 of the 84 tests of test/learning/codecs.test.ts in three runs; Node 20
 // once dropped its last 2), so a green run would not mean every test ran. Tests assert themselves
 // that nothing is left listening.
 const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-timeout=180000', ...files], {

@@ -4,9 +4,9 @@
  * tables plus the learned service keys.
  */
 import type {TunnelEventBus} from '../core/events.js';
-import {ExportLearner} from '../discovery/export-learner.js';
-import {routeLearnedServices} from '../discovery/learned-routes.js';
-import {ResolveFile, expandHome} from '../discovery/resolve-file.js';
+import {ExportLearner} from '../learning/export-learner.js';
+import {routeLearnedServices} from '../learning/learned-routes.js';
+import {ResolveFile, expandHome} from '../learning/resolve-file.js';
 import {formatHostPort} from '../core/host-port.js';
 import {RouteSource, createRouteTable} from '../router/route-table.js';
 

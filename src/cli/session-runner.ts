@@ -2,7 +2,7 @@ import type {BackendSource} from '../core/backend-source.js';
 import {parseChoice} from '../core/applications.js';
 import {DubboTunnelError, errorMessage} from '../core/errors.js';
 import {TunnelEventBus} from '../core/events.js';
-import {StatsStore, showingSelection} from '../core/stats.js';
+import {StatsStore, showingSelection} from '../stats/stats.js';
 import type {LogLevel} from '../core/events.js';
 import type {SettingsStore} from '../config/settings.js';
 import {attachLineReporter} from '../reporters/line-reporter.js';

@@ -36,7 +36,7 @@ export interface BackendPort {
   connect(signal?: AbortSignal): Promise<BackendStream>;
   /**
    * Optional: the QoS port (default 22222) of one provider of this application, for learning what it
-   * exports (src/discovery/). Absent when the backend cannot reach it.
+   * exports (src/learning/). Absent when the backend cannot reach it.
    */
   readonly qos?: BackendPort;
   /** Optional: service keys the user declared for this application (the `dubbo-tunnel.io/interfaces` annotation). */

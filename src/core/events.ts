@@ -29,7 +29,7 @@ export interface TunnelEvents {
    * each one comes from (`local`, a namespace or context) when the session has several places.
    */
   'routes-changed': [{applications: string[]; origins?: Record<string, string>}];
-  /** What an application exports, as learned from its providers (src/discovery/), or why it is unknown. */
+  /** What an application exports, as learned from its providers (src/learning/), or why it is unknown. */
   'services-learned': [LearnedServices];
   /** Free-form diagnostics with a level; loggers filter by --log-level. */
   'log': [{level: LogLevel; message: string}];

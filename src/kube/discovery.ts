@@ -15,7 +15,7 @@ export const DEFAULT_INGRESS_CLASS = 'dubbo';
 export const DEFAULT_APPLICATION_ANNOTATION = 'dubbo-tunnel.io/application';
 /** The pre-1.18 way to pick an Ingress class; still honoured by controllers and by us. */
 export const LEGACY_INGRESS_CLASS_ANNOTATION = 'kubernetes.io/ingress.class';
-/** Service keys an application exports, for when its providers cannot be asked (src/discovery/): `com.foo.A,g/com.foo.B:1.0.0`. */
+/** Service keys an application exports, for when its providers cannot be asked (src/learning/): `com.foo.A,g/com.foo.B:1.0.0`. */
 export const INTERFACES_ANNOTATION = 'dubbo-tunnel.io/interfaces';
 /** The pods' QoS port when it is not Dubbo's default 22222 (dubbo.application.qos-port). */
 export const QOS_PORT_ANNOTATION = 'dubbo-tunnel.io/qos-port';

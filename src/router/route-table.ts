@@ -17,7 +17,7 @@ export interface RouteTable {
 }
 
 /**
- * `learned` is application -> the service keys it exports (src/discovery/export-learner.ts); entries for
+ * `learned` is application -> the service keys it exports (src/learning/export-learner.ts); entries for
  * applications that are not in `backends` are left out, so the maps only ever name routable applications.
  */
 export function createRouteTable(

@@ -4,7 +4,7 @@ import type {Backend} from '../core/backend.js';
 import type {BackendSource, Wanted} from '../core/backend-source.js';
 import {DubboTunnelError, errorMessage} from '../core/errors.js';
 import type {TunnelEventBus} from '../core/events.js';
-import type {AppSession} from '../core/session.js';
+import type {AppSession} from '../core/app-session.js';
 import {TunnelServer} from '../proxy/tunnel-server.js';
 import type {TunnelServerOptions} from '../proxy/tunnel-server.js';
 import {RouteSource, createRouteTable} from '../router/route-table.js';

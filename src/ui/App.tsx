@@ -1,7 +1,7 @@
 import {useEffect, useRef, useState} from 'react';
 import {Box, Text, useApp} from 'ink';
 import {DubboTunnelError, errorMessage} from '../core/errors.js';
-import type {AppSession} from '../core/session.js';
+import type {AppSession} from '../core/app-session.js';
 import {Dashboard} from './components/Dashboard.js';
 import {useKeys} from './hooks/use-keys.js';
 import {ErrorNotice} from './components/ErrorNotice.js';

@@ -1,4 +1,4 @@
-import type {ApplicationRow} from '../core/stats.js';
+import type {ApplicationRow} from '../stats/stats.js';
 
 /**
  * Pure text helpers for the terminal UI. Rows are built from fixed-width cells so a line never

@@ -1,6 +1,6 @@
 import type {DiscoveredApplication} from '../core/applications.js';
-import type {AppSession} from '../core/session.js';
-import type {StatsStore} from '../core/stats.js';
+import type {AppSession} from '../core/app-session.js';
+import type {StatsStore} from '../stats/stats.js';
 
 /** What `up` gives the terminal UI. The UI never opens sockets or calls Kubernetes itself. */
 export interface InteractiveUpOptions {

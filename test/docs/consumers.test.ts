@@ -20,7 +20,7 @@ import {promisify} from 'node:util';
 import vm from 'node:vm';
 import {main} from '../../src/cli/main.js';
 import {parseUpOptions} from '../../src/cli/commands/up.js';
-import {expandHome, renderResolveFile} from '../../src/discovery/resolve-file.js';
+import {expandHome, renderResolveFile} from '../../src/learning/resolve-file.js';
 import {StaticBackend} from '../../src/proxy/static-backend.js';
 import {TunnelServer} from '../../src/proxy/tunnel-server.js';
 import {RouteSource, createRouteTable} from '../../src/router/route-table.js';

@@ -3,9 +3,9 @@
 import assert from 'node:assert/strict';
 import {after, before, describe, it} from 'node:test';
 import {main} from '../../src/cli/main.js';
-import {ExportLearner} from '../../src/discovery/export-learner.js';
+import {ExportLearner} from '../../src/learning/export-learner.js';
 import {collector} from '../support/output.js';
-import {routeLearnedServices} from '../../src/discovery/learned-routes.js';
+import {routeLearnedServices} from '../../src/learning/learned-routes.js';
 import type {ServeHandle} from '../../src/kube/cluster.js';
 import {RouteSource} from '../../src/router/route-table.js';
 import {fixturesMissing} from '../support/discovery-fixtures.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import {PassThrough} from 'node:stream';
 import {test} from 'node:test';
 import {TunnelEventBus} from '../../src/core/events.js';
-import {StatsStore} from '../../src/core/stats.js';
+import {StatsStore} from '../../src/stats/stats.js';
 import {attachLineReporter} from '../../src/reporters/line-reporter.js';
 
 test('routes-changed with origins: "routing user-rpc (local), pay-rpc (staging)" and rows that carry the place', () => {

@@ -1,7 +1,7 @@
 // The demo providers answer discovery like a 3.2 provider with a registry, so `npm run demo` learns.
 import assert from 'node:assert/strict';
 import {test} from 'node:test';
-import {probeExports} from '../../src/discovery/probe.js';
+import {probeExports} from '../../src/learning/probe.js';
 import {StaticBackend} from '../../src/proxy/static-backend.js';
 import {DemoProvider} from '../../src/sim/demo-provider.js';
 

@@ -4,7 +4,7 @@ import {cleanup, render} from 'ink-testing-library';
 import type {DiscoveredApplication} from '../../src/core/applications.js';
 import {DubboTunnelError} from '../../src/core/errors.js';
 import {TunnelEventBus} from '../../src/core/events.js';
-import {StatsStore, showingSelection} from '../../src/core/stats.js';
+import {StatsStore, showingSelection} from '../../src/stats/stats.js';
 import {App} from '../../src/ui/App.js';
 import type {AppController} from '../../src/ui/App.js';
 import type {InteractiveOutcome, InteractiveUpOptions} from '../../src/ui/interactive-options.js';

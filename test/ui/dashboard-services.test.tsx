@@ -4,7 +4,7 @@ import {afterEach, describe, it} from 'node:test';
 import assert from 'node:assert/strict';
 import {cleanup, render} from 'ink-testing-library';
 import {TunnelEventBus} from '../../src/core/events.js';
-import {StatsStore} from '../../src/core/stats.js';
+import {StatsStore} from '../../src/stats/stats.js';
 import {Dashboard} from '../../src/ui/components/Dashboard.js';
 import {press, resize, waitForFrame, waitForText, widest} from './helpers.js';
 

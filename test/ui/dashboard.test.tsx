@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import {cleanup, render} from 'ink-testing-library';
 import {TunnelEventBus} from '../../src/core/events.js';
 import type {RequestCompleted} from '../../src/core/events.js';
-import {StatsStore} from '../../src/core/stats.js';
+import {StatsStore} from '../../src/stats/stats.js';
 import {statusName} from '../../src/protocol/header.js';
 import {Dashboard} from '../../src/ui/components/Dashboard.js';
 import type {DashboardProps} from '../../src/ui/components/Dashboard.js';

@@ -1,7 +1,7 @@
 // A stand-in for the AppSession that `up` builds (listener + routing). The UI only sees this
 // interface and the event bus, so the tests drive the real bus and the real StatsStore through it.
 import {TunnelEventBus} from '../../src/core/events.js';
-import type {AppSession} from '../../src/core/session.js';
+import type {AppSession} from '../../src/core/app-session.js';
 
 export class FakeSession implements AppSession {
   readonly events: TunnelEventBus;

@@ -1,5 +1,5 @@
 import {TunnelEventBus} from '../../core/events.js';
-import {ExportLearner} from '../../discovery/export-learner.js';
+import {ExportLearner} from '../../learning/export-learner.js';
 import {KubeCluster} from '../../kube/cluster.js';
 import {RouteSource} from '../../router/route-table.js';
 import type {KubeApplication} from '../../kube/cluster.js';

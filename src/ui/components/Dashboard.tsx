@@ -1,6 +1,6 @@
 import {useRef, useState} from 'react';
 import {Box, Text} from 'ink';
-import type {ApplicationRow, LogEntry, StatsStore} from '../../core/stats.js';
+import type {ApplicationRow, LogEntry, StatsStore} from '../../stats/stats.js';
 import {clip, describeState, dubboUrl, fit, formatAgo, formatClock, formatMs, layoutColumns, statusName} from '../format.js';
 import type {Column} from '../format.js';
 import {useNow} from '../hooks/use-now.js';

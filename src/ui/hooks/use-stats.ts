@@ -1,5 +1,5 @@
 import {useSyncExternalStore} from 'react';
-import type {StatsSnapshot, StatsStore} from '../../core/stats.js';
+import type {StatsSnapshot, StatsStore} from '../../stats/stats.js';
 
 /**
  * The only bridge from the core's statistics to React. StatsStore throttles its notifications and

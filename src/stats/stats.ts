@@ -1,8 +1,8 @@
-import {parseChoice} from './applications.js';
-import type {BackendState} from './backend.js';
-import type {LearnedServices, LogLevel, RequestCompleted, TunnelEventBus, TunnelEvents} from './events.js';
-import {logLevelRank} from './events.js';
-import type {AppSession} from './session.js';
+import {parseChoice} from '../core/applications.js';
+import type {BackendState} from '../core/backend.js';
+import type {LearnedServices, LogLevel, RequestCompleted, TunnelEventBus, TunnelEvents} from '../core/events.js';
+import {logLevelRank} from '../core/events.js';
+import type {AppSession} from '../core/app-session.js';
 
 /**
  * Live statistics for displays, fed only by the TunnelEventBus.

@@ -9,7 +9,7 @@ import {after, before, describe, test} from 'node:test';
 import {startLearning} from '../../src/cli/learning.js';
 import {TunnelEventBus} from '../../src/core/events.js';
 import {DubboTunnelError} from '../../src/core/errors.js';
-import {ResolveFile, expandHome, renderResolveFile} from '../../src/discovery/resolve-file.js';
+import {ResolveFile, expandHome, renderResolveFile} from '../../src/learning/resolve-file.js';
 import {StaticBackend} from '../../src/proxy/static-backend.js';
 import {RouteSource, createRouteTable} from '../../src/router/route-table.js';
 import {BIN, ensureBuilt, freePort} from '../support/binary.js';

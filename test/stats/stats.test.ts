@@ -2,9 +2,9 @@ import {describe, it} from 'node:test';
 import assert from 'node:assert/strict';
 import {TunnelEventBus} from '../../src/core/events.js';
 import type {RequestCompleted} from '../../src/core/events.js';
-import {StatsStore} from '../../src/core/stats.js';
+import {StatsStore} from '../../src/stats/stats.js';
 import {statusName} from '../../src/protocol/header.js';
-import type {EventLogEntry, RequestLogEntry} from '../../src/core/stats.js';
+import type {EventLogEntry, RequestLogEntry} from '../../src/stats/stats.js';
 import {waitFor} from '../support/wait.js';
 
 /** A payload as the proxy's requestCompleted() builds it: failed on an error or a non-OK status. */

@@ -2,11 +2,11 @@
 // (../shared/fixtures/dubbo-discovery/README.md): each answer fed whole and split at every offset.
 import assert from 'node:assert/strict';
 import {describe, test} from 'node:test';
-import {decodeMetadataAnswer, encodeMetadataRequest, serviceKeyOfUrl} from '../../src/discovery/metadata-service.js';
-import type {MetadataAnswer, MetadataMethod} from '../../src/discovery/metadata-service.js';
-import {parseNotFoundListing} from '../../src/discovery/not-found-list.js';
-import {QosHttpReader, parseQosLs} from '../../src/discovery/qos-ls.js';
-import {TelnetLsReader, parseTelnetLs} from '../../src/discovery/telnet-ls.js';
+import {decodeMetadataAnswer, encodeMetadataRequest, serviceKeyOfUrl} from '../../src/learning/metadata-service.js';
+import type {MetadataAnswer, MetadataMethod} from '../../src/learning/metadata-service.js';
+import {parseNotFoundListing} from '../../src/learning/not-found-list.js';
+import {QosHttpReader, parseQosLs} from '../../src/learning/qos-ls.js';
+import {TelnetLsReader, parseTelnetLs} from '../../src/learning/telnet-ls.js';
 import {normalizeServiceKey, parseServiceKey, serviceKey} from '../../src/router/service-key.js';
 import {FrameDecoder} from '../../src/protocol/frame-decoder.js';
 import {readHeader} from '../../src/protocol/header.js';
