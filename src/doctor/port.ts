@@ -5,7 +5,7 @@ import {FrameDecoder} from '../protocol/frame-decoder.js';
 import {encodeHeartbeatRequest} from '../protocol/responses.js';
 import {formatHostPort} from '../core/host-port.js';
 import {TunnelServer} from '../proxy/tunnel-server.js';
-import {RouteSource} from '../router/route-table.js';
+import {NO_ROUTES} from '../router/route-table.js';
 
 export interface Listener {
   port: number;
@@ -30,7 +30,7 @@ async function tryListen(listener: Listener): Promise<string> {
     port: listener.port,
     ...(listener.host === undefined ? {} : {host: listener.host}),
     allowRemote: listener.allowRemote ?? false,
-    routes: new RouteSource(),
+    routes: NO_ROUTES,
     events: new TunnelEventBus(),
   });
   const where = formatHostPort(server.host, server.port);

@@ -12,7 +12,7 @@ import {RequestPeeker} from '../protocol/request-peek.js';
 import {encodeErrorResponse, heartbeatReply} from '../protocol/responses.js';
 import {localAnswer} from '../router/local-answer.js';
 import type {LocalAnswer} from '../router/local-answer.js';
-import type {RouteSource} from '../router/route-table.js';
+import type {RouteView} from '../router/route-table.js';
 import {routeRequest} from '../router/route-request.js';
 import {requestCompleted} from './completion.js';
 import {Upstream} from './upstream.js';
@@ -29,7 +29,7 @@ export const HALF_CLOSE_GRACE_MS = 2000;
 export interface ConnectionOptions {
   readonly id: number;
   readonly peer: string;
-  readonly routes: RouteSource;
+  readonly routes: RouteView;
   readonly events: TunnelEventBus;
   readonly attachmentKey: string;
   readonly maxBodyLength: number;

@@ -5,7 +5,7 @@
  */
 import type {Socket} from 'node:net';
 import type {TunnelEventBus} from '../core/events.js';
-import type {RouteSource} from '../router/route-table.js';
+import type {RouteView} from '../router/route-table.js';
 
 export const TELNET_PROMPT = 'dubbo>';
 /** QoS's own limit (QosProcessHandler): a longer line is not a command. */
@@ -28,7 +28,7 @@ export interface TelnetShellOptions {
   id: number;
   peer: string;
   events: TunnelEventBus;
-  routes: RouteSource;
+  routes: RouteView;
   /** Richer per-application notes (the learner's state); without it the route table alone is shown. */
   describe?: (application: string) => string | undefined;
   idleMs?: number;

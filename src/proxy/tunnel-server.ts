@@ -5,7 +5,7 @@ import {DubboTunnelError, errorMessage} from '../core/errors.js';
 import {formatHostPort} from '../core/host-port.js';
 import {TunnelEventBus} from '../core/events.js';
 import {DEFAULT_PAYLOAD} from '../protocol/header.js';
-import type {RouteSource} from '../router/route-table.js';
+import type {RouteView} from '../router/route-table.js';
 import {sniffHttp2Preface, sniffTelnet} from '../protocol/sniff.js';
 import {ConsumerConnection} from './consumer-connection.js';
 import {TelnetShell} from './telnet-shell.js';
@@ -24,7 +24,7 @@ export interface TunnelServerOptions {
   host?: string;
   /** Accept peers that are not this machine (prints a warning). */
   allowRemote?: boolean;
-  routes: RouteSource;
+  routes: RouteView;
   events?: TunnelEventBus;
   attachmentKey?: string;
   maxBodyLength?: number;

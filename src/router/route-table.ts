@@ -48,8 +48,18 @@ export function createRouteTable(
 
 type Listener = (table: RouteTable) => void;
 
+/**
+ * What a listener routes by: the current table, and word of every new one. A running session hands
+ * out only this read side; the one RouteSource it writes belongs to its publisher
+ * (src/session/publisher.ts).
+ */
+export interface RouteView {
+  readonly current: RouteTable;
+  subscribe(listener: Listener): () => void;
+}
+
 /** Holds the current table; the router reads `current` once per request. */
-export class RouteSource {
+export class RouteSource implements RouteView {
   #table: RouteTable;
   readonly #listeners = new Set<Listener>();
 
@@ -71,3 +81,6 @@ export class RouteSource {
     return () => this.#listeners.delete(listener);
   }
 }
+
+/** For a listener that routes nothing (the doctor's check that `up` can take the port). */
+export const NO_ROUTES: RouteView = new RouteSource();

@@ -7,7 +7,7 @@ import type {ErrorCode} from '../../core/errors.js';
 import type {TunnelEventBus} from '../../core/events.js';
 import {GRPC_STATUS, encodeGrpcMessage, parseGrpcPath} from '../../protocol/grpc.js';
 import {describeTarget} from '../../protocol/header.js';
-import type {RouteSource} from '../../router/route-table.js';
+import type {RouteView} from '../../router/route-table.js';
 import {resolveRoute} from '../../router/resolve.js';
 import type {RoutingInput} from '../../router/resolve.js';
 import {streamCompleted} from '../completion.js';
@@ -29,7 +29,7 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'tra
 export interface TripleConnectionOptions {
   readonly id: number;
   readonly peer: string;
-  readonly routes: RouteSource;
+  readonly routes: RouteView;
   readonly events: TunnelEventBus;
   readonly attachmentKey: string;
   readonly upstreams: TripleUpstreams;
