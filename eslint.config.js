@@ -33,9 +33,10 @@ export const LAYERS = {
   stats: {mayImport: ['core'], bannedPackages: [...SOCKETS, ...PROCESSES_AND_FILES, ...RENDERING, ...KUBERNETES, ...SETTINGS_STORE]},
   ui: {mayImport: ['core', 'stats'], bannedPackages: [...SOCKETS, ...KUBERNETES, ...SETTINGS_STORE, 'node:child_process']},
   reporters: {mayImport: ['core'], bannedPackages: [...SOCKETS, ...RENDERING, ...KUBERNETES, ...SETTINGS_STORE]},
-  // A running session: listener, route table, sources. Kubernetes sources load lazily (a dynamic
-  // import of kube/session-source.ts), so from src/kube it may import types only.
-  session: {mayImport: ['core', 'router', 'proxy'], typesFrom: ['kube'], bannedPackages: [...RENDERING, ...KUBERNETES, ...SETTINGS_STORE]},
+  // A running session: listener, route table (with what learning found), sources. Kubernetes
+  // sources load lazily (a dynamic import of kube/session-source.ts), so from src/kube it may
+  // import types only.
+  session: {mayImport: ['core', 'router', 'proxy', 'learning'], typesFrom: ['kube'], bannedPackages: [...RENDERING, ...KUBERNETES, ...SETTINGS_STORE]},
   cli: {mayImport: ['core', 'protocol', 'router', 'proxy', 'kube', 'learning', 'client', 'config', 'doctor', 'sim', 'ui', 'stats', 'reporters', 'session'], bannedPackages: [...RENDERING, ...KUBERNETES]},
   types: {mayImport: [], bannedPackages: []},
 };

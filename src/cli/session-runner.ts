@@ -4,6 +4,7 @@ import {DubboTunnelError, errorMessage} from '../core/errors.js';
 import {TunnelEventBus} from '../core/events.js';
 import {StatsStore, showingSelection} from '../stats/stats.js';
 import type {LogLevel} from '../core/events.js';
+import type {AppController} from '../ui/run-interactive.js';
 import type {SettingsStore} from '../config/settings.js';
 import {attachLineReporter} from '../reporters/line-reporter.js';
 import {TunnelSession, discoverAll} from '../session/session.js';
@@ -14,9 +15,8 @@ import type {TunnelServerOptions} from '../proxy/tunnel-server.js';
 import type {CliContext} from './command.js';
 import {exitCodeFor} from './report-error.js';
 import {handleStopSignals} from './stop-signals.js';
+import type {StopSignals} from './stop-signals.js';
 import {releaseMemoryWhenIdle} from './idle-memory.js';
-import {startLearning} from './learning.js';
-import type {Learning} from './learning.js';
 
 /** Everything a session run needs, already parsed: `up` builds it from flags, the demo from its own cluster. */
 export interface SessionRunOptions {
@@ -46,7 +46,7 @@ export async function runSession(options: SessionRunOptions, context: CliContext
   const interactive = options.renderer === 'terminal';
   let stopRequested: (() => void) | undefined;
   const stopped = new Promise<void>((resolve) => (stopRequested = resolve));
-  const controller: {quit?: () => void} = {};
+  const controller: AppController = {};
   const signals = handleStopSignals(() => {
     if (controller.quit !== undefined) controller.quit();
     stopRequested?.();
@@ -57,106 +57,28 @@ export async function runSession(options: SessionRunOptions, context: CliContext
   const detach = interactive ? () => undefined : attachLineReporter(events, {out: context.stdout, level: options.logLevel, json: options.renderer === 'json'});
   let sources: BackendSource[] = [];
   let session: TunnelSession | undefined;
-  let learning: Learning | undefined;
   try {
     sources = await openSources(options.plan, {events, env: context.env, execStderr: context.stderr, interactive});
     const key = memoryKey(sources);
-    // Only a choice of applications that were found is remembered: `--select typo` must not replace
-    // a good remembered choice with one that routes nothing. A choice that cannot be saved (a
-    // broken config file) is a warning, never a reason to stop.
-    const remember = (applications: readonly string[]): void => {
-      const routed = new Set(session?.routes.current.backends.keys());
-      const unknown = applications.filter((entry) => !routed.has(parseChoice(entry).application));
-      if (unknown.length > 0) {
-        events.log('warn', `not remembering this choice for --last: ${unknown.join(', ')} ${unknown.length === 1 ? 'was' : 'were'} not found (dubbo-tunnel ls lists the names); the remembered choice stays as it was`);
-        return;
-      }
-      try {
-        options.store.rememberSelection(key.context, key.namespace, applications);
-      } catch (error) {
-        events.log('warn', `${errorMessage(error)}${error instanceof DubboTunnelError && error.hint !== undefined ? ` (fix: ${error.hint})` : ''}`);
-      }
-    };
     const remembered = options.store.recalledSelection(key.context, key.namespace);
     const onlyStatic = sources.every((source) => source.kind === 'local');
-
-    let chosen: Choice | undefined;
-    switch (options.choice?.kind) {
-      case 'all':
-        chosen = 'all';
-        break;
-      case 'select':
-        chosen = options.choice.applications;
-        break;
-      case 'last':
-        if (!remembered || remembered.length === 0) {
-          throw new DubboTunnelError('DT_ERR_NEEDS_CHOICE', `no remembered selection for ${key.context}/${key.namespace}`, {
-            hint: 'pick applications once with --select <a,b> or --all (or in the picker); --last reuses that choice',
-          });
-        }
-        chosen = remembered;
-        break;
-      case undefined:
-        // Static backends alone need no choice: everything given on the command line is routed.
-        chosen = onlyStatic ? 'all' : undefined;
-        break;
-    }
-
-    const start = async (choice: Choice): Promise<TunnelSession> => {
-      learning?.stop();
-      const learn = startLearning({events, noLearn: options.learning?.noLearn ?? false, resolveFile: options.learning?.resolveFile});
-      learning = learn;
-      try {
+    const run: Run = {
+      options, events, sources, remembered, onlyStatic,
+      chosen: settleChoice(options.choice, remembered, key, onlyStatic),
+      start: async (choice) => {
         session = await TunnelSession.start({
-          sources, events, interfaces: options.interfaces,
-          listen: {...options.listen, describeApplication: (application) => learn.describe(application)},
-          joinRoutes: (published) => learn.join(published),
+          sources, events, interfaces: options.interfaces, listen: options.listen,
+          learning: {noLearn: options.learning?.noLearn ?? false, resolveFile: options.learning?.resolveFile},
         }, choice);
-      } catch (error) {
-        learn.stop();
-        throw error;
-      }
-      learn.listening(options.listen.host ?? '::', session.port);
-      return session;
+        return session;
+      },
+      remember: rememberer(options.store, key, events, () => session?.routes.current.backends.keys() ?? []),
     };
-
-    if (interactive) {
-      const {runInteractiveUp} = await import('../ui/run-interactive.js');
-      if (signals.received !== undefined) return 0;
-      const discover = () => discoverAll(sources, events);
-      // The dashboard's store subscribes before start() so the first backend states are not missed.
-      const stats = new StatsStore(events, {logLevel: options.logLevel});
-      const outcome = await runInteractiveUp({
-        title: sessionTitle(sources),
-        discover,
-        preselected: chosen === undefined ? (remembered ?? []) : chosen === 'all' ? (await discover()).map((app) => app.application) : chosen,
-        skipPicker: chosen !== undefined,
-        // --all stays 'all' (applications discovered later are routed too); a picked list is a list.
-        start: async (applications) => showingSelection(await start(chosen === 'all' ? 'all' : applications), stats),
-        remember,
-        stats,
-        attachmentKey: options.attachmentKey,
-      }, controller).finally(() => stats.dispose());
-      if (outcome.kind === 'quit') return 0;
-      return outcome.during === 'start' ? exitCodeFor(outcome.error) : 1;
-    }
-    if (chosen === undefined) {
-      throw new DubboTunnelError('DT_ERR_NEEDS_CHOICE', 'no applications chosen, and there is no terminal to show the picker in', {
-        hint: 'pass --all, --select <app1,app2> or --last (see dubbo-tunnel ls for the names)',
-      });
-    }
-    if (signals.received !== undefined) return 0;
-    await start(chosen);
-    if (chosen !== 'all' && !onlyStatic) remember(chosen);
-    await stopped;
-    events.log('info', 'stopping: answering requests in flight, then closing tunnels');
-    await session?.stop();
-    return 0;
+    return interactive ? await runInteractive(run, signals, controller) : await runPlain(run, signals, stopped);
   } finally {
-    // A session the UI started and already stopped is stopped again at no cost (stop() is idempotent).
+    // A session the UI started and already stopped is stopped again at no cost (stop() is idempotent);
+    // stopping it also puts the resolve file back, on every way out: q, SIGINT, SIGTERM, a failure.
     await session?.stop();
-    // The resolve file is put back on every way out: q, SIGINT, SIGTERM, a failure.
-    learning?.stop();
     await Promise.all(sources.map((source) => source.close()));
     // Lines still being counted ("… ×N in the last 5 s") are said before the reporter goes.
     events.flushFolded();
@@ -164,4 +86,100 @@ export async function runSession(options: SessionRunOptions, context: CliContext
     detach();
     signals.dispose();
   }
+}
+
+/** What both renderers work with once the sources are open. */
+interface Run {
+  options: SessionRunOptions;
+  events: TunnelEventBus;
+  sources: readonly BackendSource[];
+  /** The choice the command line made; undefined = ask (picker). */
+  chosen: Choice | undefined;
+  /** The remembered choice for these sources (--last, and what the picker ticks). */
+  remembered: readonly string[] | undefined;
+  /** --backend alone: everything given is routed, and there is no choice to remember. */
+  onlyStatic: boolean;
+  start: (choice: Choice) => Promise<TunnelSession>;
+  remember: (applications: readonly string[]) => void;
+}
+
+/** --all, --select or --last as a choice; undefined when nothing was said and someone must pick. */
+function settleChoice(given: SessionRunOptions['choice'], remembered: readonly string[] | undefined, key: {context: string; namespace: string}, onlyStatic: boolean): Choice | undefined {
+  switch (given?.kind) {
+    case 'all':
+      return 'all';
+    case 'select':
+      return given.applications;
+    case 'last':
+      if (!remembered || remembered.length === 0) {
+        throw new DubboTunnelError('DT_ERR_NEEDS_CHOICE', `no remembered selection for ${key.context}/${key.namespace}`, {
+          hint: 'pick applications once with --select <a,b> or --all (or in the picker); --last reuses that choice',
+        });
+      }
+      return remembered;
+    case undefined:
+      // Static backends alone need no choice: everything given on the command line is routed.
+      return onlyStatic ? 'all' : undefined;
+  }
+}
+
+/**
+ * Only a choice of applications that were found is remembered: `--select typo` must not replace
+ * a good remembered choice with one that routes nothing. A choice that cannot be saved (a broken
+ * config file) is a warning, never a reason to stop.
+ */
+function rememberer(store: SettingsStore, key: {context: string; namespace: string}, events: TunnelEventBus, routedNow: () => Iterable<string>): (applications: readonly string[]) => void {
+  return (applications) => {
+    const routed = new Set(routedNow());
+    const unknown = applications.filter((entry) => !routed.has(parseChoice(entry).application));
+    if (unknown.length > 0) {
+      events.log('warn', `not remembering this choice for --last: ${unknown.join(', ')} ${unknown.length === 1 ? 'was' : 'were'} not found (dubbo-tunnel ls lists the names); the remembered choice stays as it was`);
+      return;
+    }
+    try {
+      store.rememberSelection(key.context, key.namespace, applications);
+    } catch (error) {
+      events.log('warn', `${errorMessage(error)}${error instanceof DubboTunnelError && error.hint !== undefined ? ` (fix: ${error.hint})` : ''}`);
+    }
+  };
+}
+
+/** The picker (unless the command line chose) and the dashboard, until `q` or a signal. */
+async function runInteractive(run: Run, signals: StopSignals, controller: AppController): Promise<number> {
+  const {runInteractiveUp} = await import('../ui/run-interactive.js');
+  if (signals.received !== undefined) return 0;
+  const {chosen, events, sources} = run;
+  const discover = () => discoverAll(sources, events);
+  // The dashboard's store subscribes before start() so the first backend states are not missed.
+  const stats = new StatsStore(events, {logLevel: run.options.logLevel});
+  const outcome = await runInteractiveUp({
+    title: sessionTitle(sources),
+    discover,
+    preselected: chosen === undefined ? (run.remembered ?? []) : chosen === 'all' ? (await discover()).map((app) => app.application) : chosen,
+    skipPicker: chosen !== undefined,
+    // --all stays 'all' (applications discovered later are routed too); a picked list is a list.
+    start: async (applications) => showingSelection(await run.start(chosen === 'all' ? 'all' : applications), stats),
+    remember: run.remember,
+    stats,
+    attachmentKey: run.options.attachmentKey,
+  }, controller).finally(() => stats.dispose());
+  if (outcome.kind === 'quit') return 0;
+  return outcome.during === 'start' ? exitCodeFor(outcome.error) : 1;
+}
+
+/** Plain output: routes the command line's choice until a signal, then stops gracefully. */
+async function runPlain(run: Run, signals: StopSignals, stopped: Promise<void>): Promise<number> {
+  const {chosen} = run;
+  if (chosen === undefined) {
+    throw new DubboTunnelError('DT_ERR_NEEDS_CHOICE', 'no applications chosen, and there is no terminal to show the picker in', {
+      hint: 'pass --all, --select <app1,app2> or --last (see dubbo-tunnel ls for the names)',
+    });
+  }
+  if (signals.received !== undefined) return 0;
+  const session = await run.start(chosen);
+  if (chosen !== 'all' && !run.onlyStatic) run.remember(chosen);
+  await stopped;
+  run.events.log('info', 'stopping: answering requests in flight, then closing tunnels');
+  await session.stop();
+  return 0;
 }

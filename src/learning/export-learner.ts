@@ -1,8 +1,8 @@
 /**
  * Keeps, for every routed application, the set of service keys it exports: asks each application when it
  * becomes routable and again when it gets a pod it did not have (a rollout may add services). Fed the
- * routed backends by whoever publishes route tables; reports through 'services-learned' events and
- * subscribe(). Learning uses its own short-lived streams and never touches consumer traffic.
+ * routed backends by the session's publisher (src/session/publisher.ts), which puts the keys into its
+ * tables; reports through 'services-learned' events and subscribe(). Learning uses its own short-lived streams and never touches consumer traffic.
  */
 import type {Backend} from '../core/backend.js';
 import type {LearnedServices, TunnelEventBus} from '../core/events.js';

@@ -2,23 +2,24 @@ import {parseChoice, qualifiedName} from '../core/applications.js';
 import type {Backend} from '../core/backend.js';
 import type {Offer} from '../core/backend-source.js';
 import type {TunnelEventBus} from '../core/events.js';
-import {createRouteTable} from '../router/route-table.js';
-import type {RouteSource, RouteTable} from '../router/route-table.js';
+import type {ExportLearner} from '../learning/export-learner.js';
+import {RouteSource, createRouteTable} from '../router/route-table.js';
+import type {RouteTable, RouteView} from '../router/route-table.js';
 
 /** What the user chose: every application, or a list of names and qualified names (`user-rpc@staging`). */
 export type Choice = 'all' | readonly string[];
 
 export interface PublisherOptions {
-  routes: RouteSource;
   events: TunnelEventBus;
   /** Each source's kind, in precedence order (index = the source index given to report()). */
   kinds: readonly ('local' | 'cluster')[];
-  /**
-   * Builds the immutable table from the chosen backends. The default adds only the --route
-   * interface map; callers that put more into the table (learned service keys) pass their own.
-   */
-  build?: (backends: readonly Backend[]) => RouteTable;
+  /** --route interface -> application map. */
   interfaces?: Iterable<[string, string]>;
+  /**
+   * Learns what each routed application exports: it is told every published set of backends, and
+   * the tables carry its service keys (routing by service, the resolve file). None with --no-learn.
+   */
+  learner?: ExportLearner | undefined;
   choice: Choice;
 }
 
@@ -36,25 +37,45 @@ interface Candidate {
  *   cluster sources in the order given; within an all-namespaces source its own namespace first,
  *   then by name), and the clash is logged once, naming the place left out.
  *
+ * Every table also carries the --route interface map and what the learner knows each routed
+ * application exports; the learner is told each new set of backends, and a table is published
+ * again whenever what it learned changes.
+ *
  * 'routes-changed' is emitted once per change of the routed names (or of where they come from).
  */
 export class RoutePublisher {
   readonly #options: PublisherOptions;
-  readonly #build: (backends: readonly Backend[]) => RouteTable;
+  readonly #routes: RouteSource;
+  readonly #interfaces: readonly [string, string][];
   readonly #offers: (readonly Offer[])[];
+  readonly #stopLearning: () => void;
   #explicit = new Map<string, string>();
   /** Starts as "nothing routed", so an empty first table is not announced. */
   #signature = JSON.stringify([[], {}]);
   readonly #clashesNoted = new Set<string>();
   #held = 0;
   #dirty = false;
+  /** The learner's keys changed since the last table (a new table is due even with the same backends). */
+  #learnedChanged = false;
+  /** Inside learner.update(): what it says then is in the table being built anyway. */
+  #feedingLearner = false;
 
   constructor(options: PublisherOptions) {
     this.#options = options;
-    const interfaces = [...(options.interfaces ?? [])];
-    this.#build = options.build ?? ((backends) => createRouteTable(backends, interfaces));
+    this.#interfaces = [...(options.interfaces ?? [])];
+    this.#routes = new RouteSource(this.#build([]));
     this.#offers = options.kinds.map(() => []);
+    this.#stopLearning = options.learner?.subscribe(() => {
+      if (this.#feedingLearner) return;
+      this.#learnedChanged = true;
+      this.#publish();
+    }) ?? (() => undefined);
     this.setChoice(options.choice);
+  }
+
+  /** What the listener routes by. Only the publisher writes it. */
+  get routes(): RouteView {
+    return this.#routes;
   }
 
   /** A source's complete offer right now (replaces its previous report). */
@@ -112,15 +133,38 @@ export class RoutePublisher {
       chosen.push(pick.offer.backend);
       if (pick.offer.where !== undefined) origins[name] = pick.offer.where;
     }
-    const {routes, events} = this.#options;
-    const current = routes.current;
+    const current = this.#routes.current;
     const same = chosen.length === current.backends.size && chosen.every((backend) => current.backends.get(backend.application) === backend);
-    if (!same) routes.set(this.#build(chosen));
+    if (!same) this.#feedLearner(chosen);
+    if (!same || this.#learnedChanged) {
+      this.#learnedChanged = false;
+      this.#routes.set(this.#build(chosen));
+    }
     const applications = chosen.map((backend) => backend.application);
     const signature = JSON.stringify([applications, origins]);
     if (signature === this.#signature) return;
     this.#signature = signature;
-    events.emit('routes-changed', Object.keys(origins).length === 0 ? {applications} : {applications, origins});
+    this.#options.events.emit('routes-changed', Object.keys(origins).length === 0 ? {applications} : {applications, origins});
+  }
+
+  /** Stops following the learner (the learner itself belongs to whoever made it). */
+  close(): void {
+    this.#stopLearning();
+  }
+
+  #build(backends: readonly Backend[]): RouteTable {
+    return createRouteTable(backends, this.#interfaces, this.#options.learner?.keysByApplication() ?? []);
+  }
+
+  #feedLearner(backends: readonly Backend[]): void {
+    const learner = this.#options.learner;
+    if (learner === undefined) return;
+    this.#feedingLearner = true;
+    try {
+      learner.update(backends);
+    } finally {
+      this.#feedingLearner = false;
+    }
   }
 
   /** Says once per clash which place is routed and which is left out, and how to choose the other. */

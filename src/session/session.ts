@@ -1,14 +1,14 @@
 import {parseChoice} from '../core/applications.js';
 import type {DiscoveredApplication} from '../core/applications.js';
-import type {Backend} from '../core/backend.js';
 import type {BackendSource, Wanted} from '../core/backend-source.js';
 import {DubboTunnelError, errorMessage} from '../core/errors.js';
 import type {TunnelEventBus} from '../core/events.js';
 import type {AppSession} from '../core/app-session.js';
 import {TunnelServer} from '../proxy/tunnel-server.js';
 import type {TunnelServerOptions} from '../proxy/tunnel-server.js';
-import {RouteSource, createRouteTable} from '../router/route-table.js';
-import type {RouteTable} from '../router/route-table.js';
+import type {RouteView} from '../router/route-table.js';
+import {startLearning} from './learning.js';
+import type {Learning, LearningOptions} from './learning.js';
 import {RoutePublisher} from './publisher.js';
 import type {Choice} from './publisher.js';
 
@@ -18,14 +18,15 @@ export interface SessionOptions {
   /** In precedence order (see openSources). The session closes them when it stops. */
   sources: readonly BackendSource[];
   events: TunnelEventBus;
-  /** The local listener, as for TunnelServer.start (routes and events come from the session). */
-  listen: Omit<TunnelServerOptions, 'routes' | 'events'>;
+  /** The local listener, as for TunnelServer.start (routes, events and the shell's notes come from the session). */
+  listen: Omit<TunnelServerOptions, 'routes' | 'events' | 'describeApplication'>;
   /** --route interface -> application map. */
   interfaces?: Iterable<[string, string]>;
-  /** Builds each table from the chosen backends, when the table holds more than the interface map. */
-  buildTable?: (backends: readonly Backend[]) => RouteTable;
-  /** What the listener routes by, given the published tables (e.g. joined with learned service keys). */
-  joinRoutes?: (published: RouteSource) => RouteSource;
+  /**
+   * Learning what the routed applications export (routing by service key) and the resolve file;
+   * without it the tables hold only backends and the interface map.
+   */
+  learning?: LearningOptions;
 }
 
 /**
@@ -38,19 +39,22 @@ export class TunnelSession implements AppSession {
   readonly port: number;
   readonly context?: string;
   readonly namespace?: string;
-  readonly routes: RouteSource;
+  /** What the listener routes by (read only: the publisher writes it). */
+  readonly routes: RouteView;
   readonly #sources: readonly BackendSource[];
   readonly #publisher: RoutePublisher;
+  readonly #learning: Learning | undefined;
   readonly #server: TunnelServer;
   #choice: Choice;
   #stopping: Promise<void> | undefined;
 
-  private constructor(input: {options: SessionOptions; sources: readonly BackendSource[]; publisher: RoutePublisher; server: TunnelServer; routes: RouteSource; choice: Choice}) {
+  private constructor(input: {options: SessionOptions; sources: readonly BackendSource[]; publisher: RoutePublisher; learning: Learning | undefined; server: TunnelServer; choice: Choice}) {
     this.events = input.options.events;
     this.#sources = input.sources;
     this.#publisher = input.publisher;
+    this.#learning = input.learning;
     this.#server = input.server;
-    this.routes = input.routes;
+    this.routes = input.publisher.routes;
     this.#choice = input.choice;
     this.addresses = input.server.consumerAddresses();
     this.port = input.server.port;
@@ -60,30 +64,31 @@ export class TunnelSession implements AppSession {
   }
 
   /**
-   * Starts every source with its share of `choice`, then opens the port: routes first, so a
-   * consumer that connects the moment "listening" is printed finds its application. A source that
-   * cannot start (unreachable or forbidden context) is reported and left out while the others
-   * work; when none can start, the first error is thrown.
+   * Takes the resolve file (when asked to), starts every source with its share of `choice`, then
+   * opens the port: routes first, so a consumer that connects the moment "listening" is printed
+   * finds its application. A source that cannot start (unreachable or forbidden context) is
+   * reported and left out while the others work; when none can start, the first error is thrown.
    */
   static async start(options: SessionOptions, choice: Choice): Promise<TunnelSession> {
     const {sources, events} = options;
-    const interfaces = [...(options.interfaces ?? [])];
-    const build = options.buildTable ?? ((backends: readonly Backend[]) => createRouteTable(backends, interfaces));
-    const routes = new RouteSource(build([]));
+    const learning = options.learning === undefined ? undefined : startLearning({...options.learning, events});
     const publisher = new RoutePublisher({
-      routes,
       events,
       kinds: sources.map((source) => source.kind),
-      build,
+      ...(options.interfaces === undefined ? {} : {interfaces: options.interfaces}),
+      learner: learning?.learner,
       choice,
     });
+    const giveUp = async (error: unknown): Promise<never> => {
+      await Promise.all(sources.map((source) => source.close()));
+      publisher.close();
+      learning?.stop();
+      throw error;
+    };
     const results = await Promise.allSettled(sources.map((source, index) =>
       source.start(wantedBy(source, sources, choice), (offers) => publisher.report(index, offers))));
     const failed = results.flatMap((result, index) => result.status === 'rejected' ? [{source: sources[index], error: result.reason as unknown}] : []);
-    if (failed.length === sources.length && failed[0] !== undefined) {
-      await Promise.all(sources.map((source) => source.close()));
-      throw failed[0].error;
-    }
+    if (failed.length === sources.length && failed[0] !== undefined) return giveUp(failed[0].error);
     for (const {source, error} of failed) {
       if (source === undefined) continue;
       const hint = error instanceof DubboTunnelError && error.hint !== undefined ? ` (fix: ${error.hint})` : '';
@@ -93,12 +98,17 @@ export class TunnelSession implements AppSession {
     const live = sources.filter((_, index) => results[index]?.status === 'fulfilled');
     let server: TunnelServer;
     try {
-      server = await TunnelServer.start({...options.listen, routes: options.joinRoutes?.(routes) ?? routes, events});
+      server = await TunnelServer.start({
+        ...options.listen,
+        ...(learning === undefined ? {} : {describeApplication: (application: string) => learning.describe(application)}),
+        routes: publisher.routes,
+        events,
+      });
     } catch (error) {
-      await Promise.all(sources.map((source) => source.close()));
-      throw error;
+      return giveUp(error);
     }
-    return new TunnelSession({options, sources: live, publisher, server, routes, choice});
+    learning?.listening(options.listen.host ?? '::', server.port, publisher.routes);
+    return new TunnelSession({options, sources: live, publisher, learning, server, choice});
   }
 
   /** The choice as given (names, qualified names), or what is routed when everything was chosen. */
@@ -123,11 +133,16 @@ export class TunnelSession implements AppSession {
     return discoverAll(this.#sources, this.events);
   }
 
-  /** Answers what is in flight, closes the port, then every source's tunnels. Idempotent. */
+  /** Answers what is in flight, closes the port, then every source's tunnels, then puts the resolve file back. Idempotent. */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
-      await this.#server.close();
-      await Promise.all(this.#sources.map((source) => source.close()));
+      try {
+        await this.#server.close();
+        await Promise.all(this.#sources.map((source) => source.close()));
+      } finally {
+        this.#publisher.close();
+        this.#learning?.stop();
+      }
     })();
     return this.#stopping;
   }
@@ -151,17 +166,27 @@ export function wantedBy(source: BackendSource, sources: readonly BackendSource[
 
 /** Lists every source's applications, in precedence order; failures are logged unless every source fails. */
 export async function discoverAll(sources: readonly BackendSource[], events: TunnelEventBus): Promise<DiscoveredApplication[]> {
+  return (await discoverEach(sources, events)).flatMap(({applications}) => applications);
+}
+
+/**
+ * discoverAll, with each source's applications apart (`ls` says which context each comes from). A
+ * source that fails has none and is logged as a warning; when every source fails, the first error
+ * is thrown.
+ */
+export async function discoverEach(sources: readonly BackendSource[], events: TunnelEventBus): Promise<{source: BackendSource; applications: DiscoveredApplication[]}[]> {
   const results = await Promise.allSettled(sources.map((source) => source.discover()));
-  const found: DiscoveredApplication[] = [];
+  const found: {source: BackendSource; applications: DiscoveredApplication[]}[] = [];
   let firstError: unknown;
   results.forEach((result, index) => {
+    const source = sources[index];
     if (result.status === 'fulfilled') {
-      found.push(...result.value);
+      if (source !== undefined) found.push({source, applications: result.value});
       return;
     }
     firstError ??= result.reason;
-    if (sources.length > 1) events.log('warn', `${sources[index]?.title ?? 'a source'}: ${errorMessage(result.reason)}`);
+    if (sources.length > 1) events.log('warn', `${source?.title ?? 'a source'}: ${errorMessage(result.reason)}`);
   });
-  if (found.length === 0 && firstError !== undefined) throw firstError instanceof Error ? firstError : new Error(errorMessage(firstError));
+  if (found.every(({applications}) => applications.length === 0) && firstError !== undefined) throw firstError instanceof Error ? firstError : new Error(errorMessage(firstError));
   return found;
 }

@@ -54,7 +54,7 @@ const ALLOWED: Record<string, string[]> = {
   ui: ['react', 'ink', '../stats/stats.js'],
   stats: ['../core/events.js', '../core/app-session.js'],
   cli: ['../ui/run-interactive.js', '../kube/cluster.js', '../sim/demo.js', 'conf', '../session/session.js'],
-  session: ['../proxy/tunnel-server.js', '../router/route-table.js', '../core/backend-source.js'],
+  session: ['../proxy/tunnel-server.js', '../router/route-table.js', '../core/backend-source.js', '../learning/export-learner.js'],
   config: ['conf', '../core/events.js'],
   doctor: ['../kube/cluster.js', '../proxy/tunnel-server.js', '../core/host-port.js'],
 };

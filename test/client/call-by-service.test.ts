@@ -8,10 +8,9 @@ import {main} from '../../src/cli/main.js';
 import {parseCallOptions} from '../../src/cli/commands/call.js';
 import {TunnelEventBus} from '../../src/core/events.js';
 import {ExportLearner} from '../../src/learning/export-learner.js';
-import {routeLearnedServices} from '../../src/learning/learned-routes.js';
 import {StaticBackend} from '../../src/proxy/static-backend.js';
 import {TunnelServer} from '../../src/proxy/tunnel-server.js';
-import {RouteSource, createRouteTable} from '../../src/router/route-table.js';
+import {RoutePublisher} from '../../src/session/publisher.js';
 import {DemoProvider} from '../../src/sim/demo-provider.js';
 import type {DemoCall, DemoService} from '../../src/sim/demo-provider.js';
 import {collector} from '../support/output.js';
@@ -54,21 +53,17 @@ describe('dubbo-tunnel call without the application, through the router that lea
   let user: DemoProvider;
   let order: DemoProvider;
   let learner: ExportLearner;
-  let stopLearning: () => void;
+  let publisher: RoutePublisher;
   let server: TunnelServer;
 
   before(async () => {
     user = await DemoProvider.start({application: 'user-rpc', pod: 'user-rpc-1', services: [service('user-rpc', 'com.example.UserService', 'getUser')]});
     order = await DemoProvider.start({application: 'order-rpc', pod: 'order-rpc-1', services: [service('order-rpc', 'com.example.OrderService', 'listOrders')]});
     const events = new TunnelEventBus();
-    const published = new RouteSource(createRouteTable([
-      new StaticBackend('user-rpc', '127.0.0.1', user.port),
-      new StaticBackend('order-rpc', '127.0.0.1', order.port),
-    ]));
-    const routes = new RouteSource(published.current);
     learner = new ExportLearner({events, timeoutMs: 2000});
-    stopLearning = routeLearnedServices(published, routes, learner);
-    server = await TunnelServer.start({host: '127.0.0.1', port: 0, routes, events});
+    publisher = new RoutePublisher({events, kinds: ['local'], choice: 'all', learner});
+    publisher.report(0, [new StaticBackend('user-rpc', '127.0.0.1', user.port), new StaticBackend('order-rpc', '127.0.0.1', order.port)].map((backend) => ({backend, where: undefined})));
+    server = await TunnelServer.start({host: '127.0.0.1', port: 0, routes: publisher.routes, events});
     await learner.settled();
     assert.deepEqual(learner.all().map((s) => [s.application, s.state, s.keys]).sort(), [
       ['order-rpc', 'learned', ['com.example.OrderService']],
@@ -76,7 +71,7 @@ describe('dubbo-tunnel call without the application, through the router that lea
     ]);
   });
   after(async () => {
-    stopLearning();
+    publisher.close();
     learner.close();
     await server.close(200);
     await user.close();

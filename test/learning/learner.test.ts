@@ -6,11 +6,10 @@ import {callOnce} from '../../src/client/dubbo-client.js';
 import {TunnelEventBus} from '../../src/core/events.js';
 import type {LearnedServices} from '../../src/core/events.js';
 import {ExportLearner, LEARN_CONCURRENCY} from '../../src/learning/export-learner.js';
-import {routeLearnedServices} from '../../src/learning/learned-routes.js';
 import {probeExports} from '../../src/learning/probe.js';
 import {StaticBackend} from '../../src/proxy/static-backend.js';
 import {TunnelServer} from '../../src/proxy/tunnel-server.js';
-import {RouteSource, createRouteTable} from '../../src/router/route-table.js';
+import {RoutePublisher} from '../../src/session/publisher.js';
 import {fixturesMissing} from '../support/discovery-fixtures.js';
 import {startDiscoveryProvider} from '../support/discovery-providers.js';
 import type {DiscoveryProvider, ProviderKind, ProviderProfile} from '../support/discovery-providers.js';
@@ -20,6 +19,11 @@ const opened: DiscoveryProvider[] = [];
 after(async () => {
   await Promise.all(opened.map((provider) => provider.close()));
 });
+
+/** Backends as one local source reports them. */
+function offered(...backends: StaticBackend[]): {backend: StaticBackend; where: undefined}[] {
+  return backends.map((backend) => ({backend, where: undefined}));
+}
 
 async function provider(application: string, kind: ProviderKind, profile: ProviderProfile): Promise<DiscoveryProvider> {
   const started = await startDiscoveryProvider(application, kind, profile);
@@ -108,15 +112,14 @@ describe('routing by what was learned', {skip: fixturesMissing}, () => {
     });
     const learned: LearnedServices[] = [];
     events.on('services-learned', (state) => learned.push(state));
-    const published = new RouteSource(createRouteTable([
+    const learner = new ExportLearner({events, timeoutMs: 300});
+    const publisher = new RoutePublisher({events, kinds: ['local'], choice: 'all', learner});
+    publisher.report(0, offered(
       new StaticBackend('user-rpc', '127.0.0.1', user.port),
       new StaticBackend('pay-rpc', '127.0.0.1', pay.port),
       new StaticBackend('mute-rpc', '127.0.0.1', mute.port),
-    ]));
-    const routes = new RouteSource(published.current);
-    const learner = new ExportLearner({events, timeoutMs: 300});
-    const stop = routeLearnedServices(published, routes, learner);
-    const server = await TunnelServer.start({port: 0, host: '127.0.0.1', routes, events});
+    ));
+    const server = await TunnelServer.start({port: 0, host: '127.0.0.1', routes: publisher.routes, events});
     try {
       await learner.settled();
       assert.deepEqual(learner.all().map((s) => [s.application, s.state, s.keys, s.via]).sort(), [
@@ -146,7 +149,7 @@ describe('routing by what was learned', {skip: fixturesMissing}, () => {
       // Learning used its own connections: the consumer's calls were the only ordinary requests.
       assert.ok(learned.some((s) => s.application === 'user-rpc' && s.state === 'learning'));
     } finally {
-      stop();
+      publisher.close();
       learner.close();
       await server.close();
     }
@@ -156,20 +159,20 @@ describe('routing by what was learned', {skip: fixturesMissing}, () => {
     const pay = await provider('pay-rpc', 'pay', '32-zk');
     const events = new TunnelEventBus();
     const backend = new StaticBackend('pay-rpc', '127.0.0.1', pay.port);
-    const published = new RouteSource(createRouteTable([backend]));
-    const routes = new RouteSource(published.current);
     const learner = new ExportLearner({events});
-    const stop = routeLearnedServices(published, routes, learner);
+    const publisher = new RoutePublisher({events, kinds: ['local'], choice: 'all', learner});
+    const {routes} = publisher;
     try {
+      publisher.report(0, offered(backend));
       await waitFor(() => routes.current.services.has('g1/demo.PayService:1.0.0'));
-      published.set(createRouteTable([]));
+      publisher.report(0, []);
       assert.equal(routes.current.services.size, 0);
       assert.equal(learner.all().length, 0);
-      published.set(createRouteTable([backend]));
+      publisher.report(0, offered(backend));
       await waitFor(() => routes.current.services.get('g1/demo.PayService:1.0.0')?.[0] === 'pay-rpc');
       assert.equal(pay.discovery.filter((d) => d.startsWith('metadata:getMetadataInfos')).length, 2);
     } finally {
-      stop();
+      publisher.close();
       learner.close();
     }
   });

@@ -6,12 +6,12 @@ import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {after, before, describe, test} from 'node:test';
-import {startLearning} from '../../src/cli/learning.js';
 import {TunnelEventBus} from '../../src/core/events.js';
 import {DubboTunnelError} from '../../src/core/errors.js';
 import {ResolveFile, expandHome, renderResolveFile} from '../../src/learning/resolve-file.js';
 import {StaticBackend} from '../../src/proxy/static-backend.js';
-import {RouteSource, createRouteTable} from '../../src/router/route-table.js';
+import {startLearning} from '../../src/session/learning.js';
+import {RoutePublisher} from '../../src/session/publisher.js';
 import {BIN, ensureBuilt, freePort} from '../support/binary.js';
 import {fixturesMissing} from '../support/discovery-fixtures.js';
 import {startDiscoveryProvider} from '../support/discovery-providers.js';
@@ -82,20 +82,21 @@ describe('startLearning writes the file as applications come and go', {skip: fix
     providers.push(user, pay);
     const file = fresh();
     writeFileSync(file, 'before=1\n');
-    const learning = startLearning({events: new TunnelEventBus(), noLearn: false, resolveFile: file});
-    const published = new RouteSource();
-    learning.join(published);
+    const events = new TunnelEventBus();
+    const learning = startLearning({events, noLearn: false, resolveFile: file});
+    const publisher = new RoutePublisher({events, kinds: ['local'], interfaces: [['com.example.Mapped', 'user-rpc']], choice: 'all', learner: learning.learner});
     try {
       const userBackend = new StaticBackend('user-rpc', '127.0.0.1', user.port);
-      published.set(createRouteTable([userBackend, new StaticBackend('pay-rpc', '127.0.0.1', pay.port)], [['com.example.Mapped', 'user-rpc']]));
-      learning.listening('::', 20991);
+      publisher.report(0, [userBackend, new StaticBackend('pay-rpc', '127.0.0.1', pay.port)].map((backend) => ({backend, where: undefined})));
+      learning.listening('::', 20991, publisher.routes);
       const keys = () => readFileSync(file, 'utf8').split('\n').filter((line) => line !== '' && !line.startsWith('#')).map((line) => line.split('=')[0]);
       await waitFor(() => keys().length === 3, {message: 'three interfaces'});
       assert.deepEqual(keys(), ['com.example.Mapped', 'demo.PayService', 'demo.UserService']);
       assert.match(readFileSync(file, 'utf8'), /demo\.UserService=dubbo:\/\/localhost:20991\?/);
- published.set(createRouteTable([userBackend], [['com.example.Mapped', 'user-rpc']]));
+      publisher.report(0, [{backend: userBackend, where: undefined}]);
       assert.deepEqual(keys(), ['com.example.Mapped', 'demo.UserService']);
     } finally {
+      publisher.close();
       learning.stop();
     }
     assert.equal(readFileSync(file, 'utf8'), 'before=1\n');

@@ -1,12 +1,14 @@
+import type {BackendSource} from '../../core/backend-source.js';
 import {TunnelEventBus} from '../../core/events.js';
 import {ExportLearner} from '../../learning/export-learner.js';
 import {KubeCluster} from '../../kube/cluster.js';
-import {RouteSource} from '../../router/route-table.js';
 import type {KubeApplication} from '../../kube/cluster.js';
 import {parseCommandArgs} from '../args.js';
 import type {CliContext, Command, OptionTable} from '../command.js';
 import {SUMMARIES} from '../command.js';
-import {DubboTunnelError, errorMessage} from '../../core/errors.js';
+import {DubboTunnelError} from '../../core/errors.js';
+import {RoutePublisher} from '../../session/publisher.js';
+import {discoverAll, discoverEach} from '../../session/session.js';
 import {openSources} from '../../session/sources.js';
 import {resolveSettings, SettingsStore} from '../../config/settings.js';
 import {KUBE_OPTIONS, checkSourceFlag, kubeOptionsFrom, kubePlacesFrom} from '../kube-options.js';
@@ -75,15 +77,16 @@ async function run(args: string[], context: CliContext): Promise<number> {
     if (level === 'warn' || level === 'error') context.stderr.write(`dubbo-tunnel: ${level === 'warn' ? 'warning' : 'error'}: ${message}\n`);
   });
   const places = kubePlacesFrom(values);
-  if (places.contexts.length > 1 || places.namespaces.length > 1) return listSeveral(values, kube, places, events, context, json);
-  const cluster = await KubeCluster.open({...kube, events, env: context.env, execStderr: context.stderr, interactive: context.interactive});
-  if (values.interfaces === true) {
+  const several = places.contexts.length > 1 || places.namespaces.length > 1;
+  if (several || values.interfaces === true) {
+    const sources = await openPlaces(values, kube, places, events, context);
     try {
-      return await listInterfaces(cluster, events, json, context);
+      return several ? await listSeveral(sources, events, context, json) : await listInterfaces(sources, events, json, context);
     } finally {
-      await cluster.close();
+      await Promise.all(sources.map((source) => source.close()));
     }
   }
+  const cluster = await KubeCluster.open({...kube, events, env: context.env, execStderr: context.stderr, interactive: context.interactive});
   try {
     const applications = await cluster.discover();
     if (json) context.stdout.write(`${JSON.stringify(applications.map(toJson), null, 2)}\n`);
@@ -100,44 +103,34 @@ async function run(args: string[], context: CliContext): Promise<number> {
   }
 }
 
-/** `ls` over several contexts or namespaces: every place's applications, each with where it is. */
-async function listSeveral(values: {'all-namespaces'?: boolean}, kube: ReturnType<typeof kubeOptionsFrom>, places: {contexts: string[]; namespaces: string[]},
-  events: TunnelEventBus, context: CliContext, json: boolean): Promise<number> {
+/** The places of the command line as a session's sources, opened the way `up` opens them. */
+function openPlaces(values: {'all-namespaces'?: boolean}, kube: ReturnType<typeof kubeOptionsFrom>, places: {contexts: string[]; namespaces: string[]},
+  events: TunnelEventBus, context: CliContext): Promise<BackendSource[]> {
   const {context: _context, namespace: _namespace, allNamespaces: _all, ...shared} = kube;
-  const sources = await openSources({backends: [], clusters: {shared, ...places, allNamespaces: values['all-namespaces'] === true}},
+  return openSources({backends: [], clusters: {shared, ...places, allNamespaces: values['all-namespaces'] === true}},
     {events, env: context.env, execStderr: context.stderr, interactive: context.interactive});
-  try {
-    const results = await Promise.allSettled(sources.map((source) => source.discover()));
-    const applications: (KubeApplication & {context?: string})[] = [];
-    let firstError: unknown;
-    results.forEach((result, index) => {
-      const source = sources[index];
-      if (result.status === 'rejected') {
-        firstError ??= result.reason;
-        context.stderr.write(`dubbo-tunnel: warning: ${source?.title ?? 'a source'}: ${errorMessage(result.reason)}\n`);
-        return;
-      }
-      for (const found of result.value as KubeApplication[]) applications.push({...found, ...(source?.context === undefined ? {} : {context: source.context})});
-    });
-    if (applications.length === 0 && firstError !== undefined) throw firstError instanceof Error ? firstError : new Error(errorMessage(firstError));
-    context.stdout.write(json ? `${JSON.stringify(applications.map(toJson), null, 2)}\n` : formatTable(applications));
-    return 0;
-  } finally {
-    await Promise.all(sources.map((source) => source.close()));
-  }
+}
+
+/** `ls` over several contexts or namespaces: every place's applications, each with where it is. */
+async function listSeveral(sources: readonly BackendSource[], events: TunnelEventBus, context: CliContext, json: boolean): Promise<number> {
+  const applications = (await discoverEach(sources, events)).flatMap(({source, applications: found}) =>
+    (found as KubeApplication[]).map((application): KubeApplication & {context?: string} => ({...application, ...(source.context === undefined ? {} : {context: source.context})})));
+  context.stdout.write(json ? `${JSON.stringify(applications.map(toJson), null, 2)}\n` : formatTable(applications));
+  return 0;
 }
 
 /**
  * `ls --interfaces`: every discovered application is asked what it exports, through short-lived
- * port-forwards (the same learning `up` does), and the answers are printed.
+ * port-forwards, learned the way `up` learns: the sources report their backends to a publisher,
+ * which feeds the ExportLearner.
  */
-async function listInterfaces(cluster: KubeCluster, events: TunnelEventBus, json: boolean, context: CliContext): Promise<number> {
-  const routes = new RouteSource();
-  const handle = await cluster.serve(routes, 'all');
+async function listInterfaces(sources: readonly BackendSource[], events: TunnelEventBus, json: boolean, context: CliContext): Promise<number> {
   const learner = new ExportLearner({events});
+  const publisher = new RoutePublisher({events, kinds: sources.map((source) => source.kind), choice: 'all', learner});
   try {
-    if (routes.current.backends.size === 0) throw await cluster.noBackendsError();
-    learner.update(routes.current.backends.values());
+    await Promise.all(sources.map((source, index) => source.start('all', (offers) => publisher.report(index, offers))));
+    // Nothing to ask: discovery says what was searched and how to mark a backend (DT_ERR_NO_BACKENDS).
+    if (publisher.routes.current.backends.size === 0) await discoverAll(sources, events);
     await learner.settled();
     const states = learner.all().sort((a, b) => a.application.localeCompare(b.application));
     if (json) {
@@ -151,8 +144,8 @@ async function listInterfaces(cluster: KubeCluster, events: TunnelEventBus, json
     }
     return 0;
   } finally {
+    publisher.close();
     learner.close();
-    await handle.stop();
   }
 }
 
