@@ -7,9 +7,39 @@ import {KubeRequestError, toKubeError} from './errors.js';
 import type {ResourceRef} from './errors.js';
 import {ListWatch} from './list-watch.js';
 import type {Backoff} from './list-watch.js';
-import type {KubeObject} from './types.js';
+import type {EndpointSlice, Endpoints, KubeList, KubeObject} from './types.js';
 
 export type EndpointSource = 'endpointslices' | 'endpoints';
+
+/** The pods behind one Service port, from endpoints listed or watched earlier. */
+export type TargetsLookup = (namespace: string, service: string, servicePort: ResolvedServicePort) => ServiceTargets;
+
+function endpointsPath(source: EndpointSource, namespace: string | undefined): string {
+  const scope = namespace === undefined ? '' : `/namespaces/${encodeURIComponent(namespace)}`;
+  return source === 'endpointslices' ? `/apis/discovery.k8s.io/v1${scope}/endpointslices` : `/api/v1${scope}/endpoints`;
+}
+
+function endpointsResource(source: EndpointSource, namespace: string | undefined): Omit<ResourceRef, 'verb'> {
+  return source === 'endpointslices' ? {group: 'discovery.k8s.io', resource: 'endpointslices', namespace} : {group: '', resource: 'endpoints', namespace};
+}
+
+/**
+ * One list of the endpoints in a scope, without a watch (one-shot discovery counts ready pods with
+ * it): EndpointSlices, or core/v1 Endpoints where discovery.k8s.io is not served. Throws the
+ * request's error.
+ */
+export async function listTargetsOnce(client: KubeClient, namespace: string | undefined): Promise<TargetsLookup> {
+  try {
+    const slices = await client.getJson<KubeList<EndpointSlice>>(endpointsPath('endpointslices', namespace), {}, {verb: 'list', ...endpointsResource('endpointslices', namespace)});
+    const items = slices.items ?? [];
+    return (ns, service, servicePort) => targetsFromSlices(items, ns, service, servicePort);
+  } catch (error) {
+    if (!(error instanceof KubeRequestError && error.status === 404)) throw error;
+  }
+  const list = await client.getJson<KubeList<Endpoints>>(endpointsPath('endpoints', namespace), {}, {verb: 'list', ...endpointsResource('endpoints', namespace)});
+  const byKey = new Map((list.items ?? []).map((item) => [`${item.metadata?.namespace ?? ''}/${item.metadata?.name ?? ''}`, item]));
+  return (ns, service, servicePort) => targetsFromEndpoints(byKey.get(`${ns}/${service}`), servicePort);
+}
 
 export interface EndpointTrackerOptions {
   /** undefined = all namespaces (needs cluster-wide list/watch). */
@@ -84,16 +114,13 @@ export class EndpointTracker {
 
   async #startWatch(source: EndpointSource): Promise<void> {
     const ns = this.#options.namespace;
-    const scope = ns === undefined ? '' : `/namespaces/${encodeURIComponent(ns)}`;
     const watch = new ListWatch<KubeObject>(this.#client, {
-      path: source === 'endpointslices' ? `/apis/discovery.k8s.io/v1${scope}/endpointslices` : `/api/v1${scope}/endpoints`,
-      resource: source === 'endpointslices'
-        ? {group: 'discovery.k8s.io', resource: 'endpointslices', namespace: ns}
-        : {group: '', resource: 'endpoints', namespace: ns},
+      path: endpointsPath(source, ns),
+      resource: endpointsResource(source, ns),
       onChange: () => {
         for (const listener of [...this.#listeners]) listener();
       },
-      // Only serve() (and its backends) start the tracker: a refused watch fails it like a refused list.
+      // Only watch() (and its backends) start the tracker: a refused watch fails it like a refused list.
       confirmWatch: true,
       onError: (error, retryInMs, ref) => {
         this.#options.onError?.(error, retryInMs, ref);

@@ -1,7 +1,7 @@
 import type {DiscoveredApplication} from '../core/applications.js';
 import type {BackendSource, Offer, Wanted} from '../core/backend-source.js';
 import {KubeCluster} from './cluster.js';
-import type {ClusterOptions, ServeHandle} from './cluster.js';
+import type {ClusterOptions, WatchHandle} from './cluster.js';
 
 export interface KubeSourceOptions extends ClusterOptions {
   /**
@@ -31,7 +31,7 @@ class KubeSource implements BackendSource {
   readonly namespace: string;
   readonly #cluster: KubeCluster;
   readonly #qualify: KubeSourceOptions['qualify'];
-  #handle: ServeHandle | undefined;
+  #handle: WatchHandle | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(cluster: KubeCluster, qualify: KubeSourceOptions['qualify']) {

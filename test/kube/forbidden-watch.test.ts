@@ -5,12 +5,10 @@ import {after, afterEach, before, describe, it} from 'node:test';
 import type {CliContext} from '../../src/cli/command.js';
 import {main} from '../../src/cli/main.js';
 import {DubboTunnelError} from '../../src/core/errors.js';
-import type {ServeHandle} from '../../src/kube/cluster.js';
-import {RouteSource} from '../../src/router/route-table.js';
 import {freePort} from '../support/binary.js';
 import {waitFor} from '../support/wait.js';
 import {startKube} from './helpers.js';
-import type {KubeFixture} from './helpers.js';
+import type {KubeFixture, Published} from './helpers.js';
 
 function forbidden(pattern: RegExp, rule: RegExp): (error: unknown) => boolean {
   return (error) => {
@@ -25,7 +23,7 @@ function forbidden(pattern: RegExp, rule: RegExp): (error: unknown) => boolean {
 describe('a watch refused with 403', () => {
   let kube: KubeFixture;
   let kubeconfig: string;
-  let handle: ServeHandle | undefined;
+  let handle: Published | undefined;
 
   before(async () => {
     kube = await startKube();
@@ -40,22 +38,20 @@ describe('a watch refused with 403', () => {
   });
   after(async () => kube.close());
 
-  it('fails serve() when Services may be listed but not watched', async () => {
+  it('fails to start when Services may be listed but not watched', async () => {
     kube.api.deny({user: 'dana', verb: 'watch', resource: 'services'});
-    const cluster = await kube.open({kubeconfig});
-    const routes = new RouteSource();
-    await assert.rejects(cluster.serve(routes, 'all'), forbidden(
+    const served = await kube.published({cluster: {kubeconfig}});
+    await assert.rejects(served.start('all'), forbidden(
       /^not allowed to watch services in namespace default \(.*cannot watch resource "services"/,
       /\{apiGroups: \[""\], resources: \["services"\], verbs: \["get", "list", "watch"\]\}/,
     ));
-    assert.deepEqual([...routes.current.backends.keys()], []);
+    assert.deepEqual([...served.routes.current.backends.keys()], []);
     await waitFor(() => kube.api.watchCount('Service') === 0, {message: 'the refused Service watch is not retried'});
   });
 
-  it('fails serve() when EndpointSlices may be listed but not watched', async () => {
+  it('fails to start when EndpointSlices may be listed but not watched', async () => {
     kube.api.deny({user: 'dana', verb: 'watch', resource: 'endpointslices', group: 'discovery.k8s.io'});
-    const cluster = await kube.open({kubeconfig});
-    await assert.rejects(cluster.serve(new RouteSource(), 'all'), forbidden(
+    await assert.rejects(kube.serve('all', {cluster: {kubeconfig}}), forbidden(
       /^not allowed to watch endpointslices\.discovery\.k8s\.io in namespace default /,
       /\{apiGroups: \["discovery\.k8s\.io"\], resources: \["endpointslices"\], verbs: \["get", "list", "watch"\]\}/,
     ));
@@ -63,19 +59,15 @@ describe('a watch refused with 403', () => {
 
   it('treats Ingresses like a refused list: skipped with --source auto, an error with --source ingress', async () => {
     kube.api.deny({user: 'dana', verb: 'watch', resource: 'ingresses', group: 'networking.k8s.io'});
-    const auto = await kube.open({kubeconfig});
-    const routes = new RouteSource();
-    handle = await auto.serve(routes, 'all');
-    assert.deepEqual([...routes.current.backends.keys()], ['user-rpc']);
+    handle = await kube.serve('all', {cluster: {kubeconfig}});
+    assert.deepEqual([...handle.routes.current.backends.keys()], ['user-rpc']);
     assert.ok(kube.logs.some(({level, message}) => level === 'warn' && /^skipping Ingresses: not allowed to watch ingresses\.networking\.k8s\.io/.test(message)), JSON.stringify(kube.logs));
-    const strict = await kube.open({kubeconfig, source: 'ingress'});
-    await assert.rejects(strict.serve(new RouteSource(), 'all'), forbidden(/^not allowed to watch ingresses\.networking\.k8s\.io /, /verbs: \["get", "list", "watch"\]/));
+    await assert.rejects(kube.serve('all', {cluster: {kubeconfig, source: 'ingress'}}), forbidden(/^not allowed to watch ingresses\.networking\.k8s\.io /, /verbs: \["get", "list", "watch"\]/));
   });
 
-  it('after serve() resolved (permission revoked while running): warns with the verb and the fix, retries, recovers', async () => {
-    const cluster = await kube.open({kubeconfig});
-    const routes = new RouteSource();
-    handle = await cluster.serve(routes, 'all');
+  it('after the start (permission revoked while running): warns with the verb and the fix, retries, recovers', async () => {
+    handle = await kube.serve('all', {cluster: {kubeconfig}});
+    const {routes} = handle;
     const seen = kube.logs.length;
     kube.api.deny({user: 'dana', verb: 'watch', resource: 'services'});
     kube.api.dropWatches();

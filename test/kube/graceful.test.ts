@@ -4,14 +4,13 @@
 // already in flight on it are answered by it.
 import assert from 'node:assert/strict';
 import {after, afterEach, before, beforeEach, describe, it} from 'node:test';
-import type {KubeCluster, ServeHandle} from '../../src/kube/cluster.js';
+import {KubeBackend} from '../../src/kube/backend.js';
 import {TunnelServer} from '../../src/proxy/tunnel-server.js';
-import {RouteSource} from '../../src/router/route-table.js';
 import {TestConsumer, TestProvider} from '../support/dubbo-peers.js';
 import type {DecodedResponse} from '../support/dubbo-wire.js';
 import {waitFor} from '../support/wait.js';
 import {startKube} from './helpers.js';
-import type {KubeFixture} from './helpers.js';
+import type {KubeFixture, Published} from './helpers.js';
 
 const SERVICE = 'com.example.UserService';
 
@@ -30,9 +29,7 @@ describe('graceful pod termination and deselection', () => {
   let kube: KubeFixture;
   let providers: TestProvider[];
   const byPod = new Map<string, TestProvider>();
-  let cluster: KubeCluster;
-  let routes: RouteSource;
-  let handle: ServeHandle;
+  let handle: Published;
   let server: TunnelServer;
   let consumers: TestConsumer[];
   /** Releases every "held" request (they wait for it before being answered). */
@@ -61,10 +58,8 @@ describe('graceful pod termination and deselection', () => {
   }
 
   async function serve(selection: ReadonlySet<string> | 'all'): Promise<void> {
-    cluster = await kube.open();
-    routes = new RouteSource();
-    handle = await cluster.serve(routes, selection);
-    server = await TunnelServer.start({port: 0, host: '127.0.0.1', routes, events: kube.events});
+    handle = await kube.serve(selection);
+    server = await TunnelServer.start({port: 0, host: '127.0.0.1', routes: handle.routes, events: kube.events});
   }
 
   before(async () => {
@@ -90,7 +85,6 @@ describe('graceful pod termination and deselection', () => {
     await Promise.all(consumers.map((connected) => connected.close()));
     await server.close(100);
     await handle.stop();
-    await cluster.close();
     await Promise.all(providers.map((started) => started.close()));
     kube.api.remove('Service', 'default', 'user-rpc');
     for (const pod of kube.api.list<{metadata: {name: string}}>('Pod', 'default')) kube.api.deletePod('default', pod.metadata.name);
@@ -111,7 +105,10 @@ describe('graceful pod termination and deselection', () => {
     for (const [old, replacement] of [['user-rpc-1', 'user-rpc-3'], ['user-rpc-2', 'user-rpc-4']] as const) {
       const started = await provider(replacement);
       kube.api.addDubboPod('default', 'user-rpc', {name: replacement, target: {host: '127.0.0.1', port: started.port}});
-      await waitFor(() => handle.applications()[0]?.readyPods === 3, {timeoutMs: 5000, message: `${replacement} is ready`});
+      await waitFor(() => {
+        const backend = handle.routes.current.backends.get('user-rpc');
+        return backend instanceof KubeBackend && backend.readyPods().length === 3;
+      }, {timeoutMs: 5000, message: `${replacement} is ready`});
       kube.api.terminatePod('default', old);
       // A Java provider waits for its calls in flight before it exits; the tunnel must close its
       // port-forwards to the terminating pod once their answers are in, and send nothing new there.

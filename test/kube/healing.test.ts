@@ -4,14 +4,13 @@
 import assert from 'node:assert/strict';
 import {after, afterEach, before, beforeEach, describe, it} from 'node:test';
 import type {BackendState} from '../../src/core/backend.js';
-import type {KubeCluster, ServeHandle} from '../../src/kube/cluster.js';
 import {TunnelServer} from '../../src/proxy/tunnel-server.js';
-import {RouteSource} from '../../src/router/route-table.js';
+import type {RouteView} from '../../src/router/route-table.js';
 import {TestConsumer, TestProvider} from '../support/dubbo-peers.js';
 import type {DecodedResponse} from '../support/dubbo-wire.js';
 import {waitFor} from '../support/wait.js';
 import {startKube} from './helpers.js';
-import type {KubeFixture} from './helpers.js';
+import type {KubeFixture, Published} from './helpers.js';
 
 const SERVICE = 'com.example.UserService';
 /** How long requests in flight on a pod that stopped being ready may still finish, here. */
@@ -36,9 +35,8 @@ function errorOf(response: DecodedResponse): string {
 describe('healing through the router', () => {
   let kube: KubeFixture;
   let providers: TestProvider[];
-  let cluster: KubeCluster;
-  let routes: RouteSource;
-  let handle: ServeHandle;
+  let routes: RouteView;
+  let handle: Published;
   let server: TunnelServer;
   let consumers: TestConsumer[];
   const states: {application: string; state: BackendState; pod?: string; detail?: string}[] = [];
@@ -74,16 +72,14 @@ describe('healing through the router', () => {
       {name: 'user-rpc-1', target: {host: '127.0.0.1', port: one.port}},
       {name: 'user-rpc-2', target: {host: '127.0.0.1', port: two.port}},
     ]});
-    cluster = await kube.open({timing: {drainLimitMs: DRAIN_LIMIT_MS}});
-    routes = new RouteSource();
-    handle = await cluster.serve(routes, 'all');
+    handle = await kube.serve('all', {cluster: {timing: {drainLimitMs: DRAIN_LIMIT_MS}}});
+    routes = handle.routes;
     server = await TunnelServer.start({port: 0, host: '127.0.0.1', routes, events: kube.events});
   });
   afterEach(async () => {
     await Promise.all(consumers.map((connected) => connected.close()));
     await server.close(100);
     await handle.stop();
-    await cluster.close();
     await Promise.all(providers.map((started) => started.close()));
     kube.api.resetRbac();
     kube.api.remove('Service', 'default', 'user-rpc');

@@ -5,10 +5,15 @@ import type {AddressInfo, Socket} from 'node:net';
 import net from 'node:net';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
+import type {BackendSource, Wanted} from '../../src/core/backend-source.js';
 import {TunnelEventBus} from '../../src/core/events.js';
 import type {LogLevel} from '../../src/core/events.js';
 import {KubeCluster} from '../../src/kube/cluster.js';
 import type {ClusterOptions} from '../../src/kube/cluster.js';
+import {openKubeSource} from '../../src/kube/session-source.js';
+import type {ExportLearner} from '../../src/learning/export-learner.js';
+import type {RouteView} from '../../src/router/route-table.js';
+import {RoutePublisher} from '../../src/session/publisher.js';
 import {FakeKubeApi} from '../support/fake-kube-api.js';
 import type {FakeKubeApiOptions} from '../support/fake-kube-api.js';
 
@@ -19,7 +24,31 @@ export interface KubeFixture {
   events: TunnelEventBus;
   logs: {level: LogLevel; message: string}[];
   open(options?: Partial<ClusterOptions>): Promise<KubeCluster>;
+  /**
+   * The cluster as `up` routes it: a KubeSource (src/kube/session-source.ts) reporting to the
+   * session's RoutePublisher; nothing is watched until start().
+   */
+  published(options?: PublishedOptions): Promise<Published>;
+  /** published(), started with `selection`. */
+  serve(selection: Wanted, options?: PublishedOptions): Promise<Published>;
   close(): Promise<void>;
+}
+
+export interface PublishedOptions {
+  cluster?: Partial<ClusterOptions>;
+  /** --route interface -> application. */
+  interfaces?: [string, string][];
+  learner?: ExportLearner;
+}
+
+export interface Published {
+  /** What a listener routes by: the publisher's tables. */
+  readonly routes: RouteView;
+  readonly source: BackendSource;
+  start(selection: Wanted): Promise<void>;
+  setSelection(selection: Wanted): void;
+  /** Closes the source (its watches, backends and cluster) and the publisher. */
+  stop(): Promise<void>;
 }
 
 export async function startKube(options: FakeKubeApiOptions = {}): Promise<KubeFixture> {
@@ -30,6 +59,22 @@ export async function startKube(options: FakeKubeApiOptions = {}): Promise<KubeF
   const logs: {level: LogLevel; message: string}[] = [];
   events.on('log', (entry) => logs.push(entry));
   const clusters: KubeCluster[] = [];
+  const sources: BackendSource[] = [];
+  const published = async ({cluster = {}, interfaces, learner}: PublishedOptions = {}): Promise<Published> => {
+    const source = await openKubeSource({kubeconfig, events, env: {}, execStderr: null, qualify: 'none', ...cluster});
+    sources.push(source);
+    const publisher = new RoutePublisher({events, kinds: [source.kind], choice: 'all', ...(interfaces === undefined ? {} : {interfaces}), learner});
+    return {
+      routes: publisher.routes,
+      source,
+      start: (selection) => source.start(selection, (offers) => publisher.report(0, offers)),
+      setSelection: (selection) => source.setWanted(selection),
+      async stop() {
+        await source.close();
+        publisher.close();
+      },
+    };
+  };
   return {
     api,
     dir,
@@ -41,8 +86,14 @@ export async function startKube(options: FakeKubeApiOptions = {}): Promise<KubeF
       clusters.push(cluster);
       return cluster;
     },
+    published,
+    async serve(selection, options) {
+      const served = await published(options);
+      await served.start(selection);
+      return served;
+    },
     async close() {
-      await Promise.all(clusters.map((cluster) => cluster.close()));
+      await Promise.all([...clusters.map((cluster) => cluster.close()), ...sources.map((source) => source.close())]);
       await api.stop();
       rmSync(dir, {recursive: true, force: true});
     },

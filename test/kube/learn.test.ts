@@ -5,15 +5,12 @@ import {after, before, describe, it} from 'node:test';
 import {main} from '../../src/cli/main.js';
 import {ExportLearner} from '../../src/learning/export-learner.js';
 import {collector} from '../support/output.js';
-import {routeLearnedServices} from '../../src/learning/learned-routes.js';
-import type {ServeHandle} from '../../src/kube/cluster.js';
-import {RouteSource} from '../../src/router/route-table.js';
 import {fixturesMissing} from '../support/discovery-fixtures.js';
 import {startDiscoveryProvider} from '../support/discovery-providers.js';
 import type {DiscoveryProvider} from '../support/discovery-providers.js';
 import {waitFor} from '../support/wait.js';
 import {startKube} from './helpers.js';
-import type {KubeFixture} from './helpers.js';
+import type {KubeFixture, Published} from './helpers.js';
 
 describe('learning what Kubernetes applications export', {skip: fixturesMissing}, () => {
   let kube: KubeFixture;
@@ -38,14 +35,11 @@ describe('learning what Kubernetes applications export', {skip: fixturesMissing}
     assert.ok(service);
     kube.api.apply({...service, metadata: {...service.metadata, annotations: {...service.metadata.annotations, 'dubbo-tunnel.io/interfaces': 'com.example.LegacyService, g2/com.example.Other:2.0'}}});
 
-    const cluster = await kube.open();
-    const published = new RouteSource();
-    const routes = new RouteSource();
     const learner = new ExportLearner({events: kube.events, relearnDelayMs: 10});
-    const stop = routeLearnedServices(published, routes, learner);
-    let handle: ServeHandle | undefined;
+    let handle: Published | undefined;
     try {
-      handle = await cluster.serve(published, 'all');
+      handle = await kube.serve('all', {learner});
+      const {routes} = handle;
       await waitFor(() => learner.all().length === 2 && learner.all().every((state) => state.state !== 'learning'), {timeoutMs: 15000, message: 'both learned'});
       assert.deepEqual(learner.get('user-rpc'), {application: 'user-rpc', state: 'learned', keys: ['demo.UserService'], via: 'qos'});
       assert.deepEqual(learner.get('pay-rpc'), {application: 'pay-rpc', state: 'learned', keys: ['com.example.LegacyService', 'g1/demo.PayService:1.0.0', 'g2/com.example.Other:2.0'], via: 'not-found-list'});
@@ -58,9 +52,8 @@ describe('learning what Kubernetes applications export', {skip: fixturesMissing}
       await waitFor(() => user.discovery.length + user2.discovery.length >= 6, {timeoutMs: 15000, message: 'asked again after the new pod'});
       await waitFor(() => learner.get('user-rpc')?.state === 'learned');
     } finally {
-      stop();
-      learner.close();
       await handle?.stop();
+      learner.close();
     }
 
     // `dubbo-tunnel ls --interfaces` asks the same way, through its own short-lived port-forwards.

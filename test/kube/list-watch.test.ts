@@ -78,7 +78,7 @@ describe('ListWatch', () => {
     await watch.stop();
   });
 
-  it('rejects start() with the first list error (so serve() can report a 403 at once)', async () => {
+  it('rejects start() with the first list error (so watch() can report a 403 at once)', async () => {
     kube.api.deny({verb: 'list', resource: 'services'});
     try {
       await assert.rejects(services().start(), {name: 'KubeRequestError', status: 403});

@@ -5,16 +5,14 @@
 import assert from 'node:assert/strict';
 import {after, afterEach, before, beforeEach, describe, it} from 'node:test';
 import type {BackendState} from '../../src/core/backend.js';
-import type {KubeCluster, ServeHandle} from '../../src/kube/cluster.js';
 import {TunnelServer} from '../../src/proxy/tunnel-server.js';
 import {attachLineReporter} from '../../src/reporters/line-reporter.js';
-import {RouteSource} from '../../src/router/route-table.js';
 import {TestConsumer, TestProvider} from '../support/dubbo-peers.js';
 import type {DecodedResponse} from '../support/dubbo-wire.js';
 import {collector} from '../support/output.js';
 import {sleep, waitFor} from '../support/wait.js';
 import {startKube} from './helpers.js';
-import type {KubeFixture} from './helpers.js';
+import type {KubeFixture, Published} from './helpers.js';
 
 const SERVICE = 'com.example.UserService';
 
@@ -32,8 +30,7 @@ function text(response: DecodedResponse): string {
 describe('API server outages', () => {
   let kube: KubeFixture;
   let provider: TestProvider;
-  let cluster: KubeCluster;
-  let handle: ServeHandle;
+  let handle: Published;
   let server: TunnelServer;
   let consumers: TestConsumer[];
   const states: {state: BackendState; detail?: string}[] = [];
@@ -50,17 +47,14 @@ describe('API server outages', () => {
     kube.logs.length = 0;
     provider = await TestProvider.start({application: 'user-rpc', handler: () => ({value: 'user-rpc-1'})});
     kube.api.addDubboApp({name: 'user-rpc', pods: [{name: 'user-rpc-1', target: {host: '127.0.0.1', port: provider.port}}]});
-    cluster = await kube.open({timing: {portForwardTimeoutMs: 1000, watchInactivityMs: 1500}});
-    const routes = new RouteSource();
-    handle = await cluster.serve(routes, 'all');
-    server = await TunnelServer.start({port: 0, host: '127.0.0.1', routes, events: kube.events});
+    handle = await kube.serve('all', {cluster: {timing: {portForwardTimeoutMs: 1000, watchInactivityMs: 1500}}});
+    server = await TunnelServer.start({port: 0, host: '127.0.0.1', routes: handle.routes, events: kube.events});
   });
   afterEach(async () => {
     await kube.api.resumeApi();
     await Promise.all(consumers.map((connected) => connected.close()));
     await server.close(100);
     await handle.stop();
-    await cluster.close();
     await provider.close();
     kube.api.remove('Service', 'default', 'user-rpc');
     kube.api.deletePod('default', 'user-rpc-1');

@@ -1,17 +1,15 @@
 import assert from 'node:assert/strict';
 import {after, before, describe, it} from 'node:test';
 import {TunnelServer} from '../../src/proxy/tunnel-server.js';
-import type {KubeBackend} from '../../src/kube/backend.js';
-import type {KubeCluster, ServeHandle} from '../../src/kube/cluster.js';
+import {KubeBackend} from '../../src/kube/backend.js';
 import {applicationFromService, applicationsFromIngress, triplePortOf} from '../../src/kube/discovery.js';
 import type {DiscoveryRules} from '../../src/kube/discovery.js';
 import type {Ingress, Service} from '../../src/kube/types.js';
-import {RouteSource, createRouteTable} from '../../src/router/route-table.js';
 import {TestConsumer, TestProvider} from '../support/dubbo-peers.js';
 import {GrpcConsumer, GrpcProvider, ORDER_SERVICE, USER_SERVICE, collect, grpc} from '../support/grpc-peers.js';
 import {waitFor} from '../support/wait.js';
 import {startKube} from './helpers.js';
-import type {KubeFixture} from './helpers.js';
+import type {KubeFixture, Published} from './helpers.js';
 
 const RULES: DiscoveryRules = {source: 'auto', ingressClass: 'dubbo', applicationAnnotation: 'dubbo-tunnel.io/application'};
 
@@ -57,8 +55,7 @@ describe('discovery of Triple ports', () => {
 
 describe('Triple through a (simulated) cluster', () => {
   let kube: KubeFixture;
-  let cluster: KubeCluster;
-  let handle: ServeHandle;
+  let handle: Published;
   let server: TunnelServer;
   let dubboUser: TestProvider;
   let user: GrpcProvider;
@@ -79,9 +76,8 @@ describe('Triple through a (simulated) cluster', () => {
     kube.api.setPodTarget('default', 'user-rpc-1', 50051, {host: '127.0.0.1', port: user.port});
     kube.api.addDubboApp({name: 'order-rpc', portName: 'grpc', servicePort: 50051, pods: [{name: 'order-rpc-1', target: {host: '127.0.0.1', port: order.port}}]});
 
-    cluster = await kube.open();
-    const routes = new RouteSource(createRouteTable([], [[USER_SERVICE, 'user-rpc'], [ORDER_SERVICE, 'order-rpc']]));
-    handle = await cluster.serve(routes, 'all');
+    handle = await kube.serve('all', {interfaces: [[USER_SERVICE, 'user-rpc'], [ORDER_SERVICE, 'order-rpc']]});
+    const {routes} = handle;
     await waitFor(() => (routes.current.backends.get('user-rpc') as KubeBackend | undefined)?.triple !== undefined, {message: 'user-rpc is routed with its Triple port'});
     server = await TunnelServer.start({host: '127.0.0.1', port: 0, routes, events: kube.events});
     client = new GrpcConsumer(`127.0.0.1:${server.port}`);
@@ -110,8 +106,9 @@ describe('Triple through a (simulated) cluster', () => {
     } finally {
       await dubbo.close();
     }
-    const backend = handle.applications().find((application) => application.application === 'order-rpc');
-    assert.equal(backend?.port, 'grpc');
+    const backend = handle.routes.current.backends.get('order-rpc');
+    assert.ok(backend instanceof KubeBackend);
+    assert.equal(backend.target.port, 'grpc');
     // order-rpc's pod has only its Triple port to forward to.
     assert.ok(kube.api.portForwardCount('default', 'order-rpc-1') > 0, 'the HTTP/2 session runs over a port-forward');
   });
