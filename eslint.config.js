@@ -23,7 +23,8 @@ export const LAYERS = {
   router: {mayImport: ['core', 'protocol'], bannedPackages: [...SOCKETS, ...RENDERING, ...KUBERNETES, ...SETTINGS_STORE]},
   proxy: {mayImport: ['core', 'protocol', 'router'], bannedPackages: [...RENDERING, ...KUBERNETES, ...SETTINGS_STORE]},
   // Learning what providers export: pure codecs plus a prober that talks only through Backend streams.
-  learning: {mayImport: ['core', 'protocol', 'router'], bannedPackages: [...SOCKETS, ...RENDERING, ...KUBERNETES, ...SETTINGS_STORE]},
+  // node:http is allowed only to read QoS `/ls` over such a stream (http.request's createConnection).
+  learning: {mayImport: ['core', 'protocol', 'router'], bannedPackages: [...SOCKETS.filter((name) => name !== 'node:http'), ...RENDERING, ...KUBERNETES, ...SETTINGS_STORE]},
   kube: {mayImport: ['core', 'router'], bannedPackages: [...RENDERING, ...SETTINGS_STORE]},
   client: {mayImport: ['core', 'protocol'], bannedPackages: [...RENDERING, ...KUBERNETES, ...SETTINGS_STORE]},
   config: {mayImport: ['core'], bannedPackages: [...SOCKETS, ...RENDERING, ...KUBERNETES]},

@@ -120,7 +120,7 @@ export function userResponseBody() {
   return enc.get();
 }
 
-/** Body size of the large echo calls (issue #14: 220 KB bodies both ways). */
+/** Body size of the large echo calls (docs/performance.md's target: 220 KB bodies both ways). */
 export const LARGE_BYTES = 220 * 1024;
 
 /**

@@ -22,7 +22,7 @@ const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 1000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONCURRENCY = 64;
 const PAYLOAD = Buffer.alloc(1024, 0x61);
-// Targets (docs/performance.md, issue #9).
+// Targets (docs/performance.md).
 const TARGET_THROUGHPUT_RATIO = 0.8;
 const TARGET_P99_ADDED_MS = 1;
 

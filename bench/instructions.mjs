@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Instructions per request of the relay and the tunnel at one request in flight, counted by
 // valgrind's callgrind: the same number on every run, where a timed ratio moves by several percent
-// with the machine's noise. Used to find and check the cuts of issue #14 (docs/performance.md).
+// with the machine's noise. Used to find and check the per-request cuts of docs/performance.md.
 //   npm run bench:instructions [-- <requests>]      (needs valgrind: apt-get install valgrind)
 // Each proxy runs under callgrind with counting off while it warms up (BENCH_INSTR_WARM calls), then
 // counts two windows of n and 2n calls on the same connection; the per-request figure is their

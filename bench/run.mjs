@@ -4,7 +4,7 @@
 //   relay   consumer -> plain TCP relay (bench/relay.mjs, pipe() both ways) -> provider
 //   tunnel  consumer -> dubbo-tunnel (bundled like dist/, see bundleTunnelCore) -> provider
 //   direct  consumer -> provider (only with BENCH_PATHS=direct,relay,tunnel)
-// Cases (issue #14): getUser calls (190-byte frames) at 64 and at 1 in flight, and 220 KiB echo
+// Cases (the targets of docs/performance.md): getUser calls (190-byte frames) at 64 and at 1 in flight, and 220 KiB echo
 // calls at 8 in flight, on one consumer connection each. Three processes: this one (load
 // generator), the provider, and each proxy under test in its own process, so the proxy's RSS, CPU
 // and allocations are its own. Loopback only. Relay and tunnel alternate within each round (in the
@@ -36,7 +36,7 @@ const LONG_MS = Number(process.env.BENCH_LONG_MS ?? 10000);
 const PATHS = (process.env.BENCH_PATHS ?? 'relay,tunnel').split(',');
 const MiB = 1024 * 1024;
 const SHAPES = shapes();
-/** The timed cases, in the order of the issue's targets. */
+/** The timed cases, in the order of docs/performance.md's targets. */
 const ALL_CASES = [
   {name: 'small@64', shape: SHAPES.small, inFlight: 64},
   {name: 'large@8', shape: SHAPES.large, inFlight: 8},
@@ -44,7 +44,7 @@ const ALL_CASES = [
 ];
 const CASES = process.env.BENCH_CASES ? ALL_CASES.filter((c) => process.env.BENCH_CASES.split(',').includes(c.name)) : ALL_CASES;
 
-// Targets (docs/performance.md, issue #14): each a median over the rounds.
+// Targets (docs/performance.md): each a median over the rounds.
 const TARGET_RATIO = 0.95;
 const TARGET_P99_ADDED_MS = 0.1;
 /** Live heap (after full collections) before and after the million calls: "0" within this much. */

@@ -43,7 +43,7 @@ const WANTED = (process.env.BENCH_STARTUP_VARIANTS ?? 'node,bundle,unbundled,bin
 const MiB = 1024 * 1024;
 const TUNNEL_APPS = 100;
 
-// Targets (issue #13, docs/performance.md).
+// Targets (docs/performance.md).
 const TARGETS = {helpOverNodeMs: 60, upListenOverNodeMs: 250, ls3Ms: 600, ls300Ms: 900, rssIdleMiB: 70, rssTunnelsMiB: 100, rssGrowthMiB: 20};
 
 const fmt = (v, digits = 0) => (Number.isFinite(v) ? v.toFixed(digits) : '-');
@@ -239,7 +239,7 @@ async function footprint(variant, kubeconfig, env) {
     if (performance.now() - t0 > 60_000) throw new Error(`up did not get ${TUNNEL_APPS} applications ready in 60 s (${ready()}):\n${run.output().slice(-2000)}`);
     await sleep(20);
   }
-  // Idle: every application ready and asked what it exports (the learning probes of issue #8 run
+  // Idle: every application ready and asked what it exports (the learning probes run
   // after an application turns ready), then a second with nothing to do.
   const learned = () => (run.output().match(/: (exports \d+ services?|could not learn)/g) ?? []).length;
   while (learned() < TUNNEL_APPS) {

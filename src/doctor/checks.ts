@@ -8,6 +8,7 @@ import {performance} from 'node:perf_hooks';
 import {Writable} from 'node:stream';
 import {DubboTunnelError, errorMessage} from '../core/errors.js';
 import {TunnelEventBus} from '../core/events.js';
+import {textTable} from '../core/text-table.js';
 import {KubeCluster} from '../kube/cluster.js';
 import type {ClusterOptions, KubeApplication} from '../kube/cluster.js';
 import {describeResource, execPluginMissingHint, roleRuleFor, toKubeError} from '../kube/errors.js';
@@ -157,11 +158,6 @@ function refOf(question: AccessQuestion): ResourceRef {
   return {verb: question.verb, group: question.group, resource: question.resource, ...(question.subresource === undefined ? {} : {subresource: question.subresource}), ...(question.namespace ? {namespace: question.namespace} : {})};
 }
 
-function table(rows: string[][]): string[] {
-  const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
-  return rows.map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column] ?? 0))).join('  '));
-}
-
 /** The permissions check on an open cluster (also what `up` runs once it is serving: after-start.ts). */
 export async function permissionsCheck(cluster: KubeCluster, source: ClusterOptions['source'], timeoutMs: number): Promise<CheckResult> {
   const namespace = cluster.namespace;
@@ -174,10 +170,10 @@ export async function permissionsCheck(cluster: KubeCluster, source: ClusterOpti
     return result('permissions', {status: 'warn', problem: 'unchecked', summary: `cannot check permissions: ${toKubeError(error, cluster.client.scene).message}`, details: []});
   }
   const rows = questions.map((question, i) => ({question, allowed: answers[i]?.allowed === true, reason: answers[i]?.reason}));
-  const lines = table([
+  const lines = textTable([
     ['VERB', 'RESOURCE', 'NAMESPACE', 'ALLOWED'],
     ...rows.map(({question, allowed}) => [question.verb, describeResource(refOf(question)), question.namespace === '' ? '*' : (question.namespace ?? '*'), allowed ? 'yes' : 'NO']),
-  ]);
+  ], '  ');
   const data = {rows: rows.map(({question, allowed, reason}) => ({verb: question.verb, resource: describeResource(refOf(question)), namespace: question.namespace || null, allowed, ...(reason === undefined ? {} : {reason})}))};
   const denied = rows.filter((row) => !row.allowed);
   if (denied.length === 0) {
@@ -235,10 +231,10 @@ export async function backendsCheck(cluster: KubeCluster, warnings: string[]): P
   }
   const data = {applications: applications.map((app) => ({application: app.application, namespace: app.namespace, service: app.service, source: app.source, readyPods: app.readyPods ?? null, ...(app.problem === undefined ? {} : {problem: app.problem})}))};
   const details = [
-    ...table([
+    ...textTable([
       ['APPLICATION', 'NAMESPACE', 'FOUND BY', 'READY'],
       ...applications.map((app) => [app.application, app.namespace, app.origin, app.problem === undefined ? String(app.readyPods ?? '?') : `- (${app.problem})`]),
-    ]),
+    ], '  '),
     ...warnings.map((warning) => `warning: ${warning}`),
   ];
   const summary = `${applications.length} found in ${where}: ${applications.map(describeApplication).join(', ')}`;

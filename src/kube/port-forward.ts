@@ -8,6 +8,17 @@ import {parseStatus} from './client.js';
 import {KubeRequestError} from './errors.js';
 import type {ResourceRef} from './errors.js';
 
+/*
+ * Why not client-node's `PortForward` (1.4.0: portforward.js over web-socket-handler.js): its promise
+ * resolves when the WebSocket opens, before the kubelet has announced the port; error-channel text
+ * (a refused dial inside the pod) is only copied to a stream, nothing fails; `output.write()`'s return
+ * value is ignored and input is sent without waiting (no backpressure either way); the server closing
+ * the WebSocket never ends the output, and errors after the open are dropped, so requests in flight
+ * would never be answered; a refused upgrade is ws's "Unexpected server response: 403" without the
+ * Status that names the missing permission; and it has no time limit or AbortSignal. Each of those is
+ * something a Dubbo upstream relies on (see PortForwardStream), so this file speaks v4 over ws itself.
+ */
+
 /**
  * The legacy WebSocket port-forward protocol, binary flavour. The kubelet's streaming server
  * (kubelet/pkg/cri/streaming/portforward/websocket.go) accepts "", v4.channel.k8s.io and

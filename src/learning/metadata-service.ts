@@ -1,7 +1,7 @@
 /**
  * Asking a 3.x provider's MetadataService what it exports, over the Dubbo protocol: the request frame as a
- * typed Java 3.x consumer writes it (DubboCodec.encodeRequestData; checked byte for byte against captures
- * of real consumers in ../shared/fixtures/dubbo-discovery) and the reading of its answers. No sockets.
+ * typed Java 3.x consumer writes it (DubboCodec.encodeRequestData; test/learning/codecs.test.ts checks it
+ * byte for byte against captures of real consumers) and the reading of its answers. No sockets.
  */
 import hessian from 'hessian.js';
 import {FLAG_REQUEST, FLAG_TWOWAY, HEADER_LENGTH, RESPONSE_FLAG, SERIALIZATION, STATUS, readHeader, writeHeader} from '../protocol/header.js';

@@ -10,6 +10,7 @@
  *
  * Each way has its own time limit; nothing here throws.
  */
+import type {Duplex} from 'node:stream';
 import type {Backend, BackendStream} from '../core/backend.js';
 import {errorMessage} from '../core/errors.js';
 import {FrameDecoder} from '../protocol/frame-decoder.js';
@@ -17,7 +18,7 @@ import {HEADER_LENGTH} from '../protocol/header.js';
 import {classifyEvent, encodeHeartbeatResponse} from '../protocol/responses.js';
 import {decodeMetadataAnswer, encodeMetadataRequest} from './metadata-service.js';
 import type {MetadataAnswer, MetadataMethod} from './metadata-service.js';
-import {QosHttpReader, qosLsRequest} from './qos-ls.js';
+import {requestQosLs} from './qos-ls.js';
 import type {QosHttpAnswer} from './qos-ls.js';
 import {TELNET_LS_COMMAND, TelnetLsReader} from './telnet-ls.js';
 import type {TelnetLsAnswer} from './telnet-ls.js';
@@ -55,7 +56,7 @@ export async function probeExports(backend: Backend, options: ProbeOptions = {})
 
   const qosPort = backend.qos;
   if (options.signal?.aborted !== true && qosPort) {
-    const qos = await exchange(() => qosPort.connect(options.signal), qosLsRequest('127.0.0.1'), new QosHttpReader(), timeoutMs, options.signal);
+    const qos = await exchange(() => qosPort.connect(options.signal), (stream) => requestQosLs(stream, '127.0.0.1'), timeoutMs, options.signal);
     if (qos.kind === 'listing' && qos.keys.length > 0) return {keys: qos.keys.sort(), via: 'qos', providerApplication: providerApplication ?? qos.application, misses};
     misses.push(`QoS /ls: ${describeQos(qos)}`);
   } else if (!qosPort) {
@@ -63,7 +64,7 @@ export async function probeExports(backend: Backend, options: ProbeOptions = {})
   }
 
   if (options.signal?.aborted !== true) {
-    const telnet = await exchange(() => backend.connect(options.signal), TELNET_LS_COMMAND, new TelnetLsReader(), timeoutMs, options.signal);
+    const telnet = await exchange(() => backend.connect(options.signal), (stream) => readAnswer(stream, TELNET_LS_COMMAND, new TelnetLsReader()), timeoutMs, options.signal);
     if (telnet.kind === 'listing' && telnet.keys.length > 0) return {keys: telnet.keys.sort(), via: 'telnet', providerApplication, misses};
     misses.push(`telnet ls: ${telnet.kind === 'listing' ? 'no services listed' : telnet.message}`);
   }
@@ -202,16 +203,14 @@ class DubboProbeSession {
   }
 }
 
-interface StreamReader<T> {
-  push(chunk: Buffer): T | undefined;
-  end(): T;
-}
-
 type Failed = {kind: 'failed'; message: string};
 
-/** Opens a stream, writes `request`, reads until the reader has an answer, the stream ends or time runs out. */
+/**
+ * Opens a stream and holds the conversation `converse` has on it, until it answers, time runs out or
+ * `signal` aborts; the stream is destroyed afterwards in every case.
+ */
 async function exchange<T extends QosHttpAnswer | TelnetLsAnswer>(
-  open: () => Promise<BackendStream>, request: Buffer, reader: StreamReader<T>, timeoutMs: number, signal: AbortSignal | undefined,
+  open: () => Promise<BackendStream>, converse: (stream: Duplex) => Promise<T | Failed>, timeoutMs: number, signal: AbortSignal | undefined,
 ): Promise<T | Failed> {
   let opened: BackendStream;
   try {
@@ -220,26 +219,35 @@ async function exchange<T extends QosHttpAnswer | TelnetLsAnswer>(
     return {kind: 'failed', message: `cannot connect: ${errorMessage(error)}`};
   }
   const {stream} = opened;
+  let giveUp!: (failed: Failed) => void;
+  const limits = new Promise<Failed>((resolve) => (giveUp = resolve));
+  const timer = setTimeout(() => giveUp({kind: 'failed', message: `no answer within ${timeoutMs} ms`}), timeoutMs);
+  const onAbort = () => giveUp({kind: 'failed', message: 'cancelled'});
+  signal?.addEventListener('abort', onAbort, {once: true});
+  try {
+    return await Promise.race([converse(stream), limits]);
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+    stream.destroy();
+  }
+}
+
+interface StreamReader<T> {
+  push(chunk: Buffer): T | undefined;
+  end(): T;
+}
+
+/** Writes `request` and feeds what comes back to `reader` until it has an answer or the stream ends. */
+function readAnswer<T>(stream: Duplex, request: Buffer, reader: StreamReader<T>): Promise<T | Failed> {
   return new Promise<T | Failed>((resolve) => {
-    let done = false;
-    const finish = (answer: T | Failed) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      stream.destroy();
-      resolve(answer);
-    };
-    const timer = setTimeout(() => finish({kind: 'failed', message: `no answer within ${timeoutMs} ms`}), timeoutMs);
-    const onAbort = () => finish({kind: 'failed', message: 'cancelled'});
-    signal?.addEventListener('abort', onAbort, {once: true});
     stream.on('data', (chunk: Buffer) => {
       const answer = reader.push(chunk);
-      if (answer) finish(answer);
+      if (answer) resolve(answer);
     });
-    stream.on('end', () => finish(reader.end()));
-    stream.on('close', () => finish(reader.end()));
-    stream.on('error', (error) => finish({kind: 'failed', message: errorMessage(error)}));
+    stream.on('end', () => resolve(reader.end()));
+    stream.on('close', () => resolve(reader.end()));
+    stream.on('error', (error) => resolve({kind: 'failed', message: errorMessage(error)}));
     stream.write(request);
   });
 }

@@ -2,8 +2,12 @@
  * The QoS `ls` command's output (the body of `GET /ls`, and the QoS telnet answer): two ASCII tables,
  * "As Provider side:" (Provider Service Name | PUB) and "As Consumer side:". Cells are centred with spaces.
  * 3.x lists its MetadataService as `DubboInternal - <app>/org.apache.dubbo.metadata.MetadataService:1.0.0`,
- * which names the application. Pure.
+ * which names the application. `parseQosLs` is pure; `requestQosLs` asks over one Backend stream.
  */
+import http from 'node:http';
+import type {IncomingMessage} from 'node:http';
+import {Duplex} from 'node:stream';
+import {errorMessage} from '../core/errors.js';
 import {isInternalService, normalizeServiceKey, parseServiceKey} from '../router/service-key.js';
 
 export interface QosListing {
@@ -52,60 +56,99 @@ export type QosHttpAnswer =
 
 /** Bounds what one answer may hold (real ones are a few hundred bytes per service). */
 const MAX_ANSWER = 1024 * 1024;
+/** How much of an answer that is not HTTP is read before giving up on finding 2.7's refusal in it. */
+const NOT_HTTP_SAMPLE = 64;
+/** 2.7 answers a client it does not allow with this plain text (not HTTP), then closes. */
+const FOREIGN_IP_REFUSAL = 'Foreign Ip Not Permitted';
+const REFUSED_FOREIGN_IP: QosHttpAnswer = {kind: 'refused', message: 'QoS refused a non-local client (Foreign Ip Not Permitted); the provider needs qos-accept-foreign-ip=true'};
+const NOT_HTTP: QosHttpAnswer = {kind: 'failed', message: 'the QoS port did not answer in HTTP'};
 
 /**
- * Reads the answer to `GET /ls` as it streams in. The server closes after the body; the end is
- * Content-Length bytes or EOF, whichever comes first. `push` returns the answer once it is complete.
+ * Sends `GET /ls` over `stream` (a Backend stream to the QoS port) and lets node:http read the answer.
+ * The server closes after the body, so the end is Content-Length bytes or EOF, whichever comes first.
+ * Never rejects; the caller bounds the time and destroys `stream` afterwards.
  */
-export class QosHttpReader {
-  readonly #chunks: Buffer[] = [];
-  #length = 0;
-  #done: QosHttpAnswer | undefined;
+export function requestQosLs(stream: Duplex, hostHeader: string): Promise<QosHttpAnswer> {
+  return new Promise<QosHttpAnswer>((resolve) => {
+    let settled = false;
+    let received = 0;
+    /** What arrived before the response headers parsed: 2.7's refusal is looked for in it. */
+    const head: Buffer[] = [];
+    let response: IncomingMessage | undefined;
+    let notHttp = false;
+    let streamEnded = false;
+    // node:http destroys its socket on a parse error, and 2.7's refusal is a parse error (it is not
+    // HTTP) that may arrive in pieces: http gets a socket of its own, and `stream` stays readable
+    // until the refusal is whole.
+    const socket = new Duplex({
+      read() {},
+      write(chunk: Buffer, _encoding, done) {
+        stream.write(chunk);
+        done();
+      },
+    });
+    const finish = (answer: QosHttpAnswer) => {
+      if (settled) return;
+      settled = true;
+      socket.destroy();
+      resolve(answer);
+    };
+    const judgeNotHttp = () => {
+      if (Buffer.concat(head).toString('latin1').includes(FOREIGN_IP_REFUSAL)) finish(REFUSED_FOREIGN_IP);
+      else if (streamEnded || received >= NOT_HTTP_SAMPLE) finish(NOT_HTTP);
+    };
+    const onStreamEnd = () => {
+      if (streamEnded) return;
+      streamEnded = true;
+      if (notHttp) judgeNotHttp();
+      else if (!settled) socket.push(null);
+    };
 
-  push(chunk: Buffer): QosHttpAnswer | undefined {
-    if (this.#done) return this.#done;
-    this.#chunks.push(chunk);
-    this.#length += chunk.length;
-    if (this.#length > MAX_ANSWER) return (this.#done = {kind: 'failed', message: `the QoS answer is over ${MAX_ANSWER} bytes`});
-    return this.#tryComplete(false);
-  }
+    stream.on('data', (chunk: Buffer) => {
+      if (settled) return;
+      received += chunk.length;
+      if (received > MAX_ANSWER) return finish({kind: 'failed', message: `the QoS answer is over ${MAX_ANSWER} bytes`});
+      if (response === undefined) head.push(chunk);
+      if (notHttp) judgeNotHttp();
+      else socket.push(chunk);
+    });
+    stream.on('end', onStreamEnd);
+    stream.on('close', onStreamEnd);
+    stream.on('error', (error) => finish({kind: 'failed', message: errorMessage(error)}));
 
-  /** The server closed: whatever arrived is the answer. */
-  end(): QosHttpAnswer {
-    return this.#done ?? this.#tryComplete(true) ?? {kind: 'failed', message: 'the QoS port closed before answering'};
-  }
-
-  #tryComplete(eof: boolean): QosHttpAnswer | undefined {
-    const data = Buffer.concat(this.#chunks, this.#length);
-    const text = data.toString('latin1');
-    if (text.includes('Foreign Ip Not Permitted')) {
-      return (this.#done = {kind: 'refused', message: 'QoS refused a non-local client (Foreign Ip Not Permitted); the provider needs qos-accept-foreign-ip=true'});
-    }
-    if (!text.startsWith('HTTP/') && !'HTTP/'.startsWith(text)) {
-      if (eof || data.length >= 64) return (this.#done = {kind: 'failed', message: 'the QoS port did not answer in HTTP'});
-      return undefined;
-    }
-    if (!text.startsWith('HTTP/')) return eof ? (this.#done = {kind: 'failed', message: 'the QoS port did not answer in HTTP'}) : undefined;
-    const headerEnd = data.indexOf('\r\n\r\n');
-    if (headerEnd < 0) return eof ? (this.#done = {kind: 'failed', message: 'the QoS answer ended inside its headers'}) : undefined;
-    const head = text.slice(0, headerEnd);
-    const status = Number(/^HTTP\/\d\.\d (\d{3})/.exec(head)?.[1] ?? 0);
-    const declared = /\r\ncontent-length:\s*(\d+)/i.exec(head)?.[1];
-    const bodyStart = headerEnd + 4;
-    const available = data.length - bodyStart;
-    const wanted = declared === undefined ? undefined : Number(declared);
-    if (wanted !== undefined && available < wanted && !eof) return undefined;
-    if (wanted === undefined && !eof) return undefined;
-    const body = data.subarray(bodyStart, wanted === undefined ? data.length : bodyStart + Math.min(wanted, available)).toString('utf8');
-    if (status === 401 || status === 403) return (this.#done = {kind: 'refused', message: `QoS answered ${status} (the provider does not allow this client; see qos-accept-foreign-ip and qos-anonymous-allow-commands)`});
-    if (status !== 200) return (this.#done = {kind: 'failed', message: `QoS answered HTTP ${status}`});
-    const listing = parseQosLs(body);
-    if (!listing) return (this.#done = {kind: 'failed', message: 'the QoS answer to /ls has no provider table'});
-    return (this.#done = {kind: 'listing', ...listing});
-  }
+    const request = http.request({createConnection: () => socket, method: 'GET', path: '/ls', headers: {Host: hostHeader}});
+    request.on('response', (answer) => {
+      response = answer;
+      const body: Buffer[] = [];
+      answer.on('data', (chunk: Buffer) => body.push(chunk));
+      // Cut short before Content-Length: 'close' still comes, and what arrived is the answer.
+      answer.on('error', () => undefined);
+      answer.on('close', () => finish(judgeResponse(answer.statusCode ?? 0, Buffer.concat(body).toString('utf8'))));
+    });
+    request.on('error', (error) => {
+      // After the headers the body's 'close' answers (an error then is bytes after the body).
+      if (response !== undefined) return;
+      if (isParseError(error)) {
+        notHttp = true;
+        judgeNotHttp();
+      } else {
+        finish({kind: 'failed', message: received === 0 ? 'the QoS port closed before answering' : 'the QoS answer ended inside its headers'});
+      }
+    });
+    request.end();
+  });
 }
 
-/** The request we send (a plain HTTP/1.1 GET, as curl would). */
-export function qosLsRequest(hostHeader: string): Buffer {
-  return Buffer.from(`GET /ls HTTP/1.1\r\nHost: ${hostHeader}\r\n\r\n`, 'latin1');
+function judgeResponse(status: number, body: string): QosHttpAnswer {
+  if (status === 401 || status === 403) return {kind: 'refused', message: `QoS answered ${status} (the provider does not allow this client; see qos-accept-foreign-ip and qos-anonymous-allow-commands)`};
+  if (status !== 200) return {kind: 'failed', message: `QoS answered HTTP ${status}`};
+  const listing = parseQosLs(body);
+  if (!listing) return {kind: 'failed', message: 'the QoS answer to /ls has no provider table'};
+  return {kind: 'listing', ...listing};
+}
+
+/** llhttp's errors (`HPE_INVALID_CONSTANT`, `HPE_HEADER_OVERFLOW`, ...): the bytes are not an HTTP answer. */
+function isParseError(error: Error): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return typeof code === 'string' && code.startsWith('HPE_');
 }

@@ -1,4 +1,4 @@
-// Issue #12 items 12 and 13 through the binary, as a user runs it: `up --select` remembers a choice
+// Remembered choices through the binary, as a user runs it: `up --select` remembers a choice
 // for --last only when it names applications that exist, and a broken config file never stops `up`.
 import assert from 'node:assert/strict';
 import {spawn} from 'node:child_process';

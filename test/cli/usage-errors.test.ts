@@ -1,4 +1,4 @@
-// Issue #12 item 11: every usage error, whoever finds it, reads the same way and exits 2.
+// Every usage error, whoever finds it, reads the same way and exits 2.
 import assert from 'node:assert/strict';
 import {mkdtempSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';

@@ -26,7 +26,7 @@ describe('Java type names and descriptors', () => {
     for (const [name, descriptor] of cases) assert.equal(typeDescriptor(parseJavaType(name)), descriptor, name);
   });
 
-  test('the example from the brief: java.lang.String,int,com.foo.Query', () => {
+  test('a class, a primitive and a user type in one list: java.lang.String,int,com.foo.Query', () => {
     assert.equal(buildDescriptor(parseTypeList('java.lang.String,int,com.foo.Query')), 'Ljava/lang/String;ILcom/foo/Query;');
     // Commas inside generics do not split the list.
     assert.equal(parseTypeList('java.util.Map<String,Integer>,long').length, 2);

@@ -1,4 +1,4 @@
-// Issue #12 item 12: a broken, empty or invalid config file never blocks a command whose flags give
+// A broken, empty or invalid config file never blocks a command whose flags give
 // what it needs. It warns (path + fix), and it is never rewritten behind the user's back.
 import assert from 'node:assert/strict';
 import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';

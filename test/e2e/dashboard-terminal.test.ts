@@ -1,4 +1,4 @@
-// Issue #12 item 10 in a real terminal (tmux): the REAL binary's dashboard with more applications
+// In a real terminal (tmux): the REAL binary's dashboard with more applications
 // than the terminal has rows keeps its title and addresses on screen, and after `q` the shell
 // prompt starts on a line of its own.
 import {after, before, describe, it} from 'node:test';

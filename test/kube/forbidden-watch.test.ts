@@ -1,4 +1,4 @@
-// Issue #3: a user who may list but not watch gets the missing verb as an error, not endless retries.
+// A user who may list but not watch gets the missing verb as an error, not endless retries.
 import assert from 'node:assert/strict';
 import {PassThrough} from 'node:stream';
 import {after, afterEach, before, describe, it} from 'node:test';

@@ -1,11 +1,13 @@
 // The discovery codecs against byte-exact captures of real Dubbo 2.7.23 and 3.2.16 providers
 // (../shared/fixtures/dubbo-discovery/README.md): each answer fed whole and split at every offset.
 import assert from 'node:assert/strict';
+import {Duplex} from 'node:stream';
+import {setImmediate as nextTurn, setTimeout as sleep} from 'node:timers/promises';
 import {describe, test} from 'node:test';
 import {decodeMetadataAnswer, encodeMetadataRequest, serviceKeyOfUrl} from '../../src/learning/metadata-service.js';
 import type {MetadataAnswer, MetadataMethod} from '../../src/learning/metadata-service.js';
 import {parseNotFoundListing} from '../../src/learning/not-found-list.js';
-import {QosHttpReader, parseQosLs} from '../../src/learning/qos-ls.js';
+import {parseQosLs, requestQosLs} from '../../src/learning/qos-ls.js';
 import {TelnetLsReader, parseTelnetLs} from '../../src/learning/telnet-ls.js';
 import {normalizeServiceKey, parseServiceKey, serviceKey} from '../../src/router/service-key.js';
 import {FrameDecoder} from '../../src/protocol/frame-decoder.js';
@@ -122,6 +124,33 @@ describe('the status-70 "Not found exported service" list', () => {
   });
 });
 
+/**
+ * A QoS port on the other end of a Backend stream: once the request has arrived it sends `chunks`, one
+ * per turn of the event loop (so each is its own 'data' event), then closes unless `close` is false.
+ */
+function qosPeer(chunks: Buffer[], {close = true} = {}): {stream: Duplex; request: () => string; closeNow: () => void} {
+  const sent: Buffer[] = [];
+  let answering = false;
+  const stream = new Duplex({
+    read() {},
+    write(chunk: Buffer, _encoding, done) {
+      sent.push(chunk);
+      done();
+      if (answering || !Buffer.concat(sent).includes('\r\n\r\n')) return;
+      answering = true;
+      void (async () => {
+        for (const chunk of chunks) {
+          await nextTurn();
+          stream.push(chunk);
+        }
+        await nextTurn();
+        if (close) stream.push(null);
+      })();
+    },
+  });
+  return {stream, request: () => Buffer.concat(sent).toString('latin1'), closeNow: () => stream.push(null)};
+}
+
 describe('QoS GET /ls', {skip}, () => {
   const expected: Record<string, {kind: string; keys?: string[]; application?: string}> = {
     '27-qos-http-user-zk-ls.s2c.bin': {kind: 'listing', keys: ['demo.UserService']},
@@ -140,14 +169,12 @@ describe('QoS GET /ls', {skip}, () => {
     assert.deepEqual(fixtureNames(/-qos-http-.*\.s2c\.bin$/).filter((name) => !(name in expected) && !name.includes('accept-json')), []);
   });
   for (const [name, want] of Object.entries(expected)) {
-    test(name, () => {
+    test(name, async () => {
       const bytes = fixture(name);
       for (const {label, chunks} of splits(bytes)) {
-        const reader = new QosHttpReader();
-        let answer;
-        for (const chunk of chunks) answer = reader.push(chunk) ?? answer;
-        // The server closes after the body; a reader that needs the EOF gets it.
-        answer ??= reader.end();
+        const peer = qosPeer(chunks);
+        const answer = await requestQosLs(peer.stream, '127.0.0.1');
+        assert.match(peer.request(), /^GET \/ls HTTP\/1\.1\r\n(.+\r\n)*Host: 127\.0\.0\.1\r\n/, label);
         assert.equal(answer.kind, want.kind, `${label}: ${JSON.stringify(answer)}`);
         if (answer.kind === 'listing') {
           assert.deepEqual(answer.keys, want.keys, label);
@@ -163,15 +190,21 @@ describe('QoS GET /ls', {skip}, () => {
     assert.equal(parseQosLs('dubbo>'), undefined);
   });
 
-  test('not HTTP, a truncated header, another status', () => {
-    const notHttp = new QosHttpReader();
-    assert.equal(notHttp.push(Buffer.from('SSH-2.0-OpenSSH_9.6\r\n'.repeat(4)))?.kind, 'failed');
-    const cut = new QosHttpReader();
-    assert.equal(cut.push(Buffer.from('HTTP/1.1 200 OK\r\ncontent-le')), undefined);
-    assert.equal(cut.end().kind, 'failed');
-    const notFound = new QosHttpReader();
-    assert.equal(notFound.push(Buffer.from('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n'))?.kind, 'failed');
-    assert.equal(new QosHttpReader().end().kind, 'failed');
+  test('not HTTP, a truncated header, another status, nothing, too much', async () => {
+    assert.equal((await requestQosLs(qosPeer([Buffer.from('SSH-2.0-OpenSSH_9.6\r\n'.repeat(4))], {close: false}).stream, '127.0.0.1')).kind, 'failed');
+    // A header cut short is no answer until the port closes.
+    const cut = qosPeer([Buffer.from('HTTP/1.1 200 OK\r\ncontent-le')], {close: false});
+    let cutAnswer: string | undefined;
+    const answering = requestQosLs(cut.stream, '127.0.0.1').then((answer) => (cutAnswer = answer.kind));
+    await sleep(50);
+    assert.equal(cutAnswer, undefined);
+    cut.closeNow();
+    await answering;
+    assert.equal(cutAnswer, 'failed');
+    assert.equal((await requestQosLs(qosPeer([Buffer.from('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n')], {close: false}).stream, '127.0.0.1')).kind, 'failed');
+    assert.equal((await requestQosLs(qosPeer([]).stream, '127.0.0.1')).kind, 'failed');
+    const huge = qosPeer([Buffer.from('HTTP/1.1 200 OK\r\n\r\nAs Provider side:\n'), ...Array.from({length: 17}, () => Buffer.alloc(64 * 1024, 0x2d))], {close: false});
+    assert.deepEqual(await requestQosLs(huge.stream, '127.0.0.1'), {kind: 'failed', message: 'the QoS answer is over 1048576 bytes'});
   });
 });
 

@@ -1,4 +1,4 @@
-// countArguments: the ReflectUtils.DESC_REGEX grammar (notes §2).
+// countArguments: Dubbo's ReflectUtils.DESC_REGEX grammar.
 import {describe, it} from 'node:test';
 import assert from 'node:assert/strict';
 import {ProtocolError} from '../../src/core/errors.js';

@@ -1,8 +1,8 @@
 // The codec and the router against Hessian 2 bodies written by Java (Caucho Hessian 4.0.38, see
 // test/fixtures/java-hessian/README.md). The bodies and manifest.json are committed, so no Java is
 // needed here. Expectations that do not come from the generator (first tag of each argument,
-// byte sequences that prove a form was written) are spelled out below from the Hessian grammar
-// (notes §10), so a regenerated fixture that stopped exercising a form would fail.
+// byte sequences that prove a form was written) are spelled out below from the Hessian 2.0
+// grammar, so a regenerated fixture that stopped exercising a form would fail.
 import assert from 'node:assert/strict';
 import {readFileSync} from 'node:fs';
 import {resolve} from 'node:path';

@@ -17,7 +17,7 @@ function readBack(encoded: Buffer): unknown {
 }
 
 describe('encodeErrorResponse', () => {
-  it('writes the notes example byte for byte (status 80, id 7, "no route")', () => {
+  it('writes an error response byte for byte (status 80, id 7, "no route")', () => {
     assert.deepEqual(
       encodeErrorResponse(7n, 80, 'no route'),
       hex('da bb 02 50 00 00 00 00 00 00 00 07 00 00 00 09 08 6e 6f 20 72 6f 75 74 65'),

@@ -1,4 +1,4 @@
-// Issue #12 item 7: local resources. Connections that send nothing are let go (but never one that
+// Local resources: connections that send nothing are let go (but never one that
 // is owed an answer), running out of file descriptors is said once and the others keep working,
 // and the memory a connection took for large frames is given back when it closes.
 import assert from 'node:assert/strict';

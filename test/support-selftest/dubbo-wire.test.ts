@@ -1,5 +1,5 @@
-// Self-tests of the independent wire helpers: exact bytes where the notes give them, and
-// hessian-lite's shapes for the Java helper values (notes §1-4, §10).
+// Self-tests of the independent wire helpers: exact bytes where Dubbo's ExchangeCodec and DubboCodec
+// fix them, and hessian-lite's shapes for the Java helper values.
 import {test} from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -16,7 +16,7 @@ void test('event frames match the documented bytes', () => {
   assert.equal(hex(encodeReadonlyEvent(7n, 'W')), 'dabba200' + '0000000000000007' + '00000002' + '0157');
 });
 
-void test('error response: status, copied id, body = one hessian string (notes §3 example)', () => {
+void test('error response: status, copied id, body = one hessian string, as DubboCodec writes it', () => {
   const frame = encodeResponse({id: 7n, status: 80, errorMessage: 'no route'});
   assert.equal(hex(frame), 'dabb0250' + '0000000000000007' + '00000009' + '086e6f20726f757465');
   const decoded = decodeResponse(parseFrame(frame));
@@ -33,7 +33,7 @@ void test('response flags are hessian ints 0x90+n', () => {
   assert.equal(body(encodeResponse({id: 1n, result: {kind: 'exception', exception: java.exception('java.lang.RuntimeException', 'boom')}})), 0x90);
   assert.equal(body(encodeResponse({id: 1n, result: {kind: 'exception', exception: null}, attachments: {}})), 0x93);
   assert.equal(body(encodeResponse({id: 1n, result: {kind: 'value', value: 1}, attachments: {}})), 0x94);
-  // A void method answering a 3.x consumer: 95 48 05 'dubbo' 05 '2.0.2' 5A (notes §3).
+  // A void method answering a 3.x consumer: 95 48 05 'dubbo' 05 '2.0.2' 5A (DubboCodec.encodeResponseData).
   const voidReply = encodeResponse({id: 1n, result: {kind: 'null'}, attachments: {dubbo: '2.0.2'}});
   assert.equal(hex(voidReply.subarray(16)), '9548' + '05' + hex(Buffer.from('dubbo')) + '05' + hex(Buffer.from('2.0.2')) + '5a');
   assert.equal(voidReply[2], 0x02);

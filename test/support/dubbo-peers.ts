@@ -1,5 +1,5 @@
 // Real TCP Dubbo peers for tests: a provider that answers like a Java provider (HeaderExchangeHandler
-// + DubboCodec) and a consumer that pipelines requests like a Java consumer sharing one socket (notes §6).
+// + DubboCodec) and a consumer that pipelines requests like a Java consumer sharing one socket (DEFAULT_SHARE_CONNECTIONS = 1).
 // They use only ./dubbo-wire.ts, never src/, so they stay an independent yardstick.
 import net from 'node:net';
 import {

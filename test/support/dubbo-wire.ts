@@ -1,7 +1,7 @@
 // An independent Dubbo 2 wire codec for tests. It deliberately imports nothing from src/: it is the
 // yardstick the product is measured against, so it must not share the product's bugs. Values are
-// encoded with npm hessian.js the way Java's hessian-lite writes them (see
-// /work/shared/notes/dubbo-protocol.md §1-4 and §10), one EncoderV2/DecoderV2 per body like
+// encoded with npm hessian.js the way Java's hessian-lite writes them (the header as in
+// ExchangeCodec.java, the bodies as in DubboCodec.java), one EncoderV2/DecoderV2 per body like
 // DubboCodec.encodeRequestData / DecodeableRpcInvocation.decode.
 import hessian from 'hessian.js';
 
@@ -52,7 +52,7 @@ export function createEncoder(): HessianEncoder {
   return encoder;
 }
 
-/** Values shaped the way hessian-lite writes the Java types (notes §10, "hessian-lite specifics"). */
+/** Values shaped the way hessian-lite writes the Java types. */
 export const java = {
   /** BigDecimal: hessian-lite writes an object with one field `value` (a string). */
   bigDecimal(v: string): unknown {
@@ -102,7 +102,7 @@ export const java = {
   /**
    * A Throwable as hessian-lite's JavaSerializer writes it: Throwable's non-transient fields
    * detailMessage, cause, stackTrace, suppressedExceptions. `cause` defaults to `this` in Java,
-   * so the body contains a back-reference 'Q' to the exception itself (notes §3).
+   * so the body contains a back-reference 'Q' to the exception itself.
    */
   exception(cls: string, message: string): unknown {
     const fields: Record<string, unknown> = {
@@ -325,7 +325,7 @@ export class WireReader {
   }
 }
 
-/** Splits a JVM parameter descriptor into its items (ReflectUtils.DESC_REGEX grammar, notes §2). */
+/** Splits a JVM parameter descriptor into its items (ReflectUtils.DESC_REGEX grammar). */
 export function splitDescriptor(desc: string): string[] {
   const items: string[] = [];
   let i = 0;

@@ -15,7 +15,7 @@
  *   await api.stop();
  */
 import type http from 'node:http';
-import {HttpError, SimulatedKubeApi, record, status, text} from '../../src/sim/kube-api.js';
+import {HttpError, SimulatedKubeApi, record, sendJson, status, text} from '../../src/sim/kube-api.js';
 import type {PauseMode, PortForwardStats, RecordedRequest, RequestAttributes, SimulatedKubeApiOptions} from '../../src/sim/kube-api.js';
 import {resolveResourceType} from '../../src/sim/kube-api/resources.js';
 import {forbiddenMessage, Rbac, type RbacRule} from './fake-kube-api/rbac.js';
@@ -62,12 +62,12 @@ export class FakeKubeApi extends SimulatedKubeApi {
 
   /** Open port-forward WebSockets, optionally for one pod. */
   portForwardCount(namespace?: string, pod?: string): number {
-    return [...this.sessions].filter((s) => (namespace === undefined || s.namespace === namespace) && (pod === undefined || s.pod === pod)).length;
+    return [...this.http.sessions].filter((s) => (namespace === undefined || s.namespace === namespace) && (pod === undefined || s.pod === pod)).length;
   }
 
   /** Byte counters of the open port-forward WebSockets, optionally for one pod. */
   portForwardStats(namespace?: string, pod?: string): (PortForwardStats & {namespace: string; pod: string})[] {
-    return [...this.sessions]
+    return [...this.http.sessions]
       .filter((s) => (namespace === undefined || s.namespace === namespace) && (pod === undefined || s.pod === pod))
       .map((s) => ({namespace: s.namespace, pod: s.pod, ...s.session.stats()}));
   }
@@ -75,12 +75,12 @@ export class FakeKubeApi extends SimulatedKubeApi {
   /** Open watch streams, optionally of one resource type ("pods", "Pod", ...). */
   watchCount(kind?: string): number {
     const type = kind === undefined ? undefined : resolveResourceType(kind);
-    return [...this.watches].filter((w) => type === undefined || w.type === type).length;
+    return [...this.http.watches].filter((w) => type === undefined || w.type === type).length;
   }
 
   /** Ends every open watch stream (cleanly, or by destroying the connection with `abrupt`). */
   dropWatches(options: {abrupt?: boolean} = {}): void {
-    for (const w of [...this.watches]) this.closeWatch(w, options.abrupt === true);
+    for (const w of [...this.http.watches]) this.http.closeWatch(w, options.abrupt === true);
   }
 
   /** Makes every resourceVersion handed out so far too old: the next resume from one gets 410 Expired. */
@@ -90,7 +90,7 @@ export class FakeKubeApi extends SimulatedKubeApi {
 
   /** Sends a BOOKMARK now on every watch that allows bookmarks. */
   sendBookmarks(): void {
-    for (const w of this.watches) if (w.bookmarks) this.writeBookmark(w);
+    for (const w of this.http.watches) if (w.bookmarks) this.http.writeBookmark(w);
   }
 
   /**
@@ -103,25 +103,25 @@ export class FakeKubeApi extends SimulatedKubeApi {
   async pauseApi(mode: PauseMode | 'stall' = 'refuse'): Promise<void> {
     if (mode === 'stall') {
       this.#stalled = true;
-      for (const entry of this.sessions) entry.session.stall(true);
+      for (const entry of this.http.sessions) entry.session.stall(true);
       return;
     }
-    this.pauseMode = mode;
+    this.http.pauseMode = mode;
     if (mode === 'unavailable') return;
-    await this.closeEverything();
+    await this.http.closeEverything();
   }
 
   async resumeApi(): Promise<void> {
     if (this.#stalled) {
       this.#stalled = false;
-      for (const entry of this.sessions) entry.session.stall(false);
+      for (const entry of this.http.sessions) entry.session.stall(false);
       const owed = this.#owed;
       this.#owed = [];
       for (const work of owed) work();
     }
-    const wasRefusing = this.pauseMode === 'refuse';
-    this.pauseMode = undefined;
-    if (wasRefusing && !this.stopped) await this.listen();
+    const wasRefusing = this.http.pauseMode === 'refuse';
+    this.http.pauseMode = undefined;
+    if (wasRefusing && !this.http.stopped) await this.listen();
   }
 
   #stalled = false;
@@ -196,7 +196,7 @@ export class FakeKubeApi extends SimulatedKubeApi {
     } else {
       throw new HttpError(status(422, 'Invalid', 'SelfSubjectAccessReview.authorization.k8s.io "" is invalid: spec.resourceAttributes: Invalid value: "null": exactly one of nonResourceAttributes or resourceAttributes must be specified'));
     }
-    this.sendJson(res, 201, {
+    sendJson(res, 201, {
       kind: 'SelfSubjectAccessReview',
       apiVersion: 'authorization.k8s.io/v1',
       metadata: {creationTimestamp: null},

@@ -156,7 +156,7 @@ describe('Dashboard', () => {
     assert.equal(frame.split('\n').length, 39);
   });
 
-  it('#12: with more applications than rows the title, addresses and table header stay; the table scrolls with the keys in the footer', async () => {
+  it('with more applications than rows the title, addresses and table header stay; the table scrolls with the keys in the footer', async () => {
     const apps = Array.from({length: 40}, (_, i) => `app-${String(i + 1).padStart(2, '0')}`);
     const {bus, view} = setup({}, apps);
     bus.emit('backend-state-changed', {application: 'app-03', state: 'error', detail: 'forbidden: pods/portforward'});

@@ -176,7 +176,7 @@ describe('Picker', () => {
     assert.equal(second.cancelled(), 1, 'the first esc clears the filter, the second quits');
   });
 
-  it('#12: typing `app-29` among 300 applications filters; no letter is a command, and enter starts the one under the cursor', async () => {
+  it('typing `app-29` among 300 applications filters; no letter is a command, and enter starts the one under the cursor', async () => {
     const many: DiscoveredApplication[] = Array.from({length: 300}, (_, i) => ({
       application: `app-${i + 1}`, namespace: 'default', service: `app-${i + 1}`, port: 20880, source: 'service' as const, readyPods: 1,
     }));

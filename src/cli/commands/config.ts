@@ -1,4 +1,5 @@
 import {DubboTunnelError} from '../../core/errors.js';
+import {textTable} from '../../core/text-table.js';
 import {parseCommandArgs} from '../args.js';
 import type {CliContext, Command, OptionTable} from '../command.js';
 import {SUMMARIES} from '../command.js';
@@ -122,13 +123,11 @@ function runConfig(args: string[], context: CliContext): number {
         out(JSON.stringify({path: resolved.path, settings: rows, selections: store.selections()}));
         return 0;
       }
-      const width = Math.max(...SETTING_KEYS.map((key) => key.length));
-      const valueWidth = Math.max(...SETTING_KEYS.map((key) => show(resolved.values[key]).length));
-      for (const key of SETTING_KEYS) {
+      const rows = SETTING_KEYS.map((key) => {
         const origin = resolved.origins[key];
-        const where = origin === 'env' ? `env ${SETTINGS[key].env}` : origin;
-        out(`${key.padEnd(width)}  ${show(resolved.values[key]).padEnd(valueWidth)}  ${where}`);
-      }
+        return [key, show(resolved.values[key]), origin === 'env' ? `env ${SETTINGS[key].env}` : origin];
+      });
+      for (const line of textTable(rows, '  ')) out(line);
       const selections = Object.entries(store.selections());
       if (selections.length > 0) {
         out('');

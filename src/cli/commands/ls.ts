@@ -7,6 +7,7 @@ import {parseCommandArgs} from '../args.js';
 import type {CliContext, Command, OptionTable} from '../command.js';
 import {SUMMARIES} from '../command.js';
 import {DubboTunnelError} from '../../core/errors.js';
+import {textTable} from '../../core/text-table.js';
 import {RoutePublisher} from '../../session/publisher.js';
 import {discoverAll, discoverEach} from '../../session/session.js';
 import {openSources} from '../../session/sources.js';
@@ -39,9 +40,7 @@ export function formatTable(applications: readonly KubeApplication[]): string {
   const rows = applications.map((application) => [
     application.application, ...(places ? [application.where ?? ''] : []), application.namespace, application.service, portText(application), application.source, readyText(application),
   ]);
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
-  const line = (cells: string[]): string => cells.map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column] ?? 0))).join('   ');
-  return [line(header), ...rows.map(line)].join('\n') + '\n';
+  return textTable([header, ...rows], '   ').join('\n') + '\n';
 }
 
 /** What --json prints per application: stable field names for scripts. */

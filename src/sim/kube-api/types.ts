@@ -46,3 +46,13 @@ export interface RequestAttributes {
 }
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+/** The object at `value`, or an empty one: for reading the untyped parts of an object. */
+export function record(value: unknown): Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}
+
+/** The string at `value`, or ''. */
+export function text(value: unknown): string {
+  return typeof value === 'string' ? value : '';
+}
