@@ -37,10 +37,10 @@ const FILE_CATEGORIES = [
   [/core\/stats\.ts$/, 'stats (dashboard)'],
   [/reporters\/|core\/fold\.ts$/, 'line reporter'],
   [/proxy\/write-batch\.ts$/, 'writes'],
-  [/proxy\/(consumer-connection|upstream|tunnel-server|static-backend)\.ts$/, 'request handling'],
+  [/proxy\/(consumer-connection|upstream|backpressure|tunnel-server|static-backend)\.ts$/, 'request handling'],
 ];
 /** Functions of ours whose callees are the socket writes. */
-const WRITERS = /^(writeFrame|writeFrames|uncorkAll|#writeNow|#writeToConsumer|toConsumer|write|send)$/;
+const WRITERS = /^(write|writeNow|writeFrames|#uncorkAll|#writeNow|#writeToConsumer|toConsumer|send)$/;
 
 function frameOf(callFrame) {
   const name = callFrame.functionName || '(anonymous)';

@@ -15,7 +15,7 @@ import type {Backend, BackendStream} from '../core/backend.js';
 import {errorMessage} from '../core/errors.js';
 import {FrameDecoder} from '../protocol/frame-decoder.js';
 import {HEADER_LENGTH} from '../protocol/header.js';
-import {classifyEvent, encodeHeartbeatResponse} from '../protocol/responses.js';
+import {heartbeatReply} from '../protocol/responses.js';
 import {decodeMetadataAnswer, encodeMetadataRequest} from './metadata-service.js';
 import type {MetadataAnswer, MetadataMethod} from './metadata-service.js';
 import {requestQosLs} from './qos-ls.js';
@@ -144,8 +144,8 @@ class DubboProbeSession {
     this.#decoder = new FrameDecoder({
       frame: (header, frame) => {
         if (header.isRequest) {
-          const body = frame.subarray(HEADER_LENGTH);
-          if (header.event && header.twoWay && classifyEvent(header, body) === 'heartbeat') stream.write(encodeHeartbeatResponse(header, body));
+          const reply = heartbeatReply(header, frame.subarray(HEADER_LENGTH));
+          if (reply !== undefined) stream.write(reply);
           return;
         }
         const waiting = this.#waiting;

@@ -1,6 +1,6 @@
 import {performance} from 'node:perf_hooks';
 import type {ErrorCode} from '../core/errors.js';
-import type {RequestCompleted} from '../core/events.js';
+import type {RequestCompleted, TunnelEventBus} from '../core/events.js';
 import {GRPC_STATUS, grpcStatusName} from '../protocol/grpc.js';
 import {STATUS, statusName} from '../protocol/header.js';
 
@@ -14,14 +14,77 @@ export interface CompletedRequest {
   readonly startedAt: number | undefined;
 }
 
+/** Why dubbo-tunnel answered a request itself: the code and the message the consumer got. */
+export interface Failure {
+  readonly code: ErrorCode;
+  readonly message: string;
+}
+
 /**
- * The one builder of `request-completed` payloads. `status` is the Dubbo status the consumer got
+ * One request (a Dubbo frame, or a Triple/gRPC stream) from the moment it is accepted until its
+ * answer: the only place that emits `request-completed`, and only once, whichever path answered
+ * (the provider, an upstream that failed, the listener itself, a stream's end). A Dubbo request's
+ * exchange is also the record its upstream keeps while the answer is pending.
+ */
+export class Exchange implements CompletedRequest {
+  readonly connectionId: number;
+  readonly requestId: bigint;
+  /** Where it was routed; undefined while not (yet) routed. */
+  application: string | undefined;
+  readonly target: string | undefined;
+  readonly startedAt: number | undefined;
+  readonly #events: TunnelEventBus;
+  readonly #protocol: 'dubbo' | 'triple';
+  /** A one-way Dubbo request: nothing is answered, the entry has no status. */
+  readonly #oneWay: boolean;
+  #completed = false;
+
+  constructor(
+    events: TunnelEventBus,
+    protocol: 'dubbo' | 'triple',
+    connectionId: number,
+    requestId: bigint,
+    oneWay: boolean,
+    application: string | undefined,
+    target: string | undefined,
+    startedAt: number | undefined,
+  ) {
+    this.#events = events;
+    this.#protocol = protocol;
+    this.connectionId = connectionId;
+    this.requestId = requestId;
+    this.#oneWay = oneWay;
+    this.application = application;
+    this.target = target;
+    this.startedAt = startedAt;
+  }
+
+  get completed(): boolean {
+    return this.#completed;
+  }
+
+  /**
+   * The consumer got its answer: `status` is the Dubbo status (ignored for a one-way request) or,
+   * for Triple, the gRPC status (undefined when the answer carried none); `failure` when
+   * dubbo-tunnel answered itself. Emits `request-completed` the first time; later calls do nothing.
+   */
+  complete(status: number | undefined, failure?: Failure): void {
+    if (this.#completed) return;
+    this.#completed = true;
+    this.#events.emit('request-completed', this.#protocol === 'triple'
+      ? streamCompleted(this, status, failure)
+      : requestCompleted(this, this.#oneWay ? undefined : status, failure));
+  }
+}
+
+/**
+ * The builder of Dubbo `request-completed` payloads. `status` is the Dubbo status the consumer got
  * (undefined for a one-way request); `failure` is set when dubbo-tunnel answered itself.
  */
 export function requestCompleted(
   request: CompletedRequest,
   status: number | undefined,
-  failure?: {readonly code: ErrorCode; readonly message: string},
+  failure?: Failure,
 ): RequestCompleted {
   return completed(request, status, status === undefined ? undefined : statusName(status), status === undefined || status === STATUS.OK, failure, status === undefined);
 }
@@ -33,7 +96,7 @@ export function requestCompleted(
 export function streamCompleted(
   request: CompletedRequest,
   status: number | undefined,
-  failure?: {readonly code: ErrorCode; readonly message: string},
+  failure?: Failure,
 ): RequestCompleted {
   const entry = completed(request, status, status === undefined ? undefined : `grpc ${grpcStatusName(status)}`, status === undefined || status === GRPC_STATUS.OK, failure, false);
   entry.protocol = 'triple';
@@ -46,7 +109,7 @@ function completed(
   status: number | undefined,
   name: string | undefined,
   statusOk: boolean,
-  failure: {readonly code: ErrorCode; readonly message: string} | undefined,
+  failure: Failure | undefined,
   oneWay: boolean,
 ): RequestCompleted {
   const entry: RequestCompleted = {

@@ -14,10 +14,11 @@ import {localAnswer} from '../router/local-answer.js';
 import type {LocalAnswer} from '../router/local-answer.js';
 import type {RouteView} from '../router/route-table.js';
 import {routeRequest} from '../router/route-request.js';
-import {requestCompleted} from './completion.js';
+import {Backpressure} from './backpressure.js';
+import {Exchange} from './completion.js';
 import {Upstream} from './upstream.js';
 import type {UpstreamOwner} from './upstream.js';
-import {dispatchChunk, writeFrame} from './write-batch.js';
+import {WriteBatch} from './write-batch.js';
 import type {FrameBytes} from './write-batch.js';
 
 /** Largest request kept in the per-connection scratch buffer (larger ones get a buffer of their own). */
@@ -45,6 +46,9 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
   readonly id: number;
   readonly peer: string;
   readonly maxBodyLength: number;
+  /** Shared with this connection's upstreams: the writes one incoming chunk causes leave together. */
+  readonly writes = new WriteBatch();
+  readonly backpressure: Backpressure<Upstream>;
   readonly #socket: Socket;
   readonly #options: ConnectionOptions;
   readonly #decoder: FrameDecoder;
@@ -54,11 +58,8 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
   readonly #active = new Map<Backend, Upstream>();
   /** Every upstream still open, including draining ones. */
   readonly #upstreams = new Set<Upstream>();
-  /** Upstreams whose writes are backed up; while any is, we stop reading the consumer. */
-  readonly #blockedUpstreams = new Set<Upstream>();
   /** Ids of callback requests a provider sent to the consumer, so the answer goes back to it. */
   readonly #reverse = new Map<bigint, Upstream>();
-  #consumerBlocked = false;
   #closed = false;
   #shuttingDown = false;
   #peerEnded = false;
@@ -72,9 +73,10 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
     this.peer = options.peer;
     this.maxBodyLength = options.maxBodyLength;
     this.#decoder = new FrameDecoder(this, {maxBodyLength: options.maxBodyLength, reuseHeader: true});
+    this.backpressure = new Backpressure(socket, this.#upstreams);
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => dispatchChunk(this.#decoder, chunk));
-    socket.on('drain', () => this.#setConsumerBlocked(false));
+    socket.on('data', (chunk: Buffer) => this.writes.dispatch(this.#decoder, chunk));
+    socket.on('drain', () => this.backpressure.consumerBlocked(false));
     socket.on('error', (error) => this.#close(`socket error: ${errorMessage(error)}`));
     socket.on('close', () => this.#close(undefined));
     // A consumer that half-closes (shuts down its sending side, as `nc` scripts do) still gets
@@ -113,7 +115,7 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
    * provider callback waiting for the consumer's, writes backed up). Returns whether it closed.
    */
   closeIfIdle(): boolean {
-    if (this.#closed || this.pendingCount > 0 || this.#reverse.size > 0 || this.#blockedUpstreams.size > 0 || this.#consumerBlocked) return false;
+    if (this.#closed || this.pendingCount > 0 || this.#reverse.size > 0 || this.backpressure.backedUp) return false;
     this.#socket.end();
     this.#close(undefined, true);
     return true;
@@ -161,7 +163,7 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
   oversize(header: FrameHeader): void {
     if (!header.isRequest || header.event) return;
     // Same text as Dubbo's ExceedPayloadLimitException, plus how to raise our limit.
-    this.#answerLocally(header, undefined, undefined, localAnswer('DT_ERR_FRAME_TOO_LARGE',
+    this.#answerLocally(header, this.#exchange(header, undefined, undefined, undefined), localAnswer('DT_ERR_FRAME_TOO_LARGE',
       `Data length too large: ${header.bodyLength}, max payload: ${this.maxBodyLength}; the request was not forwarded (raise the limit with --max-payload <bytes>)`));
   }
 
@@ -182,21 +184,26 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
     const decision = routeRequest(this.#options.routes.current, this.#peeker.peek(header.serializationId, frame), this.#options.attachmentKey);
     // An unreadable body has no target and is answered as such, shutting down or not.
     if (this.#shuttingDown && decision.target !== undefined) {
-      this.#answerLocally(header, startedAt, decision.target, localAnswer('DT_ERR_SHUTTING_DOWN', `shutting down; ${decision.target} was not forwarded`));
+      this.#answerLocally(header, this.#exchange(header, undefined, decision.target, startedAt), localAnswer('DT_ERR_SHUTTING_DOWN', `shutting down; ${decision.target} was not forwarded`));
       return;
     }
     if (!decision.forward) {
-      this.#answerLocally(header, startedAt, decision.target, decision.answer);
+      this.#answerLocally(header, this.#exchange(header, undefined, decision.target, startedAt), decision.answer);
       return;
     }
     const upstream = this.#upstreamFor(decision.backend);
+    const exchange = this.#exchange(header, decision.backend.application, decision.target, startedAt);
     if (header.twoWay) {
-      upstream.send(header, forward, {startedAt, target: decision.target});
+      upstream.send(header, forward, exchange);
     } else {
+      // A one-way request is done once it is sent: nothing will answer it.
       upstream.send(header, forward, undefined);
-      this.#options.events.emit('request-completed', requestCompleted(
-        {connectionId: this.id, requestId: header.requestId, application: decision.backend.application, target: decision.target, startedAt}, undefined));
+      exchange.complete(undefined);
     }
+  }
+
+  #exchange(header: FrameHeader, application: string | undefined, target: string | undefined, startedAt: number | undefined): Exchange {
+    return new Exchange(this.#options.events, 'dubbo', this.id, header.requestId, !header.twoWay, application, target, startedAt);
   }
 
   #upstreamFor(backend: Backend): Upstream {
@@ -214,11 +221,9 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
   }
 
   /** dubbo-tunnel answers a request itself (no route, unreadable, too large, shutting down). */
-  #answerLocally(header: FrameHeader, startedAt: number | undefined, target: string | undefined, answer: LocalAnswer): void {
+  #answerLocally(header: FrameHeader, exchange: Exchange, answer: LocalAnswer): void {
     if (header.twoWay) this.toConsumer(encodeErrorResponse(header.requestId, answer.status, answer.message));
-    this.#options.events.emit('request-completed', requestCompleted(
-      {connectionId: this.id, requestId: header.requestId, application: undefined, target, startedAt},
-      header.twoWay ? answer.status : undefined, answer));
+    exchange.complete(answer.status, answer);
   }
 
   #reverseResponse(header: FrameHeader, frame: Buffer): void {
@@ -242,40 +247,17 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
 
   closed(upstream: Upstream, reason: string): void {
     this.#upstreams.delete(upstream);
-    this.#blockedUpstreams.delete(upstream);
     if (this.#active.get(upstream.backend) === upstream) this.#active.delete(upstream.backend);
     for (const [id, upstreamOfReverse] of this.#reverse) if (upstreamOfReverse === upstream) this.#reverse.delete(id);
     if (!this.#closed) {
       this.#options.events.emit('upstream-closed', {application: upstream.backend.application, remote: upstream.remote, connectionId: this.id, reason});
     }
-    this.#updateConsumerReading();
     this.#settle();
-  }
-
-  upstreamBackpressure(upstream: Upstream, blocked: boolean): void {
-    if (blocked) this.#blockedUpstreams.add(upstream);
-    else this.#blockedUpstreams.delete(upstream);
-    this.#updateConsumerReading();
-  }
-
-  // Backpressure both ways: a slow backend stops us reading the consumer; a slow consumer stops
-  // us reading every upstream. Nothing is buffered beyond one socket chunk plus one frame.
-
-  #updateConsumerReading(): void {
-    if (this.#closed) return;
-    if (this.#blockedUpstreams.size > 0) this.#socket.pause();
-    else this.#socket.resume();
   }
 
   #writeToConsumer(frame: FrameBytes): void {
     if (this.#closed) return;
-    if (!writeFrame(this.#socket, frame)) this.#setConsumerBlocked(true);
-  }
-
-  #setConsumerBlocked(blocked: boolean): void {
-    if (this.#consumerBlocked === blocked) return;
-    this.#consumerBlocked = blocked;
-    for (const upstream of this.#upstreams) upstream.pauseReading(blocked);
+    if (!this.writes.write(this.#socket, frame)) this.backpressure.consumerBlocked(true);
   }
 
   // Lifecycle.
@@ -296,7 +278,7 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
         };
       });
     }
-    for (const upstream of [...this.#upstreams]) upstream.close('dubbo-tunnel is shutting down');
+    for (const upstream of [...this.#upstreams]) upstream.fail('dubbo-tunnel is shutting down');
     await new Promise<void>((resolve) => {
       if (this.#closed) {
         resolve();
@@ -328,11 +310,12 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
   #close(reason: string | undefined, destroy = false, code?: ErrorCode): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.backpressure.stop();
     this.#decoder.close();
     // The connection object may outlive its socket for a while (timers, listeners): give the
     // scratch buffer back now, a large request may have grown it to 1 MiB.
     this.#scratch = undefined;
-    for (const upstream of [...this.#upstreams]) upstream.close('the consumer connection closed');
+    for (const upstream of [...this.#upstreams]) upstream.fail('the consumer connection closed');
     if (destroy && !this.#socket.writableEnded) this.#socket.destroy();
     else if (destroy) setTimeout(() => this.#socket.destroy(), 200).unref();
     this.#options.events.emit('connection-closed', {connectionId: this.id, peer: this.peer, ...(reason === undefined ? {} : {reason}), ...(code === undefined ? {} : {code})});

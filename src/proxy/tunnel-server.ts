@@ -6,12 +6,14 @@ import {formatHostPort} from '../core/host-port.js';
 import {TunnelEventBus} from '../core/events.js';
 import {DEFAULT_PAYLOAD} from '../protocol/header.js';
 import type {RouteView} from '../router/route-table.js';
-import {sniffHttp2Preface, sniffTelnet} from '../protocol/sniff.js';
 import {ConsumerConnection} from './consumer-connection.js';
+import {sniffFirstBytes} from './first-bytes.js';
+import type {FirstBytesProtocol} from './first-bytes.js';
 import {TelnetShell} from './telnet-shell.js';
 import {TripleConnection} from './http2/triple-connection.js';
 import {TripleUpstreams} from './http2/triple-upstreams.js';
-import {IdleSockets} from './idle-sockets.js';
+import {LocalConnections} from './local-connections.js';
+import type {AcceptedSocket} from './local-connections.js';
 import {LocalPeerPolicy, consumerFacingAddresses, normalizeAddress} from './local-peer.js';
 
 export interface TunnelServerOptions {
@@ -49,13 +51,6 @@ export interface TunnelServerOptions {
  */
 export const DEFAULT_IDLE_TIMEOUT_MS = 300_000;
 
-/** A consumer connection as the listener sees it: Dubbo, HTTP/2, or not yet known. */
-interface LocalConnection {
-  shutdown(graceMs: number): Promise<void>;
-  /** Closes the connection when nothing is owed (the idle timeout fired); returns whether it did. */
-  closeIfIdle?(): boolean;
-}
-
 /** Errors that mean this process has no file descriptors left (per process / system-wide). */
 const OUT_OF_DESCRIPTORS = new Set(['EMFILE', 'ENFILE']);
 
@@ -81,122 +76,113 @@ function outOfDescriptors(): string | undefined {
 /** The one local Dubbo port. Owns the listening socket and the consumer connections. */
 export class TunnelServer {
   readonly events: TunnelEventBus;
-  readonly port: number;
-  readonly host: string;
+  readonly #options: TunnelServerOptions;
+  readonly #policy: LocalPeerPolicy;
+  readonly #allowRemote: boolean;
   readonly #server: net.Server;
-  readonly #connections: Set<LocalConnection>;
+  readonly #connections: LocalConnections;
   readonly #tripleUpstreams: TripleUpstreams;
-  readonly #descriptorCheck: NodeJS.Timeout;
-  readonly #idle: IdleSockets | undefined;
+  #descriptorCheck: NodeJS.Timeout | undefined;
+  #nextId = 1;
+  /** False until listening: server.close() stops new connections later by itself. */
+  #accepting = false;
+  #host = '';
+  #port = 0;
   #closing: Promise<void> | undefined;
 
-  private constructor(server: net.Server, connections: Set<LocalConnection>, tripleUpstreams: TripleUpstreams, idle: IdleSockets | undefined, events: TunnelEventBus, host: string, port: number) {
-    this.#idle = idle;
-    this.#server = server;
-    this.#descriptorCheck = watchDescriptors(server, connections, events);
-    this.#connections = connections;
-    this.#tripleUpstreams = tripleUpstreams;
-    this.events = events;
-    this.host = host;
-    this.port = port;
+  private constructor(options: TunnelServerOptions) {
+    this.#options = options;
+    this.events = options.events ?? new TunnelEventBus();
+    this.#policy = options.peerPolicy ?? new LocalPeerPolicy();
+    this.#allowRemote = options.allowRemote ?? false;
+    this.#connections = new LocalConnections(this.events, options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS);
+    this.#tripleUpstreams = new TripleUpstreams(this.events);
+    this.#server = net.createServer({noDelay: true, allowHalfOpen: true}, (socket) => this.#accept(socket));
   }
 
   static async start(options: TunnelServerOptions): Promise<TunnelServer> {
-    const events = options.events ?? new TunnelEventBus();
-    const policy = options.peerPolicy ?? new LocalPeerPolicy();
-    const allowRemote = options.allowRemote ?? false;
-    let nextId = 1;
-    let accepting = false;
-    const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
-    let idleCloseLogged = false;
-    const idle = idleTimeoutMs > 0 ? new IdleSockets(idleTimeoutMs) : undefined;
-    const connections = new Set<LocalConnection>();
-    const tripleUpstreams = new TripleUpstreams(events);
-    const server = net.createServer({noDelay: true, allowHalfOpen: true}, (socket) => {
-      const peer = formatHostPort(normalizeAddress(socket.remoteAddress ?? '?'), socket.remotePort ?? 0);
-      if (!allowRemote && !policy.allows(socket.remoteAddress)) {
-        socket.destroy();
-        events.emit('connection-refused', {peer, reason: 'not a local address (pass --allow-remote to accept other machines)'});
-        return;
-      }
-      if (!accepting) {
-        socket.destroy();
-        return;
-      }
-      const id = nextId++;
-      events.emit('connection-opened', {connectionId: id, peer});
-      // Until its first bytes arrive, shutting down just closes the socket, and so does the idle
-      // timeout: a peer that connected and never said anything is owed nothing.
-      const undecided: LocalConnection = {
-        shutdown: () => Promise.resolve(void socket.destroy()),
-        closeIfIdle: () => {
-          socket.destroy();
-          return true;
-        },
-      };
-      let current = undecided;
-      connections.add(undecided);
-      // Any byte in either direction counts as activity; a connection skipped because it was
-      // owed something is looked at again at the next check.
-      idle?.watch(socket, () => {
-        if (!current.closeIfIdle?.()) return false;
-        if (!idleCloseLogged) {
-          idleCloseLogged = true;
-          events.log('info', `closed consumer #${id} (${peer}): it sent nothing for ${Math.round(idleTimeoutMs / 1000)} s (a Dubbo consumer sends a heartbeat every 60 s); idle connections are closed after --idle-timeout <seconds>, and further ones are not logged`);
-        }
-        return true;
-      });
-      socket.once('close', () => idle?.unwatch(socket));
-      sniffFirstBytes(socket, (protocol) => {
-        connections.delete(undecided);
-        if (protocol === 'gone') {
-          events.emit('connection-closed', {connectionId: id, peer});
-          return;
-        }
-        if (protocol === 'telnet') {
-          const shell = new TelnetShell(socket, {id, peer, events, routes: options.routes, ...(options.describeApplication ? {describe: options.describeApplication} : {}), ...(options.telnetIdleMs === undefined ? {} : {idleMs: options.telnetIdleMs})});
-          connections.add(shell);
-          // The shell closes idle sessions itself, with a word to the user (it sets the socket's timer).
-          idle?.unwatch(socket);
-          current = shell;
-          shell.onClosed(() => connections.delete(shell));
-          socket.resume();
-          return;
-        }
-        const common = {id, peer, routes: options.routes, events, attachmentKey: options.attachmentKey ?? 'target-application'};
-        const connection = protocol === 'http2'
-          ? new TripleConnection(socket, {...common, upstreams: tripleUpstreams})
-          : new ConsumerConnection(socket, {...common, maxBodyLength: options.maxBodyLength ?? DEFAULT_PAYLOAD});
-        connections.add(connection);
-        current = connection;
-        // node's HTTP/2 session reads the socket natively, so its byte counters would not show its
-        // traffic: the Triple side keeps HTTP/2 connections alive or ends them with GOAWAY.
-        if (protocol === 'http2') idle?.unwatch(socket);
-        connection.onClosed(() => connections.delete(connection));
-        // sniffFirstBytes paused the socket with its first bytes put back. The Dubbo connection reads
-        // them once resumed; node's HTTP/2 session takes buffered bytes itself on its next tick.
-        if (protocol === 'dubbo') socket.resume();
-      });
-    });
-
-    let host: string;
+    const tunnel = new TunnelServer(options);
     try {
-      host = await listen(server, options.port, options.host);
+      tunnel.#host = await listen(tunnel.#server, options.port, options.host);
     } catch (error) {
-      idle?.close();
+      tunnel.#connections.close();
       throw error;
     }
-    const address = server.address();
-    const port = typeof address === 'object' && address ? address.port : options.port;
-    const instance = new TunnelServer(server, connections, tripleUpstreams, idle, events, host, port);
-    // server.close() stops new 'connection' events by itself; this only covers the moment
-    // between listen() and having an instance.
-    accepting = true;
-    if (allowRemote) {
-      events.log('warn', `--allow-remote: any machine that can reach port ${port} may call your providers through this tunnel`);
+    const address = tunnel.#server.address();
+    tunnel.#port = typeof address === 'object' && address ? address.port : options.port;
+    tunnel.#descriptorCheck = watchDescriptors(tunnel.#server, tunnel.#connections, tunnel.events);
+    tunnel.#accepting = true;
+    if (tunnel.#allowRemote) {
+      tunnel.events.log('warn', `--allow-remote: any machine that can reach port ${tunnel.#port} may call your providers through this tunnel`);
     }
-    events.emit('listening', {addresses: instance.consumerAddresses(), port, allowRemote});
-    return instance;
+    tunnel.events.emit('listening', {addresses: tunnel.consumerAddresses(), port: tunnel.#port, allowRemote: tunnel.#allowRemote});
+    return tunnel;
+  }
+
+  /** The address listened on (`::` or `0.0.0.0` for all of this machine's). */
+  get host(): string {
+    return this.#host;
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  /** A new consumer socket: past the local-peer gate, booked, and handed on once its first bytes tell its protocol. */
+  #accept(socket: net.Socket): void {
+    const peer = formatHostPort(normalizeAddress(socket.remoteAddress ?? '?'), socket.remotePort ?? 0);
+    if (!this.#admits(socket, peer)) return;
+    if (!this.#accepting) {
+      socket.destroy();
+      return;
+    }
+    const id = this.#nextId++;
+    this.events.emit('connection-opened', {connectionId: id, peer});
+    const accepted = this.#connections.accepted(socket, id, peer);
+    sniffFirstBytes(socket, (protocol) => this.#handOff(socket, accepted, id, peer, protocol));
+  }
+
+  /** The local-peer rule: only this machine's own addresses, unless --allow-remote. */
+  #admits(socket: net.Socket, peer: string): boolean {
+    if (this.#allowRemote || this.#policy.allows(socket.remoteAddress)) return true;
+    socket.destroy();
+    this.events.emit('connection-refused', {peer, reason: 'not a local address (pass --allow-remote to accept other machines)'});
+    return false;
+  }
+
+  /**
+   * Gives the socket to what its first bytes asked for. sniffFirstBytes left it paused with those
+   * bytes put back: a Dubbo connection or a telnet shell reads them once resumed; node's HTTP/2
+   * session takes buffered bytes itself on its next tick.
+   */
+  #handOff(socket: net.Socket, accepted: AcceptedSocket, id: number, peer: string, protocol: FirstBytesProtocol): void {
+    const options = this.#options;
+    const events = this.events;
+    if (protocol === 'gone') {
+      accepted.gone();
+      events.emit('connection-closed', {connectionId: id, peer});
+      return;
+    }
+    if (protocol === 'telnet') {
+      const shell = new TelnetShell(socket, {
+        id, peer, events, routes: options.routes,
+        ...(options.describeApplication ? {describe: options.describeApplication} : {}),
+        ...(options.telnetIdleMs === undefined ? {} : {idleMs: options.telnetIdleMs}),
+      });
+      // The shell closes idle sessions itself, with a word to the user (it sets the socket's timer).
+      accepted.handTo(shell, false);
+      socket.resume();
+      return;
+    }
+    const attachmentKey = options.attachmentKey ?? 'target-application';
+    if (protocol === 'http2') {
+      // node's HTTP/2 session reads the socket natively, so its byte counters would not show its
+      // traffic: the Triple side keeps HTTP/2 connections alive or ends them with GOAWAY.
+      accepted.handTo(new TripleConnection(socket, {id, peer, routes: options.routes, events, attachmentKey, upstreams: this.#tripleUpstreams}), false);
+      return;
+    }
+    accepted.handTo(new ConsumerConnection(socket, {id, peer, routes: options.routes, events, attachmentKey, maxBodyLength: options.maxBodyLength ?? DEFAULT_PAYLOAD}), true);
+    socket.resume();
   }
 
   /** Where a consumer on this machine can connect. */
@@ -218,9 +204,8 @@ export class TunnelServer {
   close(graceMs = 3000): Promise<void> {
     this.#closing ??= (async () => {
       clearInterval(this.#descriptorCheck);
-      this.#idle?.close();
       const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
-      await Promise.all([...this.#connections].map((connection) => connection.shutdown(graceMs)));
+      await this.#connections.shutdown(graceMs);
       this.#tripleUpstreams.close();
       await closed;
     })();
@@ -229,46 +214,11 @@ export class TunnelServer {
 }
 
 /**
- * Port unification: reads until the first bytes tell the HTTP/2 preface (a Triple or gRPC client) and
- * a typed line of text (the telnet shell) from anything else (Dubbo, which starts with 0xdabb), then
- * puts them back and leaves the socket paused for whoever takes it.
- */
-function sniffFirstBytes(socket: net.Socket, decided: (protocol: 'http2' | 'telnet' | 'dubbo' | 'gone') => void): void {
-  let head: Buffer = Buffer.alloc(0);
-  const onData = (chunk: Buffer) => {
-    head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
-    const http2 = sniffHttp2Preface(head);
-    const telnet = http2 === 'no' ? sniffTelnet(head) : 'no';
-    if (http2 === 'more' || telnet === 'more') return;
-    stop();
-    socket.pause();
-    socket.unshift(head);
-    decided(http2 === 'http2' ? 'http2' : telnet === 'telnet' ? 'telnet' : 'dubbo');
-  };
-  // A peer that leaves before saying anything needs no connection object.
-  const onGone = () => {
-    stop();
-    socket.destroy();
-    decided('gone');
-  };
-  const stop = () => {
-    socket.off('data', onData);
-    socket.off('end', onGone);
-    socket.off('close', onGone);
-    socket.off('error', onGone);
-  };
-  socket.on('data', onData);
-  socket.on('end', onGone);
-  socket.on('close', onGone);
-  socket.on('error', onGone);
-}
-
-/**
  * Says once that the process ran out of file descriptors (new consumers are turned away then, see
  * outOfDescriptors); the connections already open keep working. Also keeps an accept error that
  * libuv does pass on from being an unhandled 'error' event, which would end the process.
  */
-function watchDescriptors(server: net.Server, connections: ReadonlySet<LocalConnection>, events: TunnelEventBus): NodeJS.Timeout {
+function watchDescriptors(server: net.Server, connections: LocalConnections, events: TunnelEventBus): NodeJS.Timeout {
   let said = false;
   const say = (code: string): void => {
     if (said) return;

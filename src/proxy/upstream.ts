@@ -9,36 +9,32 @@ import type {FrameHeader} from '../protocol/header.js';
 import {classifyEvent, encodeErrorResponse, encodeHeartbeatRequest, heartbeatReply} from '../protocol/responses.js';
 import {isAnswerCode, localAnswer} from '../router/local-answer.js';
 import type {AnswerCode, LocalAnswer} from '../router/local-answer.js';
-import {requestCompleted} from './completion.js';
+import type {Backpressure} from './backpressure.js';
+import {Exchange} from './completion.js';
 import {PendingRequests} from './pending-requests.js';
-import {dispatchChunk, frameLength, writeFrame, writeFrames} from './write-batch.js';
-import type {FrameBytes} from './write-batch.js';
-
-
-/** A request sent upstream and still waiting for its answer. */
-export interface PendingRequest {
-  readonly startedAt: number;
-  readonly target: string;
-}
+import {frameLength, writeFrames} from './write-batch.js';
+import type {FrameBytes, WriteBatch} from './write-batch.js';
 
 /**
  * What an upstream needs from the consumer connection that owns it. The upstream owns its pending
- * requests: it answers them (provider answer, or an error it writes itself) and reports each as
- * `request-completed`; the owner only writes bytes to the consumer and keeps its own books.
+ * requests: it answers them (provider answer, or an error it writes itself) and completes each
+ * one's exchange; the owner only writes bytes to the consumer and keeps its own books.
  */
 export interface UpstreamOwner {
-  /** The consumer connection's id, for `request-completed`. */
+  /** The consumer connection's id, for the exchange of an answer no pending request is known for. */
   readonly id: number;
   readonly maxBodyLength: number;
   readonly events: TunnelEventBus;
+  /** The consumer connection's write batch: what one incoming chunk causes leaves in one write per stream. */
+  readonly writes: WriteBatch;
+  /** Where the upstream says its writes are backed up or flowing again. */
+  readonly backpressure: Backpressure<Upstream>;
   /** Writes a frame to the consumer as is: a provider's answer or callback request, or an error answer. */
   toConsumer(frame: FrameBytes): void;
   /** The provider sent a two-way callback request with this id: the consumer's answer must come back here. */
   expectReverseAnswer(upstream: Upstream, requestId: bigint): void;
   /** The upstream is closed; it has answered all of its pending requests already. */
   closed(upstream: Upstream, reason: string): void;
-  /** Writes to the upstream are backed up (true) or flowing again (false). */
-  upstreamBackpressure(upstream: Upstream, blocked: boolean): void;
 }
 
 type State = 'connecting' | 'open' | 'draining' | 'closed';
@@ -61,13 +57,14 @@ const CONNECT_QUEUE_LIMIT = 1024 * 1024;
 export class Upstream implements FrameSink {
   readonly backend: Backend;
   remote: string;
-  readonly #pending = new PendingRequests<PendingRequest>();
+  /** Two-way requests sent and not answered yet. */
+  readonly #pending = new PendingRequests<Exchange>();
   #state: State = 'connecting';
   #stream: Duplex | undefined;
   #queue: FrameBytes[] = [];
   #queuedBytes = 0;
-  #blocked = false;
   readonly #owner: UpstreamOwner;
+  readonly #writes: WriteBatch;
   readonly #decoder: FrameDecoder;
   readonly #abort = new AbortController();
   #lastRead = Date.now();
@@ -79,6 +76,7 @@ export class Upstream implements FrameSink {
     this.backend = backend;
     this.remote = backend.describe();
     this.#owner = owner;
+    this.#writes = owner.writes;
     this.#decoder = new FrameDecoder(this, {maxBodyLength: owner.maxBodyLength, reuseHeader: true});
   }
 
@@ -115,11 +113,11 @@ export class Upstream implements FrameSink {
       this.#state = this.#state === 'draining' ? 'draining' : 'open';
       stream.on('data', (chunk: Buffer) => {
         this.#lastRead = Date.now();
-        dispatchChunk(this.#decoder, chunk);
+        this.#writes.dispatch(this.#decoder, chunk);
       });
       stream.on('drain', () => this.#setBlocked(false));
-      stream.on('error', (error: Error) => this.#fail(`${this.backend.application}: connection to ${this.remote} failed: ${errorMessage(error)}`));
-      stream.on('close', () => this.#fail(`${this.backend.application}: ${this.remote} closed the connection`));
+      stream.on('error', (error: Error) => this.fail(`${this.backend.application}: connection to ${this.remote} failed: ${errorMessage(error)}`));
+      stream.on('close', () => this.fail(`${this.backend.application}: ${this.remote} closed the connection`));
       stream.on('end', () => stream.end());
       const queued = this.#queue;
       this.#queue = [];
@@ -133,13 +131,13 @@ export class Upstream implements FrameSink {
       });
     } catch (error) {
       // The backend's own code (no ready pods, port-forward refused) is what the consumer should see.
-      this.#fail(errorMessage(error), error instanceof DubboTunnelError && isAnswerCode(error.code) ? error.code : undefined);
+      this.fail(errorMessage(error), error instanceof DubboTunnelError && isAnswerCode(error.code) ? error.code : undefined);
     }
   }
 
-  /** Sends a whole request frame; `pending` is recorded for two-way requests. */
-  send(header: FrameHeader, frame: FrameBytes, pending: PendingRequest | undefined): void {
-    if (pending) this.#pending.set(header.requestId, pending);
+  /** Sends a whole request frame; `exchange` (two-way requests only) waits for its answer here. */
+  send(header: FrameHeader, frame: FrameBytes, exchange: Exchange | undefined): void {
+    if (exchange) this.#pending.set(header.requestId, exchange);
     this.write(frame);
   }
 
@@ -158,13 +156,11 @@ export class Upstream implements FrameSink {
   #writeNow(frame: FrameBytes): void {
     const stream = this.#stream;
     if (!stream || stream.destroyed) return;
-    if (!writeFrame(stream, frame)) this.#setBlocked(true);
+    if (!this.#writes.write(stream, frame)) this.#setBlocked(true);
   }
 
   #setBlocked(blocked: boolean): void {
-    if (this.#blocked === blocked) return;
-    this.#blocked = blocked;
-    this.#owner.upstreamBackpressure(this, blocked);
+    this.#owner.backpressure.upstreamBlocked(this, blocked);
   }
 
   /** Stop or resume reading provider bytes (the consumer socket is backed up). */
@@ -189,15 +185,16 @@ export class Upstream implements FrameSink {
   }
 
   #closeIfDrained(): void {
-    if (this.#state === 'draining' && this.#pending.size === 0) this.close(`drained after: ${this.#drainReason}`);
+    if (this.#state === 'draining' && this.#pending.size === 0) this.fail(`drained after: ${this.#drainReason}`);
   }
 
-  close(reason: string): void {
-    this.#fail(reason);
-  }
-
-  /** `code`: why requests that never left this process were not sent (default DT_ERR_BACKEND_UNAVAILABLE). */
-  #fail(reason: string, code?: AnswerCode): void {
+  /**
+   * Closes the stream now and answers every request still pending on it with an error that says
+   * `reason` (the owner is shutting down or lost its consumer; the stream broke; a drained stream
+   * has none left). `code`: why requests that never left this process were not sent (default
+   * DT_ERR_BACKEND_UNAVAILABLE).
+   */
+  fail(reason: string, code?: AnswerCode): void {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
     this.#decoder.close();
@@ -205,36 +202,27 @@ export class Upstream implements FrameSink {
     this.#abort.abort();
     this.#stream?.destroy();
     this.#queue = [];
-    const pending = this.#pending.takeAll();
-    if (this.#blocked) {
-      this.#blocked = false;
-      this.#owner.upstreamBackpressure(this, false);
-    }
-    for (const [requestId, request] of pending) {
-      this.#answer(requestId, request, this.connected
-        ? localAnswer('DT_ERR_BACKEND_CLOSED', `${reason}; ${request.target} got no answer (it may or may not have run on the provider)`)
-        : localAnswer(code ?? 'DT_ERR_BACKEND_UNAVAILABLE', `${reason}; ${request.target} was not sent`));
+    // Writes backed up here no longer hold the consumer back.
+    this.#owner.backpressure.upstreamGone(this);
+    for (const [, exchange] of this.#pending.takeAll()) {
+      this.#answer(exchange, this.connected
+        ? localAnswer('DT_ERR_BACKEND_CLOSED', `${reason}; ${exchange.target} got no answer (it may or may not have run on the provider)`)
+        : localAnswer(code ?? 'DT_ERR_BACKEND_UNAVAILABLE', `${reason}; ${exchange.target} was not sent`));
     }
     this.#owner.closed(this, reason);
   }
 
   /** Answers a request with an error written here instead of the provider's answer. */
-  #answer(requestId: bigint, request: PendingRequest | undefined, answer: LocalAnswer): void {
-    this.#owner.toConsumer(encodeErrorResponse(requestId, answer.status, answer.message));
-    this.#owner.events.emit('request-completed', requestCompleted(
-      {connectionId: this.#owner.id, requestId, application: this.backend.application, target: request?.target, startedAt: request?.startedAt},
-      answer.status, answer));
+  #answer(exchange: Exchange, answer: LocalAnswer): void {
+    this.#owner.toConsumer(encodeErrorResponse(exchange.requestId, answer.status, answer.message));
+    exchange.complete(answer.status, answer);
   }
 
   /** The provider's answer goes to the consumer as is (one buffer, or the pieces it arrived in). */
   #deliver(header: FrameHeader, frame: FrameBytes): void {
-    const request = this.#pending.take(header.requestId);
+    const exchange = this.#pending.take(header.requestId);
     this.#owner.toConsumer(frame);
-    if (request) {
-      this.#owner.events.emit('request-completed', requestCompleted(
-        {connectionId: this.#owner.id, requestId: header.requestId, application: this.backend.application, target: request.target, startedAt: request.startedAt},
-        header.status));
-    }
+    exchange?.complete(header.status);
     this.#closeIfDrained();
   }
 
@@ -285,13 +273,15 @@ export class Upstream implements FrameSink {
 
   oversize(header: FrameHeader): void {
     if (header.isRequest) return;
-    const request = this.#pending.take(header.requestId);
-    this.#answer(header.requestId, request, localAnswer('DT_ERR_RESPONSE_TOO_LARGE',
-      `the response of ${this.backend.application} to ${request?.target ?? 'this request'} is ${header.bodyLength} bytes, over the payload limit of ${this.#owner.maxBodyLength} (raise it with --max-payload <bytes>)`));
+    // An answer to no request we know of is still answered, and still counted (without a target or a start time).
+    const exchange = this.#pending.take(header.requestId)
+      ?? new Exchange(this.#owner.events, 'dubbo', this.#owner.id, header.requestId, false, this.backend.application, undefined, undefined);
+    this.#answer(exchange, localAnswer('DT_ERR_RESPONSE_TOO_LARGE',
+      `the response of ${this.backend.application} to ${exchange.target ?? 'this request'} is ${header.bodyLength} bytes, over the payload limit of ${this.#owner.maxBodyLength} (raise it with --max-payload <bytes>)`));
     this.#closeIfDrained();
   }
 
   fatal(error: ProtocolError): void {
-    this.#fail(`${this.backend.application}: ${this.remote} sent bytes that are not Dubbo (${error.message})`);
+    this.fail(`${this.backend.application}: ${this.remote} sent bytes that are not Dubbo (${error.message})`);
   }
 }

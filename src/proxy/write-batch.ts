@@ -8,31 +8,52 @@ import {HEADER_LENGTH, MAGIC_HIGH, MAGIC_LOW, int32At} from '../protocol/header.
 export type FrameBytes = Buffer | readonly Buffer[];
 
 /**
- * Streams corked during the chunk being dispatched; uncorked when it is done. One list for the
- * process: dispatching is synchronous, so only one chunk is ever being dispatched at a time.
- */
-const corked: Duplex[] = [];
-let depth = 0;
-
-/**
- * Feeds one incoming chunk to its frame decoder so that the frames it yields leave in one system
- * call per destination: a stream written to during the dispatch is corked at its first write and
+ * The writes caused by one incoming chunk, joined so that they leave in one system call per
+ * destination: a stream written to while a chunk is dispatched is corked at its first write and
  * uncorked when the chunk is done, before control goes back to the event loop. At 64 requests in
  * flight this halves the CPU per request; at 1 in flight it costs nothing (no tick is scheduled,
  * and a single frame leaves as a plain write). See docs/performance.md.
+ *
+ * One batch serves a consumer connection and its upstreams: they are the only ones writing to each
+ * other's streams, and dispatching is synchronous, so one chunk of theirs is dispatched at a time
+ * (a dispatch nested in another, from a stream that emits data while it is written to, joins it).
  */
-export function dispatchChunk(decoder: FrameDecoder, chunk: Buffer): void {
-  // One whole frame (as at one request in flight) writes to one stream at most: nothing to join,
-  // so it goes out as a plain write, without the cork's bookkeeping.
-  if (depth === 0 && decoder.bufferedBytes === 0 && isOneFrame(chunk)) {
-    decoder.push(chunk);
-    return;
+export class WriteBatch {
+  /** Streams corked during the chunk being dispatched. */
+  readonly #corked: Duplex[] = [];
+  #depth = 0;
+
+  /** Feeds one incoming chunk to its frame decoder; what the frames cause to be written leaves when it is done. */
+  dispatch(decoder: FrameDecoder, chunk: Buffer): void {
+    // One whole frame (as at one request in flight) writes to one stream at most: nothing to join,
+    // so it goes out as a plain write, without the cork's bookkeeping.
+    if (this.#depth === 0 && decoder.bufferedBytes === 0 && isOneFrame(chunk)) {
+      decoder.push(chunk);
+      return;
+    }
+    this.#depth++;
+    try {
+      decoder.push(chunk);
+    } finally {
+      if (--this.#depth === 0) this.#uncorkAll();
+    }
   }
-  depth++;
-  try {
-    decoder.push(chunk);
-  } finally {
-    if (--depth === 0) uncorkAll();
+
+  /** Writes a frame, joined with the others of the chunk being dispatched; false when the stream wants us to wait for 'drain'. */
+  write(stream: Duplex, frame: FrameBytes): boolean {
+    if (this.#depth > 0 && stream.writableCorked === 0) {
+      stream.cork();
+      this.#corked.push(stream);
+    }
+    return writeNow(stream, frame);
+  }
+
+  #uncorkAll(): void {
+    // uncork() may end up in code that writes again (an error answer): the depth is back at 0, so
+    // that write goes out directly.
+    const corked = this.#corked;
+    for (let i = 0; i < corked.length; i++) corked[i]?.uncork();
+    corked.length = 0;
   }
 }
 
@@ -41,18 +62,8 @@ function isOneFrame(chunk: Buffer): boolean {
   return int32At(chunk, 12) === chunk.length - HEADER_LENGTH;
 }
 
-function uncorkAll(): void {
-  // uncork() may end up in code that writes again (an error answer): that write goes out directly.
-  for (let i = 0; i < corked.length; i++) corked[i]?.uncork();
-  corked.length = 0;
-}
-
-/** Writes a frame (joined with the others of this chunk when inside dispatchChunk); false when the stream wants us to wait for 'drain'. */
-export function writeFrame(stream: Duplex, frame: FrameBytes): boolean {
-  if (depth > 0 && stream.writableCorked === 0) {
-    stream.cork();
-    corked.push(stream);
-  }
+/** Writes a frame as it is (one buffer, or its pieces); false when the stream wants us to wait for 'drain'. */
+function writeNow(stream: Duplex, frame: FrameBytes): boolean {
   if (Buffer.isBuffer(frame)) return stream.write(frame);
   let flowing = true;
   for (const piece of frame) flowing = stream.write(piece) && flowing;
@@ -63,7 +74,7 @@ export function writeFrame(stream: Duplex, frame: FrameBytes): boolean {
 export function writeFrames(stream: Duplex, frames: readonly FrameBytes[]): boolean {
   stream.cork();
   let flowing = true;
-  for (const frame of frames) flowing = writeFrame(stream, frame) && flowing;
+  for (const frame of frames) flowing = writeNow(stream, frame) && flowing;
   stream.uncork();
   return flowing;
 }

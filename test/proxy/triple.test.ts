@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
+import http2 from 'node:http2';
+import type {ServerHttp2Session, ServerHttp2Stream} from 'node:http2';
+import net from 'node:net';
 import {after, before, describe, test} from 'node:test';
 import {StaticBackend} from '../../src/proxy/static-backend.js';
 import {createRouteTable} from '../../src/router/route-table.js';
 import {GrpcConsumer, GrpcProvider, ORDER_SERVICE, USER_SERVICE, collect, grpc} from '../support/grpc-peers.js';
 import type {EchoReply} from '../support/grpc-peers.js';
 import {TestProvider} from '../support/dubbo-peers.js';
-import {waitFor} from '../support/wait.js';
+import {sleep, waitFor} from '../support/wait.js';
 import {LocalPeerPolicy} from '../../src/proxy/local-peer.js';
 import {request, startTunnel} from './harness.js';
 import type {Tunnel} from './harness.js';
@@ -289,6 +292,120 @@ describe('Triple backends that go away', () => {
       const {status} = await done;
       assert.equal(status.code, Status.UNAVAILABLE);
       assert.match(status.details, /dubbo-tunnel \[DT_ERR_SHUTTING_DOWN\]: shutting down/);
+    } finally {
+      client.close();
+      await tunnel.close();
+      await provider.close();
+    }
+  });
+});
+
+/**
+ * A bare HTTP/2 provider behind a relay: each stream gets its response headers and is then left to
+ * the test, and the relay can hold back what the tunnel sends (its PINGs included) while passing on
+ * what the provider sends.
+ */
+async function rawProvider(): Promise<{port: number; streams: ServerHttp2Stream[]; sessions: ServerHttp2Session[]; holdRequests: () => void; close: () => Promise<void>}> {
+  const streams: ServerHttp2Stream[] = [];
+  const sessions: ServerHttp2Session[] = [];
+  const server = http2.createServer();
+  server.on('session', (session) => {
+    sessions.push(session);
+    session.on('error', () => undefined);
+  });
+  server.on('stream', (stream) => {
+    stream.on('error', () => undefined);
+    stream.respond({':status': 200, 'content-type': 'application/grpc'});
+    streams.push(stream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const providerPort = (server.address() as net.AddressInfo).port;
+  let held = false;
+  const relaySockets = new Set<net.Socket>();
+  const relay = net.createServer((fromTunnel) => {
+    const toProvider = net.connect(providerPort, '127.0.0.1');
+    relaySockets.add(fromTunnel).add(toProvider);
+    fromTunnel.on('data', (chunk: Buffer) => {
+      if (!held) toProvider.write(chunk);
+    });
+    toProvider.pipe(fromTunnel);
+    const end = () => {
+      fromTunnel.destroy();
+      toProvider.destroy();
+    };
+    fromTunnel.on('close', end).on('error', end);
+    toProvider.on('close', end).on('error', end);
+  });
+  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (relay.address() as net.AddressInfo).port,
+    streams,
+    sessions,
+    holdRequests: () => {
+      held = true;
+    },
+    close: async () => {
+      for (const socket of relaySockets) socket.destroy();
+      await Promise.all([
+        new Promise<void>((resolve) => relay.close(() => resolve())),
+        new Promise<void>((resolve) => server.close(() => resolve())),
+      ]);
+    },
+  };
+}
+
+/**
+ * A bidi call that has sent its headers and keeps its side open: node's stream.close(code) on the
+ * provider ends the provider's side first, so only with the consumer's side open is it a reset.
+ */
+function openBidi(client: GrpcConsumer): Promise<grpc.StatusObject> {
+  const bidi = client.bidi('UserService');
+  bidi.on('error', () => undefined);
+  bidi.on('data', () => undefined);
+  return new Promise<grpc.StatusObject>((resolve) => bidi.on('status', resolve));
+}
+
+describe('a provider\'s CANCEL: its own, or its going away', () => {
+  test('a provider that cancels one stream on a healthy session: the consumer gets the same cancel, the session stays', async () => {
+    const provider = await rawProvider();
+    const tunnel = await startTunnel([StaticBackend.tripleOnly('raw-rpc', {host: '127.0.0.1', port: provider.port})]);
+    const client = new GrpcConsumer(`127.0.0.1:${tunnel.server.port}`);
+    try {
+      const status = openBidi(client);
+      await waitFor(() => provider.streams.length === 1);
+      provider.streams[0]?.close(http2.constants.NGHTTP2_CANCEL);
+      assert.equal((await status).code, Status.CANCELLED);
+      await waitFor(() => tunnel.completed.some((entry) => entry.protocol === 'triple'));
+      const [entry] = tunnel.completed.filter((completed) => completed.protocol === 'triple');
+      assert.deepEqual([entry?.status, entry?.code], [Status.CANCELLED, undefined], 'the provider\'s own cancel is not an error of dubbo-tunnel');
+      assert.equal(provider.sessions.length, 1);
+      assert.equal(provider.sessions[0]?.destroyed, false, 'the provider\'s session is still in use');
+    } finally {
+      client.close();
+      await tunnel.close();
+      await provider.close();
+    }
+  });
+
+  test('a provider that cancels its streams and only then says GOAWAY: UNAVAILABLE, decided by the session, not by timing', async () => {
+    const provider = await rawProvider();
+    const tunnel = await startTunnel([StaticBackend.tripleOnly('raw-rpc', {host: '127.0.0.1', port: provider.port})]);
+    const client = new GrpcConsumer(`127.0.0.1:${tunnel.server.port}`);
+    try {
+      const status = openBidi(client);
+      await waitFor(() => provider.streams.length === 1);
+      // The tunnel's PING cannot reach the provider, so nothing answers it before the GOAWAY comes,
+      // long after the reset (many turns of the event loop).
+      provider.holdRequests();
+      provider.streams[0]?.close(http2.constants.NGHTTP2_CANCEL);
+      await sleep(150);
+      // (the number form of destroy(), as grpc-js uses it: RST_STREAM and GOAWAY with this code)
+      (provider.sessions[0] as unknown as {destroy(code: number): void} | undefined)?.destroy(http2.constants.NGHTTP2_CANCEL);
+      const ended = await status;
+      assert.equal(ended.code, Status.UNAVAILABLE, ended.details);
+      assert.match(ended.details, /^dubbo-tunnel \[DT_ERR_BACKEND_CLOSED\]: raw-rpc: 127\.0\.0\.1:\d+ closed the connection/);
+      await waitFor(() => tunnel.completed.some((entry) => entry.protocol === 'triple'));
+      assert.equal(tunnel.completed.find((entry) => entry.protocol === 'triple')?.code, 'DT_ERR_BACKEND_CLOSED');
     } finally {
       client.close();
       await tunnel.close();

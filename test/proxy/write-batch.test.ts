@@ -5,7 +5,7 @@ import {Duplex} from 'node:stream';
 import {test} from 'node:test';
 import {FrameDecoder} from '../../src/protocol/frame-decoder.js';
 import type {FrameSink} from '../../src/protocol/frame-decoder.js';
-import {dispatchChunk, writeFrame, writeFrames} from '../../src/proxy/write-batch.js';
+import {WriteBatch, writeFrames} from '../../src/proxy/write-batch.js';
 import {frameOf} from '../protocol/fixtures.js';
 
 /** A stream that records each write call: ['write', bytes] or ['writev', pieces]. */
@@ -25,12 +25,12 @@ function recorder(): {stream: Duplex; calls: [string, number][]} {
   return {stream, calls};
 }
 
-function decoderWritingTo(targets: Duplex[]): FrameDecoder {
+function decoderWritingTo(batch: WriteBatch, targets: Duplex[]): FrameDecoder {
   let next = 0;
   const sink: FrameSink = {
     frame: (_header, frame) => {
       // Alternate between the targets, as requests for two applications would.
-      writeFrame(targets[next++ % targets.length] as Duplex, frame);
+      batch.write(targets[next++ % targets.length] as Duplex, frame);
     },
     oversize: () => {},
     fatal: () => {},
@@ -41,9 +41,10 @@ function decoderWritingTo(targets: Duplex[]): FrameDecoder {
 test('the frames of one chunk leave in one writev per destination, uncorked before the dispatch returns', () => {
   const a = recorder();
   const b = recorder();
-  const decoder = decoderWritingTo([a.stream, b.stream]);
+  const batch = new WriteBatch();
+  const decoder = decoderWritingTo(batch, [a.stream, b.stream]);
   const chunk = Buffer.concat(Array.from({length: 6}, (_, i) => frameOf(0xc2, BigInt(i), Buffer.from([0x4e]))));
-  dispatchChunk(decoder, chunk);
+  batch.dispatch(decoder, chunk);
   assert.equal(a.stream.writableCorked, 0);
   assert.equal(b.stream.writableCorked, 0);
   assert.deepEqual(a.calls, [['writev', 3]]);
@@ -52,9 +53,10 @@ test('the frames of one chunk leave in one writev per destination, uncorked befo
 
 test('a chunk with one frame is one plain write; writes outside a dispatch are not held back', () => {
   const a = recorder();
-  dispatchChunk(decoderWritingTo([a.stream]), frameOf(0xc2, 1n, Buffer.from([0x4e])));
+  const batch = new WriteBatch();
+  batch.dispatch(decoderWritingTo(batch, [a.stream]), frameOf(0xc2, 1n, Buffer.from([0x4e])));
   assert.deepEqual(a.calls, [['write', 17]]);
-  writeFrame(a.stream, Buffer.from('x'));
+  batch.write(a.stream, Buffer.from('x'));
   assert.equal(a.stream.writableCorked, 0);
   assert.deepEqual(a.calls, [['write', 17], ['write', 1]]);
 });
@@ -68,15 +70,54 @@ test('frames queued while connecting leave together; a frame in pieces keeps its
 
 test('a sink that throws still leaves no stream corked', () => {
   const a = recorder();
+  const batch = new WriteBatch();
   const decoder = new FrameDecoder({
     frame: (_header, frame) => {
-      writeFrame(a.stream, frame);
+      batch.write(a.stream, frame);
       throw new Error('boom');
     },
     oversize: () => {},
     fatal: () => {},
   });
-  assert.throws(() => dispatchChunk(decoder, frameOf(0xc2, 1n, Buffer.from([0x4e]))), /boom/);
+  assert.throws(() => batch.dispatch(decoder, frameOf(0xc2, 1n, Buffer.from([0x4e]))), /boom/);
   assert.equal(a.stream.writableCorked, 0);
   assert.deepEqual(a.calls, [['write', 17]]);
+});
+
+test('a sink that throws in a batched chunk still uncorks, and the batch is usable again', () => {
+  const a = recorder();
+  const batch = new WriteBatch();
+  let calls = 0;
+  const decoder = new FrameDecoder({
+    frame: (_header, frame) => {
+      batch.write(a.stream, frame);
+      if (++calls === 1) throw new Error('boom');
+    },
+    oversize: () => {},
+    fatal: () => {},
+  });
+  const two = Buffer.concat([frameOf(0xc2, 1n, Buffer.from([0x4e])), frameOf(0xc2, 2n, Buffer.from([0x4e]))]);
+  assert.throws(() => batch.dispatch(decoder, two), /boom/);
+  assert.equal(a.stream.writableCorked, 0);
+  batch.write(a.stream, Buffer.from('x'));
+  assert.equal(a.stream.writableCorked, 0, 'a write after the failed dispatch is not held back');
+});
+
+test('batches are independent: a dispatch on one does not hold back the writes of another', () => {
+  const a = recorder();
+  const b = recorder();
+  const outer = new WriteBatch();
+  const inner = new WriteBatch();
+  const decoder = new FrameDecoder({
+    frame: (_header, frame) => {
+      outer.write(a.stream, frame);
+      inner.write(b.stream, frame);
+      assert.equal(b.stream.writableCorked, 0);
+    },
+    oversize: () => {},
+    fatal: () => {},
+  });
+  outer.dispatch(decoder, Buffer.concat([frameOf(0xc2, 1n, Buffer.from([0x4e])), frameOf(0xc2, 2n, Buffer.from([0x4e]))]));
+  assert.deepEqual(a.calls, [['writev', 2]]);
+  assert.deepEqual(b.calls, [['write', 17], ['write', 17]]);
 });

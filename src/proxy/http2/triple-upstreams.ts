@@ -22,12 +22,15 @@ export class TripleUpstream {
   readonly remote: string;
   readonly #state: {failure?: string};
   #draining = false;
+  /** Waiting for the PING in flight to come back or for the session to end (afterRoundTrip). */
+  #roundTripWaiters: (() => void)[] = [];
 
   constructor(application: string, session: ClientHttp2Session, remote: string, state: {failure?: string}) {
     this.application = application;
     this.session = session;
     this.remote = remote;
     this.#state = state;
+    session.on('close', () => this.#roundTripOver());
   }
 
   /** Why the session ended when it did not end cleanly: the status message of its open streams. */
@@ -46,6 +49,32 @@ export class TripleUpstream {
 
   markDraining(): void {
     this.#draining = true;
+  }
+
+  /**
+   * Calls `then` once a PING sent now has come back, or once the session ended: either way,
+   * whatever the provider sent before it saw the PING (a GOAWAY included) has arrived by then, as
+   * HTTP/2 frames arrive in order. Callers waiting at the same time share one PING.
+   */
+  afterRoundTrip(then: () => void): void {
+    this.#roundTripWaiters.push(then);
+    if (this.#roundTripWaiters.length > 1) return;
+    if (this.session.destroyed) {
+      queueMicrotask(() => this.#roundTripOver());
+      return;
+    }
+    // The callback comes with the acknowledgement, or with ERR_HTTP2_PING_CANCEL when the session
+    // ends first; a closing session does not send it and calls back on the next tick (returning
+    // undefined). False means too many PINGs outstanding (not ours: we keep one) and no callback.
+    if (this.session.ping(() => this.#roundTripOver()) === false) queueMicrotask(() => this.#roundTripOver());
+  }
+
+  /** The PING came back, or the session ended: the round trip is over for whoever waited. */
+  #roundTripOver(): void {
+    const waiters = this.#roundTripWaiters;
+    if (waiters.length === 0) return;
+    this.#roundTripWaiters = [];
+    for (const waiter of waiters) waiter();
   }
 }
 
@@ -68,8 +97,8 @@ export class TripleUpstreams {
     this.#events = events;
   }
 
-  /** The session new streams to `port` use; rejects with the backend's error when it cannot be reached. */
-  session(application: string, port: BackendPort, connectionId: number): Promise<TripleUpstream> {
+  /** The upstream (session) new streams to `port` use; rejects with the backend's error when it cannot be reached. */
+  upstreamFor(application: string, port: BackendPort, connectionId: number): Promise<TripleUpstream> {
     if (this.#abort.signal.aborted) return Promise.reject(new Error('dubbo-tunnel is shutting down'));
     const current = this.#current.get(port);
     if (current?.usable === true) return Promise.resolve(current);
