@@ -1,4 +1,5 @@
 import {readFileSync} from 'node:fs';
+import {endPluginProcesses} from '../kube/exec-plugin-process.js';
 import type {CliContext, Command} from './command.js';
 import {SUMMARIES, formatHelp} from './command.js';
 import {EXIT_CODES, USAGE_EXIT_CODE, reportFatal} from './report-error.js';
@@ -89,5 +90,9 @@ export async function main(argv: string[], context: CliContext = defaultContext(
     return await command.run(rest, context);
   } catch (error) {
     return reportFatal(error, context);
+  } finally {
+    // A credentials plugin still running has nobody left to answer (doctor gave up on it, a
+    // session stopped while it ran); its open pipes would keep the process from exiting.
+    endPluginProcesses();
   }
 }

@@ -7,7 +7,7 @@ import type {KnownDenials} from './denials.js';
 import type {KubeApplication, ResolvedServicePort} from './discovery.js';
 import type {EndpointTracker} from './endpoint-tracker.js';
 import type {PodTarget, ServiceTargets} from './endpoints.js';
-import {SERVICE_NAME_LABEL} from './endpoints.js';
+import {SERVICE_NAME_LABEL, usableTargets} from './endpoints.js';
 import {DEFAULT_QOS_PORT} from './discovery.js';
 import {KubeRequestError, toKubeError} from './errors.js';
 import {formatSelector} from './label-selector.js';
@@ -25,6 +25,14 @@ const POD_COOLDOWN_MS = 5000;
 const SETTLE_MS = 100;
 /** A stream that dies this soon without a byte from the pod marks its pod as failing. */
 const EARLY_DEATH_MS = 2000;
+/**
+ * How long a new stream waits for a pod to become ready when none is (nor a terminating one that
+ * still serves), before its requests are answered DT_ERR_NO_READY_PODS: a rollout that replaced
+ * every pod at once is usually ready again within a moment, and the requests wait queued. Below a
+ * Java consumer's default timeout (1 s), so a consumer still gets our answer rather than its own
+ * timeout.
+ */
+export const NO_READY_POD_WAIT_MS = 750;
 
 export interface KubeBackendDeps {
   client: KubeClient;
@@ -34,8 +42,12 @@ export interface KubeBackendDeps {
   backoff?: Backoff;
   /** Permissions known to be refused (pods/portforward): the backend then shows an error, not "ready". */
   denials?: KnownDenials;
-  /** drainLimitMs: bound for requests in flight on a retired stream (default DEFAULT_DRAIN_LIMIT_MS); portForwardTimeoutMs: for a port-forward to start. */
-  timing?: {drainLimitMs?: number; portForwardTimeoutMs?: number};
+  /**
+   * drainLimitMs: bound for requests in flight on a retired stream (default DEFAULT_DRAIN_LIMIT_MS);
+   * portForwardTimeoutMs: for a port-forward to start; noReadyPodWaitMs: how long a new stream waits
+   * for a ready pod when there is none (default NO_READY_POD_WAIT_MS).
+   */
+  timing?: {drainLimitMs?: number; portForwardTimeoutMs?: number; noReadyPodWaitMs?: number};
 }
 
 /** A stream the backend no longer hands requests to; the router drains it. */
@@ -56,11 +68,14 @@ export const DEFAULT_DRAIN_LIMIT_MS = 30_000;
  *
  * connect() picks a ready pod from the shared endpoint cache (fewest open streams first, pods that
  * just failed last) and opens one port-forward stream to it; when that fails for pod reasons (pod
- * gone, nothing listening) it tries the next ready pod at once. When the endpoints say a pod with open
- * streams is no longer ready (terminating after a graceful delete, failing its probe), its streams
- * are retired: the router sends no new requests on them and lets the ones in flight finish, for at
- * most the drain limit. A pod that vanished from the endpoints altogether is gone: its streams are
- * destroyed, and the router answers their in-flight requests with a Dubbo error.
+ * gone, nothing listening) it tries the next ready pod at once. While no pod is ready, the terminating
+ * pods that still serve take new streams (usableTargets, as kube-proxy does); while there is none of
+ * those either, a new stream waits up to NO_READY_POD_WAIT_MS for a pod to become ready. When the
+ * endpoints say a pod with open streams is no longer usable (terminating after a graceful delete
+ * while another pod is ready, failing its probe), its streams are retired: the router sends no new
+ * requests on them and lets the ones in flight finish, for at most the drain limit. A pod that
+ * vanished from the endpoints altogether is gone: its streams are destroyed, and the router answers
+ * their in-flight requests with a Dubbo error.
  */
 export class KubeBackend implements Backend {
   readonly application: string;
@@ -182,14 +197,22 @@ export class KubeBackend implements Backend {
     const {target} = this;
     const tried = new Set<string>();
     let lastError: DubboTunnelError | undefined;
+    let waitedMs: number | undefined;
     for (;;) {
-      const targets = this.#targets(servicePort);
-      if (targets.ready.length === 0) {
-        const error = this.#noReadyPods(targets);
+      let targets = this.#targets(servicePort);
+      if (usableTargets(targets).length === 0 && waitedMs === undefined) {
+        waitedMs = this.#deps.timing?.noReadyPodWaitMs ?? NO_READY_POD_WAIT_MS;
+        targets = await this.#waitForAPod(servicePort, waitedMs, signal);
+        signal?.throwIfAborted();
+        if (this.#closed) throw new BackendError(`${this.application}: ${this.#closedBecause}`, {code: 'DT_ERR_BACKEND_UNAVAILABLE'});
+      }
+      const usable = usableTargets(targets);
+      if (usable.length === 0) {
+        const error = this.#noReadyPods(targets, waitedMs);
         this.#setState('no-ready-pods', error.message);
         throw error;
       }
-      const pick = this.#choose(targets.ready.filter((candidate) => !tried.has(candidate.pod)));
+      const pick = this.#choose(usable.filter((candidate) => !tried.has(candidate.pod)));
       if (!pick) {
         const reason = lastError?.message ?? 'unknown error';
         throw this.#fail(lastError, `${this.application}: no ready pod of service ${target.namespace}/${target.service} accepted a port-forward (last error: ${reason})`);
@@ -229,13 +252,33 @@ export class KubeBackend implements Backend {
   }
 
   /**
+   * Resolves with the targets once a pod is usable, or after `waitMs`, or when `signal` aborts or the
+   * backend closes. Meanwhile the router keeps the stream's requests queued.
+   */
+  #waitForAPod(servicePort: ResolvedServicePort | undefined, waitMs: number, signal: AbortSignal | undefined): Promise<ServiceTargets> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        unsubscribe();
+        signal?.removeEventListener('abort', done);
+        resolve(this.#targets(servicePort));
+      };
+      const timer = setTimeout(done, waitMs);
+      const unsubscribe = this.#deps.endpoints.subscribe(() => {
+        if (this.#closed || usableTargets(this.#targets(servicePort)).length > 0) done();
+      });
+      signal?.addEventListener('abort', done, {once: true});
+    });
+  }
+
+  /**
    * A port-forward to the QoS port of one ready pod (22222, or the dubbo-tunnel.io/qos-port annotation),
    * for learning what the application exports. Not tracked with the Dubbo streams: it is short-lived
    * and says nothing about the pod's health for consumers.
    */
   async #connectQos(signal?: AbortSignal): Promise<BackendStream> {
     if (this.#closed || this.target.problem !== undefined) throw new BackendError(`${this.application}: not reachable`);
-    const pod = this.#choose(this.#targets().ready);
+    const pod = this.#choose(usableTargets(this.#targets()));
     if (!pod) throw new BackendError(`${this.application}: no ready pod`, {code: 'DT_ERR_NO_READY_PODS'});
     const port = this.target.qosPort ?? DEFAULT_QOS_PORT;
     try {
@@ -341,10 +384,14 @@ export class KubeBackend implements Backend {
     if (this.#closed || this.target.problem !== undefined) return;
     const targets = this.#targets();
     const ready = new Set(targets.ready.map((target) => target.pod));
+    const usable = usableTargets(targets);
+    const inUse = new Set(usable.map((target) => target.pod));
     const listed = new Map(targets.all.map((target) => [target.pod, target]));
     const gone = new Set<string>();
     for (const [stream, pod] of [...this.#streams]) {
-      if (ready.has(pod)) continue;
+      // A terminating pod's streams stay while no pod is ready and it still serves; they are
+      // retired once a pod is ready (then it is no longer usable).
+      if (inUse.has(pod)) continue;
       gone.add(pod);
       const still = listed.get(pod);
       if (still) {
@@ -364,7 +411,7 @@ export class KubeBackend implements Backend {
         stream.destroy(new BackendError(`pod ${this.target.namespace}/${pod} is gone (deleted) before it answered`, {code: 'DT_ERR_BACKEND_CLOSED'}));
       }
     }
-    for (const pod of this.#failedAt.keys()) if (!ready.has(pod)) this.#failedAt.delete(pod);
+    for (const pod of this.#failedAt.keys()) if (!inUse.has(pod)) this.#failedAt.delete(pod);
     const newPod = [...ready].some((pod) => !this.#seenReady.has(pod));
     for (const pod of ready) this.#seenReady.add(pod);
     const problem = this.#deps.endpoints.problem;
@@ -373,8 +420,11 @@ export class KubeBackend implements Backend {
       this.#setState('error', `the endpoint watch is failing, pod readiness may be out of date: ${problem.message}`);
     } else if (this.#deps.denials?.portForward !== undefined && this.#streams.size === 0) {
       this.#setState('error', this.#deps.denials.portForward.message);
-    } else if (targets.ready.length === 0) {
+    } else if (usable.length === 0) {
       this.#setState('no-ready-pods', this.#noReadyPods(targets).message);
+    } else if (targets.ready.length === 0) {
+      const pods = usable.map((target) => `${this.target.namespace}/${target.pod}`).join(', ');
+      this.#setState('reconnecting', `no pod is ready; new requests go to terminating pod${usable.length === 1 ? '' : 's'} ${pods}, which still serve${usable.length === 1 ? 's' : ''}, until one is`, usable[0]?.pod);
     } else if (gone.size > 0) {
       const others = targets.ready.map((target) => target.pod).join(', ');
       this.#setState('reconnecting', `pod ${[...gone].map((pod) => `${this.target.namespace}/${pod}`).join(', ')} went away; new streams go to ${others}`, [...gone][0]);
@@ -384,11 +434,13 @@ export class KubeBackend implements Backend {
     }
   }
 
-  #noReadyPods(targets: ServiceTargets): BackendError {
+  /** `waitedMs`: how long the request waited for a ready pod before this answer (the same for every answer, so they fold in the log). */
+  #noReadyPods(targets: ServiceTargets, waitedMs?: number): BackendError {
     const {namespace, service} = this.target;
     const selector = formatSelector(this.target.podSelector);
     const extra = targets.withoutPod > 0 ? ` (its ${targets.withoutPod} endpoints have no pod behind them; port-forward needs pods)` : '';
-    return new BackendError(`${this.application}: service ${namespace}/${service} has no ready pods${extra}`, {
+    const waited = waitedMs === undefined ? '' : `; none became ready within ${waitedMs} ms`;
+    return new BackendError(`${this.application}: service ${namespace}/${service} has no ready pods${extra}${waited}`, {
       code: 'DT_ERR_NO_READY_PODS',
       hint: selector === undefined
         ? `check the endpoints: kubectl get endpointslices -n ${namespace} -l ${SERVICE_NAME_LABEL}=${service}`

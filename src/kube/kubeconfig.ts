@@ -1,4 +1,3 @@
-import {spawn} from 'node:child_process';
 import type {ChildProcess, SpawnOptions} from 'node:child_process';
 import {existsSync, readFileSync} from 'node:fs';
 import {homedir} from 'node:os';
@@ -8,6 +7,7 @@ import {KubeConfig} from '@kubernetes/client-node';
 import type {Cluster, Context, User} from '@kubernetes/client-node';
 import {DubboTunnelError, errorMessage} from '../core/errors.js';
 import {ExecPluginError} from './errors.js';
+import {endPluginProcess, spawnPluginProcess} from './exec-plugin-process.js';
 
 export interface KubeconfigOptions {
   /** --kubeconfig: one file; overrides KUBECONFIG. */
@@ -287,7 +287,7 @@ export function routeExecPluginIo(kc: KubeConfig, io: ExecPluginIo = {}): ExecPl
   const stdin = io.interactive === true ? 'inherit' : 'ignore';
   const children = new Set<ChildProcess>();
   const spawnPlugin: SpawnFn = (command, args, options) => {
-    const child = spawn(command, args ?? [], {...options, stdio: [stdin, 'pipe', 'pipe']});
+    const child = spawnPluginProcess(command, args ?? [], {...options, stdio: [stdin, 'pipe', 'pipe']});
     if (sink !== null) child.stderr?.on('data', (chunk: Buffer | string) => sink.write(chunk));
     children.add(child);
     child.once('close', () => children.delete(child));
@@ -310,7 +310,7 @@ export function routeExecPluginIo(kc: KubeConfig, io: ExecPluginIo = {}): ExecPl
         sink?.write(`dubbo-tunnel: waiting for the credentials plugin ${shown} (a login may be waiting for you; giving up after ${Math.round(timeoutMs / 1000)} s)…\n`);
       }, Math.min(noticeAfterMs, timeoutMs));
       const limit = setTimeout(() => {
-        for (const child of children) child.kill('SIGTERM');
+        for (const child of children) endPluginProcess(child);
         reject(new ExecPluginError('timeout', shown, {timeoutMs: Date.now() - started}));
       }, timeoutMs);
       const done = (): void => {

@@ -7,7 +7,15 @@
  * Ownership: next to the file we keep `<file>.dubbo-tunnel.json` (our pid, whether we created the file, and
  * where its previous content is saved). A file another live dubbo-tunnel owns is refused; a marker left by a
  * dead one is taken over together with the original content it saved. On close the previous content is put
- * back, or the file removed if we created it. Writes are atomic (temporary file + rename).
+ * back byte for byte, or the file removed if we created it. Writes are atomic (temporary file + rename).
+ *
+ * The user's lines stay: while we run, the file is the previous content, untouched and first, then a blank
+ * line and our block. An interface the user's own lines already name (as an exact key) keeps the user's
+ * line and gets none from us: it was written for that one interface on purpose, while ours are written in
+ * bulk for everything learned, and a line of ours after it would win (java.util.Properties keeps the last
+ * value of a key), silently sending that interface elsewhere until we stop. Our block's header names such
+ * interfaces. A user's pattern key (`*`, `com.example.*`, Dubbo 3.0.2+) is not an exact key: Dubbo looks up
+ * exact keys first, so our lines take those interfaces while we run.
  */
 import {existsSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs';
 import os from 'node:os';
@@ -52,13 +60,20 @@ export class ResolveFile {
   readonly path: string;
   readonly #marker: string;
   readonly #owner: OwnerMarker;
-  #lastWritten: string | undefined;
+  /** The file as it was before we took it (empty when we created it): kept first, byte for byte. */
+  readonly #previous: Buffer;
+  /** Keys the previous content defines: interfaces whose line stays the user's. */
+  readonly #userKeys: ReadonlySet<string>;
+  #lastWritten: Buffer | undefined;
   #closed = false;
 
-  private constructor(file: string, marker: string, owner: OwnerMarker) {
+  private constructor(file: string, marker: string, owner: OwnerMarker, previous: Buffer) {
     this.path = file;
     this.#marker = marker;
     this.#owner = owner;
+    this.#previous = previous;
+    // Properties.load(InputStream) reads ISO 8859-1; interface names are ASCII either way.
+    this.#userKeys = propertyKeys(previous.toString('latin1'));
   }
 
   /** Takes ownership of `file` (already expanded). Throws DT_ERR_RESOLVE_FILE when another dubbo-tunnel owns it. */
@@ -78,13 +93,16 @@ export class ResolveFile {
       }
     }
     let owner: OwnerMarker;
+    let content: Buffer = Buffer.alloc(0);
     if (previous) {
       // A dubbo-tunnel that died without cleaning up: keep what it saved, so close() still restores the original.
       owner = {...previous, pid, startedAt: new Date().toISOString()};
+      if (!owner.created && owner.backup !== undefined && existsSync(owner.backup)) content = readSaved(owner.backup);
     } else if (existsSync(file)) {
       const backup = `${file}.dubbo-tunnel.orig`;
       try {
-        writeFileSync(backup, readFileSync(file));
+        content = readFileSync(file);
+        writeFileSync(backup, content);
       } catch (error) {
         throw fileError(`cannot save a copy of ${file}`, error);
       }
@@ -97,14 +115,22 @@ export class ResolveFile {
     } catch (error) {
       throw fileError(`cannot write ${marker}`, error);
     }
-    return new ResolveFile(file, marker, owner);
+    return new ResolveFile(file, marker, owner, content);
   }
 
-  /** Rewrites the file for these interfaces (nothing happens when the content would not change). */
+  /**
+   * Rewrites the file for these interfaces: the previous content as it was, then our lines for the
+   * interfaces it does not name (nothing happens when the content would not change).
+   */
   write(interfaces: Iterable<string>, address: string): void {
     if (this.#closed) return;
-    const content = renderResolveFile([...interfaces], address, this.#owner.pid);
-    if (content === this.#lastWritten) return;
+    const wanted = [...new Set(interfaces)];
+    const block = renderResolveFile(wanted.filter((name) => !this.#userKeys.has(name)), address, this.#owner.pid, {
+      keptByUser: wanted.filter((name) => this.#userKeys.has(name)),
+      below: this.#previous.length > 0,
+    });
+    const content = Buffer.concat([this.#previous, Buffer.from(separator(this.#previous), 'latin1'), Buffer.from(block, 'latin1')]);
+    if (this.#lastWritten?.equals(content) === true) return;
     writeAtomic(this.path, content);
     this.#lastWritten = content;
   }
@@ -126,25 +152,109 @@ export class ResolveFile {
   }
 }
 
-/** The file's text: a header that says who wrote it, then one sorted line per interface. */
-export function renderResolveFile(interfaces: string[], address: string, pid: number): string {
-  const lines = [
-    `# Written by dubbo-tunnel (pid ${pid}) while it runs; the previous content comes back when it stops.`,
-    '# Dubbo consumers read this file at startup: every reference below goes to the tunnel.',
-  ];
+/** How our block is set apart from the previous content. */
+export interface BlockPlacement {
+  /** Interfaces the previous content already names: their line stays the user's, and the header says so. */
+  keptByUser?: readonly string[];
+  /** The block comes after the user's lines (the header says whose lines are whose). */
+  below?: boolean;
+}
+
+/** Our block: a header that says who wrote it, then one sorted line per interface. */
+export function renderResolveFile(interfaces: string[], address: string, pid: number, placement: BlockPlacement = {}): string {
+  const lines = placement.below === true
+    ? [
+      `# Written by dubbo-tunnel (pid ${pid}) while it runs: the lines from here on. The lines above are yours and stay`,
+      '# as they are; when dubbo-tunnel stops, the file goes back to exactly what it was.',
+      '# Dubbo consumers read this file at startup: every reference below goes to the tunnel.',
+    ]
+    : [
+      `# Written by dubbo-tunnel (pid ${pid}) while it runs; the previous content comes back when it stops.`,
+      '# Dubbo consumers read this file at startup: every reference below goes to the tunnel.',
+    ];
+  const kept = [...new Set(placement.keptByUser ?? [])].sort();
+  if (kept.length > 0) lines.push(`# Your own line above is kept for ${kept.join(', ')} (remove it to go through the tunnel).`);
   for (const name of [...new Set(interfaces)].sort()) lines.push(`${escapeKey(name)}=dubbo://${address}?${RESOLVE_URL_PARAMETERS}`);
   return `${lines.join('\n')}\n`;
 }
 
-/** java.util.Properties: `=`, `:`, whitespace and `#!` at the start must be escaped in a key (interface names have none). */
+/**
+ * What goes between the previous content and our block: a line end if its last line has none, then a
+ * blank line. The blank line also ends a last line that ends in `\` (a continuation), which would
+ * otherwise swallow our header into the user's value.
+ */
+function separator(previous: Buffer): string {
+  if (previous.length === 0) return '';
+  const last = previous.at(-1);
+  // A file with old Mac line ends (\r alone) gets its blank line in the same style: a \n right after
+  // its last \r would only complete that line end (\r\n), not add a blank line.
+  return last === 0x0a ? '\n' : last === 0x0d ? '\r' : '\n\n';
+}
+
+/**
+ * The keys a properties file defines, read as java.util.Properties.load does: natural lines end at
+ * \n, \r or \r\n; leading blanks are skipped; `#` or `!` first makes a comment; an odd number of
+ * backslashes at the end continues the line; the key ends at the first unescaped `=`, `:` or blank;
+ * escapes in the key (`\uXXXX`, `\t`, `\=`, ...) are decoded.
+ */
+export function propertyKeys(text: string): Set<string> {
+  const keys = new Set<string>();
+  const natural = text.split(/\r\n|\r|\n/);
+  for (let i = 0; i < natural.length; i++) {
+    let line = (natural[i] ?? '').replace(/^[ \t\f]+/, '');
+    if (line === '' || line.startsWith('#') || line.startsWith('!')) continue;
+    while (endsInContinuation(line) && i + 1 < natural.length) {
+      line = line.slice(0, -1) + (natural[++i] ?? '').replace(/^[ \t\f]+/, '');
+    }
+    let key = '';
+    for (let at = 0; at < line.length; at++) {
+      const c = line[at];
+      if (c === '=' || c === ':' || c === ' ' || c === '\t' || c === '\f') break;
+      if (c !== '\\') {
+        key += c;
+        continue;
+      }
+      const next = line[++at];
+      if (next === 'u' && /^[0-9a-fA-F]{4}$/.test(line.slice(at + 1, at + 5))) {
+        key += String.fromCharCode(Number.parseInt(line.slice(at + 1, at + 5), 16));
+        at += 4;
+      } else if (next !== undefined) {
+        key += next === 't' ? '\t' : next === 'n' ? '\n' : next === 'r' ? '\r' : next === 'f' ? '\f' : next;
+      }
+    }
+    keys.add(key);
+  }
+  return keys;
+}
+
+function endsInContinuation(line: string): boolean {
+  let backslashes = 0;
+  for (let at = line.length - 1; at >= 0 && line[at] === '\\'; at--) backslashes++;
+  return backslashes % 2 === 1;
+}
+
+/**
+ * java.util.Properties: `=`, `:`, whitespace and `#!` at the start must be escaped in a key (interface
+ * names have none), and Properties.load reads ISO 8859-1, so anything outside ASCII is written as \uXXXX.
+ */
 function escapeKey(key: string): string {
-  return key.replace(/[=:\s#!\\]/g, (c) => `\\${c}`);
+  const named: Record<string, string> = {'\t': 't', '\n': 'n', '\r': 'r', '\f': 'f'};
+  return key.replace(/[=: \t\n\r\f#!\\]/g, (c) => `\\${named[c] ?? c}`).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 function writeAtomic(file: string, content: string | Buffer): void {
   const temporary = `${file}.${process.pid}.tmp`;
   writeFileSync(temporary, content);
   renameSync(temporary, file);
+}
+
+/** The content a dead owner saved; unreadable, it is treated as empty (close() still tries to put it back). */
+function readSaved(backup: string): Buffer {
+  try {
+    return readFileSync(backup);
+  } catch {
+    return Buffer.alloc(0);
+  }
 }
 
 function fileError(message: string, error: unknown): DubboTunnelError {

@@ -33,6 +33,7 @@ describe('exec credentials plugins are bounded', () => {
   let hanging: string;
   let pidFile: string;
   let missing: string;
+  const childPidFiles: string[] = [];
 
   before(async () => {
     api = await FakeKubeApi.start();
@@ -51,6 +52,11 @@ describe('exec credentials plugins are bounded', () => {
     missing = api.writeKubeconfig(dir, {fileName: 'missing.yaml', context: 'corp', exec: {command: 'dubbo-tunnel-test-no-such-login'}});
   });
   after(async () => {
+    // A child left running by a failing run is not left to the machine.
+    for (const file of childPidFiles.filter((each) => existsSync(each))) {
+      const pid = Number(readFileSync(file, 'utf8'));
+      if (alive(pid)) process.kill(pid, 'SIGKILL');
+    }
     await api.stop();
     rmSync(dir, {recursive: true, force: true});
   });
@@ -83,6 +89,43 @@ describe('exec credentials plugins are bounded', () => {
     assert.ok(noticedAfter >= 150 && noticedAfter < elapsed, `the waiting line came after ${noticedAfter} ms, before the give-up`);
     const pid = Number(readFileSync(pidFile, 'utf8'));
     await waitFor(() => !alive(pid), {message: 'the plugin process is stopped'});
+  });
+
+  /** A shell plugin that starts `sleep 1000` (holding the plugin's stdout and stderr), writes its pid, then does `then`. */
+  function leavesAChild(name: string, then: string): {kubeconfig: string; childPid(): number} {
+    const script = path.join(dir, `${name}.sh`);
+    const childPidFile = path.join(dir, `${name}.pid`);
+    writeFileSync(script, `#!/bin/sh\nsleep 1000 &\necho $! > '${childPidFile}'\n${then}\n`);
+    chmodSync(script, 0o755);
+    childPidFiles.push(childPidFile);
+    return {
+      kubeconfig: api.writeKubeconfig(dir, {fileName: `${name}.yaml`, context: name, exec: {command: script}}),
+      childPid: () => Number(readFileSync(childPidFile, 'utf8')),
+    };
+  }
+
+  it('takes the answer of a plugin that exited while a child it left holds its pipes, and ends that child', async () => {
+    const credential = JSON.stringify({apiVersion: 'client.authentication.k8s.io/v1', kind: 'ExecCredential', status: {token: api.token}});
+    const plugin = leavesAChild('answered', `echo '${credential}'\nexit 0`);
+    const loaded = loadKubeconfig({kubeconfig: plugin.kubeconfig, env: {}});
+    routeExecPluginIo(loaded.kc, {stderr: null, timeoutMs: 20_000});
+    const client = new KubeClient(loaded.kc, loaded);
+    const started = Date.now();
+    const options = await client.connectionOptions();
+    assert.ok(Date.now() - started < 15_000, `the answer took ${Date.now() - started} ms`);
+    assert.equal((options.headers as Record<string, string> | undefined)?.['Authorization'], `Bearer ${api.token}`);
+    await waitFor(() => !alive(plugin.childPid()), {message: 'the child the plugin left is stopped'});
+  });
+
+  it('reports a plugin that failed while a child it left holds its pipes, long before the bound, and ends that child', async () => {
+    const plugin = leavesAChild('refused', 'echo "login refused: account locked" >&2\nexit 3');
+    const loaded = loadKubeconfig({kubeconfig: plugin.kubeconfig, env: {}});
+    routeExecPluginIo(loaded.kc, {stderr: null, timeoutMs: 60_000});
+    const client = new KubeClient(loaded.kc, loaded);
+    const started = Date.now();
+    await assert.rejects(client.connectionOptions(), /login refused: account locked/);
+    assert.ok(Date.now() - started < 15_000, `the failure took ${Date.now() - started} ms`);
+    await waitFor(() => !alive(plugin.childPid()), {message: 'the child the plugin left is stopped'});
   });
 
   it('ends `ls` in bounded time (DUBBO_TUNNEL_EXEC_TIMEOUT_MS) with the error and its fix', async () => {

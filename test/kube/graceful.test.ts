@@ -1,14 +1,16 @@
 // Graceful pod termination and deselection, end to end through the real router: consumer ->
 // TunnelServer -> KubeBackend -> port-forward WebSocket -> fake API server -> TCP test providers.
-// A pod that is terminating (graceful delete) or deselected gets no new requests, and the requests
-// already in flight on it are answered by it.
+// A pod that is terminating (graceful delete) or deselected gets no new requests while another pod
+// is ready, and the requests already in flight on it are answered by it. When every pod terminates
+// at once, the ones that still serve take new requests until a replacement is ready (as kube-proxy
+// does), and when none serves, new requests wait a moment for a ready pod instead of failing.
 import assert from 'node:assert/strict';
 import {after, afterEach, before, beforeEach, describe, it} from 'node:test';
 import {KubeBackend} from '../../src/kube/backend.js';
 import {TunnelServer} from '../../src/proxy/tunnel-server.js';
 import {TestConsumer, TestProvider} from '../support/dubbo-peers.js';
 import type {DecodedResponse} from '../support/dubbo-wire.js';
-import {waitFor} from '../support/wait.js';
+import {sleep, waitFor} from '../support/wait.js';
 import {startKube} from './helpers.js';
 import type {KubeFixture, Published} from './helpers.js';
 
@@ -124,6 +126,97 @@ describe('graceful pod termination and deselection', () => {
     const failed = results.filter((result) => !result.startsWith('value '));
     assert.deepEqual(failed, [], `${failed.length} of ${results.length} calls failed`);
     assert.ok(results.includes('value user-rpc-1') && results.includes('value user-rpc-2'), 'the old pods answered before the rollout');
+  });
+
+  /** Three consumers keep three calls each in flight; returns the results so far and a stop(). */
+  async function loadLoop(): Promise<{results: string[]; stop(): Promise<void>}> {
+    const clients = [await consumer(), await consumer(), await consumer()];
+    let stopped = false;
+    const results: string[] = [];
+    const loops = clients.flatMap((client) => [0, 1, 2].map(async () => {
+      while (!stopped) results.push(describeResponse(await call(client, 'work')));
+    }));
+    await waitFor(() => results.length >= 20, {message: 'load is flowing'});
+    return {results, stop: async () => {
+      stopped = true;
+      await Promise.all(loops);
+    }};
+  }
+
+  /** The old pods finish what they were given, then are gone; the load goes on. */
+  async function finishRollout(results: string[], old: readonly string[]): Promise<void> {
+    for (const pod of old) {
+      await waitFor(() => kube.api.portForwardCount('default', pod) === 0, {timeoutMs: 8000, message: `the tunnel drains ${pod}`});
+      kube.api.deletePod('default', pod);
+      await byPod.get(pod)?.close();
+    }
+    const before = results.length;
+    await waitFor(() => results.length >= before + 20, {message: 'load goes on after the rollout'});
+  }
+
+  for (const gapMs of [150, 1500]) {
+    it(`every pod deleted at once, the replacement ready ${gapMs} ms later: no call fails (terminating pods that still serve take them)`, async (t) => {
+      await serve('all');
+      const states: string[] = [];
+      const onState = (event: {state: string; detail?: string}): void => {
+        states.push(`${event.state}: ${event.detail ?? ''}`);
+      };
+      kube.events.on('backend-state-changed', onState);
+      t.after(() => kube.events.off('backend-state-changed', onState));
+      const load = await loadLoop();
+      // The ReplicaSet controller's replacement exists at once but is ready only a moment later; until
+      // then both old pods are terminating and still pass their readiness probe (serving).
+      const started = await provider('user-rpc-3');
+      kube.api.addDubboPod('default', 'user-rpc', {name: 'user-rpc-3', ready: false, target: {host: '127.0.0.1', port: started.port}});
+      kube.api.terminatePod('default', 'user-rpc-1');
+      kube.api.terminatePod('default', 'user-rpc-2');
+      const terminatedAt = load.results.length;
+      // 1500 ms is longer than a new stream waits for a ready pod: only the terminating pods can answer.
+      await sleep(gapMs);
+      kube.api.setPodReady('default', 'user-rpc-3', true);
+      await waitFor(() => load.results.includes('value user-rpc-3'), {message: 'the replacement answers'});
+      const meanwhile = load.results.slice(terminatedAt, load.results.indexOf('value user-rpc-3'));
+      await finishRollout(load.results, ['user-rpc-1', 'user-rpc-2']);
+      await load.stop();
+      const failed = load.results.filter((result) => !result.startsWith('value '));
+      assert.deepEqual(failed, [], `${failed.length} of ${load.results.length} calls failed`);
+      assert.ok(meanwhile.some((result) => result === 'value user-rpc-1' || result === 'value user-rpc-2'), 'the terminating pods answered new calls while no pod was ready');
+      assert.ok(states.includes('reconnecting: no pod is ready; new requests go to terminating pods default/user-rpc-1, default/user-rpc-2, which still serve, until one is'), `the state says why: ${states.join(' | ')}`);
+    });
+  }
+
+  it('every pod deleted at once and failing its readiness probe, the replacement ready 150 ms later: new calls wait for it, none fails', async () => {
+    await serve('all');
+    const load = await loadLoop();
+    const started = await provider('user-rpc-3');
+    kube.api.addDubboPod('default', 'user-rpc', {name: 'user-rpc-3', ready: false, target: {host: '127.0.0.1', port: started.port}});
+    // An application that fails its readiness probe on SIGTERM opts out of new requests while it
+    // terminates; what it has in flight it still answers.
+    for (const pod of ['user-rpc-1', 'user-rpc-2']) {
+      kube.api.setPodReady('default', pod, false);
+      kube.api.terminatePod('default', pod);
+    }
+    await sleep(150);
+    kube.api.setPodReady('default', 'user-rpc-3', true);
+    await waitFor(() => load.results.includes('value user-rpc-3'), {message: 'the replacement answers'});
+    await finishRollout(load.results, ['user-rpc-1', 'user-rpc-2']);
+    await load.stop();
+    const failed = load.results.filter((result) => !result.startsWith('value '));
+    assert.deepEqual(failed, [], `${failed.length} of ${load.results.length} calls failed`);
+  });
+
+  it('no pod comes back: a new call is answered DT_ERR_NO_READY_PODS after the short wait, not at once and not never', async () => {
+    await serve('all');
+    const client = await consumer();
+    assert.match(describeResponse(await call(client, 'work')), /^value user-rpc-\d$/);
+    kube.api.deletePod('default', 'user-rpc-1');
+    kube.api.deletePod('default', 'user-rpc-2');
+    await waitFor(() => handle.routes.current.backends.get('user-rpc')?.readyPods?.().length === 0, {message: 'the endpoints say no pod'});
+    const started = Date.now();
+    const answer = await call(client, 'work');
+    const elapsed = Date.now() - started;
+    assert.match(describeResponse(answer), /^error .*\[DT_ERR_NO_READY_PODS\].*user-rpc: service default\/user-rpc has no ready pods; none became ready within 750 ms/);
+    assert.ok(elapsed >= 700 && elapsed < 5000, `answered after ${elapsed} ms`);
   });
 
   it('drains an application deselected while a call is in flight, and says "deselected"', async () => {
