@@ -4,6 +4,7 @@
 import {readdirSync, statSync} from 'node:fs';
 import {join} from 'node:path';
 import {spawnSync} from 'node:child_process';
+import {fileURLToPath} from 'node:url';
 
 const roots = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['test'];
 const files = [];
@@ -24,7 +25,7 @@ if (files.length === 0) {
 // 24.21 ran 48, 80 and 84 of the 84 tests of test/learning/codecs.test.ts in three runs; Node 20
 // once dropped its last 2), so a green run would not mean every test ran. Tests assert themselves
 // that nothing is left listening.
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-timeout=180000', ...files], {
+const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-reporter=${fileURLToPath(new URL('test-reporter.mjs', import.meta.url))}`, '--test-reporter-destination=stdout', '--test-timeout=180000', ...files], {
   stdio: 'inherit',
   // ink reads CI once, at import, and then neither follows terminal resizes nor renders every
   // frame; the component tests check our layout, so they run as in a terminal. Tests that need the
