@@ -55,6 +55,11 @@ export class TmuxTerminal {
     this.#tmux('send-keys', ...keys);
   }
 
+  /** Literal text (no key-name lookup), e.g. a filter. */
+  type(text: string): void {
+    this.#tmux('send-keys', '-l', text);
+  }
+
   screen(): string {
     return this.#tmux('capture-pane', '-p');
   }
