@@ -1,6 +1,6 @@
 // Helpers for tests that run the real binary (bin/dubbo-tunnel.js runs the bundle in dist/, the
 // code users get from the published package).
-import {execFileSync} from 'node:child_process';
+import {execFileSync, spawn} from 'node:child_process';
 import {existsSync, readdirSync, statSync} from 'node:fs';
 import net from 'node:net';
 import {join} from 'node:path';
@@ -26,6 +26,30 @@ export function ensureBuilt(): void {
     const output = error as {stdout?: Buffer; stderr?: Buffer};
     throw new Error(`npm run build failed, so the binary cannot run:\n${String(output.stdout ?? '')}${String(output.stderr ?? '')}`);
   }
+}
+
+export interface ProgramRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `argv` (the program, then its arguments) to its exit, with no stdin, and collects what it printed. */
+export function runProgram(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<ProgramRun> {
+  return new Promise((resolve, reject) => {
+    const [command, ...args] = argv;
+    if (command === undefined) {
+      reject(new Error('runProgram needs a program to run'));
+      return;
+    }
+    const child = spawn(command, args, {stdio: ['ignore', 'pipe', 'pipe'], env});
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({code, stdout, stderr}));
+  });
 }
 
 /** A port that was free a moment ago (the binary needs a fixed --port). */
