@@ -127,6 +127,16 @@ describe('StatsStore', () => {
     store.dispose();
   });
 
+  it('rows carry where each application comes from (routes-changed origins)', () => {
+    const events = new TunnelEventBus();
+    const store = new StatsStore(events, {throttleMs: 0});
+    events.emit('routes-changed', {applications: ['user-rpc', 'pay-rpc'], origins: {'user-rpc': 'local', 'pay-rpc': 'staging'}});
+    events.emit('routes-changed', {applications: ['order-rpc']});
+    events.emit('routes-changed', {applications: ['user-rpc', 'pay-rpc'], origins: {'user-rpc': 'local', 'pay-rpc': 'staging'}});
+    assert.deepEqual(store.getSnapshot().applications.map((row) => [row.application, row.origin]), [['user-rpc', 'local'], ['pay-rpc', 'staging']]);
+    store.dispose();
+  });
+
   it('takes listening addresses from the event or from `initial`', () => {
     const {bus, store} = setup({initial: {addresses: ['127.0.0.1:20880'], port: 20880}});
     assert.deepEqual(store.getSnapshot().addresses, ['127.0.0.1:20880']);
