@@ -91,9 +91,9 @@ async function exitStatus(run: ReturnType<typeof launch>): Promise<number | unde
   return run.status();
 }
 
-describe('signals in the terminal UI', {skip}, () => {
+describe('signals in the terminal UI', () => {
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    test(`${signal} in the dashboard drains like q: the call in flight is answered, exit 0`, async () => {
+    test(`${signal} in the dashboard drains like q: the call in flight is answered, exit 0`, {skip}, async () => {
       const port = await freePort();
       const run = launch(['up', '--port', String(port), '--backend', `slow-rpc=127.0.0.1:${slow.port}`]);
       await until(run, (screen) => /^slow-rpc\s+● ready/m.test(screen), 'the dashboard shows slow-rpc');
@@ -113,7 +113,7 @@ describe('signals in the terminal UI', {skip}, () => {
     });
   }
 
-  test('a second SIGTERM while draining forces the exit (143)', async () => {
+  test('a second SIGTERM while draining forces the exit (143)', {skip}, async () => {
     const port = await freePort();
     const run = launch(['up', '--port', String(port), '--backend', `slow-rpc=127.0.0.1:${slow.port}`]);
     await until(run, (screen) => /^slow-rpc\s+● ready/m.test(screen), 'the dashboard shows slow-rpc');
@@ -132,7 +132,7 @@ describe('signals in the terminal UI', {skip}, () => {
     }
   });
 
-  test('in the picker, SIGTERM, SIGINT, Esc and Ctrl-C all end with status 0', async () => {
+  test('in the picker, SIGTERM, SIGINT, Esc and Ctrl-C all end with status 0', {skip}, async () => {
     for (const stop of ['SIGTERM', 'SIGINT', 'Escape', 'C-c'] as const) {
       const run = launch(['demo', '--port', String(await freePort())]);
       await until(run, (screen) => screen.includes('Pick applications to route') && screen.includes('3 of 3 selected'), 'the picker lists the demo applications');

@@ -21,7 +21,7 @@ const ROWS = 30;
 
 const skip = tmuxAvailable() ? false : 'tmux is not installed (apt-get install -y tmux); skipping the terminal end-to-end test';
 
-describe('dubbo-tunnel up in a real terminal (tmux)', {skip}, () => {
+describe('dubbo-tunnel up in a real terminal (tmux)', () => {
   let dir: string;
   let api: FakeKubeApi;
   let providers: TestProvider[] = [];
@@ -71,6 +71,7 @@ describe('dubbo-tunnel up in a real terminal (tmux)', {skip}, () => {
   }
 
   before(async () => {
+    if (skip !== false) return;
     ensureBuilt();
     dir = mkdtempSync(join(tmpdir(), 'dubbo-tunnel-e2e-'));
     configDir = join(dir, 'config');
@@ -101,7 +102,7 @@ describe('dubbo-tunnel up in a real terminal (tmux)', {skip}, () => {
   // only the consumer's calls count here.
   const demoCalls = (provider: TestProvider | undefined): number => provider?.received.filter((request) => request.service === 'com.example.DemoService').length ?? 0;
 
-  it('picks two applications by keys, shows them ready, counts requests, and closes the port on q', async () => {
+  it('picks two applications by keys, shows them ready, counts requests, and closes the port on q', {skip}, async () => {
     const {terminal: screen, exitFile} = launch();
     let text = await screen.waitFor((s) => s.includes('user-rpc') && s.includes('order-rpc') && s.includes('pay-rpc'), 'the picker lists the three applications');
     assert.match(text, /Pick applications to route · context kind-dev · namespace default/);
@@ -156,7 +157,7 @@ describe('dubbo-tunnel up in a real terminal (tmux)', {skip}, () => {
     assert.deepEqual([...(saved.selections?.['kind-dev/default'] ?? [])].sort(), ['order-rpc', 'user-rpc']);
   });
 
-  it('preselects the remembered choice next time; p adds an application without restarting; ctrl-c stops', async () => {
+  it('preselects the remembered choice next time; p adds an application without restarting; ctrl-c stops', {skip}, async () => {
     const {terminal: screen, exitFile} = launch();
     let text = await screen.waitFor((s) => s.includes('2 of 3 selected'), 'the remembered pair is preselected');
     assert.match(text, /\[x\]\s+order-rpc/);
