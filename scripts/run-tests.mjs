@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // Runs every test file under test/ with node's own test runner (TypeScript through tsx).
 // Node 20's --test does not expand globs or pick up .ts files by itself, so list them here.
-import {readdirSync, statSync} from 'node:fs';
+import {readdirSync, readFileSync, statSync} from 'node:fs';
 import {join} from 'node:path';
 import {spawnSync} from 'node:child_process';
 import {fileURLToPath} from 'node:url';
+import {buildPackage, bundleIsFresh} from './build.mjs';
 
 const roots = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['test'];
 const files = [];
@@ -20,16 +21,47 @@ if (files.length === 0) {
   console.error(`no test files found under ${roots.join(', ')}`);
   process.exit(1);
 }
+
+// Read before CI is set to 'false' for the test processes below. CI always has the shared
+// fixtures next to the repository, so there a test that needs them fails instead of skipping
+// (test/support/discovery-fixtures.ts reads TEST_FIXTURES_REQUIRED).
+const inCi = !['', '0', 'false'].includes((process.env.CI ?? '').toLowerCase());
+
+// Files that run the binary (they call ensureBuilt()) share one bundle in dist/, built here once
+// before any of them starts: a build inside a test file would replace dist/ under the files
+// running next to it.
+const runsTheBinary = files.some((file) => readFileSync(file, 'utf8').includes('ensureBuilt('));
+if (runsTheBinary && !bundleIsFresh()) {
+  const started = performance.now();
+  await buildPackage();
+  console.log(`built dist/ for the tests that run the binary (${Math.round(performance.now() - started)} ms)`);
+}
+
+// Test files run this many at a time. Most of their time is spent waiting (on sockets, child
+// processes, terminals, timers), so on 2 cores 4 at a time keep both cores busy, where node's
+// default (cores - 1) would run one file at a time.
+const concurrency = 4;
+
 // A test that hangs fails after 3 minutes instead of holding CI for its whole time budget.
 // No --test-force-exit: it ends a file's process before all of its tests have run, silently (Node
 // 24.21 ran 48, 80 and 84 of the 84 tests of test/learning/codecs.test.ts in three runs; Node 20
 // once dropped its last 2), so a green run would not mean every test ran. Tests assert themselves
 // that nothing is left listening.
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-reporter=${fileURLToPath(new URL('test-reporter.mjs', import.meta.url))}`, '--test-reporter-destination=stdout', '--test-timeout=180000', ...files], {
+const reporter = fileURLToPath(new URL('test-reporter.mjs', import.meta.url));
+const result = spawnSync(process.execPath, [
+  '--import', 'tsx', '--test', `--test-reporter=${reporter}`, '--test-reporter-destination=stdout',
+  '--test-timeout=180000', `--test-concurrency=${concurrency}`, ...files,
+], {
   stdio: 'inherit',
-  // ink reads CI once, at import, and then neither follows terminal resizes nor renders every
-  // frame; the component tests check our layout, so they run as in a terminal. Tests that need the
-  // CI behaviour (plain output) set CI on the child processes they start.
-  env: {...process.env, FORCE_COLOR: '0', CI: 'false'},
+  env: {
+    ...process.env,
+    // ink reads CI once, at import, and then neither follows terminal resizes nor renders every
+    // frame; the component tests check our layout, so they run as in a terminal. Tests that need the
+    // CI behaviour (plain output) set CI on the child processes they start.
+    CI: 'false',
+    FORCE_COLOR: '0',
+    TEST_FIXTURES_REQUIRED: inCi ? '1' : '0',
+    TEST_BUNDLE_BUILT: runsTheBinary ? '1' : '0',
+  },
 });
 process.exit(result.status ?? 1);
