@@ -11,12 +11,17 @@ import {after, before, describe, test} from 'node:test';
 import {ROOT, ensureBuilt, freePort} from '../support/binary.js';
 import {TestConsumer, TestProvider} from '../support/dubbo-peers.js';
 import {TmuxTerminal, tmuxAvailable} from '../support/tmux.js';
-import {sleep, waitFor} from '../support/wait.js';
+import {waitFor} from '../support/wait.js';
 
 const skip = tmuxAvailable() ? false : 'tmux is not installed (apt-get install -y tmux); skipping the terminal signal tests';
 
 let dir: string;
 let slow: TestProvider;
+/** slow-rpc's answers, held until a test lets them go: the call is surely in flight when the signal lands. */
+const heldAnswers: (() => void)[] = [];
+const releaseAnswers = (): void => {
+  for (const answer of heldAnswers.splice(0)) answer();
+};
 let runs = 0;
 const terminals: TmuxTerminal[] = [];
 
@@ -27,7 +32,7 @@ before(async () => {
   slow = await TestProvider.start({
     application: 'slow-rpc',
     handler: async () => {
-      await sleep(1500);
+      await new Promise<void>((resolve) => heldAnswers.push(resolve));
       return {value: 'slow-rpc:answered'};
     },
   });
@@ -36,6 +41,7 @@ before(async () => {
 after(async () => {
   if (skip !== false) return;
   for (const terminal of terminals) terminal.kill();
+  releaseAnswers();
   await slow.close();
   rmSync(dir, {recursive: true, force: true});
 });
@@ -104,6 +110,9 @@ describe('signals in the terminal UI', () => {
         const answer = consumer.call({service: 'com.example.Slow', method: 'wait', parameterTypes: '', args: [], attachments: {'target-application': 'slow-rpc'}}, 10_000);
         await waitFor(() => slow.received.length > received, {message: 'the call reached the provider'});
         process.kill(run.pid, signal);
+        await until(run, (screen) => screen.includes('stopping'), 'the dashboard says it is stopping');
+        // Only now, while it drains, does the provider answer.
+        releaseAnswers();
         const reply = await answer;
         assert.equal(reply.kind === 'value' && reply.value, 'slow-rpc:answered', 'the call in flight is answered');
         assert.equal(await exitStatus(run), 0, run.screen());
@@ -128,6 +137,7 @@ describe('signals in the terminal UI', () => {
       assert.equal(await exitStatus(run), 143);
       await answer;
     } finally {
+      releaseAnswers();
       await consumer.close();
     }
   });
