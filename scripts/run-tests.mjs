@@ -2,6 +2,7 @@
 // Runs every test file under test/ with node's own test runner (TypeScript through tsx).
 // Node 20's --test does not expand globs or pick up .ts files by itself, so list them here.
 import {readdirSync, readFileSync, statSync} from 'node:fs';
+import {availableParallelism} from 'node:os';
 import {join} from 'node:path';
 import {spawnSync} from 'node:child_process';
 import {fileURLToPath} from 'node:url';
@@ -38,9 +39,9 @@ if (runsTheBinary && !bundleIsFresh()) {
 }
 
 // Test files run this many at a time. Most of their time is spent waiting (on sockets, child
-// processes, terminals, timers), so on 2 cores 4 at a time keep both cores busy, where node's
-// default (cores - 1) would run one file at a time.
-const concurrency = 4;
+// processes, terminals, timers), so two per core keep the cores busy, where node's default
+// (cores - 1) runs one file at a time on 2 cores. TEST_CONCURRENCY=1 runs them one by one.
+const concurrency = Number(process.env.TEST_CONCURRENCY) || availableParallelism() * 2;
 
 // A test that hangs fails after 3 minutes instead of holding CI for its whole time budget.
 // No --test-force-exit: it ends a file's process before all of its tests have run, silently (Node
