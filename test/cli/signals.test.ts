@@ -8,7 +8,7 @@ import {chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync}
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {after, before, describe, test} from 'node:test';
-import {ROOT, ensureBuilt, freePort} from '../support/binary.js';
+import {ROOT, canConnect, ensureBuilt, freePort} from '../support/binary.js';
 import {TestConsumer, TestProvider} from '../support/dubbo-peers.js';
 import {TmuxTerminal, tmuxAvailable} from '../support/tmux.js';
 import {waitFor} from '../support/wait.js';
@@ -17,8 +17,14 @@ const skip = tmuxAvailable() ? false : 'tmux is not installed (apt-get install -
 
 let dir: string;
 let slow: TestProvider;
-/** slow-rpc's answers, held until a test lets them go: the call is surely in flight when the signal lands. */
+/**
+ * slow-rpc's answers to the tests' calls, held until a test lets them go: the call is surely in
+ * flight when the signal lands. (What up itself asks, to learn what slow-rpc exports, is answered
+ * at once.)
+ */
 const heldAnswers: (() => void)[] = [];
+const SLOW_SERVICE = 'com.example.Slow';
+const callsReceived = (): number => slow.received.filter((request) => request.service === SLOW_SERVICE).length;
 const releaseAnswers = (): void => {
   for (const answer of heldAnswers.splice(0)) answer();
 };
@@ -31,8 +37,8 @@ before(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'dubbo-tunnel-signals-'));
   slow = await TestProvider.start({
     application: 'slow-rpc',
-    handler: async () => {
-      await new Promise<void>((resolve) => heldAnswers.push(resolve));
+    handler: async (request) => {
+      if (request.service === SLOW_SERVICE) await new Promise<void>((resolve) => heldAnswers.push(resolve));
       return {value: 'slow-rpc:answered'};
     },
   });
@@ -105,13 +111,14 @@ describe('signals in the terminal UI', () => {
       await until(run, (screen) => /^slow-rpc\s+● ready/m.test(screen), 'the dashboard shows slow-rpc');
       await run.started();
       const consumer = await TestConsumer.connect(port);
-      const received = slow.received.length;
+      const received = callsReceived();
       try {
-        const answer = consumer.call({service: 'com.example.Slow', method: 'wait', parameterTypes: '', args: [], attachments: {'target-application': 'slow-rpc'}}, 10_000);
-        await waitFor(() => slow.received.length > received, {message: 'the call reached the provider'});
+        const answer = consumer.call({service: SLOW_SERVICE, method: 'wait', parameterTypes: '', args: [], attachments: {'target-application': 'slow-rpc'}}, 10_000);
+        await waitFor(() => callsReceived() > received, {message: 'the call reached the provider'});
         process.kill(run.pid, signal);
-        await until(run, (screen) => screen.includes('stopping'), 'the dashboard says it is stopping');
-        // Only now, while it drains, does the provider answer.
+        // The port closes when the drain starts; only then does the provider answer (well inside
+        // the drain's grace period, which a look at the screen could outlast on a busy machine).
+        await waitFor(async () => !(await canConnect(port)), {timeoutMs: 15_000, message: 'the port closes: it drains'});
         releaseAnswers();
         const reply = await answer;
         assert.equal(reply.kind === 'value' && reply.value, 'slow-rpc:answered', 'the call in flight is answered');
@@ -129,8 +136,9 @@ describe('signals in the terminal UI', () => {
     await run.started();
     const consumer = await TestConsumer.connect(port);
     try {
-      const answer = consumer.call({service: 'com.example.Slow', method: 'wait', parameterTypes: '', args: [], attachments: {'target-application': 'slow-rpc'}}, 10_000).catch((error: unknown) => error);
-      await waitFor(() => slow.received.length > 0, {message: 'the call reached the provider'});
+      const received = callsReceived();
+      const answer = consumer.call({service: SLOW_SERVICE, method: 'wait', parameterTypes: '', args: [], attachments: {'target-application': 'slow-rpc'}}, 10_000).catch((error: unknown) => error);
+      await waitFor(() => callsReceived() > received, {message: 'the call reached the provider'});
       process.kill(run.pid, 'SIGTERM');
       await until(run, (screen) => screen.includes('stopping'), 'the dashboard says it is stopping');
       process.kill(run.pid, 'SIGTERM');
