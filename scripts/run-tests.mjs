@@ -1,12 +1,16 @@
 #!/usr/bin/env node
-// Runs every test file under test/ with node's own test runner (TypeScript through tsx).
+// Runs every test file under test/ (or the files and folders given) with node's own test runner,
+// on the TypeScript compiled once into a mirror of the repository (scripts/test-mirror.mjs).
 // Node 20's --test does not expand globs or pick up .ts files by itself, so list them here.
 import {readdirSync, readFileSync, statSync} from 'node:fs';
 import {availableParallelism} from 'node:os';
-import {join} from 'node:path';
+import {join, resolve} from 'node:path';
 import {spawnSync} from 'node:child_process';
 import {fileURLToPath} from 'node:url';
 import {buildPackage, bundleIsFresh} from './build.mjs';
+import {buildTestMirror, inMirror, removeTestMirror} from './test-mirror.mjs';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
 
 const roots = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['test'];
 const files = [];
@@ -48,10 +52,13 @@ const concurrency = Number(process.env.TEST_CONCURRENCY) || availableParallelism
 // 24.21 ran 48, 80 and 84 of the 84 tests of test/learning/codecs.test.ts in three runs; Node 20
 // once dropped its last 2), so a green run would not mean every test ran. Tests assert themselves
 // that nothing is left listening.
+const mirror = buildTestMirror(root);
+// Ctrl-C reaches the test runner too; this process waits for it to end, then removes the mirror.
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => undefined);
 const reporter = fileURLToPath(new URL('test-reporter.mjs', import.meta.url));
 const result = spawnSync(process.execPath, [
-  '--import', 'tsx', '--test', `--test-reporter=${reporter}`, '--test-reporter-destination=stdout',
-  '--test-timeout=180000', `--test-concurrency=${concurrency}`, ...files,
+  '--enable-source-maps', '--test', `--test-reporter=${reporter}`, '--test-reporter-destination=stdout',
+  '--test-timeout=180000', `--test-concurrency=${concurrency}`, ...files.map((file) => inMirror(mirror, root, resolve(file))),
 ], {
   stdio: 'inherit',
   env: {
@@ -63,6 +70,10 @@ const result = spawnSync(process.execPath, [
     FORCE_COLOR: '0',
     TEST_FIXTURES_REQUIRED: inCi ? '1' : '0',
     TEST_BUNDLE_BUILT: runsTheBinary ? '1' : '0',
+    // The reporter names each file by its source, not by its compiled copy.
+    TEST_MIRROR: mirror,
+    TEST_MIRROR_OF: root,
   },
 });
+removeTestMirror(mirror);
 process.exit(result.status ?? 1);

@@ -8,7 +8,8 @@
 //     in every CI log.
 //
 // scripts/run-tests.mjs passes it to `node --test` as --test-reporter.
-import {relative} from 'node:path';
+import {existsSync} from 'node:fs';
+import {join, relative} from 'node:path';
 import {Readable, pipeline} from 'node:stream';
 import {spec} from 'node:test/reporters';
 
@@ -18,7 +19,8 @@ export default async function* report(source) {
   const run = new RunRecord();
   async function* withSummaries() {
     const closing = [];
-    for await (const event of source) {
+    for await (const compiledEvent of source) {
+      const event = withSourcePaths(compiledEvent);
       run.record(event);
       // The run's own totals are diagnostics of no file; they come last and stay last.
       if (event.type === 'test:diagnostic' && event.data.file === undefined) closing.push(event);
@@ -30,6 +32,33 @@ export default async function* report(source) {
   const specReporter = new spec();
   pipeline(Readable.from(withSummaries()), specReporter, () => {});
   yield* specReporter;
+}
+
+/**
+ * run-tests.mjs runs the compiled copies of the test files (scripts/test-mirror.mjs); the events
+ * name them by their sources instead.
+ */
+const MIRROR = process.env.TEST_MIRROR;
+const MIRROR_OF = process.env.TEST_MIRROR_OF;
+const sources = new Map();
+
+function sourceOf(file) {
+  if (MIRROR === undefined || MIRROR_OF === undefined || !file.startsWith(`${MIRROR}/`)) return file;
+  let source = sources.get(file);
+  if (source === undefined) {
+    const base = join(MIRROR_OF, relative(MIRROR, file)).replace(/\.js$/, '');
+    source = existsSync(`${base}.tsx`) ? `${base}.tsx` : `${base}.ts`;
+    sources.set(file, source);
+  }
+  return source;
+}
+
+function withSourcePaths(event) {
+  const file = event.data?.file;
+  if (typeof file !== 'string') return event;
+  const source = sourceOf(file);
+  if (source === file) return event;
+  return {...event, data: {...event.data, file: source, name: event.data.name === file ? source : event.data.name}};
 }
 
 class RunRecord {
