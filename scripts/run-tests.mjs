@@ -42,10 +42,12 @@ if (runsTheBinary && !bundleIsFresh()) {
   console.log(`built dist/ for the tests that run the binary (${Math.round(performance.now() - started)} ms)`);
 }
 
-// Test files run this many at a time. Most of their time is spent waiting (on sockets, child
-// processes, terminals, timers), so two per core keep the cores busy, where node's default
-// (cores - 1) runs one file at a time on 2 cores. TEST_CONCURRENCY=1 runs them one by one.
-const concurrency = Number(process.env.TEST_CONCURRENCY) || availableParallelism() * 2;
+// One test file per core at a time. node's default is cores - 1, which on 2 cores runs one file at
+// a time although most of a file's time is spent waiting (on sockets, child processes, terminals,
+// timers). Two per core was too many on a busy 2-core machine: tests with time bounds (a credentials
+// plugin given 1.5 s, 30 s per router fuzz seed) ran out of time. TEST_CONCURRENCY=1 runs the files
+// one by one.
+const concurrency = Number(process.env.TEST_CONCURRENCY) || availableParallelism();
 
 // A test that hangs fails after 3 minutes instead of holding CI for its whole time budget.
 // No --test-force-exit: it ends a file's process before all of its tests have run, silently (Node
