@@ -67,7 +67,8 @@ export class TmuxTerminal {
   async waitFor(predicate: (screen: string) => boolean, message: string, timeoutMs = 15_000): Promise<string> {
     let last = '';
     try {
-      await waitFor(() => predicate((last = this.screen())), {timeoutMs, intervalMs: 50, message});
+      // Every look is a tmux process (about 10 ms of CPU): ten a second is enough for a person's pace.
+      await waitFor(() => predicate((last = this.screen())), {timeoutMs, intervalMs: 100, message});
     } catch (error) {
       throw new Error(`${(error as Error).message}\n--- screen ---\n${last}`);
     }
