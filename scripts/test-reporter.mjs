@@ -9,7 +9,7 @@
 //
 // scripts/run-tests.mjs passes it to `node --test` as --test-reporter.
 import {existsSync} from 'node:fs';
-import {join, relative} from 'node:path';
+import {join, relative, resolve} from 'node:path';
 import {Readable, pipeline} from 'node:stream';
 import {spec} from 'node:test/reporters';
 
@@ -53,12 +53,16 @@ function sourceOf(file) {
   return source;
 }
 
+/**
+ * Events name a file by its absolute path, but Node 24 gives a file's own test (and its output) the
+ * path relative to the working directory: all of them get the absolute path of the source.
+ */
 function withSourcePaths(event) {
   const file = event.data?.file;
   if (typeof file !== 'string') return event;
-  const source = sourceOf(file);
-  if (source === file) return event;
-  return {...event, data: {...event.data, file: source, name: event.data.name === file ? source : event.data.name}};
+  const source = sourceOf(resolve(file));
+  const ofFile = typeof event.data.name === 'string' && resolve(event.data.name) === resolve(file);
+  return {...event, data: {...event.data, file: source, name: ofFile ? relative(process.cwd(), source) : event.data.name}};
 }
 
 class RunRecord {
@@ -73,10 +77,11 @@ class RunRecord {
     const now = performance.now();
     let timing = this.#files.get(file);
     if (timing === undefined) this.#files.set(file, (timing = {startedAt: now, lastEventAt: now, durationMs: undefined}));
-    // Node 20 runs each file as a test named after the file: its dequeue is the child's start and
-    // its completion carries the file's wall time. Without those events, first to last event.
-    if (event.type === 'test:dequeue' && name === file) timing.startedAt = now;
-    if (event.type === 'test:complete' && name === file && nesting === 0) timing.durationMs = event.data.details?.duration_ms;
+    // node runs each file as a test named after the file: its dequeue is the child's start and its
+    // completion carries the file's wall time. Without those events, first to last event.
+    const ofFile = nesting === 0 && typeof name === 'string' && resolve(name) === file;
+    if (event.type === 'test:dequeue' && ofFile) timing.startedAt = now;
+    if (event.type === 'test:complete' && ofFile) timing.durationMs = event.data.details?.duration_ms;
     timing.lastEventAt = now;
     if (event.type === 'test:pass' && event.data.skip !== undefined && event.data.skip !== false) {
       const reason = typeof event.data.skip === 'string' ? event.data.skip : '(no reason given)';
