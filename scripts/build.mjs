@@ -17,7 +17,7 @@
 // `node scripts/build.mjs --analyze` also prints the biggest inputs of each output file.
 import {build} from 'esbuild';
 import {builtinModules} from 'node:module';
-import {readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
+import {existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs';
 import {readFile} from 'node:fs/promises';
 import {dirname, join} from 'node:path';
 import {fileURLToPath} from 'node:url';
@@ -175,6 +175,21 @@ export function thirdPartyLicenses(metafile) {
     '',
     ...unique.map((section) => `${'-'.repeat(78)}\n${section.body}`),
   ].join('\n');
+}
+
+/** What the bundle is built from; a change to any of them makes dist/ stale. */
+const BUILD_INPUTS = ['src', 'scripts/build.mjs', 'package.json'];
+
+function newestMtime(path) {
+  const stat = statSync(path);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  return Math.max(0, ...readdirSync(path).map((name) => newestMtime(join(path, name))));
+}
+
+/** True when dist/ holds a bundle built after the last change to src/ or the build. */
+export function bundleIsFresh(outdir = join(root, 'dist')) {
+  if (!existsSync(join(outdir, 'cli.js'))) return false;
+  return newestMtime(outdir) >= Math.max(...BUILD_INPUTS.map((path) => newestMtime(join(root, path))));
 }
 
 export async function buildPackage({analyze = false, outdir = join(root, 'dist')} = {}) {

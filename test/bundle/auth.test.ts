@@ -5,7 +5,7 @@
 // paths (tree-shaking, CommonJS interop, the executable's module loading), so they run from the
 // bundle here and not only from the TypeScript sources (test/kube/).
 import assert from 'node:assert/strict';
-import {spawn, spawnSync} from 'node:child_process';
+import {spawnSync} from 'node:child_process';
 import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -14,7 +14,7 @@ import {tmpdir} from 'node:os';
 import path from 'node:path';
 import type {TLSSocket} from 'node:tls';
 import {after, before, describe, it} from 'node:test';
-import {BIN, cleanEnv, ensureBuilt, SEA_BINARY} from '../support/binary.js';
+import {BIN, cleanEnv, ensureBuilt, runProgram, SEA_BINARY} from '../support/binary.js';
 import {FakeKubeApi} from '../support/fake-kube-api.js';
 
 interface Program {
@@ -25,18 +25,6 @@ interface Program {
 const programs: Program[] = [{name: 'bundle (node bin/dubbo-tunnel.js)', argv: (args) => [process.execPath, BIN, ...args]}];
 if (existsSync(SEA_BINARY)) programs.push({name: 'single executable (dist-bin)', argv: (args) => [SEA_BINARY, ...args]});
 else console.log(`# ${SEA_BINARY} is not built (npm run build:binary): only the bundle is checked`);
-
-function run(argv: string[], env: NodeJS.ProcessEnv): Promise<{code: number | null; stdout: string; stderr: string}> {
-  return new Promise((resolve) => {
-    const [command, ...args] = argv;
-    const child = spawn(command!, args, {stdio: ['ignore', 'pipe', 'pipe'], env});
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('exit', (code) => resolve({code, stdout, stderr}));
-  });
-}
 
 const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
 
@@ -130,7 +118,7 @@ describe('the bundle authenticates with every kubeconfig credential (ls against 
   /** Runs `ls` with `file` as the program, and checks it listed user-rpc and that the API server saw `user`. */
   async function listsAs(program: Program, file: string, user: string): Promise<void> {
     const before = api.requests.length;
-    const result = await run(program.argv(['ls', '--kubeconfig', file]), env);
+    const result = await runProgram(program.argv(['ls', '--kubeconfig', file]), env);
     assert.equal(result.code, 0, `${program.name}: ${result.stderr}`);
     assert.match(result.stdout, /^user-rpc\s+default\s+user-rpc\s+dubbo:20880\s+service\s+1$/m, program.name);
     const seen = api.requests.slice(before).filter((request) => request.path.includes('/services'));
@@ -171,7 +159,7 @@ describe('the bundle authenticates with every kubeconfig credential (ls against 
         await listsAs(program, file, 'cert-user');
         // Without the certificate the same server refuses: the certificate is what authenticated.
         const anonymous = kubeconfig(dir, 'no-cert', front.url, {'certificate-authority-data': Buffer.from(tls.ca).toString('base64')}, {});
-        const refused = await run(program.argv(['ls', '--kubeconfig', anonymous]), env);
+        const refused = await runProgram(program.argv(['ls', '--kubeconfig', anonymous]), env);
         assert.equal(refused.code, 1, refused.stderr);
         assert.match(refused.stderr, /401|nauthorized|credentials/);
       } finally {

@@ -2,25 +2,13 @@
 // else, then run. Every runtime package is bundled, so the install must bring nothing but
 // dubbo-tunnel itself, and the CLI must still work (help, ls against the fake API server).
 import assert from 'node:assert/strict';
-import {execFileSync, spawn} from 'node:child_process';
+import {execFileSync} from 'node:child_process';
 import {mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {after, before, describe, it} from 'node:test';
-import {cleanEnv, ensureBuilt, ROOT} from '../support/binary.js';
+import {cleanEnv, ensureBuilt, ROOT, runProgram} from '../support/binary.js';
 import {FakeKubeApi} from '../support/fake-kube-api.js';
-
-function run(argv: string[], env: NodeJS.ProcessEnv): Promise<{code: number | null; stdout: string; stderr: string}> {
-  return new Promise((resolve) => {
-    const [command, ...args] = argv;
-    const child = spawn(command!, args, {stdio: ['ignore', 'pipe', 'pipe'], env});
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('exit', (code) => resolve({code, stdout, stderr}));
-  });
-}
 
 describe('the published package', () => {
   let dir: string;
@@ -67,15 +55,15 @@ describe('the published package', () => {
   it('installs nothing but itself, and runs: --help, --version, ls against the fake API server', async () => {
     assert.deepEqual(readdirSync(installed).filter((name) => !name.startsWith('.')), ['dubbo-tunnel']);
     const bin = path.join(installed, '.bin', 'dubbo-tunnel');
-    const help = await run([bin, '--help'], env);
+    const help = await runProgram([bin, '--help'], env);
     assert.equal(help.code, 0, help.stderr);
     assert.match(help.stdout, /^Usage: dubbo-tunnel <command> \[options\]$/m);
-    const version = await run([bin, '--version'], env);
+    const version = await runProgram([bin, '--version'], env);
     assert.equal(version.stdout.trim(), (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {version: string}).version);
     const api = await FakeKubeApi.start();
     try {
       api.addDubboApp({name: 'user-rpc', pods: [{name: 'user-rpc-0'}]});
-      const ls = await run([bin, 'ls', '--kubeconfig', api.writeKubeconfig(dir)], env);
+      const ls = await runProgram([bin, 'ls', '--kubeconfig', api.writeKubeconfig(dir)], env);
       assert.equal(ls.code, 0, ls.stderr);
       assert.match(ls.stdout, /^user-rpc\s+default\s+user-rpc\s+dubbo:20880\s+service\s+1$/m);
     } finally {

@@ -8,44 +8,36 @@ import {existsSync, mkdtempSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {after, before, describe, it} from 'node:test';
-import {cleanEnv, freePort, SEA_BINARY} from '../support/binary.js';
+import {cleanEnv, freePort, runProgram, SEA_BINARY} from '../support/binary.js';
 import {FakeKubeApi} from '../support/fake-kube-api.js';
 import {waitFor} from '../support/wait.js';
 
 const skip = existsSync(SEA_BINARY) ? false : `${SEA_BINARY} is not built: run \`npm run build:binary\` first`;
 
-function run(args: string[], env: NodeJS.ProcessEnv): Promise<{code: number | null; stdout: string; stderr: string}> {
-  return new Promise((resolve) => {
-    const child = spawn(SEA_BINARY, args, {stdio: ['ignore', 'pipe', 'pipe'], env});
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('exit', (code) => resolve({code, stdout, stderr}));
-  });
-}
-
-describe('the single executable', {skip}, () => {
+describe('the single executable', () => {
   let dir: string;
   let env: NodeJS.ProcessEnv;
   before(() => {
+    if (skip !== false) return;
     dir = mkdtempSync(path.join(tmpdir(), 'dt-sea-'));
     // PATH without Node: the executable must not need one.
     env = cleanEnv({HOME: dir, CI: 'true', DUBBO_TUNNEL_CONFIG_DIR: path.join(dir, 'config'), PATH: '/usr/bin:/bin'});
   });
-  after(() => rmSync(dir, {recursive: true, force: true}));
+  after(() => {
+    if (skip === false) rmSync(dir, {recursive: true, force: true});
+  });
 
-  it('prints the help and the version', async () => {
-    const help = await run(['--help'], env);
+  it('prints the help and the version', {skip}, async () => {
+    const help = await runProgram([SEA_BINARY, '--help'], env);
     assert.equal(help.code, 0, help.stderr);
     assert.match(help.stdout, /^Usage: dubbo-tunnel <command> \[options\]$/m);
     assert.match(help.stdout, /^ {2}demo {2}/m);
     assert.equal(help.stderr, '', 'no warnings from the executable itself');
-    const version = await run(['--version'], env);
+    const version = await runProgram([SEA_BINARY, '--version'], env);
     assert.equal(version.stdout.trim(), (await import('../../package.json', {with: {type: 'json'}})).default.version);
   });
 
-  it('runs the demo in plain mode and a call goes through it', async () => {
+  it('runs the demo in plain mode and a call goes through it', {skip}, async () => {
     const port = await freePort();
     const demo = spawn(SEA_BINARY, ['demo', '--no-ui', '--port', String(port)], {stdio: ['ignore', 'pipe', 'pipe'], env});
     let output = '';
@@ -54,7 +46,7 @@ describe('the single executable', {skip}, () => {
     const exited = new Promise<number | null>((resolve) => demo.on('exit', (code) => resolve(code)));
     try {
       await waitFor(() => output.includes('demo ready'), {timeoutMs: 30_000, message: `the demo did not get ready:\n${output}`});
-      const call = await run(['call', 'user-rpc', 'com.example.demo.UserService', 'getUser', '"42"', '--port', String(port)], env);
+      const call = await runProgram([SEA_BINARY, 'call', 'user-rpc', 'com.example.demo.UserService', 'getUser', '"42"', '--port', String(port)], env);
       assert.equal(call.code, 0, call.stderr);
       assert.equal((JSON.parse(call.stdout) as {id: string}).id, '42');
     } finally {
@@ -63,12 +55,12 @@ describe('the single executable', {skip}, () => {
     assert.equal(await exited, 0, output);
   });
 
-  it('lists the applications of a cluster (the fake API server)', async () => {
+  it('lists the applications of a cluster (the fake API server)', {skip}, async () => {
     const api = await FakeKubeApi.start();
     try {
       api.addDubboApp({name: 'user-rpc', ingress: true, pods: [{name: 'user-rpc-0'}, {name: 'user-rpc-1'}]});
       api.addDubboApp({name: 'pay-rpc', pods: [{name: 'pay-rpc-0'}]});
-      const result = await run(['ls', '--kubeconfig', api.writeKubeconfig(dir)], env);
+      const result = await runProgram([SEA_BINARY, 'ls', '--kubeconfig', api.writeKubeconfig(dir)], env);
       assert.equal(result.code, 0, result.stderr);
       const lines = result.stdout.trimEnd().split('\n');
       assert.match(lines[0] ?? '', /^APPLICATION\s+NAMESPACE\s+SERVICE\s+PORT\s+SOURCE\s+READY$/);

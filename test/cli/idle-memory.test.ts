@@ -1,32 +1,36 @@
 import assert from 'node:assert/strict';
 import {test} from 'node:test';
-import {setTimeout as sleep} from 'node:timers/promises';
 import {TunnelEventBus} from '../../src/core/events.js';
 import {releaseMemoryWhenIdle} from '../../src/cli/idle-memory.js';
 
 const completed = {connectionId: 1, requestId: 1n, application: 'user-rpc', target: 'com.foo.UserService#getUser', status: 20, statusName: 'OK', ok: true, latencyMs: 1, oneWay: false};
 
-test('one collection after a burst once traffic has stopped for two windows; none while busy, none without a burst', async () => {
+test('one collection after a burst once traffic has stopped for two windows; none while busy, none without a burst', (t) => {
+  // Mocked timers: the windows pass exactly when the test says so, however busy the machine is.
+  t.mock.timers.enable({apis: ['setInterval']});
   const events = new TunnelEventBus();
   let collections = 0;
   const stop = releaseMemoryWhenIdle(events, {windowMs: 40, burstRequests: 50, collect: () => collections++});
   try {
     // A trickle below the burst size never arms it.
     for (let i = 0; i < 10; i++) events.emit('request-completed', completed);
-    await sleep(200);
+    t.mock.timers.tick(200);
     assert.equal(collections, 0);
     // Busy windows: nothing runs while requests keep coming.
     for (let window = 0; window < 4; window++) {
       for (let i = 0; i < 100; i++) events.emit('request-completed', completed);
-      await sleep(40);
+      t.mock.timers.tick(40);
     }
     assert.equal(collections, 0);
+    // One quiet window is not enough: it waits for two.
+    t.mock.timers.tick(40);
+    assert.equal(collections, 0);
     // Quiet: one collection, and only one however long it stays quiet.
-    await sleep(300);
+    t.mock.timers.tick(300);
     assert.equal(collections, 1);
     // The next burst arms it again.
     for (let i = 0; i < 100; i++) events.emit('request-completed', completed);
-    await sleep(300);
+    t.mock.timers.tick(300);
     assert.equal(collections, 2);
   } finally {
     stop();

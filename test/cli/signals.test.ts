@@ -8,15 +8,26 @@ import {chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync}
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {after, before, describe, test} from 'node:test';
-import {ROOT, ensureBuilt, freePort} from '../support/binary.js';
+import {ROOT, canConnect, ensureBuilt, freePort} from '../support/binary.js';
 import {TestConsumer, TestProvider} from '../support/dubbo-peers.js';
 import {TmuxTerminal, tmuxAvailable} from '../support/tmux.js';
-import {sleep, waitFor} from '../support/wait.js';
+import {waitFor} from '../support/wait.js';
 
 const skip = tmuxAvailable() ? false : 'tmux is not installed (apt-get install -y tmux); skipping the terminal signal tests';
 
 let dir: string;
 let slow: TestProvider;
+/**
+ * slow-rpc's answers to the tests' calls, held until a test lets them go: the call is surely in
+ * flight when the signal lands. (What up itself asks, to learn what slow-rpc exports, is answered
+ * at once.)
+ */
+const heldAnswers: (() => void)[] = [];
+const SLOW_SERVICE = 'com.example.Slow';
+const callsReceived = (): number => slow.received.filter((request) => request.service === SLOW_SERVICE).length;
+const releaseAnswers = (): void => {
+  for (const answer of heldAnswers.splice(0)) answer();
+};
 let runs = 0;
 const terminals: TmuxTerminal[] = [];
 
@@ -26,8 +37,8 @@ before(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'dubbo-tunnel-signals-'));
   slow = await TestProvider.start({
     application: 'slow-rpc',
-    handler: async () => {
-      await sleep(1500);
+    handler: async (request) => {
+      if (request.service === SLOW_SERVICE) await new Promise<void>((resolve) => heldAnswers.push(resolve));
       return {value: 'slow-rpc:answered'};
     },
   });
@@ -36,6 +47,7 @@ before(async () => {
 after(async () => {
   if (skip !== false) return;
   for (const terminal of terminals) terminal.kill();
+  releaseAnswers();
   await slow.close();
   rmSync(dir, {recursive: true, force: true});
 });
@@ -91,19 +103,23 @@ async function exitStatus(run: ReturnType<typeof launch>): Promise<number | unde
   return run.status();
 }
 
-describe('signals in the terminal UI', {skip}, () => {
+describe('signals in the terminal UI', () => {
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    test(`${signal} in the dashboard drains like q: the call in flight is answered, exit 0`, async () => {
+    test(`${signal} in the dashboard drains like q: the call in flight is answered, exit 0`, {skip}, async () => {
       const port = await freePort();
       const run = launch(['up', '--port', String(port), '--backend', `slow-rpc=127.0.0.1:${slow.port}`]);
       await until(run, (screen) => /^slow-rpc\s+● ready/m.test(screen), 'the dashboard shows slow-rpc');
       await run.started();
       const consumer = await TestConsumer.connect(port);
-      const received = slow.received.length;
+      const received = callsReceived();
       try {
-        const answer = consumer.call({service: 'com.example.Slow', method: 'wait', parameterTypes: '', args: [], attachments: {'target-application': 'slow-rpc'}}, 10_000);
-        await waitFor(() => slow.received.length > received, {message: 'the call reached the provider'});
+        const answer = consumer.call({service: SLOW_SERVICE, method: 'wait', parameterTypes: '', args: [], attachments: {'target-application': 'slow-rpc'}}, 10_000);
+        await waitFor(() => callsReceived() > received, {message: 'the call reached the provider'});
         process.kill(run.pid, signal);
+        // The port closes when the drain starts; only then does the provider answer (well inside
+        // the drain's grace period, which a look at the screen could outlast on a busy machine).
+        await waitFor(async () => !(await canConnect(port)), {timeoutMs: 15_000, message: 'the port closes: it drains'});
+        releaseAnswers();
         const reply = await answer;
         assert.equal(reply.kind === 'value' && reply.value, 'slow-rpc:answered', 'the call in flight is answered');
         assert.equal(await exitStatus(run), 0, run.screen());
@@ -113,26 +129,28 @@ describe('signals in the terminal UI', {skip}, () => {
     });
   }
 
-  test('a second SIGTERM while draining forces the exit (143)', async () => {
+  test('a second SIGTERM while draining forces the exit (143)', {skip}, async () => {
     const port = await freePort();
     const run = launch(['up', '--port', String(port), '--backend', `slow-rpc=127.0.0.1:${slow.port}`]);
     await until(run, (screen) => /^slow-rpc\s+● ready/m.test(screen), 'the dashboard shows slow-rpc');
     await run.started();
     const consumer = await TestConsumer.connect(port);
     try {
-      const answer = consumer.call({service: 'com.example.Slow', method: 'wait', parameterTypes: '', args: [], attachments: {'target-application': 'slow-rpc'}}, 10_000).catch((error: unknown) => error);
-      await waitFor(() => slow.received.length > 0, {message: 'the call reached the provider'});
+      const received = callsReceived();
+      const answer = consumer.call({service: SLOW_SERVICE, method: 'wait', parameterTypes: '', args: [], attachments: {'target-application': 'slow-rpc'}}, 10_000).catch((error: unknown) => error);
+      await waitFor(() => callsReceived() > received, {message: 'the call reached the provider'});
       process.kill(run.pid, 'SIGTERM');
       await until(run, (screen) => screen.includes('stopping'), 'the dashboard says it is stopping');
       process.kill(run.pid, 'SIGTERM');
       assert.equal(await exitStatus(run), 143);
       await answer;
     } finally {
+      releaseAnswers();
       await consumer.close();
     }
   });
 
-  test('in the picker, SIGTERM, SIGINT, Esc and Ctrl-C all end with status 0', async () => {
+  test('in the picker, SIGTERM, SIGINT, Esc and Ctrl-C all end with status 0', {skip}, async () => {
     for (const stop of ['SIGTERM', 'SIGINT', 'Escape', 'C-c'] as const) {
       const run = launch(['demo', '--port', String(await freePort())]);
       await until(run, (screen) => screen.includes('Pick applications to route') && screen.includes('3 of 3 selected'), 'the picker lists the demo applications');

@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
 import {TunnelEventBus} from '../../src/core/events.js';
 import {foldedSuffix} from '../../src/core/fold.js';
-import {sleep, waitFor} from '../support/wait.js';
 
 describe('folding identical log lines', () => {
-  it('shows the first line, counts the repeats and says how many there were, once per window', async () => {
+  it('shows the first line, counts the repeats and says how many there were, once per window', (t) => {
+    // Mocked timers: a window ends exactly when the test says so, however busy the machine is.
+    t.mock.timers.enable({apis: ['setTimeout']});
     const events = new TunnelEventBus({foldWindowMs: 300});
     const seen: string[] = [];
     events.on('log', ({level, message}) => seen.push(`${level} ${message}`));
@@ -13,14 +14,20 @@ describe('folding identical log lines', () => {
     events.log('warn', 'another line');
     events.log('info', 'user-rpc: port-forward failed');
     assert.deepEqual(seen, ['warn user-rpc: port-forward failed', 'warn another line', 'info user-rpc: port-forward failed']);
-    await waitFor(() => seen.length === 4, {message: 'the summary'});
+    t.mock.timers.tick(299);
+    assert.equal(seen.length, 3, 'no summary before the window ends');
+    t.mock.timers.tick(1);
+    assert.equal(seen.length, 4);
     assert.equal(seen[3], 'warn user-rpc: port-forward failed … ×1,239 in the last 300 ms');
     // The flood goes on: one summary per window; then a quiet window and the line shows again.
     events.log('warn', 'user-rpc: port-forward failed');
     events.log('warn', 'user-rpc: port-forward failed');
-    await waitFor(() => seen.length === 5, {message: 'the second summary'});
+    assert.equal(seen.length, 4, 'repeats inside the next window are counted, not shown');
+    t.mock.timers.tick(300);
+    assert.equal(seen.length, 5);
     assert.equal(seen[4], 'warn user-rpc: port-forward failed … ×2 in the last 300 ms');
-    await sleep(400);
+    t.mock.timers.tick(400);
+    assert.equal(seen.length, 5, 'a window without repeats says nothing');
     events.log('warn', 'user-rpc: port-forward failed');
     assert.equal(seen.at(-1), 'warn user-rpc: port-forward failed');
     events.log('warn', 'user-rpc: port-forward failed');

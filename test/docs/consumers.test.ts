@@ -368,21 +368,22 @@ const EXPECTED_3X: [string, string][] = [
   ['invoke-direct', '{target-application=user-rpc} continued=true result=null'], ['invoke-none', '{} continued=true result=null'],
 ];
 
-describe('the Java snippets compile and behave (javac)', {skip: JAVA_SKIP}, () => {
+describe('the Java snippets compile and behave (javac)', () => {
+  const skip = JAVA_SKIP;
   let work: string;
   before(() => {
-    work = mkdtempSync(path.join(os.tmpdir(), 'dubbo-tunnel-java-'));
+    if (skip === false) work = mkdtempSync(path.join(os.tmpdir(), 'dubbo-tunnel-java-'));
   });
   after(() => {
-    rmSync(work, {recursive: true, force: true});
+    if (skip === false) rmSync(work, {recursive: true, force: true});
   });
 
-  test('Dubbo 3.x: the Filter and the @DubboReference class compile; the Filter picks the right target', async () => {
+  test('Dubbo 3.x: the Filter and the @DubboReference class compile; the Filter picks the right target', {skip}, async () => {
     const results = await compileAndRun(path.join(work, '3'), 'dubbo-3', snippet('java-filter'));
     assert.deepEqual([...results], EXPECTED_3X);
   });
 
-  test('Dubbo 2.7: with the one line the doc says to change, the same class compiles and works', async () => {
+  test('Dubbo 2.7: with the one line the doc says to change, the same class compiles and works', {skip}, async () => {
     const filter = snippet('java-filter');
     const replacement = /For Dubbo 2\.7 use: (return [^;]+;)/.exec(filter)?.[1];
     assert.ok(replacement, 'the Filter\'s comment tells what to use on 2.7');
@@ -393,7 +394,7 @@ describe('the Java snippets compile and behave (javac)', {skip: JAVA_SKIP}, () =
     assert.deepEqual([...results], EXPECTED_3X.map(([k, v]): [string, string] => [k, k === 'registry3' ? 'null' : v]));
   });
 
-  test('the 3.x text does not compile against 2.7 (why the doc names the replacement)', async () => {
+  test('the 3.x text does not compile against 2.7 (why the doc names the replacement)', {skip}, async () => {
     const dir = path.join(work, 'mismatch');
     mkdirSync(dir, {recursive: true});
     const file = path.join(dir, 'TargetApplicationFilter.java');

@@ -7,7 +7,6 @@
 // Builds dist/ first when it is missing or older than src/ (the binary runs the bundle, dist/cli.js).
 import {after, before, describe, it} from 'node:test';
 import assert from 'node:assert/strict';
-import {spawnSync} from 'node:child_process';
 import {chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
@@ -15,79 +14,18 @@ import {TestConsumer, TestProvider} from '../support/dubbo-peers.js';
 import {FakeKubeApi} from '../support/fake-kube-api.js';
 import {waitFor} from '../support/wait.js';
 import {ROOT, canConnect, ensureBuilt, freePort} from '../support/binary.js';
+import {TmuxTerminal, tmuxAvailable} from '../support/tmux.js';
 
 const COLUMNS = 100;
 const ROWS = 30;
 
-function tmuxAvailable(): boolean {
-  const result = spawnSync('tmux', ['-V'], {encoding: 'utf8'});
-  return result.status === 0;
-}
-
-/** One isolated tmux server (`-L <unique socket>`) running one command in a fixed-size window. */
-class Terminal {
-  readonly socket = `dubbo-tunnel-e2e-${process.pid}-${Date.now().toString(36)}`;
-  #socketPath: string | undefined;
-
-  constructor(private readonly script: string) {}
-
-  #tmux(...args: string[]): string {
-    const result = spawnSync('tmux', ['-L', this.socket, ...args], {encoding: 'utf8', env: this.#env()});
-    if (result.status !== 0) throw new Error(`tmux ${args.join(' ')} failed: ${result.stderr}`);
-    return result.stdout;
-  }
-
-  #env(): NodeJS.ProcessEnv {
-    const env = {...process.env};
-    // Not nested in whatever tmux runs this test.
-    delete env['TMUX'];
-    return env;
-  }
-
-  start(): void {
-    this.#tmux('-f', '/dev/null', 'new-session', '-d', '-x', String(COLUMNS), '-y', String(ROWS), 'sh', this.script);
-    // Keep the pane (and its last screen) after the program exits, so the final frame can be read.
-    this.#tmux('set-option', '-g', 'remain-on-exit', 'on');
-    this.#socketPath = this.#tmux('display-message', '-p', '#{socket_path}').trim();
-  }
-
-  keys(...keys: string[]): void {
-    this.#tmux('send-keys', ...keys);
-  }
-
-  /** Literal text (no key-name lookup), e.g. a filter. */
-  type(text: string): void {
-    this.#tmux('send-keys', '-l', text);
-  }
-
-  screen(): string {
-    return this.#tmux('capture-pane', '-p');
-  }
-
-  async waitFor(predicate: (screen: string) => boolean, message: string, timeoutMs = 15_000): Promise<string> {
-    let last = '';
-    try {
-      await waitFor(() => predicate((last = this.screen())), {timeoutMs, intervalMs: 50, message});
-    } catch (error) {
-      throw new Error(`${(error as Error).message}\n--- screen ---\n${last}`);
-    }
-    return last;
-  }
-
-  /** Stops the tmux server (and the program in it) and removes its socket file. */
-  kill(): void {
-    spawnSync('tmux', ['-L', this.socket, 'kill-server'], {env: this.#env()});
-    if (this.#socketPath !== undefined) rmSync(this.#socketPath, {force: true});
-  }
-}
-
 const skip = tmuxAvailable() ? false : 'tmux is not installed (apt-get install -y tmux); skipping the terminal end-to-end test';
 
-describe('dubbo-tunnel up in a real terminal (tmux)', {skip}, () => {
+describe('dubbo-tunnel up in a real terminal (tmux)', () => {
   let dir: string;
   let api: FakeKubeApi;
   let providers: TestProvider[] = [];
-  const terminals: Terminal[] = [];
+  const terminals: TmuxTerminal[] = [];
   let port: number;
   let configDir: string;
   const captures: Record<string, string> = {};
@@ -96,7 +34,7 @@ describe('dubbo-tunnel up in a real terminal (tmux)', {skip}, () => {
   let runs = 0;
 
   /** Starts `up` in a fresh tmux server; returns the terminal and the file its exit code lands in. */
-  function launch(): {terminal: Terminal; exitFile: string} {
+  function launch(): {terminal: TmuxTerminal; exitFile: string} {
     runs++;
     const exitFile = join(dir, `exit-code-${runs}`);
     const script = join(dir, `run-${runs}.sh`);
@@ -111,7 +49,7 @@ describe('dubbo-tunnel up in a real terminal (tmux)', {skip}, () => {
       '',
     ].join('\n'));
     chmodSync(script, 0o755);
-    const started = new Terminal(script);
+    const started = new TmuxTerminal(script, {columns: COLUMNS, rows: ROWS});
     terminals.push(started);
     started.start();
     return {terminal: started, exitFile};
@@ -133,6 +71,7 @@ describe('dubbo-tunnel up in a real terminal (tmux)', {skip}, () => {
   }
 
   before(async () => {
+    if (skip !== false) return;
     ensureBuilt();
     dir = mkdtempSync(join(tmpdir(), 'dubbo-tunnel-e2e-'));
     configDir = join(dir, 'config');
@@ -163,7 +102,7 @@ describe('dubbo-tunnel up in a real terminal (tmux)', {skip}, () => {
   // only the consumer's calls count here.
   const demoCalls = (provider: TestProvider | undefined): number => provider?.received.filter((request) => request.service === 'com.example.DemoService').length ?? 0;
 
-  it('picks two applications by keys, shows them ready, counts requests, and closes the port on q', async () => {
+  it('picks two applications by keys, shows them ready, counts requests, and closes the port on q', {skip}, async () => {
     const {terminal: screen, exitFile} = launch();
     let text = await screen.waitFor((s) => s.includes('user-rpc') && s.includes('order-rpc') && s.includes('pay-rpc'), 'the picker lists the three applications');
     assert.match(text, /Pick applications to route · context kind-dev · namespace default/);
@@ -218,7 +157,7 @@ describe('dubbo-tunnel up in a real terminal (tmux)', {skip}, () => {
     assert.deepEqual([...(saved.selections?.['kind-dev/default'] ?? [])].sort(), ['order-rpc', 'user-rpc']);
   });
 
-  it('preselects the remembered choice next time; p adds an application without restarting; ctrl-c stops', async () => {
+  it('preselects the remembered choice next time; p adds an application without restarting; ctrl-c stops', {skip}, async () => {
     const {terminal: screen, exitFile} = launch();
     let text = await screen.waitFor((s) => s.includes('2 of 3 selected'), 'the remembered pair is preselected');
     assert.match(text, /\[x\]\s+order-rpc/);

@@ -2,7 +2,6 @@
 // and dashboard over the simulated cluster; a call shows up in the dashboard; q stops everything.
 // Needs tmux (Debian: apt-get install -y tmux); skipped with a message otherwise.
 import assert from 'node:assert/strict';
-import {spawnSync} from 'node:child_process';
 import {chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
@@ -10,25 +9,12 @@ import {after, before, test} from 'node:test';
 import {callOnce} from '../../src/client/dubbo-client.js';
 import {waitFor} from '../support/wait.js';
 import {ROOT, canConnect, ensureBuilt, freePort} from '../support/binary.js';
+import {TmuxTerminal, tmuxAvailable} from '../support/tmux.js';
 
-const tmux = spawnSync('tmux', ['-V'], {encoding: 'utf8'}).status === 0;
-const skip = tmux ? false : 'tmux is not installed (apt-get install -y tmux); skipping the terminal demo test';
-const socket = `dubbo-tunnel-demo-${process.pid}-${Date.now().toString(36)}`;
-
-function env(): NodeJS.ProcessEnv {
-  const copy = {...process.env};
-  delete copy['TMUX'];
-  return copy;
-}
-
-function tmuxRun(...args: string[]): string {
-  const result = spawnSync('tmux', ['-L', socket, ...args], {encoding: 'utf8', env: env()});
-  if (result.status !== 0) throw new Error(`tmux ${args.join(' ')} failed: ${result.stderr}`);
-  return result.stdout;
-}
+const skip = tmuxAvailable() ? false : 'tmux is not installed (apt-get install -y tmux); skipping the terminal demo test';
 
 let dir: string;
-let socketPath: string | undefined;
+let terminal: TmuxTerminal | undefined;
 
 before(() => {
   if (skip !== false) return;
@@ -38,8 +24,7 @@ before(() => {
 
 after(() => {
   if (skip !== false) return;
-  spawnSync('tmux', ['-L', socket, 'kill-server'], {env: env()});
-  if (socketPath !== undefined) rmSync(socketPath, {force: true});
+  terminal?.kill();
   rmSync(dir, {recursive: true, force: true});
 });
 
@@ -57,16 +42,12 @@ test('demo in a terminal: banner, picker, dashboard with the call hints, a call 
     '',
   ].join('\n'));
   chmodSync(script, 0o755);
-  tmuxRun('-f', '/dev/null', 'new-session', '-d', '-x', '120', '-y', '40', 'sh', script);
-  tmuxRun('set-option', '-g', 'remain-on-exit', 'on');
-  socketPath = tmuxRun('display-message', '-p', '#{socket_path}').trim();
+  const tmux = new TmuxTerminal(script, {columns: 120, rows: 40});
+  terminal = tmux;
+  tmux.start();
   let screen = '';
   const until = async (predicate: (text: string) => boolean, message: string) => {
-    try {
-      await waitFor(() => predicate((screen = tmuxRun('capture-pane', '-p'))), {timeoutMs: 20_000, intervalMs: 50, message});
-    } catch (error) {
-      throw new Error(`${(error as Error).message}\n--- screen ---\n${screen}`);
-    }
+    screen = await tmux.waitFor(predicate, message, 20_000);
   };
 
   await until((s) => s.includes('Pick applications to route · context dubbo-tunnel-demo · namespace demo') && s.includes('3 of 3 selected'), 'the picker lists the demo applications, all ticked on a first run');
@@ -76,7 +57,7 @@ test('demo in a terminal: banner, picker, dashboard with the call hints, a call 
   assert.ok(api !== undefined, screen);
   assert.match(screen, /\[x\]\s+order-rpc\s+demo\s+service\s+1/);
   assert.match(screen, /\[x\]\s+user-rpc\s+demo\s+ingress\s+2/);
-  tmuxRun('send-keys', 'Enter');
+  tmux.keys('Enter');
   await until((s) => ['order-rpc', 'pay-rpc', 'user-rpc'].every((app) => new RegExp(`^${app}\\s+● ready`, 'm').test(s)) && s.includes('demo ready; try these from another terminal:'),
     'the dashboard shows three ready applications and the hints');
   assert.match(screen, new RegExp(`listening dubbo://localhost:${port}`));
@@ -88,7 +69,7 @@ test('demo in a terminal: banner, picker, dashboard with the call hints, a call 
   assert.equal(result.kind, 'value');
   await until((s) => /order-rpc com\.example\.demo\.OrderService#listOrders OK/.test(s) && /^order-rpc\s+● ready\s+\S+\s+1\s+0\s/m.test(s), 'the call is counted');
 
-  tmuxRun('send-keys', 'q');
+  tmux.keys('q');
   await waitFor(() => existsSync(exitFile) && readFileSync(exitFile, 'utf8').trim() !== '', {timeoutMs: 15_000, message: 'the demo exits'});
   assert.equal(readFileSync(exitFile, 'utf8').trim(), '0');
   assert.equal(await canConnect(port), false, 'nothing listens on the port any more');

@@ -127,6 +127,16 @@ describe('StatsStore', () => {
     store.dispose();
   });
 
+  it('rows carry where each application comes from (routes-changed origins)', () => {
+    const events = new TunnelEventBus();
+    const store = new StatsStore(events, {throttleMs: 0});
+    events.emit('routes-changed', {applications: ['user-rpc', 'pay-rpc'], origins: {'user-rpc': 'local', 'pay-rpc': 'staging'}});
+    events.emit('routes-changed', {applications: ['order-rpc']});
+    events.emit('routes-changed', {applications: ['user-rpc', 'pay-rpc'], origins: {'user-rpc': 'local', 'pay-rpc': 'staging'}});
+    assert.deepEqual(store.getSnapshot().applications.map((row) => [row.application, row.origin]), [['user-rpc', 'local'], ['pay-rpc', 'staging']]);
+    store.dispose();
+  });
+
   it('takes listening addresses from the event or from `initial`', () => {
     const {bus, store} = setup({initial: {addresses: ['127.0.0.1:20880'], port: 20880}});
     assert.deepEqual(store.getSnapshot().addresses, ['127.0.0.1:20880']);
@@ -202,25 +212,27 @@ describe('StatsStore', () => {
     store.dispose();
   });
 
-  it('spaces notifications at least throttleMs apart under steady traffic', async () => {
+  it('spaces notifications at least throttleMs apart under steady traffic', (t) => {
+    // Mocked clock and timers: the gaps are the store's doing, not the machine's load.
+    t.mock.timers.enable({apis: ['setTimeout', 'Date']});
     const bus = new TunnelEventBus();
     const store = new StatsStore(bus, {throttleMs: 40});
     const times: number[] = [];
-    store.subscribe(() => times.push(performance.now()));
-    const until = performance.now() + 300;
-    while (performance.now() < until) {
+    store.subscribe(() => times.push(Date.now()));
+    // A request every 2 ms for 300 ms.
+    for (let elapsed = 0; elapsed < 300; elapsed += 2) {
       bus.emit('request-completed', request());
-      await new Promise((resolve) => setImmediate(resolve));
+      t.mock.timers.tick(2);
     }
-    await waitFor(() => times.length > 0);
-    const gaps = times.slice(1).map((t, i) => t - (times[i] ?? 0));
+    t.mock.timers.tick(40);
+    const gaps = times.slice(1).map((time, i) => time - (times[i] ?? 0));
     assert.ok(times.length >= 3 && times.length <= 9, `${times.length} notifications in 300 ms`);
-    // Timers may fire a millisecond early relative to performance.now().
-    assert.ok(gaps.every((gap) => gap >= 38), `gaps ${gaps.map((gap) => gap.toFixed(1)).join(', ')}`);
+    assert.ok(gaps.every((gap) => gap >= 40), `gaps ${gaps.join(', ')}`);
     store.dispose();
   });
 
-  it('dispose() unsubscribes from the bus and cancels a pending notification', async () => {
+  it('dispose() unsubscribes from the bus and cancels a pending notification', (t) => {
+    t.mock.timers.enable({apis: ['setTimeout', 'Date']});
     const bus = new TunnelEventBus();
     const store = new StatsStore(bus, {throttleMs: 5});
     let notified = false;
@@ -230,7 +242,7 @@ describe('StatsStore', () => {
     store.dispose();
     assert.equal(bus.listenerCount('request-completed'), 0);
     assert.equal(bus.listenerCount('backend-state-changed'), 0);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    t.mock.timers.tick(1000);
     assert.equal(notified, false);
   });
 

@@ -5,9 +5,16 @@ import path from 'node:path';
 
 export const DISCOVERY_FIXTURES = process.env['DUBBO_DISCOVERY_FIXTURES'] ?? path.resolve(import.meta.dirname, '../../../shared/fixtures/dubbo-discovery');
 
+/** Why the tests that read the captures are skipped, or false when the captures are there. */
 export const fixturesMissing: string | false = existsSync(path.join(DISCOVERY_FIXTURES, 'README.md'))
   ? false
   : `the discovery captures are not at ${DISCOVERY_FIXTURES} (expected ../shared/fixtures/dubbo-discovery next to the repository; set DUBBO_DISCOVERY_FIXTURES to point elsewhere)`;
+
+// CI always has the captures, so there a missing folder fails every file that reads them instead of
+// quietly skipping their tests (scripts/run-tests.mjs sets this when CI is set).
+if (fixturesMissing !== false && process.env['TEST_FIXTURES_REQUIRED'] === '1') {
+  throw new Error(`${fixturesMissing}. With CI set, the tests that read them must run, not skip.`);
+}
 
 export function fixture(name: string): Buffer {
   return readFileSync(path.join(DISCOVERY_FIXTURES, name));

@@ -55,6 +55,11 @@ export class TmuxTerminal {
     this.#tmux('send-keys', ...keys);
   }
 
+  /** Literal text (no key-name lookup), e.g. a filter. */
+  type(text: string): void {
+    this.#tmux('send-keys', '-l', text);
+  }
+
   screen(): string {
     return this.#tmux('capture-pane', '-p');
   }
@@ -62,7 +67,8 @@ export class TmuxTerminal {
   async waitFor(predicate: (screen: string) => boolean, message: string, timeoutMs = 15_000): Promise<string> {
     let last = '';
     try {
-      await waitFor(() => predicate((last = this.screen())), {timeoutMs, intervalMs: 50, message});
+      // Every look is a tmux process (about 10 ms of CPU): ten a second is enough for a person's pace.
+      await waitFor(() => predicate((last = this.screen())), {timeoutMs, intervalMs: 100, message});
     } catch (error) {
       throw new Error(`${(error as Error).message}\n--- screen ---\n${last}`);
     }

@@ -70,4 +70,11 @@ describe('line reporter', () => {
     assert.equal(lines.length, 2);
     assert.match(lines[1] ?? '', /no ready pods … ×4 in the last 5 s$/);
   });
+
+  test('routes-changed names where each application comes from: "routing user-rpc (local), pay-rpc (staging)"', () => {
+    const info = collect({level: 'info', json: false});
+    info.events.emit('routes-changed', {applications: ['user-rpc', 'pay-rpc'], origins: {'user-rpc': 'local', 'pay-rpc': 'staging'}});
+    info.events.emit('routes-changed', {applications: ['order-rpc']});
+    assert.deepEqual(info.lines(), ['10:00:00.123 routing user-rpc (local), pay-rpc (staging)', '10:00:00.123 routing order-rpc']);
+  });
 });
