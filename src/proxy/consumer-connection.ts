@@ -14,6 +14,7 @@ import {localAnswer} from '../router/local-answer.js';
 import type {LocalAnswer} from '../router/local-answer.js';
 import type {RouteView} from '../router/route-table.js';
 import {routeRequest} from '../router/route-request.js';
+import type {RequestDecision} from '../router/route-request.js';
 import {Backpressure} from './backpressure.js';
 import {Exchange} from './completion.js';
 import {Upstream} from './upstream.js';
@@ -163,7 +164,7 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
   oversize(header: FrameHeader): void {
     if (!header.isRequest || header.event) return;
     // Same text as Dubbo's ExceedPayloadLimitException, plus how to raise our limit.
-    this.#answerLocally(header, this.#exchange(header, undefined, undefined, undefined), localAnswer('DT_ERR_FRAME_TOO_LARGE',
+    this.#answerLocally(header, new Exchange(this.#options.events, 'dubbo', this.id, header.requestId, !header.twoWay, undefined, undefined, undefined), localAnswer('DT_ERR_FRAME_TOO_LARGE',
       `Data length too large: ${header.bodyLength}, max payload: ${this.maxBodyLength}; the request was not forwarded (raise the limit with --max-payload <bytes>)`));
   }
 
@@ -182,17 +183,12 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
   #routeRequest(header: FrameHeader, frame: Buffer, forward: FrameBytes = frame): void {
     const startedAt = performance.now();
     const decision = routeRequest(this.#options.routes.current, this.#peeker.peek(header.serializationId, frame), this.#options.attachmentKey);
-    // An unreadable body has no target and is answered as such, shutting down or not.
-    if (this.#shuttingDown && decision.target !== undefined) {
-      this.#answerLocally(header, this.#exchange(header, undefined, decision.target, startedAt), localAnswer('DT_ERR_SHUTTING_DOWN', `shutting down; ${decision.target} was not forwarded`));
-      return;
-    }
-    if (!decision.forward) {
-      this.#answerLocally(header, this.#exchange(header, undefined, decision.target, startedAt), decision.answer);
+    if (!decision.forward || this.#shuttingDown) {
+      this.#refuse(header, decision, startedAt);
       return;
     }
     const upstream = this.#upstreamFor(decision.backend);
-    const exchange = this.#exchange(header, decision.backend.application, decision.target, startedAt);
+    const exchange = new Exchange(this.#options.events, 'dubbo', this.id, header.requestId, !header.twoWay, decision.backend.application, decision.target, startedAt);
     if (header.twoWay) {
       upstream.send(header, forward, exchange);
     } else {
@@ -202,8 +198,13 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
     }
   }
 
-  #exchange(header: FrameHeader, application: string | undefined, target: string | undefined, startedAt: number | undefined): Exchange {
-    return new Exchange(this.#options.events, 'dubbo', this.id, header.requestId, !header.twoWay, application, target, startedAt);
+  /** A request that is not forwarded: no route, an unreadable body, or shutting down. */
+  #refuse(header: FrameHeader, decision: RequestDecision, startedAt: number): void {
+    // An unreadable body has no target and is answered as such, shutting down or not.
+    const answer = decision.forward || (this.#shuttingDown && decision.target !== undefined)
+      ? localAnswer('DT_ERR_SHUTTING_DOWN', `shutting down; ${decision.target} was not forwarded`)
+      : decision.answer;
+    this.#answerLocally(header, new Exchange(this.#options.events, 'dubbo', this.id, header.requestId, !header.twoWay, undefined, decision.target, startedAt), answer);
   }
 
   #upstreamFor(backend: Backend): Upstream {

@@ -399,4 +399,31 @@ describe('listening', () => {
     await consumer.close();
     await user.close();
   });
+
+  test('while closing gracefully, new requests are refused as shutting down, an unreadable one as such; what was in flight is answered', async () => {
+    const user = await TestProvider.start({application: 'user-rpc', handler: async () => {
+      await sleep(300);
+      return {value: 'late'};
+    }});
+    const order = await TestProvider.start({application: 'order-rpc'});
+    const tunnel = await startTunnel([user, order]);
+    const consumer = await tunnel.consumer();
+    const inFlight = consumer.call(request('user-rpc'));
+    await waitFor(() => user.received.length === 1);
+    const closing = tunnel.server.close(2000);
+    const routed = await consumer.call(request('user-rpc'));
+    assert.match(errorText(routed), /^dubbo-tunnel \[DT_ERR_SHUTTING_DOWN\]: shutting down; com\.example\.UserService#getUser was not forwarded/);
+    const unrouted = await consumer.call(request('nope-rpc'));
+    assert.match(errorText(unrouted), /\[DT_ERR_SHUTTING_DOWN\]/, 'a request without a route is refused as shutting down too');
+    consumer.send(encodeFrame({id: 77n, flags: FLAG_REQUEST | FLAG_TWOWAY | 2, status: 0, body: Buffer.from([0x05, 0x32, 0x2e, 0x30, 0x2e, 0x32, 0x40, 0x40])}));
+    assert.equal((await consumer.waitForFrame((f) => f.id === 77n)).status, 40, 'an unreadable body has no target to name and is answered as unreadable');
+    const answer = await inFlight;
+    assert.equal(answer.kind === 'value' && answer.value, 'late');
+    await closing;
+    const codes = tunnel.completed.map((entry) => entry.code ?? 'ok');
+    assert.deepEqual(codes.sort(), ['DT_ERR_BAD_BODY', 'DT_ERR_SHUTTING_DOWN', 'DT_ERR_SHUTTING_DOWN', 'ok']);
+    assert.equal(user.received.length, 1, 'nothing new was forwarded');
+    await tunnel.close();
+    await Promise.all([user.close(), order.close()]);
+  });
 });
