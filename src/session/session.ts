@@ -108,6 +108,7 @@ export class TunnelSession implements AppSession {
       return giveUp(error);
     }
     learning?.listening(options.listen.host ?? '::', server.port, publisher.routes);
+    announceWaiting(live, publisher.routes, choice, events);
     return new TunnelSession({options, sources: live, publisher, learning, server, choice});
   }
 
@@ -146,6 +147,18 @@ export class TunnelSession implements AppSession {
     })();
     return this.#stopping;
   }
+}
+
+/**
+ * A session that listens but routes nothing (a namespace without backends yet, chosen names not
+ * there yet) says so: the log and the dashboard show what it waits for, instead of a silent port.
+ */
+function announceWaiting(live: readonly BackendSource[], routes: RouteView, choice: Choice, events: TunnelEventBus): void {
+  if (routes.current.backends.size > 0) return;
+  const clusters = live.filter((source) => source.kind === 'cluster');
+  if (clusters.length === 0) return;
+  const places = clusters.map((source) => `${source.namespace === '*' ? 'all namespaces' : `namespace ${source.namespace ?? 'default'}`} of context ${source.context ?? '?'}`);
+  events.emit('backends-awaited', {applications: choice === 'all' ? 'all' : choice.map((entry) => parseChoice(entry).application), places});
 }
 
 /**
