@@ -18,6 +18,7 @@ import {printSettingsWarnings} from '../settings-warnings.js';
 const OPTIONS = {
   ...KUBE_OPTIONS,
   json: {type: 'boolean', description: 'print a JSON array (application, namespace, service, port, servicePort, targetPort, source, origin, readyPods) instead of the table'},
+  verbose: {type: 'boolean', description: 'also print the details behind warnings (with --interfaces: what each way of asking answered)'},
   interfaces: {type: 'boolean', description: 'ask every application which services it exports (through short-lived port-forwards) and list them; with --json: application, services, via, reason'},
 } as const satisfies OptionTable;
 
@@ -72,8 +73,10 @@ async function run(args: string[], context: CliContext): Promise<number> {
   const kube = kubeOptionsFrom(values, settings.values);
   const json = values.json ?? false;
   const events = new TunnelEventBus();
+  const verbose = values.verbose ?? false;
   events.on('log', ({level, message}) => {
     if (level === 'warn' || level === 'error') context.stderr.write(`dubbo-tunnel: ${level === 'warn' ? 'warning' : 'error'}: ${message}\n`);
+    else if (verbose) context.stderr.write(`dubbo-tunnel: ${message}\n`);
   });
   const places = kubePlacesFrom(values);
   // -A is listed as several places too: two namespaces may offer one name, and a listing hides none.
