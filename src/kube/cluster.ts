@@ -88,6 +88,8 @@ export class KubeCluster {
   readonly client: KubeClient;
   /** See ClusterOptions.everyNamespace. */
   readonly everyNamespace: boolean;
+  /** -l as given (the error for an empty result names it). */
+  readonly #selectorText: string | undefined;
   readonly #events: TunnelEventBus;
   readonly #endpoints: EndpointTracker;
   readonly #serving = new Set<Serving>();
@@ -98,8 +100,9 @@ export class KubeCluster {
   /** Time limits for backends and watches. */
   readonly #timing: KubeTiming;
 
-  private constructor(input: {client: KubeClient; contextName: string; namespace: string | undefined; defaultNamespace: string; rules: DiscoveryRules; events: TunnelEventBus; everyNamespace: boolean; timing?: KubeTiming; onWatching?: ClusterOptions['onWatching']}) {
+  private constructor(input: {client: KubeClient; contextName: string; namespace: string | undefined; defaultNamespace: string; rules: DiscoveryRules; events: TunnelEventBus; everyNamespace: boolean; selectorText?: string; timing?: KubeTiming; onWatching?: ClusterOptions['onWatching']}) {
     this.#timing = input.timing ?? {};
+    this.#selectorText = input.selectorText;
     this.#onWatching = input.onWatching;
     this.client = input.client;
     this.everyNamespace = input.everyNamespace;
@@ -161,6 +164,7 @@ export class KubeCluster {
       rules,
       events: options.events,
       everyNamespace: options.everyNamespace ?? false,
+      ...(rules.selector === undefined || options.selector === undefined ? {} : {selectorText: options.selector.trim()}),
       ...(options.timing === undefined ? {} : {timing: options.timing}),
       ...(options.onWatching === undefined ? {} : {onWatching: options.onWatching}),
     });
@@ -250,10 +254,10 @@ export class KubeCluster {
       searched.push(`Ingresses of class ${this.rules.ingressClass} (spec.ingressClassName or annotation ${LEGACY_INGRESS_CLASS_ANNOTATION})`);
     }
     if (this.rules.source !== 'ingress') {
-      searched.push(`Services with a port named dubbo or dubbo-* or port ${DUBBO_DEFAULT_PORT}${this.rules.selector === undefined ? '' : ' matching -l'}`);
+      searched.push(`Services with a port named dubbo or dubbo-* or port ${DUBBO_DEFAULT_PORT}${this.#selectorText === undefined ? '' : ` matching -l '${this.#selectorText}'`}`);
     }
     return new DubboTunnelError('DT_ERR_NO_BACKENDS', `no Dubbo backends found in ${where} of context '${this.contextName}' (searched ${searched.join(' and ')})`, {
-      hint: `mark a backend: name its Service port \`dubbo\` (ports: [{name: dubbo, port: ${DUBBO_DEFAULT_PORT}}]), or create an Ingress with ingressClassName: ${this.rules.ingressClass} and the application name as host; or try another namespace (-n, -A). See docs/kubernetes.md`,
+      hint: `${this.#selectorText === undefined ? '' : `check -l '${this.#selectorText}' against the labels (kubectl get services --show-labels), or leave it out; `}mark a backend: name its Service port \`dubbo\` (ports: [{name: dubbo, port: ${DUBBO_DEFAULT_PORT}}]), or create an Ingress with ingressClassName: ${this.rules.ingressClass} and the application name as host; or try another namespace (-n, -A). See docs/kubernetes.md`,
     });
   }
 

@@ -95,6 +95,10 @@ describe('dubbo-tunnel ls', () => {
     const json = capture();
     assert.equal(await main(['ls', '--kubeconfig', kube.kubeconfig, '-n', 'empty-ns', '--json'], json.context), 1);
     assert.equal(json.stdout().trim(), '[]', 'scripts still get valid JSON');
+    const selected = capture();
+    assert.equal(await main(['ls', '--kubeconfig', kube.kubeconfig, '-l', 'team=nobody'], selected.context), 1);
+    assert.match(selected.stderr(), /no Dubbo backends found in namespace default .*matching -l 'team=nobody'/);
+    assert.match(selected.stderr(), /fix: check -l 'team=nobody' against the labels/);
     const bad = capture();
     assert.equal(await main(['ls', '--kubeconfig', kube.kubeconfig, '--source', 'dns'], bad.context), 2);
     assert.match(bad.stderr(), /--source must be ingress, service or auto/);
