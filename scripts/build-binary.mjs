@@ -17,7 +17,7 @@ import {copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node
 import {createRequire} from 'node:module';
 import {dirname, join} from 'node:path';
 import {fileURLToPath} from 'node:url';
-import {commonOptions} from './build.mjs';
+import {OPTIONAL_EXTERNALS, commonOptions} from './build.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = join(root, 'dist-bin');
@@ -53,6 +53,28 @@ const inkDevtoolsWithoutTopLevelAwait = {
       }
       return {contents, loader: 'js', resolveDir: dirname(args.path)};
     });
+  },
+};
+
+/**
+ * The packages the bundle only probes for (OPTIONAL_EXTERNALS: ws's native speed-ups, node-fetch's
+ * `encoding`, mz's `graceful-fs`) are left to require() in the npm package. The executable's
+ * require() loads Node's built-in modules only, and Node prints a warning ("Currently the require()
+ * provided to the main script embedded into single-executable applications only supports loading
+ * built-in modules") the first time it is asked for anything else, above `ls`, `doctor` and the
+ * picker. Here each of them is a module that fails the way a missing package does, which every
+ * caller already expects (they are optional), so require() is never asked.
+ */
+const optionalPackagesAbsent = {
+  name: 'optional-packages-absent',
+  setup(pluginBuild) {
+    const names = Object.keys(OPTIONAL_EXTERNALS);
+    const filter = new RegExp(`^(${names.map((name) => name.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&')).join('|')})$`);
+    pluginBuild.onResolve({filter}, (args) => ({path: args.path, namespace: 'optional-package-absent'}));
+    pluginBuild.onLoad({filter: /.*/, namespace: 'optional-package-absent'}, (args) => ({
+      contents: `throw Object.assign(new Error(${JSON.stringify(`Cannot find module '${args.path}' (not part of the dubbo-tunnel executable)`)}), {code: 'MODULE_NOT_FOUND'});`,
+      loader: 'js',
+    }));
   },
 };
 
@@ -120,7 +142,7 @@ await build({
   // main.ts falls back to import.meta.url only when the version is not defined, which it is here.
   logOverride: {'empty-import-meta': 'silent'},
   // First, so that their onLoad wins over the common plugins' for the same files.
-  plugins: [inkDevtoolsWithoutTopLevelAwait, yogaWithoutTopLevelAwait, ...common.plugins],
+  plugins: [inkDevtoolsWithoutTopLevelAwait, yogaWithoutTopLevelAwait, optionalPackagesAbsent, ...common.plugins],
 });
 
 writeFileSync(join(work, 'sea-config.json'), JSON.stringify({

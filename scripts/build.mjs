@@ -30,7 +30,7 @@ const packageJson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
  * behind a switch, never needed: they stay plain imports (the bundle must not pick up a native
  * addon that happens to be on the build machine) and are not dependencies.
  */
-const OPTIONAL_EXTERNALS = {
+export const OPTIONAL_EXTERNALS = {
   'react-devtools-core': 'ink, only with DEV=true; ink explains how to install it when missing',
   bufferutil: 'ws, an optional native speed-up',
   'utf-8-validate': 'ws, an optional native speed-up',

@@ -64,7 +64,7 @@ export async function runSession(options: SessionRunOptions, context: CliContext
     const onlyStatic = sources.every((source) => source.kind === 'local');
     const run: Run = {
       options, events, sources, remembered, onlyStatic,
-      chosen: settleChoice(options.choice, remembered, key, onlyStatic),
+      chosen: settleChoice(options.choice, remembered, key, onlyStatic, sources),
       start: async (choice) => {
         session = await TunnelSession.start({
           sources, events, interfaces: options.interfaces, listen: options.listen,
@@ -104,11 +104,12 @@ interface Run {
 }
 
 /** --all, --select or --last as a choice; undefined when nothing was said and someone must pick. */
-function settleChoice(given: SessionRunOptions['choice'], remembered: readonly string[] | undefined, key: {context: string; namespace: string}, onlyStatic: boolean): Choice | undefined {
+function settleChoice(given: SessionRunOptions['choice'], remembered: readonly string[] | undefined, key: {context: string; namespace: string}, onlyStatic: boolean, sources: readonly BackendSource[]): Choice | undefined {
   switch (given?.kind) {
     case 'all':
       return 'all';
     case 'select':
+      for (const entry of given.applications) checkPlace(entry, sources);
       return given.applications;
     case 'last':
       if (!remembered || remembered.length === 0) {
@@ -121,6 +122,21 @@ function settleChoice(given: SessionRunOptions['choice'], remembered: readonly s
       // Static backends alone need no choice: everything given on the command line is routed.
       return onlyStatic ? 'all' : undefined;
   }
+}
+
+/**
+ * `--select user-rpc@nowhere` where no source owns `nowhere` could never route anything: a usage
+ * error naming the places this session has, before anything listens.
+ */
+function checkPlace(entry: string, sources: readonly BackendSource[]): void {
+  const {application, where} = parseChoice(entry);
+  if (where === undefined || sources.some((source) => source.owns(where))) return;
+  const places = sources.flatMap((source) => source.place ?? []);
+  const only = sources.length === 1 ? sources[0] : undefined;
+  const known = only !== undefined ? `it has only ${only.title}; select ${application}` : `places: ${places.join(', ')}`;
+  throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', `--select ${entry}: no place '${where}' in this session (${known})`, {
+    hint: only !== undefined ? `drop @${where}, or add the place with -n/--context` : `use one of ${places.map((place) => `${application}@${place}`).join(', ')}, or add the place with -n/--context`,
+  });
 }
 
 /**

@@ -19,6 +19,12 @@ export interface BackendSource {
   readonly namespace?: string;
   /** Names a local source always offers (its --backend list); cluster sources leave these to it. */
   readonly fixed?: readonly string[];
+  /**
+   * What `<app>@<place>` calls this source in a session with several places (`local`, `dev`,
+   * `kind-dev`, `kind-dev/dev`; with -A `<namespace>` stands for any); undefined when it is the
+   * session's only place. Usage errors name these.
+   */
+  readonly place: string | undefined;
   /** True when `where` (the part after `@` in `user-rpc@staging`) names a place of this source. */
   owns(where: string): boolean;
   /** One-shot list for pickers and `ls`; each entry's `where` is set when the session has several places. */

@@ -29,6 +29,11 @@ export interface TunnelEvents {
    * each one comes from (`local`, a namespace or context) when the session has several places.
    */
   'routes-changed': [{applications: string[]; origins?: Record<string, string>}];
+  /**
+   * The session listens but routes nothing yet: the chosen applications (`all` = any) are not offered
+   * in these places (`namespace quiet of context kind-dev`). Routing starts when one appears.
+   */
+  'backends-awaited': [{applications: 'all' | string[]; places: string[]}];
   /** What an application exports, as learned from its providers (src/learning/), or why it is unknown. */
   'services-learned': [LearnedServices];
   /** Free-form diagnostics with a level; loggers filter by --log-level. */
@@ -45,6 +50,12 @@ export interface LearnedServices {
   via?: string;
   /** Why nothing was learned (one line per way tried). */
   reason?: string;
+}
+
+/** `waiting for Dubbo backends in namespace quiet of context kind-dev`: the line and the dashboard say the same. */
+export function awaitedText({applications, places}: TunnelEvents['backends-awaited'][0]): string {
+  const what = applications === 'all' ? 'Dubbo backends' : applications.join(', ');
+  return `waiting for ${what} in ${places.join(' and ')}; routing starts as soon as one appears`;
 }
 
 /** Log levels from least to most severe; the one ordering every logger and the dashboard use. */

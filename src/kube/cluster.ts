@@ -88,6 +88,8 @@ export class KubeCluster {
   readonly client: KubeClient;
   /** See ClusterOptions.everyNamespace. */
   readonly everyNamespace: boolean;
+  /** -l as given (the error for an empty result names it). */
+  readonly #selectorText: string | undefined;
   readonly #events: TunnelEventBus;
   readonly #endpoints: EndpointTracker;
   readonly #serving = new Set<Serving>();
@@ -98,8 +100,9 @@ export class KubeCluster {
   /** Time limits for backends and watches. */
   readonly #timing: KubeTiming;
 
-  private constructor(input: {client: KubeClient; contextName: string; namespace: string | undefined; defaultNamespace: string; rules: DiscoveryRules; events: TunnelEventBus; everyNamespace: boolean; timing?: KubeTiming; onWatching?: ClusterOptions['onWatching']}) {
+  private constructor(input: {client: KubeClient; contextName: string; namespace: string | undefined; defaultNamespace: string; rules: DiscoveryRules; events: TunnelEventBus; everyNamespace: boolean; selectorText?: string; timing?: KubeTiming; onWatching?: ClusterOptions['onWatching']}) {
     this.#timing = input.timing ?? {};
+    this.#selectorText = input.selectorText;
     this.#onWatching = input.onWatching;
     this.client = input.client;
     this.everyNamespace = input.everyNamespace;
@@ -161,6 +164,7 @@ export class KubeCluster {
       rules,
       events: options.events,
       everyNamespace: options.everyNamespace ?? false,
+      ...(rules.selector === undefined || options.selector === undefined ? {} : {selectorText: options.selector.trim()}),
       ...(options.timing === undefined ? {} : {timing: options.timing}),
       ...(options.onWatching === undefined ? {} : {onWatching: options.onWatching}),
     });
@@ -188,14 +192,27 @@ export class KubeCluster {
    * Resolves once the first lists succeeded; rejects (with the mapped error) when they fail.
    */
   async watch(selection: Wanted, report: (backends: readonly KubeBackend[]) => void): Promise<WatchHandle> {
-    const serving = new Serving(this.#servingScope(), selection, report);
+    let offered = 0;
+    const serving = new Serving(this.#servingScope(), selection, (backends) => {
+      offered = backends.length;
+      report(backends);
+    });
     this.#serving.add(serving);
+    let missing: DubboTunnelError | undefined;
     try {
       await serving.start();
+      // A namespace that does not exist can never offer anything: fail as `ls` does instead of
+      // listening forever (one extra request, only when nothing was found).
+      if (offered === 0) missing = await this.missingNamespaceError();
     } catch (error) {
       this.#serving.delete(serving);
       await serving.stop();
       throw toKubeError(error, this.client.scene);
+    }
+    if (missing !== undefined) {
+      this.#serving.delete(serving);
+      await serving.stop();
+      throw missing;
     }
     const onWatching = this.#onWatching;
     this.#onWatching = undefined;
@@ -209,30 +226,38 @@ export class KubeCluster {
     };
   }
 
+  /**
+   * DT_ERR_NO_BACKENDS when the namespace searched does not exist; undefined when it exists, with
+   * -A, or when reading it is not allowed (then nothing can be said).
+   */
+  async missingNamespaceError(): Promise<DubboTunnelError | undefined> {
+    if (this.namespace === undefined) return undefined;
+    try {
+      await this.client.getJson(`/api/v1/namespaces/${encodeURIComponent(this.namespace)}`, {}, {verb: 'get', group: '', resource: 'namespaces', name: this.namespace});
+    } catch (error) {
+      if (error instanceof KubeRequestError && error.status === 404) {
+        return new DubboTunnelError('DT_ERR_NO_BACKENDS', `namespace ${this.namespace} does not exist in context '${this.contextName}'`, {
+          hint: 'check the name with `kubectl get namespaces`, or pass another -n/--namespace (or -A for all)',
+        });
+      }
+    }
+    return undefined;
+  }
+
   /** The DT_ERR_NO_BACKENDS error for an empty discovery: what was searched and how to mark a backend. */
   async noBackendsError(): Promise<DubboTunnelError> {
     const where = this.namespace === undefined ? 'any namespace' : `namespace ${this.namespace}`;
-    if (this.namespace !== undefined) {
-      try {
-        await this.client.getJson(`/api/v1/namespaces/${encodeURIComponent(this.namespace)}`, {}, {verb: 'get', group: '', resource: 'namespaces', name: this.namespace});
-      } catch (error) {
-        if (error instanceof KubeRequestError && error.status === 404) {
-          return new DubboTunnelError('DT_ERR_NO_BACKENDS', `namespace ${this.namespace} does not exist in context '${this.contextName}'`, {
-            hint: 'check the name with `kubectl get namespaces`, or pass another -n/--namespace (or -A for all)',
-          });
-        }
-        // Not allowed to read namespaces: fine, the generic message below still helps.
-      }
-    }
+    const missing = await this.missingNamespaceError();
+    if (missing !== undefined) return missing;
     const searched: string[] = [];
     if (this.rules.source !== 'service') {
       searched.push(`Ingresses of class ${this.rules.ingressClass} (spec.ingressClassName or annotation ${LEGACY_INGRESS_CLASS_ANNOTATION})`);
     }
     if (this.rules.source !== 'ingress') {
-      searched.push(`Services with a port named dubbo or dubbo-* or port ${DUBBO_DEFAULT_PORT}${this.rules.selector === undefined ? '' : ' matching -l'}`);
+      searched.push(`Services with a port named dubbo or dubbo-* or port ${DUBBO_DEFAULT_PORT}${this.#selectorText === undefined ? '' : ` matching -l '${this.#selectorText}'`}`);
     }
     return new DubboTunnelError('DT_ERR_NO_BACKENDS', `no Dubbo backends found in ${where} of context '${this.contextName}' (searched ${searched.join(' and ')})`, {
-      hint: `mark a backend: name its Service port \`dubbo\` (ports: [{name: dubbo, port: ${DUBBO_DEFAULT_PORT}}]), or create an Ingress with ingressClassName: ${this.rules.ingressClass} and the application name as host; or try another namespace (-n, -A). See docs/kubernetes.md`,
+      hint: `${this.#selectorText === undefined ? '' : `check -l '${this.#selectorText}' against the labels (kubectl get services --show-labels), or leave it out; `}mark a backend: name its Service port \`dubbo\` (ports: [{name: dubbo, port: ${DUBBO_DEFAULT_PORT}}]), or create an Ingress with ingressClassName: ${this.rules.ingressClass} and the application name as host; or try another namespace (-n, -A). See docs/kubernetes.md`,
     });
   }
 

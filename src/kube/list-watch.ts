@@ -156,7 +156,13 @@ export class ListWatch<T extends KubeObject> {
         }, this.#ref('watch'), {
           signal,
           inactivityMs: this.#options.inactivityMs ?? 60_000,
-          onOpen: () => this.#settleStart(),
+          onOpen: () => {
+            this.#settleStart();
+            // The server answers again: say so now, not at the next event (a quiet namespace on a
+            // real cluster may send none, nor a bookmark, for minutes). The back-off is reset only
+            // by data, so a server that closes every watch at once still backs off.
+            this.#recovered();
+          },
           onEvent: (event) => {
             events += 1;
             this.#apply(event);
@@ -218,6 +224,10 @@ export class ListWatch<T extends KubeObject> {
 
   #succeeded(): void {
     this.#backoff.reset();
+    this.#recovered();
+  }
+
+  #recovered(): void {
     if (this.#failing) {
       this.#failing = false;
       this.#options.onRecovered?.();

@@ -58,6 +58,11 @@ class KubeSource implements BackendSource {
     }
   }
 
+  get place(): string | undefined {
+    const namespace = this.#cluster.namespace ?? '<namespace>';
+    return this.#qualify === 'none' ? undefined : this.#where(namespace);
+  }
+
   owns(where: string): boolean {
     switch (this.#qualify) {
       case 'none':

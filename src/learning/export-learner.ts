@@ -7,7 +7,7 @@
 import type {Backend} from '../core/backend.js';
 import type {LearnedServices, TunnelEventBus} from '../core/events.js';
 import {normalizeServiceKey} from '../router/service-key.js';
-import {probeExports} from './probe.js';
+import {briefMiss, probeExports} from './probe.js';
 import type {ProbeOptions, ProbeResult} from './probe.js';
 
 export interface ExportLearnerOptions {
@@ -172,7 +172,11 @@ export class ExportLearner {
           this.#set(entry, {application: entry.backend.application, state: 'unknown', keys: [], reason});
           if (!entry.warned) {
             entry.warned = true;
-            this.#options.events.log('warn', `${entry.backend.application}: could not learn which services it exports (${reason}); requests without the target-application attachment are not routed to it by service. Fix: annotate its Service or Ingress with dubbo-tunnel.io/interfaces=<interface,...>, pass --route <interface>=${entry.backend.application}, or add the target-application Filter to the consumer (docs/consumers.md)`);
+            // One short line (a namespace of old providers gives one per application); the ways' own
+            // words (kubelet's port-forward errors run to hundreds of characters) are a debug line.
+            const application = entry.backend.application;
+            this.#options.events.log('warn', `${application}: could not learn its services (${result.misses.map(briefMiss).join('; ')}); fix: --route <interface>=${application}, the dubbo-tunnel.io/interfaces annotation or the target-application Filter (docs/consumers.md)`);
+            this.#options.events.log('debug', `${application}: ways tried: ${reason}`);
           }
           return;
         }

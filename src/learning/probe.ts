@@ -8,6 +8,12 @@
  *  4. the status-70 "Not found exported service ... in [keys]" text that step 1 (or a call without a
  *     group) got back: every version sends it, but it is error text, so it comes last.
  *
+ * MetadataService is asked first, alone for a moment (METADATA_HEAD_START_MS): a 3.x provider answers
+ * it at once, and is then asked nothing else. Once it has said nothing useful (or is slow), QoS and
+ * telnet are asked at the same time, each on its own stream; through port-forwards a way costs a
+ * stream to open, so one after another they took seconds. The answers are still taken in the order
+ * above, and the ways a better answer made moot are cancelled.
+ *
  * Each way has its own time limit; nothing here throws.
  */
 import type {Duplex} from 'node:stream';
@@ -26,6 +32,8 @@ import type {TelnetLsAnswer} from './telnet-ls.js';
 /** The `remote.application` our discovery calls announce (providers may log it). */
 export const PROBE_APPLICATION = 'dubbo-tunnel-discovery';
 export const DEFAULT_PROBE_TIMEOUT_MS = 3000;
+/** How long MetadataService is asked alone before QoS and telnet are asked too. */
+export const METADATA_HEAD_START_MS = 250;
 
 export type LearnWay = 'metadata-service' | 'qos' | 'telnet' | 'not-found-list';
 
@@ -48,29 +56,69 @@ export interface ProbeOptions {
 export async function probeExports(backend: Backend, options: ProbeOptions = {}): Promise<ProbeResult> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS;
   const misses: string[] = [];
-  const metadata = await askMetadataService(backend, timeoutMs, options.signal);
-  const providerApplication = metadata.providerApplication;
-  if (metadata.keys && metadata.keys.length > 0) return {keys: metadata.keys, via: 'metadata-service', providerApplication, misses};
-  misses.push(`MetadataService: ${metadata.miss}`);
-  const fallback = metadata.notFoundKeys;
-
+  // QoS and telnet: started when MetadataService has said nothing useful or its head start is over,
+  // cancelled when a better answer is in (or the whole probe is).
+  const others = new AbortController();
+  const cancelOthers = () => others.abort();
+  options.signal?.addEventListener('abort', cancelOthers, {once: true});
+  if (options.signal?.aborted === true) others.abort();
+  let startOthers!: () => void;
+  const othersMayStart = new Promise<void>((resolve) => (startOthers = resolve));
+  const headStart = setTimeout(startOthers, METADATA_HEAD_START_MS);
+  const cancelled: Failed = {kind: 'failed', message: 'cancelled'};
   const qosPort = backend.qos;
-  if (options.signal?.aborted !== true && qosPort) {
-    const qos = await exchange(() => qosPort.connect(options.signal), (stream) => requestQosLs(stream, '127.0.0.1'), timeoutMs, options.signal);
-    if (qos.kind === 'listing' && qos.keys.length > 0) return {keys: qos.keys.sort(), via: 'qos', providerApplication: providerApplication ?? qos.application, misses};
-    misses.push(`QoS /ls: ${describeQos(qos)}`);
-  } else if (!qosPort) {
-    misses.push(`QoS /ls: not reachable for this backend (give its address: --backend ${backend.application}=qos://<host>:<port>)`);
-  }
+  const qosAnswer = qosPort === undefined ? undefined : othersMayStart.then(() => others.signal.aborted ? cancelled
+    : exchange(() => qosPort.connect(others.signal), (stream) => requestQosLs(stream, '127.0.0.1'), timeoutMs, others.signal));
+  const telnetAnswer = othersMayStart.then(() => others.signal.aborted ? cancelled
+    : exchange(() => backend.connect(others.signal), (stream) => readAnswer(stream, TELNET_LS_COMMAND, new TelnetLsReader()), timeoutMs, others.signal));
+  try {
+    const metadata = await askMetadataService(backend, timeoutMs, options.signal);
+    const providerApplication = metadata.providerApplication;
+    if (metadata.keys && metadata.keys.length > 0) return {keys: metadata.keys, via: 'metadata-service', providerApplication, misses};
+    startOthers();
+    misses.push(`MetadataService: ${metadata.miss}`);
+    const fallback = metadata.notFoundKeys;
 
-  if (options.signal?.aborted !== true) {
-    const telnet = await exchange(() => backend.connect(options.signal), (stream) => readAnswer(stream, TELNET_LS_COMMAND, new TelnetLsReader()), timeoutMs, options.signal);
+    if (qosAnswer !== undefined) {
+      const qos = await qosAnswer;
+      if (qos.kind === 'listing' && qos.keys.length > 0) return {keys: qos.keys.sort(), via: 'qos', providerApplication: providerApplication ?? qos.application, misses};
+      misses.push(`QoS /ls: ${describeQos(qos)}`);
+    } else {
+      misses.push(`QoS /ls: not reachable for this backend (give its address: --backend ${backend.application}=qos://<host>:<port>)`);
+    }
+
+    const telnet = await telnetAnswer;
     if (telnet.kind === 'listing' && telnet.keys.length > 0) return {keys: telnet.keys.sort(), via: 'telnet', providerApplication, misses};
     misses.push(`telnet ls: ${telnet.kind === 'listing' ? 'no services listed' : telnet.message}`);
-  }
 
-  if (fallback && fallback.length > 0) return {keys: [...fallback].sort(), via: 'not-found-list', providerApplication, misses};
-  return {keys: [], via: undefined, providerApplication, misses};
+    if (fallback && fallback.length > 0) return {keys: [...fallback].sort(), via: 'not-found-list', providerApplication, misses};
+    return {keys: [], via: undefined, providerApplication, misses};
+  } finally {
+    clearTimeout(headStart);
+    others.abort();
+    options.signal?.removeEventListener('abort', cancelOthers);
+  }
+}
+
+/**
+ * One miss (`QoS /ls: error forwarding port 22222 to pod …`) in a few words (`QoS: port closed`), for
+ * the one-line warning; the whole text is for --verbose and --log-level debug.
+ */
+export function briefMiss(miss: string): string {
+  const colon = miss.indexOf(': ');
+  const way = (colon < 0 ? 'learning' : miss.slice(0, colon)).replace(/ \/ls$| ls$/, '');
+  const text = colon < 0 ? miss : miss.slice(colon + 2);
+  const brief = /no answer within|took over/.test(text) ? 'no answer'
+    : /connection refused|ECONNREFUSED/i.test(text) ? 'port closed'
+      : /cannot connect/.test(text) ? 'cannot connect'
+        : /not reachable for this backend/.test(text) ? 'no address'
+          : /not exported/.test(text) ? 'not exported'
+            : /metadata is empty/.test(text) ? 'empty'
+              : /disabled/i.test(text) ? 'disabled'
+                : /Unsupported command/i.test(text) ? 'not supported'
+                  : text === 'cancelled' ? 'cancelled'
+                    : text.length <= 40 ? text : `${text.slice(0, 39)}…`;
+  return `${way}: ${brief}`;
 }
 
 function describeQos(answer: QosHttpAnswer): string {

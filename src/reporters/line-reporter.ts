@@ -1,6 +1,6 @@
 import type {Writable} from 'node:stream';
 import type {LogLevel, TunnelEventBus, TunnelEvents} from '../core/events.js';
-import {logLevelRank} from '../core/events.js';
+import {awaitedText, logLevelRank} from '../core/events.js';
 import {RepeatFolder, foldedSuffix} from '../core/fold.js';
 
 export interface LineReporterOptions {
@@ -76,6 +76,7 @@ export function attachLineReporter(events: TunnelEventBus, options: LineReporter
       const names = e.applications.map((name) => (e.origins?.[name] === undefined ? name : `${name} (${e.origins[name]})`));
       return {level: 'info', text: `routing ${names.length === 0 ? 'no applications' : names.join(', ')}`, fields: e};
     },
+    'backends-awaited': (e) => ({level: 'info', text: awaitedText(e), fields: e}),
     // The learner writes the readable info/warning lines itself (once per application); this one is for --json.
     'services-learned': (e) => ({level: 'debug', text: `${e.application}: services ${e.state}${e.keys.length > 0 ? `: ${e.keys.join(', ')}` : ''}`, fields: e}),
     'log': (e) => ({level: e.level, text: e.message, fields: {}}),

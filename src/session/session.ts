@@ -2,10 +2,11 @@ import {parseChoice} from '../core/applications.js';
 import type {DiscoveredApplication} from '../core/applications.js';
 import type {BackendSource, Wanted} from '../core/backend-source.js';
 import {DubboTunnelError, errorMessage} from '../core/errors.js';
-import type {TunnelEventBus} from '../core/events.js';
+import {TunnelEventBus} from '../core/events.js';
 import type {AppSession} from '../core/app-session.js';
 import {TunnelServer} from '../proxy/tunnel-server.js';
 import type {TunnelServerOptions} from '../proxy/tunnel-server.js';
+import {NO_ROUTES} from '../router/route-table.js';
 import type {RouteView} from '../router/route-table.js';
 import {startLearning} from './learning.js';
 import type {Learning, LearningOptions} from './learning.js';
@@ -71,6 +72,7 @@ export class TunnelSession implements AppSession {
    */
   static async start(options: SessionOptions, choice: Choice): Promise<TunnelSession> {
     const {sources, events} = options;
+    await checkPortFree(options.listen);
     const learning = options.learning === undefined ? undefined : startLearning({...options.learning, events});
     const publisher = new RoutePublisher({
       events,
@@ -108,6 +110,7 @@ export class TunnelSession implements AppSession {
       return giveUp(error);
     }
     learning?.listening(options.listen.host ?? '::', server.port, publisher.routes);
+    announceWaiting(live, publisher.routes, choice, events);
     return new TunnelSession({options, sources: live, publisher, learning, server, choice});
   }
 
@@ -146,6 +149,29 @@ export class TunnelSession implements AppSession {
     })();
     return this.#stopping;
   }
+}
+
+/**
+ * Binds the port and lets it go at once, before any source starts: a port that is taken (or an
+ * address that is not this machine's) fails here, before backends have said `ready` for a session
+ * that never ran. The real listener opens once the routes are there (see start()).
+ */
+async function checkPortFree(listen: SessionOptions['listen']): Promise<void> {
+  if (listen.port === 0) return;
+  const trial = await TunnelServer.start({...listen, routes: NO_ROUTES, events: new TunnelEventBus()});
+  await trial.close(0);
+}
+
+/**
+ * A session that listens but routes nothing (a namespace without backends yet, chosen names not
+ * there yet) says so: the log and the dashboard show what it waits for, instead of a silent port.
+ */
+function announceWaiting(live: readonly BackendSource[], routes: RouteView, choice: Choice, events: TunnelEventBus): void {
+  if (routes.current.backends.size > 0) return;
+  const clusters = live.filter((source) => source.kind === 'cluster');
+  if (clusters.length === 0) return;
+  const places = clusters.map((source) => `${source.namespace === '*' ? 'all namespaces' : `namespace ${source.namespace ?? 'default'}`} of context ${source.context ?? '?'}`);
+  events.emit('backends-awaited', {applications: choice === 'all' ? 'all' : choice.map((entry) => parseChoice(entry).application), places});
 }
 
 /**

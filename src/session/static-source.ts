@@ -37,6 +37,10 @@ export class StaticSource implements BackendSource {
     this.#where = where;
   }
 
+  get place(): string | undefined {
+    return this.#where;
+  }
+
   owns(where: string): boolean {
     return where === this.#where;
   }

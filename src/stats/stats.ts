@@ -1,7 +1,7 @@
 import {parseChoice} from '../core/applications.js';
 import type {BackendState} from '../core/backend.js';
 import type {LearnedServices, LogLevel, RequestCompleted, TunnelEventBus, TunnelEvents} from '../core/events.js';
-import {logLevelRank} from '../core/events.js';
+import {awaitedText, logLevelRank} from '../core/events.js';
 import type {AppSession} from '../core/app-session.js';
 
 /**
@@ -88,6 +88,8 @@ export interface StatsSnapshot {
   /** Recent requests and events, oldest first (at most `requestLogSize + eventLogSize`). */
   readonly log: readonly LogEntry[];
   readonly totals: StatsTotals;
+  /** What the session waits for while it routes nothing (`waiting for Dubbo backends in …`); undefined once something is routed. */
+  readonly awaiting: string | undefined;
 }
 
 export interface StatsStoreOptions {
@@ -235,6 +237,7 @@ export class StatsStore {
   /** Applications shown, in routing order; rows outside it are kept (stats survive re-selection) but hidden. */
   #routed: string[] = [];
   #origins: Readonly<Record<string, string>> = {};
+  #awaiting: string | undefined;
   #addresses: readonly string[] = [];
   #port: number | undefined;
   readonly #requests: LogRing<RequestCompleted, RequestLogEntry>;
@@ -326,8 +329,13 @@ export class StatsStore {
       app.row = undefined;
       this.#changed();
     });
+    this.#on('backends-awaited', (awaited) => {
+      this.#awaiting = awaitedText(awaited);
+      this.#changed();
+    });
     this.#on('routes-changed', ({applications, origins}) => {
       this.#origins = origins ?? {};
+      if (applications.length > 0) this.#awaiting = undefined;
       this.setApplications(applications);
     });
     this.#on('log', ({level, message}) => {
@@ -474,6 +482,7 @@ export class StatsStore {
         connections: this.#connections,
         refused: this.#refused,
       }),
+      awaiting: this.#awaiting,
     });
   }
 }

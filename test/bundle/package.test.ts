@@ -33,11 +33,25 @@ describe('the published package', () => {
     for (const required of ['package.json', 'LICENSE', 'README.md', 'bin/dubbo-tunnel.js', 'dist/cli.js', 'dist/cli.js.map', 'dist/THIRD-PARTY-LICENSES.txt']) {
       assert.ok(files.includes(required), `${required} is in the package`);
     }
-    const unexpected = files.filter((file) => !/^(package\.json|LICENSE|README\.md|bin\/dubbo-tunnel\.js|dist\/(cli\.js(\.map)?|THIRD-PARTY-LICENSES\.txt|chunks\/[\w-]+\.js(\.map)?))$/.test(file));
+    const unexpected = files.filter((file) => !/^(package\.json|LICENSE|README\.md|bin\/dubbo-tunnel\.js|dist\/(cli\.js(\.map)?|THIRD-PARTY-LICENSES\.txt|chunks\/[\w-]+\.js(\.map)?)|docs\/[\w-]+\.md)$/.test(file));
     assert.deepEqual(unexpected, []);
-    const manifest = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {dependencies?: object; scripts: Record<string, string>};
+    const manifest = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {dependencies?: object; scripts: Record<string, string>; repository?: {url?: string}; homepage?: string; bugs?: {url?: string}};
     assert.equal(manifest.dependencies, undefined, 'everything the CLI needs is bundled');
     assert.equal(manifest.scripts['prepare'], undefined, 'installing runs no build');
+    // npm's page links the repository, the issues and the home page; `npm bugs` opens the issues.
+    assert.match(manifest.repository?.url ?? '', /^git\+https:\/\/github\.com\/dubbo-tunnel\/dubbo-tunnel\.git$/);
+    assert.match(manifest.homepage ?? '', /^https:\/\/github\.com\/dubbo-tunnel\/dubbo-tunnel/);
+    assert.match(manifest.bugs?.url ?? '', /^https:\/\/github\.com\/dubbo-tunnel\/dubbo-tunnel\/issues$/);
+  });
+
+  it('ships every doc that its messages and its README point at', () => {
+    const sources = readdirSync(path.join(ROOT, 'src'), {recursive: true, encoding: 'utf8'}).filter((file) => /\.tsx?$/.test(file));
+    const named = new Set<string>();
+    for (const text of [...sources.map((file) => readFileSync(path.join(ROOT, 'src', file), 'utf8')), readFileSync(path.join(ROOT, 'README.md'), 'utf8')]) {
+      for (const match of text.matchAll(/\bdocs\/[\w-]+\.md\b/g)) named.add(match[0]);
+    }
+    assert.ok(named.has('docs/kubernetes.md') && named.has('docs/troubleshooting.md'), [...named].join(', '));
+    assert.deepEqual([...named].filter((doc) => !files.includes(doc)), []);
   });
 
   it('has source maps that carry every source they name', () => {

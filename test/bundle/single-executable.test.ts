@@ -66,6 +66,12 @@ describe('the single executable', () => {
       assert.match(lines[0] ?? '', /^APPLICATION\s+NAMESPACE\s+SERVICE\s+PORT\s+SOURCE\s+READY$/);
       assert.match(lines[1] ?? '', /^pay-rpc\s+default\s+pay-rpc\s+dubbo:20880\s+service\s+1$/);
       assert.match(lines[2] ?? '', /^user-rpc\s+default\s+user-rpc\s+dubbo:20880\s+ingress\s+2$/);
+      // Node warns once when the executable's require() is asked for a package (it loads built-in
+      // modules only); the optional packages the bundle probes for must not reach it.
+      assert.doesNotMatch(result.stderr, /Warning|single-executable|require\(\)/, 'no warning from Node on ls');
+      const doctor = await runProgram([SEA_BINARY, 'doctor', '--kubeconfig', api.writeKubeconfig(dir)], env);
+      assert.doesNotMatch(doctor.stderr, /Warning|single-executable|require\(\)/, 'no warning from Node on doctor');
+      assert.match(doctor.stdout, /permissions/);
     } finally {
       await api.stop();
     }

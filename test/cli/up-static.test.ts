@@ -60,11 +60,15 @@ describe('dubbo-tunnel up with static backends (the binary)', () => {
         stdio: ['ignore', 'pipe', 'pipe'], env: {...process.env, CI: 'true'},
       });
       let stderr = '';
+      let stdout = '';
       child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
       const code = await new Promise<number | null>((resolve) => child.on('exit', (exitCode) => resolve(exitCode)));
       assert.equal(code, 1, stderr);
       assert.match(stderr, new RegExp(`port ${port} is already in use`));
       assert.match(stderr, /--port/);
+      // Nothing was routed: no line may say an application is ready before the error.
+      assert.doesNotMatch(stdout, /\bready\b/, stdout);
     } finally {
       await new Promise<void>((resolve) => blocker.close(() => resolve()));
     }

@@ -78,6 +78,22 @@ describe('ListWatch', () => {
     await watch.stop();
   });
 
+  it('says it recovered as soon as its watch is open again, even when nothing changes (real servers send few bookmarks)', async () => {
+    const errors: {delay: number; error: unknown}[] = [];
+    let recovered = 0;
+    const backoff = new Backoff({baseMs: 40, maxMs: 400, random: () => 1});
+    const watch = services({errors, recovered: () => recovered++, backoff});
+    await watch.start();
+    await kube.api.pauseApi('unavailable');
+    kube.api.dropWatches({abrupt: true});
+    await waitFor(() => errors.length >= 2, {timeoutMs: 5000, message: 'failed attempts'});
+    const before = watchRequests();
+    await kube.api.resumeApi();
+    await waitFor(() => watchRequests() > before && kube.api.watchCount('Service') > 0, {timeoutMs: 5000, message: 'the watch is open again'});
+    await waitFor(() => recovered === 1, {timeoutMs: 2000, message: 'recovery said without waiting for an event'});
+    await watch.stop();
+  });
+
   it('rejects start() with the first list error (so watch() can report a 403 at once)', async () => {
     kube.api.deny({verb: 'list', resource: 'services'});
     try {

@@ -67,6 +67,26 @@ describe('dubbo-tunnel ls', () => {
     ]);
   });
 
+  it('lists every namespace\'s entry with -A, qualified by namespace, even when two share a name', async () => {
+    kube.api.addDubboApp({namespace: 'team-b', name: 'user-rpc', pods: [{name: 'user-rpc-b'}]});
+    try {
+      const io = capture();
+      const code = await main(['ls', '--kubeconfig', kube.kubeconfig, '-A', '--source', 'service'], io.context);
+      assert.equal(code, 0, io.stderr());
+      const lines = io.stdout().trimEnd().split('\n');
+      assert.match(lines[0] ?? '', /^APPLICATION\s+FROM\s+NAMESPACE\s+SERVICE\s+PORT\s+SOURCE\s+READY$/);
+      const rows = lines.slice(1).map((line) => line.split(/\s+/).slice(0, 3));
+      assert.deepEqual(rows, [['order-rpc', 'default', 'default'], ['user-rpc', 'default', 'default'], ['user-rpc', 'team-b', 'team-b']]);
+      assert.doesNotMatch(io.stderr(), /exists in namespaces/, 'nothing is hidden, so nothing to warn about');
+      const json = capture();
+      assert.equal(await main(['ls', '--kubeconfig', kube.kubeconfig, '-A', '--source', 'service', '--json'], json.context), 0, json.stderr());
+      const parsed = JSON.parse(json.stdout()) as {application: string; where?: string; namespace: string}[];
+      assert.deepEqual(parsed.map((entry) => [entry.application, entry.where, entry.namespace]), [['order-rpc', 'default', 'default'], ['user-rpc', 'default', 'default'], ['user-rpc', 'team-b', 'team-b']]);
+    } finally {
+      kube.api.remove('Service', 'team-b', 'user-rpc');
+    }
+  });
+
   it('fails with what was searched when nothing is found (exit 1), and on bad flags (exit 2)', async () => {
     const io = capture();
     assert.equal(await main(['ls', '--kubeconfig', kube.kubeconfig, '-n', 'empty-ns'], io.context), 1);
@@ -75,6 +95,10 @@ describe('dubbo-tunnel ls', () => {
     const json = capture();
     assert.equal(await main(['ls', '--kubeconfig', kube.kubeconfig, '-n', 'empty-ns', '--json'], json.context), 1);
     assert.equal(json.stdout().trim(), '[]', 'scripts still get valid JSON');
+    const selected = capture();
+    assert.equal(await main(['ls', '--kubeconfig', kube.kubeconfig, '-l', 'team=nobody'], selected.context), 1);
+    assert.match(selected.stderr(), /no Dubbo backends found in namespace default .*matching -l 'team=nobody'/);
+    assert.match(selected.stderr(), /fix: check -l 'team=nobody' against the labels/);
     const bad = capture();
     assert.equal(await main(['ls', '--kubeconfig', kube.kubeconfig, '--source', 'dns'], bad.context), 2);
     assert.match(bad.stderr(), /--source must be ingress, service or auto/);

@@ -1,6 +1,7 @@
-// `up` says at start-up what `ls` and doctor would say (the same words and fixes): a namespace that
-// does not exist, a namespace without backends, a user without the pods/portforward right (whose
-// applications are then not shown as ready). The real binary against the fake API server.
+// `up` says at start-up what `ls` and doctor would say (the same words and fixes): a namespace without
+// backends (and that it waits for them), a user without the pods/portforward right (whose applications
+// are then not shown as ready). An `up` that could never route anything (a namespace that does not
+// exist, a --select place no source owns) fails instead of listening. The real binary against the fake API server.
 import assert from 'node:assert/strict';
 import {spawn} from 'node:child_process';
 import {mkdtempSync, rmSync} from 'node:fs';
@@ -58,10 +59,47 @@ describe('up says at start-up what doctor would say', () => {
     return output;
   }
 
-  it('names a namespace that does not exist', async () => {
-    const output = await up(['--kubeconfig', allowed, '-n', 'nope'], /doctor: Dubbo backends/);
-    assert.match(output, /listening on/);
-    assert.match(output, /warning: doctor: Dubbo backends: namespace nope does not exist in context 'kind-dev'; fix: check the name with `kubectl get namespaces`, or pass another -n\/--namespace \(or -A for all\)/);
+  /** Runs `up --no-ui` with `args` until it exits by itself (it must: it can never route anything). */
+  async function upFails(args: string[]): Promise<{code: number | null; output: string}> {
+    const port = await freePort();
+    const child = spawn(process.execPath, [BIN, 'up', '--no-ui', '--port', String(port), ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: cleanEnv({CI: 'true', HOME: dir, DUBBO_TUNNEL_CONFIG_DIR: path.join(dir, 'config')}),
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const timer = setTimeout(() => child.kill('SIGINT'), 20_000);
+    const code = await exited;
+    clearTimeout(timer);
+    return {code, output};
+  }
+
+  it('fails like ls on a namespace that does not exist, without listening', async () => {
+    const {code, output} = await upFails(['--all', '--kubeconfig', allowed, '-n', 'nope']);
+    assert.equal(code, 1, output);
+    assert.match(output, /dubbo-tunnel \[DT_ERR_NO_BACKENDS\]: namespace nope does not exist in context 'kind-dev'/);
+    assert.match(output, /fix: check the name with `kubectl get namespaces`, or pass another -n\/--namespace \(or -A for all\)/);
+    assert.doesNotMatch(output, /listening on/);
+  });
+
+  it('refuses a --select place that no source owns, naming the places there are', async () => {
+    const {code, output} = await upFails(['--select', 'user-rpc@nowhere', '--kubeconfig', allowed, '-n', 'dev', '-n', 'quiet']);
+    assert.equal(code, 2, output);
+    assert.match(output, /dubbo-tunnel \[DT_ERR_BAD_ARGUMENT\]: --select user-rpc@nowhere: no place 'nowhere' in this session \(places: dev, quiet\)/);
+    assert.doesNotMatch(output, /listening on/);
+  });
+
+  it('refuses a qualified --select when the session has only one place', async () => {
+    const {code, output} = await upFails(['--select', 'user-rpc@nowhere', '--kubeconfig', allowed, '-n', 'dev']);
+    assert.equal(code, 2, output);
+    assert.match(output, /--select user-rpc@nowhere: no place 'nowhere' in this session \(it has only context kind-dev · namespace dev; select user-rpc\)/);
+  });
+
+  it('says it waits for backends in a namespace that has none yet', async () => {
+    const output = await up(['--kubeconfig', allowed, '-n', 'quiet'], /waiting for Dubbo backends/);
+    assert.match(output, /waiting for Dubbo backends in namespace quiet/);
   });
 
   it('says that a namespace has no backends, and how to mark one', async () => {

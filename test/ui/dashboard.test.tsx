@@ -50,6 +50,15 @@ afterEach(() => {
 });
 
 describe('Dashboard', () => {
+  it('says in its status what a session that routes nothing waits for, until something is routed', async () => {
+    const {bus, view} = setup({}, []);
+    bus.emit('backends-awaited', {applications: 'all', places: ['namespace quiet of context kind-dev']});
+    const frame = await waitForText(view, 'waiting for');
+    assert.match(frame, /waiting for Dubbo backends in namespace quiet of context kind-dev; routing starts/);
+    bus.emit('routes-changed', {applications: ['user-rpc']});
+    await waitForFrame(view, (text) => !text.includes('waiting for'));
+  });
+
   it('says where consumers connect and how to point a Java consumer at it', async () => {
     const {view} = setup();
     const frame = await waitForText(view, 'listening');

@@ -18,6 +18,7 @@ import {printSettingsWarnings} from '../settings-warnings.js';
 const OPTIONS = {
   ...KUBE_OPTIONS,
   json: {type: 'boolean', description: 'print a JSON array (application, namespace, service, port, servicePort, targetPort, source, origin, readyPods) instead of the table'},
+  verbose: {type: 'boolean', description: 'also print the details behind warnings (with --interfaces: what each way of asking answered)'},
   interfaces: {type: 'boolean', description: 'ask every application which services it exports (through short-lived port-forwards) and list them; with --json: application, services, via, reason'},
 } as const satisfies OptionTable;
 
@@ -72,11 +73,14 @@ async function run(args: string[], context: CliContext): Promise<number> {
   const kube = kubeOptionsFrom(values, settings.values);
   const json = values.json ?? false;
   const events = new TunnelEventBus();
+  const verbose = values.verbose ?? false;
   events.on('log', ({level, message}) => {
     if (level === 'warn' || level === 'error') context.stderr.write(`dubbo-tunnel: ${level === 'warn' ? 'warning' : 'error'}: ${message}\n`);
+    else if (verbose) context.stderr.write(`dubbo-tunnel: ${message}\n`);
   });
   const places = kubePlacesFrom(values);
-  const several = places.contexts.length > 1 || places.namespaces.length > 1;
+  // -A is listed as several places too: two namespaces may offer one name, and a listing hides none.
+  const several = places.contexts.length > 1 || places.namespaces.length > 1 || values['all-namespaces'] === true;
   if (several || values.interfaces === true) {
     const sources = await openPlaces(values, kube, places, events, context);
     try {
@@ -110,11 +114,19 @@ function openPlaces(values: {'all-namespaces'?: boolean}, kube: ReturnType<typeo
     {events, env: context.env, execStderr: context.stderr, interactive: context.interactive});
 }
 
-/** `ls` over several contexts or namespaces: every place's applications, each with where it is. */
+/**
+ * `ls` over several contexts or namespaces, or all of them (-A): every place's applications, each
+ * with where it is; a name offered by two namespaces is two rows (`user-rpc@dev`, `user-rpc@team-b`).
+ */
 async function listSeveral(sources: readonly BackendSource[], events: TunnelEventBus, context: CliContext, json: boolean): Promise<number> {
   const applications = (await discoverEach(sources, events)).flatMap(({source, applications: found}) =>
     (found as KubeApplication[]).map((application): KubeApplication & {context?: string} => ({...application, ...(source.context === undefined ? {} : {context: source.context})})));
   context.stdout.write(json ? `${JSON.stringify(applications.map(toJson), null, 2)}\n` : formatTable(applications));
+  if (!json) {
+    for (const application of applications) {
+      if (application.problem !== undefined) context.stderr.write(`dubbo-tunnel: warning: ${application.application}@${application.where ?? application.namespace}: ${application.problem}\n`);
+    }
+  }
   return 0;
 }
 

@@ -163,8 +163,10 @@ function tableWindow(heights: readonly number[], offset: number, budget: number)
  * newline (the shell prompt would then start on the footer's line). So with more applications than
  * rows the table scrolls (↑↓, PgUp/PgDn, Home/End) and the footer says which rows are shown.
  */
-export function Dashboard({title, store, attachmentKey, status, stopping, onQuit, onPick}: DashboardProps) {
+export function Dashboard({title, store, attachmentKey, status: given, stopping, onQuit, onPick}: DashboardProps) {
   const snapshot = useStats(store);
+  // A session that routes nothing yet says what it waits for where the status goes.
+  const status = given ?? (snapshot.awaiting === undefined ? undefined : {text: snapshot.awaiting, tone: 'info' as const});
   const now = useNow(1000);
   const {columns, rows} = useTerminalSize();
   const [showLog, setShowLog] = useState(true);
