@@ -1,0 +1,104 @@
+import type {Backend} from '../core/backend.js';
+import type {TunnelEventBus} from '../core/events.js';
+import {Upstream} from './upstream.js';
+import type {UpstreamContext} from './upstream.js';
+import {WriteBatch} from './write-batch.js';
+
+/**
+ * The listener's Dubbo upstreams: one stream per provider (per pod of a Kubernetes backend, per
+ * address of a static one), opened on first use and shared by every consumer connection, so C
+ * consumers calling M applications open M streams, and a new consumer's first call finds its
+ * stream open. A stream is kept until it closes or drains (READONLY, a retiring pod); the next
+ * request then opens a fresh one.
+ *
+ * Which stream a request takes: the open one with the fewest requests in flight. When every
+ * stream of the backend has requests in flight and a ready pod has no stream yet, a stream to that
+ * pod is opened: load spreads over pods as it grows, and an idle tunnel keeps one stream.
+ */
+export class UpstreamPool implements UpstreamContext {
+  readonly events: TunnelEventBus;
+  readonly maxBodyLength: number;
+  readonly writes = new WriteBatch();
+  /** The shared streams of each backend, including draining ones until they close. */
+  readonly #byBackend = new Map<Backend, Upstream[]>();
+  /** Exclusive streams (consumers with callbacks), kept only to be closed with the pool. */
+  readonly #exclusive = new Set<Upstream>();
+
+  constructor(events: TunnelEventBus, maxBodyLength: number) {
+    this.events = events;
+    this.maxBodyLength = maxBodyLength;
+  }
+
+  /** Shared streams open or opening right now (for tests and the bench). */
+  get streamCount(): number {
+    let count = 0;
+    for (const list of this.#byBackend.values()) count += list.length;
+    return count;
+  }
+
+  /** The shared stream a request to `backend` goes to; `consumerId` is only for the log of a new one. */
+  upstreamFor(backend: Backend, consumerId: number): Upstream {
+    const list = this.#byBackend.get(backend);
+    let best: Upstream | undefined;
+    if (list !== undefined) {
+      for (let i = 0; i < list.length; i++) {
+        const upstream = list[i] as Upstream;
+        if (upstream.usable && (best === undefined || upstream.pendingCount < best.pendingCount)) best = upstream;
+      }
+    }
+    if (best !== undefined && (best.pendingCount === 0 || backend.readyPods === undefined)) return best;
+    const pod = best === undefined ? undefined : this.#podWithoutStream(backend, list ?? []);
+    if (best !== undefined && pod === undefined) return best;
+    return this.#open(backend, consumerId, {pod});
+  }
+
+  /** A stream for one consumer connection alone (see Upstream: callbacks), not shared. */
+  exclusiveFor(backend: Backend, consumerId: number): Upstream {
+    return this.#open(backend, consumerId, {exclusive: true});
+  }
+
+  /** A ready pod none of the backend's usable streams goes to, if any. */
+  #podWithoutStream(backend: Backend, list: readonly Upstream[]): string | undefined {
+    const pods = backend.readyPods?.() ?? [];
+    return pods.find((pod) => !list.some((upstream) => upstream.usable && upstream.pod === pod));
+  }
+
+  #open(backend: Backend, consumerId: number, options: {pod?: string; exclusive?: boolean}): Upstream {
+    const upstream = new Upstream(backend, this, options);
+    if (upstream.exclusive) {
+      this.#exclusive.add(upstream);
+    } else {
+      const list = this.#byBackend.get(backend);
+      if (list === undefined) this.#byBackend.set(backend, [upstream]);
+      else list.push(upstream);
+    }
+    void upstream.open().then(() => {
+      if (upstream.state === 'open' || upstream.state === 'draining') {
+        this.events.emit('upstream-opened', {application: backend.application, remote: upstream.remote, connectionId: consumerId, shared: !upstream.exclusive});
+      }
+    });
+    return upstream;
+  }
+
+  // UpstreamContext.
+
+  closed(upstream: Upstream, reason: string): void {
+    if (upstream.exclusive) {
+      this.#exclusive.delete(upstream);
+    } else {
+      const list = this.#byBackend.get(upstream.backend);
+      const at = list?.indexOf(upstream) ?? -1;
+      if (list !== undefined && at >= 0) list.splice(at, 1);
+      if (list?.length === 0) this.#byBackend.delete(upstream.backend);
+    }
+    if (upstream.connected) {
+      this.events.emit('upstream-closed', {application: upstream.backend.application, remote: upstream.remote, connectionId: 0, reason, shared: !upstream.exclusive});
+    }
+  }
+
+  /** The listener stops: every stream is closed, and what is still pending on it answered with `reason`. */
+  close(reason: string): void {
+    for (const list of [...this.#byBackend.values()]) for (const upstream of [...list]) upstream.fail(reason);
+    for (const upstream of [...this.#exclusive]) upstream.fail(reason);
+  }
+}

@@ -1,0 +1,178 @@
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import {describe, test} from 'node:test';
+import {TestProvider} from '../support/dubbo-peers.js';
+import type {DecodedResponse} from '../support/dubbo-wire.js';
+import {encodeReadonlyEvent, encodeRequest, encodeResponse} from '../support/dubbo-wire.js';
+import {sleep, waitFor} from '../support/wait.js';
+import {request, startTunnel} from './harness.js';
+
+/** A provider that answers `<application>:<first argument>`, late for arguments that start with "slow". */
+function echoProvider(application: string): Promise<TestProvider> {
+  return TestProvider.start({
+    application,
+    handler: async (req) => {
+      const argument = String(req.args[0]);
+      if (argument.startsWith('slow')) await sleep(Number(argument.slice(4)) || 100);
+      if (argument.startsWith('never')) return {noReply: true};
+      return {value: `${application}:${argument}`};
+    },
+  });
+}
+
+function valueOf(answer: DecodedResponse): unknown {
+  return answer.kind === 'value' ? answer.value : `${answer.kind} ${answer.status}: ${'message' in answer ? answer.message : ''}`;
+}
+
+describe('one upstream per provider, shared by every consumer connection', () => {
+  test('six consumers calling three applications open three streams, and each consumer gets its own answers under its own ids', async () => {
+    const providers = await Promise.all(['user-rpc', 'pay-rpc', 'order-rpc'].map(echoProvider));
+    const tunnel = await startTunnel(providers);
+    try {
+      const consumers = await Promise.all(Array.from({length: 6}, () => tunnel.consumer()));
+      // Every consumer uses the same ids (1, 2, 3): only the tunnel's rewriting keeps them apart.
+      // Answers come back out of order (slow ones first in, last out) and interleaved between consumers.
+      const answers = await Promise.all(consumers.flatMap((consumer, c) => providers.map((provider, p) =>
+        consumer.call({...request(provider.application), args: [p === 0 ? `slow${20 + 10 * (5 - c)}-c${c}` : `c${c}`], id: BigInt(p + 1)}))));
+      let at = 0;
+      for (let c = 0; c < consumers.length; c++) {
+        for (let p = 0; p < providers.length; p++) {
+          const answer = answers[at++] as DecodedResponse;
+          assert.equal(answer.id, BigInt(p + 1));
+          const application = providers[p]?.application ?? '';
+          assert.equal(valueOf(answer), p === 0 ? `${application}:slow${20 + 10 * (5 - c)}-c${c}` : `${application}:c${c}`);
+        }
+      }
+      for (const provider of providers) assert.equal(provider.totalConnections, 1, `${provider.application}: one stream for six consumers`);
+      assert.equal(tunnel.server.upstreamCount, 3);
+      // The ids the providers saw are the streams' own: all different on one stream.
+      for (const provider of providers) assert.equal(new Set(provider.received.map((r) => r.id)).size, provider.received.length);
+      // A new consumer's first call finds the stream open.
+      const late = await tunnel.consumer();
+      assert.equal(valueOf(await late.call({...request('pay-rpc'), args: ['late'], id: 1n})), 'pay-rpc:late');
+      assert.equal(providers[1]?.totalConnections, 1);
+    } finally {
+      await tunnel.close();
+      for (const provider of providers) await provider.close();
+    }
+  });
+
+  test('a consumer that closes drops its pending requests; their late answers go to no one and the others keep the stream', async () => {
+    const user = await echoProvider('user-rpc');
+    const tunnel = await startTunnel([user]);
+    try {
+      // The leaver goes away at once (a reset, not a half-close, which would still be answered).
+      const leaver = net.connect(tunnel.server.port, '127.0.0.1');
+      await new Promise((resolve) => leaver.once('connect', resolve));
+      const stayer = await tunnel.consumer();
+      leaver.write(encodeRequest({...request('user-rpc'), args: ['slow150-leaver'], id: 7n}));
+      const stayerCall = stayer.call({...request('user-rpc'), args: ['slow200-stayer'], id: 7n});
+      await waitFor(() => user.received.length === 2);
+      const failed = waitFor(() => tunnel.completed.some((c) => c.code === 'DT_ERR_BACKEND_CLOSED' && /consumer connection closed/.test(c.error ?? '')));
+      leaver.resetAndDestroy();
+      await failed;
+      const answer = await stayerCall;
+      assert.equal(valueOf(answer), 'user-rpc:slow200-stayer');
+      assert.equal(answer.id, 7n);
+      // The leaver's answer arrived meanwhile and was dropped: the stayer got exactly one frame.
+      await sleep(50);
+      assert.deepEqual(stayer.frames.map((frame) => frame.id), [7n]);
+      assert.equal(user.totalConnections, 1);
+      assert.equal(user.openConnections, 1, 'the stream is kept for the others');
+    } finally {
+      await tunnel.close();
+      await user.close();
+    }
+  });
+
+  test('a stream that breaks answers every consumer\'s pending requests with the coded error, under each consumer\'s id', async () => {
+    const user = await echoProvider('user-rpc');
+    const tunnel = await startTunnel([user]);
+    try {
+      const consumers = await Promise.all([tunnel.consumer(), tunnel.consumer(), tunnel.consumer()]);
+      const calls = consumers.map((consumer, c) => consumer.call({...request('user-rpc'), args: [`never-${c}`], id: BigInt(40 + c)}));
+      await waitFor(() => user.received.length === 3);
+      user.destroyConnections();
+      const answers = await Promise.all(calls);
+      answers.forEach((answer, c) => {
+        assert.equal(answer.id, BigInt(40 + c));
+        assert.equal(answer.status, 80);
+        assert.match(answer.kind === 'error' ? answer.message : '', /DT_ERR_BACKEND_CLOSED/);
+      });
+      // The next request opens a fresh stream, again shared.
+      assert.equal(valueOf(await consumers[0].call({...request('user-rpc'), args: ['again'], id: 1n})), 'user-rpc:again');
+      assert.equal(valueOf(await consumers[1].call({...request('user-rpc'), args: ['again'], id: 1n})), 'user-rpc:again');
+      assert.equal(user.totalConnections, 2);
+    } finally {
+      await tunnel.close();
+      await user.close();
+    }
+  });
+
+  test('READONLY drains the shared stream for everyone: answers in flight arrive, new requests of every consumer go to one fresh stream', async () => {
+    const user = await echoProvider('user-rpc');
+    const tunnel = await startTunnel([user]);
+    try {
+      const [a, b] = await Promise.all([tunnel.consumer(), tunnel.consumer()]);
+      const inFlight = a.call({...request('user-rpc'), args: ['slow150-a'], id: 9n});
+      await waitFor(() => user.received.length === 1);
+      user.sendToAll(encodeReadonlyEvent(-3n));
+      await sleep(20);
+      assert.equal(valueOf(await b.call({...request('user-rpc'), args: ['b'], id: 9n})), 'user-rpc:b');
+      assert.equal(valueOf(await a.call({...request('user-rpc'), args: ['a'], id: 10n})), 'user-rpc:a');
+      assert.equal(valueOf(await inFlight), 'user-rpc:slow150-a');
+      assert.equal(user.totalConnections, 2, 'the drained stream and one fresh one');
+      await waitFor(() => user.openConnections === 1, {message: 'the drained stream closes after its last answer'});
+      assert.ok(a.frames.every((frame) => !frame.event) && b.frames.every((frame) => !frame.event), 'READONLY is never forwarded');
+    } finally {
+      await tunnel.close();
+      await user.close();
+    }
+  });
+});
+
+describe('callbacks on shared streams', () => {
+  test('a consumer that passes a callback gets a stream of its own, and the provider\'s callback reaches that consumer only', async () => {
+    const user = await echoProvider('user-rpc');
+    const tunnel = await startTunnel([user]);
+    try {
+      const [listener, bystander] = await Promise.all([tunnel.consumer(), tunnel.consumer()]);
+      assert.equal(valueOf(await bystander.call({...request('user-rpc'), args: ['b'], id: 1n})), 'user-rpc:b');
+      // Dubbo's CallbackServiceCodec marks a callback argument with sys_callback_arg-<index>.
+      const subscribe = {...request('user-rpc', 'subscribe'), args: ['listen'], id: 1n};
+      subscribe.attachments['sys_callback_arg-1'] = '1';
+      assert.equal(valueOf(await listener.call(subscribe)), 'user-rpc:listen');
+      assert.equal(user.totalConnections, 2, 'the shared stream and the listener\'s own');
+      // Later calls of the listener stay on its stream (the provider calls back where it was exported).
+      assert.equal(valueOf(await listener.call({...request('user-rpc'), args: ['l'], id: 2n})), 'user-rpc:l');
+      assert.equal(user.totalConnections, 2);
+      user.sendToAll(encodeRequest({id: 7001n, service: 'com.example.UserListener', method: 'changed', parameterTypes: 'Ljava/lang/String;', args: ['u-1'], attachments: {}}));
+      const callback = await listener.waitForFrame((f) => f.isRequest && f.id === 7001n);
+      assert.equal(callback.twoWay, true);
+      listener.send(encodeResponse({id: 7001n, result: {kind: 'null'}}));
+      await waitFor(() => user.responsesReceived.some((f) => f.id === 7001n && !f.event && f.status === 20));
+      // On the shared stream, with one consumer left on it (the bystander), the callback went to it:
+      // the only consumer a callback there can belong to.
+      assert.ok(bystander.frames.some((f) => f.isRequest && f.id === 7001n));
+    } finally {
+      await tunnel.close();
+      await user.close();
+    }
+  });
+
+  test('a callback on a stream several consumers share goes to none of them: the provider gets an error answer', async () => {
+    const user = await echoProvider('user-rpc');
+    const tunnel = await startTunnel([user]);
+    try {
+      const [a, b] = await Promise.all([tunnel.consumer(), tunnel.consumer()]);
+      await a.call({...request('user-rpc'), args: ['a'], id: 1n});
+      await b.call({...request('user-rpc'), args: ['b'], id: 1n});
+      user.sendToAll(encodeRequest({id: 7002n, service: 'com.example.UserListener', method: 'changed', parameterTypes: 'Ljava/lang/String;', args: ['u-1'], attachments: {}}));
+      await waitFor(() => user.responsesReceived.some((f) => f.id === 7002n && f.status === 70));
+      assert.ok(![...a.frames, ...b.frames].some((f) => f.isRequest), 'no consumer got the callback');
+    } finally {
+      await tunnel.close();
+      await user.close();
+    }
+  });
+});
