@@ -24,6 +24,13 @@ import type {FrameBytes, WriteBatch} from './write-batch.js';
 /** Largest request kept in the per-connection scratch buffer (larger ones get a buffer of their own). */
 const SCRATCH_LIMIT = 1024 * 1024;
 
+/**
+ * Answers waiting in a consumer's socket buffer because it does not read. The provider streams are
+ * shared, so they are not paused for one consumer while others read (Upstream.consumerBlocked);
+ * past this much, that consumer alone is cut off.
+ */
+export const HELD_ANSWERS_LIMIT = 4 * 1024 * 1024;
+
 /** How long a consumer that closed its sending side may still wait for answers. */
 export const HALF_CLOSE_GRACE_MS = 2000;
 
@@ -246,6 +253,8 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
     if (upstream === this.#lastUpstream && this.#lastAttachment !== undefined) return this.#lastAttachment;
     const attachment = upstream.attach(this);
     this.#attachments.add(attachment);
+    // A consumer already not reading counts as such on a stream it joins.
+    if (this.backpressure.consumerIsBlocked) attachment.pauseReading(true);
     this.#lastUpstream = upstream;
     this.#lastAttachment = attachment;
     return attachment;
@@ -293,16 +302,21 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
   }
 
   /** This connection leaves every upstream it used; what it still waits for is answered with `reason`. */
-  #leaveUpstreams(reason: string): void {
+  #leaveUpstreams(reason: string, code?: 'DT_ERR_CONSUMER_TOO_SLOW'): void {
     for (const attachment of [...this.#attachments]) {
       this.#forget(attachment);
-      attachment.upstream.detach(this, reason);
+      attachment.upstream.detach(this, reason, code);
     }
   }
 
   #writeToConsumer(frame: FrameBytes): void {
     if (this.#closed) return;
-    if (!this.writes.write(this.#socket, frame)) this.backpressure.consumerBlocked(true);
+    if (this.writes.write(this.#socket, frame)) return;
+    this.backpressure.consumerBlocked(true);
+    if (this.#socket.writableLength > HELD_ANSWERS_LIMIT) {
+      const held = (this.#socket.writableLength / (1024 * 1024)).toFixed(1);
+      this.#close(`it stopped reading: ${held} MiB of answers held for it, over the ${HELD_ANSWERS_LIMIT / (1024 * 1024)} MiB limit (its provider streams are shared with other consumers, which keep flowing)`, true, 'DT_ERR_CONSUMER_TOO_SLOW');
+    }
   }
 
   // Lifecycle.
@@ -360,7 +374,8 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
     // The connection object may outlive its socket for a while (timers, listeners): give the
     // scratch buffer back now, a large request may have grown it to 1 MiB.
     this.#scratch = undefined;
-    this.#leaveUpstreams('the consumer connection closed');
+    if (code === 'DT_ERR_CONSUMER_TOO_SLOW') this.#leaveUpstreams(`the consumer connection was cut off: ${reason ?? ''}`, code);
+    else this.#leaveUpstreams('the consumer connection closed');
     if (destroy && !this.#socket.writableEnded) this.#socket.destroy();
     else if (destroy) setTimeout(() => this.#socket.destroy(), 200).unref();
     this.#options.events.emit('connection-closed', {connectionId: this.id, peer: this.peer, ...(reason === undefined ? {} : {reason}), ...(code === undefined ? {} : {code})});

@@ -172,13 +172,14 @@ export class Upstream implements FrameSink {
    * consumer connection uses it (a Java consumer keeps its connection for as long as it runs); with
    * none left, or when it was exclusive, it closes.
    */
-  detach(owner: UpstreamOwner, reason: string): void {
+  detach(owner: UpstreamOwner, reason: string, code?: 'DT_ERR_CONSUMER_TOO_SLOW'): void {
     const attachment = this.#consumers.get(owner.id);
     if (attachment === undefined) return;
     if (attachment.pending > 0) {
       for (const [id, exchange] of this.#pending.takeAll()) {
-        if (exchange.connectionId === owner.id) this.#answer(attachment, exchange, this.#failure(reason, undefined, exchange));
-        else this.#pending.set(id, exchange);
+        if (exchange.connectionId !== owner.id) this.#pending.set(id, exchange);
+        else if (code !== undefined) this.#answer(attachment, exchange, localAnswer(code, `${reason}; ${exchange.target} got no answer (it may or may not have run on the provider)`));
+        else this.#answer(attachment, exchange, this.#failure(reason, undefined, exchange));
       }
     }
     this.#consumers.delete(owner.id);

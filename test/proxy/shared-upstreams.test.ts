@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import {describe, test} from 'node:test';
 import {TestProvider} from '../support/dubbo-peers.js';
-import type {DecodedResponse} from '../support/dubbo-wire.js';
-import {encodeReadonlyEvent, encodeRequest, encodeResponse} from '../support/dubbo-wire.js';
+import type {DecodedResponse, WireFrame} from '../support/dubbo-wire.js';
+import {WireReader, decodeResponse, encodeReadonlyEvent, encodeRequest, encodeResponse} from '../support/dubbo-wire.js';
 import {sleep, waitFor} from '../support/wait.js';
 import {request, startTunnel} from './harness.js';
 
@@ -175,4 +175,127 @@ describe('callbacks on shared streams', () => {
       await user.close();
     }
   });
+});
+
+/** A small seeded generator: the same run every time, a different one per seed. */
+function seeded(seed: number): (below: number) => number {
+  let state = seed >>> 0;
+  return (below) => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state % below;
+  };
+}
+
+describe('a consumer that stops reading', () => {
+  test('is cut off alone once its held answers pass the limit; the others on the same stream keep flowing', async () => {
+    const MiB = 1024 * 1024;
+    const user = await TestProvider.start({
+      application: 'user-rpc',
+      handler: (req) => ({value: String(req.args[0]) === 'big' ? 'x'.repeat(MiB) : `user-rpc:${String(req.args[0])}`}),
+    });
+    const tunnel = await startTunnel([user]);
+    const closedWith: (string | undefined)[] = [];
+    tunnel.events.on('connection-closed', (event) => closedWith.push(event.code));
+    const reader = await tunnel.consumer();
+    const stalled = net.connect(tunnel.server.port, '127.0.0.1');
+    try {
+      await new Promise((resolve) => stalled.once('connect', resolve));
+      assert.equal(valueOf(await reader.call({...request('user-rpc'), args: ['first'], id: 1n})), 'user-rpc:first');
+      stalled.pause(); // never reads
+      for (let id = 1n; id <= 16n; id++) stalled.write(encodeRequest({...request('user-rpc'), args: ['big'], id}));
+      // The reader's calls keep being answered while the stalled consumer's answers pile up.
+      for (let n = 0; n < 20; n++) assert.equal(valueOf(await reader.call({...request('user-rpc'), args: [`r${n}`], id: BigInt(100 + n)}, 3000)), `user-rpc:r${n}`);
+      await waitFor(() => closedWith.includes('DT_ERR_CONSUMER_TOO_SLOW'), {message: 'the stalled consumer was cut off'});
+      // Its requests still in flight completed with the code; the reader's stream was never cut.
+      const gaveUp = tunnel.completed.filter((c) => c.code === 'DT_ERR_CONSUMER_TOO_SLOW');
+      assert.ok(gaveUp.every((c) => /cut off: it stopped reading/.test(c.error ?? '')));
+      assert.equal(user.totalConnections, 1, 'one stream, never cut');
+      assert.equal(valueOf(await reader.call({...request('user-rpc'), args: ['after'], id: 200n})), 'user-rpc:after');
+    } finally {
+      stalled.destroy();
+      await tunnel.close();
+      await user.close();
+    }
+  });
+});
+
+describe('no answer reaches the wrong consumer (seeded fuzz)', () => {
+  for (const seed of [1, 2, 3]) {
+    test(`seed ${seed}: consumers reusing the same ids, random chunking, random resets`, async () => {
+      const random = seeded(seed);
+      const APPS = ['alpha', 'beta', 'gamma'] as const;
+      const providers = await Promise.all(APPS.map((application) => TestProvider.start({
+        application,
+        handler: async (req) => {
+          const token = String(req.args[0]);
+          await sleep(Number(token.split('-')[2] ?? 0));
+          return {value: `${application}|${token}`};
+        },
+      })));
+      const tunnel = await startTunnel(providers);
+      const CONSUMERS = 10;
+      const IDS = 40;
+      type Plan = {socket: net.Socket; frames: WireFrame[]; expect: Map<bigint, string>; app: Map<bigint, string>; resetAfter: number | undefined};
+      const plans: Plan[] = [];
+      try {
+        for (let c = 0; c < CONSUMERS; c++) {
+          const socket = net.connect(tunnel.server.port, '127.0.0.1');
+          await new Promise((resolve) => socket.once('connect', resolve));
+          const plan: Plan = {socket, frames: [], expect: new Map(), app: new Map(), resetAfter: random(3) === 0 ? 5 + random(IDS - 10) : undefined};
+          const wire = new WireReader();
+          socket.on('data', (chunk: Buffer) => plan.frames.push(...wire.push(chunk)));
+          socket.on('error', () => undefined);
+          plans.push(plan);
+        }
+        // Each consumer's requests, ids 1..IDS like every other's, one in eight one-way, in random chunks.
+        await Promise.all(plans.map(async (plan, c) => {
+          const bytes: Buffer[] = [];
+          for (let n = 1; n <= IDS; n++) {
+            const id = BigInt(n);
+            const app = APPS[random(APPS.length)] as string;
+            const token = `c${c}-${n}-${random(15)}`;
+            const twoWay = random(8) !== 0;
+            if (twoWay) {
+              plan.expect.set(id, `${app}|${token}`);
+              plan.app.set(id, app);
+            }
+            bytes.push(encodeRequest({...request(app), args: [token], id, twoWay}));
+          }
+          const all = Buffer.concat(bytes);
+          const resetAt = plan.resetAfter === undefined ? undefined : Math.floor(all.length * plan.resetAfter / IDS);
+          for (let at = 0; at < all.length;) {
+            const end = Math.min(all.length, at + 1 + random(700));
+            plan.socket.write(all.subarray(at, end));
+            at = end;
+            if (resetAt !== undefined && at >= resetAt) {
+              await sleep(random(10));
+              plan.socket.resetAndDestroy();
+              return;
+            }
+            if (random(4) === 0) await sleep(random(3));
+          }
+        }));
+        const survivors = plans.filter((plan) => plan.resetAfter === undefined);
+        await waitFor(() => survivors.every((plan) => plan.frames.length >= plan.expect.size), {timeoutMs: 10_000, message: 'every survivor got its answers'});
+        await sleep(50);
+        for (const [c, plan] of plans.entries()) {
+          const seen = new Set<bigint>();
+          for (const frame of plan.frames) {
+            assert.equal(frame.isRequest, false, `consumer ${c} got a request`);
+            assert.ok(!seen.has(frame.id), `consumer ${c}: two answers to id ${frame.id}`);
+            seen.add(frame.id);
+            const expected = plan.expect.get(frame.id);
+            assert.ok(expected !== undefined, `consumer ${c} got an answer to id ${frame.id}, which it is owed none`);
+            assert.equal(valueOf(decodeResponse(frame)), expected, `consumer ${c}, id ${frame.id}: the answer of another request`);
+          }
+          if (plan.resetAfter === undefined) assert.equal(seen.size, plan.expect.size, `consumer ${c} is missing answers`);
+        }
+        for (const provider of providers) assert.equal(provider.totalConnections, 1, `${provider.application}: one stream`);
+      } finally {
+        for (const plan of plans) plan.socket.destroy();
+        await tunnel.close();
+        for (const provider of providers) await provider.close();
+      }
+    });
+  }
 });
