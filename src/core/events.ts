@@ -26,6 +26,12 @@ export interface TunnelEvents {
    */
   'upstream-opened': [{application: string; remote: string; connectionId: number; shared?: boolean}];
   'upstream-closed': [{application: string; remote: string; connectionId: number; reason?: string; shared?: boolean}];
+  /**
+   * The Dubbo streams of an application (shared and exclusive, draining ones included) and the
+   * requests in flight on them: when a stream opens or closes, and at most once a second while the
+   * numbers change.
+   */
+  'upstream-streams': [{application: string; streams: number; inFlight: number}];
   /** A backend's own state changed (Kubernetes backends: pod changes, no ready pods, errors). */
   'backend-state-changed': [{application: string; state: BackendState; detail?: string; pod?: string}];
   /**

@@ -1,8 +1,11 @@
 import type {Backend} from '../core/backend.js';
 import type {TunnelEventBus} from '../core/events.js';
-import {Upstream} from './upstream.js';
+import {NO_CONSUMER_LEFT, Upstream} from './upstream.js';
 import type {UpstreamContext} from './upstream.js';
 import {WriteBatch} from './write-batch.js';
+
+/** How often the streams' load is looked at for 'upstream-streams' (only while streams are open). */
+const LOAD_REPORT_MS = 1000;
 
 /**
  * The listener's Dubbo upstreams: one stream per provider (per pod of a Kubernetes backend, per
@@ -23,6 +26,9 @@ export class UpstreamPool implements UpstreamContext {
   readonly #byBackend = new Map<Backend, Upstream[]>();
   /** Exclusive streams (consumers with callbacks), kept only to be closed with the pool. */
   readonly #exclusive = new Set<Upstream>();
+  /** What 'upstream-streams' last said per application (`streams/inFlight`): only changes are reported. */
+  readonly #reported = new Map<string, string>();
+  #loadTimer: NodeJS.Timeout | undefined;
 
   constructor(events: TunnelEventBus, maxBodyLength: number) {
     this.events = events;
@@ -72,6 +78,8 @@ export class UpstreamPool implements UpstreamContext {
       if (list === undefined) this.#byBackend.set(backend, [upstream]);
       else list.push(upstream);
     }
+    this.#report(backend.application);
+    this.#loadTimer ??= setInterval(() => this.#reportAll(), LOAD_REPORT_MS).unref();
     void upstream.open().then(() => {
       if (upstream.state === 'open' || upstream.state === 'draining') {
         this.events.emit('upstream-opened', {application: backend.application, remote: upstream.remote, connectionId: consumerId, shared: !upstream.exclusive});
@@ -92,12 +100,48 @@ export class UpstreamPool implements UpstreamContext {
       if (list?.length === 0) this.#byBackend.delete(upstream.backend);
     }
     if (upstream.connected) {
-      this.events.emit('upstream-closed', {application: upstream.backend.application, remote: upstream.remote, connectionId: 0, reason, shared: !upstream.exclusive});
+      // A stream whose consumers all left ends normally: no reason, so nobody shows it as a failure.
+      this.events.emit('upstream-closed', {application: upstream.backend.application, remote: upstream.remote, connectionId: 0, ...(reason === NO_CONSUMER_LEFT ? {} : {reason}), shared: !upstream.exclusive});
     }
+    this.#report(upstream.backend.application);
+    if (this.#byBackend.size === 0 && this.#exclusive.size === 0) {
+      clearInterval(this.#loadTimer);
+      this.#loadTimer = undefined;
+    }
+  }
+
+  /**
+   * Counts an application's streams and their requests in flight when asked (never per request:
+   * the request path only keeps each stream's pending map) and says so when the numbers changed.
+   */
+  #report(application: string): void {
+    let streams = 0;
+    let inFlight = 0;
+    const count = (upstream: Upstream) => {
+      if (upstream.backend.application !== application) return;
+      streams++;
+      inFlight += upstream.pendingCount;
+    };
+    for (const list of this.#byBackend.values()) list.forEach(count);
+    this.#exclusive.forEach(count);
+    const said = `${streams}/${inFlight}`;
+    if (this.#reported.get(application) === said) return;
+    if (streams === 0) this.#reported.delete(application);
+    else this.#reported.set(application, said);
+    this.events.emit('upstream-streams', {application, streams, inFlight});
+  }
+
+  #reportAll(): void {
+    const applications = new Set(this.#reported.keys());
+    for (const backend of this.#byBackend.keys()) applications.add(backend.application);
+    for (const upstream of this.#exclusive) applications.add(upstream.backend.application);
+    for (const application of applications) this.#report(application);
   }
 
   /** The listener stops: every stream is closed, and what is still pending on it answered with `reason`. */
   close(reason: string): void {
+    clearInterval(this.#loadTimer);
+    this.#loadTimer = undefined;
     for (const list of [...this.#byBackend.values()]) for (const upstream of [...list]) upstream.fail(reason);
     for (const upstream of [...this.#exclusive]) upstream.fail(reason);
   }

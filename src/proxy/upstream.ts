@@ -77,6 +77,9 @@ type State = 'connecting' | 'open' | 'draining' | 'closed';
  */
 export const UPSTREAM_HEARTBEAT_MS = 60_000;
 
+/** Why a shared stream closes when its last consumer connection left: the normal end, not a failure. */
+export const NO_CONSUMER_LEFT = 'no consumer connection uses it any more';
+
 /** High-water mark for frames queued while the stream is still being opened. */
 const CONNECT_QUEUE_LIMIT = 1024 * 1024;
 
@@ -187,7 +190,7 @@ export class Upstream implements FrameSink {
     owner.backpressure.upstreamGone(attachment);
     this.#updatePause();
     if (this.exclusive) this.fail(reason);
-    else if (this.#consumers.size === 0) this.fail('no consumer connection uses it any more');
+    else if (this.#consumers.size === 0) this.fail(NO_CONSUMER_LEFT);
   }
 
   /** Opens the stream; frames sent before it is open are queued. Resolves when settled. */

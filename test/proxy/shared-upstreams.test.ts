@@ -13,7 +13,8 @@ function echoProvider(application: string): Promise<TestProvider> {
     application,
     handler: async (req) => {
       const argument = String(req.args[0]);
-      if (argument.startsWith('slow')) await sleep(Number(argument.slice(4)) || 100);
+      const slow = /^slow(\d+)/.exec(argument);
+      if (slow) await sleep(Number(slow[1]));
       if (argument.startsWith('never')) return {noReply: true};
       return {value: `${application}:${argument}`};
     },
@@ -298,4 +299,29 @@ describe('no answer reaches the wrong consumer (seeded fuzz)', () => {
       }
     });
   }
+});
+
+describe('what the session shows of shared streams', () => {
+  test('upstream-streams says how many streams an application has and how many requests are in flight on them', async () => {
+    const user = await echoProvider('user-rpc');
+    const tunnel = await startTunnel([user]);
+    const reports: {streams: number; inFlight: number}[] = [];
+    const opened: boolean[] = [];
+    tunnel.events.on('upstream-streams', (event) => reports.push({streams: event.streams, inFlight: event.inFlight}));
+    tunnel.events.on('upstream-opened', (event) => opened.push(event.shared === true));
+    try {
+      const [a, b] = await Promise.all([tunnel.consumer(), tunnel.consumer()]);
+      const slow = [a.call({...request('user-rpc'), args: ['slow1600'], id: 1n}), b.call({...request('user-rpc'), args: ['slow1600'], id: 1n})];
+      await waitFor(() => reports.some((report) => report.streams === 1 && report.inFlight === 2), {timeoutMs: 3000, message: "a report of two requests in flight on one stream"}).catch((error: unknown) => assert.fail(`${String(error)}: ${JSON.stringify(reports)}`));
+      await Promise.all(slow);
+      await waitFor(() => reports.at(-1)?.inFlight === 0, {timeoutMs: 3000});
+      assert.deepEqual(opened, [true], 'one shared stream opened');
+      await a.close();
+      await b.close();
+      await waitFor(() => reports.at(-1)?.streams === 0, {message: 'the stream closes when no consumer uses it'});
+    } finally {
+      await tunnel.close();
+      await user.close();
+    }
+  });
 });
