@@ -46,10 +46,11 @@ export interface ConnectionOptions {
 }
 
 /**
- * The attachment Dubbo's CallbackServiceCodec adds to a request that passes a callback
- * (`sys_callback_arg-<index>`): the provider will call the consumer back on this connection.
+ * The attachment Dubbo's CallbackServiceCodec adds to a request for each argument that is a
+ * callback (`sys_callback_arg-<argument index>`): the provider will call the consumer back on this
+ * connection. Made once, so checking a request is a lookup per argument, not a walk of its map.
  */
-const CALLBACK_ARGUMENT = 'sys_callback_arg-';
+const CALLBACK_ARGUMENT_KEYS = Array.from({length: 32}, (_, index) => `sys_callback_arg-${index}`);
 
 /**
  * One consumer socket. Frames are split by the FrameDecoder, each request is routed on its own
@@ -388,6 +389,9 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
 
 /** Whether a request passes a callback: Dubbo marks each callback argument with an attachment. */
 function passesCallback(request: RequestMetadata): boolean {
-  for (const key of request.attachments.keys()) if (key.startsWith(CALLBACK_ARGUMENT)) return true;
+  const {attachments} = request;
+  if (attachments.size === 0) return false;
+  const count = Math.min(request.argumentCount, CALLBACK_ARGUMENT_KEYS.length);
+  for (let index = 0; index < count; index++) if (attachments.has(CALLBACK_ARGUMENT_KEYS[index] as string)) return true;
   return false;
 }

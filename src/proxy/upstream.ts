@@ -99,7 +99,7 @@ export class Upstream implements FrameSink {
   /** The pod the stream goes to: the one asked for until it is open, then the one the backend chose. */
   pod: string | undefined;
   /** Two-way requests sent and not answered yet, by the id they left with. */
-  readonly #pending = new PendingRequests<Exchange>();
+  readonly #pending = new PendingRequests<Exchange, number>();
   /** The consumer connections using this stream, by connection id. */
   readonly #consumers = new Map<number, Attachment>();
   /** Consumers whose sockets are backed up; the stream is not read while all of them are. */
@@ -108,7 +108,7 @@ export class Upstream implements FrameSink {
   /** Writes to the provider are backed up: every consumer using the stream waits. */
   #blocked = false;
   /** Ids requests leave with; answers to our heartbeats count down from -1, so they never meet. */
-  #nextId = 1n;
+  #nextId = 1;
   #state: State = 'connecting';
   #stream: Duplex | undefined;
   #queue: FrameBytes[] = [];
@@ -360,7 +360,7 @@ export class Upstream implements FrameSink {
    * the answer's own header is written). An answer nobody waits for (its consumer left) is dropped.
    */
   #deliver(header: FrameHeader, frame: FrameBytes): void {
-    const exchange = this.#pending.take(header.requestId);
+    const exchange = this.#pending.take(Number(header.requestId));
     if (exchange !== undefined) {
       const attachment = this.#consumers.get(exchange.connectionId);
       if (attachment !== undefined) {
@@ -436,7 +436,7 @@ export class Upstream implements FrameSink {
 
   oversize(header: FrameHeader): void {
     if (header.isRequest) return;
-    const exchange = this.#pending.take(header.requestId);
+    const exchange = this.#pending.take(Number(header.requestId));
     // An answer to a request no one waits for any more has no consumer to tell.
     const attachment = exchange === undefined ? undefined : this.#consumers.get(exchange.connectionId);
     if (exchange !== undefined && attachment !== undefined) {
@@ -453,16 +453,17 @@ export class Upstream implements FrameSink {
 
 /**
  * Writes `id` into bytes 4–11 of a frame's header: the frame's own bytes, whether one buffer or
- * the chunks it arrived in (the header may straddle two of them).
+ * the chunks it arrived in (the header may straddle two of them). A consumer's id is a bigint; an
+ * upstream's own is a counter (a number below 2^53).
  */
-export function writeRequestId(frame: FrameBytes, id: bigint): void {
+export function writeRequestId(frame: FrameBytes, id: bigint | number): void {
   const first = Buffer.isBuffer(frame) ? frame : frame[0];
   if (first !== undefined && first.length >= 12) {
-    writeId(first, id);
+    writeId(first, 4, id);
     return;
   }
   const bytes = Buffer.allocUnsafe(8);
-  bytes.writeBigInt64BE(BigInt.asIntN(64, id));
+  writeId(bytes, 0, id);
   let at = 0;
   for (const piece of frame as readonly Buffer[]) {
     for (let i = 0; i < piece.length && at < 12; i++, at++) if (at >= 4) piece[i] = bytes[at - 4] ?? 0;
@@ -470,15 +471,29 @@ export function writeRequestId(frame: FrameBytes, id: bigint): void {
   }
 }
 
-/** Java's ids count up from 0 (ours for heartbeats down from -1): nearly always one 32-bit half. */
-function writeId(target: Buffer, id: bigint): void {
-  if (id >= 0n && id <= 0xffffffffn) {
-    target.writeInt32BE(0, 4);
-    target.writeUInt32BE(Number(id), 8);
+/** Byte by byte: Buffer's checked writers cost more than the write itself on the request path. */
+function writeId(target: Buffer, offset: number, id: bigint | number): void {
+  let high: number;
+  let low: number;
+  if (typeof id === 'number') {
+    high = Math.floor(id / 0x100000000);
+    low = id >>> 0;
+  } else if (id >= 0n && id <= 0xffffffffn) {
+    high = 0;
+    low = Number(id);
   } else if (id < 0n && id >= -0x80000000n) {
-    target.writeInt32BE(-1, 4);
-    target.writeInt32BE(Number(id), 8);
+    high = -1;
+    low = Number(id) >>> 0;
   } else {
-    target.writeBigInt64BE(BigInt.asIntN(64, id), 4);
+    target.writeBigInt64BE(BigInt.asIntN(64, id), offset);
+    return;
   }
+  target[offset] = high >>> 24;
+  target[offset + 1] = (high >>> 16) & 0xff;
+  target[offset + 2] = (high >>> 8) & 0xff;
+  target[offset + 3] = high & 0xff;
+  target[offset + 4] = low >>> 24;
+  target[offset + 5] = (low >>> 16) & 0xff;
+  target[offset + 6] = (low >>> 8) & 0xff;
+  target[offset + 7] = low & 0xff;
 }

@@ -139,9 +139,9 @@ describe('callbacks on shared streams', () => {
     try {
       const [listener, bystander] = await Promise.all([tunnel.consumer(), tunnel.consumer()]);
       assert.equal(valueOf(await bystander.call({...request('user-rpc'), args: ['b'], id: 1n})), 'user-rpc:b');
-      // Dubbo's CallbackServiceCodec marks a callback argument with sys_callback_arg-<index>.
+      // Dubbo's CallbackServiceCodec marks each callback argument with sys_callback_arg-<argument index>.
       const subscribe = {...request('user-rpc', 'subscribe'), args: ['listen'], id: 1n};
-      subscribe.attachments['sys_callback_arg-1'] = '1';
+      subscribe.attachments['sys_callback_arg-0'] = '1';
       assert.equal(valueOf(await listener.call(subscribe)), 'user-rpc:listen');
       assert.equal(user.totalConnections, 2, 'the shared stream and the listener\'s own');
       // Later calls of the listener stay on its stream (the provider calls back where it was exported).
