@@ -4,6 +4,12 @@ import {NO_CONSUMER_LEFT, Upstream} from './upstream.js';
 import type {UpstreamContext} from './upstream.js';
 import {WriteBatch} from './write-batch.js';
 
+/**
+ * After finding no ready pod without a stream, a busy backend is not asked again for this long:
+ * asking builds the pod list, which is not something to do per request under load.
+ */
+const SPARE_POD_CHECK_MS = 1000;
+
 /** How often the streams' load is looked at for 'upstream-streams' (only while streams are open). */
 const LOAD_REPORT_MS = 1000;
 
@@ -28,6 +34,8 @@ export class UpstreamPool implements UpstreamContext {
   readonly #exclusive = new Set<Upstream>();
   /** What 'upstream-streams' last said per application (`streams/inFlight`): only changes are reported. */
   readonly #reported = new Map<string, string>();
+  /** Backends found to have no ready pod without a stream, until when that answer is trusted. */
+  readonly #noSparePodUntil = new Map<Backend, number>();
   #loadTimer: NodeJS.Timeout | undefined;
 
   constructor(events: TunnelEventBus, maxBodyLength: number) {
@@ -65,8 +73,13 @@ export class UpstreamPool implements UpstreamContext {
 
   /** A ready pod none of the backend's usable streams goes to, if any. */
   #podWithoutStream(backend: Backend, list: readonly Upstream[]): string | undefined {
+    const now = Date.now();
+    if ((this.#noSparePodUntil.get(backend) ?? 0) > now) return undefined;
     const pods = backend.readyPods?.() ?? [];
-    return pods.find((pod) => !list.some((upstream) => upstream.usable && upstream.pod === pod));
+    const spare = pods.find((pod) => !list.some((upstream) => upstream.usable && upstream.pod === pod));
+    if (spare === undefined) this.#noSparePodUntil.set(backend, now + SPARE_POD_CHECK_MS);
+    else this.#noSparePodUntil.delete(backend);
+    return spare;
   }
 
   #open(backend: Backend, consumerId: number, options: {pod?: string; exclusive?: boolean}): Upstream {
@@ -97,7 +110,10 @@ export class UpstreamPool implements UpstreamContext {
       const list = this.#byBackend.get(upstream.backend);
       const at = list?.indexOf(upstream) ?? -1;
       if (list !== undefined && at >= 0) list.splice(at, 1);
-      if (list?.length === 0) this.#byBackend.delete(upstream.backend);
+      if (list?.length === 0) {
+        this.#byBackend.delete(upstream.backend);
+        this.#noSparePodUntil.delete(upstream.backend);
+      }
     }
     if (upstream.connected) {
       // A stream whose consumers all left ends normally: no reason, so nobody shows it as a failure.

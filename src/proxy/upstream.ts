@@ -189,8 +189,7 @@ export class Upstream implements FrameSink {
     if (attachment.blocked) this.#blockedConsumers--;
     owner.backpressure.upstreamGone(attachment);
     this.#updatePause();
-    if (this.exclusive) this.fail(reason);
-    else if (this.#consumers.size === 0) this.fail(NO_CONSUMER_LEFT);
+    if (this.exclusive || this.#consumers.size === 0) this.fail(NO_CONSUMER_LEFT);
   }
 
   /** Opens the stream; frames sent before it is open are queued. Resolves when settled. */
