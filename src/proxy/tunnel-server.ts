@@ -38,6 +38,8 @@ export interface TunnelServerOptions {
    * Default DEFAULT_IDLE_TIMEOUT_MS.
    */
   idleTimeoutMs?: number;
+  /** Most Dubbo streams to one pod or address, shared by every consumer (default DEFAULT_STREAMS_PER_POD). */
+  streamsPerPod?: number;
   /** For the telnet shell's `ls`: a note per application (e.g. what discovery learned, or why not). */
   describeApplication?: (application: string) => string | undefined;
   /** Idle telnet shells are closed after this long (default 5 minutes, like Dubbo's QoS). */
@@ -100,7 +102,7 @@ export class TunnelServer {
     this.#allowRemote = options.allowRemote ?? false;
     this.#connections = new LocalConnections(this.events, options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS);
     this.#tripleUpstreams = new TripleUpstreams(this.events);
-    this.#upstreams = new UpstreamPool(this.events, options.maxBodyLength ?? DEFAULT_PAYLOAD);
+    this.#upstreams = new UpstreamPool(this.events, options.maxBodyLength ?? DEFAULT_PAYLOAD, options.streamsPerPod);
     this.#server = net.createServer({noDelay: true, allowHalfOpen: true}, (socket) => this.#accept(socket));
   }
 

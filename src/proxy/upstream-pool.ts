@@ -4,6 +4,15 @@ import {NO_CONSUMER_LEFT, Upstream} from './upstream.js';
 import type {UpstreamContext} from './upstream.js';
 import {WriteBatch} from './write-batch.js';
 
+/** Streams to one pod (or address) by default: a second opens when one is saturated. */
+export const DEFAULT_STREAMS_PER_POD = 2;
+
+/**
+ * Requests in flight that make a stream saturated: one provider connection is served by one
+ * Netty I/O thread and decoded in order, so a stream this deep is better split than grown.
+ */
+export const SATURATED_IN_FLIGHT = 128;
+
 /**
  * After finding no ready pod without a stream, a busy backend is not asked again for this long:
  * asking builds the pod list, which is not something to do per request under load.
@@ -22,7 +31,9 @@ const LOAD_REPORT_MS = 1000;
  *
  * Which stream a request takes: the open one with the fewest requests in flight. When every
  * stream of the backend has requests in flight and a ready pod has no stream yet, a stream to that
- * pod is opened: load spreads over pods as it grows, and an idle tunnel keeps one stream.
+ * pod is opened: load spreads over pods as it grows, and an idle tunnel keeps one stream. When the
+ * least busy stream is saturated (SATURATED_IN_FLIGHT requests in flight) and its pod has fewer
+ * than `streamsPerPod` streams, another one to the same pod is opened.
  */
 export class UpstreamPool implements UpstreamContext {
   readonly events: TunnelEventBus;
@@ -38,9 +49,12 @@ export class UpstreamPool implements UpstreamContext {
   readonly #noSparePodUntil = new Map<Backend, number>();
   #loadTimer: NodeJS.Timeout | undefined;
 
-  constructor(events: TunnelEventBus, maxBodyLength: number) {
+  readonly #streamsPerPod: number;
+
+  constructor(events: TunnelEventBus, maxBodyLength: number, streamsPerPod = DEFAULT_STREAMS_PER_POD) {
     this.events = events;
     this.maxBodyLength = maxBodyLength;
+    this.#streamsPerPod = Math.max(1, streamsPerPod);
   }
 
   /** Shared streams open or opening right now (for tests and the bench). */
@@ -60,10 +74,21 @@ export class UpstreamPool implements UpstreamContext {
         if (upstream.usable && (best === undefined || upstream.pendingCount < best.pendingCount)) best = upstream;
       }
     }
-    if (best !== undefined && (best.pendingCount === 0 || backend.readyPods === undefined)) return best;
-    const pod = best === undefined ? undefined : this.#podWithoutStream(backend, list ?? []);
-    if (best !== undefined && pod === undefined) return best;
-    return this.#open(backend, consumerId, {pod});
+    if (best === undefined) return this.#open(backend, consumerId, {});
+    if (best.pendingCount === 0) return best;
+    const spare = backend.readyPods === undefined ? undefined : this.#podWithoutStream(backend, list ?? []);
+    if (spare !== undefined) return this.#open(backend, consumerId, {pod: spare});
+    if (best.pendingCount >= SATURATED_IN_FLIGHT && this.#streamsTo(best.pod, list ?? []) < this.#streamsPerPod) {
+      return this.#open(backend, consumerId, best.pod === undefined ? {} : {pod: best.pod});
+    }
+    return best;
+  }
+
+  /** Usable streams of a backend to `pod` (undefined: a static backend's one address). */
+  #streamsTo(pod: string | undefined, list: readonly Upstream[]): number {
+    let count = 0;
+    for (const upstream of list) if (upstream.usable && upstream.pod === pod) count++;
+    return count;
   }
 
   /** A stream for one consumer connection alone (see Upstream: callbacks), not shared. */

@@ -325,3 +325,35 @@ describe('what the session shows of shared streams', () => {
     }
   });
 });
+
+describe('more than one stream per pod when it helps', () => {
+  test('a saturated stream makes the next request open a second one to the same address, up to --streams-per-pod', async () => {
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const user = await TestProvider.start({
+      application: 'user-rpc',
+      handler: async (req) => {
+        await held;
+        return {value: `user-rpc:${String(req.args[0])}`};
+      },
+    });
+    const tunnel = await startTunnel([user], {streamsPerPod: 2});
+    try {
+      const [a, b] = await Promise.all([tunnel.consumer(), tunnel.consumer()]);
+      // 128 in flight saturate the first stream; the 129th request opens the second; more stay on those two.
+      const calls = Array.from({length: 300}, (_, n) => (n % 2 === 0 ? a : b).call({...request('user-rpc'), args: [`n${n}`], id: BigInt(1000 + n)}, 10_000));
+      await waitFor(() => user.received.length === 300, {message: `${user.received.length} of 300 requests reached the provider`});
+      assert.equal(user.totalConnections, 2);
+      assert.equal(tunnel.server.upstreamCount, 2);
+      release();
+      const answers = await Promise.all(calls);
+      answers.forEach((answer, n) => assert.equal(valueOf(answer), `user-rpc:n${n}`));
+    } finally {
+      release();
+      await tunnel.close();
+      await user.close();
+    }
+  });
+});
