@@ -23,6 +23,11 @@ export interface Backend extends BackendPort {
    * Dubbo port: an application with only a Triple port rejects it with a message saying so.
    */
   readonly triple?: BackendPort;
+  /**
+   * Open one new stream to one provider of this application; `pod`, when given and still ready, is
+   * the pod it goes to (the router keeps one shared stream per pod), else the backend chooses.
+   */
+  connect(signal?: AbortSignal, pod?: string): Promise<BackendStream>;
 }
 
 /** One port of an application: what a Dubbo upstream or a Triple session opens streams to. */
@@ -49,6 +54,8 @@ export interface BackendStream {
   readonly stream: Duplex;
   /** The concrete peer behind the stream, e.g. `127.0.0.1:20881` or `pod default/user-rpc-7d9f:20880`. */
   readonly remote: string;
+  /** Optional: the pod behind the stream (Kubernetes); the router keeps its shared streams per pod. */
+  readonly pod?: string;
   /**
    * Optional: the backend calls `listener` (once, at once if it already happened) when it wants no
    * new requests on this stream, e.g. its pod is terminating or the application was deselected. The

@@ -40,6 +40,7 @@ export const ERROR_CODES = {
   DT_ERR_BAD_BODY: {where: 'answer', meaning: 'The request body is not a valid Dubbo request.', fix: 'Check the consumer\'s Dubbo version and serialization.'},
   DT_ERR_FRAME_TOO_LARGE: {where: 'answer', meaning: 'The request is larger than the payload limit and was not forwarded.', fix: 'Raise the limit with `--max-payload <bytes>`.'},
   DT_ERR_RESPONSE_TOO_LARGE: {where: 'answer', meaning: 'The provider\'s answer is larger than the payload limit; the consumer gets this error instead.', fix: 'Raise the limit with `--max-payload <bytes>`.'},
+  DT_ERR_CONSUMER_TOO_SLOW: {where: 'answer', meaning: 'A consumer connection stopped reading while its answers kept coming on a provider stream other consumers share; past 4 MiB of unread answers it was closed (so the others keep flowing), and its requests still in flight were given up.', fix: 'Check the consumer process (a stalled event loop, a full GC, a debugger on a breakpoint); it reconnects on its own.'},
   DT_ERR_SHUTTING_DOWN: {where: 'answer', meaning: 'dubbo-tunnel is stopping and forwards no new requests.', fix: 'Start it again.'},
   DT_ERR_BAD_MAGIC: {where: 'log', meaning: 'A consumer sent bytes that are not Dubbo; its connection was closed.', fix: 'Point only Dubbo consumers (`dubbo://`) at the port.'},
   DT_ERR_BAD_LENGTH: {where: 'log', meaning: 'A frame header had an impossible body length; the connection was closed.', fix: 'Check the consumer; this is not Dubbo 2 framing.'},

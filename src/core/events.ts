@@ -19,9 +19,19 @@ export interface TunnelEvents {
   'connection-refused': [{peer: string; reason: string}];
   /** A request finished: answered by a provider, or answered by dubbo-tunnel with an error. */
   'request-completed': [RequestCompleted];
-  /** An upstream stream to a backend opened or closed. */
-  'upstream-opened': [{application: string; remote: string; connectionId: number}];
-  'upstream-closed': [{application: string; remote: string; connectionId: number; reason?: string}];
+  /**
+   * An upstream stream to a backend opened or closed. A Dubbo stream is `shared` by every consumer
+   * connection (`connectionId`: the one whose request opened it; 0 on close), unless a consumer
+   * with callbacks has it to itself; a Triple session is always shared.
+   */
+  'upstream-opened': [{application: string; remote: string; connectionId: number; shared?: boolean}];
+  'upstream-closed': [{application: string; remote: string; connectionId: number; reason?: string; shared?: boolean}];
+  /**
+   * The Dubbo streams of an application (shared and exclusive, draining ones included) and the
+   * requests in flight on them: when a stream opens or closes, and at most once a second while the
+   * numbers change.
+   */
+  'upstream-streams': [{application: string; streams: number; inFlight: number}];
   /** A backend's own state changed (Kubernetes backends: pod changes, no ready pods, errors). */
   'backend-state-changed': [{application: string; state: BackendState; detail?: string; pod?: string}];
   /**

@@ -20,7 +20,7 @@ const POD_COOLDOWN_MS = 5000;
 /**
  * Wait this long after the kubelet announces the port for a refused dial to show up on the error
  * channel, so connect() can try another pod instead of handing out a stream that is about to die.
- * Paid once per (consumer connection, application).
+ * Paid once per stream (the router shares one per pod between its consumer connections).
  */
 const SETTLE_MS = 100;
 /** A stream that dies this soon without a byte from the pod marks its pod as failing. */
@@ -150,18 +150,18 @@ export class KubeBackend implements Backend {
     return this.#targets().ready.map((target) => target.pod);
   }
 
-  connect(signal?: AbortSignal): Promise<BackendStream> {
+  connect(signal?: AbortSignal, pod?: string): Promise<BackendStream> {
     const {servicePort} = this.target;
     if (servicePort === undefined && this.triple !== undefined && this.target.problem === undefined) {
       return Promise.reject(new BackendError(`${this.application} has only a Triple port (${this.triple.describe()}), no dubbo:// port`, {
         hint: 'call it with a Triple or gRPC client, or give the Service a port named dubbo',
       }));
     }
-    return this.#connect(servicePort, signal);
+    return this.#connect(servicePort, signal, pod);
   }
 
   /** One port-forward stream to `servicePort` (the Dubbo or the Triple port) of a ready pod. */
-  async #connect(servicePort: ResolvedServicePort | undefined, signal?: AbortSignal): Promise<BackendStream> {
+  async #connect(servicePort: ResolvedServicePort | undefined, signal?: AbortSignal, pod?: string): Promise<BackendStream> {
     const {target} = this;
     if (this.#closed) throw new BackendError(`${this.application}: ${this.#closedBecause}`, {code: 'DT_ERR_BACKEND_UNAVAILABLE'});
     if (target.problem !== undefined) {
@@ -177,7 +177,7 @@ export class KubeBackend implements Backend {
     const probing = down !== undefined;
     if (probing) this.#probing = true;
     try {
-      return await this.#connectToAPod(servicePort, signal);
+      return await this.#connectToAPod(servicePort, signal, pod);
     } finally {
       if (probing) this.#probing = false;
     }
@@ -193,7 +193,8 @@ export class KubeBackend implements Backend {
     });
   }
 
-  async #connectToAPod(servicePort: ResolvedServicePort | undefined, signal: AbortSignal | undefined): Promise<BackendStream> {
+  /** `wanted`: the pod to try first while it is ready (the router asks for a pod it has no stream to yet). */
+  async #connectToAPod(servicePort: ResolvedServicePort | undefined, signal: AbortSignal | undefined, wanted?: string): Promise<BackendStream> {
     const {target} = this;
     const tried = new Set<string>();
     let lastError: DubboTunnelError | undefined;
@@ -212,7 +213,8 @@ export class KubeBackend implements Backend {
         this.#setState('no-ready-pods', error.message);
         throw error;
       }
-      const pick = this.#choose(usable.filter((candidate) => !tried.has(candidate.pod)));
+      const untried = usable.filter((candidate) => !tried.has(candidate.pod));
+      const pick = untried.find((candidate) => candidate.pod === wanted) ?? this.#choose(untried);
       if (!pick) {
         const reason = lastError?.message ?? 'unknown error';
         throw this.#fail(lastError, `${this.application}: no ready pod of service ${target.namespace}/${target.service} accepted a port-forward (last error: ${reason})`);
@@ -247,7 +249,7 @@ export class KubeBackend implements Backend {
         throw new BackendError(`${this.application}: ${this.#closedBecause}`);
       }
       this.#track(stream, pick.pod);
-      return {stream, remote: stream.remote, onRetire: (listener) => this.#onRetire(stream, listener)};
+      return {stream, remote: stream.remote, pod: pick.pod, onRetire: (listener) => this.#onRetire(stream, listener)};
     }
   }
 

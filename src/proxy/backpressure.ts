@@ -35,6 +35,11 @@ export class Backpressure<U extends UpstreamReader> {
     return this.#consumerBlocked || this.#blockedUpstreams.size > 0;
   }
 
+  /** True while writes to the consumer are backed up. */
+  get consumerIsBlocked(): boolean {
+    return this.#consumerBlocked;
+  }
+
   /** Writes to `upstream` are backed up (true) or flowing again (false). */
   upstreamBlocked(upstream: U, blocked: boolean): void {
     if (this.#blockedUpstreams.has(upstream) === blocked) return;

@@ -12,18 +12,25 @@ import {RequestPeeker} from '../protocol/request-peek.js';
 import {encodeErrorResponse, heartbeatReply} from '../protocol/responses.js';
 import {localAnswer} from '../router/local-answer.js';
 import type {LocalAnswer} from '../router/local-answer.js';
+import type {RequestMetadata} from '../protocol/request-metadata.js';
 import type {RouteView} from '../router/route-table.js';
 import {routeRequest} from '../router/route-request.js';
 import type {RequestDecision} from '../router/route-request.js';
 import {Backpressure} from './backpressure.js';
 import {Exchange} from './completion.js';
-import {Upstream} from './upstream.js';
-import type {UpstreamOwner} from './upstream.js';
-import {WriteBatch} from './write-batch.js';
-import type {FrameBytes} from './write-batch.js';
+import type {Attachment, Upstream, UpstreamOwner} from './upstream.js';
+import {UpstreamPool} from './upstream-pool.js';
+import type {FrameBytes, WriteBatch} from './write-batch.js';
 
 /** Largest request kept in the per-connection scratch buffer (larger ones get a buffer of their own). */
 const SCRATCH_LIMIT = 1024 * 1024;
+
+/**
+ * Answers waiting in a consumer's socket buffer because it does not read. The provider streams are
+ * shared, so they are not paused for one consumer while others read (Upstream.consumerBlocked);
+ * past this much, that consumer alone is cut off.
+ */
+export const HELD_ANSWERS_LIMIT = 4 * 1024 * 1024;
 
 /** How long a consumer that closed its sending side may still wait for answers. */
 export const HALF_CLOSE_GRACE_MS = 2000;
@@ -35,30 +42,45 @@ export interface ConnectionOptions {
   readonly events: TunnelEventBus;
   readonly attachmentKey: string;
   readonly maxBodyLength: number;
+  /** The listener's shared upstreams; a connection made without one gets a pool of its own. */
+  readonly upstreams?: UpstreamPool;
 }
+
+/**
+ * The attachment Dubbo's CallbackServiceCodec adds to a request for each argument that is a
+ * callback (`sys_callback_arg-<argument index>`): the provider will call the consumer back on this
+ * connection. Made once, so checking a request is a lookup per argument, not a walk of its map.
+ */
+const CALLBACK_ARGUMENT_KEYS = Array.from({length: 32}, (_, index) => `sys_callback_arg-${index}`);
 
 /**
  * One consumer socket. Frames are split by the FrameDecoder, each request is routed on its own
  * (one consumer connection carries calls for many applications: Dubbo shares one connection per
- * provider address), and the ORIGINAL frame bytes go to at most one upstream per backend. Where a
- * request goes is the router's decision (routeRequest); its answer is its upstream's business.
+ * provider address), and the ORIGINAL frame bytes (with the shared upstream's request id) go to
+ * the listener's upstream for the backend. Where a request goes is the router's decision
+ * (routeRequest); its answer is its upstream's business.
  */
 export class ConsumerConnection implements FrameSink, UpstreamOwner {
   readonly id: number;
   readonly peer: string;
   readonly maxBodyLength: number;
-  /** Shared with this connection's upstreams: the writes one incoming chunk causes leave together. */
-  readonly writes = new WriteBatch();
-  readonly backpressure: Backpressure<Upstream>;
+  /** The listener's batch: the writes one incoming chunk causes leave together. */
+  readonly writes: WriteBatch;
+  readonly backpressure: Backpressure<Attachment>;
   readonly #socket: Socket;
   readonly #options: ConnectionOptions;
   readonly #decoder: FrameDecoder;
   /** Reads each request's routing fields into the same objects (nothing allocated per request). */
   readonly #peeker = new RequestPeeker();
-  /** The upstream new requests for a backend go to. */
-  readonly #active = new Map<Backend, Upstream>();
-  /** Every upstream still open, including draining ones. */
-  readonly #upstreams = new Set<Upstream>();
+  readonly #pool: UpstreamPool;
+  /** This connection's place on every upstream it sent to that is still open. */
+  readonly #attachments = new Set<Attachment>();
+  /** The last upstream sent to and this connection's place on it (most requests repeat it). */
+  #lastUpstream: Upstream | undefined;
+  #lastAttachment: Attachment | undefined;
+  /** Backends this consumer passed a callback to: its requests there use a stream of its own. */
+  #withCallbacks: Set<Backend> | undefined;
+  readonly #exclusive = new Map<Backend, Upstream>();
   /** Ids of callback requests a provider sent to the consumer, so the answer goes back to it. */
   readonly #reverse = new Map<bigint, Upstream>();
   #closed = false;
@@ -73,8 +95,10 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
     this.id = options.id;
     this.peer = options.peer;
     this.maxBodyLength = options.maxBodyLength;
+    this.#pool = options.upstreams ?? new UpstreamPool(options.events, options.maxBodyLength);
+    this.writes = this.#pool.writes;
     this.#decoder = new FrameDecoder(this, {maxBodyLength: options.maxBodyLength, reuseHeader: true});
-    this.backpressure = new Backpressure(socket, this.#upstreams);
+    this.backpressure = new Backpressure(socket, this.#attachments);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.writes.dispatch(this.#decoder, chunk));
     socket.on('drain', () => this.backpressure.consumerBlocked(false));
@@ -93,7 +117,7 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
   /** Requests still waiting for an answer on this connection. */
   get pendingCount(): number {
     let count = 0;
-    for (const upstream of this.#upstreams) count += upstream.pendingCount;
+    for (const attachment of this.#attachments) count += attachment.pending;
     return count;
   }
 
@@ -182,18 +206,20 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
   /** `frame` is read to route; `forward` (the same bytes, maybe as the pieces they came in) is sent. */
   #routeRequest(header: FrameHeader, frame: Buffer, forward: FrameBytes = frame): void {
     const startedAt = performance.now();
-    const decision = routeRequest(this.#options.routes.current, this.#peeker.peek(header.serializationId, frame), this.#options.attachmentKey);
+    const peek = this.#peeker.peek(header.serializationId, frame);
+    const decision = routeRequest(this.#options.routes.current, peek, this.#options.attachmentKey);
     if (!decision.forward || this.#shuttingDown) {
       this.#refuse(header, decision, startedAt);
       return;
     }
-    const upstream = this.#upstreamFor(decision.backend);
+    // The exchange keeps the consumer's id: sending rewrites the one in the frame.
     const exchange = new Exchange(this.#options.events, 'dubbo', this.id, header.requestId, !header.twoWay, decision.backend.application, decision.target, startedAt);
+    const attachment = this.#attachmentFor(decision.backend, peek.readable && passesCallback(peek.request));
     if (header.twoWay) {
-      upstream.send(header, forward, exchange);
+      attachment.upstream.send(attachment, forward, exchange);
     } else {
       // A one-way request is done once it is sent: nothing will answer it.
-      upstream.send(header, forward, undefined);
+      attachment.upstream.send(attachment, forward, undefined);
       exchange.complete(undefined);
     }
   }
@@ -207,18 +233,33 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
     this.#answerLocally(header, new Exchange(this.#options.events, 'dubbo', this.id, header.requestId, !header.twoWay, undefined, decision.target, startedAt), answer);
   }
 
-  #upstreamFor(backend: Backend): Upstream {
-    const existing = this.#active.get(backend);
-    if (existing?.usable) return existing;
-    const upstream = new Upstream(backend, this);
-    this.#active.set(backend, upstream);
-    this.#upstreams.add(upstream);
-    void upstream.open().then(() => {
-      if (upstream.state === 'open' || upstream.state === 'draining') {
-        this.#options.events.emit('upstream-opened', {application: backend.application, remote: upstream.remote, connectionId: this.id});
+  /**
+   * This connection's place on the upstream a request to `backend` goes to: the listener's shared
+   * one, or, once the consumer passed a callback to the backend, a stream of its own (the provider
+   * calls back on the connection the callback came on, and only then is the callback's consumer known).
+   */
+  #attachmentFor(backend: Backend, callback: boolean): Attachment {
+    let upstream: Upstream;
+    if (callback || this.#withCallbacks?.has(backend) === true) {
+      (this.#withCallbacks ??= new Set()).add(backend);
+      const existing = this.#exclusive.get(backend);
+      if (existing?.usable === true) {
+        upstream = existing;
+      } else {
+        upstream = this.#pool.exclusiveFor(backend, this.id);
+        this.#exclusive.set(backend, upstream);
       }
-    });
-    return upstream;
+    } else {
+      upstream = this.#pool.upstreamFor(backend, this.id);
+    }
+    if (upstream === this.#lastUpstream && this.#lastAttachment !== undefined) return this.#lastAttachment;
+    const attachment = upstream.attach(this);
+    this.#attachments.add(attachment);
+    // A consumer already not reading counts as such on a stream it joins.
+    if (this.backpressure.consumerIsBlocked) attachment.pauseReading(true);
+    this.#lastUpstream = upstream;
+    this.#lastAttachment = attachment;
+    return attachment;
   }
 
   /** dubbo-tunnel answers a request itself (no route, unreadable, too large, shutting down). */
@@ -246,19 +287,38 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
     this.#reverse.set(requestId, upstream);
   }
 
-  closed(upstream: Upstream, reason: string): void {
-    this.#upstreams.delete(upstream);
-    if (this.#active.get(upstream.backend) === upstream) this.#active.delete(upstream.backend);
-    for (const [id, upstreamOfReverse] of this.#reverse) if (upstreamOfReverse === upstream) this.#reverse.delete(id);
-    if (!this.#closed) {
-      this.#options.events.emit('upstream-closed', {application: upstream.backend.application, remote: upstream.remote, connectionId: this.id, reason});
-    }
+  detached(attachment: Attachment, _reason: string): void {
+    this.#forget(attachment);
     this.#settle();
+  }
+
+  #forget(attachment: Attachment): void {
+    const {upstream} = attachment;
+    this.#attachments.delete(attachment);
+    if (this.#lastAttachment === attachment) {
+      this.#lastUpstream = undefined;
+      this.#lastAttachment = undefined;
+    }
+    if (this.#exclusive.get(upstream.backend) === upstream) this.#exclusive.delete(upstream.backend);
+    if (this.#reverse.size > 0) for (const [id, upstreamOfReverse] of this.#reverse) if (upstreamOfReverse === upstream) this.#reverse.delete(id);
+  }
+
+  /** This connection leaves every upstream it used; what it still waits for is answered with `reason`. */
+  #leaveUpstreams(reason: string, code?: 'DT_ERR_CONSUMER_TOO_SLOW'): void {
+    for (const attachment of [...this.#attachments]) {
+      this.#forget(attachment);
+      attachment.upstream.detach(this, reason, code);
+    }
   }
 
   #writeToConsumer(frame: FrameBytes): void {
     if (this.#closed) return;
-    if (!this.writes.write(this.#socket, frame)) this.backpressure.consumerBlocked(true);
+    if (this.writes.write(this.#socket, frame)) return;
+    this.backpressure.consumerBlocked(true);
+    if (this.#socket.writableLength > HELD_ANSWERS_LIMIT) {
+      const held = (this.#socket.writableLength / (1024 * 1024)).toFixed(1);
+      this.#close(`it stopped reading: ${held} MiB of answers held for it, over the ${HELD_ANSWERS_LIMIT / (1024 * 1024)} MiB limit (its provider streams are shared with other consumers, which keep flowing)`, true, 'DT_ERR_CONSUMER_TOO_SLOW');
+    }
   }
 
   // Lifecycle.
@@ -279,7 +339,7 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
         };
       });
     }
-    for (const upstream of [...this.#upstreams]) upstream.fail('dubbo-tunnel is shutting down');
+    this.#leaveUpstreams('dubbo-tunnel is shutting down');
     await new Promise<void>((resolve) => {
       if (this.#closed) {
         resolve();
@@ -316,7 +376,8 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
     // The connection object may outlive its socket for a while (timers, listeners): give the
     // scratch buffer back now, a large request may have grown it to 1 MiB.
     this.#scratch = undefined;
-    for (const upstream of [...this.#upstreams]) upstream.fail('the consumer connection closed');
+    if (code === 'DT_ERR_CONSUMER_TOO_SLOW') this.#leaveUpstreams(`the consumer connection was cut off: ${reason ?? ''}`, code);
+    else this.#leaveUpstreams('the consumer connection closed');
     if (destroy && !this.#socket.writableEnded) this.#socket.destroy();
     else if (destroy) setTimeout(() => this.#socket.destroy(), 200).unref();
     this.#options.events.emit('connection-closed', {connectionId: this.id, peer: this.peer, ...(reason === undefined ? {} : {reason}), ...(code === undefined ? {} : {code})});
@@ -325,4 +386,13 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
     waiter?.();
     this.#onClosed?.();
   }
+}
+
+/** Whether a request passes a callback: Dubbo marks each callback argument with an attachment. */
+function passesCallback(request: RequestMetadata): boolean {
+  const {attachments} = request;
+  if (attachments.size === 0) return false;
+  const count = Math.min(request.argumentCount, CALLBACK_ARGUMENT_KEYS.length);
+  for (let index = 0; index < count; index++) if (attachments.has(CALLBACK_ARGUMENT_KEYS[index] as string)) return true;
+  return false;
 }

@@ -12,6 +12,7 @@ import type {FirstBytesProtocol} from './first-bytes.js';
 import {TelnetShell} from './telnet-shell.js';
 import {TripleConnection} from './http2/triple-connection.js';
 import {TripleUpstreams} from './http2/triple-upstreams.js';
+import {UpstreamPool} from './upstream-pool.js';
 import {LocalConnections} from './local-connections.js';
 import type {AcceptedSocket} from './local-connections.js';
 import {LocalPeerPolicy, consumerFacingAddresses, normalizeAddress} from './local-peer.js';
@@ -37,6 +38,8 @@ export interface TunnelServerOptions {
    * Default DEFAULT_IDLE_TIMEOUT_MS.
    */
   idleTimeoutMs?: number;
+  /** Most Dubbo streams to one pod or address, shared by every consumer (default DEFAULT_STREAMS_PER_POD). */
+  streamsPerPod?: number;
   /** For the telnet shell's `ls`: a note per application (e.g. what discovery learned, or why not). */
   describeApplication?: (application: string) => string | undefined;
   /** Idle telnet shells are closed after this long (default 5 minutes, like Dubbo's QoS). */
@@ -82,6 +85,8 @@ export class TunnelServer {
   readonly #server: net.Server;
   readonly #connections: LocalConnections;
   readonly #tripleUpstreams: TripleUpstreams;
+  /** The Dubbo streams to providers, shared by every consumer connection. */
+  readonly #upstreams: UpstreamPool;
   #descriptorCheck: NodeJS.Timeout | undefined;
   #nextId = 1;
   /** False until listening: server.close() stops new connections later by itself. */
@@ -97,6 +102,7 @@ export class TunnelServer {
     this.#allowRemote = options.allowRemote ?? false;
     this.#connections = new LocalConnections(this.events, options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS);
     this.#tripleUpstreams = new TripleUpstreams(this.events);
+    this.#upstreams = new UpstreamPool(this.events, options.maxBodyLength ?? DEFAULT_PAYLOAD, options.streamsPerPod);
     this.#server = net.createServer({noDelay: true, allowHalfOpen: true}, (socket) => this.#accept(socket));
   }
 
@@ -181,7 +187,7 @@ export class TunnelServer {
       accepted.handTo(new TripleConnection(socket, {id, peer, routes: options.routes, events, attachmentKey, upstreams: this.#tripleUpstreams}), false);
       return;
     }
-    accepted.handTo(new ConsumerConnection(socket, {id, peer, routes: options.routes, events, attachmentKey, maxBodyLength: options.maxBodyLength ?? DEFAULT_PAYLOAD}), true);
+    accepted.handTo(new ConsumerConnection(socket, {id, peer, routes: options.routes, events, attachmentKey, maxBodyLength: options.maxBodyLength ?? DEFAULT_PAYLOAD, upstreams: this.#upstreams}), true);
     socket.resume();
   }
 
@@ -197,6 +203,11 @@ export class TunnelServer {
     return this.#connections.size;
   }
 
+  /** Dubbo streams to providers open or opening, shared by the consumer connections. */
+  get upstreamCount(): number {
+    return this.#upstreams.streamCount;
+  }
+
   /**
    * Stops accepting, lets in-flight requests finish (up to `graceMs`), answers the rest with an
    * error, and closes every connection. Safe to call more than once.
@@ -207,6 +218,7 @@ export class TunnelServer {
       const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
       await this.#connections.shutdown(graceMs);
       this.#tripleUpstreams.close();
+      this.#upstreams.close('dubbo-tunnel is shutting down');
       await closed;
     })();
     return this.#closing;

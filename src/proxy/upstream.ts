@@ -5,36 +5,67 @@ import type {ProtocolError} from '../core/errors.js';
 import type {TunnelEventBus} from '../core/events.js';
 import {FrameDecoder} from '../protocol/frame-decoder.js';
 import type {FrameSink} from '../protocol/frame-decoder.js';
+import {STATUS} from '../protocol/header.js';
 import type {FrameHeader} from '../protocol/header.js';
 import {classifyEvent, encodeErrorResponse, encodeHeartbeatRequest, heartbeatReply} from '../protocol/responses.js';
 import {isAnswerCode, localAnswer} from '../router/local-answer.js';
 import type {AnswerCode, LocalAnswer} from '../router/local-answer.js';
 import type {Backpressure} from './backpressure.js';
-import {Exchange} from './completion.js';
+import type {Exchange} from './completion.js';
 import {PendingRequests} from './pending-requests.js';
 import {frameLength, writeFrames} from './write-batch.js';
 import type {FrameBytes, WriteBatch} from './write-batch.js';
 
 /**
- * What an upstream needs from the consumer connection that owns it. The upstream owns its pending
- * requests: it answers them (provider answer, or an error it writes itself) and completes each
- * one's exchange; the owner only writes bytes to the consumer and keeps its own books.
+ * What a shared upstream needs from each consumer connection that sends through it. The upstream
+ * owns the pending requests: it answers them (provider answer, or an error it writes itself) and
+ * completes each one's exchange; the owner only writes bytes to its consumer and keeps its books.
  */
 export interface UpstreamOwner {
-  /** The consumer connection's id, for the exchange of an answer no pending request is known for. */
+  /** The consumer connection's id: the exchanges of its requests carry it. */
   readonly id: number;
-  readonly maxBodyLength: number;
-  readonly events: TunnelEventBus;
-  /** The consumer connection's write batch: what one incoming chunk causes leaves in one write per stream. */
-  readonly writes: WriteBatch;
-  /** Where the upstream says its writes are backed up or flowing again. */
-  readonly backpressure: Backpressure<Upstream>;
+  /** Where the upstream says its writes are backed up or flowing again (one entry per attachment). */
+  readonly backpressure: Backpressure<Attachment>;
   /** Writes a frame to the consumer as is: a provider's answer or callback request, or an error answer. */
   toConsumer(frame: FrameBytes): void;
   /** The provider sent a two-way callback request with this id: the consumer's answer must come back here. */
   expectReverseAnswer(upstream: Upstream, requestId: bigint): void;
-  /** The upstream is closed; it has answered all of its pending requests already. */
+  /** The upstream closed; it has answered this consumer's pending requests already. */
+  detached(attachment: Attachment, reason: string): void;
+}
+
+/** What every upstream of a session shares: the bus, the payload limit, the one write batch, and who keeps the books. */
+export interface UpstreamContext {
+  readonly events: TunnelEventBus;
+  readonly maxBodyLength: number;
+  /** One batch for the listener: dispatching is synchronous, so one chunk is dispatched at a time. */
+  readonly writes: WriteBatch;
+  /** The upstream closed (after answering every pending request); `reason` says why. */
   closed(upstream: Upstream, reason: string): void;
+}
+
+/**
+ * One consumer connection on one upstream: its requests in flight there, and whether the consumer
+ * stopped reading. The consumer's Backpressure keys on it, so a consumer pauses or resumes one
+ * shared stream without knowing who else uses it.
+ */
+export class Attachment {
+  readonly upstream: Upstream;
+  readonly owner: UpstreamOwner;
+  /** Two-way requests of this consumer waiting for an answer on this upstream. */
+  pending = 0;
+  /** The consumer's socket is backed up. */
+  blocked = false;
+
+  constructor(upstream: Upstream, owner: UpstreamOwner) {
+    this.upstream = upstream;
+    this.owner = owner;
+  }
+
+  /** Called by the consumer's Backpressure: its writes are backed up (true) or flowing (false). */
+  pauseReading(paused: boolean): void {
+    this.upstream.consumerBlocked(this, paused);
+  }
 }
 
 type State = 'connecting' | 'open' | 'draining' | 'closed';
@@ -46,24 +77,43 @@ type State = 'connecting' | 'open' | 'draining' | 'closed';
  */
 export const UPSTREAM_HEARTBEAT_MS = 60_000;
 
+/** Why a shared stream closes when its last consumer connection left: the normal end, not a failure. */
+export const NO_CONSUMER_LEFT = 'no consumer connection uses it any more';
+
 /** High-water mark for frames queued while the stream is still being opened. */
 const CONNECT_QUEUE_LIMIT = 1024 * 1024;
 
 /**
- * One stream to one backend on behalf of one consumer connection. Request ids pass through
- * unchanged: a consumer's ids are unique on its own socket, and no other consumer shares this
- * stream, so ids can never collide here.
+ * One stream to one provider (a pod, or a static address), shared by every consumer connection
+ * that calls its application. Consumers' request ids collide (each counts on its own socket), so
+ * each request leaves with an id of this stream's own counter, and its answer gets the consumer's
+ * id back before it is written: the pending request (its Exchange) knows both the consumer
+ * connection and the original id. A private upstream (`exclusive`) serves one consumer only: one
+ * that registered a callback, which the provider will later call on this very stream.
  */
 export class Upstream implements FrameSink {
   readonly backend: Backend;
+  /** Set for a stream that serves one consumer connection only (see the class comment). */
+  readonly exclusive: boolean;
   remote: string;
-  /** Two-way requests sent and not answered yet. */
-  readonly #pending = new PendingRequests<Exchange>();
+  /** The pod the stream goes to: the one asked for until it is open, then the one the backend chose. */
+  pod: string | undefined;
+  /** Two-way requests sent and not answered yet, by the id they left with. */
+  readonly #pending = new PendingRequests<Exchange, number>();
+  /** The consumer connections using this stream, by connection id. */
+  readonly #consumers = new Map<number, Attachment>();
+  /** Consumers whose sockets are backed up; the stream is not read while all of them are. */
+  #blockedConsumers = 0;
+  #paused = false;
+  /** Writes to the provider are backed up: every consumer using the stream waits. */
+  #blocked = false;
+  /** Ids requests leave with; answers to our heartbeats count down from -1, so they never meet. */
+  #nextId = 1;
   #state: State = 'connecting';
   #stream: Duplex | undefined;
   #queue: FrameBytes[] = [];
   #queuedBytes = 0;
-  readonly #owner: UpstreamOwner;
+  readonly #context: UpstreamContext;
   readonly #writes: WriteBatch;
   readonly #decoder: FrameDecoder;
   readonly #abort = new AbortController();
@@ -72,21 +122,28 @@ export class Upstream implements FrameSink {
   #heartbeatId = -1n;
   #drainReason = '';
 
-  constructor(backend: Backend, owner: UpstreamOwner) {
+  constructor(backend: Backend, context: UpstreamContext, options: {pod?: string; exclusive?: boolean} = {}) {
     this.backend = backend;
     this.remote = backend.describe();
-    this.#owner = owner;
-    this.#writes = owner.writes;
-    this.#decoder = new FrameDecoder(this, {maxBodyLength: owner.maxBodyLength, reuseHeader: true});
+    this.pod = options.pod;
+    this.exclusive = options.exclusive === true;
+    this.#context = context;
+    this.#writes = context.writes;
+    this.#decoder = new FrameDecoder(this, {maxBodyLength: context.maxBodyLength, reuseHeader: true});
   }
 
   get state(): State {
     return this.#state;
   }
 
-  /** Two-way requests sent and not answered yet. */
+  /** Two-way requests sent and not answered yet, of every consumer. */
   get pendingCount(): number {
     return this.#pending.size;
+  }
+
+  /** Consumer connections using the stream right now. */
+  get consumerCount(): number {
+    return this.#consumers.size;
   }
 
   /** False until the backend stream opened: requests failed before that never left this process. */
@@ -99,10 +156,46 @@ export class Upstream implements FrameSink {
     return this.#state === 'connecting' || this.#state === 'open';
   }
 
+  /** The consumer's place on this stream; made on its first request here. */
+  attach(owner: UpstreamOwner): Attachment {
+    const known = this.#consumers.get(owner.id);
+    if (known !== undefined) return known;
+    const attachment = new Attachment(this, owner);
+    this.#consumers.set(owner.id, attachment);
+    if (this.#blocked) owner.backpressure.upstreamBlocked(attachment, true);
+    // A consumer that reads is here now: a stream paused for blocked consumers alone reads again.
+    this.#updatePause();
+    return attachment;
+  }
+
+  /**
+   * The consumer connection leaves (it closed, or it is shutting down): its pending requests are
+   * dropped here, and answered with `reason` (to a closed socket that writes nothing); answers to
+   * them that come later are discarded, as they are for no one. The stream stays while another
+   * consumer connection uses it (a Java consumer keeps its connection for as long as it runs); with
+   * none left, or when it was exclusive, it closes.
+   */
+  detach(owner: UpstreamOwner, reason: string, code?: 'DT_ERR_CONSUMER_TOO_SLOW'): void {
+    const attachment = this.#consumers.get(owner.id);
+    if (attachment === undefined) return;
+    if (attachment.pending > 0) {
+      for (const [id, exchange] of this.#pending.takeAll()) {
+        if (exchange.connectionId !== owner.id) this.#pending.set(id, exchange);
+        else if (code !== undefined) this.#answer(attachment, exchange, localAnswer(code, `${reason}; ${exchange.target} got no answer (it may or may not have run on the provider)`));
+        else this.#answer(attachment, exchange, this.#failure(reason, undefined, exchange));
+      }
+    }
+    this.#consumers.delete(owner.id);
+    if (attachment.blocked) this.#blockedConsumers--;
+    owner.backpressure.upstreamGone(attachment);
+    this.#updatePause();
+    if (this.exclusive || this.#consumers.size === 0) this.fail(NO_CONSUMER_LEFT);
+  }
+
   /** Opens the stream; frames sent before it is open are queued. Resolves when settled. */
   async open(): Promise<void> {
     try {
-      const connection = await this.backend.connect(this.#abort.signal);
+      const connection = await this.backend.connect(this.#abort.signal, this.pod);
       const {stream, remote} = connection;
       if (this.#state === 'closed') {
         stream.destroy();
@@ -110,6 +203,7 @@ export class Upstream implements FrameSink {
       }
       this.#stream = stream;
       this.remote = remote;
+      if (connection.pod !== undefined) this.pod = connection.pod;
       this.#state = this.#state === 'draining' ? 'draining' : 'open';
       stream.on('data', (chunk: Buffer) => {
         this.#lastRead = Date.now();
@@ -119,11 +213,12 @@ export class Upstream implements FrameSink {
       stream.on('error', (error: Error) => this.fail(`${this.backend.application}: connection to ${this.remote} failed: ${errorMessage(error)}`));
       stream.on('close', () => this.fail(`${this.backend.application}: ${this.remote} closed the connection`));
       stream.on('end', () => stream.end());
+      if (this.#paused) stream.pause();
       const queued = this.#queue;
       this.#queue = [];
       this.#queuedBytes = 0;
       if (queued.length > 0 && !writeFrames(stream, queued)) this.#setBlocked(true);
-      // The queue may have blocked the consumer; if the kernel took it all, no 'drain' will come.
+      // The queue may have blocked the consumers; if the kernel took it all, no 'drain' will come.
       if (!stream.writableNeedDrain) this.#setBlocked(false);
       this.#startHeartbeats();
       connection.onRetire?.((reason) => {
@@ -135,9 +230,18 @@ export class Upstream implements FrameSink {
     }
   }
 
-  /** Sends a whole request frame; `exchange` (two-way requests only) waits for its answer here. */
-  send(header: FrameHeader, frame: FrameBytes, exchange: Exchange | undefined): void {
-    if (exchange) this.#pending.set(header.requestId, exchange);
+  /**
+   * Sends a whole request frame of `attachment`'s consumer under an id of this stream (written
+   * into the frame's header: the bytes are the consumer's chunk, which nothing reads after this);
+   * `exchange` (two-way requests only) waits for its answer here and keeps the consumer's id.
+   */
+  send(attachment: Attachment, frame: FrameBytes, exchange: Exchange | undefined): void {
+    const id = this.#nextId++;
+    writeRequestId(frame, id);
+    if (exchange !== undefined) {
+      this.#pending.set(id, exchange);
+      attachment.pending++;
+    }
     this.write(frame);
   }
 
@@ -159,26 +263,44 @@ export class Upstream implements FrameSink {
     if (!this.#writes.write(stream, frame)) this.#setBlocked(true);
   }
 
+  /** Writes to the provider backed up (true) or flowing (false): every consumer on the stream is told. */
   #setBlocked(blocked: boolean): void {
-    this.#owner.backpressure.upstreamBlocked(this, blocked);
+    if (this.#blocked === blocked) return;
+    this.#blocked = blocked;
+    for (const attachment of this.#consumers.values()) attachment.owner.backpressure.upstreamBlocked(attachment, blocked);
   }
 
-  /** Stop or resume reading provider bytes (the consumer socket is backed up). */
-  pauseReading(paused: boolean): void {
+  /**
+   * A consumer's socket is backed up (true) or drained (false). The stream stops reading only
+   * while every consumer on it is backed up: then nobody is held back. Otherwise the ones that
+   * read keep getting their answers, and a consumer that does not read has its own answers held
+   * in its socket's buffer, which its connection bounds (it is cut off past the limit).
+   */
+  consumerBlocked(attachment: Attachment, blocked: boolean): void {
+    if (attachment.blocked === blocked || this.#consumers.get(attachment.owner.id) !== attachment) return;
+    attachment.blocked = blocked;
+    this.#blockedConsumers += blocked ? 1 : -1;
+    this.#updatePause();
+  }
+
+  #updatePause(): void {
+    const paused = this.#consumers.size > 0 && this.#blockedConsumers === this.#consumers.size;
+    if (paused === this.#paused) return;
+    this.#paused = paused;
     if (!this.#stream) return;
     if (paused) this.#stream.pause();
     else this.#stream.resume();
   }
 
   /**
-   * Take no new requests (the owner opens a fresh upstream for them) and close once the last
+   * Take no new requests (the pool opens a fresh upstream for them) and close once the last
    * pending answer has arrived: the provider sent READONLY, or the backend retired the stream (pod
    * terminating, application deselected). `reason` completes "<application>: …".
    */
   #drain(reason: string): void {
     if (this.#state === 'closed') return;
     const inFlight = this.#pending.size;
-    this.#owner.events.log('info', `${this.backend.application}: ${reason}${inFlight === 0 ? '' : ` (${inFlight} request${inFlight === 1 ? ' in flight finishes' : 's in flight finish'} first)`}`);
+    this.#context.events.log('info', `${this.backend.application}: ${reason}${inFlight === 0 ? '' : ` (${inFlight} request${inFlight === 1 ? ' in flight finishes' : 's in flight finish'} first)`}`);
     this.#state = 'draining';
     this.#drainReason = reason;
     this.#closeIfDrained();
@@ -189,9 +311,9 @@ export class Upstream implements FrameSink {
   }
 
   /**
-   * Closes the stream now and answers every request still pending on it with an error that says
-   * `reason` (the owner is shutting down or lost its consumer; the stream broke; a drained stream
-   * has none left). `code`: why requests that never left this process were not sent (default
+   * Closes the stream now and answers every request still pending on it, whoever sent it, with an
+   * error that says `reason` (the session is stopping; the stream broke; a drained stream has none
+   * left). `code`: why requests that never left this process were not sent (default
    * DT_ERR_BACKEND_UNAVAILABLE).
    */
   fail(reason: string, code?: AnswerCode): void {
@@ -202,27 +324,51 @@ export class Upstream implements FrameSink {
     this.#abort.abort();
     this.#stream?.destroy();
     this.#queue = [];
-    // Writes backed up here no longer hold the consumer back.
-    this.#owner.backpressure.upstreamGone(this);
     for (const [, exchange] of this.#pending.takeAll()) {
-      this.#answer(exchange, this.connected
-        ? localAnswer('DT_ERR_BACKEND_CLOSED', `${reason}; ${exchange.target} got no answer (it may or may not have run on the provider)`)
-        : localAnswer(code ?? 'DT_ERR_BACKEND_UNAVAILABLE', `${reason}; ${exchange.target} was not sent`));
+      const attachment = this.#consumers.get(exchange.connectionId);
+      const answer = this.#failure(reason, code, exchange);
+      if (attachment !== undefined) this.#answer(attachment, exchange, answer);
+      else exchange.complete(answer.status, answer);
     }
-    this.#owner.closed(this, reason);
+    const consumers = [...this.#consumers.values()];
+    this.#consumers.clear();
+    for (const attachment of consumers) {
+      // Writes backed up here no longer hold the consumer back.
+      attachment.owner.backpressure.upstreamGone(attachment);
+      attachment.owner.detached(attachment, reason);
+    }
+    this.#context.closed(this, reason);
+  }
+
+  #failure(reason: string, code: AnswerCode | undefined, exchange: Exchange): LocalAnswer {
+    return this.connected
+      ? localAnswer('DT_ERR_BACKEND_CLOSED', `${reason}; ${exchange.target} got no answer (it may or may not have run on the provider)`)
+      : localAnswer(code ?? 'DT_ERR_BACKEND_UNAVAILABLE', `${reason}; ${exchange.target} was not sent`);
   }
 
   /** Answers a request with an error written here instead of the provider's answer. */
-  #answer(exchange: Exchange, answer: LocalAnswer): void {
-    this.#owner.toConsumer(encodeErrorResponse(exchange.requestId, answer.status, answer.message));
+  #answer(attachment: Attachment, exchange: Exchange, answer: LocalAnswer): void {
+    attachment.pending--;
+    attachment.owner.toConsumer(encodeErrorResponse(exchange.requestId, answer.status, answer.message));
     exchange.complete(answer.status, answer);
   }
 
-  /** The provider's answer goes to the consumer as is (one buffer, or the pieces it arrived in). */
+  /**
+   * The provider's answer goes to the consumer that asked, with the consumer's id put back in its
+   * header (one buffer, or the pieces it arrived in: the bytes are this stream's chunks, and only
+   * the answer's own header is written). An answer nobody waits for (its consumer left) is dropped.
+   */
   #deliver(header: FrameHeader, frame: FrameBytes): void {
-    const exchange = this.#pending.take(header.requestId);
-    this.#owner.toConsumer(frame);
-    exchange?.complete(header.status);
+    const exchange = this.#pending.take(Number(header.requestId));
+    if (exchange !== undefined) {
+      const attachment = this.#consumers.get(exchange.connectionId);
+      if (attachment !== undefined) {
+        attachment.pending--;
+        writeRequestId(frame, exchange.requestId);
+        attachment.owner.toConsumer(frame);
+      }
+      exchange.complete(header.status);
+    }
     this.#closeIfDrained();
   }
 
@@ -230,9 +376,7 @@ export class Upstream implements FrameSink {
     const interval = Math.max(1000, Math.floor(UPSTREAM_HEARTBEAT_MS / 4));
     this.#heartbeatTimer = setInterval(() => {
       if (Date.now() - this.#lastRead >= UPSTREAM_HEARTBEAT_MS) {
-        // Our own heartbeat ids count down from -1 so they cannot collide with a consumer's
-        // (Java's counters count up from 0 or a random start; a collision would only make the
-        // answer be swallowed as a heartbeat anyway, which is harmless).
+        // Our own heartbeat ids count down from -1; request ids count up from 1: they never meet.
         this.#writeNow(encodeHeartbeatRequest(this.#heartbeatId--));
         this.#lastRead = Date.now();
       }
@@ -253,13 +397,31 @@ export class Upstream implements FrameSink {
         if (reply !== undefined) this.#writeNow(reply);
         return;
       }
-      // A callback request from the provider (Dubbo callback parameters) goes to the consumer.
-      if (header.twoWay) this.#owner.expectReverseAnswer(this, header.requestId);
-      this.#owner.toConsumer(frame);
+      this.#callback(header, frame);
       return;
     }
     if (header.event) return; // the answer to one of our heartbeats
     this.#deliver(header, frame);
+  }
+
+  /**
+   * A callback request from the provider (Dubbo callback parameters) belongs to the consumer that
+   * exported the callback on this connection. Consumers that register callbacks get an exclusive
+   * stream (ConsumerConnection), so the stream's only consumer is the one; a stream shared by
+   * several cannot tell whose it is, and guessing would run one consumer's callback in another:
+   * the provider gets an error answer instead.
+   */
+  #callback(header: FrameHeader, frame: Buffer): void {
+    if (this.#consumers.size === 1) {
+      for (const attachment of this.#consumers.values()) {
+        if (header.twoWay) attachment.owner.expectReverseAnswer(this, header.requestId);
+        attachment.owner.toConsumer(frame);
+      }
+      return;
+    }
+    const message = `dubbo-tunnel: a callback request from ${this.remote} arrived on a connection ${this.#consumers.size} consumers share, so its consumer is unknown; it was not delivered`;
+    this.#context.events.log('warn', `${this.backend.application}: ${message}`);
+    if (header.twoWay) this.#writeNow(encodeErrorResponse(header.requestId, STATUS.SERVICE_ERROR, message));
   }
 
   /** A response that arrived in several chunks is forwarded as those chunks: no copy. */
@@ -273,15 +435,64 @@ export class Upstream implements FrameSink {
 
   oversize(header: FrameHeader): void {
     if (header.isRequest) return;
-    // An answer to no request we know of is still answered, and still counted (without a target or a start time).
-    const exchange = this.#pending.take(header.requestId)
-      ?? new Exchange(this.#owner.events, 'dubbo', this.#owner.id, header.requestId, false, this.backend.application, undefined, undefined);
-    this.#answer(exchange, localAnswer('DT_ERR_RESPONSE_TOO_LARGE',
-      `the response of ${this.backend.application} to ${exchange.target ?? 'this request'} is ${header.bodyLength} bytes, over the payload limit of ${this.#owner.maxBodyLength} (raise it with --max-payload <bytes>)`));
+    const exchange = this.#pending.take(Number(header.requestId));
+    // An answer to a request no one waits for any more has no consumer to tell.
+    const attachment = exchange === undefined ? undefined : this.#consumers.get(exchange.connectionId);
+    if (exchange !== undefined && attachment !== undefined) {
+      this.#answer(attachment, exchange, localAnswer('DT_ERR_RESPONSE_TOO_LARGE',
+        `the response of ${this.backend.application} to ${exchange.target ?? 'this request'} is ${header.bodyLength} bytes, over the payload limit of ${this.#context.maxBodyLength} (raise it with --max-payload <bytes>)`));
+    }
     this.#closeIfDrained();
   }
 
   fatal(error: ProtocolError): void {
     this.fail(`${this.backend.application}: ${this.remote} sent bytes that are not Dubbo (${error.message})`);
   }
+}
+
+/**
+ * Writes `id` into bytes 4–11 of a frame's header: the frame's own bytes, whether one buffer or
+ * the chunks it arrived in (the header may straddle two of them). A consumer's id is a bigint; an
+ * upstream's own is a counter (a number below 2^53).
+ */
+export function writeRequestId(frame: FrameBytes, id: bigint | number): void {
+  const first = Buffer.isBuffer(frame) ? frame : frame[0];
+  if (first !== undefined && first.length >= 12) {
+    writeId(first, 4, id);
+    return;
+  }
+  const bytes = Buffer.allocUnsafe(8);
+  writeId(bytes, 0, id);
+  let at = 0;
+  for (const piece of frame as readonly Buffer[]) {
+    for (let i = 0; i < piece.length && at < 12; i++, at++) if (at >= 4) piece[i] = bytes[at - 4] ?? 0;
+    if (at >= 12) return;
+  }
+}
+
+/** Byte by byte: Buffer's checked writers cost more than the write itself on the request path. */
+function writeId(target: Buffer, offset: number, id: bigint | number): void {
+  let high: number;
+  let low: number;
+  if (typeof id === 'number') {
+    high = Math.floor(id / 0x100000000);
+    low = id >>> 0;
+  } else if (id >= 0n && id <= 0xffffffffn) {
+    high = 0;
+    low = Number(id);
+  } else if (id < 0n && id >= -0x80000000n) {
+    high = -1;
+    low = Number(id) >>> 0;
+  } else {
+    target.writeBigInt64BE(BigInt.asIntN(64, id), offset);
+    return;
+  }
+  target[offset] = high >>> 24;
+  target[offset + 1] = (high >>> 16) & 0xff;
+  target[offset + 2] = (high >>> 8) & 0xff;
+  target[offset + 3] = high & 0xff;
+  target[offset + 4] = low >>> 24;
+  target[offset + 5] = (low >>> 16) & 0xff;
+  target[offset + 6] = (low >>> 8) & 0xff;
+  target[offset + 7] = low & 0xff;
 }

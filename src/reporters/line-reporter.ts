@@ -62,7 +62,10 @@ export function attachLineReporter(events: TunnelEventBus, options: LineReporter
       const text = `${e.application ?? '-'} ${e.target ?? '?'} ${status} ${e.latencyMs.toFixed(1)}ms${e.error ? `: ${e.error}` : ''}`;
       return {level: e.error ? 'warn' : 'debug', text, fields: e, ...(e.error ? {foldKey: `${e.application ?? '-'} ${e.target ?? '?'} ${status} ${e.error}`} : {})};
     },
-    'upstream-opened': (e) => ({level: 'info', text: `${e.application}: connected to ${e.remote} for consumer #${e.connectionId}`, fields: e}),
+    'upstream-opened': (e) => ({level: 'info', text: e.shared === true
+      ? `${e.application}: shared stream to ${e.remote} opened (for every consumer; first by consumer #${e.connectionId})`
+      : `${e.application}: connected to ${e.remote} for consumer #${e.connectionId}${e.shared === false ? ' alone (it passed a callback)' : ''}`, fields: e}),
+    'upstream-streams': (e) => ({level: 'debug', text: `${e.application}: ${e.streams} stream${e.streams === 1 ? '' : 's'}, ${e.inFlight} request${e.inFlight === 1 ? '' : 's'} in flight`, fields: e}),
     'upstream-closed': (e) => {
       const text = `${e.application}: connection to ${e.remote} closed${e.reason ? ` (${e.reason})` : ''}`;
       return {level: 'info', text, fields: e, foldKey: text};

@@ -35,6 +35,8 @@ export interface ApplicationRow {
   readonly lastActivity: number | undefined;
   /** Upstream streams open right now. */
   readonly upstreams: number;
+  /** Dubbo requests waiting for their answers on its streams (the last 'upstream-streams' event). */
+  readonly inFlight: number;
   /** Where it is routed from (`local`, a namespace or context) when the session has several places. */
   readonly origin?: string;
   /** What `up` learned it exports (the last 'services-learned' event); undefined before learning started. */
@@ -148,6 +150,7 @@ interface MutableApp {
   errors: number;
   lastActivity: number | undefined;
   upstreams: number;
+  inFlight: number;
   services: LearnedServices | undefined;
   latencies: LatencyWindow;
   /** The row built for the last snapshot; reused while nothing changed. */
@@ -304,6 +307,13 @@ export class StatsStore {
       if (reason !== undefined) this.#event('warn', application, `closed ${remote}: ${reason}`);
       this.#changed();
     });
+    this.#on('upstream-streams', ({application, inFlight}) => {
+      const app = this.#app(application);
+      if (app.inFlight === inFlight) return;
+      app.inFlight = inFlight;
+      app.row = undefined;
+      this.#changed();
+    });
     this.#on('backend-state-changed', ({application, state, detail, pod}) => {
       const app = this.#app(application);
       const previousPod = app.pod;
@@ -417,6 +427,7 @@ export class StatsStore {
         errors: 0,
         lastActivity: undefined,
         upstreams: 0,
+        inFlight: 0,
         services: undefined,
         latencies: new LatencyWindow(this.#latencyWindow),
         row: undefined,
@@ -464,6 +475,7 @@ export class StatsStore {
           p99Ms: percentiles?.p99,
           lastActivity: app.lastActivity,
           upstreams: app.upstreams,
+          inFlight: app.inFlight,
           services: app.services,
         });
       }

@@ -105,8 +105,10 @@ describe('API server outages', () => {
   it('shows a stalled API server per application and in the log; port-forward starts time out with a clear error', async () => {
     const client = await consumer();
     assert.equal(text(await call(client)), 'value user-rpc-1');
+    // Streams are shared while a consumer connection uses them: with none left, the next consumer
+    // connection needs a new port-forward, which the stalled server never answers.
+    await client.close();
     await kube.api.pauseApi('stall');
-    // A new consumer connection needs a new port-forward, which the stalled server never answers.
     const second = await consumer();
     const startedAt = Date.now();
     const answer = text(await call(second));

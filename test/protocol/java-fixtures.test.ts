@@ -231,8 +231,13 @@ describe('Java-written hessian2 bodies (Caucho Hessian 4.0.38)', () => {
 describe('the router forwards Java-written frames byte for byte', () => {
   const applications = [...new Set(requests.map((entry) => entry.attachments['target-application'] as string))].sort();
   const providers = new Map<string, TestProvider>();
-  /** request id -> the Java response body its provider answers with */
+  /** request id (the consumer's) -> the Java response body its provider answers with */
   const answers = new Map<bigint, Buffer>();
+  /**
+   * A two-way request's body (hex) -> the consumer's id for it: the provider sees the id of the
+   * tunnel's shared stream instead, and finds the answer by the body it got.
+   */
+  const idOfBody = new Map<string, bigint>();
   let tunnel: Tunnel;
 
   before(async () => {
@@ -242,7 +247,8 @@ describe('the router forwards Java-written frames byte for byte', () => {
         application,
         handler: (req) => {
           // Answer with the Java bytes, raw, instead of a hessian.js-encoded reply.
-          const body = answers.get(req.id);
+          const consumerId = req.twoWay ? idOfBody.get(req.frame.body.toString('hex')) : undefined;
+          const body = consumerId === undefined ? undefined : answers.get(consumerId);
           if (body) setImmediate(() => provider.sendToAll(frameOf(RESPONSE_FLAGS, req.id, body, 20)));
           return {noReply: true};
         },
@@ -266,7 +272,10 @@ describe('the router forwards Java-written frames byte for byte', () => {
         id++;
         const frame = frameOf(twoWay ? REQUEST_FLAGS : ONEWAY_FLAGS, id, bodyOf(entry));
         sent.push({frame, application, twoWay, id});
-        if (twoWay) answers.set(id, bodyOf(responses[Number(id) % responses.length] as Entry));
+        if (twoWay) {
+          answers.set(id, bodyOf(responses[Number(id) % responses.length] as Entry));
+          idOfBody.set(bodyOf(entry).toString('hex'), id);
+        }
       }
     }
     const stream = Buffer.concat(sent.map((s) => s.frame));
@@ -286,7 +295,11 @@ describe('the router forwards Java-written frames byte for byte', () => {
       const provider = providers.get(application) as TestProvider;
       assert.equal(provider.badRequests.length, 0, `${application}: hessian.js decodes the Java bodies too`);
       const expected = sent.filter((s) => s.application === application).map((s) => s.frame);
-      assert.deepEqual(receivedBy(application).map((f) => f.raw), expected, `${application} got its frames, in order, unchanged`);
+      // Byte for byte but for the request id (bytes 4-11), which is the shared stream's own: distinct per request.
+      const received = receivedBy(application).map((f) => f.raw);
+      assert.equal(new Set(received.map((raw) => raw.subarray(4, 12).toString('hex'))).size, received.length, `${application}: one id per request`);
+      const withConsumerIds = received.map((raw, index) => Buffer.concat([raw.subarray(0, 4), (expected[index] ?? raw).subarray(4, 12), raw.subarray(12)]));
+      assert.deepEqual(withConsumerIds, expected, `${application} got its frames, in order, unchanged but for the id`);
     }
 
     const twoWay = sent.filter((s) => s.twoWay);

@@ -89,6 +89,15 @@ describe('StatsStore', () => {
     store.dispose();
   });
 
+  it('shows the requests in flight on an application\'s streams', () => {
+    const {bus, store} = setup({initial: {applications: ['user-rpc']}});
+    bus.emit('upstream-streams', {application: 'user-rpc', streams: 1, inFlight: 3});
+    assert.equal(store.getSnapshot().applications[0]?.inFlight, 3);
+    bus.emit('upstream-streams', {application: 'user-rpc', streams: 1, inFlight: 0});
+    assert.equal(store.getSnapshot().applications[0]?.inFlight, 0);
+    store.dispose();
+  });
+
   it('tracks backend state, pod and upstreams, and logs pod changes and reconnects', () => {
     const {bus, store} = setup({initial: {applications: ['user-rpc']}});
     bus.emit('backend-state-changed', {application: 'user-rpc', state: 'connecting'});

@@ -5,6 +5,7 @@ import {resolveSettings, SettingsStore} from '../../config/settings.js';
 import {DEFAULT_PAYLOAD} from '../../protocol/header.js';
 import {parseBackendSpec} from '../../proxy/static-backend.js';
 import {DEFAULT_IDLE_TIMEOUT_MS} from '../../proxy/tunnel-server.js';
+import {DEFAULT_STREAMS_PER_POD} from '../../proxy/upstream-pool.js';
 import type {StaticBackendSpec} from '../../session/static-source.js';
 import {PORT_RANGE, parseCommandArgs, parsePositiveInt, parseSeconds} from '../args.js';
 import {printSettingsWarnings} from '../settings-warnings.js';
@@ -29,6 +30,7 @@ export const OPTIONS = {
   'attachment-key': {type: 'string', value: 'key', description: 'attachment that names the target application (default target-application)'},
   'max-payload': {type: 'string', value: 'bytes', description: 'largest frame body accepted, like Dubbo\'s payload (default 8388608)'},
   'idle-timeout': {type: 'string', value: 'seconds', description: 'close a consumer connection that sent nothing (not even a heartbeat) for this long and is owed no answer (default 300; 0 = never)'},
+  'streams-per-pod': {type: 'string', value: 'n', description: 'Dubbo streams to one pod (or --backend address), shared by every consumer; a second one opens while one has 128 requests in flight (default 2)'},
   'log-level': {type: 'string', value: 'level', description: 'debug | info | warn | error (default info; debug prints every request)'},
   'json': {type: 'boolean', description: 'print JSON lines instead of text (implies --no-ui)'},
   'no-ui': {type: 'boolean', description: 'plain line output even in a terminal (also when CI is set or output is not a terminal)'},
@@ -47,6 +49,8 @@ export interface UpOptions {
   maxPayload: number;
   /** Close consumer connections silent for this long (0 = never). */
   idleTimeoutMs: number;
+  /** Most Dubbo streams to one pod or address (--streams-per-pod). */
+  streamsPerPod: number;
   /** What is wrong with the config file (ignored parts), to print before starting. */
   settingsWarnings: readonly DubboTunnelError[];
   logLevel: LogLevel;
@@ -138,6 +142,7 @@ export function parseUpOptions(args: string[], env: NodeJS.ProcessEnv = process.
     attachmentKey: settings.attachmentKey,
     maxPayload: values['max-payload'] === undefined ? DEFAULT_PAYLOAD : parsePositiveInt(values['max-payload'], '--max-payload'),
     idleTimeoutMs: values['idle-timeout'] === undefined ? DEFAULT_IDLE_TIMEOUT_MS : parseSeconds(values['idle-timeout'], '--idle-timeout') * 1000,
+    streamsPerPod: values['streams-per-pod'] === undefined ? DEFAULT_STREAMS_PER_POD : parsePositiveInt(values['streams-per-pod'], '--streams-per-pod'),
     settingsWarnings: resolved.warnings,
     logLevel: settings.logLevel,
     json: values.json ?? false,
@@ -175,6 +180,7 @@ export function sessionRunOptions(options: UpOptions, context: CliContext, store
       attachmentKey: options.attachmentKey,
       maxBodyLength: options.maxPayload,
       idleTimeoutMs: options.idleTimeoutMs,
+      streamsPerPod: options.streamsPerPod,
     },
     interfaces: options.routes,
     attachmentKey: options.attachmentKey,
