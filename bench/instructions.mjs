@@ -99,7 +99,9 @@ async function measure(mode, providerPort) {
   const child = fork(join(here, 'proxy.mjs'), [mode, String(providerPort)], {
     execPath: 'valgrind',
     execArgv: ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${dir}/callgrind.%p`, '--smc-check=all-non-file', '--quiet',
-      process.execPath, '--expose-gc', '--perf-basic-prof'],
+      // One thread and a fixed collection schedule: with V8's helper threads and its usual GC heuristics
+      // the same build moved by up to 25% between runs; this way it repeats.
+      process.execPath, '--expose-gc', '--perf-basic-prof', '--single-threaded', '--predictable-gc-schedule'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const ready = await new Promise((resolve, reject) => {
