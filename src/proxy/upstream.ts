@@ -1,3 +1,5 @@
+// Node's global `Buffer` is not a constant to the optimizer; the import is.
+import {Buffer} from 'node:buffer';
 import type {Duplex} from 'node:stream';
 import type {Backend} from '../core/backend.js';
 import {DubboTunnelError, errorMessage} from '../core/errors.js';
