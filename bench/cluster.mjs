@@ -18,6 +18,7 @@
 // Knobs: BENCH_CLUSTER_ROUNDS (5), BENCH_CLUSTER_CONSUMERS (C, 6), BENCH_CLUSTER_APPS (M, 3),
 // BENCH_CLUSTER_NEW (new consumers of figure 2, 50), BENCH_CLUSTER_FRESH (fresh applications of the
 // contrast, 5), BENCH_CLUSTER_DELAY_MS (200), BENCH_CLUSTER_MANY (consumers of the aggregate, 8),
+// BENCH_CLUSTER_PATHS (plain,tunnel; add direct for consumer -> provider without the API server),
 // BENCH_WARMUP_MS / BENCH_DURATION_MS (300 / 1000), BENCH_CASES, BENCH_STRICT=1.
 import process from 'node:process';
 import console from 'node:console';
@@ -44,6 +45,8 @@ const NEW_CONSUMERS = int('BENCH_CLUSTER_NEW', 50);
 const FRESH = int('BENCH_CLUSTER_FRESH', 5);
 const DELAY_MS = int('BENCH_CLUSTER_DELAY_MS', 200);
 const MANY = int('BENCH_CLUSTER_MANY', 8);
+/** `direct` (consumer -> provider, no API server) can be added as a reference for both. */
+const PATHS = (process.env.BENCH_CLUSTER_PATHS ?? 'plain,tunnel').split(',');
 const WARMUP_MS = int('BENCH_WARMUP_MS', 300);
 const DURATION_MS = int('BENCH_DURATION_MS', 1000);
 const SHAPES = shapes();
@@ -301,10 +304,12 @@ export async function clusterBench() {
       await plain.ask('stop', 'stopped');
       await plain.exited;
     });
-    const targets = {
+    const byPath = {
       plain: {path: 'plain', port: (await plain.ready).port, cpuMs: () => cpuMsOfChild(plain)},
       tunnel: {path: 'tunnel', port: tunnel.port, cpuMs: async () => cpuTimeOf(tunnel.pid)},
+      direct: {path: 'direct', port: providerPort, cpuMs: async () => NaN},
     };
+    const targets = Object.fromEntries(PATHS.map((path) => [path, byPath[path]]));
     // A shared stream closes when its last consumer connection leaves (src/proxy/upstream.ts), so
     // each path keeps one idle consumer connection open, as a running consumer application does;
     // otherwise every run's new connection would pay the port-forward set-up again.
@@ -317,7 +322,7 @@ export async function clusterBench() {
     for (const target of Object.values(targets)) for (const shape of Object.values(SHAPES)) await verifyOnce(target.port, shape);
     for (const target of Object.values(targets)) for (const testCase of CASES) await runLoad(target.port, {bytes: testCase.shape, inFlight: testCase.inFlight, warmupMs: 1000, durationMs: 1});
     const runs = [];
-    const paths = ['plain', 'tunnel'];
+    const paths = PATHS;
     for (let round = 1; round <= ROUNDS; round++) {
       const order = round % 2 === 1 ? paths : [...paths].reverse();
       for (const consumers of [1, MANY]) {
@@ -379,7 +384,7 @@ export async function clusterBench() {
       }
       const ratio = spread(ratios);
       const failed = [...mine('plain'), ...mine('tunnel')].find((r) => r.error);
-      for (const path of ['plain', 'tunnel']) {
+      for (const path of PATHS) {
         const rs = mine(path);
         const rate = spread(rs.map((r) => r.reqPerSec));
         console.log([testCase.name.padEnd(9), String(consumers).padStart(5), path.padEnd(7),
