@@ -19,6 +19,8 @@
 // BENCH_CLUSTER_NEW (new consumers of figure 2, 50), BENCH_CLUSTER_FRESH (fresh applications of the
 // contrast, 5), BENCH_CLUSTER_DELAY_MS (200), BENCH_CLUSTER_MANY (consumers of the aggregate, 8),
 // BENCH_CLUSTER_PATHS (plain,tunnel; add direct for consumer -> provider without the API server),
+// BENCH_CLUSTER_TUNNEL_NODE_ARGS / BENCH_CLUSTER_PLAIN_NODE_ARGS (Node options of that process only,
+// e.g. --cpu-prof --cpu-prof-dir=.bench-out/prof),
 // BENCH_WARMUP_MS / BENCH_DURATION_MS (300 / 1000), BENCH_CASES, BENCH_STRICT=1.
 import process from 'node:process';
 import console from 'node:console';
@@ -46,6 +48,7 @@ const FRESH = int('BENCH_CLUSTER_FRESH', 5);
 const DELAY_MS = int('BENCH_CLUSTER_DELAY_MS', 200);
 const MANY = int('BENCH_CLUSTER_MANY', 8);
 /** `direct` (consumer -> provider, no API server) can be added as a reference for both. */
+const CONNECTION_COUNTS = [...new Set([1, MANY])];
 const PATHS = (process.env.BENCH_CLUSTER_PATHS ?? 'plain,tunnel').split(',');
 const WARMUP_MS = int('BENCH_WARMUP_MS', 300);
 const DURATION_MS = int('BENCH_DURATION_MS', 1000);
@@ -151,7 +154,9 @@ async function startTunnel(kubeconfig, applications, scratch) {
   // data path, not the QoS port-forwards that learning exported services opens.
   const env = {...Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('DUBBO_TUNNEL_') && key !== 'KUBECONFIG')),
     DUBBO_TUNNEL_CONFIG_DIR: join(scratch, 'config'), CI: 'true', HOME: scratch};
-  const child = spawn(process.execPath, [join(root, 'bin/dubbo-tunnel.js'), 'up', '--all', '--no-ui', '--no-learn', '--kubeconfig', kubeconfig,
+  // e.g. --cpu-prof --cpu-prof-dir=<dir>: a profile of the tunnel alone (it exits cleanly on SIGTERM).
+  const nodeArgs = (process.env.BENCH_CLUSTER_TUNNEL_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, join(root, 'bin/dubbo-tunnel.js'), 'up', '--all', '--no-ui', '--no-learn', '--kubeconfig', kubeconfig,
     '--port', String(port), '--host', '127.0.0.1'], {stdio: ['ignore', 'pipe', 'pipe'], env});
   let output = '';
   child.stdout.on('data', (chunk) => (output += chunk));
@@ -299,7 +304,7 @@ export async function clusterBench() {
     results.firstCall = await firstCallFigure(api, tunnel, apps[0], fresh);
 
     process.stdout.write('  3. throughput, tunnel against the plain port-forward client...\n');
-    const plain = startChild('plain-port-forward.mjs', [setup.url, setup.token, 'default', `${TARGET_APPLICATION}-0`, String(setup.containerPorts[TARGET_APPLICATION])], []);
+    const plain = startChild('plain-port-forward.mjs', [setup.url, setup.token, 'default', `${TARGET_APPLICATION}-0`, String(setup.containerPorts[TARGET_APPLICATION])], (process.env.BENCH_CLUSTER_PLAIN_NODE_ARGS ?? '').split(' ').filter(Boolean));
     stoppers.push(async () => {
       await plain.ask('stop', 'stopped');
       await plain.exited;
@@ -325,7 +330,7 @@ export async function clusterBench() {
     const paths = PATHS;
     for (let round = 1; round <= ROUNDS; round++) {
       const order = round % 2 === 1 ? paths : [...paths].reverse();
-      for (const consumers of [1, MANY]) {
+      for (const consumers of CONNECTION_COUNTS) {
         for (const testCase of CASES) {
           const line = [];
           for (const path of order) {
@@ -374,7 +379,7 @@ export async function clusterBench() {
   const runs = results.runs;
   console.log('\n3. throughput on the cluster path, median over the rounds (IQR); CPU per request of the proxy and of the API server');
   console.log(['case'.padEnd(9), 'conns'.padStart(5), 'path'.padEnd(7), 'req/s'.padStart(22), 'p50 ms'.padStart(8), 'p99 ms'.padStart(8), 'proxy µs/req'.padStart(13), 'API µs/req'.padStart(11), 'ratio'.padStart(34)].join(' '));
-  for (const consumers of [1, MANY]) {
+  for (const consumers of CONNECTION_COUNTS) {
     for (const testCase of CASES) {
       const mine = (path) => runs.filter((r) => r.path === path && r.case === testCase.name && r.consumers === consumers);
       const ratios = [];
