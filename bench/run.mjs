@@ -12,7 +12,8 @@
 // shared machine hits both alike; the verdict is the median ratio with its spread over the rounds.
 // Then 1,000,000 getUser calls through the tunnel for the steady-state heap, and a mixed run with
 // connection churn for "memory flat".
-// `npm run bench -- startup` runs only the start-up and footprint section (bench/startup.mjs).
+// `npm run bench -- startup` runs only the start-up and footprint section (bench/startup.mjs), and
+// `npm run bench -- cluster` only the Kubernetes path through the fake API server (bench/cluster.mjs).
 // Knobs: BENCH_WARMUP_MS, BENCH_DURATION_MS, BENCH_ROUNDS, BENCH_CASES, BENCH_MILLION,
 // BENCH_LONG_MS, BENCH_PATHS, BENCH_LISTENER, BENCH_STRICT=1.
 import process from 'node:process';
@@ -319,8 +320,9 @@ async function grpcBench() {
   if (result.status !== 0) process.exitCode = result.status ?? 1;
 }
 
-// `npm run bench` runs every section; `npm run bench -- startup` (or `throughput`, `grpc`) only those named.
-const SECTIONS = {throughput: throughputBench, startup: async () => (await import('./startup.mjs')).startupBench(), grpc: grpcBench};
+// `npm run bench` runs every section; `npm run bench -- startup` (or `throughput`, `grpc`, `cluster`) only those named.
+const SECTIONS = {throughput: throughputBench, startup: async () => (await import('./startup.mjs')).startupBench(), grpc: grpcBench,
+  cluster: async () => (await import('./cluster.mjs')).clusterBench()};
 const asked = process.argv.slice(2);
 const unknown = asked.filter((name) => !(name in SECTIONS));
 if (unknown.length > 0) {

@@ -721,6 +721,34 @@ describe('fake Kubernetes API server: port-forward over WebSocket', () => {
     await second.close();
   });
 
+  it('counts the port-forward upgrades it served and delays them when asked', async () => {
+    const path = '/api/v1/namespaces/default/pods/user-rpc-a/portforward?ports=20880';
+    const before = fake.portForwardsServed;
+    const refused = await rawUpgrade(fake, '/api/v1/namespaces/default/pods/user-rpc-pending/portforward?ports=20880');
+    assert.ok('status' in refused && refused.status === 400);
+    assert.equal(fake.portForwardsServed, before, 'a refused upgrade is not a served one');
+    const prompt = await rawUpgrade(fake, path);
+    assert.ok('ws' in prompt);
+    assert.equal(fake.portForwardsServed, before + 1);
+    fake.delayPortForwards(150);
+    try {
+      const started = Date.now();
+      const delayed = await rawUpgrade(fake, path);
+      assert.ok('ws' in delayed);
+      assert.ok(Date.now() - started >= 140, `upgraded after ${Date.now() - started} ms, expected the 150 ms delay`);
+      assert.equal(fake.portForwardsServed, before + 2);
+      delayed.ws.close();
+      await delayed.closed;
+    } finally {
+      fake.delayPortForwards(0);
+    }
+    prompt.ws.close();
+    await prompt.closed;
+    // Closed sessions stay counted: the counter is of upgrades served, not of open sessions.
+    await waitFor('sessions gone', () => fake.portForwardCount() === 0);
+    assert.equal(fake.portForwardsServed, before + 2);
+  });
+
   it('applies backpressure both ways instead of buffering without bound', async () => {
     const total = 64 << 20;
     const chunk = Buffer.alloc(1 << 20, 7);

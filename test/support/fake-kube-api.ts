@@ -3,7 +3,7 @@
  * (src/sim/kube-api.ts, the real wire protocol) plus what only tests need, so none of this ships in
  * dist/: a self-signed serving certificate (`tls: true`), an RBAC-like authorizer with the API
  * server's 403 wording and SelfSubjectAccessReview, request recording, compaction (410 Expired),
- * pause/restart, and counters of open watches and port-forwards.
+ * pause/restart, counters of open watches and port-forwards, and a delay on port-forward upgrades.
  *
  * Usage:
  *   const api = await FakeKubeApi.start({users: {'alice-token': 'alice'}});
@@ -63,6 +63,16 @@ export class FakeKubeApi extends SimulatedKubeApi {
   /** Open port-forward WebSockets, optionally for one pod. */
   portForwardCount(namespace?: string, pod?: string): number {
     return [...this.http.sessions].filter((s) => (namespace === undefined || s.namespace === namespace) && (pod === undefined || s.pod === pod)).length;
+  }
+
+  /** Port-forward upgrades accepted since the start (open or closed since), across pods and ports. */
+  get portForwardsServed(): number {
+    return this.http.portForwardsServed;
+  }
+
+  /** Every port-forward upgrade from now on waits `ms` before it is answered (0: at once again). */
+  delayPortForwards(ms: number): void {
+    this.http.portForwardDelayMs = Math.max(0, ms);
   }
 
   /** Byte counters of the open port-forward WebSockets, optionally for one pod. */

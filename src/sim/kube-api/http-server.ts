@@ -147,6 +147,13 @@ export class KubeApiHttpServer {
   readonly sessions = new Set<SessionEntry>();
   /** Set while a test has the server paused (test/support/fake-kube-api.ts); the demo never pauses. */
   pauseMode: PauseMode | undefined;
+  /**
+   * How long each port-forward upgrade waits before it is handled, standing in for a real API
+   * server's and kubelet's set-up time (tests and the bench set it; the demo answers at once).
+   */
+  portForwardDelayMs = 0;
+  /** Port-forward upgrades accepted since the start (one session each), whether still open or not. */
+  portForwardsServed = 0;
   readonly #cluster: ServedCluster;
   readonly #server: http.Server;
   // The handshake must answer the chosen subprotocol: ws clients fail "Server sent no subprotocol"
@@ -503,8 +510,15 @@ export class KubeApiHttpServer {
     socket.end(text);
   }
 
-  #handleUpgrade(req: http.IncomingMessage, socket: Socket, head: Buffer): void {
-    if (this.#cluster.deferred(() => this.#handleUpgrade(req, socket, head))) return;
+  #handleUpgrade(req: http.IncomingMessage, socket: Socket, head: Buffer, delayed = false): void {
+    if (!delayed && this.portForwardDelayMs > 0) {
+      setTimeout(() => {
+        // The client may have given up, or the server stopped, meanwhile.
+        if (!socket.destroyed) this.#handleUpgrade(req, socket, head, true);
+      }, this.portForwardDelayMs);
+      return;
+    }
+    if (this.#cluster.deferred(() => this.#handleUpgrade(req, socket, head, true))) return;
     const url = new URL(req.url ?? '/', 'http://fake');
     const entry = this.#cluster.record(req, url);
     socket.on('error', () => socket.destroy());
@@ -553,6 +567,7 @@ export class KubeApiHttpServer {
         const identity = this.#podIdentity(pod);
         const session = new PortForwardSession(ws, protocol, identity, portNumbers, (port) => this.#cluster.podTarget(parsed.namespace, parsed.name, port));
         const sessionEntry: SessionEntry = {namespace: parsed.namespace, pod: parsed.name, session};
+        this.portForwardsServed++;
         this.sessions.add(sessionEntry);
         void session.closed.then(() => this.sessions.delete(sessionEntry));
       });
