@@ -25,15 +25,15 @@
 import process from 'node:process';
 import console from 'node:console';
 import {spawn} from 'node:child_process';
-import {mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
+import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import {dirname, join} from 'node:path';
 import {performance} from 'node:perf_hooks';
 import {setTimeout as sleep} from 'node:timers/promises';
 import {fileURLToPath} from 'node:url';
-import {FrameSkipper, getUserRequestBody, requestHeader, shapes, TARGET_APPLICATION} from './frames.mjs';
-import {startChild} from './harness.mjs';
+import {FrameSkipper, getUserRequestBody, requestHeader, shapes, TARGET_APPLICATION, timedCases} from './frames.mjs';
+import {cpuTimeOf, startChild} from './harness.mjs';
 import {runLoad, verifyOnce} from './load.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -53,12 +53,7 @@ const PATHS = (process.env.BENCH_CLUSTER_PATHS ?? 'plain,tunnel').split(',');
 const WARMUP_MS = int('BENCH_WARMUP_MS', 300);
 const DURATION_MS = int('BENCH_DURATION_MS', 1000);
 const SHAPES = shapes();
-const ALL_CASES = [
-  {name: 'small@64', shape: SHAPES.small, inFlight: 64},
-  {name: 'large@8', shape: SHAPES.large, inFlight: 8},
-  {name: 'small@1', shape: SHAPES.small, inFlight: 1},
-];
-const CASES = process.env.BENCH_CASES ? ALL_CASES.filter((c) => process.env.BENCH_CASES.split(',').includes(c.name)) : ALL_CASES;
+const CASES = timedCases();
 
 // Targets (docs/performance.md, "Cluster path").
 const TARGET_FIRST_CALL_ADDED_MS = 5;
@@ -79,16 +74,6 @@ const spread = (values) => ({n: values.filter(Number.isFinite).length, median: q
 const describeSpread = (s, digits, unit = '') =>
   `${fmt(s.median, digits)}${unit} (IQR ${fmt(s.q1, digits)}–${fmt(s.q3, digits)}, range ${fmt(s.min, digits)}–${fmt(s.max, digits)}, ${s.n} rounds)`;
 
-/** CPU time so far of every thread of a process, in ms (Linux /proc; NaN elsewhere). */
-function cpuTimeOf(pid) {
-  try {
-    let ns = 0;
-    for (const task of readdirSync(`/proc/${pid}/task`)) ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
-    return ns / 1e6;
-  } catch {
-    return NaN;
-  }
-}
 const cpuMsOfChild = async (child) => {
   const {cpu} = await child.ask('cpu');
   return (cpu.user + cpu.system) / 1000;

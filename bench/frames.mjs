@@ -179,3 +179,15 @@ export class FrameSkipper {
     }
   }
 }
+
+/** The timed cases of the throughput and cluster sections, narrowed by BENCH_CASES (names, comma-separated). */
+export function timedCases() {
+  const {small, large} = shapes();
+  const all = [
+    {name: 'small@64', shape: small, inFlight: 64},
+    {name: 'large@8', shape: large, inFlight: 8},
+    {name: 'small@1', shape: small, inFlight: 1},
+  ];
+  const wanted = process.env.BENCH_CASES?.split(',');
+  return wanted === undefined ? all : all.filter((c) => wanted.includes(c.name));
+}

@@ -2,6 +2,7 @@
 // dist/, and child processes (provider, proxies) that answer over IPC.
 import {setTimeout, clearTimeout} from 'node:timers';
 import {fork} from 'node:child_process';
+import {readdirSync, readFileSync} from 'node:fs';
 import {dirname, join} from 'node:path';
 import {fileURLToPath} from 'node:url';
 
@@ -67,3 +68,14 @@ export function startChild(script, args, execArgv = ['--expose-gc']) {
   };
 }
 
+
+/** CPU time so far of every thread of a running process, in ms (Linux /proc; NaN elsewhere). */
+export function cpuTimeOf(pid) {
+  try {
+    let ns = 0;
+    for (const task of readdirSync(`/proc/${pid}/task`)) ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
+    return ns / 1e6;
+  } catch {
+    return NaN;
+  }
+}

@@ -23,7 +23,7 @@ import os from 'node:os';
 import {dirname, join} from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {setTimeout as sleep} from 'node:timers/promises';
-import {SIZES, shapes} from './frames.mjs';
+import {SIZES, shapes, timedCases} from './frames.mjs';
 import {oneShot, runLoad, verifyOnce} from './load.mjs';
 import {bundleTunnelCore, startChild} from './harness.mjs';
 
@@ -38,12 +38,7 @@ const PATHS = (process.env.BENCH_PATHS ?? 'relay,tunnel').split(',');
 const MiB = 1024 * 1024;
 const SHAPES = shapes();
 /** The timed cases, in the order of docs/performance.md's targets. */
-const ALL_CASES = [
-  {name: 'small@64', shape: SHAPES.small, inFlight: 64},
-  {name: 'large@8', shape: SHAPES.large, inFlight: 8},
-  {name: 'small@1', shape: SHAPES.small, inFlight: 1},
-];
-const CASES = process.env.BENCH_CASES ? ALL_CASES.filter((c) => process.env.BENCH_CASES.split(',').includes(c.name)) : ALL_CASES;
+const CASES = timedCases();
 
 // Targets (docs/performance.md): each a median over the rounds.
 const TARGET_RATIO = 0.95;

@@ -23,7 +23,7 @@
 import process from 'node:process';
 import console from 'node:console';
 import {execFileSync, fork, spawn} from 'node:child_process';
-import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
+import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import {dirname, join} from 'node:path';
@@ -31,6 +31,7 @@ import {performance} from 'node:perf_hooks';
 import {setTimeout as sleep} from 'node:timers/promises';
 import {fileURLToPath} from 'node:url';
 import {FrameSkipper, requestBody, requestHeader} from './frames.mjs';
+import {cpuTimeOf} from './harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -144,16 +145,6 @@ async function timeToExit(argv, env, expectCode = 0) {
   return {ms, cpuMs: children[0] + children[1], output};
 }
 
-/** CPU time so far of every thread of a running process, in ms (Linux /proc; NaN elsewhere). */
-function cpuTimeOf(pid) {
-  try {
-    let ns = 0;
-    for (const task of readdirSync(`/proc/${pid}/task`)) ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
-    return ns / 1e6;
-  } catch {
-    return NaN;
-  }
-}
 
 /** Wall time from spawn until `port` accepts a connection, and the CPU time used by then; then stops the process. */
 async function timeToListen(argv, env, port) {
