@@ -33,7 +33,7 @@ import {performance} from 'node:perf_hooks';
 import {setTimeout as sleep} from 'node:timers/promises';
 import {fileURLToPath} from 'node:url';
 import {FrameSkipper, getUserRequestBody, requestHeader, shapes, TARGET_APPLICATION, timedCases} from './frames.mjs';
-import {cpuTimeOf, startChild} from './harness.mjs';
+import {cpuTimeOf, describeSpread, quantile, spread, startChild} from './harness.mjs';
 import {runLoad, verifyOnce} from './load.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -63,16 +63,6 @@ const TARGET_RATIO_MANY = 1;
 const fmt = (v, digits = 1) => (Number.isFinite(v) ? v.toFixed(digits) : '-');
 const fmtInt = (v) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : '-');
 
-function quantile(values, q) {
-  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
-  if (sorted.length === 0) return NaN;
-  const pos = (sorted.length - 1) * q;
-  const lo = Math.floor(pos);
-  return sorted[lo] + (sorted[Math.min(lo + 1, sorted.length - 1)] - sorted[lo]) * (pos - lo);
-}
-const spread = (values) => ({n: values.filter(Number.isFinite).length, median: quantile(values, 0.5), q1: quantile(values, 0.25), q3: quantile(values, 0.75), min: quantile(values, 0), max: quantile(values, 1)});
-const describeSpread = (s, digits, unit = '') =>
-  `${fmt(s.median, digits)}${unit} (IQR ${fmt(s.q1, digits)}–${fmt(s.q3, digits)}, range ${fmt(s.min, digits)}–${fmt(s.max, digits)}, ${s.n} rounds)`;
 
 const cpuMsOfChild = async (child) => {
   const {cpu} = await child.ask('cpu');

@@ -79,3 +79,23 @@ export function cpuTimeOf(pid) {
     return NaN;
   }
 }
+
+/** The `q` quantile (0..1) of the finite values, interpolated linearly; NaN when there are none. */
+export function quantile(values, q) {
+  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
+  if (sorted.length === 0) return NaN;
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos);
+  return sorted[lo] + (sorted[Math.min(lo + 1, sorted.length - 1)] - sorted[lo]) * (pos - lo);
+}
+
+/** Median, quartiles and range of the finite values, for per-round ratios and rates. */
+export function spread(values) {
+  return {n: values.filter(Number.isFinite).length, median: quantile(values, 0.5), q1: quantile(values, 0.25), q3: quantile(values, 0.75), min: quantile(values, 0), max: quantile(values, 1)};
+}
+
+/** `1.025x (IQR 1.008–1.061, range 1.001–1.070, 9 rounds)`. */
+export function describeSpread(s, digits, unit = '') {
+  const fmt = (v) => (Number.isFinite(v) ? v.toFixed(digits) : '-');
+  return `${fmt(s.median)}${unit} (IQR ${fmt(s.q1)}–${fmt(s.q3)}, range ${fmt(s.min)}–${fmt(s.max)}, ${s.n} rounds)`;
+}

@@ -25,7 +25,7 @@ import {fileURLToPath} from 'node:url';
 import {setTimeout as sleep} from 'node:timers/promises';
 import {SIZES, shapes, timedCases} from './frames.mjs';
 import {oneShot, runLoad, verifyOnce} from './load.mjs';
-import {bundleTunnelCore, startChild} from './harness.mjs';
+import {bundleTunnelCore, describeSpread, spread, startChild} from './harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -54,22 +54,6 @@ const fmt = (v, digits = 1) => (Number.isFinite(v) ? v.toFixed(digits) : '-');
 const fmtInt = (v) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : '-');
 const mib = (bytes) => bytes / MiB;
 
-/** Median, quartiles (linear interpolation) and range of the finite values. */
-function spread(values) {
-  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
-  const n = sorted.length;
-  if (n === 0) return {n, median: NaN, q1: NaN, q3: NaN, min: NaN, max: NaN};
-  const at = (p) => {
-    const index = (n - 1) * p;
-    const low = Math.floor(index);
-    const high = Math.ceil(index);
-    return sorted[low] + (sorted[high] - sorted[low]) * (index - low);
-  };
-  return {n, median: at(0.5), q1: at(0.25), q3: at(0.75), min: sorted[0], max: sorted[n - 1]};
-}
-
-const describeSpread = (s, digits, unit = '') =>
-  `${fmt(s.median, digits)}${unit} (IQR ${fmt(s.q1, digits)}–${fmt(s.q3, digits)}, range ${fmt(s.min, digits)}–${fmt(s.max, digits)}, ${s.n} rounds)`;
 
 /** One case on one path; a stalled or failed run is recorded (and reported as FAIL), not fatal. */
 async function runCase(target, testCase, options = {}) {

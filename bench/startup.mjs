@@ -31,7 +31,7 @@ import {performance} from 'node:perf_hooks';
 import {setTimeout as sleep} from 'node:timers/promises';
 import {fileURLToPath} from 'node:url';
 import {FrameSkipper, requestBody, requestHeader} from './frames.mjs';
-import {cpuTimeOf} from './harness.mjs';
+import {cpuTimeOf, quantile} from './harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -48,13 +48,6 @@ const TUNNEL_APPS = 100;
 const TARGETS = {helpOverNodeMs: 60, upListenOverNodeMs: 250, ls3Ms: 600, ls300Ms: 900, rssIdleMiB: 70, rssTunnelsMiB: 100, rssGrowthMiB: 20};
 
 const fmt = (v, digits = 0) => (Number.isFinite(v) ? v.toFixed(digits) : '-');
-function quantile(values, q) {
-  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
-  if (sorted.length === 0) return NaN;
-  const pos = (sorted.length - 1) * q;
-  const lo = Math.floor(pos);
-  return sorted[lo] + (sorted[Math.min(lo + 1, sorted.length - 1)] - sorted[lo]) * (pos - lo);
-}
 const stats = (values) => ({median: quantile(values, 0.5), p25: quantile(values, 0.25), p75: quantile(values, 0.75), min: quantile(values, 0), max: quantile(values, 1), n: values.length});
 
 /** The commands to start each variant; `args` are the CLI's arguments. */
