@@ -66,5 +66,17 @@ export interface BackendStream {
   onRetire?(listener: (reason: string) => void): void;
 }
 
-/** The state a backend reports for status displays (Kubernetes backends change it over time). */
-export type BackendState = 'connecting' | 'ready' | 'reconnecting' | 'no-ready-pods' | 'error';
+/**
+ * The state a backend reports for status displays. `ready` is said only once the application was
+ * found reachable: a static address accepted a TCP connection, a cluster application has a ready
+ * pod and the `pods/portforward` permission. `unreachable`: nothing accepts connections at a static
+ * address (probed again until it does); `no-permission`: port-forwards in its namespace will be
+ * refused (the detail has the RBAC rule to add); `stalled`: the API server accepts connections but
+ * does not answer, so new requests fail at once until it answers again.
+ */
+export type BackendState = 'connecting' | 'ready' | 'reconnecting' | 'no-ready-pods' | 'unreachable' | 'no-permission' | 'stalled' | 'error';
+
+/** States in which requests fail: logged as warnings, and shown with their detail under the row. */
+export function isFailingState(state: BackendState): boolean {
+  return state === 'error' || state === 'no-ready-pods' || state === 'unreachable' || state === 'no-permission' || state === 'stalled';
+}

@@ -1,4 +1,5 @@
 import type {Writable} from 'node:stream';
+import {isFailingState} from '../core/backend.js';
 import type {LogLevel, TunnelEventBus, TunnelEvents} from '../core/events.js';
 import {awaitedText, logLevelRank} from '../core/events.js';
 import {RepeatFolder, foldedSuffix} from '../core/fold.js';
@@ -71,7 +72,7 @@ export function attachLineReporter(events: TunnelEventBus, options: LineReporter
       return {level: 'info', text, fields: e, foldKey: text};
     },
     'backend-state-changed': (e) => ({
-      level: e.state === 'error' || e.state === 'no-ready-pods' ? 'warn' : 'info',
+      level: isFailingState(e.state) ? 'warn' : 'info',
       text: `${e.application}: ${e.state}${e.pod ? ` (pod ${e.pod})` : ''}${e.detail ? `: ${e.detail}` : ''}`,
       fields: e,
     }),

@@ -2,6 +2,8 @@ import type {DiscoveredApplication} from '../core/applications.js';
 import type {BackendSource, Offer, Wanted} from '../core/backend-source.js';
 import type {TunnelEventBus} from '../core/events.js';
 import {StaticBackend} from '../proxy/static-backend.js';
+import {StaticReachability} from './static-reachability.js';
+import type {ReachabilityTiming} from './static-reachability.js';
 
 /** One --backend application: its Dubbo port, its Triple port, or both. */
 export interface StaticBackendSpec {
@@ -18,23 +20,27 @@ function staticBackendOf(spec: StaticBackendSpec): StaticBackend {
   throw new Error(`--backend ${spec.application}: no port`);
 }
 
-/** `--backend <app>=<host>:<port>`: fixed addresses, always ready; local overrides in a mixed session. */
+/**
+ * `--backend <app>=<host>:<port>`: fixed addresses, local overrides in a mixed session; each is
+ * `ready` once it accepts a TCP connection (static-reachability.ts).
+ */
 export class StaticSource implements BackendSource {
   readonly id = 'static';
   readonly title = 'static backends';
   readonly kind = 'local' as const;
   readonly fixed: readonly string[];
   readonly #backends: readonly StaticBackend[];
-  readonly #events: TunnelEventBus;
   readonly #where: string | undefined;
+  readonly #reachability: StaticReachability;
   #report: ((offers: readonly Offer[]) => void) | undefined;
+  #probed: Promise<void> = Promise.resolve();
 
   /** `where` is `local` in a session that also has cluster sources, else undefined. */
-  constructor(specs: readonly StaticBackendSpec[], events: TunnelEventBus, where: string | undefined) {
+  constructor(specs: readonly StaticBackendSpec[], events: TunnelEventBus, where: string | undefined, reachability: ReachabilityTiming = {}) {
     this.#backends = specs.map(staticBackendOf);
     this.fixed = this.#backends.map((backend) => backend.application);
-    this.#events = events;
     this.#where = where;
+    this.#reachability = new StaticReachability(events, reachability);
   }
 
   get place(): string | undefined {
@@ -58,17 +64,19 @@ export class StaticSource implements BackendSource {
   start(wanted: Wanted, report: (offers: readonly Offer[]) => void): Promise<void> {
     this.#report = report;
     this.setWanted(wanted);
-    return Promise.resolve();
+    // The first states are the probed ones: nothing is said ready before its address answered.
+    return this.#probed;
   }
 
   setWanted(wanted: Wanted): void {
     const active = this.#backends.filter((backend) => wanted === 'all' || ('except' in wanted ? !wanted.except.has(backend.application) : wanted.has(backend.application)));
     this.#report?.(active.map((backend) => ({backend, where: this.#where})));
-    for (const backend of active) this.#events.emit('backend-state-changed', {application: backend.application, state: 'ready', detail: backend.describe()});
+    this.#probed = this.#reachability.follow(active);
   }
 
   close(): Promise<void> {
     this.#report = undefined;
+    this.#reachability.close();
     return Promise.resolve();
   }
 }

@@ -1,4 +1,5 @@
 import {parseChoice} from '../core/applications.js';
+import {isFailingState} from '../core/backend.js';
 import type {BackendState} from '../core/backend.js';
 import type {LearnedServices, LogLevel, RequestCompleted, TunnelEventBus, TunnelEvents} from '../core/events.js';
 import {awaitedText, logLevelRank} from '../core/events.js';
@@ -326,7 +327,7 @@ export class StatsStore {
         this.#event('info', application, `pod changed: ${previousPod} -> ${pod}`);
       }
       if (state !== previousState) {
-        const level: LogLevel = state === 'error' || state === 'no-ready-pods' ? 'warn' : 'info';
+        const level: LogLevel = isFailingState(state) ? 'warn' : 'info';
         const reconnected = state === 'ready' && previousState === 'reconnecting';
         const text = reconnected ? 'tunnel reconnected' : state;
         this.#event(level, application, detail === undefined ? text : `${text}: ${detail}`);

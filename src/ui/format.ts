@@ -62,6 +62,12 @@ export function describeState(row: Pick<ApplicationRow, 'state' | 'upstreams'>):
       return {label: '◌ reconnecting', tone: 'yellow'};
     case 'no-ready-pods':
       return {label: '○ no ready pods', tone: 'red'};
+    case 'unreachable':
+      return {label: '○ unreachable', tone: 'red'};
+    case 'no-permission':
+      return {label: '✖ no permission', tone: 'red'};
+    case 'stalled':
+      return {label: '◌ stalled', tone: 'red'};
     case 'error':
       return {label: '✖ error', tone: 'red'};
   }

@@ -1,5 +1,6 @@
 import {useRef, useState} from 'react';
 import {Box, Text} from 'ink';
+import {isFailingState} from '../../core/backend.js';
 import type {ApplicationRow, LogEntry, StatsStore} from '../../stats/stats.js';
 import {clip, describeState, dubboUrl, fit, formatAgo, formatClock, formatMs, layoutColumns, statusName} from '../format.js';
 import type {Column} from '../format.js';
@@ -198,7 +199,7 @@ export function Dashboard({title, store, attachmentKey, status: given, stopping,
   const table = tableColumns(columns);
   const [primary, ...others] = snapshot.addresses;
   const { totals } = snapshot;
-  const detailRows = snapshot.applications.filter((row) => row.detail !== undefined && (row.state === 'error' || row.state === 'no-ready-pods' || row.state === 'reconnecting'));
+  const detailRows = snapshot.applications.filter((row) => row.detail !== undefined && (row.state === 'reconnecting' || (row.state !== 'idle' && isFailingState(row.state))));
   // Lines other than the table's rows and the log entries: title, listening, how-to, gap, table
   // header, totals, footer; the log's gap and title; help and status when shown.
   // The services view takes the log's place (and its lines).
