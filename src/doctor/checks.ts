@@ -15,8 +15,8 @@ import {describeResource, execPluginMissingHint, roleRuleFor, toKubeError} from 
 import type {ResourceRef} from '../kube/errors.js';
 import {loadKubeconfig} from '../kube/kubeconfig.js';
 import type {LoadedKubeconfig} from '../kube/kubeconfig.js';
-import {canI} from './access-review.js';
-import type {AccessQuestion} from './access-review.js';
+import {canI} from '../kube/access-review.js';
+import type {AccessQuestion} from '../kube/access-review.js';
 import {CATALOGUE, MINIMUM_NODE, checkDefinition, problemOf} from './catalogue.js';
 import type {CheckId} from './catalogue.js';
 import {judgeConsumerAddress, readNetworkFacts} from './consumer-address.js';

@@ -2,6 +2,8 @@ import type {Backend, BackendPort, BackendState, BackendStream} from '../core/ba
 import {BackendError} from '../core/errors.js';
 import type {DubboTunnelError} from '../core/errors.js';
 import type {TunnelEventBus} from '../core/events.js';
+import {PORT_FORWARD_STALL_MS} from './api-stall.js';
+import type {ApiStall} from './api-stall.js';
 import type {KubeClient} from './client.js';
 import type {KnownDenials} from './denials.js';
 import type {KubeApplication, ResolvedServicePort} from './discovery.js';
@@ -42,12 +44,22 @@ export interface KubeBackendDeps {
   backoff?: Backoff;
   /** Permissions known to be refused (pods/portforward): the backend then shows an error, not "ready". */
   denials?: KnownDenials;
+  /** Whether the cluster's API server stalled (shared by its backends): requests then fail at once. */
+  stall?: ApiStall;
   /**
    * drainLimitMs: bound for requests in flight on a retired stream (default DEFAULT_DRAIN_LIMIT_MS);
    * portForwardTimeoutMs: for a port-forward to start; noReadyPodWaitMs: how long a new stream waits
    * for a ready pod when there is none (default NO_READY_POD_WAIT_MS).
    */
-  timing?: {drainLimitMs?: number; portForwardTimeoutMs?: number; noReadyPodWaitMs?: number};
+  timing?: {drainLimitMs?: number; portForwardTimeoutMs?: number; noReadyPodWaitMs?: number; stallAfterMs?: number};
+}
+
+/** Port-forwards fail at once until `retryAt` (then one attempt probes): the API server is unreachable, or stalled. */
+interface Down {
+  error: DubboTunnelError;
+  retryAt: number;
+  /** Set for a stall (the cluster's ApiStall): it ends when the API server answers anything. */
+  stalled?: boolean;
 }
 
 /** A stream the backend no longer hands requests to; the router drains it. */
@@ -107,8 +119,13 @@ export class KubeBackend implements Backend {
    * Set while the API server cannot be reached for port-forwards: until `retryAt` requests fail at
    * once, after it one attempt at a time probes (the others still fail at once). Cleared by a stream.
    */
-  #apiDown: {error: DubboTunnelError; retryAt: number} | undefined;
+  #apiDown: Down | undefined;
   #probing = false;
+  /**
+   * How long a port-forward set-up may go without an answer before the API server counts as
+   * stalled; raised when a set-up that took longer did succeed (a slow path, not a stalled one).
+   */
+  #stallAfterMs: number;
 
   constructor(target: KubeApplication, deps: KubeBackendDeps) {
     this.application = target.application;
@@ -121,12 +138,17 @@ export class KubeBackend implements Backend {
       connect: (signal?: AbortSignal) => this.#connect(triplePort, signal),
     };
     this.#backoff = deps.backoff ?? new Backoff();
+    this.#stallAfterMs = deps.timing?.stallAfterMs ?? PORT_FORWARD_STALL_MS;
     const unsubscribeEndpoints = deps.endpoints.subscribe(() => this.#onEndpoints());
     const unsubscribeDenials = deps.denials?.subscribe(() => this.#onEndpoints());
+    const unsubscribeStall = deps.stall?.subscribe(() => this.#onStall());
     this.#unsubscribe = () => {
       unsubscribeEndpoints();
       unsubscribeDenials?.();
+      unsubscribeStall?.();
     };
+    // Asked once per namespace, before any application of it is said to be ready.
+    if (target.problem === undefined) deps.denials?.review(target.namespace);
     if (target.problem !== undefined) this.#setState('error', target.problem);
     else if (deps.endpoints.started) this.#onEndpoints();
     else this.#setState('connecting', 'waiting for the endpoint list');
@@ -172,6 +194,11 @@ export class KubeBackend implements Backend {
     } catch (error) {
       throw this.#fail(toKubeError(error, this.#deps.client.scene));
     }
+    const stalled = this.#deps.stall?.current;
+    if (stalled !== undefined && this.#apiDown?.error !== stalled) {
+      // Seen elsewhere (another application, the watches): fail at once here too; a probe follows.
+      this.#apiDown = {error: stalled, retryAt: Date.now() + this.#backoff.next(), stalled: true};
+    }
     const down = this.#apiDown;
     if (down && (Date.now() < down.retryAt || this.#probing)) throw this.#unreachable(down);
     const probing = down !== undefined;
@@ -184,8 +211,15 @@ export class KubeBackend implements Backend {
   }
 
   /** The answer to requests while port-forwards back off: at once, saying why and when the next try is. */
-  #unreachable(down: {error: DubboTunnelError; retryAt: number}): BackendError {
+  #unreachable(down: Down): BackendError {
     // No countdown in the text: identical answers fold into one log line during an outage.
+    if (down.stalled === true) {
+      return new BackendError(`${this.application}: ${down.error.message}; requests fail at once until it answers again`, {
+        code: 'DT_ERR_KUBE_UNREACHABLE',
+        ...(down.error.hint === undefined ? {} : {hint: down.error.hint}),
+        cause: down.error,
+      });
+    }
     return new BackendError(`${this.application}: the API server is unreachable (${down.error.message}); requests fail at once while port-forward attempts back off`, {
       code: 'DT_ERR_KUBE_UNREACHABLE',
       hint: down.error.hint ?? 'check the network path to the cluster (VPN, proxy); dubbo-tunnel keeps retrying',
@@ -221,9 +255,9 @@ export class KubeBackend implements Backend {
       }
       tried.add(pick.pod);
       if (this.#streams.size === 0 && this.#state?.state !== 'ready') this.#setState('connecting', `opening a port-forward to pod ${target.namespace}/${pick.pod}`, pick.pod);
-      let stream: PortForwardStream;
+      let stream: PortForwardStream | undefined;
       try {
-        stream = await openPortForward(this.#deps.client, {namespace: target.namespace, pod: pick.pod, port: pick.port}, {signal, settleMs: SETTLE_MS, ...(this.#deps.timing?.portForwardTimeoutMs === undefined ? {} : {timeoutMs: this.#deps.timing.portForwardTimeoutMs})});
+        stream = await this.#openPortForward({namespace: target.namespace, pod: pick.pod, port: pick.port}, signal);
       } catch (error) {
         if (signal?.aborted === true) throw error;
         const mapped = toKubeError(error, this.#deps.client.scene);
@@ -244,6 +278,14 @@ export class KubeBackend implements Backend {
         this.#deps.events.log('warn', `${this.application}: port-forward to pod ${target.namespace}/${pick.pod} failed: ${mapped.message}`);
         continue;
       }
+      if (stream === undefined) {
+        // No answer in time: the API server stalled. This attempt's requests and the next ones get
+        // the stall's answer now rather than their own timeout.
+        const stalled = this.#deps.stall?.current;
+        if (stalled !== undefined) this.#apiDown = {error: stalled, retryAt: Date.now() + this.#backoff.next(), stalled: true};
+        this.#onEndpoints();
+        throw this.#apiDown === undefined ? this.#fail(stalled) : this.#unreachable(this.#apiDown);
+      }
       if (this.#closed) {
         stream.destroy();
         throw new BackendError(`${this.application}: ${this.#closedBecause}`);
@@ -251,6 +293,56 @@ export class KubeBackend implements Backend {
       this.#track(stream, pick.pod);
       return {stream, remote: stream.remote, pod: pick.pod, onRetire: (listener) => this.#onRetire(stream, listener)};
     }
+  }
+
+  /**
+   * One port-forward set-up; undefined when it had no answer within the stall limit, which is then
+   * reported as a stall of the API server. The set-up goes on without the caller, up to its own
+   * time limit: when it does succeed the API server was only slow, so the stall ends, the next
+   * set-ups get that long, and the stream is let go (the next request opens its own).
+   */
+  async #openPortForward(target: {namespace: string; pod: string; port: number}, signal: AbortSignal | undefined): Promise<PortForwardStream | undefined> {
+    const timeoutMs = this.#deps.timing?.portForwardTimeoutMs;
+    const stall = this.#deps.stall;
+    const own = new AbortController();
+    const onAbort = (): void => own.abort();
+    signal?.addEventListener('abort', onAbort, {once: true});
+    const startedAt = Date.now();
+    const attempt = openPortForward(this.#deps.client, target, {signal: own.signal, settleMs: SETTLE_MS, ...(timeoutMs === undefined ? {} : {timeoutMs})});
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const first = stall === undefined ? await attempt : await Promise.race([attempt, new Promise<'stalled'>((resolve) => {
+        timer = setTimeout(() => resolve('stalled'), this.#stallAfterMs);
+      })]);
+      if (first !== 'stalled') return first;
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    }
+    stall?.report(`no answer to the port-forward request for pod ${target.namespace}/${target.pod} within ${(this.#stallAfterMs / 1000).toFixed(1)} s`);
+    attempt.then((late) => {
+      this.#stallAfterMs = Math.min(Math.max(this.#stallAfterMs, 2 * (Date.now() - startedAt)), timeoutMs ?? Number.MAX_SAFE_INTEGER);
+      stall?.answered();
+      late.destroy();
+    }, () => {});
+    return undefined;
+  }
+
+  /** The API server stalled (every stream is retired: new requests fail at once), or answers again. */
+  #onStall(): void {
+    if (this.#closed) return;
+    const stalled = this.#deps.stall?.current;
+    if (stalled === undefined) {
+      if (this.#apiDown?.stalled === true) {
+        this.#apiDown = undefined;
+        this.#backoff.reset();
+      }
+    } else {
+      // Its streams go through the stalled API server too: requests sent on them would wait for the
+      // consumer's timeout. Those in flight may still be answered when it wakes up.
+      for (const stream of [...this.#streams.keys()]) this.#retire(stream, `${stalled.message}; new requests fail at once until it answers again`);
+    }
+    this.#onEndpoints();
   }
 
   /**
@@ -364,7 +456,8 @@ export class KubeBackend implements Backend {
     if (this.#apiDown !== undefined) this.#deps.events.log('info', `${this.application}: port-forwards work again`);
     this.#apiDown = undefined;
     this.#backoff.reset();
-    this.#deps.denials?.setPortForward(undefined);
+    this.#deps.denials?.portForwardWorked(this.target.namespace);
+    this.#deps.stall?.answered();
     this.#streams.set(stream, pod);
     this.#failedAt.delete(pod);
     this.#lastPod = pod;
@@ -417,11 +510,16 @@ export class KubeBackend implements Backend {
     const newPod = [...ready].some((pod) => !this.#seenReady.has(pod));
     for (const pod of ready) this.#seenReady.add(pod);
     const problem = this.#deps.endpoints.problem;
-    if (problem !== undefined) {
+    const denied = this.#deps.denials?.portForward(this.target.namespace);
+    const stalled = this.#deps.stall?.current;
+    if (stalled !== undefined) {
+      this.#setState('stalled', `${stalled.message}; new requests fail at once until it answers again`);
+    } else if (problem !== undefined) {
       // The watch that tells which pods are ready is failing: say so rather than "ready".
       this.#setState('error', `the endpoint watch is failing, pod readiness may be out of date: ${problem.message}`);
-    } else if (this.#deps.denials?.portForward !== undefined && this.#streams.size === 0) {
-      this.#setState('error', this.#deps.denials.portForward.message);
+    } else if (denied !== undefined && this.#streams.size === 0) {
+      if (denied === 'checking') this.#setState('connecting', `checking the pods/portforward permission in namespace ${this.target.namespace}`);
+      else this.#setState('no-permission', `${denied.message}${denied.hint === undefined ? '' : `; fix: ${denied.hint}`}`);
     } else if (usable.length === 0) {
       this.#setState('no-ready-pods', this.#noReadyPods(targets).message);
     } else if (targets.ready.length === 0) {
@@ -430,7 +528,7 @@ export class KubeBackend implements Backend {
     } else if (gone.size > 0) {
       const others = targets.ready.map((target) => target.pod).join(', ');
       this.#setState('reconnecting', `pod ${[...gone].map((pod) => `${this.target.namespace}/${pod}`).join(', ')} went away; new streams go to ${others}`, [...gone][0]);
-    } else if (((newPod || this.#state?.state !== 'ready') && !this.#apiDown && this.#deps.denials?.portForward === undefined) || (this.#lastPod !== undefined && !ready.has(this.#lastPod))) {
+    } else if (((newPod || this.#state?.state !== 'ready') && !this.#apiDown && denied === undefined) || (this.#lastPod !== undefined && !ready.has(this.#lastPod))) {
       const pod = this.#lastPod !== undefined && ready.has(this.#lastPod) ? this.#lastPod : targets.ready[0]?.pod;
       this.#setState('ready', `${targets.ready.length} ready pod${targets.ready.length === 1 ? '' : 's'}`, pod);
     }

@@ -37,6 +37,8 @@ export class KubeClient {
   readonly #kc: KubeConfig;
   readonly #onUnauthorized: (() => void) | undefined;
   readonly #onWaiting: ((message: string, answered: boolean) => void) | undefined;
+  readonly #onStalled: ((what: string) => void) | undefined;
+  readonly #onAnswered: (() => void) | undefined;
   readonly #waitingNoticeMs: number;
   /** A "waiting for the API server" notice is out and no answer has come since (one notice per silence). */
   #waitingSaid = false;
@@ -44,13 +46,18 @@ export class KubeClient {
   /**
    * `onUnauthorized` runs on every 401 (e.g. to drop a cached exec credential); `onWaiting` once when a
    * request has had no answer for `waitingNoticeMs` (default 3 s), and again only after an answer came.
+   * `onStalled` runs whenever a request has had no answer for that long (`what` names it), and
+   * `onAnswered` on every answer and every chunk of a watch: the signs of a stalled API server and
+   * of its end (api-stall.ts).
    */
-  constructor(kc: KubeConfig, info: {server: string; contextName: string; onUnauthorized?: () => void; onWaiting?: (message: string, answered: boolean) => void; waitingNoticeMs?: number}) {
+  constructor(kc: KubeConfig, info: {server: string; contextName: string; onUnauthorized?: () => void; onWaiting?: (message: string, answered: boolean) => void; onStalled?: (what: string) => void; onAnswered?: () => void; waitingNoticeMs?: number}) {
     this.#kc = kc;
     this.server = info.server.replace(/\/+$/, '');
     this.contextName = info.contextName;
     this.#onUnauthorized = info.onUnauthorized;
     this.#onWaiting = info.onWaiting;
+    this.#onStalled = info.onStalled;
+    this.#onAnswered = info.onAnswered;
     this.#waitingNoticeMs = info.waitingNoticeMs ?? WAITING_NOTICE_MS;
   }
 
@@ -175,6 +182,7 @@ export class KubeClient {
       response.setEncoding('utf8');
       response.on('data', (chunk: string) => {
         arm();
+        this.#onAnswered?.();
         pending += chunk;
         let newline = pending.indexOf('\n');
         while (newline !== -1 && !settled) {
@@ -235,16 +243,19 @@ export class KubeClient {
         request.destroy(abortReason(signal, url));
       };
       const started = Date.now();
-      const waiting = this.#onWaiting === undefined ? undefined : setTimeout(() => {
+      const waiting = this.#onWaiting === undefined && this.#onStalled === undefined ? undefined : setTimeout(() => {
+        const what = `no answer for ${Math.round((Date.now() - started) / 1000)} s to ${body === undefined ? 'GET' : 'POST'} ${pathname}`;
+        this.#onStalled?.(what);
         if (this.#waitingSaid) return;
         this.#waitingSaid = true;
-        this.#onWaiting?.(`waiting for the API server ${this.server}: no answer for ${Math.round((Date.now() - started) / 1000)} s to ${body === undefined ? 'GET' : 'POST'} ${pathname}`, false);
+        this.#onWaiting?.(`waiting for the API server ${this.server}: ${what}`, false);
       }, this.#waitingNoticeMs);
       waiting?.unref();
       const done = (): void => signal.removeEventListener('abort', onAbort);
       signal.addEventListener('abort', onAbort, {once: true});
       request.on('response', (response) => {
         clearTimeout(waiting);
+        this.#onAnswered?.();
         if (this.#waitingSaid) {
           this.#waitingSaid = false;
           this.#onWaiting?.(`the API server ${this.server} answers again (after ${((Date.now() - started) / 1000).toFixed(1)} s)`, true);

@@ -9,6 +9,8 @@ import {
   LEGACY_INGRESS_CLASS_ANNOTATION, resolveApplications,
 } from './discovery.js';
 import type {DiscoveryRules, KubeApplication, SourceMode} from './discovery.js';
+import {canI} from './access-review.js';
+import {ApiStall} from './api-stall.js';
 import {KnownDenials} from './denials.js';
 import {EndpointTracker, listTargetsOnce} from './endpoint-tracker.js';
 import type {TargetsLookup} from './endpoint-tracker.js';
@@ -22,6 +24,9 @@ import type {Ingress, KubeList, KubeObject, Service} from './types.js';
 
 export type {KubeApplication, SourceMode} from './discovery.js';
 export type {KubeTiming} from './serving.js';
+
+/** How long the permission review before "ready" may take; without an answer the applications go on. */
+const REVIEW_TIMEOUT_MS = 5000;
 
 export interface ClusterOptions {
   /** --kubeconfig (one file); default KUBECONFIG, then ~/.kube/config. */
@@ -94,13 +99,16 @@ export class KubeCluster {
   readonly #endpoints: EndpointTracker;
   readonly #serving = new Set<Serving>();
   readonly #warned = new Set<string>();
+  /** Whether the API server stalled, shared by the backends. */
+  readonly #stall: ApiStall;
+  readonly #unsubscribeStall: () => void;
   /** Permissions known to be refused, shared by the backends. */
-  readonly #denials = new KnownDenials();
+  readonly #denials: KnownDenials;
   #onWatching: ClusterOptions['onWatching'];
   /** Time limits for backends and watches. */
   readonly #timing: KubeTiming;
 
-  private constructor(input: {client: KubeClient; contextName: string; namespace: string | undefined; defaultNamespace: string; rules: DiscoveryRules; events: TunnelEventBus; everyNamespace: boolean; selectorText?: string; timing?: KubeTiming; onWatching?: ClusterOptions['onWatching']}) {
+  private constructor(input: {client: KubeClient; stall: ApiStall; contextName: string; namespace: string | undefined; defaultNamespace: string; rules: DiscoveryRules; events: TunnelEventBus; everyNamespace: boolean; selectorText?: string; timing?: KubeTiming; onWatching?: ClusterOptions['onWatching']}) {
     this.#timing = input.timing ?? {};
     this.#selectorText = input.selectorText;
     this.#onWatching = input.onWatching;
@@ -112,6 +120,13 @@ export class KubeCluster {
     this.server = input.client.server;
     this.rules = input.rules;
     this.#events = input.events;
+    this.#stall = input.stall;
+    this.#unsubscribeStall = this.#stall.subscribe(() => {
+      const stalled = this.#stall.current;
+      if (stalled !== undefined) this.#events.log('warn', `${stalled.message}; requests to the applications of context '${this.contextName}' fail at once (${stalled.code}) until it answers again`);
+      else this.#events.log('info', `the API server ${this.server} answers again; requests to the applications of context '${this.contextName}' are forwarded again`);
+    });
+    this.#denials = new KnownDenials((question) => canI(this.client, question, REVIEW_TIMEOUT_MS), this.#timing.permissionRecheckMs === undefined ? {} : {recheckMs: this.#timing.permissionRecheckMs});
     this.#endpoints = new EndpointTracker(this.client, {
       namespace: this.namespace,
       onError: (error, retryInMs, ref) => this.#watchProblem(error, retryInMs, ref),
@@ -145,9 +160,12 @@ export class KubeCluster {
       interactive: options.interactive,
       timeoutMs: options.execTimeoutMs ?? execTimeoutFromEnv(options.env ?? process.env),
     });
+    const stall = new ApiStall(loaded.server.replace(/\/+$/, ''));
     const client = new KubeClient(loaded.kc, {
       server: loaded.server, contextName: loaded.contextName, onUnauthorized: () => exec.forgetCredentials(),
       onWaiting: (message, answered) => options.events.log(answered ? 'info' : 'warn', message),
+      onStalled: (what) => stall.report(what),
+      onAnswered: () => stall.answered(),
     });
     try {
       // Credentials first, before any list and before a UI takes the terminal: an exec plugin runs
@@ -158,6 +176,7 @@ export class KubeCluster {
     }
     return new KubeCluster({
       client,
+      stall,
       contextName: loaded.contextName,
       namespace: options.allNamespaces === true ? undefined : loaded.namespace,
       defaultNamespace: loaded.namespace,
@@ -273,6 +292,8 @@ export class KubeCluster {
   async close(): Promise<void> {
     await Promise.all([...this.#serving].map((serving) => serving.stop()));
     this.#serving.clear();
+    this.#denials.close();
+    this.#unsubscribeStall();
     await this.#endpoints.stop();
   }
 
@@ -286,6 +307,7 @@ export class KubeCluster {
       everyNamespace: this.everyNamespace,
       timing: this.#timing,
       denials: this.#denials,
+      stall: this.#stall,
       endpoints: this.#endpoints,
       events: this.#events,
       path: (group, version, resource) => this.#path(group, version, resource),

@@ -3,6 +3,7 @@ import type {DubboTunnelError} from '../core/errors.js';
 import type {TunnelEventBus} from '../core/events.js';
 import {KubeBackend} from './backend.js';
 import type {KubeClient} from './client.js';
+import type {ApiStall} from './api-stall.js';
 import type {KnownDenials} from './denials.js';
 import {applicationKey, resolveApplications} from './discovery.js';
 import type {DiscoveryRules} from './discovery.js';
@@ -17,8 +18,12 @@ export interface KubeTiming {
   drainLimitMs?: number;
   /** How long a port-forward may take to start (default 10 s). */
   portForwardTimeoutMs?: number;
+  /** A port-forward set-up without an answer for this long means a stalled API server (default 1.5 s). */
+  stallAfterMs?: number;
   /** A watch that sends no byte (not even a BOOKMARK) for this long counts as stalled (default 60 s). */
   watchInactivityMs?: number;
+  /** How long a refused pods/portforward permission is believed before it is asked again (default 30 s). */
+  permissionRecheckMs?: number;
 }
 
 /**
@@ -36,6 +41,7 @@ export interface ServingScope {
   readonly everyNamespace: boolean;
   readonly timing: KubeTiming;
   readonly denials: KnownDenials;
+  readonly stall: ApiStall;
   readonly endpoints: EndpointTracker;
   readonly events: TunnelEventBus;
   /** The collection's path in this scope: `/api/v1/namespaces/dev/services`, or `/api/v1/services` with -A. */
@@ -146,7 +152,7 @@ export class Serving {
       if (!this.#selected(application.application)) continue;
       const id = applicationKey(application);
       let backend = this.#backends.get(id);
-      backend ??= new KubeBackend(application, {client: scope.client, endpoints: scope.endpoints, events: scope.events, timing: scope.timing, denials: scope.denials});
+      backend ??= new KubeBackend(application, {client: scope.client, endpoints: scope.endpoints, events: scope.events, timing: scope.timing, denials: scope.denials, stall: scope.stall});
       next.set(id, backend);
     }
     const removed = [...this.#backends].filter(([id]) => !next.has(id)).map(([, backend]) => backend);

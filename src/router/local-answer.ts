@@ -19,6 +19,9 @@ export const ANSWER_STATUS = {
   DT_ERR_CONSUMER_TOO_SLOW: STATUS.SERVER_ERROR,
   DT_ERR_NO_READY_PODS: STATUS.SERVER_ERROR,
   DT_ERR_PORT_FORWARD: STATUS.SERVER_ERROR,
+  // The cluster's own reasons: a stalled or unreachable API server, a refused port-forward.
+  DT_ERR_KUBE_UNREACHABLE: STATUS.SERVER_ERROR,
+  DT_ERR_KUBE_FORBIDDEN: STATUS.SERVER_ERROR,
   DT_ERR_RESPONSE_TOO_LARGE: STATUS.BAD_RESPONSE,
 } as const satisfies Partial<Record<ErrorCode, number>>;
 

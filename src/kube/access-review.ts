@@ -1,5 +1,5 @@
-import type {KubeClient} from '../kube/client.js';
-import type {ResourceRef} from '../kube/errors.js';
+import type {KubeClient} from './client.js';
+import type {ResourceRef} from './errors.js';
 
 /** The attributes of one SelfSubjectAccessReview (authorization.k8s.io/v1 ResourceAttributes). */
 export interface AccessQuestion {
