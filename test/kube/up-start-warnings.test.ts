@@ -108,9 +108,11 @@ describe('up says at start-up what doctor would say', () => {
   });
 
   it('names the missing pods/portforward right and does not show the applications as ready', async () => {
-    const output = await up(['--kubeconfig', bob], /user-rpc: error: port-forwards will be refused/);
+    const output = await up(['--kubeconfig', bob], /^(?=[\s\S]*warning: doctor: permissions)(?=[\s\S]*user-rpc: no-permission)/);
     assert.match(output, /warning: doctor: permissions: 2 of 8 requests dubbo-tunnel makes are not allowed in namespace dev: get pods\/portforward, create pods\/portforward; fix: add to a Role bound to you in namespace dev: .*"pods\/portforward".*get.*create/);
-    const lastState = output.split('\n').filter((line) => /user-rpc: (ready|error)/.test(line)).at(-1) ?? '';
-    assert.match(lastState, /user-rpc: error: port-forwards will be refused: 2 of 8 requests/);
+    // Checked before anything is said ready: no line ever says so.
+    assert.doesNotMatch(output, /user-rpc: ready/, output);
+    const lastState = output.split('\n').filter((line) => /user-rpc: (ready|error|no-permission)/.test(line)).at(-1) ?? '';
+    assert.match(lastState, /user-rpc: no-permission: no port-forward permission: get and create on pods\/portforward is not allowed in namespace dev, so every port-forward would be refused; fix: add to a Role bound to you in namespace dev: \{apiGroups: \[""\], resources: \["pods\/portforward"\], verbs: \["get", "create"\]\}/);
   });
 });
