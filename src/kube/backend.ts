@@ -17,6 +17,8 @@ import {Backoff} from './list-watch.js';
 import {openPortForward} from './port-forward.js';
 import type {PortForwardStream} from './port-forward.js';
 
+/** openPortForward's own limit when the timing sets none: a set-up is never given longer to count as slow. */
+const PORT_FORWARD_TIMEOUT_MS = 10_000;
 /** How long a pod whose port-forward just failed is tried only after the others. */
 const POD_COOLDOWN_MS = 5000;
 /**
@@ -319,10 +321,10 @@ export class KubeBackend implements Backend {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
     }
-    stall?.report(`no answer to the port-forward request for pod ${target.namespace}/${target.pod} within ${(this.#stallAfterMs / 1000).toFixed(1)} s`);
+    stall?.report('port-forward', `no answer to the port-forward request for pod ${target.namespace}/${target.pod} within ${(this.#stallAfterMs / 1000).toFixed(1)} s`);
     attempt.then((late) => {
-      this.#stallAfterMs = Math.min(Math.max(this.#stallAfterMs, 2 * (Date.now() - startedAt)), timeoutMs ?? Number.MAX_SAFE_INTEGER);
-      stall?.answered();
+      this.#stallAfterMs = Math.min(Math.max(this.#stallAfterMs, 2 * (Date.now() - startedAt)), timeoutMs ?? PORT_FORWARD_TIMEOUT_MS);
+      stall?.answered('port-forward');
       late.destroy();
     }, () => {});
     return undefined;
@@ -457,7 +459,7 @@ export class KubeBackend implements Backend {
     this.#apiDown = undefined;
     this.#backoff.reset();
     this.#deps.denials?.portForwardWorked(this.target.namespace);
-    this.#deps.stall?.answered();
+    this.#deps.stall?.answered('port-forward');
     this.#streams.set(stream, pod);
     this.#failedAt.delete(pod);
     this.#lastPod = pod;

@@ -164,8 +164,8 @@ export class KubeCluster {
     const client = new KubeClient(loaded.kc, {
       server: loaded.server, contextName: loaded.contextName, onUnauthorized: () => exec.forgetCredentials(),
       onWaiting: (message, answered) => options.events.log(answered ? 'info' : 'warn', message),
-      onStalled: (what) => stall.report(what),
-      onAnswered: () => stall.answered(),
+      onStalled: (what) => stall.report('request', what),
+      onAnswered: () => stall.answered('request'),
     });
     try {
       // Credentials first, before any list and before a UI takes the terminal: an exec plugin runs

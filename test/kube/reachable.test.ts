@@ -49,6 +49,7 @@ describe('ready means reachable (cluster)', () => {
     kube.api.addDubboApp({name: 'user-rpc', pods: [{name: 'user-rpc-1', target: {host: '127.0.0.1', port: provider.port}}]});
   });
   afterEach(async () => {
+    kube.api.delayPortForwards(0);
     await kube.api.resumeApi();
     kube.api.resetRbac();
     await Promise.all(consumers.map((connected) => connected.close()));
@@ -133,5 +134,20 @@ describe('ready means reachable (cluster)', () => {
     await waitFor(() => states.at(-1)?.state === 'ready', {timeoutMs: 5000, message: `ready again; states: ${JSON.stringify(states)}`});
     assert.ok(kube.logs.some((entry) => entry.level === 'warn' && /has stalled .*requests to the applications of context '.*' fail at once \(DT_ERR_KUBE_UNREACHABLE\)/.test(entry.message)), 'the log says so once');
     assert.ok(kube.logs.some((entry) => /answers again; requests to the applications of context '.*' are forwarded again/.test(entry.message)), 'and when it is over');
+  });
+
+  it('a port-forward set-up that is only slow ends the stall it raised, and the next set-ups are given that long', async () => {
+    handle = await kube.serve('all', {cluster: {timing: {stallAfterMs: 300, portForwardTimeoutMs: 5000}}});
+    server = await TunnelServer.start({port: 0, host: '127.0.0.1', routes: handle.routes, events: kube.events});
+    await waitFor(() => states.at(-1)?.state === 'ready', {message: `ready; states: ${JSON.stringify(states)}`});
+    kube.api.delayPortForwards(700);
+    const client = await consumer();
+    assert.match(text(await call(client)), /^dubbo-tunnel \[DT_ERR_KUBE_UNREACHABLE\]: user-rpc: the API server .* has stalled \(no answer to the port-forward request for pod default\/user-rpc-1 within 0\.3 s\)/);
+    // The set-up answers after 0.7 s: not a stall after all.
+    await waitFor(() => states.at(-1)?.state === 'ready', {timeoutMs: 5000, message: `ready again once the slow set-up answered; states: ${JSON.stringify(states)}`});
+    const startedAt = Date.now();
+    assert.equal(text(await call(client)), 'value user-rpc-1');
+    assert.ok(Date.now() - startedAt >= 600, 'that call waited for a slow set-up of its own');
+    assert.ok(!states.slice(-1).some((event) => event.state === 'stalled'), JSON.stringify(states));
   });
 });
