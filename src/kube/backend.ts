@@ -44,14 +44,15 @@ export interface KubeBackendDeps {
   events: TunnelEventBus;
   /** Delays between port-forward attempts while the API server cannot be reached (default like the watches'). */
   backoff?: Backoff;
-  /** Permissions known to be refused (pods/portforward): the backend then shows an error, not "ready". */
+  /** Permissions known to be refused (pods/portforward): the backend then shows no-permission, not "ready". */
   denials?: KnownDenials;
   /** Whether the cluster's API server stalled (shared by its backends): requests then fail at once. */
   stall?: ApiStall;
   /**
    * drainLimitMs: bound for requests in flight on a retired stream (default DEFAULT_DRAIN_LIMIT_MS);
    * portForwardTimeoutMs: for a port-forward to start; noReadyPodWaitMs: how long a new stream waits
-   * for a ready pod when there is none (default NO_READY_POD_WAIT_MS).
+   * for a ready pod when there is none (default NO_READY_POD_WAIT_MS); stallAfterMs: how long a
+   * set-up may go without an answer before the API server counts as stalled (PORT_FORWARD_STALL_MS).
    */
   timing?: {drainLimitMs?: number; portForwardTimeoutMs?: number; noReadyPodWaitMs?: number; stallAfterMs?: number};
 }
@@ -60,7 +61,7 @@ export interface KubeBackendDeps {
 interface Down {
   error: DubboTunnelError;
   retryAt: number;
-  /** Set for a stall (the cluster's ApiStall): it ends when the API server answers anything. */
+  /** Set for a stall (the cluster's ApiStall): it ends with the stall, not with a retry of our own. */
   stalled?: boolean;
 }
 

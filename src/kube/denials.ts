@@ -47,8 +47,10 @@ export class KnownDenials {
    */
   portForward(namespace: string): DubboTunnelError | 'checking' | undefined {
     const verdict = this.#reviews.get(namespace)?.verdict;
-    if (verdict instanceof DubboTunnelError || verdict === 'checking') return verdict;
-    return this.#reported;
+    // The namespace's own review wins over the doctor's, which asks cluster-wide with -A (where a
+    // Role in this namespace may still allow it).
+    if (verdict === undefined) return this.#reported;
+    return verdict === 'allowed' ? undefined : verdict;
   }
 
   /** Starts the review of `namespace` unless it ran or runs already (without a reviewer: nothing). */
