@@ -1,4 +1,5 @@
 import {DubboTunnelError} from '../core/errors.js';
+import type {KubeClient} from './client.js';
 
 /**
  * How long a port-forward set-up may go without an answer before the API server counts as stalled:
@@ -63,4 +64,46 @@ export class ApiStall {
   #changed(): void {
     for (const listener of [...this.#listeners]) listener();
   }
+}
+
+/**
+ * How often the API server is asked for its version while applications are served. Streams that are
+ * already open go through it too, but say nothing when it stalls (their requests just wait): this
+ * small request, answered at once by a healthy server, is what notices a stall when no port-forward
+ * is being set up.
+ */
+export const PULSE_INTERVAL_MS = 3000;
+/** A pulse without an answer is given up after this long, and the next one is sent. */
+const PULSE_TIMEOUT_MS = 5000;
+
+/**
+ * Asks `GET /version` every `intervalMs` (one at a time) and reports a stall when an answer takes
+ * longer than `stallAfterMs`; every answer ends a stall seen by requests (KubeClient's onAnswered).
+ * Returns the function that stops it.
+ */
+export function startPulse(client: KubeClient, stall: ApiStall, options: {intervalMs?: number; stallAfterMs?: number} = {}): () => void {
+  const intervalMs = options.intervalMs ?? PULSE_INTERVAL_MS;
+  const stallAfterMs = options.stallAfterMs ?? PORT_FORWARD_STALL_MS;
+  const stop = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const beat = async (): Promise<void> => {
+    const late = setTimeout(() => stall.report('request', `no answer to GET /version within ${(stallAfterMs / 1000).toFixed(1)} s`), stallAfterMs);
+    try {
+      await client.getJson('/version', {}, {verb: 'get', group: '', resource: 'version'}, {signal: stop.signal, timeoutMs: Math.max(PULSE_TIMEOUT_MS, stallAfterMs)});
+    } catch {
+      // An error status is an answer (KubeClient said so); a refused connection is an outage, which
+      // the port-forwards and watches report; a timeout leaves the stall as it is.
+    } finally {
+      clearTimeout(late);
+    }
+    if (stop.signal.aborted) return;
+    timer = setTimeout(() => void beat(), intervalMs);
+    timer.unref();
+  };
+  timer = setTimeout(() => void beat(), intervalMs);
+  timer.unref();
+  return () => {
+    stop.abort();
+    clearTimeout(timer);
+  };
 }

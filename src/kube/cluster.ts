@@ -10,7 +10,7 @@ import {
 } from './discovery.js';
 import type {DiscoveryRules, KubeApplication, SourceMode} from './discovery.js';
 import {canI} from './access-review.js';
-import {ApiStall} from './api-stall.js';
+import {ApiStall, startPulse} from './api-stall.js';
 import {KnownDenials} from './denials.js';
 import {EndpointTracker, listTargetsOnce} from './endpoint-tracker.js';
 import type {TargetsLookup} from './endpoint-tracker.js';
@@ -102,6 +102,8 @@ export class KubeCluster {
   /** Whether the API server stalled, shared by the backends. */
   readonly #stall: ApiStall;
   readonly #unsubscribeStall: () => void;
+  /** Stops the pulse that notices a stall while streams are open (started by the first watch()). */
+  #stopPulse: (() => void) | undefined;
   /** Permissions known to be refused, shared by the backends. */
   readonly #denials: KnownDenials;
   #onWatching: ClusterOptions['onWatching'];
@@ -233,6 +235,10 @@ export class KubeCluster {
       await serving.stop();
       throw missing;
     }
+    this.#stopPulse ??= startPulse(this.client, this.#stall, {
+      ...(this.#timing.pulseIntervalMs === undefined ? {} : {intervalMs: this.#timing.pulseIntervalMs}),
+      ...(this.#timing.stallAfterMs === undefined ? {} : {stallAfterMs: this.#timing.stallAfterMs}),
+    });
     const onWatching = this.#onWatching;
     this.#onWatching = undefined;
     onWatching?.(this, this.#events);
@@ -293,6 +299,7 @@ export class KubeCluster {
     await Promise.all([...this.#serving].map((serving) => serving.stop()));
     this.#serving.clear();
     this.#denials.close();
+    this.#stopPulse?.();
     this.#unsubscribeStall();
     await this.#endpoints.stop();
   }

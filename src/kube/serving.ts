@@ -18,8 +18,10 @@ export interface KubeTiming {
   drainLimitMs?: number;
   /** How long a port-forward may take to start (default 10 s). */
   portForwardTimeoutMs?: number;
-  /** A port-forward set-up without an answer for this long means a stalled API server (default 1.5 s). */
+  /** A port-forward set-up or a pulse without an answer for this long means a stalled API server (default 1.5 s). */
   stallAfterMs?: number;
+  /** How often the API server is asked for /version to notice a stall while streams are open (default 3 s). */
+  pulseIntervalMs?: number;
   /** A watch that sends no byte (not even a BOOKMARK) for this long counts as stalled (default 60 s). */
   watchInactivityMs?: number;
   /** How long a refused pods/portforward permission is believed before it is asked again (default 30 s). */

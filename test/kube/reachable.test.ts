@@ -150,4 +150,20 @@ describe('ready means reachable (cluster)', () => {
     assert.ok(Date.now() - startedAt >= 600, 'that call waited for a slow set-up of its own');
     assert.ok(!states.slice(-1).some((event) => event.state === 'stalled'), JSON.stringify(states));
   });
+
+  it('a stall under a consumer that keeps its connection (streams open) is noticed by the pulse: its requests then fail at once too, and recover', async () => {
+    handle = await kube.serve('all', {cluster: {timing: {stallAfterMs: 500, pulseIntervalMs: 200, portForwardTimeoutMs: 5000}}});
+    server = await TunnelServer.start({port: 0, host: '127.0.0.1', routes: handle.routes, events: kube.events});
+    const client = await consumer();
+    assert.equal(text(await call(client)), 'value user-rpc-1');
+    await kube.api.pauseApi('stall');
+    await waitFor(() => states.at(-1)?.state === 'stalled', {timeoutMs: 3000, message: `stalled; states: ${JSON.stringify(states)}`});
+    assert.match(states.at(-1)?.detail ?? '', /^the API server http:\/\/127\.0\.0\.1:\d+ has stalled \(no answer to GET \/version within 0\.5 s\); new requests fail at once until it answers again$/);
+    const sentAt = Date.now();
+    assert.match(text(await call(client)), /^dubbo-tunnel \[DT_ERR_KUBE_UNREACHABLE\]: user-rpc: the API server .* has stalled \(no answer to GET \/version within 0\.5 s\); requests fail at once until it answers again/);
+    assert.ok(Date.now() - sentAt < 300, `answered after ${Date.now() - sentAt} ms`);
+    await kube.api.resumeApi();
+    await waitFor(async () => text(await call(client)) === 'value user-rpc-1', {timeoutMs: 8000, intervalMs: 100, message: 'calls work again'});
+    await waitFor(() => states.at(-1)?.state === 'ready', {timeoutMs: 5000, message: `ready again; states: ${JSON.stringify(states)}`});
+  });
 });
