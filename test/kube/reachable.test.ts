@@ -10,6 +10,7 @@ import type {BackendState} from '../../src/core/backend.js';
 import {TunnelServer} from '../../src/proxy/tunnel-server.js';
 import {attachLineReporter} from '../../src/reporters/line-reporter.js';
 import {TestConsumer, TestProvider} from '../support/dubbo-peers.js';
+import {GrpcConsumer, GrpcProvider, ORDER_SERVICE, grpc} from '../support/grpc-peers.js';
 import type {DecodedResponse} from '../support/dubbo-wire.js';
 import {collector} from '../support/output.js';
 import {waitFor} from '../support/wait.js';
@@ -165,5 +166,43 @@ describe('ready means reachable (cluster)', () => {
     await kube.api.resumeApi();
     await waitFor(async () => text(await call(client)) === 'value user-rpc-1', {timeoutMs: 8000, intervalMs: 100, message: 'calls work again'});
     await waitFor(() => states.at(-1)?.state === 'ready', {timeoutMs: 5000, message: `ready again; states: ${JSON.stringify(states)}`});
+  });
+
+  it('a stall answers gRPC calls at once with UNAVAILABLE and the stall\'s code and words, and they recover', async () => {
+    const order = await GrpcProvider.start('order-rpc');
+    const orderStates: BackendState[] = [];
+    const onState = (event: {application: string; state: BackendState}): void => {
+      if (event.application === 'order-rpc') orderStates.push(event.state);
+    };
+    kube.events.on('backend-state-changed', onState);
+    kube.api.addDubboApp({name: 'order-rpc', portName: 'grpc', servicePort: 50051, pods: [{name: 'order-rpc-1', target: {host: '127.0.0.1', port: order.port}}]});
+    const grpcClient = {current: undefined as GrpcConsumer | undefined};
+    try {
+      handle = await kube.serve('all', {interfaces: [[ORDER_SERVICE, 'order-rpc']], cluster: {timing: {stallAfterMs: 500, pulseIntervalMs: 200, portForwardTimeoutMs: 5000}}});
+      server = await TunnelServer.start({port: 0, host: '127.0.0.1', routes: handle.routes, events: kube.events});
+      grpcClient.current = new GrpcConsumer(`127.0.0.1:${server.port}`);
+      assert.equal((await grpcClient.current.unary('OrderService', {text: 'a'})).servedBy, 'order-rpc');
+      await kube.api.pauseApi('stall');
+      await waitFor(() => orderStates.at(-1) === 'stalled', {timeoutMs: 3000, message: `order-rpc stalled: ${orderStates.join(', ')}`});
+      const sentAt = Date.now();
+      const failure = await grpcClient.current.unary('OrderService', {text: 'b'}, {deadlineMs: 5000}).then(() => undefined, (error: unknown) => error as grpc.ServiceError);
+      assert.ok(failure, 'the call fails');
+      assert.equal(failure.code, grpc.status.UNAVAILABLE);
+      assert.match(failure.details, /^dubbo-tunnel \[DT_ERR_KUBE_UNREACHABLE\]: order-rpc: the API server .* has stalled \(.*\); requests fail at once until it answers again/);
+      assert.ok(Date.now() - sentAt < 1000, `answered after ${Date.now() - sentAt} ms`);
+      await kube.api.resumeApi();
+      await waitFor(async () => (await grpcClient.current?.unary('OrderService', {text: 'c'}, {deadlineMs: 2000}).then((reply) => reply.servedBy, () => undefined)) === 'order-rpc', {timeoutMs: 8000, intervalMs: 100, message: 'gRPC calls work again'});
+    } finally {
+      kube.events.off('backend-state-changed', onState);
+      grpcClient.current?.close();
+      await kube.api.resumeApi();
+      await server?.close(100);
+      server = undefined;
+      await handle?.stop();
+      handle = undefined;
+      await order.close();
+      kube.api.remove('Service', 'default', 'order-rpc');
+      kube.api.deletePod('default', 'order-rpc-1');
+    }
   });
 });
