@@ -1,7 +1,7 @@
 import {parseChoice} from '../core/applications.js';
 import type {BackendState} from '../core/backend.js';
 import type {LearnedServices, LogLevel, RequestCompleted, TunnelEventBus, TunnelEvents} from '../core/events.js';
-import {awaitedText, logLevelRank} from '../core/events.js';
+import {awaitedText, drainedText, drainingText, logLevelRank} from '../core/events.js';
 import type {AppSession} from '../core/app-session.js';
 
 /**
@@ -92,6 +92,11 @@ export interface StatsSnapshot {
   readonly totals: StatsTotals;
   /** What the session waits for while it routes nothing (`waiting for Dubbo backends in …`); undefined once something is routed. */
   readonly awaiting: string | undefined;
+  /**
+   * While a stop waits for the answers in flight: `draining 16 calls (…)`, then how the wait ended
+   * (`ended`); undefined before a stop, or when nothing was in flight.
+   */
+  readonly drain: {readonly text: string; readonly ended: boolean} | undefined;
 }
 
 export interface StatsStoreOptions {
@@ -241,6 +246,7 @@ export class StatsStore {
   #routed: string[] = [];
   #origins: Readonly<Record<string, string>> = {};
   #awaiting: string | undefined;
+  #drain: StatsSnapshot['drain'];
   #addresses: readonly string[] = [];
   #port: number | undefined;
   readonly #requests: LogRing<RequestCompleted, RequestLogEntry>;
@@ -341,6 +347,14 @@ export class StatsStore {
     });
     this.#on('backends-awaited', (awaited) => {
       this.#awaiting = awaitedText(awaited);
+      this.#changed();
+    });
+    this.#on('draining', (draining) => {
+      this.#drain = Object.freeze({text: drainingText(draining), ended: false});
+      this.#changed();
+    });
+    this.#on('drained', (drained) => {
+      this.#drain = Object.freeze({text: drainedText(drained), ended: true});
       this.#changed();
     });
     this.#on('routes-changed', ({applications, origins}) => {
@@ -495,6 +509,7 @@ export class StatsStore {
         refused: this.#refused,
       }),
       awaiting: this.#awaiting,
+      drain: this.#drain,
     });
   }
 }
@@ -537,5 +552,6 @@ export function showingSelection(session: AppSession, stats: StatsStore): AppSes
       stats.setApplications(routed());
     },
     stop: () => session.stop(),
+    stopNow: () => session.stopNow(),
   };
 }

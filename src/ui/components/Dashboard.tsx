@@ -165,8 +165,12 @@ function tableWindow(heights: readonly number[], offset: number, budget: number)
  */
 export function Dashboard({title, store, attachmentKey, status: given, stopping, onQuit, onPick}: DashboardProps) {
   const snapshot = useStats(store);
-  // A session that routes nothing yet says what it waits for where the status goes.
-  const status = given ?? (snapshot.awaiting === undefined ? undefined : {text: snapshot.awaiting, tone: 'info' as const});
+  // A stop that waits for answers says how many, and how not to wait; a session that routes
+  // nothing yet says what it waits for. Both where the status goes.
+  const drain = stopping ? snapshot.drain : undefined;
+  const status = drain !== undefined
+    ? {text: `stopping… ${drain.text}${drain.ended ? '' : ' · q or ctrl-c again: stop at once'}`, tone: 'info' as const}
+    : given ?? (snapshot.awaiting === undefined ? undefined : {text: snapshot.awaiting, tone: 'info' as const});
   const now = useNow(1000);
   const {columns, rows} = useTerminalSize();
   const [showLog, setShowLog] = useState(true);
