@@ -18,6 +18,7 @@ import {routeRequest} from '../router/route-request.js';
 import type {RequestDecision} from '../router/route-request.js';
 import {Backpressure} from './backpressure.js';
 import {Exchange} from './completion.js';
+import {whyNotAnswered} from './drain.js';
 import type {Attachment, Upstream, UpstreamOwner} from './upstream.js';
 import {UpstreamPool} from './upstream-pool.js';
 import type {FrameBytes, WriteBatch} from './write-batch.js';
@@ -347,8 +348,7 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
         this.#shutdownWaiter = done;
       });
     }
-    const why = cutShort?.aborted === true ? 'dubbo-tunnel was stopped at once' : `dubbo-tunnel stopped: no answer within the ${timeoutMs / 1000} s it waits on a stop (--drain-timeout)`;
-    this.#leaveUpstreams(why, 'DT_ERR_STOPPED_BEFORE_ANSWER');
+    this.#leaveUpstreams(whyNotAnswered(timeoutMs, cutShort), 'DT_ERR_STOPPED_BEFORE_ANSWER');
     await new Promise<void>((resolve) => {
       if (this.#closed) {
         resolve();

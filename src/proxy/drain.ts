@@ -75,6 +75,21 @@ export class Drain {
     // Counted before the abort: the connections answer these with an error right after it.
     const givenUp = this.#inFlight();
     this.#ended = givenUp > 0 ? {cause, givenUp} : {cause: 'answered', givenUp: 0};
-    this.#controller.abort();
+    this.#controller.abort(cause === 'timeout' ? waitedTooLong(this.timeoutMs) : STOPPED_AT_ONCE);
   }
+}
+
+const STOPPED_AT_ONCE = 'dubbo-tunnel was stopped at once';
+
+function waitedTooLong(timeoutMs: number): string {
+  return `dubbo-tunnel stopped: no answer within the ${timeoutMs / 1000} s it waits on a stop (--drain-timeout)`;
+}
+
+/**
+ * Why a connection's stop answers a call with an error rather than the provider's answer, in the
+ * words the consumer reads: its own `timeoutMs` passed, or `cutShort` (a Drain's signal) says why.
+ */
+export function whyNotAnswered(timeoutMs: number, cutShort: AbortSignal | undefined): string {
+  if (cutShort?.aborted !== true) return waitedTooLong(timeoutMs);
+  return typeof cutShort.reason === 'string' ? cutShort.reason : STOPPED_AT_ONCE;
 }

@@ -9,6 +9,7 @@ import {describeTarget} from '../../protocol/header.js';
 import type {RouteView} from '../../router/route-table.js';
 import {resolveRoute} from '../../router/resolve.js';
 import type {RoutingInput} from '../../router/resolve.js';
+import {whyNotAnswered} from '../drain.js';
 import {TripleCall} from './triple-call.js';
 import {CONNECTION_WINDOW, STREAM_WINDOW} from './triple-upstreams.js';
 import type {TripleUpstreams} from './triple-upstreams.js';
@@ -138,7 +139,7 @@ export class TripleConnection {
         this.#idleWaiter = done;
       });
     }
-    const why = cutShort?.aborted === true ? 'dubbo-tunnel was stopped at once' : `dubbo-tunnel stopped: no whole answer within the ${timeoutMs / 1000} s it waits on a stop (--drain-timeout)`;
+    const why = whyNotAnswered(timeoutMs, cutShort);
     for (const call of [...this.#calls]) call.answer(GRPC_STATUS.UNAVAILABLE, 'DT_ERR_STOPPED_BEFORE_ANSWER', `${why}; ${call.target} got no complete answer (it may or may not have run on the provider)`);
     await new Promise<void>((resolve) => {
       if (this.#closed) {
