@@ -22,7 +22,7 @@ interface Started {
   events: TunnelEventBus;
   draining: TunnelEvents['draining'][0][];
   drained: TunnelEvents['drained'][0][];
-  stop(): Promise<void>;
+  stop: () => Promise<void>;
 }
 
 async function startSession(backends: StaticBackendSpec[], drainTimeoutMs?: number): Promise<Started> {
@@ -37,10 +37,11 @@ async function startSession(backends: StaticBackendSpec[], drainTimeoutMs?: numb
     listen: {port: 0, host: '127.0.0.1', ...(drainTimeoutMs === undefined ? {} : {drainTimeoutMs})},
     learning: {noLearn: true, resolveFile: undefined},
   }, 'all');
-  return {session, events, draining, drained, async stop() {
+  const stop = async (): Promise<void> => {
     await session.stop();
     await Promise.all(sources.map((source) => source.close()));
-  }};
+  };
+  return {session, events, draining, drained, stop};
 }
 
 describe('stopping a session with Dubbo calls in flight', () => {
