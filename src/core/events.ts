@@ -80,9 +80,9 @@ export function awaitedText({applications, places}: TunnelEvents['backends-await
   return `waiting for ${what} in ${places.join(' and ')}; routing starts as soon as one appears`;
 }
 
-/** `draining 16 calls (at most 10 s)`: the line and the dashboard say the same. */
+/** `draining 16 calls (at most 10 s)`: the line and the dashboard say the same (short: the dashboard adds a hint). */
 export function drainingText({inFlight, timeoutMs}: TunnelEvents['draining'][0]): string {
-  return `draining ${inFlight} ${inFlight === 1 ? 'call' : 'calls'} (answering what is in flight, at most ${timeoutMs / 1000} s: --drain-timeout)`;
+  return `draining ${inFlight} ${inFlight === 1 ? 'call' : 'calls'} (at most ${timeoutMs / 1000} s)`;
 }
 
 /** How the wait of a stop ended, in the words of the line and the dashboard. */
@@ -92,9 +92,9 @@ export function drainedText({cause, givenUp, timeoutMs}: TunnelEvents['drained']
     case 'answered':
       return 'every call in flight was answered';
     case 'timeout':
-      return `${calls} had no answer within ${timeoutMs / 1000} s (--drain-timeout): answered with DT_ERR_STOPPED_BEFORE_ANSWER`;
+      return `${calls} got no answer within ${timeoutMs / 1000} s: answered DT_ERR_STOPPED_BEFORE_ANSWER`;
     case 'at-once':
-      return `stopped at once: ${calls} in flight answered with DT_ERR_STOPPED_BEFORE_ANSWER`;
+      return `stopped at once: ${calls} answered DT_ERR_STOPPED_BEFORE_ANSWER`;
   }
 }
 

@@ -85,9 +85,9 @@ export function attachLineReporter(events: TunnelEventBus, options: LineReporter
     'draining': (e) => {
       const first = !drainingSaid;
       drainingSaid = true;
-      return {level: first ? 'info' : 'debug', text: `stopping: ${drainingText(e)}${first ? '; Ctrl-C again stops at once' : ''}`, fields: e};
+      return {level: first ? 'info' : 'debug', text: `stopping: ${drainingText(e)}${first ? ': consumers told to send no more (READONLY, GOAWAY), waiting for the answers in flight (--drain-timeout); Ctrl-C again stops at once' : ''}`, fields: e};
     },
-    'drained': (e) => ({level: e.cause === 'answered' ? 'info' : 'warn', text: `stopping: ${drainedText(e)}`, fields: e}),
+    'drained': (e) => ({level: e.cause === 'answered' ? 'info' : 'warn', text: `stopping: ${drainedText(e)}${e.cause === 'timeout' ? ' (--drain-timeout)' : ''}`, fields: e}),
     // The learner writes the readable info/warning lines itself (once per application); this one is for --json.
     'services-learned': (e) => ({level: 'debug', text: `${e.application}: services ${e.state}${e.keys.length > 0 ? `: ${e.keys.join(', ')}` : ''}`, fields: e}),
     'log': (e) => ({level: e.level, text: e.message, fields: {}}),

@@ -66,6 +66,8 @@ function UpFlow({options, onExit, controller}: AppProps) {
   const store = options.stats;
   const session = useRef<AppSession | undefined>(undefined);
   const quitting = useRef(false);
+  /** A second q or Ctrl-C made the stop stop waiting. */
+  const [atOnce, setAtOnce] = useState(false);
   const finished = useRef(false);
 
   const finish = (outcome: InteractiveOutcome): void => {
@@ -79,7 +81,10 @@ function UpFlow({options, onExit, controller}: AppProps) {
     if (quitting.current) {
       // A second q or Ctrl-C while the stop waits for answers: it waits no longer (the calls
       // still in flight are answered with an error, and the dashboard says so).
-      if (phase.name === 'stopping') session.current?.stopNow();
+      if (phase.name === 'stopping' && session.current !== undefined && !atOnce) {
+        session.current.stopNow();
+        setAtOnce(true);
+      }
       return;
     }
     quitting.current = true;
@@ -181,8 +186,10 @@ function UpFlow({options, onExit, controller}: AppProps) {
     case 'stopping':
       return (
         <Dashboard title={options.title} store={store} attachmentKey={options.attachmentKey ?? 'target-application'}
-          status={phase.name === 'stopping' ? {text: 'stopping… answering requests in flight, closing tunnels and the port', tone: 'info'} : status}
-          stopping={phase.name === 'stopping'} onQuit={quit} onPick={() => setPhase({name: 'repicking'})} />
+          status={phase.name !== 'stopping' ? status : atOnce
+            ? {text: 'stopping… at once: calls in flight get DT_ERR_STOPPED_BEFORE_ANSWER', tone: 'info'}
+            : {text: 'stopping… answering requests in flight, closing tunnels and the port', tone: 'info'}}
+          stopping={phase.name !== 'stopping' ? false : atOnce ? 'at-once' : true} onQuit={quit} onPick={() => setPhase({name: 'repicking'})} />
       );
   }
 }
