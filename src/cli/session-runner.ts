@@ -17,6 +17,7 @@ import {exitCodeFor} from './report-error.js';
 import {handleStopSignals} from './stop-signals.js';
 import type {StopSignals} from './stop-signals.js';
 import {releaseMemoryWhenIdle} from './idle-memory.js';
+import {letGoOfLostTerminal, surviveLostTerminal} from './lost-terminal.js';
 
 /** Everything a session run needs, already parsed: `up` builds it from flags, the demo from its own cluster. */
 export interface SessionRunOptions {
@@ -48,6 +49,8 @@ export async function runSession(options: SessionRunOptions, context: CliContext
   let stopRequested: (() => void) | undefined;
   const stopped = new Promise<void>((resolve) => (stopRequested = resolve));
   const controller: AppController = {};
+  // A terminal closed under the session must not crash it before it has stopped (lost-terminal.ts).
+  surviveLostTerminal();
   let session: TunnelSession | undefined;
   const signals = handleStopSignals(() => {
     if (controller.quit !== undefined) controller.quit();
@@ -90,6 +93,8 @@ export async function runSession(options: SessionRunOptions, context: CliContext
     stopReleasingMemory();
     detach();
     signals.dispose();
+    // Stopped because the terminal closed: the process must not abort on it as it exits.
+    if (signals.received === 'SIGHUP') letGoOfLostTerminal();
   }
 }
 

@@ -6,7 +6,8 @@
  * reports a killed process, once that is written (at most FORCED_EXIT_WAIT_MS later).
  *
  * SIGHUP is what a process gets when its terminal closes: it is a stop like any other, so the
- * consumers' calls in flight are answered instead of dying with the process.
+ * consumers' calls in flight are answered instead of dying with the process (lost-terminal.ts keeps
+ * the gone terminal from ending the process first).
  *
  * Why listeners registered before us are taken away: `conf` writes through `atomically`, whose
  * `when-exit` hooks SIGINT/SIGTERM/SIGHUP at import and re-raises the signal with process.kill after
@@ -16,6 +17,8 @@
  * which a graceful stop reaches, so nothing is lost. They are not put back afterwards: the run is
  * the end of the process, and a re-raising listener has nothing left to do then.
  */
+import {letGoOfLostTerminal} from './lost-terminal.js';
+
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 type StopSignal = (typeof SIGNALS)[number];
 
@@ -37,7 +40,10 @@ export interface StopSignals {
  */
 export function handleStopSignals(
   onStop: (signal: StopSignal) => void,
-  exit: (code: number) => void = (code) => process.exit(code),
+  exit: (code: number) => void = (code) => {
+    letGoOfLostTerminal();
+    process.exit(code);
+  },
   onForce: () => Promise<void> = () => Promise.resolve(),
 ): StopSignals {
   for (const signal of SIGNALS) {
