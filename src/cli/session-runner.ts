@@ -17,6 +17,7 @@ import {exitCodeFor} from './report-error.js';
 import {handleStopSignals} from './stop-signals.js';
 import type {StopSignals} from './stop-signals.js';
 import {releaseMemoryWhenIdle} from './idle-memory.js';
+import {letGoOfLostTerminal, surviveLostTerminal} from './lost-terminal.js';
 
 /** Everything a session run needs, already parsed: `up` builds it from flags, the demo from its own cluster. */
 export interface SessionRunOptions {
@@ -39,7 +40,8 @@ export interface SessionRunOptions {
 /**
  * Runs one session until it is stopped and returns the exit code: opens the sources, settles the
  * choice (picker, --select, --all, --last), starts the session, renders it, and stops it on `q`,
- * SIGINT or SIGTERM alike (answer what is in flight, then exit 0; a second signal forces).
+ * SIGINT, SIGTERM or SIGHUP alike (tell the consumers, answer what is in flight within
+ * --drain-timeout, then exit 0; a second signal stops at once).
  */
 export async function runSession(options: SessionRunOptions, context: CliContext): Promise<number> {
   const events = options.events ?? new TunnelEventBus();
@@ -47,16 +49,22 @@ export async function runSession(options: SessionRunOptions, context: CliContext
   let stopRequested: (() => void) | undefined;
   const stopped = new Promise<void>((resolve) => (stopRequested = resolve));
   const controller: AppController = {};
+  // A terminal closed under the session must not crash it before it has stopped (lost-terminal.ts).
+  surviveLostTerminal();
+  let session: TunnelSession | undefined;
   const signals = handleStopSignals(() => {
     if (controller.quit !== undefined) controller.quit();
     stopRequested?.();
+  }, undefined, async () => {
+    // A second signal: the stop waits no longer; the exit follows once its error answers are out.
+    session?.stopNow();
+    await session?.stop();
   });
   // Memory a burst of traffic made V8 take is given back once the traffic stops (idle-memory.ts).
   const stopReleasingMemory = releaseMemoryWhenIdle(events);
   // In plain mode the reporter is attached before anything starts, so discovery warnings show.
   const detach = interactive ? () => undefined : attachLineReporter(events, {out: context.stdout, level: options.logLevel, json: options.renderer === 'json'});
   let sources: BackendSource[] = [];
-  let session: TunnelSession | undefined;
   try {
     sources = await openSources(options.plan, {events, env: context.env, execStderr: context.stderr, interactive});
     const key = memoryKey(sources);
@@ -85,6 +93,8 @@ export async function runSession(options: SessionRunOptions, context: CliContext
     stopReleasingMemory();
     detach();
     signals.dispose();
+    // Stopped because the terminal closed: the process must not abort on it as it exits.
+    if (signals.received === 'SIGHUP') letGoOfLostTerminal();
   }
 }
 

@@ -27,6 +27,8 @@ export interface Settings {
   /** Where discovery looks: Ingresses, Services, or both (`auto`). */
   source: DiscoverySource;
   logLevel: LogLevel;
+  /** Seconds a stop waits for the answers in flight before it answers them with an error. */
+  drainTimeout: number;
 }
 
 export type SettingKey = keyof Settings;
@@ -45,6 +47,8 @@ interface SettingSpec<K extends SettingKey> {
 }
 
 const PORT_PATTERN = /^\d{1,5}$/;
+/** An hour: a stop that waits longer is a hung stop, not a drain. */
+const MAX_DRAIN_SECONDS = 3600;
 const TOKEN_PATTERN = /^\S+$/;
 
 function parseToken(raw: unknown): string | undefined {
@@ -114,6 +118,18 @@ export const SETTINGS: {readonly [K in SettingKey]: SettingSpec<K>} = {
     default: 'info',
     schema: {enum: [...LOG_LEVELS]},
     parse: oneOf(LOG_LEVELS),
+  },
+  drainTimeout: {
+    flag: '--drain-timeout',
+    env: 'DUBBO_TUNNEL_DRAIN_TIMEOUT',
+    description: 'seconds a stop waits for the answers of calls in flight (like Dubbo\'s own 10 s)',
+    expected: `a whole number of seconds from 0 to ${MAX_DRAIN_SECONDS}`,
+    default: 10,
+    schema: {type: 'integer', minimum: 0, maximum: MAX_DRAIN_SECONDS},
+    parse(raw) {
+      const value = typeof raw === 'string' && /^\d{1,4}$/.test(raw.trim()) ? Number(raw.trim()) : raw;
+      return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= MAX_DRAIN_SECONDS ? value : undefined;
+    },
   },
 };
 

@@ -16,6 +16,11 @@ export interface AppSession {
   selection(): readonly string[];
   /** Change which applications are routed without restarting the listener. */
   setSelection(applications: readonly string[]): Promise<void>;
-  /** Answer what is in flight, close tunnels and the listener. Idempotent. */
+  /** Answer what is in flight (waiting at most --drain-timeout), close tunnels and the listener. Idempotent. */
   stop(): Promise<void>;
+  /**
+   * A stop waits no longer (a second `q` or Ctrl-C): what is still in flight is answered with an
+   * error now, and the stop() under way finishes.
+   */
+  stopNow(): void;
 }

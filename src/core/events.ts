@@ -32,6 +32,18 @@ export interface TunnelEvents {
    * numbers change.
    */
   'upstream-streams': [{application: string; streams: number; inFlight: number}];
+  /**
+   * A stop waits for the answers of `inFlight` calls (Dubbo requests and HTTP/2 streams), at most
+   * `timeoutMs` (--drain-timeout): when the wait starts, and again while the number goes down. Not
+   * emitted when nothing is in flight.
+   */
+  'draining': [{inFlight: number; timeoutMs: number}];
+  /**
+   * The wait of a stop is over: every answer came (`answered`), or `givenUp` calls were answered
+   * with DT_ERR_STOPPED_BEFORE_ANSWER because the bound passed (`timeout`) or a second stop asked
+   * not to wait (`at-once`). Follows a 'draining'.
+   */
+  'drained': [{cause: 'answered' | 'timeout' | 'at-once'; givenUp: number; timeoutMs: number}];
   /** A backend's own state changed (Kubernetes backends: pod changes, no ready pods, errors). */
   'backend-state-changed': [{application: string; state: BackendState; detail?: string; pod?: string}];
   /**
@@ -66,6 +78,24 @@ export interface LearnedServices {
 export function awaitedText({applications, places}: TunnelEvents['backends-awaited'][0]): string {
   const what = applications === 'all' ? 'Dubbo backends' : applications.join(', ');
   return `waiting for ${what} in ${places.join(' and ')}; routing starts as soon as one appears`;
+}
+
+/** `draining 16 calls (at most 10 s)`: the line and the dashboard say the same (short: the dashboard adds a hint). */
+export function drainingText({inFlight, timeoutMs}: TunnelEvents['draining'][0]): string {
+  return `draining ${inFlight} ${inFlight === 1 ? 'call' : 'calls'} (at most ${timeoutMs / 1000} s)`;
+}
+
+/** How the wait of a stop ended, in the words of the line and the dashboard. */
+export function drainedText({cause, givenUp, timeoutMs}: TunnelEvents['drained'][0]): string {
+  const calls = `${givenUp} ${givenUp === 1 ? 'call' : 'calls'}`;
+  switch (cause) {
+    case 'answered':
+      return 'every call in flight was answered';
+    case 'timeout':
+      return `${calls} got no answer within ${timeoutMs / 1000} s: answered DT_ERR_STOPPED_BEFORE_ANSWER`;
+    case 'at-once':
+      return `stopped at once: ${calls} answered DT_ERR_STOPPED_BEFORE_ANSWER`;
+  }
 }
 
 /** Log levels from least to most severe; the one ordering every logger and the dashboard use. */

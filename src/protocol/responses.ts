@@ -47,6 +47,28 @@ export function encodeHeartbeatRequest(requestId: bigint, serializationId: numbe
 }
 
 /**
+ * The id of the READONLY events we send: -1 (all 64 bits set). A Java provider takes the next id of
+ * its request counter, but a consumer library that reads every frame from its provider as a
+ * response (dubbo-js) matches the id against its own calls and would fail the call that has it.
+ * Consumers count their ids up from 0 or 1 (Java reads this one as -1, dubbo-js as 2^64 - 1), so no
+ * call of theirs has it.
+ */
+export const READONLY_EVENT_ID = -1n;
+
+/** hessian2 "R": a one-character string is its length byte, then the character. */
+const READONLY_BODY = Buffer.from([0x01, 0x52]);
+
+/**
+ * READONLY event, as a Dubbo provider sends it to every consumer channel when it shuts down
+ * gracefully (HeaderExchangeServer.sendChannelReadOnlyEvent): flags REQUEST|EVENT|hessian2 and no
+ * TWOWAY (0xa2), status 0, body the hessian2 string "R" (`01 52`). A consumer marks the connection
+ * read-only and sends no new requests on it (HeaderExchangeHandler.handlerEvent); it answers nothing.
+ */
+export function encodeReadonlyEvent(): Buffer {
+  return encodeFrame(FLAG_REQUEST | FLAG_EVENT | SERIALIZATION.HESSIAN2, 0, READONLY_EVENT_ID, READONLY_BODY);
+}
+
+/**
  * An error response: flags = 2 (hessian2, no REQUEST/EVENT bits), the given status, the request's id,
  * body = ONE hessian2 string with the message (ExchangeCodec.encodeResponse: writeUTF(errorMessage)).
  */

@@ -9,7 +9,7 @@ import {FrameDecoder} from '../protocol/frame-decoder.js';
 import type {FrameSink} from '../protocol/frame-decoder.js';
 import type {FrameHeader} from '../protocol/header.js';
 import {RequestPeeker} from '../protocol/request-peek.js';
-import {encodeErrorResponse, heartbeatReply} from '../protocol/responses.js';
+import {encodeErrorResponse, encodeReadonlyEvent, heartbeatReply} from '../protocol/responses.js';
 import {localAnswer} from '../router/local-answer.js';
 import type {LocalAnswer} from '../router/local-answer.js';
 import type {RequestMetadata} from '../protocol/request-metadata.js';
@@ -18,6 +18,7 @@ import {routeRequest} from '../router/route-request.js';
 import type {RequestDecision} from '../router/route-request.js';
 import {Backpressure} from './backpressure.js';
 import {Exchange} from './completion.js';
+import {whyNotAnswered} from './drain.js';
 import type {Attachment, Upstream, UpstreamOwner} from './upstream.js';
 import {UpstreamPool} from './upstream-pool.js';
 import type {FrameBytes, WriteBatch} from './write-batch.js';
@@ -304,7 +305,7 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
   }
 
   /** This connection leaves every upstream it used; what it still waits for is answered with `reason`. */
-  #leaveUpstreams(reason: string, code?: 'DT_ERR_CONSUMER_TOO_SLOW'): void {
+  #leaveUpstreams(reason: string, code?: 'DT_ERR_CONSUMER_TOO_SLOW' | 'DT_ERR_STOPPED_BEFORE_ANSWER'): void {
     for (const attachment of [...this.#attachments]) {
       this.#forget(attachment);
       attachment.upstream.detach(this, reason, code);
@@ -324,22 +325,30 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
   // Lifecycle.
 
   /**
-   * Graceful stop: new requests are refused with an error response, answers already on their way
-   * are delivered; what is still pending after `timeoutMs` is answered with an error.
+   * Graceful stop, the way a Dubbo provider stops (HeaderExchangeServer.close): first a READONLY
+   * event, so the consumer sends nothing new on this connection; a request that still comes is
+   * answered with DT_ERR_SHUTTING_DOWN, answers on their way are delivered, and the connection ends
+   * once the last one is written. What is still owed after `timeoutMs`, or when `cutShort` aborts,
+   * is answered with DT_ERR_STOPPED_BEFORE_ANSWER: a consumer never waits out its own timeout.
    */
-  async shutdown(timeoutMs: number): Promise<void> {
+  async shutdown(timeoutMs: number, cutShort?: AbortSignal): Promise<void> {
     if (this.#closed) return;
     this.#shuttingDown = true;
-    if (this.pendingCount > 0) {
+    this.#writeToConsumer(encodeReadonlyEvent());
+    if (this.pendingCount > 0 && cutShort?.aborted !== true) {
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, timeoutMs);
-        this.#shutdownWaiter = () => {
+        const done = (): void => {
           clearTimeout(timer);
+          cutShort?.removeEventListener('abort', done);
+          this.#shutdownWaiter = undefined;
           resolve();
         };
+        const timer = setTimeout(done, timeoutMs);
+        cutShort?.addEventListener('abort', done, {once: true});
+        this.#shutdownWaiter = done;
       });
     }
-    this.#leaveUpstreams('dubbo-tunnel is shutting down');
+    this.#leaveUpstreams(whyNotAnswered(timeoutMs, cutShort), 'DT_ERR_STOPPED_BEFORE_ANSWER');
     await new Promise<void>((resolve) => {
       if (this.#closed) {
         resolve();

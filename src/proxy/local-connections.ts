@@ -4,7 +4,10 @@ import {IdleSockets} from './idle-sockets.js';
 
 /** A consumer connection as the listener sees it: Dubbo, HTTP/2, telnet, or not yet known. */
 export interface LocalConnection {
-  shutdown(graceMs: number): Promise<void>;
+  /** Stops gracefully: what is in flight may finish for `graceMs`, or until `cutShort` aborts. */
+  shutdown(graceMs: number, cutShort?: AbortSignal): Promise<void>;
+  /** Calls still waiting for their answer (a stop waits for them). */
+  readonly pendingCount?: number;
   /** Closes the connection when nothing is owed (the idle timeout fired); returns whether it did. */
   closeIfIdle?(): boolean;
 }
@@ -82,10 +85,17 @@ export class LocalConnections {
     };
   }
 
-  /** Stops every connection: each lets what is in flight finish for up to `graceMs`. */
-  async shutdown(graceMs: number): Promise<void> {
+  /** Calls waiting for their answer on every connection. */
+  get pendingCount(): number {
+    let count = 0;
+    for (const connection of this.#all) count += connection.pendingCount ?? 0;
+    return count;
+  }
+
+  /** Stops every connection: each lets what is in flight finish for up to `graceMs`, or until `cutShort` aborts. */
+  async shutdown(graceMs: number, cutShort?: AbortSignal): Promise<void> {
     this.#idle?.close();
-    await Promise.all([...this.#all].map((connection) => connection.shutdown(graceMs)));
+    await Promise.all([...this.#all].map((connection) => connection.shutdown(graceMs, cutShort)));
   }
 
   /** Stops the idle checks (the listener never opened). */

@@ -7,6 +7,7 @@ import {TunnelEventBus} from '../core/events.js';
 import {DEFAULT_PAYLOAD} from '../protocol/header.js';
 import type {RouteView} from '../router/route-table.js';
 import {ConsumerConnection} from './consumer-connection.js';
+import {DEFAULT_DRAIN_TIMEOUT_MS, Drain} from './drain.js';
 import {sniffFirstBytes} from './first-bytes.js';
 import type {FirstBytesProtocol} from './first-bytes.js';
 import {TelnetShell} from './telnet-shell.js';
@@ -44,6 +45,8 @@ export interface TunnelServerOptions {
   describeApplication?: (application: string) => string | undefined;
   /** Idle telnet shells are closed after this long (default 5 minutes, like Dubbo's QoS). */
   telnetIdleMs?: number;
+  /** How long a stop waits for the answers in flight (--drain-timeout; default DEFAULT_DRAIN_TIMEOUT_MS). */
+  drainTimeoutMs?: number;
 }
 
 /**
@@ -94,6 +97,8 @@ export class TunnelServer {
   #host = '';
   #port = 0;
   #closing: Promise<void> | undefined;
+  /** Aborted by stopWaiting(): a stop then answers what is in flight with an error instead of waiting. */
+  readonly #atOnce = new AbortController();
 
   private constructor(options: TunnelServerOptions) {
     this.#options = options;
@@ -209,19 +214,31 @@ export class TunnelServer {
   }
 
   /**
-   * Stops accepting, lets in-flight requests finish (up to `graceMs`), answers the rest with an
-   * error, and closes every connection. Safe to call more than once.
+   * Stops accepting, tells every consumer (READONLY, GOAWAY) and lets what is in flight finish for
+   * up to `graceMs` (default: the drainTimeoutMs option), answers the rest with an error, and closes
+   * every connection; the provider streams close last, once their answers came. Safe to call more
+   * than once.
    */
-  close(graceMs = 3000): Promise<void> {
+  close(graceMs = this.#options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS): Promise<void> {
     this.#closing ??= (async () => {
       clearInterval(this.#descriptorCheck);
       const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
-      await this.#connections.shutdown(graceMs);
+      const drain = new Drain(this.events, graceMs, () => this.#connections.pendingCount, this.#atOnce.signal);
+      await this.#connections.shutdown(graceMs, drain.signal);
+      drain.finish();
       this.#tripleUpstreams.close();
       this.#upstreams.close('dubbo-tunnel is shutting down');
       await closed;
     })();
     return this.#closing;
+  }
+
+  /**
+   * A stop no longer waits (a second `q`, Ctrl-C or signal): what is still in flight is answered
+   * with DT_ERR_STOPPED_BEFORE_ANSWER now, and close() finishes. Before close(), it makes close() not wait.
+   */
+  stopWaiting(): void {
+    this.#atOnce.abort();
   }
 }
 

@@ -177,7 +177,7 @@ export class Upstream implements FrameSink {
    * consumer connection uses it (a Java consumer keeps its connection for as long as it runs); with
    * none left, or when it was exclusive, it closes.
    */
-  detach(owner: UpstreamOwner, reason: string, code?: 'DT_ERR_CONSUMER_TOO_SLOW'): void {
+  detach(owner: UpstreamOwner, reason: string, code?: 'DT_ERR_CONSUMER_TOO_SLOW' | 'DT_ERR_STOPPED_BEFORE_ANSWER'): void {
     const attachment = this.#consumers.get(owner.id);
     if (attachment === undefined) return;
     if (attachment.pending > 0) {

@@ -1,7 +1,7 @@
 import type {Writable} from 'node:stream';
 import {isFailingState} from '../core/backend.js';
 import type {LogLevel, TunnelEventBus, TunnelEvents} from '../core/events.js';
-import {awaitedText, logLevelRank} from '../core/events.js';
+import {awaitedText, drainedText, drainingText, logLevelRank} from '../core/events.js';
 import {RepeatFolder, foldedSuffix} from '../core/fold.js';
 
 export interface LineReporterOptions {
@@ -45,6 +45,7 @@ export function attachLineReporter(events: TunnelEventBus, options: LineReporter
       options.out.write(`${now().toISOString().slice(11, 23)} ${prefix}${line.text}\n`);
     }
   };
+  let drainingSaid = false;
   const handlers: {[K in keyof TunnelEvents]: (...args: TunnelEvents[K]) => Line | undefined} = {
     'listening': (e) => ({
       level: 'info',
@@ -81,6 +82,13 @@ export function attachLineReporter(events: TunnelEventBus, options: LineReporter
       return {level: 'info', text: `routing ${names.length === 0 ? 'no applications' : names.join(', ')}`, fields: e};
     },
     'backends-awaited': (e) => ({level: 'info', text: awaitedText(e), fields: e}),
+    // The first line of a stop's wait says what it waits for and how to cut it short; the count going down is debug.
+    'draining': (e) => {
+      const first = !drainingSaid;
+      drainingSaid = true;
+      return {level: first ? 'info' : 'debug', text: `stopping: ${drainingText(e)}${first ? ': consumers told to send no more (READONLY, GOAWAY), waiting for the answers in flight (--drain-timeout); Ctrl-C again stops at once' : ''}`, fields: e};
+    },
+    'drained': (e) => ({level: e.cause === 'answered' ? 'info' : 'warn', text: `stopping: ${drainedText(e)}${e.cause === 'timeout' ? ' (--drain-timeout)' : ''}`, fields: e}),
     // The learner writes the readable info/warning lines itself (once per application); this one is for --json.
     'services-learned': (e) => ({level: 'debug', text: `${e.application}: services ${e.state}${e.keys.length > 0 ? `: ${e.keys.join(', ')}` : ''}`, fields: e}),
     'log': (e) => ({level: e.level, text: e.message, fields: {}}),

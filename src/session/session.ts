@@ -136,7 +136,11 @@ export class TunnelSession implements AppSession {
     return discoverAll(this.#sources, this.events);
   }
 
-  /** Answers what is in flight, closes the port, then every source's tunnels, then puts the resolve file back. Idempotent. */
+  /**
+   * Closes the port, tells the consumers (READONLY, GOAWAY) and answers what is in flight (waiting
+   * at most the listener's drain timeout), then closes every source's tunnels, then puts the
+   * resolve file back. Idempotent.
+   */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       try {
@@ -148,6 +152,11 @@ export class TunnelSession implements AppSession {
       }
     })();
     return this.#stopping;
+  }
+
+  /** The stop waits no longer: what is still in flight is answered with DT_ERR_STOPPED_BEFORE_ANSWER. */
+  stopNow(): void {
+    this.#server.stopWaiting();
   }
 }
 

@@ -2,7 +2,7 @@ import {parseChoice} from '../core/applications.js';
 import {isFailingState} from '../core/backend.js';
 import type {BackendState} from '../core/backend.js';
 import type {LearnedServices, LogLevel, RequestCompleted, TunnelEventBus, TunnelEvents} from '../core/events.js';
-import {awaitedText, logLevelRank} from '../core/events.js';
+import {awaitedText, drainedText, drainingText, logLevelRank} from '../core/events.js';
 import type {AppSession} from '../core/app-session.js';
 
 /**
@@ -93,6 +93,11 @@ export interface StatsSnapshot {
   readonly totals: StatsTotals;
   /** What the session waits for while it routes nothing (`waiting for Dubbo backends in …`); undefined once something is routed. */
   readonly awaiting: string | undefined;
+  /**
+   * While a stop waits for the answers in flight: `draining 16 calls (…)`, then how the wait ended
+   * (`ended`); undefined before a stop, or when nothing was in flight.
+   */
+  readonly drain: {readonly text: string; readonly ended: boolean} | undefined;
 }
 
 export interface StatsStoreOptions {
@@ -242,6 +247,7 @@ export class StatsStore {
   #routed: string[] = [];
   #origins: Readonly<Record<string, string>> = {};
   #awaiting: string | undefined;
+  #drain: StatsSnapshot['drain'];
   #addresses: readonly string[] = [];
   #port: number | undefined;
   readonly #requests: LogRing<RequestCompleted, RequestLogEntry>;
@@ -342,6 +348,14 @@ export class StatsStore {
     });
     this.#on('backends-awaited', (awaited) => {
       this.#awaiting = awaitedText(awaited);
+      this.#changed();
+    });
+    this.#on('draining', (draining) => {
+      this.#drain = Object.freeze({text: drainingText(draining), ended: false});
+      this.#changed();
+    });
+    this.#on('drained', (drained) => {
+      this.#drain = Object.freeze({text: drainedText(drained), ended: true});
       this.#changed();
     });
     this.#on('routes-changed', ({applications, origins}) => {
@@ -496,6 +510,7 @@ export class StatsStore {
         refused: this.#refused,
       }),
       awaiting: this.#awaiting,
+      drain: this.#drain,
     });
   }
 }
@@ -538,5 +553,6 @@ export function showingSelection(session: AppSession, stats: StatsStore): AppSes
       stats.setApplications(routed());
     },
     stop: () => session.stop(),
+    stopNow: () => session.stopNow(),
   };
 }

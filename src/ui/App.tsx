@@ -17,6 +17,7 @@ import type {InteractiveOutcome, InteractiveUpOptions} from './interactive-optio
  *      │ esc/q            │ rejects        │ q, ctrl-c, signal
  *      v                  v                v
  *    exit 0          failed (exit 1)    stopping ──session.stop()──> exit 0
+ *                                          q, ctrl-c again: session.stopNow() (stop() no longer waits)
  *
  * `skipPicker` begins at `starting`. Every path to the exit goes through `finish`, and a running
  * session is always stopped first.
@@ -65,6 +66,8 @@ function UpFlow({options, onExit, controller}: AppProps) {
   const store = options.stats;
   const session = useRef<AppSession | undefined>(undefined);
   const quitting = useRef(false);
+  /** A second q or Ctrl-C made the stop stop waiting. */
+  const [atOnce, setAtOnce] = useState(false);
   const finished = useRef(false);
 
   const finish = (outcome: InteractiveOutcome): void => {
@@ -75,7 +78,15 @@ function UpFlow({options, onExit, controller}: AppProps) {
   };
 
   const quit = (): void => {
-    if (quitting.current) return;
+    if (quitting.current) {
+      // A second q or Ctrl-C while the stop waits for answers: it waits no longer (the calls
+      // still in flight are answered with an error, and the dashboard says so).
+      if (phase.name === 'stopping' && session.current !== undefined && !atOnce) {
+        session.current.stopNow();
+        setAtOnce(true);
+      }
+      return;
+    }
     quitting.current = true;
     const running = session.current;
     // Still starting: begin() sees `quitting` and stops the session as soon as it exists.
@@ -143,10 +154,11 @@ function UpFlow({options, onExit, controller}: AppProps) {
     if (phase.name === 'failed') finish({kind: 'failed', error: phase.error, during: phase.during});
   }, [phase]);
 
-  // Keys for the phases that have no component of their own handling them.
+  // Keys for the phases that have no component of their own handling them (the dashboard takes no
+  // keys while stopping: a second q or Ctrl-C is the stop-at-once, handled here).
   useKeys((input, key) => {
     if (input === 'q' || (key.ctrl && input === 'c')) quit();
-  }, phase.name === 'starting');
+  }, phase.name === 'starting' || phase.name === 'stopping');
 
   switch (phase.name) {
     case 'picking':
@@ -174,8 +186,10 @@ function UpFlow({options, onExit, controller}: AppProps) {
     case 'stopping':
       return (
         <Dashboard title={options.title} store={store} attachmentKey={options.attachmentKey ?? 'target-application'}
-          status={phase.name === 'stopping' ? {text: 'stopping… answering requests in flight, closing tunnels and the port', tone: 'info'} : status}
-          stopping={phase.name === 'stopping'} onQuit={quit} onPick={() => setPhase({name: 'repicking'})} />
+          status={phase.name !== 'stopping' ? status : atOnce
+            ? {text: 'stopping… at once: calls in flight get DT_ERR_STOPPED_BEFORE_ANSWER', tone: 'info'}
+            : {text: 'stopping… answering requests in flight, closing tunnels and the port', tone: 'info'}}
+          stopping={phase.name !== 'stopping' ? false : atOnce ? 'at-once' : true} onQuit={quit} onPick={() => setPhase({name: 'repicking'})} />
       );
   }
 }

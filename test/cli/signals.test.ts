@@ -10,6 +10,7 @@ import path from 'node:path';
 import {after, before, describe, test} from 'node:test';
 import {ROOT, canConnect, ensureBuilt, freePort} from '../support/binary.js';
 import {TestConsumer, TestProvider} from '../support/dubbo-peers.js';
+import {NEVER_SERVICE, callsInFlight, readonlyPosition, received, slowProvider} from '../support/stopping.js';
 import {TmuxTerminal, tmuxAvailable} from '../support/tmux.js';
 import {waitFor} from '../support/wait.js';
 
@@ -52,8 +53,12 @@ after(async () => {
   rmSync(dir, {recursive: true, force: true});
 });
 
-/** Runs the binary in its own tmux server; the shell around it writes node's exit status to a file, as a shell reports it (128 + n when killed by signal n). */
-function launch(args: string[]): {terminal: TmuxTerminal; readonly pid: number; started(): Promise<void>; screen(): string; status(): number | undefined} {
+/**
+ * Runs the binary in its own tmux server; the shell around it writes node's exit status to a file, as a shell reports it (128 + n when killed by signal n).
+ * `outlivesTerminal`: that shell ignores SIGHUP, so it still writes the status once the terminal is
+ * gone (the pane's own shell dies of the hang-up; the kernel then sends SIGHUP to the program).
+ */
+function launch(args: string[], outlivesTerminal = false): {terminal: TmuxTerminal; readonly pid: number; started(): Promise<void>; screen(): string; stderr(): string; status(): number | undefined} {
   const name = `w${++runs}`;
   const script = path.join(dir, `${name}.sh`);
   writeFileSync(script, [
@@ -61,8 +66,9 @@ function launch(args: string[]): {terminal: TmuxTerminal; readonly pid: number; 
     `export DUBBO_TUNNEL_CONFIG_DIR='${path.join(dir, `config-${name}`)}'`,
     'unset DUBBO_TUNNEL_PORT DUBBO_TUNNEL_HOST DUBBO_TUNNEL_SOURCE DUBBO_TUNNEL_LOG_LEVEL KUBECONFIG',
     `cd '${ROOT}'`,
-    `node bin/dubbo-tunnel.js ${args.join(' ')}`,
-    `echo $? > '${path.join(dir, `${name}.status`)}'`,
+    ...(outlivesTerminal
+      ? [`( trap '' HUP; node bin/dubbo-tunnel.js ${args.join(' ')} 2> '${path.join(dir, `${name}.stderr`)}'; echo $? > '${path.join(dir, `${name}.status`)}' )`]
+      : [`node bin/dubbo-tunnel.js ${args.join(' ')}`, `echo $? > '${path.join(dir, `${name}.status`)}'`]),
     '',
   ].join('\n'));
   chmodSync(script, 0o755);
@@ -85,6 +91,10 @@ function launch(args: string[]): {terminal: TmuxTerminal; readonly pid: number; 
       } catch (error) {
         return `(no screen: ${(error as Error).message})`;
       }
+    },
+    stderr: () => {
+      const file = path.join(dir, `${name}.stderr`);
+      return existsSync(file) ? readFileSync(file, 'utf8') : '(stderr went to the terminal)';
     },
     status: () => {
       if (!existsSync(statusFile)) return undefined;
@@ -158,6 +168,75 @@ describe('signals in the terminal UI', () => {
       if (stop === 'SIGTERM' || stop === 'SIGINT') process.kill(run.pid, stop);
       else run.terminal.keys(stop);
       assert.equal(await exitStatus(run), 0, `${stop}: ${run.screen()}`);
+    }
+  });
+});
+
+describe('stopping the dashboard with 16 calls in flight', () => {
+  let provider: TestProvider;
+  before(async () => {
+    if (skip !== false) return;
+    // Slow enough that the dashboard is seen waiting for the answers.
+    provider = await slowProvider(1500);
+  });
+  after(async () => {
+    if (skip !== false) return;
+    await provider.close();
+  });
+
+  /** up in the dashboard routing slow-rpc, and a consumer with 16 calls in flight through it. */
+  async function sixteenInFlight(outlivesTerminal = false, service = SLOW_SERVICE, count = 16): Promise<{run: ReturnType<typeof launch>; port: number; consumer: TestConsumer; results: Promise<string[]>}> {
+    const port = await freePort();
+    const run = launch(['up', '--no-learn', '--port', String(port), '--backend', `slow-rpc=127.0.0.1:${provider.port}`], outlivesTerminal);
+    await until(run, (screen) => /^slow-rpc\s+● ready/m.test(screen), 'the dashboard shows slow-rpc');
+    const consumer = await TestConsumer.connect(port);
+    const before = received(provider, service);
+    const results = callsInFlight(consumer, count, service);
+    await waitFor(() => received(provider, service) === before + count, {message: `all ${count} calls reached the provider`});
+    return {run, port, consumer, results};
+  }
+
+  test('q: the dashboard says "draining 16 calls", the consumer gets READONLY, all 16 are answered, exit 0', {skip}, async () => {
+    const {run, port, consumer, results} = await sixteenInFlight();
+    try {
+      run.terminal.keys('q');
+      await until(run, (screen) => /stopping… draining 16 calls \(at most 10 s\) · q or ctrl-c again: stop at once/.test(screen), 'the dashboard says what the stop waits for');
+      assert.deepEqual(await results, Array.from({length: 16}, (_, index) => `ok slow-rpc:${index}`), run.screen());
+      assert.equal(await exitStatus(run), 0, run.screen());
+      const {index, answersBefore} = readonlyPosition(consumer);
+      assert.ok(index >= 0 && answersBefore === 0, 'READONLY came before the answers');
+      assert.equal(await canConnect(port), false);
+    } finally {
+      await consumer.close();
+    }
+  });
+
+  test('a second q while draining stops at once and says so: the calls get DT_ERR_STOPPED_BEFORE_ANSWER, exit 0', {skip}, async () => {
+    const {run, consumer, results} = await sixteenInFlight(false, NEVER_SERVICE, 3);
+    try {
+      run.terminal.keys('q');
+      await until(run, (screen) => screen.includes('stopping… draining 3 calls'), 'the dashboard waits for 3 calls');
+      run.terminal.keys('q');
+      for (const answer of await results) assert.match(answer, /^error dubbo-tunnel \[DT_ERR_STOPPED_BEFORE_ANSWER\]: dubbo-tunnel was stopped at once/);
+      assert.equal(await exitStatus(run), 0, run.screen());
+      assert.match(run.screen(), /stopping… at once: calls in flight get DT_ERR_STOPPED_BEFORE_ANSWER/);
+    } finally {
+      await consumer.close();
+    }
+  });
+
+  test('the terminal closed (SIGHUP, then a dead terminal): READONLY, all 16 answered, exit 0', {skip}, async () => {
+    const {run, port, consumer, results} = await sixteenInFlight(true);
+    try {
+      run.terminal.kill();
+      const answers = await results;
+      await waitFor(() => run.status() !== undefined, {timeoutMs: 15_000, message: 'the process exits'});
+      assert.deepEqual(answers, Array.from({length: 16}, (_, index) => `ok slow-rpc:${index}`), run.stderr());
+      assert.equal(await exitStatus(run), 0, run.stderr());
+      assert.ok(readonlyPosition(consumer).index >= 0, 'the consumer got READONLY');
+      assert.equal(await canConnect(port), false);
+    } finally {
+      await consumer.close();
     }
   });
 });

@@ -19,3 +19,11 @@ test('-n and --context repeat, in order and without repeats; qualified names pas
   assert.deepEqual(options.choice, {kind: 'select', applications: ['user-rpc@staging', 'billing-rpc']});
   assert.throws(() => parseUpOptions(['-n', ''], env), {code: 'DT_ERR_BAD_ARGUMENT'});
 });
+
+test('--drain-timeout (setting drainTimeout) is how long a stop waits, in seconds: default 10, from the flag or DUBBO_TUNNEL_DRAIN_TIMEOUT', () => {
+  assert.equal(parseUpOptions([], env).drainTimeoutMs, 10_000);
+  assert.equal(parseUpOptions(['--drain-timeout', '0'], env).drainTimeoutMs, 0);
+  assert.equal(parseUpOptions([], {...env, DUBBO_TUNNEL_DRAIN_TIMEOUT: '25'}).drainTimeoutMs, 25_000);
+  assert.equal(parseUpOptions(['--drain-timeout', '3'], {...env, DUBBO_TUNNEL_DRAIN_TIMEOUT: '25'}).drainTimeoutMs, 3000, 'the flag wins');
+  assert.throws(() => parseUpOptions(['--drain-timeout', 'soon'], env), {code: 'DT_ERR_CONFIG'});
+});

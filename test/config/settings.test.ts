@@ -48,15 +48,16 @@ describe('resolveSettings', () => {
       ingressClass: 'dubbo',
       source: 'auto',
       logLevel: 'info',
+      drainTimeout: 10,
     });
     assert.ok(Object.values(resolved.origins).every((origin) => origin === 'default'));
     assert.equal(resolved.path, join(dir, 'config.json'));
   });
 
   it('applies flags > env > file > defaults, per key, and says where each value came from', () => {
-    writeFile({port: 20990, host: '127.0.0.2', source: 'ingress', logLevel: 'warn'});
-    const env = {DUBBO_TUNNEL_PORT: '21000', DUBBO_TUNNEL_HOST: '127.0.0.3', DUBBO_TUNNEL_ATTACHMENT_KEY: 'app'};
-    const resolved = resolveSettings({flags: {port: '22000'}, env, store});
+    writeFile({port: 20990, host: '127.0.0.2', source: 'ingress', logLevel: 'warn', drainTimeout: 30});
+    const env = {DUBBO_TUNNEL_PORT: '21000', DUBBO_TUNNEL_HOST: '127.0.0.3', DUBBO_TUNNEL_ATTACHMENT_KEY: 'app', DUBBO_TUNNEL_DRAIN_TIMEOUT: '20'};
+    const resolved = resolveSettings({flags: {port: '22000', drainTimeout: '5'}, env, store});
     assert.deepEqual(resolved.values, {
       port: 22000,
       host: '127.0.0.3',
@@ -64,6 +65,7 @@ describe('resolveSettings', () => {
       ingressClass: 'dubbo',
       source: 'ingress',
       logLevel: 'warn',
+      drainTimeout: 5,
     });
     assert.deepEqual(resolved.origins, {
       port: 'flag',
@@ -72,6 +74,7 @@ describe('resolveSettings', () => {
       ingressClass: 'default',
       source: 'file',
       logLevel: 'file',
+      drainTimeout: 'flag',
     });
   });
 
@@ -83,10 +86,20 @@ describe('resolveSettings', () => {
       DUBBO_TUNNEL_INGRESS_CLASS: 'rpc',
       DUBBO_TUNNEL_SOURCE: 'service',
       DUBBO_TUNNEL_LOG_LEVEL: 'debug',
+      DUBBO_TUNNEL_DRAIN_TIMEOUT: '0',
     };
     const resolved = resolveSettings({env, store});
-    assert.deepEqual(resolved.values, {port: 1, host: '::1', attachmentKey: 'k', ingressClass: 'rpc', source: 'service', logLevel: 'debug'});
+    assert.deepEqual(resolved.values, {port: 1, host: '::1', attachmentKey: 'k', ingressClass: 'rpc', source: 'service', logLevel: 'debug', drainTimeout: 0});
     assert.ok(Object.values(resolved.origins).every((origin) => origin === 'env'));
+  });
+
+  it('drainTimeout (--drain-timeout) is whole seconds from 0 to an hour; anything else names the key, the origin and the range', () => {
+    assert.equal(resolveSettings({flags: {drainTimeout: '3600'}, env: {}, store}).values.drainTimeout, 3600);
+    for (const bad of ['-1', '1.5', '3601', 'ten']) {
+      assert.throws(() => resolveSettings({flags: {drainTimeout: bad}, env: {}, store}),
+        configError(new RegExp(`Invalid drainTimeout '${bad.replace('.', '\\.')}' from --drain-timeout: expected a whole number of seconds from 0 to 3600`)));
+    }
+    assert.throws(() => resolveSettings({env: {DUBBO_TUNNEL_DRAIN_TIMEOUT: 'soon'}, store}), configError(/Invalid drainTimeout 'soon' from DUBBO_TUNNEL_DRAIN_TIMEOUT/));
   });
 
   it('treats an empty environment variable and an undefined flag as not set', () => {

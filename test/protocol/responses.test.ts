@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import hessian from 'hessian.js';
 import {readHeader} from '../../src/protocol/header.js';
 import {encodeHessian2String, hessian2StringLength} from '../../src/protocol/hessian-string.js';
-import {classifyEvent, encodeErrorResponse, encodeHeartbeatRequest, encodeHeartbeatResponse, nullBytesOf} from '../../src/protocol/responses.js';
+import {READONLY_EVENT_ID, classifyEvent, encodeErrorResponse, encodeHeartbeatRequest, encodeHeartbeatResponse, encodeReadonlyEvent as encodeOwnReadonlyEvent, nullBytesOf} from '../../src/protocol/responses.js';
 import {decodeResponse, encodeHeartbeatRequest as wireHeartbeat, encodeReadonlyEvent, parseFrame} from '../support/dubbo-wire.js';
 import {hex} from './fixtures.js';
 
@@ -140,5 +140,23 @@ describe('classifyEvent', () => {
     assert.equal(kind(hex('da bb e8 00 00 00 00 00 00 00 00 01 00 00 00 02 01 02')), 'heartbeat'); // kryo two-way event
     assert.equal(kind(hex('da bb a2 00 00 00 00 00 00 00 00 01 00 00 00 02 01 48')), 'other'); // one-way "H"
     assert.equal(kind(hex('da bb a2 00 00 00 00 00 00 00 00 01 00 00 00 01 4e')), 'heartbeat'); // one-way but null body
+  });
+});
+
+describe('encodeReadonlyEvent (what the listener sends each Dubbo consumer when it stops)', () => {
+  it('is the frame a Dubbo provider sends on a graceful shutdown: one-way event 0xa2, status 0, body hessian2 "R"', () => {
+    assert.deepEqual(encodeOwnReadonlyEvent(), hex('da bb a2 00 ff ff ff ff ff ff ff ff 00 00 00 02 01 52'));
+    const header = readHeader(encodeOwnReadonlyEvent());
+    assert.equal(header.isRequest && header.event && !header.twoWay, true);
+    assert.equal(classifyEvent(header, encodeOwnReadonlyEvent().subarray(16)), 'readonly');
+    assert.equal(readBack(encodeOwnReadonlyEvent().subarray(16)), 'R');
+  });
+
+  it('matches the test peers\' READONLY but for the id, which no consumer call ever has (-1)', () => {
+    const theirs = encodeReadonlyEvent(5n);
+    const ours = encodeOwnReadonlyEvent();
+    assert.deepEqual(ours.subarray(0, 4), theirs.subarray(0, 4));
+    assert.deepEqual(ours.subarray(12), theirs.subarray(12));
+    assert.equal(READONLY_EVENT_ID, -1n);
   });
 });

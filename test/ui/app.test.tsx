@@ -166,6 +166,25 @@ describe('App (picker → dashboard → stop)', () => {
     assert.deepEqual(calls.exit, [QUIT]);
   });
 
+  it('a second q or ctrl-c while stopping stops at once: stopNow() once, and the screen says so', async () => {
+    const {view, calls, session} = setup({preselected: ['user-rpc'], skipPicker: true});
+    await waitForText(view, 'listening');
+    const running = session();
+    assert.ok(running);
+    await press(view, 'q');
+    await waitForText(view, 'stopping…');
+    assert.equal(running.stopNowCalls, 0, 'the first q waits for the answers');
+    await press(view, 'q');
+    const frame = await waitForText(view, 'stopping… at once');
+    assert.match(frame, /stopping… at once: calls in flight get DT_ERR_STOPPED_BEFORE_ANSWER/);
+    await press(view, KEY.ctrlC);
+    assert.equal(running.stopNowCalls, 1, 'stopNow() once');
+    assert.equal(running.stopCalls, 1, 'stop() once');
+    running.finishStop();
+    await waitForFrame(view, () => calls.exit.length > 0, 'exit');
+    assert.deepEqual(calls.exit, [QUIT]);
+  });
+
   it('q while start() is still running stops the session as soon as it exists', async () => {
     let release: (session: FakeSession) => void = () => {};
     const started = new FakeSession(['user-rpc']);

@@ -137,6 +137,27 @@ describe('Dashboard', () => {
     assert.deepEqual(calls, {quit: 0, pick: 0});
   });
 
+  it('while a stop waits for answers it shows how many and how not to wait, then how the wait ended', async () => {
+    const {bus, view, calls} = setup({stopping: true, status: {text: 'stopping… closing tunnels', tone: 'info'}});
+    bus.emit('draining', {inFlight: 16, timeoutMs: 10_000});
+    let frame = await waitForText(view, 'draining 16 calls');
+    assert.match(frame, /stopping… draining 16 calls \(at most 10 s\) · q or ctrl-c again: stop at once/);
+    bus.emit('draining', {inFlight: 1, timeoutMs: 10_000});
+    frame = await waitForText(view, 'draining 1 call ');
+    bus.emit('drained', {cause: 'timeout', givenUp: 1, timeoutMs: 10_000});
+    frame = await waitForText(view, 'got no answer');
+    assert.match(frame, /stopping… 1 call got no answer within 10 s: answered DT_ERR_STOPPED_BEFORE_ANSWER$/m);
+    await press(view, 'q');
+    assert.deepEqual(calls, {quit: 0, pick: 0}, 'a second q is the owner\'s (App), not the dashboard\'s');
+  });
+
+  it('once the stop no longer waits, the owner\'s status is shown instead of the drain', async () => {
+    const {bus, view} = setup({stopping: 'at-once', status: {text: 'stopping… at once: calls in flight get DT_ERR_STOPPED_BEFORE_ANSWER', tone: 'info'}});
+    bus.emit('draining', {inFlight: 3, timeoutMs: 10_000});
+    const frame = await waitForText(view, 'stopping… at once');
+    assert.doesNotMatch(frame, /draining 3 calls/);
+  });
+
   it('fits 60 columns: rows are truncated or lose optional columns, never wrapped', async () => {
     const {bus, view} = setup({}, ['a-rather-long-application-name-rpc', 'order-rpc']);
     bus.emit('backend-state-changed', {application: 'a-rather-long-application-name-rpc', state: 'no-ready-pods', detail: 'deployment scaled to zero replicas in namespace default; scale it up', pod: 'a-rather-long-application-name-rpc-5f7c9d8b6-x2x9z'});

@@ -8,6 +8,7 @@ export class FakeSession implements AppSession {
   readonly addresses = ['127.0.0.1:20880'] as const;
   readonly port = 20880;
   stopCalls = 0;
+  stopNowCalls = 0;
   readonly setSelectionCalls: string[][] = [];
   #selection: string[];
   #release: () => void = () => {};
@@ -36,6 +37,10 @@ export class FakeSession implements AppSession {
   stop(): Promise<void> {
     this.stopCalls++;
     return this.#stopped;
+  }
+
+  stopNow(): void {
+    this.stopNowCalls++;
   }
 
   finishStop(): void {

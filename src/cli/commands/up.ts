@@ -30,6 +30,7 @@ export const OPTIONS = {
   'attachment-key': {type: 'string', value: 'key', description: 'attachment that names the target application (default target-application)'},
   'max-payload': {type: 'string', value: 'bytes', description: 'largest frame body accepted, like Dubbo\'s payload (default 8388608)'},
   'idle-timeout': {type: 'string', value: 'seconds', description: 'close a consumer connection that sent nothing (not even a heartbeat) for this long and is owed no answer (default 300; 0 = never)'},
+  'drain-timeout': {type: 'string', value: 'seconds', description: 'on a stop (q, Ctrl-C, SIGTERM, SIGHUP), tell consumers (READONLY, GOAWAY) and wait this long for the answers of calls in flight; later ones get DT_ERR_STOPPED_BEFORE_ANSWER (default 10, like a Dubbo provider; 0 = do not wait)'},
   'streams-per-pod': {type: 'string', value: 'n', description: 'Dubbo streams to one pod (or --backend address), shared by every consumer; a second one opens while one has 128 requests in flight (default 2)'},
   'log-level': {type: 'string', value: 'level', description: 'debug | info | warn | error (default info; debug prints every request)'},
   'json': {type: 'boolean', description: 'print JSON lines instead of text (implies --no-ui)'},
@@ -51,6 +52,8 @@ export interface UpOptions {
   idleTimeoutMs: number;
   /** Most Dubbo streams to one pod or address (--streams-per-pod). */
   streamsPerPod: number;
+  /** How long a stop waits for the answers in flight (--drain-timeout). */
+  drainTimeoutMs: number;
   /** What is wrong with the config file (ignored parts), to print before starting. */
   settingsWarnings: readonly DubboTunnelError[];
   logLevel: LogLevel;
@@ -70,7 +73,7 @@ export interface UpOptions {
   choice: {kind: 'all'} | {kind: 'select'; applications: string[]} | {kind: 'last'} | undefined;
 }
 
-/** Parses flags; settings (port, host, attachment key, ingress class, source, log level) go through the one resolver. */
+/** Parses flags; settings (port, host, attachment key, ingress class, source, log level, drain timeout) go through the one resolver. */
 export function parseUpOptions(args: string[], env: NodeJS.ProcessEnv = process.env, store?: SettingsStore): UpOptions {
   const {values, positionals} = parseCommandArgs('up', args, OPTIONS);
   if (positionals.length > 0) {
@@ -125,6 +128,7 @@ export function parseUpOptions(args: string[], env: NodeJS.ProcessEnv = process.
       ingressClass: values['ingress-class'],
       source: values.source,
       logLevel: values['log-level'],
+      drainTimeout: values['drain-timeout'],
     },
     env,
     ...(store ? {store} : {}),
@@ -143,6 +147,7 @@ export function parseUpOptions(args: string[], env: NodeJS.ProcessEnv = process.
     maxPayload: values['max-payload'] === undefined ? DEFAULT_PAYLOAD : parsePositiveInt(values['max-payload'], '--max-payload'),
     idleTimeoutMs: values['idle-timeout'] === undefined ? DEFAULT_IDLE_TIMEOUT_MS : parseSeconds(values['idle-timeout'], '--idle-timeout') * 1000,
     streamsPerPod: values['streams-per-pod'] === undefined ? DEFAULT_STREAMS_PER_POD : parsePositiveInt(values['streams-per-pod'], '--streams-per-pod'),
+    drainTimeoutMs: settings.drainTimeout * 1000,
     settingsWarnings: resolved.warnings,
     logLevel: settings.logLevel,
     json: values.json ?? false,
@@ -181,6 +186,7 @@ export function sessionRunOptions(options: UpOptions, context: CliContext, store
       maxBodyLength: options.maxPayload,
       idleTimeoutMs: options.idleTimeoutMs,
       streamsPerPod: options.streamsPerPod,
+      drainTimeoutMs: options.drainTimeoutMs,
     },
     interfaces: options.routes,
     attachmentKey: options.attachmentKey,

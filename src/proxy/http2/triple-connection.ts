@@ -9,6 +9,7 @@ import {describeTarget} from '../../protocol/header.js';
 import type {RouteView} from '../../router/route-table.js';
 import {resolveRoute} from '../../router/resolve.js';
 import type {RoutingInput} from '../../router/resolve.js';
+import {whyNotAnswered} from '../drain.js';
 import {TripleCall} from './triple-call.js';
 import {CONNECTION_WINDOW, STREAM_WINDOW} from './triple-upstreams.js';
 import type {TripleUpstreams} from './triple-upstreams.js';
@@ -118,23 +119,28 @@ export class TripleConnection {
   }
 
   /**
-   * Graceful stop: GOAWAY (no new streams), the open ones may finish for `timeoutMs`, the rest end
-   * with UNAVAILABLE.
+   * Graceful stop: GOAWAY (no new streams), the open ones may finish for `timeoutMs` (or until
+   * `cutShort` aborts), the rest end with UNAVAILABLE and DT_ERR_STOPPED_BEFORE_ANSWER.
    */
-  async shutdown(timeoutMs: number): Promise<void> {
+  async shutdown(timeoutMs: number, cutShort?: AbortSignal): Promise<void> {
     if (this.#closed) return;
     this.#shuttingDown = true;
     this.#session?.close();
-    if (this.#calls.size > 0) {
+    if (this.#calls.size > 0 && cutShort?.aborted !== true) {
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, timeoutMs);
-        this.#idleWaiter = () => {
+        const done = (): void => {
           clearTimeout(timer);
+          cutShort?.removeEventListener('abort', done);
+          this.#idleWaiter = undefined;
           resolve();
         };
+        const timer = setTimeout(done, timeoutMs);
+        cutShort?.addEventListener('abort', done, {once: true});
+        this.#idleWaiter = done;
       });
     }
-    for (const call of [...this.#calls]) call.answer(GRPC_STATUS.UNAVAILABLE, 'DT_ERR_SHUTTING_DOWN', `shutting down; ${call.target} got no complete answer`);
+    const why = whyNotAnswered(timeoutMs, cutShort);
+    for (const call of [...this.#calls]) call.answer(GRPC_STATUS.UNAVAILABLE, 'DT_ERR_STOPPED_BEFORE_ANSWER', `${why}; ${call.target} got no complete answer (it may or may not have run on the provider)`);
     await new Promise<void>((resolve) => {
       if (this.#closed) {
         resolve();

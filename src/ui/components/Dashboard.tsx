@@ -17,8 +17,11 @@ export interface DashboardProps {
   attachmentKey: string;
   /** Shown as a banner: `stopping…`, `applying…`, or an error from changing the selection. */
   status?: {text: string; tone: 'info' | 'error'} | undefined;
-  /** Keys are ignored while stopping (q must call stop once). */
-  stopping: boolean;
+  /**
+   * Keys are ignored while stopping (q must call stop once; a second q is the owner's). `at-once`:
+   * the stop no longer waits, and the owner's status says so instead of what it waited for.
+   */
+  stopping: boolean | 'at-once';
   onQuit: () => void;
   onPick: () => void;
 }
@@ -166,8 +169,12 @@ function tableWindow(heights: readonly number[], offset: number, budget: number)
  */
 export function Dashboard({title, store, attachmentKey, status: given, stopping, onQuit, onPick}: DashboardProps) {
   const snapshot = useStats(store);
-  // A session that routes nothing yet says what it waits for where the status goes.
-  const status = given ?? (snapshot.awaiting === undefined ? undefined : {text: snapshot.awaiting, tone: 'info' as const});
+  // A stop that waits for answers says how many, and how not to wait; a session that routes
+  // nothing yet says what it waits for. Both where the status goes.
+  const drain = stopping === true ? snapshot.drain : undefined;
+  const status = drain !== undefined
+    ? {text: `stopping… ${drain.text}${drain.ended ? '' : ' · q or ctrl-c again: stop at once'}`, tone: 'info' as const}
+    : given ?? (snapshot.awaiting === undefined ? undefined : {text: snapshot.awaiting, tone: 'info' as const});
   const now = useNow(1000);
   const {columns, rows} = useTerminalSize();
   const [showLog, setShowLog] = useState(true);
@@ -178,7 +185,7 @@ export function Dashboard({title, store, attachmentKey, status: given, stopping,
   const page = useRef(1);
 
   useKeys((input, key) => {
-    if (stopping) return;
+    if (stopping !== false) return;
     if (input === 'q' || (key.ctrl && input === 'c')) onQuit();
     else if (input === 'p') onPick();
     else if (input === 'l') {
@@ -204,7 +211,7 @@ export function Dashboard({title, store, attachmentKey, status: given, stopping,
   // header, totals, footer; the log's gap and title; help and status when shown.
   // The services view takes the log's place (and its lines).
   const showPanel = showLog || showServices;
-  const chrome = 7 + (showPanel ? 2 : 0) + (showHelp ? HELP.length + 2 : 0) + (status === undefined ? 0 : 1) + (stopping ? -1 : 0);
+  const chrome = 7 + (showPanel ? 2 : 0) + (showHelp ? HELP.length + 2 : 0) + (status === undefined ? 0 : 1) + (stopping === false ? 0 : -1);
   // One line short of the screen (see above).
   const budget = rows - 1 - chrome;
   const heights = snapshot.applications.map((row) => (detailRows.includes(row) ? 2 : 1));
@@ -285,7 +292,7 @@ export function Dashboard({title, store, attachmentKey, status: given, stopping,
       {status === undefined ? null : (
         <Text color={status.tone === 'error' ? 'red' : 'yellow'} wrap="truncate-end">{status.text}</Text>
       )}
-      {stopping ? null : (
+      {stopping !== false ? null : (
         <Text dimColor wrap="truncate-end">
           {scrolling ? `↑↓ PgUp/PgDn rows ${shown.first + 1}–${shown.first + shown.count} of ${snapshot.applications.length} · ` : ''}
           q quit · p applications · l {showLog && !showServices ? 'hide' : 'show'} log · s {showServices ? 'hide' : 'show'} services · ? help
