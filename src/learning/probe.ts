@@ -89,7 +89,7 @@ export async function probeExports(backend: Backend, options: ProbeOptions = {})
     if (tripleAnswer !== undefined) {
       const triple = await tripleAnswer;
       if (triple.keys !== undefined && triple.keys.length > 0 && triple.via !== undefined) {
-        return {keys: triple.keys, via: triple.via, providerApplication: providerApplication ?? triple.providerApplication, misses};
+        return {keys: triple.keys, via: triple.via, providerApplication: providerApplication ?? triple.providerApplication, misses: [...misses, ...triple.misses]};
       }
       misses.push(...triple.misses);
     }

@@ -63,17 +63,18 @@ export async function probeTriplePort(port: BackendPort, application: string, op
 
 /**
  * getMetadataInfos() with tri-service-group = the application name and version 1.0.0, the key the
- * provider exported it under. A provider named otherwise answers UNIMPLEMENTED "Service not found";
- * then without group and version: Triple providers also register each service under its bare
- * interface name (TripleProtocol.export, RESOLVE_FALLBACK_TO_DEFAULT, on by default).
+ * provider exported it under. A provider whose application is named otherwise answers all the same:
+ * its path resolver falls back to the bare interface name (TripleServerStream.getInvoker,
+ * RESOLVE_FALLBACK_TO_DEFAULT, on by default), and the MetadataInfo names the real application.
  */
 async function askMetadataService(session: ClientHttp2Session, application: string, options: {timeoutMs: number; consumerApplication: string}): Promise<{keys?: string[]; application?: string; miss: string}> {
-  const call = async (group: string | undefined): Promise<TripleMetadataAnswer> => {
+  const call = async (): Promise<TripleMetadataAnswer> => {
     const answer = await unary(session, {
       path: `/${METADATA_SERVICE}/getMetadataInfos`,
       contentType: TRIPLE_CONTENT_TYPE,
       headers: {
-        ...(group === undefined ? {} : {'tri-service-version': METADATA_SERVICE_VERSION, 'tri-service-group': group}),
+        'tri-service-version': METADATA_SERVICE_VERSION,
+        'tri-service-group': application,
         'tri-consumer-appname': options.consumerApplication,
       },
       message: encodeTripleMetadataRequest('getMetadataInfos'),
@@ -85,8 +86,7 @@ async function askMetadataService(session: ClientHttp2Session, application: stri
     if (first === undefined) return {kind: 'failed', message: 'an OK answer without a message'};
     return decodeTripleMetadataAnswer('getMetadataInfos', first);
   };
-  let answer = await call(application);
-  if (answer.kind === 'failed' && answer.code === GRPC_STATUS.UNIMPLEMENTED) answer = await call(undefined);
+  const answer = await call();
   switch (answer.kind) {
     case 'services':
       return answer.keys.length > 0
