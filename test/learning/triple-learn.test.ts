@@ -4,7 +4,10 @@
 // no application, routed by what was learned. Also: a tri:// backend keeps its qos:// address, and a
 // session of Triple-only applications tells consumers a tri:// address.
 import assert from 'node:assert/strict';
+import {mkdtempSync, readFileSync, rmSync} from 'node:fs';
 import http2 from 'node:http2';
+import {tmpdir} from 'node:os';
+import path from 'node:path';
 import {PassThrough} from 'node:stream';
 import {after, describe, test} from 'node:test';
 import hessian from 'hessian.js';
@@ -16,11 +19,13 @@ import {StaticBackend} from '../../src/proxy/static-backend.js';
 import {TunnelServer} from '../../src/proxy/tunnel-server.js';
 import {attachLineReporter} from '../../src/reporters/line-reporter.js';
 import {RoutePublisher} from '../../src/session/publisher.js';
+import {startLearning} from '../../src/session/learning.js';
 import {StaticSource} from '../../src/session/static-source.js';
 import {fixturesMissing} from '../support/discovery-fixtures.js';
 import {startDiscoveryProvider} from '../support/discovery-providers.js';
 import {GrpcProvider, ORDER_SERVICE, USER_SERVICE, grpc} from '../support/grpc-peers.js';
 import {startTripleMetadataProvider} from '../support/triple-metadata-provider.js';
+import {waitFor} from '../support/wait.js';
 
 const closers: (() => Promise<void>)[] = [];
 after(async () => {
@@ -198,6 +203,31 @@ describe('Triple consumers without --route', {skip: fixturesMissing}, () => {
     } finally {
       publisher.close();
       await server.close();
+    }
+  });
+});
+
+describe('the resolve file for Triple-only applications', {skip: fixturesMissing}, () => {
+  test('their interfaces are written as tri:// lines, the others stay dubbo://', async () => {
+    const user = await tripleProvider('user-rpc', 'user', 'zk');
+    const dir = mkdtempSync(path.join(tmpdir(), 'dt-triple-resolve-'));
+    closers.push(() => Promise.resolve(rmSync(dir, {recursive: true, force: true})));
+    const file = path.join(dir, 'dubbo-resolve.properties');
+    const events = new TunnelEventBus();
+    const learning = startLearning({events, noLearn: false, resolveFile: file});
+    const publisher = new RoutePublisher({events, kinds: ['local'], interfaces: [['com.example.Mapped', 'pay-rpc']], choice: 'all', learner: learning.learner});
+    try {
+      publisher.report(0, [tripleOnly('user-rpc', user.port), new StaticBackend('pay-rpc', '127.0.0.1', 1)].map((backend) => ({backend, where: undefined})));
+      learning.listening('::', 20992, publisher.routes);
+      await waitFor(() => readFileSync(file, 'utf8').includes('demo.UserService='), {message: 'the learned interface'});
+      const lines = readFileSync(file, 'utf8').split('\n').filter((line) => line !== '' && !line.startsWith('#'));
+      assert.deepEqual(lines, [
+        'com.example.Mapped=dubbo://localhost:20992?serialization=hessian2&prefer.serialization=hessian2',
+        'demo.UserService=tri://localhost:20992',
+      ]);
+    } finally {
+      publisher.close();
+      learning.stop();
     }
   });
 });
