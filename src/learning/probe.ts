@@ -73,17 +73,19 @@ export async function probeExports(backend: Backend, options: ProbeOptions = {})
   const qosPort = backend.qos;
   const qosAnswer = qosPort === undefined ? undefined : othersMayStart.then(() => others.signal.aborted ? cancelled
     : exchange(() => qosPort.connect(others.signal), (stream) => requestQosLs(stream, '127.0.0.1'), timeoutMs, others.signal));
-  const telnetAnswer = othersMayStart.then(() => others.signal.aborted ? cancelled
+  // An application with only a Triple port is not asked anything on the Dubbo port it does not have.
+  const dubboPort = backend.tripleOnly !== true;
+  const telnetAnswer = !dubboPort ? undefined : othersMayStart.then(() => others.signal.aborted ? cancelled
     : exchange(() => backend.connect(others.signal), (stream) => readAnswer(stream, TELNET_LS_COMMAND, new TelnetLsReader()), timeoutMs, others.signal));
   const triplePort = backend.triple;
   const tripleAnswer = triplePort === undefined ? undefined : othersMayStart.then((): Promise<TripleProbeOutcome> => others.signal.aborted ? Promise.resolve({misses: ['Triple: cancelled']})
     : probeTriplePort(triplePort, backend.application, {timeoutMs, signal: others.signal, consumerApplication: PROBE_APPLICATION}));
   try {
-    const metadata = await askMetadataService(backend, timeoutMs, options.signal);
+    const metadata: MetadataOutcome = dubboPort ? await askMetadataService(backend, timeoutMs, options.signal) : {miss: ''};
     const providerApplication = metadata.providerApplication;
     if (metadata.keys && metadata.keys.length > 0) return {keys: metadata.keys, via: 'metadata-service', providerApplication, misses};
     startOthers();
-    misses.push(`MetadataService: ${metadata.miss}`);
+    if (dubboPort) misses.push(`MetadataService: ${metadata.miss}`);
     const fallback = metadata.notFoundKeys;
 
     if (tripleAnswer !== undefined) {
@@ -102,9 +104,11 @@ export async function probeExports(backend: Backend, options: ProbeOptions = {})
       misses.push(`QoS /ls: not reachable for this backend (give its address: --backend ${backend.application}=qos://<host>:<port>)`);
     }
 
-    const telnet = await telnetAnswer;
-    if (telnet.kind === 'listing' && telnet.keys.length > 0) return {keys: telnet.keys.sort(), via: 'telnet', providerApplication, misses};
-    misses.push(`telnet ls: ${telnet.kind === 'listing' ? 'no services listed' : telnet.message}`);
+    if (telnetAnswer !== undefined) {
+      const telnet = await telnetAnswer;
+      if (telnet.kind === 'listing' && telnet.keys.length > 0) return {keys: telnet.keys.sort(), via: 'telnet', providerApplication, misses};
+      misses.push(`telnet ls: ${telnet.kind === 'listing' ? 'no services listed' : telnet.message}`);
+    }
 
     if (fallback && fallback.length > 0) return {keys: [...fallback].sort(), via: 'not-found-list', providerApplication, misses};
     return {keys: [], via: undefined, providerApplication, misses};

@@ -142,8 +142,16 @@ async function askReflection(session: ClientHttp2Session, timeoutMs: number): Pr
 
 function openSession(port: BackendPort, timeoutMs: number, signal: AbortSignal | undefined): Promise<ClientHttp2Session> {
   return new Promise<ClientHttp2Session>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`connecting took over ${timeoutMs} ms`)), timeoutMs);
+    let expired = false;
+    const timer = setTimeout(() => {
+      expired = true;
+      reject(new Error(`connecting took over ${timeoutMs} ms`));
+    }, timeoutMs);
     port.connect(signal).then(({stream}) => {
+      if (expired) {
+        stream.destroy();
+        return;
+      }
       // The backend stream is the connection: node speaks HTTP/2 (prior knowledge, cleartext) on it.
       const session = http2.connect('http://localhost', {createConnection: () => stream});
       session.on('error', () => undefined);
