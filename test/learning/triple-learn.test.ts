@@ -64,7 +64,9 @@ describe('probeExports on a Triple-only application', {skip: fixturesMissing}, (
     assert.equal(result.providerApplication, 'user-rpc');
     assert.deepEqual(p.asked, ['org.apache.dubbo.metadata.MetadataService/getMetadataInfos:users']);
   });
+});
 
+describe('probeExports on a gRPC server (the Triple port of a non-Dubbo application)', () => {
   test('a gRPC server: server reflection list_services, its own plumbing left out', async () => {
     const p = await grpcProvider('echo-rpc', true);
     const result = await probeExports(tripleOnly('echo-rpc', p.port), {timeoutMs: 2000});
