@@ -23,8 +23,9 @@ export const LAYERS = {
   router: {mayImport: ['core', 'protocol'], bannedPackages: [...SOCKETS, ...RENDERING, ...KUBERNETES, ...SETTINGS_STORE]},
   proxy: {mayImport: ['core', 'protocol', 'router'], bannedPackages: [...RENDERING, ...KUBERNETES, ...SETTINGS_STORE]},
   // Learning what providers export: pure codecs plus a prober that talks only through Backend streams.
-  // node:http is allowed only to read QoS `/ls` over such a stream (http.request's createConnection).
-  learning: {mayImport: ['core', 'protocol', 'router'], bannedPackages: [...SOCKETS.filter((name) => name !== 'node:http'), ...RENDERING, ...KUBERNETES, ...SETTINGS_STORE]},
+  // node:http and node:http2 are allowed only to speak over such a stream (createConnection): QoS
+  // `/ls`, and MetadataService over Triple or gRPC reflection on an application's Triple port.
+  learning: {mayImport: ['core', 'protocol', 'router'], bannedPackages: [...SOCKETS.filter((name) => name !== 'node:http' && name !== 'node:http2'), ...RENDERING, ...KUBERNETES, ...SETTINGS_STORE]},
   kube: {mayImport: ['core', 'router'], bannedPackages: [...RENDERING, ...SETTINGS_STORE]},
   client: {mayImport: ['core', 'protocol'], bannedPackages: [...RENDERING, ...KUBERNETES, ...SETTINGS_STORE]},
   config: {mayImport: ['core'], bannedPackages: [...SOCKETS, ...RENDERING, ...KUBERNETES]},

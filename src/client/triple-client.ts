@@ -1,13 +1,30 @@
 /**
- * `dubbo-tunnel call --triple`: one unary Triple call over HTTP/2 (prior knowledge, cleartext) to
- * the local port, the way a Dubbo 3 JSON client calls a non-IDL interface: `POST /<interface>/<method>`,
- * `content-type: application/grpc+json`, the arguments as one JSON array message.
+ * `dubbo-tunnel call --triple`: one unary Triple (gRPC) call over HTTP/2 (prior knowledge,
+ * cleartext) to the local port. By default the way a Dubbo 3 JSON client calls a non-IDL
+ * interface: `POST /<interface>/<method>`, `content-type: application/grpc+json`, the arguments as
+ * one JSON array message. With a protobuf method (protobuf-schema.ts) the request is that message,
+ * encoded from the JSON argument, and the answer is decoded back to JSON.
  */
 import http2 from 'node:http2';
-import type {IncomingHttpHeaders} from 'node:http2';
+import type {IncomingHttpHeaders, OutgoingHttpHeaders} from 'node:http2';
 import {GRPC_STATUS, GrpcMessageReader, decodeGrpcMessage, encodeGrpcMessageFrame, grpcStatusName} from '../protocol/grpc.js';
 
 const MAX_MESSAGE = 64 * 1024 * 1024;
+
+/** How the request message is written and the answer read; JSON_CODEC unless a schema says otherwise. */
+export interface TripleCodec {
+  readonly contentType: string;
+  encode(args: readonly unknown[]): Buffer;
+  /** Throws when the bytes are not an answer of this codec. */
+  decode(message: Buffer): unknown;
+}
+
+/** Dubbo 3's JSON serialization for interfaces without IDL: all arguments as one JSON array. */
+export const JSON_CODEC: TripleCodec = {
+  contentType: 'application/grpc+json',
+  encode: (args) => Buffer.from(JSON.stringify(args), 'utf8'),
+  decode: (message) => JSON.parse(message.toString('utf8')) as unknown,
+};
 
 export interface TripleCallOptions {
   host: string;
@@ -23,6 +40,8 @@ export interface TripleCallOptions {
   version?: string;
   group?: string;
   attachments?: Record<string, string>;
+  /** Default: JSON_CODEC. */
+  codec?: TripleCodec;
 }
 
 export type TripleCallResult =
@@ -30,11 +49,29 @@ export type TripleCallResult =
   | {kind: 'status'; code: number; statusName: string; message: string}
   | {kind: 'connect-failed' | 'closed' | 'timeout' | 'bad-response'; message: string; code?: string};
 
-export function callTriple(options: TripleCallOptions): Promise<TripleCallResult> {
+/** What one gRPC exchange gave: the status and every message, or why there was no status. */
+export type GrpcExchangeResult =
+  | {kind: 'answered'; code: number; message: string; messages: Buffer[]}
+  | {kind: 'connect-failed' | 'closed' | 'timeout' | 'bad-response'; message: string; code?: string};
+
+export interface GrpcExchange {
+  host: string;
+  port: number;
+  path: string;
+  contentType: string;
+  /** Sent after the pseudo-headers, content type, `te` and `grpc-timeout`. */
+  headers: OutgoingHttpHeaders;
+  /** The request messages (without the 5-byte prefix); the stream is half-closed after the last. */
+  messages: readonly Buffer[];
+  timeoutMs: number;
+}
+
+/** Opens a session, sends `messages` on one stream and collects the answer; the session is closed after. */
+export function grpcExchange(call: GrpcExchange): Promise<GrpcExchangeResult> {
   return new Promise((resolve) => {
     let settled = false;
-    const session = http2.connect(`http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port}`);
-    const done = (result: TripleCallResult) => {
+    const session = http2.connect(`http://${call.host.includes(':') ? `[${call.host}]` : call.host}:${call.port}`);
+    const done = (result: GrpcExchangeResult) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
@@ -42,25 +79,21 @@ export function callTriple(options: TripleCallOptions): Promise<TripleCallResult
       session.destroy();
       resolve(result);
     };
-    const timer = setTimeout(() => done({kind: 'timeout', message: `no answer within ${options.timeoutMs} ms`}), options.timeoutMs);
+    const timer = setTimeout(() => done({kind: 'timeout', message: `no answer within ${call.timeoutMs} ms`}), call.timeoutMs);
     session.on('error', (error: NodeJS.ErrnoException) => {
-      const where = `${options.host}:${options.port}`;
+      const where = `${call.host}:${call.port}`;
       done(error.code === 'ECONNREFUSED'
         ? {kind: 'connect-failed', code: error.code, message: `cannot connect to ${where}: connection refused`}
         : {kind: 'closed', message: `connection to ${where} failed: ${error.message}`});
     });
-    const headers: http2.OutgoingHttpHeaders = {
+    const stream = session.request({
       ':method': 'POST',
-      ':path': `/${options.service}/${options.method}`,
-      'content-type': 'application/grpc+json',
+      ':path': call.path,
+      'content-type': call.contentType,
       'te': 'trailers',
-      'grpc-timeout': `${Math.max(1, Math.floor(options.timeoutMs))}m`,
-      ...options.attachments,
-      ...(options.application === undefined ? {} : {[options.attachmentKey]: options.application}),
-      ...(options.version === undefined ? {} : {'tri-service-version': options.version}),
-      ...(options.group === undefined ? {} : {'tri-service-group': options.group}),
-    };
-    const stream = session.request(headers);
+      'grpc-timeout': `${Math.max(1, Math.floor(call.timeoutMs))}m`,
+      ...call.headers,
+    });
     const reader = new GrpcMessageReader(MAX_MESSAGE);
     const messages: Buffer[] = [];
     let statusHeaders: IncomingHttpHeaders | undefined;
@@ -84,18 +117,44 @@ export function callTriple(options: TripleCallOptions): Promise<TripleCallResult
         done({kind: 'closed', message: `the stream ended without a gRPC status (HTTP/2 code ${stream.rstCode ?? '?'})`});
         return;
       }
-      const code = Number(status);
-      if (code !== GRPC_STATUS.OK) {
-        const text = statusHeaders?.['grpc-message'];
-        done({kind: 'status', code, statusName: grpcStatusName(code), message: decodeGrpcMessage(typeof text === 'string' ? text : '')});
-        return;
-      }
-      try {
-        done({kind: 'value', value: messages.length === 0 ? null : JSON.parse(messages[0]?.toString('utf8') ?? 'null')});
-      } catch {
-        done({kind: 'bad-response', message: 'the answer is not JSON (does the provider serve application/grpc+json?)'});
-      }
+      const text = statusHeaders?.['grpc-message'];
+      done({kind: 'answered', code: Number(status), message: decodeGrpcMessage(typeof text === 'string' ? text : ''), messages});
     });
-    stream.end(encodeGrpcMessageFrame(Buffer.from(JSON.stringify(options.args), 'utf8')));
+    for (const message of call.messages) stream.write(encodeGrpcMessageFrame(message));
+    stream.end();
   });
+}
+
+/** The headers that name the target: the application (when given), version and group, attachments. */
+export function tripleTargetHeaders(options: Pick<TripleCallOptions, 'application' | 'attachmentKey' | 'version' | 'group' | 'attachments'>): OutgoingHttpHeaders {
+  return {
+    ...options.attachments,
+    ...(options.application === undefined ? {} : {[options.attachmentKey]: options.application}),
+    ...(options.version === undefined ? {} : {'tri-service-version': options.version}),
+    ...(options.group === undefined ? {} : {'tri-service-group': options.group}),
+  };
+}
+
+export async function callTriple(options: TripleCallOptions): Promise<TripleCallResult> {
+  const codec = options.codec ?? JSON_CODEC;
+  const result = await grpcExchange({
+    host: options.host,
+    port: options.port,
+    path: `/${options.service}/${options.method}`,
+    contentType: codec.contentType,
+    headers: tripleTargetHeaders(options),
+    messages: [codec.encode(options.args)],
+    timeoutMs: options.timeoutMs,
+  });
+  if (result.kind !== 'answered') return result;
+  if (result.code !== GRPC_STATUS.OK) return {kind: 'status', code: result.code, statusName: grpcStatusName(result.code), message: result.message};
+  const first = result.messages[0];
+  if (first === undefined) return {kind: 'value', value: null};
+  try {
+    return {kind: 'value', value: codec.decode(first)};
+  } catch (error) {
+    return {kind: 'bad-response', message: codec === JSON_CODEC
+      ? 'the answer is not JSON (does the provider serve application/grpc+json? For a protobuf service give --proto <file>)'
+      : `the answer is not a ${codec.contentType} message of the method's type: ${error instanceof Error ? error.message : String(error)}`};
+  }
 }

@@ -24,6 +24,11 @@ export interface Backend extends BackendPort {
    */
   readonly triple?: BackendPort;
   /**
+   * Optional: true when the application has only its Triple port (no Dubbo port), so a session
+   * that routes only such applications tells consumers a `tri://` address, not a `dubbo://` one.
+   */
+  readonly tripleOnly?: boolean;
+  /**
    * Open one new stream to one provider of this application; `pod`, when given and still ready, is
    * the pod it goes to (the router keeps one shared stream per pod), else the backend chooses.
    */

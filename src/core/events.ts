@@ -9,8 +9,12 @@ import {RepeatFolder, foldedSuffix} from './fold.js';
  * Event names are kebab-case past tense.
  */
 export interface TunnelEvents {
-  /** The local Dubbo port is open. `addresses` are `host:port` strings a consumer can use. */
-  'listening': [{addresses: string[]; port: number; allowRemote: boolean}];
+  /**
+   * The local Dubbo port is open. `addresses` are `host:port` strings a consumer can use; `scheme`
+   * is what to put before them: `tri` when every routed application has only a Triple port, else
+   * (or when absent) `dubbo`. The port serves both either way.
+   */
+  'listening': [{addresses: string[]; port: number; allowRemote: boolean; scheme?: 'dubbo' | 'tri'}];
   /** A consumer connected (and passed the local-peer check). */
   'connection-opened': [{connectionId: number; peer: string}];
   /** A consumer connection ended. `reason` is set when we closed it because of bad input. */

@@ -161,6 +161,11 @@ export class KubeBackend implements Backend {
     return `svc ${this.target.namespace}/${this.target.service}:${String(this.target.port)}`;
   }
 
+  /** A Service with a Triple port and no Dubbo port. */
+  get tripleOnly(): boolean {
+    return this.target.servicePort === undefined && this.triple !== undefined;
+  }
+
   /** Streams open right now (for status displays and tests). */
   get openStreams(): number {
     return this.#streams.size;

@@ -88,13 +88,14 @@ export function decodeMetadataAnswer(method: MetadataMethod, frame: Buffer): Met
       return {kind: 'failed', message: `the provider threw or answered with flag ${String(flag)}`};
     }
     const value: unknown = decoder.read(false);
-    return readValue(method, value);
+    return readMetadataValue(method, value);
   } catch (error) {
     return {kind: 'failed', message: `unreadable answer: ${(error as Error).message}`};
   }
 }
 
-function readValue(method: MetadataMethod, value: unknown): MetadataAnswer {
+/** What a decoded MetadataService return value says, whichever protocol carried it (Dubbo or Triple). */
+export function readMetadataValue(method: MetadataMethod, value: unknown): MetadataAnswer {
   switch (method) {
     case 'serviceName':
       return typeof value === 'string' && value !== '' ? {kind: 'name', application: value} : {kind: 'failed', message: 'serviceName() returned no name'};

@@ -3,16 +3,18 @@
  * consumer's): the ways real providers answer, in order of how structured the answer is.
  *
  *  1. MetadataService.getMetadataInfos() on the Dubbo port (3.x with a registry);
- *  2. QoS `GET /ls` (3.x always, 2.7 with a registry), when the backend can reach the QoS port;
- *  3. telnet `ls -l` on the Dubbo port (2.7 providers that enabled it);
- *  4. the status-70 "Not found exported service ... in [keys]" text that step 1 (or a call without a
+ *  2. on the Triple port, when the application has one (triple-probe.ts): MetadataService over
+ *     Triple (a 3.x provider whose only protocol is tri), then gRPC server reflection;
+ *  3. QoS `GET /ls` (3.x always, 2.7 with a registry), when the backend can reach the QoS port;
+ *  4. telnet `ls -l` on the Dubbo port (2.7 providers that enabled it);
+ *  5. the status-70 "Not found exported service ... in [keys]" text that step 1 (or a call without a
  *     group) got back: every version sends it, but it is error text, so it comes last.
  *
  * MetadataService is asked first, alone for a moment (METADATA_HEAD_START_MS): a 3.x provider answers
- * it at once, and is then asked nothing else. Once it has said nothing useful (or is slow), QoS and
- * telnet are asked at the same time, each on its own stream; through port-forwards a way costs a
- * stream to open, so one after another they took seconds. The answers are still taken in the order
- * above, and the ways a better answer made moot are cancelled.
+ * it at once, and is then asked nothing else. Once it has said nothing useful (or is slow), the
+ * Triple port, QoS and telnet are asked at the same time, each on its own stream; through
+ * port-forwards a way costs a stream to open, so one after another they took seconds. The answers
+ * are still taken in the order above, and the ways a better answer made moot are cancelled.
  *
  * Each way has its own time limit; nothing here throws.
  */
@@ -28,6 +30,8 @@ import {requestQosLs} from './qos-ls.js';
 import type {QosHttpAnswer} from './qos-ls.js';
 import {TELNET_LS_COMMAND, TelnetLsReader} from './telnet-ls.js';
 import type {TelnetLsAnswer} from './telnet-ls.js';
+import {probeTriplePort} from './triple-probe.js';
+import type {TripleProbeOutcome} from './triple-probe.js';
 
 /** The `remote.application` our discovery calls announce (providers may log it). */
 export const PROBE_APPLICATION = 'dubbo-tunnel-discovery';
@@ -35,7 +39,7 @@ export const DEFAULT_PROBE_TIMEOUT_MS = 3000;
 /** How long MetadataService is asked alone before QoS and telnet are asked too. */
 export const METADATA_HEAD_START_MS = 250;
 
-export type LearnWay = 'metadata-service' | 'qos' | 'telnet' | 'not-found-list';
+export type LearnWay = 'metadata-service' | 'triple-metadata-service' | 'grpc-reflection' | 'qos' | 'telnet' | 'not-found-list';
 
 export interface ProbeResult {
   /** Service keys, sorted; empty when no way answered. */
@@ -69,15 +73,28 @@ export async function probeExports(backend: Backend, options: ProbeOptions = {})
   const qosPort = backend.qos;
   const qosAnswer = qosPort === undefined ? undefined : othersMayStart.then(() => others.signal.aborted ? cancelled
     : exchange(() => qosPort.connect(others.signal), (stream) => requestQosLs(stream, '127.0.0.1'), timeoutMs, others.signal));
-  const telnetAnswer = othersMayStart.then(() => others.signal.aborted ? cancelled
+  // An application with only a Triple port is not asked anything on the Dubbo port it does not have.
+  const dubboPort = backend.tripleOnly !== true;
+  const telnetAnswer = !dubboPort ? undefined : othersMayStart.then(() => others.signal.aborted ? cancelled
     : exchange(() => backend.connect(others.signal), (stream) => readAnswer(stream, TELNET_LS_COMMAND, new TelnetLsReader()), timeoutMs, others.signal));
+  const triplePort = backend.triple;
+  const tripleAnswer = triplePort === undefined ? undefined : othersMayStart.then((): Promise<TripleProbeOutcome> => others.signal.aborted ? Promise.resolve({misses: ['Triple: cancelled']})
+    : probeTriplePort(triplePort, backend.application, {timeoutMs, signal: others.signal, consumerApplication: PROBE_APPLICATION}));
   try {
-    const metadata = await askMetadataService(backend, timeoutMs, options.signal);
+    const metadata: MetadataOutcome = dubboPort ? await askMetadataService(backend, timeoutMs, options.signal) : {miss: ''};
     const providerApplication = metadata.providerApplication;
     if (metadata.keys && metadata.keys.length > 0) return {keys: metadata.keys, via: 'metadata-service', providerApplication, misses};
     startOthers();
-    misses.push(`MetadataService: ${metadata.miss}`);
+    if (dubboPort) misses.push(`MetadataService: ${metadata.miss}`);
     const fallback = metadata.notFoundKeys;
+
+    if (tripleAnswer !== undefined) {
+      const triple = await tripleAnswer;
+      if (triple.keys !== undefined && triple.keys.length > 0 && triple.via !== undefined) {
+        return {keys: triple.keys, via: triple.via, providerApplication: providerApplication ?? triple.providerApplication, misses: [...misses, ...triple.misses]};
+      }
+      misses.push(...triple.misses);
+    }
 
     if (qosAnswer !== undefined) {
       const qos = await qosAnswer;
@@ -87,9 +104,11 @@ export async function probeExports(backend: Backend, options: ProbeOptions = {})
       misses.push(`QoS /ls: not reachable for this backend (give its address: --backend ${backend.application}=qos://<host>:<port>)`);
     }
 
-    const telnet = await telnetAnswer;
-    if (telnet.kind === 'listing' && telnet.keys.length > 0) return {keys: telnet.keys.sort(), via: 'telnet', providerApplication, misses};
-    misses.push(`telnet ls: ${telnet.kind === 'listing' ? 'no services listed' : telnet.message}`);
+    if (telnetAnswer !== undefined) {
+      const telnet = await telnetAnswer;
+      if (telnet.kind === 'listing' && telnet.keys.length > 0) return {keys: telnet.keys.sort(), via: 'telnet', providerApplication, misses};
+      misses.push(`telnet ls: ${telnet.kind === 'listing' ? 'no services listed' : telnet.message}`);
+    }
 
     if (fallback && fallback.length > 0) return {keys: [...fallback].sort(), via: 'not-found-list', providerApplication, misses};
     return {keys: [], via: undefined, providerApplication, misses};
@@ -113,6 +132,7 @@ export function briefMiss(miss: string): string {
       : /cannot connect/.test(text) ? 'cannot connect'
         : /not reachable for this backend/.test(text) ? 'no address'
           : /not exported/.test(text) ? 'not exported'
+            : /not enabled/.test(text) ? 'not enabled'
             : /metadata is empty/.test(text) ? 'empty'
               : /disabled/i.test(text) ? 'disabled'
                 : /Unsupported command/i.test(text) ? 'not supported'

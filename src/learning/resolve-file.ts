@@ -122,12 +122,14 @@ export class ResolveFile {
    * Rewrites the file for these interfaces: the previous content as it was, then our lines for the
    * interfaces it does not name (nothing happens when the content would not change).
    */
-  write(interfaces: Iterable<string>, address: string): void {
+  /** `triple`: the interfaces whose application has only a Triple port (their lines say `tri://`). */
+  write(interfaces: Iterable<string>, address: string, triple: ReadonlySet<string> = new Set()): void {
     if (this.#closed) return;
     const wanted = [...new Set(interfaces)];
     const block = renderResolveFile(wanted.filter((name) => !this.#userKeys.has(name)), address, this.#owner.pid, {
       keptByUser: wanted.filter((name) => this.#userKeys.has(name)),
       below: this.#previous.length > 0,
+      triple,
     });
     const content = Buffer.concat([this.#previous, Buffer.from(separator(this.#previous), 'latin1'), Buffer.from(block, 'latin1')]);
     if (this.#lastWritten?.equals(content) === true) return;
@@ -158,6 +160,11 @@ export interface BlockPlacement {
   keptByUser?: readonly string[];
   /** The block comes after the user's lines (the header says whose lines are whose). */
   below?: boolean;
+  /**
+   * Interfaces to reach over Triple: their applications have no Dubbo port, so a `dubbo://` line would
+   * only get the "has only a Triple port" answer. A Dubbo 3 consumer reads `tri://` as the protocol.
+   */
+  triple?: ReadonlySet<string>;
 }
 
 /** Our block: a header that says who wrote it, then one sorted line per interface. */
@@ -174,7 +181,9 @@ export function renderResolveFile(interfaces: string[], address: string, pid: nu
     ];
   const kept = [...new Set(placement.keptByUser ?? [])].sort();
   if (kept.length > 0) lines.push(`# Your own line above is kept for ${kept.join(', ')} (remove it to go through the tunnel).`);
-  for (const name of [...new Set(interfaces)].sort()) lines.push(`${escapeKey(name)}=dubbo://${address}?${RESOLVE_URL_PARAMETERS}`);
+  for (const name of [...new Set(interfaces)].sort()) {
+    lines.push(placement.triple?.has(name) === true ? `${escapeKey(name)}=tri://${address}` : `${escapeKey(name)}=dubbo://${address}?${RESOLVE_URL_PARAMETERS}`);
+  }
   return `${lines.join('\n')}\n`;
 }
 

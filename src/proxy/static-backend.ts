@@ -36,6 +36,10 @@ export class StaticBackend implements Backend {
     };
   }
 
+  get tripleOnly(): boolean {
+    return !this.hasDubboPort;
+  }
+
   /** An application reached only over Triple (`--backend app=tri://host:port` alone). */
   static tripleOnly(application: string, triple: HostPort): StaticBackend {
     return new StaticBackend(application, triple.host, triple.port, {triple, tripleOnly: true});

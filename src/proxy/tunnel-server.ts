@@ -1,6 +1,7 @@
 import {closeSync, openSync} from 'node:fs';
 import net from 'node:net';
 import {devNull} from 'node:os';
+import type {Backend} from '../core/backend.js';
 import {DubboTunnelError, errorMessage} from '../core/errors.js';
 import {formatHostPort} from '../core/host-port.js';
 import {TunnelEventBus} from '../core/events.js';
@@ -126,7 +127,7 @@ export class TunnelServer {
     if (tunnel.#allowRemote) {
       tunnel.events.log('warn', `--allow-remote: any machine that can reach port ${tunnel.#port} may call your providers through this tunnel`);
     }
-    tunnel.events.emit('listening', {addresses: tunnel.consumerAddresses(), port: tunnel.#port, allowRemote: tunnel.#allowRemote});
+    tunnel.events.emit('listening', {addresses: tunnel.consumerAddresses(), port: tunnel.#port, allowRemote: tunnel.#allowRemote, scheme: consumerScheme(options.routes.current.backends.values())});
     return tunnel;
   }
 
@@ -324,4 +325,18 @@ function listenError(error: unknown, port: number, host: string | undefined): Du
     });
   }
   return new DubboTunnelError('DT_ERR_LISTEN', `cannot listen on ${where}: ${errorMessage(error)}`, {cause: error});
+}
+
+/**
+ * The scheme to give consumers: `tri` only when there are routed applications and none of them has
+ * a Dubbo port (a Dubbo consumer could reach none of them); routes are in place before the
+ * listener opens (session start order), so this is what the session serves.
+ */
+function consumerScheme(backends: Iterable<Backend>): 'dubbo' | 'tri' {
+  let any = false;
+  for (const backend of backends) {
+    if (backend.tripleOnly !== true) return 'dubbo';
+    any = true;
+  }
+  return any ? 'tri' : 'dubbo';
 }

@@ -49,7 +49,7 @@ export function attachLineReporter(events: TunnelEventBus, options: LineReporter
   const handlers: {[K in keyof TunnelEvents]: (...args: TunnelEvents[K]) => Line | undefined} = {
     'listening': (e) => ({
       level: 'info',
-      text: `listening on ${e.addresses.join(', ')}; point consumers at dubbo://${e.addresses[0] ?? `localhost:${e.port}`}${e.allowRemote ? ' (remote peers allowed)' : ' (only this machine may connect)'}`,
+      text: `listening on ${e.addresses.join(', ')}; point consumers at ${e.scheme ?? 'dubbo'}://${e.addresses[0] ?? `localhost:${e.port}`}${e.allowRemote ? ' (remote peers allowed)' : ' (only this machine may connect)'}`,
       fields: e,
     }),
     'connection-opened': (e) => ({level: 'debug', text: `consumer #${e.connectionId} connected from ${e.peer}`, fields: e}),

@@ -7,7 +7,7 @@ import type {TunnelEventBus} from '../core/events.js';
 import {formatHostPort} from '../core/host-port.js';
 import {ExportLearner} from '../learning/export-learner.js';
 import {ResolveFile, expandHome} from '../learning/resolve-file.js';
-import type {RouteView} from '../router/route-table.js';
+import type {RouteTable, RouteView} from '../router/route-table.js';
 
 export interface LearningOptions {
   /** --no-learn */
@@ -52,7 +52,7 @@ export function startLearning(options: LearningOptions & {events: TunnelEventBus
       const write = () => {
         const table = routes.current;
         try {
-          resolveFile.write([...table.servicesByInterface.keys(), ...table.interfaces.keys()], address);
+          resolveFile.write([...table.servicesByInterface.keys(), ...table.interfaces.keys()], address, tripleOnlyInterfaces(table));
         } catch (error) {
           options.events.log('error', `cannot write ${resolveFile.path}: ${(error as Error).message}`);
         }
@@ -74,4 +74,18 @@ export function startLearning(options: LearningOptions & {events: TunnelEventBus
       }
     },
   };
+}
+
+/**
+ * Interfaces routed to applications that have only a Triple port (by `--route` first, as routing
+ * does, else by every application learned to export them): the resolve file gives them `tri://`.
+ */
+function tripleOnlyInterfaces(table: RouteTable): Set<string> {
+  const triple = new Set<string>();
+  const isTripleOnly = (application: string) => table.backends.get(application)?.tripleOnly === true;
+  for (const [name, applications] of table.servicesByInterface) {
+    if (!table.interfaces.has(name) && applications.length > 0 && applications.every(isTripleOnly)) triple.add(name);
+  }
+  for (const [name, application] of table.interfaces) if (isTripleOnly(application)) triple.add(name);
+  return triple;
 }

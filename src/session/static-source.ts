@@ -15,8 +15,10 @@ export interface StaticBackendSpec {
 }
 
 function staticBackendOf(spec: StaticBackendSpec): StaticBackend {
-  if (spec.dubbo) return new StaticBackend(spec.application, spec.dubbo.host, spec.dubbo.port, {...(spec.triple ? {triple: spec.triple} : {}), ...(spec.qos ? {qos: spec.qos} : {})});
-  if (spec.triple) return StaticBackend.tripleOnly(spec.application, spec.triple);
+  const qos = spec.qos ? {qos: spec.qos} : {};
+  if (spec.dubbo) return new StaticBackend(spec.application, spec.dubbo.host, spec.dubbo.port, {...(spec.triple ? {triple: spec.triple} : {}), ...qos});
+  // A Triple-only application keeps its QoS address too: learning asks it when the Triple port says nothing.
+  if (spec.triple) return new StaticBackend(spec.application, spec.triple.host, spec.triple.port, {triple: spec.triple, tripleOnly: true, ...qos});
   throw new Error(`--backend ${spec.application}: no port`);
 }
 

@@ -86,6 +86,8 @@ export interface StatsSnapshot {
   /** `host:port` strings consumers can use. */
   readonly addresses: readonly string[];
   readonly port: number | undefined;
+  /** What consumers put before the address: `tri` when every routed application has only a Triple port. */
+  readonly scheme: 'dubbo' | 'tri';
   /** One row per routed application, in the order they were routed. */
   readonly applications: readonly ApplicationRow[];
   /** Recent requests and events, oldest first (at most `requestLogSize + eventLogSize`). */
@@ -250,6 +252,7 @@ export class StatsStore {
   #drain: StatsSnapshot['drain'];
   #addresses: readonly string[] = [];
   #port: number | undefined;
+  #scheme: 'dubbo' | 'tri' = 'dubbo';
   readonly #requests: LogRing<RequestCompleted, RequestLogEntry>;
   readonly #events: LogRing<EventInput, EventLogEntry>;
   #seq = 0;
@@ -278,9 +281,10 @@ export class StatsStore {
     this.#port = initial.port;
     if (initial.applications) this.setApplications(initial.applications);
 
-    this.#on('listening', ({addresses, port}) => {
+    this.#on('listening', ({addresses, port, scheme}) => {
       this.#addresses = [...addresses];
       this.#port = port;
+      this.#scheme = scheme ?? 'dubbo';
       this.#changed();
     });
     this.#on('connection-opened', () => {
@@ -500,6 +504,7 @@ export class StatsStore {
     return Object.freeze({
       addresses: this.#addresses,
       port: this.#port,
+      scheme: this.#scheme,
       applications: Object.freeze(rows),
       log: Object.freeze(mergeBySeq(this.#requests.entries(), this.#events.entries())),
       totals: Object.freeze({

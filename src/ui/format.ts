@@ -73,9 +73,9 @@ export function describeState(row: Pick<ApplicationRow, 'state' | 'upstreams'>):
   }
 }
 
-/** `127.0.0.1:20880` -> `dubbo://127.0.0.1:20880` (IPv6 hosts keep their brackets). */
-export function dubboUrl(address: string): string {
-  return `dubbo://${address}`;
+/** `127.0.0.1:20880` -> `dubbo://127.0.0.1:20880` (or `tri://…`; IPv6 hosts keep their brackets). */
+export function dubboUrl(address: string, scheme: 'dubbo' | 'tri' = 'dubbo'): string {
+  return `${scheme}://${address}`;
 }
 
 export interface Column {

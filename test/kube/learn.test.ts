@@ -7,6 +7,8 @@ import {ExportLearner} from '../../src/learning/export-learner.js';
 import {collector} from '../support/output.js';
 import {fixturesMissing} from '../support/discovery-fixtures.js';
 import {startDiscoveryProvider} from '../support/discovery-providers.js';
+import {GrpcProvider, ORDER_SERVICE, USER_SERVICE} from '../support/grpc-peers.js';
+import {startTripleMetadataProvider} from '../support/triple-metadata-provider.js';
 import type {DiscoveryProvider} from '../support/discovery-providers.js';
 import {waitFor} from '../support/wait.js';
 import {startKube} from './helpers.js';
@@ -70,6 +72,30 @@ describe('learning what Kubernetes applications export', {skip: fixturesMissing}
     const text = collector();
     assert.equal(await main(['ls', '--interfaces', '--kubeconfig', kube.kubeconfig], {stdout: text.stream, stderr: err.stream, env: {HOME: '/nonexistent'}, interactive: false}), 0);
     assert.match(text.text(), /^pay-rpc \(3 services, via not-found-list\)\n {4}com\.example\.LegacyService\n[\s\S]*user-rpc \(1 service, via qos\)\n {4}demo\.UserService\n$/);
+  });
+
+  it('a Service with only a Triple port: its MetadataService over Triple, or gRPC reflection, through port-forwards', async () => {
+    const billing = await startTripleMetadataProvider('billing-rpc', 'pay', 'zk');
+    const echo = await GrpcProvider.start('echo-rpc', 0, {reflection: true});
+    try {
+      kube.api.addDubboApp({name: 'billing-rpc', portName: 'tri', servicePort: 50051, pods: [{name: 'billing-rpc-1', target: {host: '127.0.0.1', port: billing.port}}]});
+      kube.api.addDubboApp({name: 'echo-rpc', portName: 'grpc', servicePort: 50051, pods: [{name: 'echo-rpc-1', target: {host: '127.0.0.1', port: echo.port}}]});
+      const learner = new ExportLearner({events: kube.events});
+      let handle: Published | undefined;
+      try {
+        handle = await kube.serve(new Set(['billing-rpc', 'echo-rpc']), {learner});
+        await waitFor(() => learner.all().length === 2 && learner.all().every((state) => state.state !== 'learning'), {timeoutMs: 15000, message: 'both learned'});
+        assert.deepEqual(learner.get('billing-rpc'), {application: 'billing-rpc', state: 'learned', keys: ['g1/demo.PayService:1.0.0'], via: 'triple-metadata-service'});
+        assert.deepEqual(learner.get('echo-rpc'), {application: 'echo-rpc', state: 'learned', keys: [ORDER_SERVICE, USER_SERVICE], via: 'grpc-reflection'});
+        assert.deepEqual(handle.routes.current.services.get(USER_SERVICE), ['echo-rpc']);
+        assert.ok(kube.api.portForwardCount('default', 'echo-rpc-1') > 0, 'reflection was asked over a port-forward');
+      } finally {
+        await handle?.stop();
+        learner.close();
+      }
+    } finally {
+      await Promise.all([billing.close(), echo.close()]);
+    }
   });
 
   it('ls --interfaces: one short warning line per application (details with --verbose), the ways asked at once', async () => {

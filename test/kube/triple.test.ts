@@ -109,6 +109,9 @@ describe('Triple through a (simulated) cluster', () => {
     const backend = handle.routes.current.backends.get('order-rpc');
     assert.ok(backend instanceof KubeBackend);
     assert.equal(backend.target.port, 'grpc');
+    // A Service with only a Triple port says so (a session of such applications prints tri://).
+    assert.equal(backend.tripleOnly, true);
+    assert.equal(handle.routes.current.backends.get('user-rpc')?.tripleOnly, false);
     // order-rpc's pod has only its Triple port to forward to.
     assert.ok(kube.api.portForwardCount('default', 'order-rpc-1') > 0, 'the HTTP/2 session runs over a port-forward');
   });

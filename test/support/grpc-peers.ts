@@ -4,6 +4,7 @@ import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import {addReflection} from './grpc-reflection.js';
 
 const PROTO = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'grpc', 'echo.proto');
 
@@ -54,11 +55,13 @@ export class GrpcProvider {
     this.port = port;
   }
 
-  static async start(application: string, port = 0): Promise<GrpcProvider> {
+  /** `reflection`: also serve gRPC server reflection (v1) describing both services. */
+  static async start(application: string, port = 0, options: {reflection?: boolean} = {}): Promise<GrpcProvider> {
     const server = new grpc.Server();
     const holder: {provider?: GrpcProvider} = {};
     const implementation = GrpcProvider.#implementation(application, () => holder.provider);
     for (const service of Object.values(SERVICES)) server.addService(service.service, implementation);
+    if (options.reflection === true) addReflection(server, definition, [USER_SERVICE, ORDER_SERVICE]);
     const bound = await new Promise<number>((resolve, reject) => {
       server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (error, actual) => (error ? reject(error) : resolve(actual)));
     });

@@ -68,6 +68,15 @@ describe('Dashboard', () => {
     assert.match(frame, /APPLICATION\s+STATE\s+POD\s+REQ\s+ERR\s+P50\s+P99\s+LAST/);
   });
 
+  it('gives a tri:// address when every routed application has only a Triple port', async () => {
+    const {bus, view} = setup();
+    bus.emit('listening', {addresses: ['127.0.0.1:20880'], port: 20880, allowRemote: false, scheme: 'tri'});
+    const frame = await waitForText(view, 'listening tri://');
+    assert.match(frame, /listening tri:\/\/127\.0\.0\.1:20880/);
+    assert.match(frame, /-D<interface>=tri:\/\/127\.0\.0\.1:20880 · /);
+    assert.doesNotMatch(frame, /dubbo:\/\//);
+  });
+
   it('shows every row state with its reason', async () => {
     const apps = ['idle-rpc', 'conn-rpc', 'ready-rpc', 'recon-rpc', 'nopods-rpc', 'err-rpc', 'static-rpc'];
     const {bus, view} = setup({}, apps);

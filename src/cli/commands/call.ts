@@ -1,8 +1,12 @@
 import {callOnce, DEFAULT_ATTACHMENT_KEY} from '../../client/dubbo-client.js';
 import type {CallResult} from '../../client/dubbo-client.js';
 import {buildArguments, buildGenericArguments, GENERIC_METHOD, parseArgumentText, parseTypeList} from '../../client/arguments.js';
-import {callTriple} from '../../client/triple-client.js';
+import {findProtobufMethod, loadProtoFile, protobufCodec, rootFromFileDescriptors, servicesOf} from '../../client/protobuf-schema.js';
+import type {ProtobufMethod} from '../../client/protobuf-schema.js';
+import {lookUpService} from '../../client/reflection-client.js';
+import {callTriple, tripleTargetHeaders} from '../../client/triple-client.js';
 import type {TripleCallResult} from '../../client/triple-client.js';
+import {grpcStatusName} from '../../protocol/grpc.js';
 import {DubboTunnelError} from '../../core/errors.js';
 import type {ErrorCode} from '../../core/errors.js';
 import {parseCommandArgs, parsePort, parsePositiveInt} from '../args.js';
@@ -20,7 +24,8 @@ const OPTIONS = {
   'attach': {type: 'string', multiple: true, value: 'key=value', description: 'extra attachment, repeatable (e.g. --attach dubbo.tag=gray)'},
   'generic': {type: 'boolean', description: 'call GenericService.$invoke: no provider classes needed, POJOs go as maps'},
   'json': {type: 'boolean', description: 'print one JSON object: {ok, kind, value | exceptionClass, message | status, errorCode, ...}'},
-  'triple': {type: 'boolean', description: 'call over Triple (HTTP/2, application/grpc+json; unary, JSON arguments); chosen by itself when the application has only a Triple port'},
+  'triple': {type: 'boolean', description: 'call over Triple/gRPC (HTTP/2, unary): a protobuf method when --proto or the server\'s gRPC reflection describes the service, else application/grpc+json with the arguments as a JSON array; chosen by itself when the application has only a Triple port'},
+  'proto': {type: 'string', value: 'file', description: '.proto file that declares the service: the one JSON argument is encoded as the request message and the answer decoded to JSON (implies --triple)'},
 } as const satisfies OptionTable;
 
 export interface CallCommandOptions {
@@ -42,8 +47,10 @@ export interface CallCommandOptions {
   attachments: Record<string, string>;
   generic: boolean;
   json: boolean;
-  /** Call over Triple (HTTP/2, application/grpc+json) instead of dubbo://. */
+  /** Call over Triple (HTTP/2) instead of dubbo://. */
   triple: boolean;
+  /** --proto: the .proto file that declares the service (protobuf request and answer). */
+  proto: string | undefined;
 }
 
 const JAVA_NAME = /^[\p{L}_$][\p{L}\p{N}_$]*(\.[\p{L}_$][\p{L}\p{N}_$]*)*$/u;
@@ -113,7 +120,8 @@ export function parseCallOptions(args: string[]): CallCommandOptions {
     attachments,
     generic: values.generic ?? false,
     json: values.json ?? false,
-    triple: values.triple ?? false,
+    triple: (values.triple ?? false) || values.proto !== undefined,
+    proto: values.proto,
   };
 }
 
@@ -228,7 +236,16 @@ const TRIPLE_ONLY = / has only a Triple port \(/;
 
 async function runTriple(options: CallCommandOptions, context: CliContext): Promise<number> {
   if (options.generic || options.types !== undefined) {
-    throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', '--generic and --types do not apply to --triple calls', {hint: 'Triple calls send the arguments as one JSON array; leave both out'});
+    throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', '--generic and --types do not apply to --triple calls', {hint: 'Triple calls send the arguments as JSON (or as the protobuf message of --proto); leave both out'});
+  }
+  const schema = await protobufMethodOf(options);
+  if (schema.kind === 'failed') {
+    printTriple(schema.result, options, context);
+    return tripleExitCode(schema.result);
+  }
+  const method = schema.kind === 'protobuf' ? schema.method : undefined;
+  if (method !== undefined && (method.requestStream || method.responseStream)) {
+    throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', `${method.service}.${method.method} is a streaming method; call makes unary calls only`, {hint: 'use a gRPC client such as grpcurl for streams (through the same port)'});
   }
   const result = await callTriple({
     host: options.host,
@@ -236,21 +253,77 @@ async function runTriple(options: CallCommandOptions, context: CliContext): Prom
     application: options.application,
     attachmentKey: options.attachmentKey,
     service: options.service,
-    method: options.method,
+    method: method?.method ?? options.method,
     args: options.args.map((raw, index) => parseArgumentText(raw, index).json),
     timeoutMs: options.timeoutMs,
     attachments: options.attachments,
     ...(options.version === undefined ? {} : {version: options.version}),
     ...(options.group === undefined ? {} : {group: options.group}),
+    ...(method === undefined ? {} : {codec: protobufCodec(method)}),
   });
   printTriple(result, options, context);
-  return result.kind === 'value' ? 0 : result.kind === 'status' || result.kind === 'bad-response' ? 1 : 2;
+  return tripleExitCode(result);
+}
+
+/** 0 a value, 1 an error status or an unreadable answer, 3 no answer (as for dubbo:// calls). */
+function tripleExitCode(result: TripleCallResult): number {
+  return result.kind === 'value' ? 0 : result.kind === 'status' || result.kind === 'bad-response' ? 1 : NO_ANSWER_EXIT_CODE;
+}
+
+type MethodSchema = {kind: 'protobuf'; method: ProtobufMethod} | {kind: 'json'} | {kind: 'failed'; result: TripleCallResult};
+
+/**
+ * The protobuf method to call: from --proto, else from the server's gRPC reflection (asked through
+ * the tunnel with the call's own headers). A service reflection cannot describe (a Dubbo interface
+ * without IDL, a server without reflection) is called as JSON, as before.
+ */
+async function protobufMethodOf(options: CallCommandOptions): Promise<MethodSchema> {
+  if (options.proto !== undefined) {
+    const root = loadProtoFile(options.proto);
+    const method = findProtobufMethod(root, options.service, options.method, `--proto ${options.proto}`);
+    if (method === undefined) {
+      const services = servicesOf(root);
+      throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', `${options.service} is not declared in ${options.proto}`, {
+        hint: services.length === 0 ? 'the file declares no service' : `it declares: ${services.join(', ')} (give the full name, with the package)`,
+      });
+    }
+    return {kind: 'protobuf', method};
+  }
+  const lookup = await lookUpService({host: options.host, port: options.port, headers: tripleTargetHeaders(options), service: options.service, timeoutMs: options.timeoutMs});
+  switch (lookup.kind) {
+    case 'unknown':
+      return {kind: 'json'};
+    case 'failed': {
+      const {result} = lookup;
+      return {kind: 'failed', result: result.kind === 'status' ? {kind: 'status', code: result.code, statusName: grpcStatusName(result.code), message: result.message} : result};
+    }
+    case 'files': {
+      let root;
+      try {
+        root = rootFromFileDescriptors(lookup.files);
+      } catch (error) {
+        return {kind: 'failed', result: {kind: 'bad-response', message: `reflection's descriptors do not load: ${error instanceof Error ? error.message : String(error)}`}};
+      }
+      const method = findProtobufMethod(root, options.service, options.method, 'gRPC reflection');
+      return method === undefined ? {kind: 'json'} : {kind: 'protobuf', method};
+    }
+  }
+}
+
+/**
+ * A protobuf server that got a JSON array cannot read it (grpc-java and grpc-js answer INTERNAL,
+ * "Error deserializing request"): say how to call it as protobuf.
+ */
+function tripleHintFor(result: TripleCallResult, options: CallCommandOptions): string | undefined {
+  if (result.kind !== 'status' || options.proto !== undefined || !/deserializ/i.test(result.message)) return undefined;
+  return `if ${options.service} is a protobuf service, give its .proto file with --proto <file>${options.application === undefined ? ', or name the application so its gRPC reflection can be asked' : ''}`;
 }
 
 function printTriple(result: TripleCallResult, options: CallCommandOptions, context: CliContext): void {
+  const hint = tripleHintFor(result, options);
   if (options.json) {
     const {kind, ...rest} = result;
-    context.stdout.write(`${toJson({ok: kind === 'value', kind, protocol: 'triple', ...rest})}\n`);
+    context.stdout.write(`${toJson({ok: kind === 'value', kind, protocol: 'triple', ...rest, ...(hint === undefined ? {} : {hint})})}\n`);
     return;
   }
   switch (result.kind) {
@@ -258,7 +331,7 @@ function printTriple(result: TripleCallResult, options: CallCommandOptions, cont
       context.stdout.write(`${toJson(result.value, 2)}\n`);
       return;
     case 'status':
-      context.stderr.write(`error: grpc-status ${result.code} ${result.statusName}: ${result.message}\n`);
+      context.stderr.write(`error: grpc-status ${result.code} ${result.statusName}: ${result.message}\n${hint === undefined ? '' : `  fix: ${hint}\n`}`);
       return;
     case 'bad-response':
       context.stderr.write(`dubbo-tunnel: unreadable answer: ${result.message}\n`);
@@ -317,12 +390,14 @@ export const command: Command = {
     '                 Left out (or -), none is sent: `dubbo-tunnel up` routes the call by --route, or',
     '                 by the service it learned the applications export. It is left out when the',
     '                 first word has a dot (com.example.UserService) and the second has none (a method).',
-    '  <interface>    the Java interface, e.g. com.example.UserService',
+    '  <interface>    the Java interface, e.g. com.example.UserService (or a gRPC service, package.Service)',
     '  [args...]      one JSON value per parameter (a bare word is a string). Without --types the',
     '                 Java types are inferred from the JSON:',
     '                   "text" java.lang.String   7 int (long if it does not fit)   1.5 double',
     '                   true boolean   null java.lang.Object   [1,2] java.util.List   {"k":"v"} java.util.Map',
     '                   {"$class":"com.example.Query","name":"x"} a com.example.Query object',
+    '                 A protobuf method (--proto, or described by the server\'s gRPC reflection)',
+    '                 takes one JSON object: the request message.',
   ].join('\n'),
   options: OPTIONS,
   examples: [
@@ -333,6 +408,10 @@ export const command: Command = {
     'dubbo-tunnel call order-rpc com.example.OrderService getOrder 42 --types long',
     'dubbo-tunnel call order-rpc com.example.OrderService search \'{"status":"OPEN"}\' --generic --json',
     'dubbo-tunnel call order-rpc com.example.demo.OrderService listOrders 7 --triple',
+    'dubbo-tunnel call greeter-rpc helloworld.Greeter SayHello \'{"name":"ann"}\' --proto helloworld.proto',
+    '',
+    'With --triple and no --proto, the server\'s gRPC reflection is asked for the service first; when it',
+    'describes it the call is protobuf (one JSON object for the request message), else it is the JSON call.',
     '',
     'With --generic and no --types the provider picks the method by name (fine unless it is overloaded).',
     '',

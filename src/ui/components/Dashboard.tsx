@@ -242,11 +242,11 @@ export function Dashboard({title, store, attachmentKey, status: given, stopping,
       ) : (
         <>
           <Text wrap="truncate-end">
-            listening <Text color="cyan" bold>{dubboUrl(primary)}</Text>
+            listening <Text color="cyan" bold>{dubboUrl(primary, snapshot.scheme)}</Text>
             {others.length > 0 ? <Text dimColor> (also {others.join(', ')})</Text> : null}
           </Text>
           <Text wrap="truncate-end" dimColor>
-            consumers: -D{'<interface>'}={dubboUrl(primary)} · routed by service or {attachmentKey}
+            consumers: -D{'<interface>'}={dubboUrl(primary, snapshot.scheme)} · routed by service or {attachmentKey}
           </Text>
         </>
       )}
