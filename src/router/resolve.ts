@@ -45,7 +45,8 @@ export function resolveRoute(table: RouteTable, input: RoutingInput, attachmentK
   }
 
   if (input.service === METADATA_SERVICE) {
-    const group = stringAttachment(input.attachments, 'group');
+    // Dubbo sends the group as an attachment, Triple as the tri-service-group header (input.group).
+    const group = input.group ?? stringAttachment(input.attachments, 'group');
     const backend = group === undefined ? undefined : table.backends.get(group);
     if (backend) return {ok: true, backend, via: 'metadata-group'};
   }

@@ -37,6 +37,7 @@ const cases: {name: string; input: RoutingInput; want: string | RegExp; via?: st
   {name: 'an application that is not routed is never chosen', input: input('demo.GoneService', ''), want: /attachment 'target-application' missing/},
   {name: 'unknown service: the old message', input: input('demo.Nope', ''), want: /attachment 'target-application' missing; known applications: pay-rpc, pay-rpc-canary, user-rpc/},
   {name: 'the MetadataService group still routes', input: input('org.apache.dubbo.metadata.MetadataService', '1.0.0', {group: 'pay-rpc'}), want: 'pay-rpc', via: 'metadata-group'},
+  {name: 'a Triple MetadataService call routes by its tri-service-group header', input: {...input('org.apache.dubbo.metadata.MetadataService', '1.0.0'), group: 'user-rpc'}, want: 'user-rpc', via: 'metadata-group'},
 ];
 
 for (const c of cases) {
