@@ -6,6 +6,7 @@ import {TunnelEventBus} from '../core/events.js';
 import type {AppSession} from '../core/app-session.js';
 import {TunnelServer} from '../proxy/tunnel-server.js';
 import type {TunnelServerOptions} from '../proxy/tunnel-server.js';
+import {TunnelActivity} from '../proxy/tunnel-activity.js';
 import {NO_ROUTES} from '../router/route-table.js';
 import type {RouteView} from '../router/route-table.js';
 import {startLearning} from './learning.js';
@@ -20,7 +21,7 @@ export interface SessionOptions {
   sources: readonly BackendSource[];
   events: TunnelEventBus;
   /** The local listener, as for TunnelServer.start (routes, events and the shell's notes come from the session). */
-  listen: Omit<TunnelServerOptions, 'routes' | 'events' | 'describeApplication'>;
+  listen: Omit<TunnelServerOptions, 'routes' | 'events' | 'describeApplication' | 'activity'>;
   /** --route interface -> application map. */
   interfaces?: Iterable<[string, string]>;
   /**
@@ -74,6 +75,8 @@ export class TunnelSession implements AppSession {
     const {sources, events} = options;
     await checkPortFree(options.listen);
     const learning = options.learning === undefined ? undefined : startLearning({...options.learning, events});
+    // Listening before the sources start: the telnet shell's `status` shows their first backend states too.
+    const activity = new TunnelActivity(events);
     const publisher = new RoutePublisher({
       events,
       kinds: sources.map((source) => source.kind),
@@ -85,6 +88,7 @@ export class TunnelSession implements AppSession {
       await Promise.all(sources.map((source) => source.close()));
       publisher.close();
       learning?.stop();
+      activity.close();
       throw error;
     };
     const results = await Promise.allSettled(sources.map((source, index) =>
@@ -105,6 +109,7 @@ export class TunnelSession implements AppSession {
         ...(learning === undefined ? {} : {describeApplication: (application: string) => learning.describe(application)}),
         routes: publisher.routes,
         events,
+        activity,
       });
     } catch (error) {
       return giveUp(error);
