@@ -116,6 +116,7 @@ export class TunnelSession implements AppSession {
     }
     learning?.listening(options.listen.host ?? '::', server.port, publisher.routes);
     announceWaiting(live, publisher.routes, choice, events);
+    warnUnseen(live, publisher, choice, events);
     return new TunnelSession({options, sources: live, publisher, learning, server, choice});
   }
 
@@ -133,6 +134,7 @@ export class TunnelSession implements AppSession {
       this.#publisher.setChoice(choice);
       for (const source of this.#sources) source.setWanted(wantedBy(source, this.#sources, choice));
     });
+    warnUnseen(this.#sources, this.#publisher, choice, this.events);
     return Promise.resolve();
   }
 
@@ -175,8 +177,30 @@ function announceWaiting(live: readonly BackendSource[], routes: RouteView, choi
   if (routes.current.backends.size > 0) return;
   const clusters = live.filter((source) => source.kind === 'cluster');
   if (clusters.length === 0) return;
-  const places = clusters.map((source) => `${source.namespace === '*' ? 'all namespaces' : `namespace ${source.namespace ?? 'default'}`} of context ${source.context ?? '?'}`);
+  const places = clusters.map(describePlace);
   events.emit('backends-awaited', {applications: choice === 'all' ? 'all' : choice.map((entry) => parseChoice(entry).application), places});
+}
+
+/**
+ * In a session with several places, a chosen name that no place offers is said once per choice,
+ * naming every place it was looked for in. (A session's only place says it itself; with several, a
+ * place that lacks a name another place has is no news, so the places do not warn on their own.)
+ */
+function warnUnseen(sources: readonly BackendSource[], publisher: RoutePublisher, choice: Choice, events: TunnelEventBus): void {
+  if (sources.length < 2 || choice === 'all') return;
+  for (const entry of choice) {
+    const {application, where} = parseChoice(entry);
+    if (publisher.isOffered(application, where)) continue;
+    const places = sources.filter((source) => (where === undefined ? true : source.owns(where))).map(describePlace);
+    if (places.length === 0) continue; // a place no source owns is a usage error (session-runner checkPlace)
+    events.log('warn', `application ${entry} is selected but not discovered in ${places.join(' or ')}; it will be routed once it appears`);
+  }
+}
+
+/** `namespace dev of context kind-dev`, `all namespaces of context kind-dev`, `the --backend addresses`. */
+function describePlace(source: BackendSource): string {
+  if (source.kind === 'local') return 'the --backend addresses';
+  return `${source.namespace === '*' ? 'all namespaces' : `namespace ${source.namespace ?? 'default'}`} of context ${source.context ?? '?'}`;
 }
 
 /**
