@@ -1,8 +1,5 @@
-import {buildArguments} from '../client/arguments.js';
-import {callOnce} from '../client/dubbo-client.js';
 import {errorMessage} from '../core/errors.js';
 import type {ShellInvoker} from '../proxy/telnet-invoke.js';
-import {FAILURE_CODES, toJson} from './commands/call.js';
 
 /**
  * Dubbo's telnet invoke gives the provider no time limit; a call through the tunnel may wait for a
@@ -18,6 +15,10 @@ export const SHELL_INVOKE_TIMEOUT_MS = 10_000;
  */
 export function shellInvoker(attachmentKey: string, timeoutMs = SHELL_INVOKE_TIMEOUT_MS): ShellInvoker {
   return async (invocation) => {
+    // Loaded on the first invoke: `up` starts without the `call` command's modules.
+    const [{buildArguments}, {callOnce}, {FAILURE_CODES, toJson}] = await Promise.all([
+      import('../client/arguments.js'), import('../client/dubbo-client.js'), import('./commands/call.js'),
+    ]);
     let encoded;
     try {
       encoded = buildArguments(invocation.args);
