@@ -36,6 +36,8 @@ export function shellInvoker(attachmentKey: string, timeoutMs = SHELL_INVOKE_TIM
       timeoutMs,
       attachmentKey,
       signal: invocation.signal,
+      ...(invocation.version === undefined ? {} : {version: invocation.version}),
+      ...(invocation.group === undefined ? {} : {group: invocation.group}),
     });
     switch (result.kind) {
       case 'value':

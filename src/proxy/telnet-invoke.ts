@@ -5,6 +5,8 @@
  * whoever gives the shell a ShellInvoker (the CLI: the built-in consumer, through this same port).
  */
 
+import {parseServiceKey, serviceKey} from '../router/service-key.js';
+
 /** One call the shell asks for. */
 export interface ShellInvocation {
   /** Where the shell's own listener is reached (the address its telnet client connected to). */
@@ -12,7 +14,10 @@ export interface ShellInvocation {
   port: number;
   /** Sent as the target-application attachment; undefined lets the router choose by service. */
   application: string | undefined;
+  /** The interface; `group` and `version` when the service key named them. */
   service: string;
+  group: string | undefined;
+  version: string | undefined;
   method: string;
   /** One JSON value per argument, as typed (a bare word is a string, as for `dubbo-tunnel call`). */
   args: string[];
@@ -111,22 +116,36 @@ function singleQuoted(item: string): string {
   return JSON.stringify(item.slice(1, -1).replace(/\\'/g, '\''));
 }
 
-/**
- * `UserService` -> `com.foo.UserService` when exactly one known interface has that simple name
- * (InvokeTelnet matches the simple name too, ignoring case); a name with a package, or one that is
- * not known, is left as typed and the router decides.
- */
-export function resolveServiceName(name: string, known: Iterable<string>): string {
-  if (name.includes('.') || name.includes('/')) return name;
-  const matches = [...new Set(known)].filter((candidate) => simpleName(candidate).toLowerCase() === name.toLowerCase());
-  return matches.length === 1 && matches[0] !== undefined ? matches[0] : name;
+/** A service as a call names it: its key for the words, and the request's interface, group and version. */
+export interface ResolvedService {
+  key: string;
+  service: string;
+  group: string | undefined;
+  version: string | undefined;
 }
 
-function simpleName(serviceKey: string): string {
-  const withoutGroup = serviceKey.slice(serviceKey.indexOf('/') + 1);
-  const colon = withoutGroup.indexOf(':');
-  const name = colon < 0 ? withoutGroup : withoutGroup.slice(0, colon);
-  return name.slice(name.lastIndexOf('.') + 1);
+/**
+ * What a typed service name means, as InvokeTelnet and ChangeTelnet match it: a whole key
+ * (`g1/demo.PayService:1.0.0`) as typed; else the one known key whose interface is that name, or
+ * whose simple name it is (`UserService`, ignoring case), with that key's group and version; else
+ * the name as typed, and the router decides (and says when it is ambiguous or unknown).
+ */
+export function resolveService(name: string, known: Iterable<string>): ResolvedService {
+  const typed = parseServiceKey(name);
+  const asTyped = (): ResolvedService => ({key: name, service: typed?.interface ?? name, group: typed?.group, version: typed?.version});
+  if (typed === undefined || typed.group !== undefined || typed.version !== undefined) return asTyped();
+  const candidates = [...new Set(known)].flatMap((key) => {
+    const parts = parseServiceKey(key);
+    if (parts === undefined) return [];
+    const matches = name.includes('.') ? parts.interface === name : simpleName(parts.interface).toLowerCase() === name.toLowerCase();
+    return matches ? [{key: serviceKey(parts.group, parts.interface, parts.version), service: parts.interface, group: parts.group, version: parts.version}] : [];
+  });
+  const unique = [...new Map(candidates.map((candidate) => [candidate.key, candidate])).values()];
+  return unique.length === 1 && unique[0] !== undefined ? unique[0] : asTyped();
+}
+
+function simpleName(iface: string): string {
+  return iface.slice(iface.lastIndexOf('.') + 1);
 }
 
 /**
@@ -150,7 +169,7 @@ export function changeDefaults(args: readonly string[], defaults: InvokeDefaults
       text: `Used the application ${target} as default: invoke sends it as target-application.\r\nYou can cancel it by command: cd /`,
     };
   }
-  const service = resolveServiceName(target, known);
+  const service = resolveService(target, known).key;
   return {defaults: {...defaults, service}, text: `Used the ${service} as default.\r\nYou can cancel default service by command: cd /`};
 }
 

@@ -10,7 +10,7 @@ import type {TunnelEventBus} from '../core/events.js';
 import {textTable} from '../core/text-table.js';
 import type {RouteView} from '../router/route-table.js';
 import {normalizeAddress} from './local-peer.js';
-import {changeDefaults, describeDefaults, describeOutcome, parseInvoke, resolveServiceName} from './telnet-invoke.js';
+import {changeDefaults, describeDefaults, describeOutcome, parseInvoke, resolveService} from './telnet-invoke.js';
 import type {InvokeDefaults, ShellInvoker} from './telnet-invoke.js';
 import type {ApplicationActivity, ConsumerActivity, TunnelActivity} from './tunnel-activity.js';
 
@@ -154,7 +154,7 @@ export class TelnetShell {
       this.#socket.write(`${crlf(['invoke is not available on this listener'])}${TELNET_PROMPT}`);
       return;
     }
-    const service = resolveServiceName(parsed.service, this.#knownServices());
+    const resolved = resolveService(parsed.service, this.#knownServices());
     const running = new AbortController();
     this.#running = running;
     const invocation = {
@@ -162,14 +162,16 @@ export class TelnetShell {
       host: normalizeAddress(this.#socket.localAddress ?? '127.0.0.1'),
       port: this.#socket.localPort ?? 0,
       application: this.#defaults.application,
-      service,
+      service: resolved.service,
+      group: resolved.group,
+      version: resolved.version,
       method: parsed.method,
       args: parsed.args,
       signal: running.signal,
     };
     invoker(invocation)
-      .then((outcome) => describeOutcome(service, parsed.method, outcome))
-      .catch((error: unknown) => describeOutcome(service, parsed.method, {kind: 'failure', text: error instanceof Error ? error.message : String(error)}))
+      .then((outcome) => describeOutcome(resolved.key, parsed.method, outcome))
+      .catch((error: unknown) => describeOutcome(resolved.key, parsed.method, {kind: 'failure', text: error instanceof Error ? error.message : String(error)}))
       .then((text) => {
         this.#running = undefined;
         if (this.#closed) return;

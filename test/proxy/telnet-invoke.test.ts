@@ -81,7 +81,7 @@ describe('invoke, cd, pwd, ps and status on the tunnel\'s telnet port', () => {
     const routes = new RouteSource(createRouteTable(
       [new StaticBackend('user-rpc', '127.0.0.1', users.port), new StaticBackend('pay-rpc', '127.0.0.1', payments.port)],
       [],
-      [['user-rpc', [USER]], ['pay-rpc', ['com.example.PayService']]],
+      [['user-rpc', [USER]], ['pay-rpc', ['g1/com.example.PayService:1.0.0']]],
     ));
     server = await TunnelServer.start({port: 0, host: '127.0.0.1', routes, events, telnetInvoke: shellInvoker('target-application', 3000)});
   });
@@ -117,6 +117,22 @@ describe('invoke, cd, pwd, ps and status on the tunnel\'s telnet port', () => {
     assert.deepEqual(seen[0]?.args, [7, 'x, y', {k: [1, 2]}, null]);
     assert.equal(await telnet.line('cd /'), `Cancelled default service ${USER}.\r\n`);
     assert.match(await telnet.line('invoke UserService.getUser(u-1)'), /^Use default service com\.example\.UserService\.\r\nresult: \{"id":"u-1",/);
+    telnet.close();
+  });
+
+  test('a service learned with a group and a version is called with them, by its simple name or its whole key', async () => {
+    const telnet = await TelnetClient.connect(server.port);
+    seen.length = 0;
+    assert.match(await telnet.line('invoke payservice.balance("u-1")'), /^Use default service g1\/com\.example\.PayService:1\.0\.0\.\r\nresult: \{"args":\["u-1"\],"servedBy":"pay-rpc"\}/);
+    assert.equal(await telnet.line('cd g1/com.example.PayService:1.0.0'), 'Used the g1/com.example.PayService:1.0.0 as default.\r\nYou can cancel default service by command: cd /\r\n');
+    assert.match(await telnet.line('invoke balance("u-2")'), /"servedBy":"pay-rpc"/);
+    for (const request of seen) {
+      assert.equal(request.service, 'com.example.PayService');
+      assert.equal(request.version, '1.0.0');
+      assert.equal(request.attachments['group'], 'g1');
+      assert.equal(request.attachments['target-application'], undefined, 'routed by the learned key');
+    }
+    assert.equal(seen.length, 2);
     telnet.close();
   });
 
