@@ -70,6 +70,14 @@ export interface ClusterOptions {
   onWatching?: (cluster: KubeCluster, events: TunnelEventBus) => void;
 }
 
+export interface WatchOptions {
+  /**
+   * Warn about a selected application this cluster does not have (default true). A session with
+   * several places says it itself, once no place has it: a name found in the other place is no news.
+   */
+  warnUnseen?: boolean;
+}
+
 /** What `watch()` returns: live backends for the wanted applications until `stop()`. */
 export interface WatchHandle {
   /** Change which applications are offered ('all' = every discovered one); reports at once. */
@@ -212,12 +220,12 @@ export class KubeCluster {
    * session merges reports (src/session/publisher.ts).
    * Resolves once the first lists succeeded; rejects (with the mapped error) when they fail.
    */
-  async watch(selection: Wanted, report: (backends: readonly KubeBackend[]) => void): Promise<WatchHandle> {
+  async watch(selection: Wanted, report: (backends: readonly KubeBackend[]) => void, options: WatchOptions = {}): Promise<WatchHandle> {
     let offered = 0;
     const serving = new Serving(this.#servingScope(), selection, (backends) => {
       offered = backends.length;
       report(backends);
-    });
+    }, options.warnUnseen);
     this.#serving.add(serving);
     let missing: DubboTunnelError | undefined;
     try {

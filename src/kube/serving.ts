@@ -70,13 +70,16 @@ export class Serving {
   /** The backends last reported, to report only real changes. */
   #reported: readonly KubeBackend[] = [];
   readonly #missingWarned = new Set<string>();
+  /** See WatchOptions.warnUnseen. */
+  readonly #warnUnseen: boolean;
   #started = false;
   #stopped = false;
 
-  constructor(scope: ServingScope, selection: Wanted, report: (backends: readonly KubeBackend[]) => void) {
+  constructor(scope: ServingScope, selection: Wanted, report: (backends: readonly KubeBackend[]) => void, warnUnseen = true) {
     this.#scope = scope;
     this.#report = report;
     this.#selection = selection;
+    this.#warnUnseen = warnUnseen;
   }
 
   async start(): Promise<void> {
@@ -141,7 +144,7 @@ export class Serving {
       everyNamespace: scope.everyNamespace,
     });
     scope.warn(warnings);
-    if (this.#selection !== 'all' && !('except' in this.#selection)) {
+    if (this.#warnUnseen && this.#selection !== 'all' && !('except' in this.#selection)) {
       const found = new Set(applications.map((application) => application.application));
       for (const name of this.#selection) {
         if (found.has(name) || this.#missingWarned.has(name)) continue;

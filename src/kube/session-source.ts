@@ -31,11 +31,14 @@ class KubeSource implements BackendSource {
   readonly namespace: string;
   readonly #cluster: KubeCluster;
   readonly #qualify: KubeSourceOptions['qualify'];
+  /** The session's only place (-A alone included): it says itself which selected names it lacks. */
+  readonly #alone: boolean;
   #handle: WatchHandle | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(cluster: KubeCluster, qualify: KubeSourceOptions['qualify']) {
     this.#cluster = cluster;
+    this.#alone = qualify === 'none';
     // -A qualifies by namespace even as the only place: two namespaces may offer one name.
     this.#qualify = qualify === 'none' && cluster.namespace === undefined ? 'namespace' : qualify;
     this.context = cluster.contextName;
@@ -88,7 +91,7 @@ class KubeSource implements BackendSource {
   async start(wanted: Wanted, report: (offers: readonly Offer[]) => void): Promise<void> {
     this.#handle = await this.#cluster.watch(wanted, (backends) => {
       report(backends.map((backend) => ({backend, where: this.#where(backend.target.namespace)})));
-    });
+    }, {warnUnseen: this.#alone});
   }
 
   setWanted(wanted: Wanted): void {

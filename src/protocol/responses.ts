@@ -3,7 +3,7 @@
  * ExchangeCodec.encodeRequest / encodeResponse and HeartbeatHandler (docs/architecture.md, "Events stay local").
  */
 import {ProtocolError} from '../core/errors.js';
-import {FLAG_EVENT, FLAG_REQUEST, FLAG_TWOWAY, HEADER_LENGTH, SERIALIZATION, STATUS, serializationName, writeHeader, type FrameHeader} from './header.js';
+import {FLAG_EVENT, FLAG_REQUEST, FLAG_TWOWAY, HEADER_LENGTH, RESPONSE_FLAG, SERIALIZATION, STATUS, serializationName, writeHeader, type FrameHeader} from './header.js';
 import {hessian2StringLength, writeHessian2String} from './hessian-string.js';
 
 /** Serialized null of hessian2 ('N'; CodecSupport.getNullBytesOf). */
@@ -110,4 +110,32 @@ function encodeFrame(flags: number, status: number, requestId: bigint, body: Buf
   writeHeader(frame, 0, {flags, status, requestId, bodyLength: body.length});
   body.copy(frame, HEADER_LENGTH);
   return frame;
+}
+
+/**
+ * Hessian's compact int for a response flag (0 to 15) is the one byte 0x90 + flag, and
+ * DubboCodec.encodeResponseData writes the flag first: these two bytes open the body of an OK
+ * answer that carries the provider's exception instead of a value.
+ */
+const HESSIAN2_EXCEPTION_FLAGS: ReadonlySet<number> = new Set([0x90 + RESPONSE_FLAG.WITH_EXCEPTION, 0x90 + RESPONSE_FLAG.WITH_EXCEPTION_WITH_ATTACHMENTS]);
+
+/**
+ * True when a status-OK hessian2 answer carries a Java exception: the consumer gets a thrown
+ * exception although the status byte says OK, so it is a failed call. Reads one byte of the body,
+ * which may start in any of the pieces the frame arrived in. Other serializations are not read.
+ */
+export function answersWithException(header: FrameHeader, frame: Buffer | readonly Buffer[]): boolean {
+  if (header.isRequest || header.event || header.status !== STATUS.OK || header.serializationId !== SERIALIZATION.HESSIAN2 || header.bodyLength === 0) return false;
+  const first = byteAt(frame, HEADER_LENGTH);
+  return first !== undefined && HESSIAN2_EXCEPTION_FLAGS.has(first);
+}
+
+function byteAt(frame: Buffer | readonly Buffer[], offset: number): number | undefined {
+  if (Buffer.isBuffer(frame)) return frame[offset];
+  let skipped = 0;
+  for (const piece of frame) {
+    if (offset < skipped + piece.length) return piece[offset - skipped];
+    skipped += piece.length;
+  }
+  return undefined;
 }

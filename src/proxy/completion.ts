@@ -66,26 +66,33 @@ export class Exchange implements CompletedRequest {
   /**
    * The consumer got its answer: `status` is the Dubbo status (ignored for a one-way request) or,
    * for Triple, the gRPC status (undefined when the answer carried none); `failure` when
-   * dubbo-tunnel answered itself. Emits `request-completed` the first time; later calls do nothing.
+   * dubbo-tunnel answered itself; `thrown` when an OK Dubbo answer carries the provider's exception.
+   * Emits `request-completed` the first time; later calls do nothing.
    */
-  complete(status: number | undefined, failure?: Failure): void {
+  complete(status: number | undefined, failure?: Failure, thrown = false): void {
     if (this.#completed) return;
     this.#completed = true;
     this.#events.emit('request-completed', this.#protocol === 'triple'
       ? streamCompleted(this, status, failure)
-      : requestCompleted(this, this.#oneWay ? undefined : status, failure));
+      : requestCompleted(this, this.#oneWay ? undefined : status, failure, thrown));
   }
 }
 
+/** The status name of an OK answer that carries the provider's exception (a failed call). */
+export const EXCEPTION_STATUS_NAME = 'EXCEPTION';
+
 /**
  * The builder of Dubbo `request-completed` payloads. `status` is the Dubbo status the consumer got
- * (undefined for a one-way request); `failure` is set when dubbo-tunnel answered itself.
+ * (undefined for a one-way request); `failure` is set when dubbo-tunnel answered itself; `thrown`
+ * when the status is OK but the body is the provider's exception (the consumer sees it thrown).
  */
 export function requestCompleted(
   request: CompletedRequest,
   status: number | undefined,
   failure?: Failure,
+  thrown = false,
 ): RequestCompleted {
+  if (thrown && status === STATUS.OK) return completed(request, status, EXCEPTION_STATUS_NAME, false, failure, false);
   return completed(request, status, status === undefined ? undefined : statusName(status), status === undefined || status === STATUS.OK, failure, status === undefined);
 }
 

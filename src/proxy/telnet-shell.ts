@@ -1,11 +1,18 @@
 /**
- * A small shell for people who type `telnet localhost 20880` and `ls` out of habit (Dubbo providers answer
- * that on their own port). Lines in, text out, Dubbo's prompt `dubbo>` after each answer and Dubbo's own
- * "Unsupported command" wording. Local peers only (the listener's rule); bounded lines; idle ones closed.
+ * A small shell for people who type `telnet localhost 20880` out of habit (Dubbo providers answer
+ * that on their own port): `ls` for what is routed, `invoke Service.method(args)` through the
+ * tunnel's own routing, `ps` for the consumer connections and `status` for the applications. Lines
+ * in, text out, Dubbo's prompt `dubbo>` after each answer and Dubbo's own wording where Dubbo has a
+ * command of that name. Local peers only (the listener's rule); bounded lines; idle ones closed.
  */
 import type {Socket} from 'node:net';
 import type {TunnelEventBus} from '../core/events.js';
+import {textTable} from '../core/text-table.js';
 import type {RouteView} from '../router/route-table.js';
+import {normalizeAddress} from './local-peer.js';
+import {changeDefaults, describeDefaults, describeOutcome, parseInvoke, resolveService} from './telnet-invoke.js';
+import type {InvokeDefaults, ShellInvoker} from './telnet-invoke.js';
+import type {ApplicationActivity, ConsumerActivity, TunnelActivity} from './tunnel-activity.js';
 
 export const TELNET_PROMPT = 'dubbo>';
 /** QoS's own limit (QosProcessHandler): a longer line is not a command. */
@@ -32,6 +39,16 @@ export interface TelnetShellOptions {
   /** Richer per-application notes (the learner's state); without it the route table alone is shown. */
   describe?: (application: string) => string | undefined;
   idleMs?: number;
+  /** Makes `invoke` calls; without it `invoke` says it is not available here. */
+  invoke?: ShellInvoker;
+  /** The listener's books, for `ps` and `status`. */
+  activity?: TunnelActivity;
+}
+
+/** What a synchronous command answers; `close` ends the session after the text. */
+interface Answer {
+  text: string;
+  close?: boolean;
 }
 
 export class TelnetShell {
@@ -39,6 +56,11 @@ export class TelnetShell {
   readonly #socket: Socket;
   readonly #options: TelnetShellOptions;
   #buffer = '';
+  /** Complete lines not run yet: a line that arrives while an `invoke` waits runs after it. */
+  readonly #lines: string[] = [];
+  /** The `invoke` being answered, if any. */
+  #running: AbortController | undefined;
+  #defaults: InvokeDefaults = {};
   #closed = false;
   #onClosed: (() => void) | undefined;
 
@@ -47,7 +69,10 @@ export class TelnetShell {
     this.#socket = socket;
     this.#options = options;
     socket.setEncoding('latin1');
-    socket.setTimeout(options.idleMs ?? IDLE_CLOSE_MS, () => this.#end('\r\nidle for too long; bye\r\n'));
+    socket.setTimeout(options.idleMs ?? IDLE_CLOSE_MS, () => {
+      // An `invoke` waiting for its answer is not idleness; the call has its own timeout.
+      if (this.#running === undefined) this.#end('\r\nidle for too long; bye\r\n');
+    });
     socket.on('data', (chunk: string) => this.#onData(chunk));
     socket.on('end', () => this.#end(undefined));
     socket.on('error', () => this.#close());
@@ -70,18 +95,95 @@ export class TelnetShell {
     while ((end = this.#buffer.indexOf('\n')) >= 0) {
       const line = this.#buffer.slice(0, end);
       this.#buffer = this.#buffer.slice(end + 1);
-      if (line.length > MAX_LINE) {
-        this.#end(`line too long (over ${MAX_LINE} bytes); bye\r\n`);
-        return;
+      if (line.length > MAX_LINE) break;
+      this.#lines.push(clean(line));
+    }
+    this.#runLines();
+    // The lines before an over-long one are answered first, as they were typed first.
+    if (end >= 0 || this.#buffer.length > MAX_LINE) this.#end(`line too long (over ${MAX_LINE} bytes); bye\r\n`);
+  }
+
+  /** Runs the waiting lines in order; stops at an `invoke` and carries on once it is answered. */
+  #runLines(): void {
+    let line: string | undefined;
+    while (!this.#closed && this.#running === undefined && (line = this.#lines.shift()) !== undefined) {
+      const [command = '', ...args] = line.split(/\s+/);
+      if (command === 'invoke') {
+        this.#invoke(line.slice('invoke'.length));
+        continue;
       }
-      const answer = runShellCommand(clean(line), this.#applications());
+      const answer = this.#command(command, args) ?? runShellCommand(line, this.#applications());
       if (answer.close) {
         this.#end(answer.text);
         return;
       }
       this.#socket.write(`${answer.text}${TELNET_PROMPT}`);
     }
-    if (this.#buffer.length > MAX_LINE) this.#end(`line too long (over ${MAX_LINE} bytes); bye\r\n`);
+  }
+
+  /** The commands that need the session's state: cd, pwd, ps, status. */
+  #command(command: string, args: readonly string[]): Answer | undefined {
+    switch (command) {
+      case 'cd': {
+        const routed = [...this.#options.routes.current.backends.keys()];
+        const changed = changeDefaults(args, this.#defaults, routed, this.#knownServices());
+        this.#defaults = changed.defaults;
+        return {text: crlf([changed.text])};
+      }
+      case 'pwd':
+        return {text: crlf([args.length > 0 ? `Unsupported parameter [${args.join(', ')}] for pwd.` : describeDefaults(this.#defaults)])};
+      case 'ps':
+        if (args.length > 0) return {text: crlf([`Unsupported parameter ${args.join(' ')} for ps.`])};
+        return {text: crlf(describeConsumers(this.#options.activity?.consumers() ?? [], this.id, Date.now()))};
+      case 'status':
+        if (args.length > 0 && !(args.length === 1 && args[0] === '-l')) return {text: crlf([`Unsupported parameter ${args.join(' ')} for status.`])};
+        return {text: crlf(describeStatus(this.#applications(), (name) => this.#options.activity?.application(name), this.#options.activity?.consumers().length))};
+      default:
+        return undefined;
+    }
+  }
+
+  #invoke(text: string): void {
+    const parsed = parseInvoke(text, this.#defaults);
+    if (parsed.kind === 'answer') {
+      this.#socket.write(`${crlf([parsed.text])}${TELNET_PROMPT}`);
+      return;
+    }
+    const invoker = this.#options.invoke;
+    if (invoker === undefined) {
+      this.#socket.write(`${crlf(['invoke is not available on this listener'])}${TELNET_PROMPT}`);
+      return;
+    }
+    const resolved = resolveService(parsed.service, this.#knownServices());
+    const running = new AbortController();
+    this.#running = running;
+    const invocation = {
+      // The address the telnet client reached is this listener's: the call goes through it like any consumer's.
+      host: normalizeAddress(this.#socket.localAddress ?? '127.0.0.1'),
+      port: this.#socket.localPort ?? 0,
+      application: this.#defaults.application,
+      service: resolved.service,
+      group: resolved.group,
+      version: resolved.version,
+      method: parsed.method,
+      args: parsed.args,
+      signal: running.signal,
+    };
+    invoker(invocation)
+      .then((outcome) => describeOutcome(resolved.key, parsed.method, outcome))
+      .catch((error: unknown) => describeOutcome(resolved.key, parsed.method, {kind: 'failure', text: error instanceof Error ? error.message : String(error)}))
+      .then((text) => {
+        this.#running = undefined;
+        if (this.#closed) return;
+        this.#socket.write(`${crlf([text])}${TELNET_PROMPT}`);
+        this.#runLines();
+      }, () => undefined);
+  }
+
+  /** Every interface the route table knows (learned and --route), for `cd` and simple names. */
+  #knownServices(): string[] {
+    const table = this.#options.routes.current;
+    return [...table.services.keys(), ...table.interfaces.keys()];
   }
 
   #applications(): ShellApplication[] {
@@ -116,6 +218,7 @@ export class TelnetShell {
   #close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#running?.abort();
     this.#options.events.emit('connection-closed', {connectionId: this.id, peer: this.#options.peer});
     this.#onClosed?.();
   }
@@ -130,12 +233,18 @@ const HELP = [
   'ls                  routed applications and the services each exports',
   'ls -l               the same, with where each goes and how its services were learned',
   'ls <application>    the services of one application',
+  'invoke [Service.]method(args)   call a method through the tunnel, e.g. invoke com.foo.UserService.getUser("42");',
+  '                    args are a JSON list without brackets; the answer is printed as JSON',
+  'cd <Service>        the default service of invoke; cd <application> sends it as target-application; cd / forgets',
+  'pwd                 the defaults cd set',
+  'ps                  the consumer connections of this port: peer, protocol, requests, since',
+  'status              the routed applications and their states',
   'help                this list',
   'exit, quit          close this connection',
 ];
 
 /** One command; pure. `text` ends with CRLF (the prompt is added by the caller unless `close`). */
-export function runShellCommand(line: string, applications: readonly ShellApplication[]): {text: string; close?: boolean} {
+export function runShellCommand(line: string, applications: readonly ShellApplication[]): Answer {
   if (line === '') return {text: ''};
   const [command = '', ...args] = line.split(/\s+/);
   switch (command) {
@@ -169,6 +278,65 @@ function describeApplication(application: ShellApplication, long: boolean): stri
     ? `${application.name} -> ${application.where}: ${count}${application.note === undefined ? '' : ` (${application.note})`}`
     : `${application.name}: ${count}${application.services.length === 0 && application.note !== undefined ? ` (${application.note})` : ''}`;
   return [head, ...application.services.map((service) => `    ${service}`)];
+}
+
+/** `ps`: one row per open consumer connection of this port, oldest first; the asking shell is marked. */
+export function describeConsumers(consumers: readonly ConsumerActivity[], self: number, now: number): string[] {
+  if (consumers.length === 0) return ['No consumer is connected.'];
+  const rows = consumers.map((consumer) => [
+    `#${consumer.id}`,
+    consumer.peer,
+    consumer.protocol,
+    String(consumer.requests),
+    String(consumer.errors),
+    `${clock(consumer.since)} (${ago(now - consumer.since)})${consumer.id === self ? '  <- this shell' : ''}`,
+  ]);
+  return textTable([['CONSUMER', 'PEER', 'PROTOCOL', 'REQUESTS', 'ERRORS', 'SINCE'], ...rows], '  ');
+}
+
+/**
+ * `status`: every routed application with its backend's state and its counts, then a summary in the
+ * levels of Dubbo's StatusTelnetHandler: OK, WARN while a backend connects or has no ready pod, ERROR
+ * when one failed.
+ */
+export function describeStatus(applications: readonly ShellApplication[], activity: (name: string) => ApplicationActivity | undefined, consumers: number | undefined): string[] {
+  if (applications.length === 0) return ['No application is routed yet.', 'summary: WARN'];
+  let level: 'OK' | 'WARN' | 'ERROR' = 'OK';
+  const rows = applications.map((application) => {
+    const seen = activity(application.name);
+    const state = seen?.state ?? (seen !== undefined && seen.streams > 0 ? 'ready' : 'idle');
+    if (state === 'error') level = 'ERROR';
+    else if (state !== 'ready' && state !== 'idle' && level === 'OK') level = 'WARN';
+    const detail = seen?.detail === undefined || seen.detail === application.where ? '' : `  ${seen.detail}`;
+    return [
+      application.name,
+      state,
+      String(seen?.requests ?? 0),
+      String(seen?.errors ?? 0),
+      String(seen?.streams ?? 0),
+      String(seen?.inFlight ?? 0),
+      `${application.where}${detail}`,
+    ];
+  });
+  const count = `${applications.length} application${applications.length === 1 ? '' : 's'} routed`;
+  const connected = consumers === undefined ? '' : `, ${consumers} consumer connection${consumers === 1 ? '' : 's'}`;
+  return [
+    ...textTable([['APPLICATION', 'STATE', 'REQUESTS', 'ERRORS', 'STREAMS', 'IN FLIGHT', 'WHERE'], ...rows], '  '),
+    `summary: ${level} (${count}${connected})`,
+  ];
+}
+
+/** `HH:MM:SS` in local time. */
+function clock(at: number): string {
+  const date = new Date(at);
+  return [date.getHours(), date.getMinutes(), date.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
+}
+
+function ago(ms: number): string {
+  const seconds = Math.max(0, Math.floor(ms / 1000));
+  if (seconds < 60) return `${seconds} s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min`;
+  return `${Math.floor(seconds / 3600)} h`;
 }
 
 function crlf(lines: string[]): string {

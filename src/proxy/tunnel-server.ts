@@ -12,6 +12,8 @@ import {DEFAULT_DRAIN_TIMEOUT_MS, Drain} from './drain.js';
 import {sniffFirstBytes} from './first-bytes.js';
 import type {FirstBytesProtocol} from './first-bytes.js';
 import {TelnetShell} from './telnet-shell.js';
+import type {ShellInvoker} from './telnet-invoke.js';
+import {TunnelActivity} from './tunnel-activity.js';
 import {TripleConnection} from './http2/triple-connection.js';
 import {TripleUpstreams} from './http2/triple-upstreams.js';
 import {UpstreamPool} from './upstream-pool.js';
@@ -48,6 +50,14 @@ export interface TunnelServerOptions {
   telnetIdleMs?: number;
   /** How long a stop waits for the answers in flight (--drain-timeout; default DEFAULT_DRAIN_TIMEOUT_MS). */
   drainTimeoutMs?: number;
+  /** Makes the telnet shell's `invoke` calls (the CLI gives the built-in consumer); without it `invoke` is not offered. */
+  telnetInvoke?: ShellInvoker;
+  /**
+   * The books the telnet shell's `ps` and `status` read. A session passes one that listened before
+   * its sources started (so it saw their first backend states); else the listener makes its own.
+   * Closed with the listener.
+   */
+  activity?: TunnelActivity;
 }
 
 /**
@@ -91,6 +101,7 @@ export class TunnelServer {
   readonly #tripleUpstreams: TripleUpstreams;
   /** The Dubbo streams to providers, shared by every consumer connection. */
   readonly #upstreams: UpstreamPool;
+  readonly #activity: TunnelActivity;
   #descriptorCheck: NodeJS.Timeout | undefined;
   #nextId = 1;
   /** False until listening: server.close() stops new connections later by itself. */
@@ -109,6 +120,7 @@ export class TunnelServer {
     this.#connections = new LocalConnections(this.events, options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS);
     this.#tripleUpstreams = new TripleUpstreams(this.events);
     this.#upstreams = new UpstreamPool(this.events, options.maxBodyLength ?? DEFAULT_PAYLOAD, options.streamsPerPod);
+    this.#activity = options.activity ?? new TunnelActivity(this.events);
     this.#server = net.createServer({noDelay: true, allowHalfOpen: true}, (socket) => this.#accept(socket));
   }
 
@@ -118,6 +130,7 @@ export class TunnelServer {
       tunnel.#host = await listen(tunnel.#server, options.port, options.host);
     } catch (error) {
       tunnel.#connections.close();
+      tunnel.#activity.close();
       throw error;
     }
     const address = tunnel.#server.address();
@@ -175,11 +188,13 @@ export class TunnelServer {
       events.emit('connection-closed', {connectionId: id, peer});
       return;
     }
+    this.#activity.handedTo(id, protocol === 'http2' ? 'triple' : protocol);
     if (protocol === 'telnet') {
       const shell = new TelnetShell(socket, {
-        id, peer, events, routes: options.routes,
+        id, peer, events, routes: options.routes, activity: this.#activity,
         ...(options.describeApplication ? {describe: options.describeApplication} : {}),
         ...(options.telnetIdleMs === undefined ? {} : {idleMs: options.telnetIdleMs}),
+        ...(options.telnetInvoke ? {invoke: options.telnetInvoke} : {}),
       });
       // The shell closes idle sessions itself, with a word to the user (it sets the socket's timer).
       accepted.handTo(shell, false);
@@ -230,6 +245,7 @@ export class TunnelServer {
       this.#tripleUpstreams.close();
       this.#upstreams.close('dubbo-tunnel is shutting down');
       await closed;
+      this.#activity.close();
     })();
     return this.#closing;
   }

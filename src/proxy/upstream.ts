@@ -9,7 +9,7 @@ import {FrameDecoder} from '../protocol/frame-decoder.js';
 import type {FrameSink} from '../protocol/frame-decoder.js';
 import {STATUS} from '../protocol/header.js';
 import type {FrameHeader} from '../protocol/header.js';
-import {classifyEvent, encodeErrorResponse, encodeHeartbeatRequest, heartbeatReply} from '../protocol/responses.js';
+import {answersWithException, classifyEvent, encodeErrorResponse, encodeHeartbeatRequest, heartbeatReply} from '../protocol/responses.js';
 import {isAnswerCode, localAnswer} from '../router/local-answer.js';
 import type {AnswerCode, LocalAnswer} from '../router/local-answer.js';
 import type {Backpressure} from './backpressure.js';
@@ -369,7 +369,8 @@ export class Upstream implements FrameSink {
         writeRequestId(frame, exchange.requestId);
         attachment.owner.toConsumer(frame);
       }
-      exchange.complete(header.status);
+      // Status OK with the provider's exception in the body is a failed call all the same.
+      exchange.complete(header.status, undefined, answersWithException(header, frame));
     }
     this.#closeIfDrained();
   }

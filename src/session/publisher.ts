@@ -147,6 +147,11 @@ export class RoutePublisher {
     this.#options.events.emit('routes-changed', Object.keys(origins).length === 0 ? {applications} : {applications, origins});
   }
 
+  /** True when some source offers `application` now (from place `where`, when given). */
+  isOffered(application: string, where?: string): boolean {
+    return this.#offers.some((offers) => offers.some((offer) => offer.backend.application === application && (where === undefined || offer.where === where)));
+  }
+
   /** Stops following the learner (the learner itself belongs to whoever made it). */
   close(): void {
     this.#stopLearning();

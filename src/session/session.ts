@@ -6,6 +6,7 @@ import {TunnelEventBus} from '../core/events.js';
 import type {AppSession} from '../core/app-session.js';
 import {TunnelServer} from '../proxy/tunnel-server.js';
 import type {TunnelServerOptions} from '../proxy/tunnel-server.js';
+import {TunnelActivity} from '../proxy/tunnel-activity.js';
 import {NO_ROUTES} from '../router/route-table.js';
 import type {RouteView} from '../router/route-table.js';
 import {startLearning} from './learning.js';
@@ -20,7 +21,7 @@ export interface SessionOptions {
   sources: readonly BackendSource[];
   events: TunnelEventBus;
   /** The local listener, as for TunnelServer.start (routes, events and the shell's notes come from the session). */
-  listen: Omit<TunnelServerOptions, 'routes' | 'events' | 'describeApplication'>;
+  listen: Omit<TunnelServerOptions, 'routes' | 'events' | 'describeApplication' | 'activity'>;
   /** --route interface -> application map. */
   interfaces?: Iterable<[string, string]>;
   /**
@@ -74,6 +75,8 @@ export class TunnelSession implements AppSession {
     const {sources, events} = options;
     await checkPortFree(options.listen);
     const learning = options.learning === undefined ? undefined : startLearning({...options.learning, events});
+    // Listening before the sources start: the telnet shell's `status` shows their first backend states too.
+    const activity = new TunnelActivity(events);
     const publisher = new RoutePublisher({
       events,
       kinds: sources.map((source) => source.kind),
@@ -85,6 +88,7 @@ export class TunnelSession implements AppSession {
       await Promise.all(sources.map((source) => source.close()));
       publisher.close();
       learning?.stop();
+      activity.close();
       throw error;
     };
     const results = await Promise.allSettled(sources.map((source, index) =>
@@ -105,12 +109,14 @@ export class TunnelSession implements AppSession {
         ...(learning === undefined ? {} : {describeApplication: (application: string) => learning.describe(application)}),
         routes: publisher.routes,
         events,
+        activity,
       });
     } catch (error) {
       return giveUp(error);
     }
     learning?.listening(options.listen.host ?? '::', server.port, publisher.routes);
     announceWaiting(live, publisher.routes, choice, events);
+    warnUnseen(live, publisher, choice, events);
     return new TunnelSession({options, sources: live, publisher, learning, server, choice});
   }
 
@@ -128,6 +134,7 @@ export class TunnelSession implements AppSession {
       this.#publisher.setChoice(choice);
       for (const source of this.#sources) source.setWanted(wantedBy(source, this.#sources, choice));
     });
+    warnUnseen(this.#sources, this.#publisher, choice, this.events);
     return Promise.resolve();
   }
 
@@ -179,8 +186,30 @@ function announceWaiting(live: readonly BackendSource[], routes: RouteView, choi
   if (routes.current.backends.size > 0) return;
   const clusters = live.filter((source) => source.kind === 'cluster');
   if (clusters.length === 0) return;
-  const places = clusters.map((source) => `${source.namespace === '*' ? 'all namespaces' : `namespace ${source.namespace ?? 'default'}`} of context ${source.context ?? '?'}`);
+  const places = clusters.map(describePlace);
   events.emit('backends-awaited', {applications: choice === 'all' ? 'all' : choice.map((entry) => parseChoice(entry).application), places});
+}
+
+/**
+ * In a session with several places, a chosen name that no place offers is said once per choice,
+ * naming every place it was looked for in. (A session's only place says it itself; with several, a
+ * place that lacks a name another place has is no news, so the places do not warn on their own.)
+ */
+function warnUnseen(sources: readonly BackendSource[], publisher: RoutePublisher, choice: Choice, events: TunnelEventBus): void {
+  if (sources.length < 2 || choice === 'all') return;
+  for (const entry of choice) {
+    const {application, where} = parseChoice(entry);
+    if (publisher.isOffered(application, where)) continue;
+    const places = sources.filter((source) => (where === undefined ? true : source.owns(where))).map(describePlace);
+    if (places.length === 0) continue; // a place no source owns is a usage error (session-runner checkPlace)
+    events.log('warn', `application ${entry} is selected but not discovered in ${places.join(' or ')}; it will be routed once it appears`);
+  }
+}
+
+/** `namespace dev of context kind-dev`, `all namespaces of context kind-dev`, `the --backend addresses`. */
+function describePlace(source: BackendSource): string {
+  if (source.kind === 'local') return 'the --backend addresses';
+  return `${source.namespace === '*' ? 'all namespaces' : `namespace ${source.namespace ?? 'default'}`} of context ${source.context ?? '?'}`;
 }
 
 /**

@@ -116,10 +116,14 @@ export interface DemoCallExample {
   args: string[];
   /** What the call shows, for the printed hint. */
   note: string;
+  /** Called over Triple (HTTP/2, `call --triple`) on the same local port instead of dubbo://. */
+  triple?: boolean;
 }
 
 export const DEMO_CALLS: readonly DemoCallExample[] = [
   {application: 'user-rpc', interface: USER_SERVICE.interface, method: 'getUser', args: [`'"42"'`], note: 'returns a User; it has two pods, servedBy says which one answered'},
   {application: 'order-rpc', interface: ORDER_SERVICE.interface, method: 'listOrders', args: [`'"42"'`], note: 'returns a list of Orders'},
   {application: 'pay-rpc', interface: PAY_SERVICE.interface, method: 'charge', args: [`'"order-1001"'`, '19.99'], note: 'returns a Receipt; an amount of -1.5 throws IllegalArgumentException'},
+  // order-rpc's pods also serve Triple: gRPC-style clients reach it through the same local port.
+  {application: 'order-rpc', interface: ORDER_SERVICE.interface, method: 'listOrders', args: [`'"42"'`], note: 'the same list over Triple (HTTP/2, application/grpc+json) through the same local port', triple: true},
 ];

@@ -96,28 +96,47 @@ export interface ColumnSpec {
   align?: 'left' | 'right';
   /** Droppable when too narrow; the highest number goes first. */
   drop?: number;
+  /** A flex column's content width: the leftover goes first to bring flex columns up to it. */
+  want?: number;
+  /** Dropped also when the flex columns would otherwise stay below what they `want` (a column said elsewhere too). */
+  yields?: boolean;
 }
 
 /**
  * Lays out columns for `total` characters: droppable columns go first (highest `drop` first) until
- * the minimum widths fit, then flex columns share what is left after their minimums.
+ * the minimum widths fit, and `yields` columns also when that lets the flex columns get what they
+ * `want`; then flex columns are brought up to what they want, in order, and share what is left.
  */
 export function layoutColumns(total: number, specs: readonly ColumnSpec[], gap = 1): Column[] {
   const minimum = (spec: ColumnSpec): number => (spec.flex === undefined ? (spec.width ?? 1) : (spec.min ?? 1));
-  const need = (list: readonly ColumnSpec[]): number =>
-    list.reduce((sum, spec) => sum + minimum(spec), 0) + gap * Math.max(0, list.length - 1);
+  const wanted = (spec: ColumnSpec): number => Math.max(minimum(spec), spec.want ?? 0);
+  const need = (list: readonly ColumnSpec[], size: (spec: ColumnSpec) => number = minimum): number =>
+    list.reduce((sum, spec) => sum + size(spec), 0) + gap * Math.max(0, list.length - 1);
   let chosen = [...specs];
-  while (need(chosen) > total) {
-    const droppable = chosen.filter((spec) => spec.drop !== undefined);
-    if (droppable.length === 0) break;
-    const victim = droppable.reduce((a, b) => ((b.drop ?? 0) > (a.drop ?? 0) ? b : a));
+  const dropFirst = (candidates: readonly ColumnSpec[]): boolean => {
+    if (candidates.length === 0) return false;
+    const victim = candidates.reduce((a, b) => ((b.drop ?? 0) > (a.drop ?? 0) ? b : a));
     chosen = chosen.filter((spec) => spec !== victim);
+    return true;
+  };
+  while (need(chosen) > total && dropFirst(chosen.filter((spec) => spec.drop !== undefined)));
+  // Yielding columns go only when that gives every flex column what it wants: dropping them for
+  // a name that would be cut anyway helps nobody.
+  const yielding = chosen.filter((spec) => spec.yields === true);
+  if (need(chosen, wanted) > total && need(chosen.filter((spec) => !yielding.includes(spec)), wanted) <= total) {
+    while (need(chosen, wanted) > total && dropFirst(chosen.filter((spec) => spec.yields === true)));
   }
-  const flexTotal = chosen.reduce((sum, spec) => sum + (spec.flex ?? 0), 0);
   let extra = Math.max(0, total - need(chosen));
-  let flexLeft = flexTotal;
+  const widths = new Map(chosen.map((spec) => [spec, minimum(spec)]));
+  for (const spec of chosen) {
+    if (spec.flex === undefined) continue;
+    const give = Math.min(extra, wanted(spec) - minimum(spec));
+    widths.set(spec, minimum(spec) + give);
+    extra -= give;
+  }
+  let flexLeft = chosen.reduce((sum, spec) => sum + (spec.flex ?? 0), 0);
   return chosen.map((spec) => {
-    let width = minimum(spec);
+    let width = widths.get(spec) ?? minimum(spec);
     if (spec.flex !== undefined) {
       // The last flex column takes the rounding remainder, so the row is exactly `total` wide.
       const share = flexLeft === spec.flex ? extra : Math.floor((extra * spec.flex) / flexLeft);
@@ -127,6 +146,24 @@ export function layoutColumns(total: number, specs: readonly ColumnSpec[], gap =
     }
     return {key: spec.key, title: spec.title, width, align: spec.align ?? 'left'};
   });
+}
+
+/**
+ * `user-rpc · staging` in `width` characters: when it does not fit, the name is shortened and the
+ * place kept (it is what tells two rows of one name apart), down to a few letters of the name.
+ */
+export function fitNamed(name: string, place: string | undefined, width: number): string {
+  if (place === undefined) return fit(name, width);
+  const whole = `${name} · ${place}`;
+  const room = width - place.length - 3;
+  if (whole.length <= width || room < 4) return fit(whole, width);
+  return fit(`${clip(name, room)} · ${place}`, width);
+}
+
+/** Pads to `width`, or cuts the start (with an ellipsis): pod names differ at their end. */
+export function fitEnd(text: string, width: number): string {
+  if (width <= 0) return '';
+  return text.length > width ? `…${text.slice(text.length - width + 1)}` : text.padEnd(width);
 }
 
 /** Joins cells into one line of exactly the columns' width. */

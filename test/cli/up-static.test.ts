@@ -50,6 +50,36 @@ describe('dubbo-tunnel up with static backends (the binary)', () => {
     await assert.rejects(TestConsumer.connect(port), 'the port is closed');
   });
 
+  test('the telnet shell of `up` invokes through the tunnel and describes it (ps, status)', async () => {
+    const port = await freePort();
+    const child = spawn(process.execPath, [BIN, 'up', '--port', String(port), '--backend', `user-rpc=127.0.0.1:${user.port}`, '--route', 'com.example.UserService=user-rpc', '--no-learn'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {...process.env, CI: 'true', DUBBO_TUNNEL_CONFIG_DIR: '/nonexistent-dubbo-tunnel-test'},
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      await waitFor(() => output.includes('listening on'), {timeoutMs: 15_000, message: 'no listening line'});
+      const telnet = net.connect({host: '127.0.0.1', port});
+      let text = '';
+      telnet.setEncoding('latin1').on('data', (chunk: string) => (text += chunk));
+      telnet.write('invoke UserService.getUser("42")\r\nps\r\nstatus\r\n');
+      await waitFor(() => text.split('dubbo>').length > 3, {timeoutMs: 10_000, message: `three answers, got: ${text}`});
+      telnet.destroy();
+      const [invoked = '', ps = '', status = ''] = text.split('dubbo>');
+      assert.match(invoked, /^Use default service com\.example\.UserService\.\r\nresult: "user-rpc:getUser"\r\nelapsed: \d+ ms\.\r\n$/);
+      // The invoke's own connection may still be closing: it made one request.
+      assert.match(ps, /^CONSUMER +PEER +PROTOCOL +REQUESTS +ERRORS +SINCE\r\n#\d+ +127\.0\.0\.1:\d+ +telnet .*<- this shell\r\n(#\d+ +127\.0\.0\.1:\d+ +dubbo +1 +0 .*\r\n)?$/);
+      assert.match(status, new RegExp(`^APPLICATION .*\\r\\nuser-rpc +ready +1 +0 +\\d+ +0 +127\\.0\\.0\\.1:${user.port}\\r\\nsummary: OK \\(1 application routed, [12] consumer connections?\\)\\r\\n$`));
+      assert.equal(user.received.at(-1)?.attachments['target-application'], undefined, 'routed by --route, as a consumer without the attachment would be');
+    } finally {
+      child.kill('SIGINT');
+    }
+    assert.equal(await exited, 0, output);
+  });
+
   test('a port already in use exits 1 and names --port', async () => {
     // The start-failure doctor probes the busy port; drop its connection so close() can finish.
     const blocker = net.createServer((socket) => socket.destroy());

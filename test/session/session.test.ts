@@ -190,6 +190,25 @@ describe('a session over two contexts', () => {
     }
   });
 
+  test('--select with a name only one context has warns about neither; a name in no context is said once, naming both', async () => {
+    const h = harness();
+    const unseen = () => h.logs.filter((entry) => entry.level === 'warn' && / is selected but not discovered /.test(entry.message)).map((entry) => entry.message);
+    try {
+      const {session} = await h.start(plan(), ['billing-rpc', 'later-rpc'], env);
+      const consumer = await TestConsumer.connect(session.port);
+      assert.equal(await callValue(consumer, 'billing-rpc'), 'billing-rpc-beta:getUser');
+      assert.deepEqual(unseen(), ['application later-rpc is selected but not discovered in namespace default of context alpha or namespace default of context beta; it will be routed once it appears']);
+
+      await session.setSelection(['user-rpc@beta', 'billing-rpc']);
+      assert.equal(await callValue(consumer, 'user-rpc'), 'user-rpc-beta:getUser');
+      await session.setSelection(['user-rpc@alpha', 'billing-rpc@alpha']);
+      assert.deepEqual(unseen().slice(1), ['application billing-rpc@alpha is selected but not discovered in namespace default of context alpha; it will be routed once it appears']);
+      await consumer.close();
+    } finally {
+      await h.close();
+    }
+  });
+
   test('a forbidden context is reported and the other keeps working', async () => {
     beta.deny({verb: 'list', resource: 'services'});
     const h = harness();

@@ -70,13 +70,20 @@ describe('dubbo-tunnel demo --no-ui (the real binary)', () => {
   test('every call line it prints works when pasted into a shell', async () => {
     const banner = stdout.slice(0, stdout.indexOf('Stop with Ctrl-C'));
     const lines = [...banner.matchAll(/^ {2}(node bin\/dubbo-tunnel\.js call .*)$/gm)].map((match) => match[1] ?? '');
-    assert.equal(lines.length, 3, banner);
+    assert.equal(lines.length, 4, banner);
     for (const line of lines) assert.ok(line.endsWith(`--port ${port}`), `the port is in the command: ${line}`);
+    // The fourth is the Triple example: order-rpc's Triple port through the same local port.
+    assert.match(lines[3] ?? '', /^node bin\/dubbo-tunnel\.js call order-rpc com\.example\.demo\.OrderService listOrders '"42"' --triple --port \d+$/);
+    assert.match(banner, /^ {2}order-rpc over Triple: the same list over Triple \(HTTP\/2, application\/grpc\+json\) through the same local port$/m);
     const results = await Promise.all(lines.map(async (line) => {
       const {stdout: out} = await run('sh', ['-c', line], {cwd: ROOT, env, timeout: 15_000});
       return JSON.parse(out) as unknown;
     }));
-    const [user, orders, receipt] = results as [Record<string, unknown>, Record<string, unknown>[], Record<string, unknown>];
+    const [user, orders, receipt, tripleOrders] = results as [Record<string, unknown>, Record<string, unknown>[], Record<string, unknown>, Record<string, unknown>[]];
+    assert.deepEqual(tripleOrders.map((order) => order['id']), orders.map((order) => order['id']), 'the same orders over Triple');
+    // The log's "demo ready" hint names the Triple call too, once.
+    const ready = stdout.slice(stdout.indexOf('demo ready'));
+    assert.equal(ready.split(lines[3] ?? '-').length, 2, ready);
     assert.equal(user['id'], '42');
     assert.match(String(user['servedBy']), /^user-rpc-/);
     assert.ok(Array.isArray(orders) && orders.length >= 1);

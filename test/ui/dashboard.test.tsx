@@ -180,6 +180,27 @@ describe('Dashboard', () => {
     assert.match(frame, /↳ deployment scaled to zero/);
   });
 
+  it('at 80 columns keeps each application\'s place and its pod in view (SERVICES and LAST give way first)', async () => {
+    const {bus, view} = setup({}, ['user-rpc', 'order-rpc']);
+    bus.emit('routes-changed', {applications: ['user-rpc', 'order-rpc'], origins: {'user-rpc': 'staging', 'order-rpc': 'dev'}});
+    bus.emit('backend-state-changed', {application: 'user-rpc', state: 'ready', pod: 'user-rpc-6d5f8c7b9-x2k4p'});
+    bus.emit('backend-state-changed', {application: 'order-rpc', state: 'ready', pod: 'order-rpc-7c9d4b5f6-h8j2n'});
+    resize(view.stdout, 80, 30);
+    const frame = await waitForFrame(view, (text) => /^APPLICATION\s+STATE\s+POD\s+REQ\s+ERR\s+P50\s+P99$/m.test(text) && text.includes('x2k4p'), '80-column table');
+    assert.ok(widest(frame) <= 80, `widest line is ${widest(frame)}:\n${frame}`);
+    assert.match(rowOf(frame, 'user-rpc'), /^user-rpc · staging\s+● ready\s+user-rpc-6d5f8c7b9-x2k4p\s+0\s+0\s+-\s+-$/);
+    assert.match(rowOf(frame, 'order-rpc'), /^order-rpc · dev\s+● ready\s+order-rpc-7c9d4b5f6-h8j2n\s+0/);
+
+    // A name too long for the column is shortened; its place and the pod's distinguishing end stay.
+    const long = setup({}, ['a-rather-long-application-name-rpc']);
+    long.bus.emit('routes-changed', {applications: ['a-rather-long-application-name-rpc'], origins: {'a-rather-long-application-name-rpc': 'staging'}});
+    long.bus.emit('backend-state-changed', {application: 'a-rather-long-application-name-rpc', state: 'ready', pod: 'a-rather-long-application-name-rpc-5f7c9d8b6-x2x9z'});
+    resize(long.view.stdout, 80, 30);
+    const cut = await waitForFrame(long.view, (text) => text.includes('x2x9z') && /^APPLICATION/m.test(text), '80 columns with a long name');
+    assert.ok(widest(cut) <= 80, cut);
+    assert.match(rowOf(cut, 'a-rather'), /^a-rather\S*… · staging\s+● ready\s+…\S*-x2x9z\s+0/);
+  });
+
   it('stays shorter than the terminal, with or without help, however long the log is', async () => {
     const {bus, view} = setup({}, ['user-rpc', 'order-rpc', 'pay-rpc']);
     bus.emit('backend-state-changed', {application: 'pay-rpc', state: 'error', detail: 'forbidden'});

@@ -173,7 +173,7 @@ function hintFor(result: CallResult, options: CallCommandOptions): string | unde
 }
 
 /** JSON text for values: byte[] as base64, Java longs beyond 2^53 arrive as strings already. */
-function toJson(value: unknown, indent?: number): string {
+export function toJson(value: unknown, indent?: number): string {
   return JSON.stringify(value, function replacer(this: unknown, key: string, item: unknown) {
     const original = (this as Record<string, unknown>)[key];
     if (Buffer.isBuffer(original)) return original.toString('base64');
@@ -183,7 +183,7 @@ function toJson(value: unknown, indent?: number): string {
 }
 
 /** The stable code of each way a call can fail without an answer from the provider. */
-const FAILURE_CODES = {
+export const FAILURE_CODES = {
   'bad-response': 'DT_ERR_CALL_BAD_ANSWER',
   'connect-failed': 'DT_ERR_CALL_CONNECT',
   'closed': 'DT_ERR_CALL_CLOSED',

@@ -31,6 +31,7 @@ export function invocation(script: string | undefined = process.argv[1], cwd: st
 /** The `call` command line for an example, with the flags `up` was given that `call` needs too. */
 export function callCommand(example: DemoCallExample, options: Pick<UpOptions, 'port' | 'host' | 'attachmentKey'>, prefix = 'dubbo-tunnel'): string {
   const words = [prefix, 'call', example.application, example.interface, example.method, ...example.args];
+  if (example.triple === true) words.push('--triple');
   if (options.port !== 20880) words.push('--port', String(options.port));
   // `call` connects to localhost; only a --host that localhost does not reach needs repeating.
   const host = options.host;
@@ -53,7 +54,7 @@ function banner(cluster: DemoCluster, options: UpOptions, prefix: string): strin
     'Next comes the real `dubbo-tunnel up` against it. Once it listens, call from another terminal:',
     ...calls,
     `  (${others})`,
-    ...DEMO_CALLS.map((example) => `  ${example.application}: ${example.note}`),
+    ...DEMO_CALLS.map((example) => `  ${example.application}${example.triple === true ? ' over Triple' : ''}: ${example.note}`),
     'Stop with Ctrl-C (or q in the dashboard); the simulated cluster stops with it.',
     '',
   ].join('\n');
@@ -68,12 +69,14 @@ function announceCalls(events: TunnelEventBus, options: UpOptions, prefix: strin
   let routed: readonly string[] = [];
   const announced = new Set<string>();
   const announce = () => {
-    const ready = DEMO_CALLS.filter((example) => routed.includes(example.application) && !announced.has(example.application));
+    // An application can have two examples (dubbo:// and Triple): each command line is said once.
+    const ready = DEMO_CALLS.map((example) => ({example, line: callCommand(example, options, prefix)}))
+      .filter(({example, line}) => routed.includes(example.application) && !announced.has(line));
     if (ready.length === 0) return;
     if (announced.size === 0) events.log('info', 'demo ready; try these from another terminal:');
-    for (const example of ready) {
-      announced.add(example.application);
-      events.log('info', `  ${callCommand(example, options, prefix)}`);
+    for (const {line} of ready) {
+      announced.add(line);
+      events.log('info', `  ${line}`);
     }
   };
   events.on('routes-changed', ({applications}) => {

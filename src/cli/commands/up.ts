@@ -15,6 +15,7 @@ import type {CliContext, Command, OptionTable} from '../command.js';
 import {SUMMARIES} from '../command.js';
 import {reportFatal} from '../report-error.js';
 import {runSession} from '../session-runner.js';
+import {shellInvoker} from '../shell-invoker.js';
 import type {SessionRunOptions} from '../session-runner.js';
 
 export const OPTIONS = {
@@ -187,6 +188,7 @@ export function sessionRunOptions(options: UpOptions, context: CliContext, store
       idleTimeoutMs: options.idleTimeoutMs,
       streamsPerPod: options.streamsPerPod,
       drainTimeoutMs: options.drainTimeoutMs,
+      telnetInvoke: shellInvoker(options.attachmentKey),
     },
     interfaces: options.routes,
     attachmentKey: options.attachmentKey,

@@ -2,7 +2,7 @@ import {useRef, useState} from 'react';
 import {Box, Text} from 'ink';
 import {isFailingState} from '../../core/backend.js';
 import type {ApplicationRow, LogEntry, StatsStore} from '../../stats/stats.js';
-import {clip, describeState, dubboUrl, fit, formatAgo, formatClock, formatMs, layoutColumns, statusName} from '../format.js';
+import {clip, describeState, dubboUrl, fit, fitEnd, fitNamed, formatAgo, formatClock, formatMs, layoutColumns, statusName} from '../format.js';
 import type {Column} from '../format.js';
 import {useNow} from '../hooks/use-now.js';
 import {useStats} from '../hooks/use-stats.js';
@@ -32,18 +32,29 @@ function plural(count: number, noun: string): string {
 
 const TONE_COLOR = {green: 'green', yellow: 'yellow', red: 'red', gray: 'gray'} as const;
 
-function tableColumns(width: number): Column[] {
+/** The APPLICATION cell's text: the name, and its place when the session has several. */
+function applicationText(row: ApplicationRow): string {
+  return row.origin === undefined ? row.application : `${row.application} · ${row.origin}`;
+}
+
+/**
+ * The table's columns for `width` characters. STATE is as wide as its longest label; APPLICATION
+ * and POD want their longest cell, so at 80 columns SERVICES (the s view says the same) and LAST
+ * (the log says it) give way before a name's place or a pod's name is cut.
+ */
+function tableColumns(width: number, rows: readonly ApplicationRow[]): Column[] {
+  const widest = (cells: readonly string[]): number => Math.max(0, ...cells.map((cell) => cell.length));
   return layoutColumns(width, [
-    {key: 'application', title: 'APPLICATION', flex: 3, min: 10},
-    {key: 'state', title: 'STATE', width: 15},
-    {key: 'pod', title: 'POD', flex: 2, min: 12, drop: 3},
+    {key: 'application', title: 'APPLICATION', flex: 3, min: 10, want: widest(rows.map(applicationText))},
+    {key: 'state', title: 'STATE', width: Math.max('STATE'.length, widest(rows.map((row) => describeState(row).label)))},
+    {key: 'pod', title: 'POD', flex: 2, min: 12, drop: 3, want: widest(rows.map((row) => row.pod ?? '-'))},
     {key: 'requests', title: 'REQ', width: 6, align: 'right'},
     {key: 'errors', title: 'ERR', width: 4, align: 'right'},
     {key: 'p50', title: 'P50', width: 6, align: 'right'},
     {key: 'p99', title: 'P99', width: 6, align: 'right', drop: 1},
-    {key: 'last', title: 'LAST', width: 4, align: 'right', drop: 2},
+    {key: 'last', title: 'LAST', width: 4, align: 'right', drop: 2, yields: true},
     // Dropped first: the services view (s) says the same and more.
-    {key: 'services', title: 'SERVICES', width: 8, align: 'right', drop: 4},
+    {key: 'services', title: 'SERVICES', width: 8, align: 'right', drop: 4, yields: true},
   ]);
 }
 
@@ -78,8 +89,6 @@ function servicesLines(rows: readonly ApplicationRow[]): {text: string; tone?: '
 function ApplicationLine({row, columns, now}: {row: ApplicationRow; columns: readonly Column[]; now: number}) {
   const state = describeState(row);
   const cells: Record<string, string> = {
-    // Several places: say where each comes from (`user-rpc · local`, `pay-rpc · staging`).
-    application: row.origin === undefined ? row.application : `${row.application} · ${row.origin}`,
     state: state.label,
     pod: row.pod ?? '-',
     requests: String(row.requests),
@@ -92,7 +101,11 @@ function ApplicationLine({row, columns, now}: {row: ApplicationRow; columns: rea
   return (
     <Text wrap="truncate-end">
       {columns.map((column, i) => {
-        const text = fit(cells[column.key] ?? '', column.width, column.align) + (i < columns.length - 1 ? ' ' : '');
+        // Several places: each row says where it comes from (`user-rpc · local`, `pay-rpc · staging`), kept when the name is cut.
+        const cell = column.key === 'application' ? fitNamed(row.application, row.origin, column.width)
+          : column.key === 'pod' ? fitEnd(cells['pod'] ?? '', column.width)
+            : fit(cells[column.key] ?? '', column.width, column.align);
+        const text = cell + (i < columns.length - 1 ? ' ' : '');
         if (column.key === 'state') return <Text key={column.key} color={TONE_COLOR[state.tone]}>{text}</Text>;
         if (column.key === 'errors' && row.errors > 0) return <Text key={column.key} color="red">{text}</Text>;
         if (column.key === 'services' && row.services?.state === 'unknown') return <Text key={column.key} color="yellow">{text}</Text>;
@@ -203,7 +216,7 @@ export function Dashboard({title, store, attachmentKey, status: given, stopping,
     else if (key.end) setOffset(snapshot.applications.length);
   });
 
-  const table = tableColumns(columns);
+  const table = tableColumns(columns, snapshot.applications);
   const [primary, ...others] = snapshot.addresses;
   const { totals } = snapshot;
   const detailRows = snapshot.applications.filter((row) => row.detail !== undefined && (row.state === 'reconnecting' || (row.state !== 'idle' && isFailingState(row.state))));
