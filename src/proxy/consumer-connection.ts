@@ -95,7 +95,8 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
     this.id = options.id;
     this.peer = options.peer;
     this.maxBodyLength = options.maxBodyLength;
-    this.#pool = options.upstreams ?? new UpstreamPool(options.events, options.maxBodyLength);
+    // A pool of its own has no other consumer to keep a stream for: its streams close with their last use.
+    this.#pool = options.upstreams ?? new UpstreamPool(options.events, options.maxBodyLength, {lingerMs: 0});
     this.writes = this.#pool.writes;
     this.#decoder = new FrameDecoder(this, {maxBodyLength: options.maxBodyLength, reuseHeader: true});
     this.backpressure = new Backpressure(socket, this.#attachments);

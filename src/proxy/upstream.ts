@@ -42,6 +42,11 @@ export interface UpstreamContext {
   readonly maxBodyLength: number;
   /** One batch for the listener: dispatching is synchronous, so one chunk is dispatched at a time. */
   readonly writes: WriteBatch;
+  /**
+   * How long a shared stream no consumer connection uses is kept open (0: it closes at once). A
+   * consumer that reconnects within it finds the stream open instead of paying a new port-forward.
+   */
+  readonly lingerMs: number;
   /** The upstream closed (after answering every pending request); `reason` says why. */
   closed(upstream: Upstream, reason: string): void;
 }
@@ -79,8 +84,16 @@ type State = 'connecting' | 'open' | 'draining' | 'closed';
  */
 export const UPSTREAM_HEARTBEAT_MS = 60_000;
 
-/** Why a shared stream closes when its last consumer connection left: the normal end, not a failure. */
+/** Why a shared stream closes when no consumer connection used it for the linger time: the normal end, not a failure. */
 export const NO_CONSUMER_LEFT = 'no consumer connection uses it any more';
+
+/**
+ * How long a shared stream is kept after its last consumer connection left. A consumer that
+ * restarts or reconnects (a Java consumer reconnects after a broken connection within seconds)
+ * finds its stream open; dubbo-tunnel has no idle timeout of its own for upstreams, and a minute
+ * is also when a Dubbo consumer would send its first heartbeat on a quiet connection.
+ */
+export const DEFAULT_SHARED_STREAM_LINGER_MS = 60_000;
 
 /** High-water mark for frames queued while the stream is still being opened. */
 const CONNECT_QUEUE_LIMIT = 1024 * 1024;
@@ -123,6 +136,8 @@ export class Upstream implements FrameSink {
   #heartbeatTimer: NodeJS.Timeout | undefined;
   #heartbeatId = -1n;
   #drainReason = '';
+  /** Runs while a shared stream has no consumer connection: it closes when this fires. */
+  #lingerTimer: NodeJS.Timeout | undefined;
 
   constructor(backend: Backend, context: UpstreamContext, options: {pod?: string; exclusive?: boolean} = {}) {
     this.backend = backend;
@@ -164,6 +179,7 @@ export class Upstream implements FrameSink {
     if (known !== undefined) return known;
     const attachment = new Attachment(this, owner);
     this.#consumers.set(owner.id, attachment);
+    this.#stopLingering();
     if (this.#blocked) owner.backpressure.upstreamBlocked(attachment, true);
     // A consumer that reads is here now: a stream paused for blocked consumers alone reads again.
     this.#updatePause();
@@ -175,7 +191,7 @@ export class Upstream implements FrameSink {
    * dropped here, and answered with `reason` (to a closed socket that writes nothing); answers to
    * them that come later are discarded, as they are for no one. The stream stays while another
    * consumer connection uses it (a Java consumer keeps its connection for as long as it runs); with
-   * none left, or when it was exclusive, it closes.
+   * none left it lingers (see UpstreamContext.lingerMs), and an exclusive one closes at once.
    */
   detach(owner: UpstreamOwner, reason: string, code?: 'DT_ERR_CONSUMER_TOO_SLOW'): void {
     const attachment = this.#consumers.get(owner.id);
@@ -191,7 +207,36 @@ export class Upstream implements FrameSink {
     if (attachment.blocked) this.#blockedConsumers--;
     owner.backpressure.upstreamGone(attachment);
     this.#updatePause();
-    if (this.exclusive || this.#consumers.size === 0) this.fail(NO_CONSUMER_LEFT);
+    if (this.exclusive) this.fail(NO_CONSUMER_LEFT);
+    // A draining stream whose last answers were this consumer's is done; it takes no new consumers.
+    else if (this.#state === 'draining') this.#closeIfDrained();
+    else if (this.#consumers.size === 0) this.#linger();
+  }
+
+  /**
+   * No consumer connection uses this shared stream now: keep it for the linger time, so a consumer
+   * that comes back finds it open, then close it. READONLY, a retiring pod, a broken stream or the
+   * listener stopping close it sooner, as they would with consumers on it.
+   */
+  #linger(): void {
+    const lingerMs = this.#context.lingerMs;
+    if (lingerMs <= 0) {
+      this.fail(NO_CONSUMER_LEFT);
+      return;
+    }
+    this.#stopLingering();
+    this.#lingerTimer = setTimeout(() => {
+      this.#lingerTimer = undefined;
+      if (this.#consumers.size === 0) this.fail(NO_CONSUMER_LEFT);
+    }, lingerMs);
+    // A stream kept for consumers that may come back is no reason for the process to stay up.
+    this.#lingerTimer.unref();
+  }
+
+  #stopLingering(): void {
+    if (this.#lingerTimer === undefined) return;
+    clearTimeout(this.#lingerTimer);
+    this.#lingerTimer = undefined;
   }
 
   /** Opens the stream; frames sent before it is open are queued. Resolves when settled. */
@@ -323,6 +368,7 @@ export class Upstream implements FrameSink {
     this.#state = 'closed';
     this.#decoder.close();
     if (this.#heartbeatTimer) clearInterval(this.#heartbeatTimer);
+    this.#stopLingering();
     this.#abort.abort();
     this.#stream?.destroy();
     this.#queue = [];
@@ -421,7 +467,8 @@ export class Upstream implements FrameSink {
       }
       return;
     }
-    const message = `dubbo-tunnel: a callback request from ${this.remote} arrived on a connection ${this.#consumers.size} consumers share, so its consumer is unknown; it was not delivered`;
+    const users = this.#consumers.size === 0 ? 'no consumer uses now' : `${this.#consumers.size} consumers share`;
+    const message = `dubbo-tunnel: a callback request from ${this.remote} arrived on a connection ${users}, so its consumer is unknown; it was not delivered`;
     this.#context.events.log('warn', `${this.backend.application}: ${message}`);
     if (header.twoWay) this.#writeNow(encodeErrorResponse(header.requestId, STATUS.SERVICE_ERROR, message));
   }
