@@ -20,6 +20,7 @@ import {Backpressure} from './backpressure.js';
 import {Exchange} from './completion.js';
 import type {Attachment, Upstream, UpstreamOwner} from './upstream.js';
 import {UpstreamPool} from './upstream-pool.js';
+import {frameLength} from './write-batch.js';
 import type {FrameBytes, WriteBatch} from './write-batch.js';
 
 /** Largest request kept in the per-connection scratch buffer (larger ones get a buffer of their own). */
@@ -88,6 +89,11 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
   #peerEnded = false;
   #scratch: Buffer | undefined;
   #onClosed: (() => void) | undefined;
+  /** An answer is being streamed to the consumer (startStreamedAnswer): other frames wait in #waiting. */
+  #streaming = false;
+  /** Frames for the consumer that wait for the streamed answer to end, in order, and their bytes. */
+  readonly #waiting: FrameBytes[] = [];
+  #waitingBytes = 0;
 
   constructor(socket: Socket, options: ConnectionOptions) {
     this.#socket = socket;
@@ -279,8 +285,37 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
   // UpstreamOwner: what upstreams report.
 
   toConsumer(frame: FrameBytes): void {
+    if (this.#streaming) {
+      // Not into the middle of the answer being streamed: after it. Counted with what the socket
+      // holds against the same limit, since both wait for this consumer alone.
+      this.#waiting.push(frame);
+      this.#waitingBytes += frameLength(frame);
+      this.#checkHeld();
+      return;
+    }
     this.#writeToConsumer(frame);
     // An answer may have been the last one owed to a half-closed consumer or a shutdown.
+    if (this.#peerEnded || this.#shuttingDown) this.#settle();
+  }
+
+  startStreamedAnswer(first: readonly Buffer[]): boolean {
+    if (this.#streaming) return false;
+    this.#streaming = true;
+    for (const piece of first) this.#writeToConsumer(piece);
+    return true;
+  }
+
+  continueStreamedAnswer(piece: Buffer): void {
+    this.#writeToConsumer(piece);
+  }
+
+  endStreamedAnswer(): void {
+    this.#streaming = false;
+    if (this.#waiting.length > 0) {
+      const waiting = this.#waiting.splice(0);
+      this.#waitingBytes = 0;
+      for (const frame of waiting) this.#writeToConsumer(frame);
+    }
     if (this.#peerEnded || this.#shuttingDown) this.#settle();
   }
 
@@ -316,10 +351,15 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
     if (this.#closed) return;
     if (this.writes.write(this.#socket, frame)) return;
     this.backpressure.consumerBlocked(true);
-    if (this.#socket.writableLength > HELD_ANSWERS_LIMIT) {
-      const held = (this.#socket.writableLength / (1024 * 1024)).toFixed(1);
-      this.#close(`it stopped reading: ${held} MiB of answers held for it, over the ${HELD_ANSWERS_LIMIT / (1024 * 1024)} MiB limit (its provider streams are shared with other consumers, which keep flowing)`, true, 'DT_ERR_CONSUMER_TOO_SLOW');
-    }
+    this.#checkHeld();
+  }
+
+  /** Cuts the consumer off once the answers held for it (in its socket's buffer, or waiting) pass HELD_ANSWERS_LIMIT. */
+  #checkHeld(): void {
+    const heldBytes = this.#socket.writableLength + this.#waitingBytes;
+    if (this.#closed || heldBytes <= HELD_ANSWERS_LIMIT) return;
+    const held = (heldBytes / (1024 * 1024)).toFixed(1);
+    this.#close(`it stopped reading: ${held} MiB of answers held for it, over the ${HELD_ANSWERS_LIMIT / (1024 * 1024)} MiB limit (its provider streams are shared with other consumers, which keep flowing)`, true, 'DT_ERR_CONSUMER_TOO_SLOW');
   }
 
   // Lifecycle.
@@ -377,6 +417,8 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
     // The connection object may outlive its socket for a while (timers, listeners): give the
     // scratch buffer back now, a large request may have grown it to 1 MiB.
     this.#scratch = undefined;
+    this.#waiting.length = 0;
+    this.#waitingBytes = 0;
     if (code === 'DT_ERR_CONSUMER_TOO_SLOW') this.#leaveUpstreams(`the consumer connection was cut off: ${reason ?? ''}`, code);
     else this.#leaveUpstreams('the consumer connection closed');
     if (destroy && !this.#socket.writableEnded) this.#socket.destroy();
