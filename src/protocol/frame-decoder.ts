@@ -96,6 +96,11 @@ export class FrameDecoder {
     return this.#buffered;
   }
 
+  /** Bytes still to come of the frame the sink takes as a stream (0 when none is). */
+  get streamBytesLeft(): number {
+    return this.#streamLeft;
+  }
+
   get failed(): boolean {
     return this.#failed;
   }

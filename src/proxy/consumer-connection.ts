@@ -23,9 +23,6 @@ import {UpstreamPool} from './upstream-pool.js';
 import {frameLength} from './write-batch.js';
 import type {FrameBytes, WriteBatch} from './write-batch.js';
 
-/** Largest request kept in the per-connection scratch buffer (larger ones get a buffer of their own). */
-const SCRATCH_LIMIT = 1024 * 1024;
-
 /**
  * Answers waiting in a consumer's socket buffer because it does not read. The provider streams are
  * shared, so they are not paused for one consumer while others read (Upstream.consumerBlocked);
@@ -87,7 +84,6 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
   #closed = false;
   #shuttingDown = false;
   #peerEnded = false;
-  #scratch: Buffer | undefined;
   #onClosed: (() => void) | undefined;
   /** An answer is being streamed to the consumer (startStreamedAnswer): other frames wait in #waiting. */
   #streaming = false;
@@ -128,9 +124,9 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
     return count;
   }
 
-  /** Bytes held for this connection: a partial frame waiting for its rest, and the scratch buffer. */
+  /** Bytes held for this connection: a partial frame waiting for its rest. */
   get heldBytes(): number {
-    return this.#decoder.bufferedBytes + (this.#scratch?.length ?? 0);
+    return this.#decoder.bufferedBytes;
   }
 
   get events(): TunnelEventBus {
@@ -171,25 +167,18 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
 
   /**
    * A request that arrived in several chunks: the router must read its body (the attachments come
-   * last), so the pieces are copied once into a reused scratch buffer to be read, and the original
-   * pieces are what is forwarded.
+   * last), so the pieces are copied once into the listener's read buffer to be read, and the
+   * original pieces are what is forwarded (one writev, never joined).
    */
   framePieces(header: FrameHeader, pieces: Buffer[], length: number): void {
     if (!header.isRequest || header.event) {
       this.frame(header, Buffer.concat(pieces, length));
       return;
     }
-    const scratch = this.#scratchFor(length);
+    const readable = this.#pool.readBuffer(length);
     let offset = 0;
-    for (const piece of pieces) offset += piece.copy(scratch, offset);
-    this.#routeRequest(header, scratch.subarray(0, length), pieces);
-  }
-
-  #scratchFor(length: number): Buffer {
-    // Kept per connection up to 1 MiB so large frames do not fault in fresh memory each time.
-    if (length > SCRATCH_LIMIT) return Buffer.allocUnsafe(length);
-    if (!this.#scratch || this.#scratch.length < length) this.#scratch = Buffer.allocUnsafe(Math.max(length, 64 * 1024));
-    return this.#scratch;
+    for (const piece of pieces) offset += piece.copy(readable, offset);
+    this.#routeRequest(header, readable.subarray(0, length), pieces);
   }
 
   oversize(header: FrameHeader): void {
@@ -414,9 +403,6 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
     this.#closed = true;
     this.backpressure.stop();
     this.#decoder.close();
-    // The connection object may outlive its socket for a while (timers, listeners): give the
-    // scratch buffer back now, a large request may have grown it to 1 MiB.
-    this.#scratch = undefined;
     this.#waiting.length = 0;
     this.#waitingBytes = 0;
     if (code === 'DT_ERR_CONSUMER_TOO_SLOW') this.#leaveUpstreams(`the consumer connection was cut off: ${reason ?? ''}`, code);

@@ -1,3 +1,5 @@
+// Node's global `Buffer` is not a constant to the optimizer; the import is.
+import {Buffer} from 'node:buffer';
 import type {Backend} from '../core/backend.js';
 import type {TunnelEventBus} from '../core/events.js';
 import {DEFAULT_SHARED_STREAM_LINGER_MS, NO_CONSUMER_LEFT, Upstream} from './upstream.js';
@@ -52,12 +54,25 @@ export class UpstreamPool implements UpstreamContext {
   #loadTimer: NodeJS.Timeout | undefined;
 
   readonly #streamsPerPod: number;
+  /** See readBuffer. */
+  #readBuffer: Buffer | undefined;
 
   constructor(events: TunnelEventBus, maxBodyLength: number, options: {streamsPerPod?: number; lingerMs?: number} = {}) {
     this.events = events;
     this.maxBodyLength = maxBodyLength;
     this.#streamsPerPod = Math.max(1, options.streamsPerPod ?? DEFAULT_STREAMS_PER_POD);
     this.lingerMs = Math.max(0, options.lingerMs ?? DEFAULT_SHARED_STREAM_LINGER_MS);
+  }
+
+  /**
+   * A buffer of at least `length` bytes to copy a request that came in pieces into, so its body can
+   * be read to route it. One for the listener, grown to the largest request seen (at most the
+   * payload limit): dispatching is synchronous and a request is routed before the next chunk is
+   * read, so no two requests use it at once, and a large request does not fault in fresh memory.
+   */
+  readBuffer(length: number): Buffer {
+    if (this.#readBuffer === undefined || this.#readBuffer.length < length) this.#readBuffer = Buffer.allocUnsafe(Math.max(length, 64 * 1024));
+    return this.#readBuffer;
   }
 
   /** Shared streams open or opening right now (for tests and the bench). */
