@@ -134,10 +134,32 @@ export function shapes() {
   };
 }
 
+/** Body size of the largest echo calls: a bulk answer (a file, a report) well past one socket read. */
+export const HUGE_BYTES = 2 * 1024 * 1024;
+
+/**
+ * Small request bodies whose answers are large (answer-only cases): the provider picks its answer
+ * by the request's body length, so each is a length no other shape has.
+ */
+const ANSWER_ONLY_REQUEST_BYTES = {large: 600, huge: 700};
+
+/**
+ * The shapes of the large-frame cases (static path only): `huge` echoes 2 MiB both ways;
+ * `largeAnswer` and `hugeAnswer` send a small request and get 220 KiB or 2 MiB back, the shape of
+ * a download, where only the answer is large.
+ */
+export function largeFrameShapes() {
+  return {
+    huge: {name: 'huge', request: requestBody(HUGE_BYTES), response: responseBody(HUGE_BYTES)},
+    largeAnswer: {name: 'largeAnswer', request: requestBody(ANSWER_ONLY_REQUEST_BYTES.large), response: responseBody(LARGE_BYTES)},
+    hugeAnswer: {name: 'hugeAnswer', request: requestBody(ANSWER_ONLY_REQUEST_BYTES.huge), response: responseBody(HUGE_BYTES)},
+  };
+}
+
 /** Every request body the bench sends, with the response body the provider answers it with (keyed by request body length). */
 export function responsesByRequestLength() {
   const map = new Map(SIZES.map(({bytes}) => [bytes, responseBody(bytes)]));
-  for (const shape of Object.values(shapes())) map.set(shape.request.length, shape.response);
+  for (const shape of [...Object.values(shapes()), ...Object.values(largeFrameShapes())]) map.set(shape.request.length, shape.response);
   return map;
 }
 
@@ -187,6 +209,22 @@ export function timedCases() {
     {name: 'small@64', shape: small, inFlight: 64},
     {name: 'large@8', shape: large, inFlight: 8},
     {name: 'small@1', shape: small, inFlight: 1},
+  ];
+  const wanted = process.env.BENCH_CASES?.split(',');
+  return wanted === undefined ? all : all.filter((c) => wanted.includes(c.name));
+}
+
+/**
+ * The large-frame cases of the throughput section (static path): 220 KiB and 2 MiB frames both
+ * ways and answer-only, 8 in flight. `large@8` (220 KiB both ways) is one of timedCases. Narrowed by
+ * BENCH_CASES like timedCases.
+ */
+export function largeFrameCases() {
+  const {huge, largeAnswer, hugeAnswer} = largeFrameShapes();
+  const all = [
+    {name: 'large-answer@8', shape: largeAnswer, inFlight: 8},
+    {name: 'huge@8', shape: huge, inFlight: 8},
+    {name: 'huge-answer@8', shape: hugeAnswer, inFlight: 8},
   ];
   const wanted = process.env.BENCH_CASES?.split(',');
   return wanted === undefined ? all : all.filter((c) => wanted.includes(c.name));

@@ -5,7 +5,8 @@
 //   tunnel  consumer -> dubbo-tunnel (bundled like dist/, see bundleTunnelCore) -> provider
 //   direct  consumer -> provider (only with BENCH_PATHS=direct,relay,tunnel)
 // Cases (the targets of docs/performance.md): getUser calls (190-byte frames) at 64 and at 1 in flight, and 220 KiB echo
-// calls at 8 in flight, on one consumer connection each. Three processes: this one (load
+// calls at 8 in flight, on one consumer connection each; then the large frames: 2 MiB echo calls, and small calls
+// answered with 220 KiB or 2 MiB, 8 in flight. Three processes: this one (load
 // generator), the provider, and each proxy under test in its own process, so the proxy's RSS, CPU
 // and allocations are its own. Loopback only. Relay and tunnel alternate within each round (in the
 // opposite order every other round), and each ratio is taken per round, so background load on a
@@ -23,7 +24,7 @@ import os from 'node:os';
 import {dirname, join} from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {setTimeout as sleep} from 'node:timers/promises';
-import {SIZES, shapes, timedCases} from './frames.mjs';
+import {HEADER_LENGTH, SIZES, largeFrameCases, largeFrameShapes, shapes, timedCases} from './frames.mjs';
 import {oneShot, runLoad, verifyOnce} from './load.mjs';
 import {bundleTunnelCore, describeSpread, spread, startChild} from './harness.mjs';
 
@@ -38,11 +39,13 @@ const PATHS = (process.env.BENCH_PATHS ?? 'relay,tunnel').split(',');
 const MiB = 1024 * 1024;
 const SHAPES = shapes();
 /** The timed cases, in the order of docs/performance.md's targets. */
-const CASES = timedCases();
+const CASES = [...timedCases(), ...largeFrameCases()];
 
 // Targets (docs/performance.md): each a median over the rounds.
 const TARGET_RATIO = 0.95;
 const TARGET_P99_ADDED_MS = 0.1;
+/** Frames past one socket read (220 KiB, 2 MiB): the p99 the tunnel may add to the relay's. */
+const TARGET_LARGE_P99_ADDED_MS = 1;
 /** Live heap (after full collections) before and after the million calls: "0" within this much. */
 const STEADY_HEAP_MIB = 0.5;
 // "Flat" memory over the mixed run with churn, sampled after full GCs: the live heap may not grow
@@ -75,6 +78,9 @@ async function runCase(target, testCase, options = {}) {
     const cpuAfter = (await target.proxy.ask('cpu')).cpu;
     const used = cpuAfter.user + cpuAfter.system - cpuBefore.user - cpuBefore.system;
     if (r.total) r.cpuPerReqUs = used / r.total;
+    // Bytes through the proxy both ways (request and answer frames), for large frames the fairer unit.
+    const frameBytes = 2 * HEADER_LENGTH + testCase.shape.request.length + testCase.shape.response.length;
+    if (r.total) r.cpuPerMiBUs = used / ((r.total * frameBytes) / MiB);
   }
   return r;
 }
@@ -157,7 +163,7 @@ async function throughputBench() {
       targets[path].idle = (await proxy.ask('sample')).sample;
     }
     // Every path must deliver byte-exact answers before it is timed.
-    for (const shape of Object.values(SHAPES)) await verifyOnce(targets[path].port, shape);
+    for (const shape of [...Object.values(SHAPES), ...Object.values(largeFrameShapes())]) await verifyOnce(targets[path].port, shape);
     for (const size of SIZES) await verifyOnce(targets[path].port, size.bytes);
   }
 
@@ -177,7 +183,7 @@ async function throughputBench() {
           runs.push({round, path, case: testCase.name, inFlight: testCase.inFlight, ...r});
           line.push(`${path} ${r.error ? 'FAILED' : `${fmtInt(r.reqPerSec)}/s p99 ${fmt(r.p99, 3)} ms`}`);
         }
-        console.log(`  round ${String(round).padStart(2)} ${testCase.name.padEnd(8)}  ${line.join(' | ')}`);
+        console.log(`  round ${String(round).padStart(2)} ${testCase.name.padEnd(14)}  ${line.join(' | ')}`);
       }
     }
     for (const path of ['relay', 'tunnel']) if (targets[path]) million[path] = await millionRun(targets[path]);
@@ -197,17 +203,18 @@ async function throughputBench() {
   const summary = [];
   const ofRound = (path, name, round) => runs.find((r) => r.path === path && r.case === name && r.round === round);
   console.log('\nper case, median over the rounds (IQR):');
-  console.log(['case'.padEnd(9), 'path'.padEnd(7), 'req/s'.padStart(18), 'p50 ms'.padStart(8), 'p99 ms'.padStart(8), 'CPU µs/req'.padStart(11), 'heap B/req'.padStart(11)].join(' '));
+  console.log(['case'.padEnd(14), 'path'.padEnd(7), 'req/s'.padStart(18), 'p50 ms'.padStart(8), 'p99 ms'.padStart(8), 'CPU µs/req'.padStart(11), 'CPU µs/MiB'.padStart(11), 'heap B/req'.padStart(11)].join(' '));
   for (const testCase of CASES) {
     for (const path of PATHS) {
       const mine = runs.filter((r) => r.path === path && r.case === testCase.name);
       const rate = spread(mine.map((r) => r.reqPerSec));
       const failed = mine.find((r) => r.error);
       console.log([
-        testCase.name.padEnd(9), path.padEnd(7),
+        testCase.name.padEnd(14), path.padEnd(7),
         (failed ? 'FAILED' : `${fmtInt(rate.median)} (${fmtInt(rate.q1)}–${fmtInt(rate.q3)})`).padStart(18),
         fmt(spread(mine.map((r) => r.p50)).median, 3).padStart(8), fmt(spread(mine.map((r) => r.p99)).median, 3).padStart(8),
-        fmt(spread(mine.map((r) => r.cpuPerReqUs)).median, 1).padStart(11), fmtInt(spread(mine.map((r) => r.allocatedPerReq)).median).padStart(11),
+        fmt(spread(mine.map((r) => r.cpuPerReqUs)).median, 1).padStart(11), fmtInt(spread(mine.map((r) => r.cpuPerMiBUs)).median).padStart(11),
+        fmtInt(spread(mine.map((r) => r.allocatedPerReq)).median).padStart(11),
       ].join(' ') + (failed ? `  (${failed.error})` : ''));
     }
     if (!targets.relay || !targets.tunnel) continue;
@@ -227,6 +234,10 @@ async function throughputBench() {
     if (testCase.inFlight === 1) {
       const p99 = spread(added);
       checks.push({name: `${testCase.name} p99 added <= ${TARGET_P99_ADDED_MS} ms (median)`, value: failed ? failed.error : describeSpread(p99, 3, ' ms'), pass: !failed && p99.median <= TARGET_P99_ADDED_MS});
+    }
+    if (testCase.shape.response.length > 64 * 1024) {
+      const p99 = spread(added);
+      checks.push({name: `${testCase.name} p99 added <= ${TARGET_LARGE_P99_ADDED_MS} ms (median)`, value: failed ? failed.error : describeSpread(p99, 3, ' ms'), pass: !failed && p99.median <= TARGET_LARGE_P99_ADDED_MS});
     }
   }
 

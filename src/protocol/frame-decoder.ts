@@ -5,7 +5,8 @@
  *
  * Copy discipline (hot path): a frame lying inside one chunk is passed as a subarray of it; a frame
  * spanning chunks is handed out as its pieces (sinks with framePieces) or assembled once, into one
- * Buffer.allocUnsafe(total).
+ * Buffer.allocUnsafe(total). A large frame a sink takes as a stream (streamStart) is handed out as
+ * it arrives and never held whole.
  * An over-limit body is skipped as it arrives and never held.
  */
 import {ProtocolError} from '../core/errors.js';
@@ -25,6 +26,16 @@ export interface FrameSink {
   oversize(header: FrameHeader): void;
   /** Not Dubbo / framing lost (bad magic at a frame start, negative body length). Nothing more is decoded after this. */
   fatal(error: ProtocolError, firstBytes: Buffer): void;
+  /**
+   * Optional (with streamPiece): a frame whose body is at least `streamFrom` bytes (within the
+   * limit) has its header and at least one body byte in, but not the rest. Return true to take it
+   * as it arrives: `held` (its first bytes, header first, as views of their chunks) now, the rest
+   * through streamPiece; false to get it whole (frame or framePieces), as without this method.
+   * Asked once per frame.
+   */
+  streamStart?(header: FrameHeader, held: readonly Buffer[], total: number): boolean;
+  /** The next bytes of the frame streamStart took, in order; `end` with its last byte. */
+  streamPiece?(piece: Buffer, end: boolean): void;
 }
 
 export interface FrameDecoderOptions {
@@ -35,6 +46,8 @@ export interface FrameDecoderOptions {
    * that keep nothing of it but its values (the proxy, which reads one per frame at line rate).
    */
   reuseHeader?: boolean;
+  /** Frames with a body of at least this many bytes are offered to the sink's streamStart (default: none are). */
+  streamFrom?: number;
 }
 
 /** How many bytes of a bad frame start are handed to fatal() and described in the error. */
@@ -51,6 +64,11 @@ export class FrameDecoder {
   #pendingTotal = 0;
   /** Bytes of an oversize body still to be discarded. */
   #skip = 0;
+  readonly #streamFrom: number;
+  /** Bytes of the frame the sink takes as a stream still to come. */
+  #streamLeft = 0;
+  /** The pending frame was offered to streamStart and refused: it is assembled as usual. */
+  #declined = false;
   #closed = false;
   #failed = false;
   /** Stream offset of the next frame start, and frames seen: only for error messages. */
@@ -65,6 +83,7 @@ export class FrameDecoder {
   constructor(sink: FrameSink, options: FrameDecoderOptions = {}) {
     this.#sink = sink;
     this.#maxBody = options.maxBodyLength ?? DEFAULT_PAYLOAD;
+    this.#streamFrom = sink.streamStart === undefined ? Infinity : options.streamFrom ?? Infinity;
     this.#header = options.reuseHeader === true ? emptyHeader() : undefined;
   }
 
@@ -75,6 +94,11 @@ export class FrameDecoder {
   /** Bytes held waiting for the rest of a frame. */
   get bufferedBytes(): number {
     return this.#buffered;
+  }
+
+  /** Bytes still to come of the frame the sink takes as a stream (0 when none is). */
+  get streamBytesLeft(): number {
+    return this.#streamLeft;
   }
 
   get failed(): boolean {
@@ -104,6 +128,10 @@ export class FrameDecoder {
       this.#streamOffset += this.#skip;
       data = data.subarray(this.#skip);
       this.#skip = 0;
+    }
+    if (this.#streamLeft > 0) {
+      data = this.#streamOn(data);
+      if (data === undefined) return;
     }
     if (this.#buffered > 0) {
       data = this.#continue(data);
@@ -147,6 +175,14 @@ export class FrameDecoder {
       }
       const total = HEADER_LENGTH + bodyLength;
       if (available < total) {
+        if (bodyLength >= this.#streamFrom && available > HEADER_LENGTH) {
+          this.#declined = true;
+          if (this.#sink.streamStart?.(header, [offset === 0 ? data : data.subarray(offset)], total) === true) {
+            this.#streaming(available, total);
+            return;
+          }
+          if (this.#closed) return;
+        }
         this.#pending = header;
         this.#pendingTotal = total;
         break;
@@ -197,7 +233,18 @@ export class FrameDecoder {
     }
 
     const total = this.#pendingTotal;
-    if (this.#buffered < total) return undefined;
+    if (this.#buffered < total) {
+      if (!this.#declined && this.#buffered > HEADER_LENGTH && total - HEADER_LENGTH >= this.#streamFrom) {
+        // Asked once: refused, the frame is assembled as usual.
+        this.#declined = true;
+        const held = this.#buffered;
+        if (this.#sink.streamStart?.(this.#pending, this.#chunks.slice(), total) === true) {
+          this.#release();
+          this.#streaming(held, total);
+        }
+      }
+      return undefined;
+    }
     // Every piece but the last lies wholly inside this frame: before `data` came, fewer than
     // `total` bytes were held. So only `data` can carry bytes of the next frame.
     const chunks = this.#chunks;
@@ -227,6 +274,23 @@ export class FrameDecoder {
     }
     if (this.#closed || fromLast === data.length) return undefined;
     return data.subarray(fromLast);
+  }
+
+  /** The sink took the frame whose first `held` bytes it has: the rest goes to it as it comes. */
+  #streaming(held: number, total: number): void {
+    this.#streamLeft = total - held;
+    this.#streamOffset += held;
+    this.#frames++;
+  }
+
+  /** Hands the sink the next bytes of the frame it streams; returns what follows that frame, if anything. */
+  #streamOn(data: Buffer): Buffer | undefined {
+    const take = Math.min(this.#streamLeft, data.length);
+    this.#streamLeft -= take;
+    this.#streamOffset += take;
+    (this.#sink.streamPiece as (piece: Buffer, end: boolean) => void)(take === data.length ? data : data.subarray(0, take), this.#streamLeft === 0);
+    if (this.#closed || take === data.length) return undefined;
+    return data.subarray(take);
   }
 
   /** An over-limit header completed while buffering: drop what is held, skip the rest of the body. */
@@ -299,5 +363,6 @@ export class FrameDecoder {
     this.#buffered = 0;
     this.#pending = undefined;
     this.#pendingTotal = 0;
+    this.#declined = false;
   }
 }

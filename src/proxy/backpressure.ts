@@ -14,7 +14,8 @@ export interface UpstreamReader {
  * Backpressure of one consumer connection and its upstreams, kept in this one place: while any
  * upstream's writes are backed up, the consumer is not read; while the consumer's writes are backed
  * up, none of its upstreams is. So a slow side makes the tunnel stop reading the other, and the
- * bytes wait in the sender's own buffers: nothing is held beyond one socket chunk plus one frame.
+ * bytes wait in the sender's own buffers: nothing is held beyond one socket chunk plus one frame,
+ * and what waits in a socket's buffer (backed up means more than WRITE_SLACK there).
  */
 export class Backpressure<U extends UpstreamReader> {
   readonly #consumer: Reader;

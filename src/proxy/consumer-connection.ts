@@ -21,10 +21,8 @@ import {Exchange} from './completion.js';
 import {whyNotAnswered} from './drain.js';
 import type {Attachment, Upstream, UpstreamOwner} from './upstream.js';
 import {UpstreamPool} from './upstream-pool.js';
+import {frameLength} from './write-batch.js';
 import type {FrameBytes, WriteBatch} from './write-batch.js';
-
-/** Largest request kept in the per-connection scratch buffer (larger ones get a buffer of their own). */
-const SCRATCH_LIMIT = 1024 * 1024;
 
 /**
  * Answers waiting in a consumer's socket buffer because it does not read. The provider streams are
@@ -87,8 +85,12 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
   #closed = false;
   #shuttingDown = false;
   #peerEnded = false;
-  #scratch: Buffer | undefined;
   #onClosed: (() => void) | undefined;
+  /** An answer is being streamed to the consumer (startStreamedAnswer): other frames wait in #waiting. */
+  #streaming = false;
+  /** Frames for the consumer that wait for the streamed answer to end, in order, and their bytes. */
+  readonly #waiting: FrameBytes[] = [];
+  #waitingBytes = 0;
 
   constructor(socket: Socket, options: ConnectionOptions) {
     this.#socket = socket;
@@ -96,7 +98,8 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
     this.id = options.id;
     this.peer = options.peer;
     this.maxBodyLength = options.maxBodyLength;
-    this.#pool = options.upstreams ?? new UpstreamPool(options.events, options.maxBodyLength);
+    // A pool of its own has no other consumer to keep a stream for: its streams close with their last use.
+    this.#pool = options.upstreams ?? new UpstreamPool(options.events, options.maxBodyLength, {lingerMs: 0});
     this.writes = this.#pool.writes;
     this.#decoder = new FrameDecoder(this, {maxBodyLength: options.maxBodyLength, reuseHeader: true});
     this.backpressure = new Backpressure(socket, this.#attachments);
@@ -122,9 +125,9 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
     return count;
   }
 
-  /** Bytes held for this connection: a partial frame waiting for its rest, and the scratch buffer. */
+  /** Bytes held for this connection: a partial frame waiting for its rest. */
   get heldBytes(): number {
-    return this.#decoder.bufferedBytes + (this.#scratch?.length ?? 0);
+    return this.#decoder.bufferedBytes;
   }
 
   get events(): TunnelEventBus {
@@ -165,25 +168,18 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
 
   /**
    * A request that arrived in several chunks: the router must read its body (the attachments come
-   * last), so the pieces are copied once into a reused scratch buffer to be read, and the original
-   * pieces are what is forwarded.
+   * last), so the pieces are copied once into the listener's read buffer to be read, and the
+   * original pieces are what is forwarded (one writev, never joined).
    */
   framePieces(header: FrameHeader, pieces: Buffer[], length: number): void {
     if (!header.isRequest || header.event) {
       this.frame(header, Buffer.concat(pieces, length));
       return;
     }
-    const scratch = this.#scratchFor(length);
+    const readable = this.#pool.readBuffer(length);
     let offset = 0;
-    for (const piece of pieces) offset += piece.copy(scratch, offset);
-    this.#routeRequest(header, scratch.subarray(0, length), pieces);
-  }
-
-  #scratchFor(length: number): Buffer {
-    // Kept per connection up to 1 MiB so large frames do not fault in fresh memory each time.
-    if (length > SCRATCH_LIMIT) return Buffer.allocUnsafe(length);
-    if (!this.#scratch || this.#scratch.length < length) this.#scratch = Buffer.allocUnsafe(Math.max(length, 64 * 1024));
-    return this.#scratch;
+    for (const piece of pieces) offset += piece.copy(readable, offset);
+    this.#routeRequest(header, readable.subarray(0, length), pieces);
   }
 
   oversize(header: FrameHeader): void {
@@ -279,8 +275,37 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
   // UpstreamOwner: what upstreams report.
 
   toConsumer(frame: FrameBytes): void {
+    if (this.#streaming) {
+      // Not into the middle of the answer being streamed: after it. Counted with what the socket
+      // holds against the same limit, since both wait for this consumer alone.
+      this.#waiting.push(frame);
+      this.#waitingBytes += frameLength(frame);
+      this.#checkHeld();
+      return;
+    }
     this.#writeToConsumer(frame);
     // An answer may have been the last one owed to a half-closed consumer or a shutdown.
+    if (this.#peerEnded || this.#shuttingDown) this.#settle();
+  }
+
+  startStreamedAnswer(first: readonly Buffer[]): boolean {
+    if (this.#streaming) return false;
+    this.#streaming = true;
+    for (const piece of first) this.#writeToConsumer(piece);
+    return true;
+  }
+
+  continueStreamedAnswer(piece: Buffer): void {
+    this.#writeToConsumer(piece);
+  }
+
+  endStreamedAnswer(): void {
+    this.#streaming = false;
+    if (this.#waiting.length > 0) {
+      const waiting = this.#waiting.splice(0);
+      this.#waitingBytes = 0;
+      for (const frame of waiting) this.#writeToConsumer(frame);
+    }
     if (this.#peerEnded || this.#shuttingDown) this.#settle();
   }
 
@@ -316,10 +341,15 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
     if (this.#closed) return;
     if (this.writes.write(this.#socket, frame)) return;
     this.backpressure.consumerBlocked(true);
-    if (this.#socket.writableLength > HELD_ANSWERS_LIMIT) {
-      const held = (this.#socket.writableLength / (1024 * 1024)).toFixed(1);
-      this.#close(`it stopped reading: ${held} MiB of answers held for it, over the ${HELD_ANSWERS_LIMIT / (1024 * 1024)} MiB limit (its provider streams are shared with other consumers, which keep flowing)`, true, 'DT_ERR_CONSUMER_TOO_SLOW');
-    }
+    this.#checkHeld();
+  }
+
+  /** Cuts the consumer off once the answers held for it (in its socket's buffer, or waiting) pass HELD_ANSWERS_LIMIT. */
+  #checkHeld(): void {
+    const heldBytes = this.#socket.writableLength + this.#waitingBytes;
+    if (this.#closed || heldBytes <= HELD_ANSWERS_LIMIT) return;
+    const held = (heldBytes / (1024 * 1024)).toFixed(1);
+    this.#close(`it stopped reading: ${held} MiB of answers held for it, over the ${HELD_ANSWERS_LIMIT / (1024 * 1024)} MiB limit (its provider streams are shared with other consumers, which keep flowing)`, true, 'DT_ERR_CONSUMER_TOO_SLOW');
   }
 
   // Lifecycle.
@@ -382,9 +412,8 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
     this.#closed = true;
     this.backpressure.stop();
     this.#decoder.close();
-    // The connection object may outlive its socket for a while (timers, listeners): give the
-    // scratch buffer back now, a large request may have grown it to 1 MiB.
-    this.#scratch = undefined;
+    this.#waiting.length = 0;
+    this.#waitingBytes = 0;
     if (code === 'DT_ERR_CONSUMER_TOO_SLOW') this.#leaveUpstreams(`the consumer connection was cut off: ${reason ?? ''}`, code);
     else this.#leaveUpstreams('the consumer connection closed');
     if (destroy && !this.#socket.writableEnded) this.#socket.destroy();

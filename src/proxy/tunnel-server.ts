@@ -44,6 +44,12 @@ export interface TunnelServerOptions {
   idleTimeoutMs?: number;
   /** Most Dubbo streams to one pod or address, shared by every consumer (default DEFAULT_STREAMS_PER_POD). */
   streamsPerPod?: number;
+  /**
+   * How long a shared Dubbo stream that no consumer connection uses any more stays open, so a
+   * consumer that reconnects meanwhile needs no new port-forward (0 = close it at once).
+   * Default DEFAULT_SHARED_STREAM_LINGER_MS.
+   */
+  sharedStreamLingerMs?: number;
   /** For the telnet shell's `ls`: a note per application (e.g. what discovery learned, or why not). */
   describeApplication?: (application: string) => string | undefined;
   /** Idle telnet shells are closed after this long (default 5 minutes, like Dubbo's QoS). */
@@ -119,7 +125,10 @@ export class TunnelServer {
     this.#allowRemote = options.allowRemote ?? false;
     this.#connections = new LocalConnections(this.events, options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS);
     this.#tripleUpstreams = new TripleUpstreams(this.events);
-    this.#upstreams = new UpstreamPool(this.events, options.maxBodyLength ?? DEFAULT_PAYLOAD, options.streamsPerPod);
+    this.#upstreams = new UpstreamPool(this.events, options.maxBodyLength ?? DEFAULT_PAYLOAD, {
+      ...(options.streamsPerPod === undefined ? {} : {streamsPerPod: options.streamsPerPod}),
+      ...(options.sharedStreamLingerMs === undefined ? {} : {lingerMs: options.sharedStreamLingerMs}),
+    });
     this.#activity = options.activity ?? new TunnelActivity(this.events);
     this.#server = net.createServer({noDelay: true, allowHalfOpen: true}, (socket) => this.#accept(socket));
   }

@@ -1,6 +1,8 @@
+// Node's global `Buffer` is not a constant to the optimizer; the import is.
+import {Buffer} from 'node:buffer';
 import type {Backend} from '../core/backend.js';
 import type {TunnelEventBus} from '../core/events.js';
-import {NO_CONSUMER_LEFT, Upstream} from './upstream.js';
+import {DEFAULT_SHARED_STREAM_LINGER_MS, NO_CONSUMER_LEFT, Upstream} from './upstream.js';
 import type {UpstreamContext} from './upstream.js';
 import {WriteBatch} from './write-batch.js';
 
@@ -27,7 +29,8 @@ const LOAD_REPORT_MS = 1000;
  * address of a static one), opened on first use and shared by every consumer connection, so C
  * consumers calling M applications open M streams, and a new consumer's first call finds its
  * stream open. A stream is kept until it closes or drains (READONLY, a retiring pod); the next
- * request then opens a fresh one.
+ * request then opens a fresh one. A stream no consumer connection uses any more is kept for
+ * `lingerMs` (a consumer that reconnects finds it open), then closed.
  *
  * Which stream a request takes: the open one with the fewest requests in flight. When every
  * stream of the backend has requests in flight and a ready pod has no stream yet, a stream to that
@@ -38,6 +41,7 @@ const LOAD_REPORT_MS = 1000;
 export class UpstreamPool implements UpstreamContext {
   readonly events: TunnelEventBus;
   readonly maxBodyLength: number;
+  readonly lingerMs: number;
   readonly writes = new WriteBatch();
   /** The shared streams of each backend, including draining ones until they close. */
   readonly #byBackend = new Map<Backend, Upstream[]>();
@@ -50,11 +54,25 @@ export class UpstreamPool implements UpstreamContext {
   #loadTimer: NodeJS.Timeout | undefined;
 
   readonly #streamsPerPod: number;
+  /** See readBuffer. */
+  #readBuffer: Buffer | undefined;
 
-  constructor(events: TunnelEventBus, maxBodyLength: number, streamsPerPod = DEFAULT_STREAMS_PER_POD) {
+  constructor(events: TunnelEventBus, maxBodyLength: number, options: {streamsPerPod?: number; lingerMs?: number} = {}) {
     this.events = events;
     this.maxBodyLength = maxBodyLength;
-    this.#streamsPerPod = Math.max(1, streamsPerPod);
+    this.#streamsPerPod = Math.max(1, options.streamsPerPod ?? DEFAULT_STREAMS_PER_POD);
+    this.lingerMs = Math.max(0, options.lingerMs ?? DEFAULT_SHARED_STREAM_LINGER_MS);
+  }
+
+  /**
+   * A buffer of at least `length` bytes to copy a request that came in pieces into, so its body can
+   * be read to route it. One for the listener, grown to the largest request seen (at most the
+   * payload limit): dispatching is synchronous and a request is routed before the next chunk is
+   * read, so no two requests use it at once, and a large request does not fault in fresh memory.
+   */
+  readBuffer(length: number): Buffer {
+    if (this.#readBuffer === undefined || this.#readBuffer.length < length) this.#readBuffer = Buffer.allocUnsafe(Math.max(length, 64 * 1024));
+    return this.#readBuffer;
   }
 
   /** Shared streams open or opening right now (for tests and the bench). */

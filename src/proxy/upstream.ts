@@ -7,7 +7,7 @@ import type {ProtocolError} from '../core/errors.js';
 import type {TunnelEventBus} from '../core/events.js';
 import {FrameDecoder} from '../protocol/frame-decoder.js';
 import type {FrameSink} from '../protocol/frame-decoder.js';
-import {STATUS} from '../protocol/header.js';
+import {HEADER_LENGTH, RESPONSE_FLAG, SERIALIZATION, STATUS} from '../protocol/header.js';
 import type {FrameHeader} from '../protocol/header.js';
 import {answersWithException, classifyEvent, encodeErrorResponse, encodeHeartbeatRequest, heartbeatReply} from '../protocol/responses.js';
 import {isAnswerCode, localAnswer} from '../router/local-answer.js';
@@ -30,6 +30,15 @@ export interface UpstreamOwner {
   readonly backpressure: Backpressure<Attachment>;
   /** Writes a frame to the consumer as is: a provider's answer or callback request, or an error answer. */
   toConsumer(frame: FrameBytes): void;
+  /**
+   * Starts writing a frame whose bytes arrive over time (`first`: its header and what came with
+   * it); the rest follows through continueStreamedAnswer, and endStreamedAnswer ends it. Frames written meanwhile
+   * (toConsumer) wait until then, so nothing is written into the middle of it. False, and nothing
+   * written, while another such frame is being written to this consumer.
+   */
+  startStreamedAnswer(first: readonly Buffer[]): boolean;
+  continueStreamedAnswer(piece: Buffer): void;
+  endStreamedAnswer(): void;
   /** The provider sent a two-way callback request with this id: the consumer's answer must come back here. */
   expectReverseAnswer(upstream: Upstream, requestId: bigint): void;
   /** The upstream closed; it has answered this consumer's pending requests already. */
@@ -42,6 +51,11 @@ export interface UpstreamContext {
   readonly maxBodyLength: number;
   /** One batch for the listener: dispatching is synchronous, so one chunk is dispatched at a time. */
   readonly writes: WriteBatch;
+  /**
+   * How long a shared stream no consumer connection uses is kept open (0: it closes at once). A
+   * consumer that reconnects within it finds the stream open instead of paying a new port-forward.
+   */
+  readonly lingerMs: number;
   /** The upstream closed (after answering every pending request); `reason` says why. */
   closed(upstream: Upstream, reason: string): void;
 }
@@ -79,11 +93,55 @@ type State = 'connecting' | 'open' | 'draining' | 'closed';
  */
 export const UPSTREAM_HEARTBEAT_MS = 60_000;
 
-/** Why a shared stream closes when its last consumer connection left: the normal end, not a failure. */
+/** Why a shared stream closes when no consumer connection used it for the linger time: the normal end, not a failure. */
 export const NO_CONSUMER_LEFT = 'no consumer connection uses it any more';
+
+/**
+ * How long a shared stream is kept after its last consumer connection left. A consumer that
+ * restarts or reconnects (a Java consumer reconnects after a broken connection within seconds)
+ * finds its stream open; dubbo-tunnel has no idle timeout of its own for upstreams, and a minute
+ * is also when a Dubbo consumer would send its first heartbeat on a quiet connection.
+ */
+export const DEFAULT_SHARED_STREAM_LINGER_MS = 60_000;
 
 /** High-water mark for frames queued while the stream is still being opened. */
 const CONNECT_QUEUE_LIMIT = 1024 * 1024;
+
+/**
+ * Answers with a body at least this long are passed on as they arrive rather than held whole:
+ * past one socket read (64 KiB), holding an answer delays its first byte by the time the rest
+ * takes to come and keeps it all in memory; below, a frame comes in one or two reads anyway.
+ */
+export const STREAM_ANSWERS_FROM = 64 * 1024;
+
+/**
+ * The first body byte of an OK Hessian 2 answer that ends with its attachments map
+ * (RESPONSE_FLAG.*_WITH_ATTACHMENTS, written as a Hessian int: 0x90 + flag). Only these are
+ * streamed: an answer cut off midway is padded (see PAD_BYTE), and a body that ends with a map is
+ * sure to fail to decode then; one that ends with a plain value could decode into a wrong value.
+ */
+const STREAMABLE_FLAG_BYTES = new Set([RESPONSE_FLAG.WITH_EXCEPTION_WITH_ATTACHMENTS, RESPONSE_FLAG.VALUE_WITH_ATTACHMENTS, RESPONSE_FLAG.NULL_VALUE_WITH_ATTACHMENTS].map((flag) => 0x90 + flag));
+
+/**
+ * What the rest of a streamed answer is filled with when its provider's stream dies midway: the
+ * consumer already has its header, and its connection carries other answers, so the frame is
+ * completed to its announced length rather than the connection closed. 0x40 is a code Hessian 2
+ * leaves unassigned ('unknown code' in Hessian2Input.readObject), so the consumer's decoding fails
+ * at the first value it reads from the padding, at the latest the attachments map that ends the
+ * body: that one call fails, with Dubbo's decode error, and the consumer's other calls go on.
+ */
+export const PAD_BYTE = 0x40;
+const PADDING = Buffer.alloc(64 * 1024, PAD_BYTE);
+
+/** An answer being passed on as it arrives; `to` undefined: its consumer left, the rest is dropped. */
+interface OutgoingStream {
+  to: Attachment | undefined;
+  readonly exchange: Exchange | undefined;
+  readonly status: number;
+  readonly total: number;
+  /** Bytes of the frame not yet passed on. */
+  left: number;
+}
 
 /**
  * One stream to one provider (a pod, or a static address), shared by every consumer connection
@@ -123,6 +181,10 @@ export class Upstream implements FrameSink {
   #heartbeatTimer: NodeJS.Timeout | undefined;
   #heartbeatId = -1n;
   #drainReason = '';
+  /** The answer being streamed to its consumer, if any (one at a time: the provider sends them in turn). */
+  #outgoing: OutgoingStream | undefined;
+  /** Runs while a shared stream has no consumer connection: it closes when this fires. */
+  #lingerTimer: NodeJS.Timeout | undefined;
 
   constructor(backend: Backend, context: UpstreamContext, options: {pod?: string; exclusive?: boolean} = {}) {
     this.backend = backend;
@@ -131,7 +193,7 @@ export class Upstream implements FrameSink {
     this.exclusive = options.exclusive === true;
     this.#context = context;
     this.#writes = context.writes;
-    this.#decoder = new FrameDecoder(this, {maxBodyLength: context.maxBodyLength, reuseHeader: true});
+    this.#decoder = new FrameDecoder(this, {maxBodyLength: context.maxBodyLength, reuseHeader: true, streamFrom: STREAM_ANSWERS_FROM});
   }
 
   get state(): State {
@@ -164,6 +226,7 @@ export class Upstream implements FrameSink {
     if (known !== undefined) return known;
     const attachment = new Attachment(this, owner);
     this.#consumers.set(owner.id, attachment);
+    this.#stopLingering();
     if (this.#blocked) owner.backpressure.upstreamBlocked(attachment, true);
     // A consumer that reads is here now: a stream paused for blocked consumers alone reads again.
     this.#updatePause();
@@ -175,11 +238,21 @@ export class Upstream implements FrameSink {
    * dropped here, and answered with `reason` (to a closed socket that writes nothing); answers to
    * them that come later are discarded, as they are for no one. The stream stays while another
    * consumer connection uses it (a Java consumer keeps its connection for as long as it runs); with
-   * none left, or when it was exclusive, it closes.
+   * none left it lingers (see UpstreamContext.lingerMs), and an exclusive one closes at once.
    */
   detach(owner: UpstreamOwner, reason: string, code?: 'DT_ERR_CONSUMER_TOO_SLOW' | 'DT_ERR_STOPPED_BEFORE_ANSWER'): void {
     const attachment = this.#consumers.get(owner.id);
     if (attachment === undefined) return;
+    const outgoing = this.#outgoing;
+    if (outgoing?.to === attachment) {
+      // The rest of the answer it was being sent has no one to go to.
+      outgoing.to = undefined;
+      attachment.pending--;
+      if (outgoing.exchange !== undefined) {
+        const answer = code === undefined ? this.#failure(reason, undefined, outgoing.exchange) : localAnswer(code, `${reason}; ${outgoing.exchange.target} got part of its answer`);
+        outgoing.exchange.complete(answer.status, answer);
+      }
+    }
     if (attachment.pending > 0) {
       for (const [id, exchange] of this.#pending.takeAll()) {
         if (exchange.connectionId !== owner.id) this.#pending.set(id, exchange);
@@ -191,7 +264,36 @@ export class Upstream implements FrameSink {
     if (attachment.blocked) this.#blockedConsumers--;
     owner.backpressure.upstreamGone(attachment);
     this.#updatePause();
-    if (this.exclusive || this.#consumers.size === 0) this.fail(NO_CONSUMER_LEFT);
+    if (this.exclusive) this.fail(NO_CONSUMER_LEFT);
+    // A draining stream whose last answers were this consumer's is done; it takes no new consumers.
+    else if (this.#state === 'draining') this.#closeIfDrained();
+    else if (this.#consumers.size === 0) this.#linger();
+  }
+
+  /**
+   * No consumer connection uses this shared stream now: keep it for the linger time, so a consumer
+   * that comes back finds it open, then close it. READONLY, a retiring pod, a broken stream or the
+   * listener stopping close it sooner, as they would with consumers on it.
+   */
+  #linger(): void {
+    const lingerMs = this.#context.lingerMs;
+    if (lingerMs <= 0) {
+      this.fail(NO_CONSUMER_LEFT);
+      return;
+    }
+    this.#stopLingering();
+    this.#lingerTimer = setTimeout(() => {
+      this.#lingerTimer = undefined;
+      if (this.#consumers.size === 0) this.fail(NO_CONSUMER_LEFT);
+    }, lingerMs);
+    // A stream kept for consumers that may come back is no reason for the process to stay up.
+    this.#lingerTimer.unref();
+  }
+
+  #stopLingering(): void {
+    if (this.#lingerTimer === undefined) return;
+    clearTimeout(this.#lingerTimer);
+    this.#lingerTimer = undefined;
   }
 
   /** Opens the stream; frames sent before it is open are queued. Resolves when settled. */
@@ -309,7 +411,7 @@ export class Upstream implements FrameSink {
   }
 
   #closeIfDrained(): void {
-    if (this.#state === 'draining' && this.#pending.size === 0) this.fail(`drained after: ${this.#drainReason}`);
+    if (this.#state === 'draining' && this.#pending.size === 0 && this.#outgoing === undefined) this.fail(`drained after: ${this.#drainReason}`);
   }
 
   /**
@@ -323,9 +425,12 @@ export class Upstream implements FrameSink {
     this.#state = 'closed';
     this.#decoder.close();
     if (this.#heartbeatTimer) clearInterval(this.#heartbeatTimer);
+    this.#stopLingering();
     this.#abort.abort();
     this.#stream?.destroy();
     this.#queue = [];
+    // First the answer cut off midway: the consumer's other answers (below) must not land inside it.
+    this.#cutOff(reason);
     for (const [, exchange] of this.#pending.takeAll()) {
       const attachment = this.#consumers.get(exchange.connectionId);
       const answer = this.#failure(reason, code, exchange);
@@ -422,9 +527,80 @@ export class Upstream implements FrameSink {
       }
       return;
     }
-    const message = `dubbo-tunnel: a callback request from ${this.remote} arrived on a connection ${this.#consumers.size} consumers share, so its consumer is unknown; it was not delivered`;
+    const users = this.#consumers.size === 0 ? 'no consumer uses now' : `${this.#consumers.size} consumers share`;
+    const message = `dubbo-tunnel: a callback request from ${this.remote} arrived on a connection ${users}, so its consumer is unknown; it was not delivered`;
     this.#context.events.log('warn', `${this.backend.application}: ${message}`);
     if (header.twoWay) this.#writeNow(encodeErrorResponse(header.requestId, STATUS.SERVICE_ERROR, message));
+  }
+
+  /**
+   * A large answer whose header is in: passed on to its consumer as it arrives, so its first byte
+   * leaves at once and no more than a chunk of it is held here. Only OK Hessian 2 answers that end
+   * with their attachments (see STREAMABLE_FLAG_BYTES), and only while no other answer is being
+   * streamed to that consumer; the others are forwarded whole.
+   */
+  streamStart(header: FrameHeader, held: readonly Buffer[], total: number): boolean {
+    if (header.isRequest || header.event || header.status !== STATUS.OK || header.serializationId !== SERIALIZATION.HESSIAN2) return false;
+    if (!STREAMABLE_FLAG_BYTES.has(byteAt(held, HEADER_LENGTH))) return false;
+    const id = Number(header.requestId);
+    const exchange = this.#pending.take(id);
+    let to = exchange === undefined ? undefined : this.#consumers.get(exchange.connectionId);
+    let heldLength = 0;
+    for (const piece of held) heldLength += piece.length;
+    if (exchange === undefined || to === undefined) {
+      // Nobody waits for it (its consumer left): the rest is dropped as it comes, never held.
+      exchange?.complete(header.status);
+    } else {
+      writeRequestId(held, exchange.requestId);
+      if (!to.owner.startStreamedAnswer(held)) {
+        // Another answer is being streamed to this consumer: this one is forwarded whole, after it.
+        writeRequestId(held, id);
+        this.#pending.set(id, exchange);
+        return false;
+      }
+      if (this.#consumers.get(to.owner.id) !== to) {
+        // Writing its first bytes cut the consumer off (over its held-answers limit): it left
+        // without this answer, which its leaving could not see yet.
+        to = undefined;
+        const answer = this.#failure('the consumer connection was cut off', undefined, exchange);
+        exchange.complete(answer.status, answer);
+      }
+    }
+    this.#outgoing = {to, exchange: to === undefined ? undefined : exchange, status: header.status, total, left: total - heldLength};
+    return true;
+  }
+
+  streamPiece(piece: Buffer, end: boolean): void {
+    const outgoing = this.#outgoing;
+    if (outgoing === undefined) return;
+    outgoing.left -= piece.length;
+    outgoing.to?.owner.continueStreamedAnswer(piece);
+    if (end) this.#endOutgoing(outgoing);
+  }
+
+  #endOutgoing(outgoing: OutgoingStream, failure?: LocalAnswer): void {
+    this.#outgoing = undefined;
+    const {to, exchange} = outgoing;
+    if (to !== undefined) {
+      to.pending--;
+      to.owner.endStreamedAnswer();
+      if (failure === undefined) exchange?.complete(outgoing.status);
+      else exchange?.complete(failure.status, failure);
+    }
+    this.#closeIfDrained();
+  }
+
+  /** The stream died in the middle of an answer being streamed: the consumer gets it padded to its length (PAD_BYTE). */
+  #cutOff(reason: string): void {
+    const outgoing = this.#outgoing;
+    if (outgoing === undefined) return;
+    if (outgoing.to !== undefined) {
+      // The consumer may be cut off for not reading while this is written: then the rest is not.
+      for (let left = outgoing.left; left > 0; left -= PADDING.length) outgoing.to?.owner.continueStreamedAnswer(left >= PADDING.length ? PADDING : PADDING.subarray(0, left));
+    }
+    const target = outgoing.exchange?.target ?? 'this request';
+    this.#endOutgoing(outgoing, localAnswer('DT_ERR_BACKEND_CLOSED',
+      `${reason}; the answer to ${target} was cut off after ${outgoing.total - outgoing.left} of ${outgoing.total} bytes (the consumer got it padded so that it fails to decode)`));
   }
 
   /** A response that arrived in several chunks is forwarded as those chunks: no copy. */
@@ -471,6 +647,16 @@ export function writeRequestId(frame: FrameBytes, id: bigint | number): void {
     for (let i = 0; i < piece.length && at < 12; i++, at++) if (at >= 4) piece[i] = bytes[at - 4] ?? 0;
     if (at >= 12) return;
   }
+}
+
+/** The byte at `offset` of bytes held as pieces (0 past their end). */
+function byteAt(pieces: readonly Buffer[], offset: number): number {
+  let at = offset;
+  for (const piece of pieces) {
+    if (at < piece.length) return piece[at] ?? 0;
+    at -= piece.length;
+  }
+  return 0;
 }
 
 /** Byte by byte: Buffer's checked writers cost more than the write itself on the request path. */

@@ -8,6 +8,14 @@ import {HEADER_LENGTH, MAGIC_HIGH, MAGIC_LOW, int32At} from '../protocol/header.
 export type FrameBytes = Buffer | readonly Buffer[];
 
 /**
+ * How much may wait in a stream's buffer before its writer is told to wait for 'drain'. A socket's
+ * own mark (16 KiB) is a fraction of one large frame: stopping the other side there makes reading
+ * and writing take turns, once per chunk. With this much, the next bytes are read while the last
+ * ones are written; it is also what the tunnel holds at most per destination beyond one chunk.
+ */
+export const WRITE_SLACK = 1024 * 1024;
+
+/**
  * The writes caused by one incoming chunk, joined so that they leave in one system call per
  * destination: a stream written to while a chunk is dispatched is corked at its first write and
  * uncorked when the chunk is done, before control goes back to the event loop. At 64 requests in
@@ -25,9 +33,10 @@ export class WriteBatch {
 
   /** Feeds one incoming chunk to its frame decoder; what the frames cause to be written leaves when it is done. */
   dispatch(decoder: FrameDecoder, chunk: Buffer): void {
-    // One whole frame (as at one request in flight) writes to one stream at most: nothing to join,
-    // so it goes out as a plain write, without the cork's bookkeeping.
-    if (this.#depth === 0 && decoder.bufferedBytes === 0 && isOneFrame(chunk)) {
+    // One whole frame (as at one request in flight), or a chunk wholly inside a frame being streamed
+    // through, writes to one stream at most: nothing to join, so it goes out as a plain write,
+    // without the cork's bookkeeping.
+    if (this.#depth === 0 && decoder.bufferedBytes === 0 && (chunk.length <= decoder.streamBytesLeft || isOneFrame(chunk))) {
       decoder.push(chunk);
       return;
     }
@@ -39,13 +48,16 @@ export class WriteBatch {
     }
   }
 
-  /** Writes a frame, joined with the others of the chunk being dispatched; false when the stream wants us to wait for 'drain'. */
+  /**
+   * Writes a frame, joined with the others of the chunk being dispatched; false when the stream
+   * holds more than WRITE_SLACK and the writer should wait for its 'drain'.
+   */
   write(stream: Duplex, frame: FrameBytes): boolean {
     if (this.#depth > 0 && stream.writableCorked === 0) {
       stream.cork();
       this.#corked.push(stream);
     }
-    return writeNow(stream, frame);
+    return writeNow(stream, frame) || stream.writableLength <= WRITE_SLACK;
   }
 
   #uncorkAll(): void {

@@ -48,7 +48,9 @@ describe('API server outages', () => {
     provider = await TestProvider.start({application: 'user-rpc', handler: () => ({value: 'user-rpc-1'})});
     kube.api.addDubboApp({name: 'user-rpc', pods: [{name: 'user-rpc-1', target: {host: '127.0.0.1', port: provider.port}}]});
     handle = await kube.serve('all', {cluster: {timing: {portForwardTimeoutMs: 1000, watchInactivityMs: 1500}}});
-    server = await TunnelServer.start({port: 0, host: '127.0.0.1', routes: handle.routes, events: kube.events});
+    // No linger: a consumer connection that leaves takes its stream with it, so the next one needs
+    // a new port-forward (what the stalled-server case is about).
+    server = await TunnelServer.start({port: 0, host: '127.0.0.1', routes: handle.routes, events: kube.events, sharedStreamLingerMs: 0});
   });
   afterEach(async () => {
     await kube.api.resumeApi();
@@ -105,8 +107,8 @@ describe('API server outages', () => {
   it('shows a stalled API server per application and in the log; port-forward starts time out with a clear error', async () => {
     const client = await consumer();
     assert.equal(text(await call(client)), 'value user-rpc-1');
-    // Streams are shared while a consumer connection uses them: with none left, the next consumer
-    // connection needs a new port-forward, which the stalled server never answers.
+    // Streams are shared while a consumer connection uses them: with none left (and no linger), the
+    // next consumer connection needs a new port-forward, which the stalled server never answers.
     await client.close();
     await kube.api.pauseApi('stall');
     const second = await consumer();

@@ -76,4 +76,43 @@ describe('port-forward streams shared by consumer connections', () => {
       for (const provider of providers.values()) await provider.close();
     }
   });
+
+  it('a stream outlives its last consumer connection for the linger time: a consumer that reconnects needs no new port-forward, and it closes once the linger is over', async () => {
+    const lingerMs = 1500;
+    const provider = await TestProvider.start({application: 'cart-rpc', handler: () => ({value: 'cart-rpc-1'})});
+    kube.api.addDubboApp({name: 'cart-rpc', pods: [{name: 'cart-rpc-1', target: {host: '127.0.0.1', port: provider.port}}]});
+    const handle = await kube.serve(new Set(['cart-rpc']));
+    const server = await TunnelServer.start({port: 0, host: '127.0.0.1', routes: handle.routes, events: kube.events, sharedStreamLingerMs: lingerMs});
+    const closed: {reason: string | undefined; at: number}[] = [];
+    kube.events.on('upstream-closed', (event) => {
+      if (event.application === 'cart-rpc') closed.push({reason: event.reason, at: Date.now()});
+    });
+    try {
+      await waitFor(() => handle.routes.current.backends.has('cart-rpc'), {message: 'cart-rpc routed'});
+      const served = kube.api.portForwardsServed;
+      const first = await TestConsumer.connect(server.port);
+      assert.equal(text(await call(first, 'cart-rpc', 'work')), 'cart-rpc-1');
+      assert.equal(kube.api.portForwardsServed, served + 1);
+      await first.close();
+      // The consumer comes back (as a restarted or reconnecting one does): its stream is still there.
+      await waitFor(() => server.connectionCount === 0, {message: 'the first consumer connection is gone'});
+      const second = await TestConsumer.connect(server.port);
+      assert.equal(text(await call(second, 'cart-rpc', 'work')), 'cart-rpc-1');
+      assert.equal(kube.api.portForwardsServed, served + 1, 'the reconnected consumer used the lingering stream');
+      assert.equal(provider.totalConnections, 1);
+      await second.close();
+      const left = Date.now();
+      await waitFor(() => kube.api.portForwardCount('default', 'cart-rpc-1') === 0, {timeoutMs: lingerMs + 5000, message: 'the unused stream closes after the linger'});
+      assert.equal(closed.length, 1);
+      assert.ok((closed[0]?.at ?? 0) - left >= lingerMs - 50, `closed ${(closed[0]?.at ?? 0) - left} ms after the last consumer left, before the linger of ${lingerMs} ms`);
+      assert.equal(closed[0]?.reason, undefined, 'an unused stream ends normally, not as a failure');
+      assert.equal(server.upstreamCount, 0);
+    } finally {
+      await server.close(100);
+      await handle.stop();
+      await provider.close();
+      kube.api.remove('Service', 'default', 'cart-rpc');
+      kube.api.deletePod('default', 'cart-rpc-1');
+    }
+  });
 });

@@ -132,6 +132,40 @@ describe('one upstream per provider, shared by every consumer connection', () =>
   });
 });
 
+describe('a shared stream no consumer uses lingers', () => {
+  test('it is kept for a consumer that comes back, and READONLY or the listener stopping closes it before the linger is over', async () => {
+    const user = await echoProvider('user-rpc');
+    const tunnel = await startTunnel([user], {sharedStreamLingerMs: 60_000});
+    try {
+      const first = await tunnel.consumer();
+      assert.equal(valueOf(await first.call({...request('user-rpc'), args: ['one'], id: 1n})), 'user-rpc:one');
+      await first.close();
+      await waitFor(() => tunnel.server.connectionCount === 0);
+      assert.equal(user.openConnections, 1, 'kept while nobody uses it');
+      const second = await tunnel.consumer();
+      assert.equal(valueOf(await second.call({...request('user-rpc'), args: ['two'], id: 1n})), 'user-rpc:two');
+      assert.equal(user.totalConnections, 1, 'the consumer that came back found it open');
+      await second.close();
+      await waitFor(() => tunnel.server.connectionCount === 0);
+      // READONLY drains it; with nothing in flight that is at once.
+      user.sendToAll(encodeReadonlyEvent(-3n));
+      await waitFor(() => user.openConnections === 0 && tunnel.server.upstreamCount === 0, {message: 'READONLY closes a lingering stream'});
+      // A fresh one lingers too, until the listener stops.
+      const third = await tunnel.consumer();
+      assert.equal(valueOf(await third.call({...request('user-rpc'), args: ['three'], id: 1n})), 'user-rpc:three');
+      assert.equal(user.totalConnections, 2);
+      await third.close();
+      await waitFor(() => tunnel.server.connectionCount === 0);
+      assert.equal(tunnel.server.upstreamCount, 1);
+      await tunnel.server.close(100);
+      await waitFor(() => user.openConnections === 0, {message: 'stopping the listener closes a lingering stream'});
+    } finally {
+      await tunnel.close();
+      await user.close();
+    }
+  });
+});
+
 describe('callbacks on shared streams', () => {
   test('a consumer that passes a callback gets a stream of its own, and the provider\'s callback reaches that consumer only', async () => {
     const user = await echoProvider('user-rpc');
@@ -304,7 +338,7 @@ describe('no answer reaches the wrong consumer (seeded fuzz)', () => {
 describe('what the session shows of shared streams', () => {
   test('upstream-streams says how many streams an application has and how many requests are in flight on them', async () => {
     const user = await echoProvider('user-rpc');
-    const tunnel = await startTunnel([user]);
+    const tunnel = await startTunnel([user], {sharedStreamLingerMs: 0});
     const reports: {streams: number; inFlight: number}[] = [];
     const opened: boolean[] = [];
     tunnel.events.on('upstream-streams', (event) => reports.push({streams: event.streams, inFlight: event.inFlight}));

@@ -5,7 +5,7 @@ import {Duplex} from 'node:stream';
 import {test} from 'node:test';
 import {FrameDecoder} from '../../src/protocol/frame-decoder.js';
 import type {FrameSink} from '../../src/protocol/frame-decoder.js';
-import {WriteBatch, writeFrames} from '../../src/proxy/write-batch.js';
+import {WRITE_SLACK, WriteBatch, writeFrames} from '../../src/proxy/write-batch.js';
 import {frameOf} from '../protocol/fixtures.js';
 
 /** A stream that records each write call: ['write', bytes] or ['writev', pieces]. */
@@ -120,4 +120,55 @@ test('batches are independent: a dispatch on one does not hold back the writes o
   outer.dispatch(decoder, Buffer.concat([frameOf(0xc2, 1n, Buffer.from([0x4e])), frameOf(0xc2, 2n, Buffer.from([0x4e]))]));
   assert.deepEqual(a.calls, [['writev', 2]]);
   assert.deepEqual(b.calls, [['write', 17], ['write', 17]]);
+});
+
+test('a writer waits for drain only once the stream holds more than WRITE_SLACK, not at the socket\'s 16 KiB mark', async () => {
+  let release: () => void = () => undefined;
+  const stream = new Duplex({
+    read() {},
+    // Nothing is taken until released: every byte written stays in the stream's buffer.
+    write(_chunk: Buffer, _encoding, done) {
+      release = done;
+    },
+  });
+  const batch = new WriteBatch();
+  const piece = Buffer.alloc(64 * 1024);
+  let written = 0;
+  while (batch.write(stream, piece)) written += piece.length;
+  written += piece.length;
+  assert.ok(written > WRITE_SLACK && written <= WRITE_SLACK + piece.length, `told to wait after ${written} bytes`);
+  assert.ok(stream.writableNeedDrain, "so a 'drain' will come");
+  const drained = new Promise((resolve) => stream.once('drain', resolve));
+  const finish = (): void => {
+    release();
+    if (stream.writableLength > 0) setImmediate(finish);
+  };
+  finish();
+  await drained;
+});
+
+test('a chunk wholly inside a frame streamed through goes out as a plain write, without a cork', () => {
+  const a = recorder();
+  const batch = new WriteBatch();
+  let corkedWhileWriting = -1;
+  const decoder = new FrameDecoder({
+    frame: () => assert.fail('nothing whole'),
+    oversize: () => {},
+    fatal: () => {},
+    streamStart: (_header, held) => {
+      for (const piece of held) batch.write(a.stream, piece);
+      return true;
+    },
+    streamPiece: (piece) => {
+      corkedWhileWriting = a.stream.writableCorked;
+      batch.write(a.stream, piece);
+    },
+  }, {streamFrom: 100});
+  const frame = frameOf(0x02, 1n, Buffer.alloc(1000, 7), 20);
+  batch.dispatch(decoder, frame.subarray(0, 300));
+  batch.dispatch(decoder, frame.subarray(300, 600));
+  assert.equal(corkedWhileWriting, 0);
+  batch.dispatch(decoder, frame.subarray(600));
+  assert.equal(a.stream.writableCorked, 0);
+  assert.deepEqual(a.calls, [['write', 300], ['write', 300], ['write', frame.length - 600]]);
 });

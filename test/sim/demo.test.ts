@@ -93,8 +93,10 @@ describe('dubbo-tunnel demo --no-ui (the real binary)', () => {
 
   test('callOnce reaches each application through the port; both user-rpc pods answer', async () => {
     const servedBy = new Set<string>();
-    for (let i = 0; i < 4; i++) {
-      const result = await call('user-rpc', 'com.example.demo.UserService', 'getUser', 'Ljava/lang/String;', [`u-${i}`]);
+    // At once: while one call is in flight on one pod's stream, the next opens a stream to the other
+    // pod. (One after another they would all take the first stream: it outlives each connection.)
+    const results = await Promise.all([0, 1, 2, 3].map((i) => call('user-rpc', 'com.example.demo.UserService', 'getUser', 'Ljava/lang/String;', [`u-${i}`])));
+    for (const result of results) {
       assert.equal(result.kind, 'value');
       if (result.kind === 'value') servedBy.add(String((result.value as Record<string, unknown>)['servedBy']));
     }
