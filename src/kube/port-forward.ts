@@ -246,6 +246,13 @@ export class PortForwardStream extends Duplex {
   /** The acknowledgement of the last write, held while the WebSocket's backlog is over SEND_HIGH_WATER. */
   #held: ((error?: Error | null) => void) | undefined;
   readonly #onSent = (error?: Error): void => this.#sent(error);
+  /** Corked by #send until the end of the tick, so that the writes that follow leave together. */
+  #joining = false;
+  readonly #endJoining = (): void => {
+    this.#joining = false;
+    // end() uncorks all the way: then there is nothing left to undo.
+    if (this.writableCorked > 0) this.uncork();
+  };
 
   constructor(ws: WebSocket, target: PortForwardTarget) {
     super({allowHalfOpen: false, readableHighWaterMark: RECEIVE_HIGH_WATER, writableHighWaterMark: SEND_HIGH_WATER});
@@ -374,6 +381,13 @@ export class PortForwardStream extends Duplex {
       }
       left -= size;
       ws.send(message, BINARY, this.#onSent);
+    }
+    // Writes made later in this same tick (several frames written one by one) are joined into one
+    // message when the tick is over, rather than each paying for a message of its own.
+    if (!this.#joining) {
+      this.#joining = true;
+      this.cork();
+      process.nextTick(this.#endJoining);
     }
     if (ws.bufferedAmount <= SEND_HIGH_WATER) callback();
     else this.#held = callback;
