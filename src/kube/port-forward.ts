@@ -225,7 +225,8 @@ export function describePod(target: {namespace: string; pod: string}): string {
  *   the buffer is full (RECEIVE_HIGH_WATER) the WebSocket is paused (ws stops reading its socket)
  *   until the consumer reads again.
  * - Writable side: what is written is sent as it comes, one data-channel message per write (or per
- *   batch of corked writes), the channel byte and the data copied once into the message. The write
+ *   batch of corked writes, or of writes made in the same tick), the channel byte and the data
+ *   copied once into the message, at most MAX_MESSAGE bytes of data each. The write
  *   is acknowledged at once while the WebSocket's backlog is under SEND_HIGH_WATER, else once it is
  *   down to SEND_LOW_WATER, so a slow API server slows the writer down without the stream ever
  *   running dry while the writer has more.
