@@ -12,15 +12,18 @@
 //      the API server's port-forward set-up delayed by DELAY_MS, against the same call on an
 //      established connection (taken alternately), and the first call to an application with no
 //      stream yet (what a fresh tunnel pays) as the contrast;
-//   3. throughput of small@64, large@8 and small@1 (bench/frames.mjs shapes, bench/load.mjs) with 1
-//      consumer connection and with 8 at once (aggregate), tunnel against the plain client, the
-//      order alternating every round and each ratio taken within its round.
+//   3. throughput of small@64, large@8 and small@1 (bench/frames.mjs shapes, bench/load.mjs), and of
+//      the bulk cases of this section (BULK_CASES: 220 KiB answers to small requests, 2 MiB frames
+//      both ways and as answers only), with 1 consumer connection and with 8 at once (aggregate),
+//      tunnel against the plain client, the order alternating every round and each ratio taken
+//      within its round; with p50/p99, and each proxy's CPU per request and per MiB carried.
 // Knobs: BENCH_CLUSTER_ROUNDS (5), BENCH_CLUSTER_CONSUMERS (C, 6), BENCH_CLUSTER_APPS (M, 3),
 // BENCH_CLUSTER_NEW (new consumers of figure 2, 50), BENCH_CLUSTER_FRESH (fresh applications of the
 // contrast, 5), BENCH_CLUSTER_DELAY_MS (200), BENCH_CLUSTER_MANY (consumers of the aggregate, 8),
 // BENCH_CLUSTER_PATHS (plain,tunnel; add direct for consumer -> provider without the API server),
 // BENCH_CLUSTER_TUNNEL_NODE_ARGS / BENCH_CLUSTER_PLAIN_NODE_ARGS (Node options of that process only,
-// e.g. --cpu-prof --cpu-prof-dir=.bench-out/prof),
+// e.g. --cpu-prof --cpu-prof-dir=.bench-out/prof), BENCH_CLUSTER_PLAIN_MASK=zero (the plain client
+// sends unmasked frames too, to measure what masking costs it),
 // BENCH_WARMUP_MS / BENCH_DURATION_MS (300 / 1000), BENCH_CASES, BENCH_STRICT=1.
 import process from 'node:process';
 import console from 'node:console';
@@ -32,7 +35,7 @@ import {dirname, join} from 'node:path';
 import {performance} from 'node:perf_hooks';
 import {setTimeout as sleep} from 'node:timers/promises';
 import {fileURLToPath} from 'node:url';
-import {FrameSkipper, getUserRequestBody, requestHeader, shapes, TARGET_APPLICATION, timedCases} from './frames.mjs';
+import {FrameSkipper, getUserRequestBody, HEADER_LENGTH, LARGE_BYTES, requestBody, requestHeader, responseBody, shapes, TARGET_APPLICATION, timedCases} from './frames.mjs';
 import {cpuTimeOf, describeSpread, quantile, spread, startChild} from './harness.mjs';
 import {runLoad, verifyOnce} from './load.mjs';
 
@@ -53,12 +56,36 @@ const PATHS = (process.env.BENCH_CLUSTER_PATHS ?? 'plain,tunnel').split(',');
 const WARMUP_MS = int('BENCH_WARMUP_MS', 300);
 const DURATION_MS = int('BENCH_DURATION_MS', 1000);
 const SHAPES = shapes();
-const CASES = timedCases();
+const MIB = 1024 * 1024;
+/**
+ * The bulk shapes of this section. The provider answers by request body length, so each shape's
+ * request has a length of its own (the answer-only requests are small echo calls of 512 and 513
+ * bytes); `answers` tells the provider what to send back for them.
+ */
+const BULK = {
+  largeAnswer: {name: 'large-answer', requestBytes: 512, responseBytes: LARGE_BYTES},
+  huge: {name: 'huge', requestBytes: 2 * MIB, responseBytes: 2 * MIB},
+  hugeAnswer: {name: 'huge-answer', requestBytes: 513, responseBytes: 2 * MIB},
+};
+for (const shape of Object.values(BULK)) Object.assign(shape, {request: requestBody(shape.requestBytes), response: responseBody(shape.responseBytes)});
+const PROVIDER_ANSWERS = Object.values(BULK).map((shape) => [shape.requestBytes, shape.responseBytes]);
+/** 220 KiB answers at 8 in flight like large@8; 2 MiB frames at 2 in flight (about as many bytes in flight). */
+const BULK_CASES = [
+  {name: 'large-answer@8', shape: BULK.largeAnswer, inFlight: 8},
+  {name: 'huge@2', shape: BULK.huge, inFlight: 2},
+  {name: 'huge-answer@2', shape: BULK.hugeAnswer, inFlight: 2},
+].filter((c) => process.env.BENCH_CASES?.split(',').includes(c.name) ?? true);
+const CASES = [...timedCases(), ...BULK_CASES];
+/** Bytes one request moves through the proxy: both frames, headers included. */
+const bytesPerRequest = (shape) => 2 * HEADER_LENGTH + shape.request.length + shape.response.length;
 
 // Targets (docs/performance.md, "Cluster path").
 const TARGET_FIRST_CALL_ADDED_MS = 5;
 const TARGET_RATIO_ONE = 0.95;
 const TARGET_RATIO_MANY = 1;
+/** large@8: the tunnel's p99 (first connection, median over the rounds) at most this much over the plain client's. */
+const TARGET_P99_ADDED_MS = 2;
+const P99_CASES = new Set(['large@8']);
 
 const fmt = (v, digits = 1) => (Number.isFinite(v) ? v.toFixed(digits) : '-');
 const fmtInt = (v) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : '-');
@@ -240,10 +267,11 @@ async function runCase(target, testCase, consumers, api) {
   const opened = (await api.ask('served')).served - servedBefore;
   const total = results.reduce((n, r) => n + r.total, 0);
   const errors = results.reduce((n, r) => n + r.errors, 0);
+  const mib = (total * bytesPerRequest(testCase.shape)) / MIB;
   return {
     reqPerSec: results.reduce((n, r) => n + r.reqPerSec, 0),
     p50: results[0].p50, p99: results[0].p99, max: Math.max(...results.map((r) => r.max)), opened,
-    cpuPerReqUs: (cpu * 1000) / total, apiCpuPerReqUs: (apiCpu * 1000) / total,
+    cpuPerReqUs: (cpu * 1000) / total, apiCpuPerReqUs: (apiCpu * 1000) / total, cpuPerMiBUs: (cpu * 1000) / mib,
     ...(errors > 0 ? {error: `${errors} bad answers`} : {}),
   };
 }
@@ -255,7 +283,7 @@ export async function clusterBench() {
   console.log(`${CONSUMERS} consumers x ${APPS} applications; ${NEW_CONSUMERS} new consumers with port-forwards delayed ${DELAY_MS} ms; ` +
     `${ROUNDS} rounds of ${CASES.map((c) => c.name).join(', ')} with 1 and ${MANY} consumers (warm-up ${WARMUP_MS} + ${DURATION_MS} ms each)\n`);
   const scratch = mkdtempSync(join(os.tmpdir(), 'dubbo-tunnel-cluster-bench-'));
-  const provider = startChild('provider.mjs', []);
+  const provider = startChild('provider.mjs', [JSON.stringify(PROVIDER_ANSWERS)]);
   const api = startChild('cluster-api.mjs', [], []);
   const stoppers = [];
   const results = {};
@@ -279,7 +307,8 @@ export async function clusterBench() {
     results.firstCall = await firstCallFigure(api, tunnel, apps[0], fresh);
 
     process.stdout.write('  3. throughput, tunnel against the plain port-forward client...\n');
-    const plain = startChild('plain-port-forward.mjs', [setup.url, setup.token, 'default', `${TARGET_APPLICATION}-0`, String(setup.containerPorts[TARGET_APPLICATION])], (process.env.BENCH_CLUSTER_PLAIN_NODE_ARGS ?? '').split(' ').filter(Boolean));
+    const plain = startChild('plain-port-forward.mjs', [setup.url, setup.token, 'default', `${TARGET_APPLICATION}-0`, String(setup.containerPorts[TARGET_APPLICATION]),
+      ...(process.env.BENCH_CLUSTER_PLAIN_MASK === 'zero' ? ['zero-mask'] : [])], (process.env.BENCH_CLUSTER_PLAIN_NODE_ARGS ?? '').split(' ').filter(Boolean));
     stoppers.push(async () => {
       await plain.ask('stop', 'stopped');
       await plain.exited;
@@ -299,7 +328,7 @@ export async function clusterBench() {
       stoppers.push(async () => keeper.close());
     }
     // Both paths answer byte-exactly before they are timed, and get the same warm-up.
-    for (const target of Object.values(targets)) for (const shape of Object.values(SHAPES)) await verifyOnce(target.port, shape);
+    for (const target of Object.values(targets)) for (const shape of [...Object.values(SHAPES), ...Object.values(BULK)]) await verifyOnce(target.port, shape);
     for (const target of Object.values(targets)) for (const testCase of CASES) await runLoad(target.port, {bytes: testCase.shape, inFlight: testCase.inFlight, warmupMs: 1000, durationMs: 1});
     const runs = [];
     const paths = PATHS;
@@ -313,7 +342,7 @@ export async function clusterBench() {
             runs.push({round, path, consumers, case: testCase.name, ...r});
             line.push(`${path} ${r.error ? `FAILED (${r.error})` : `${fmtInt(r.reqPerSec)}/s max ${fmt(r.max, 1)} ms, ${r.opened} port-forwards opened`}`);
           }
-          console.log(`  round ${String(round).padStart(2)} ${testCase.name.padEnd(8)} x${String(consumers).padEnd(2)} ${line.join(' | ')}`);
+          console.log(`  round ${String(round).padStart(2)} ${testCase.name.padEnd(14)} x${String(consumers).padEnd(2)} ${line.join(' | ')}`);
         }
       }
     }
@@ -352,8 +381,8 @@ export async function clusterBench() {
     pass: added <= TARGET_FIRST_CALL_ADDED_MS && f.servedForNew === 0});
 
   const runs = results.runs;
-  console.log('\n3. throughput on the cluster path, median over the rounds (IQR); CPU per request of the proxy and of the API server');
-  console.log(['case'.padEnd(9), 'conns'.padStart(5), 'path'.padEnd(7), 'req/s'.padStart(22), 'p50 ms'.padStart(8), 'p99 ms'.padStart(8), 'proxy µs/req'.padStart(13), 'API µs/req'.padStart(11), 'ratio'.padStart(34)].join(' '));
+  console.log('\n3. throughput on the cluster path, median over the rounds (IQR); CPU per request of the proxy and of the API server, and the proxy\'s per MiB carried (both frames)');
+  console.log(['case'.padEnd(14), 'conns'.padStart(5), 'path'.padEnd(7), 'req/s'.padStart(22), 'p50 ms'.padStart(8), 'p99 ms'.padStart(8), 'proxy µs/req'.padStart(13), 'API µs/req'.padStart(11), 'proxy µs/MiB'.padStart(13), 'ratio'.padStart(34)].join(' '));
   for (const consumers of CONNECTION_COUNTS) {
     for (const testCase of CASES) {
       const mine = (path) => runs.filter((r) => r.path === path && r.case === testCase.name && r.consumers === consumers);
@@ -367,15 +396,24 @@ export async function clusterBench() {
       for (const path of PATHS) {
         const rs = mine(path);
         const rate = spread(rs.map((r) => r.reqPerSec));
-        console.log([testCase.name.padEnd(9), String(consumers).padStart(5), path.padEnd(7),
+        console.log([testCase.name.padEnd(14), String(consumers).padStart(5), path.padEnd(7),
           `${fmtInt(rate.median)} (${fmtInt(rate.q1)}–${fmtInt(rate.q3)})`.padStart(22),
           fmt(spread(rs.map((r) => r.p50)).median, 3).padStart(8), fmt(spread(rs.map((r) => r.p99)).median, 3).padStart(8),
           fmt(spread(rs.map((r) => r.cpuPerReqUs)).median, 1).padStart(13), fmt(spread(rs.map((r) => r.apiCpuPerReqUs)).median, 1).padStart(11),
+          fmt(spread(rs.map((r) => r.cpuPerMiBUs)).median, 0).padStart(13),
           (path === 'tunnel' ? `${fmt(ratio.median, 3)}x (${fmt(ratio.q1, 3)}–${fmt(ratio.q3, 3)})` : '').padStart(34)].join(' '));
       }
       const target = consumers === 1 ? TARGET_RATIO_ONE : TARGET_RATIO_MANY;
-      checks.push({name: `${testCase.name} ${consumers === 1 ? '1 consumer' : `${consumers} consumers (aggregate)`}: tunnel/plain >= ${target}x (median)`,
+      const who = consumers === 1 ? '1 consumer' : `${consumers} consumers (aggregate)`;
+      checks.push({name: `${testCase.name} ${who}: tunnel/plain >= ${target}x (median)`,
         value: failed ? failed.error : describeSpread(ratio, 3, 'x'), pass: !failed && ratio.median >= target});
+      if (P99_CASES.has(testCase.name)) {
+        const [plainP99, tunnelP99] = ['plain', 'tunnel'].map((path) => spread(mine(path).map((r) => r.p99)).median);
+        const addedP99 = tunnelP99 - plainP99;
+        checks.push({name: `${testCase.name} ${who}: tunnel p99 <= plain p99 + ${TARGET_P99_ADDED_MS} ms (first connection, median over the rounds)`,
+          value: failed ? failed.error : `${addedP99 >= 0 ? '+' : ''}${fmt(addedP99, 3)} ms (${fmt(tunnelP99, 3)} vs ${fmt(plainP99, 3)} ms)`,
+          pass: !failed && addedP99 <= TARGET_P99_ADDED_MS});
+      }
     }
   }
 

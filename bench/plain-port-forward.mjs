@@ -7,8 +7,11 @@
 //   - what the client sends goes on channel 0, one message per chunk read from the consumer.
 // Backpressure both ways: the consumer socket is paused while the WebSocket's send buffer is over
 // HIGH_WATER, and the WebSocket while the consumer socket cannot take more.
+// Frames are masked with ws's random keys, as WebSocket clients do by default; `zeroMask` (the
+// optional sixth argument `zero-mask`) sends them unmasked as dubbo-tunnel does on loopback and TLS,
+// to tell that saving apart from the rest.
 // As a child process (bench/cluster.mjs): `node bench/plain-port-forward.mjs <api url> <token>
-// <namespace> <pod> <port>`, reporting its listening port over IPC.
+// <namespace> <pod> <port> [zero-mask]`, reporting its listening port over IPC.
 import {Buffer} from 'node:buffer';
 import net from 'node:net';
 import process from 'node:process';
@@ -22,13 +25,13 @@ const HIGH_WATER = 1 << 20;
 const BINARY = {binary: true};
 
 /** Listens on 127.0.0.1 (any port) and forwards every connection to `pod:port` through `apiUrl`. */
-export function startPlainPortForward({apiUrl, token, namespace, pod, port}) {
+export function startPlainPortForward({apiUrl, token, namespace, pod, port, zeroMask = false}) {
   const url = `${apiUrl.replace(/^http/, 'ws')}/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}/portforward?ports=${port}`;
   const open = new Set();
   const server = net.createServer({noDelay: true}, (socket) => {
     // Nothing is read from the consumer until the kubelet announced the port.
     socket.pause();
-    const ws = new WebSocket(url, [PROTOCOL], {headers: {Authorization: `Bearer ${token}`}, perMessageDeflate: false});
+    const ws = new WebSocket(url, [PROTOCOL], {headers: {Authorization: `Bearer ${token}`}, perMessageDeflate: false, ...(zeroMask ? {generateMask: (mask) => mask.fill(0)} : {})});
     const prefixLeft = [2, 2];
     const pair = {socket, ws};
     open.add(pair);
@@ -96,8 +99,8 @@ export function startPlainPortForward({apiUrl, token, namespace, pod, port}) {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url) && process.send) {
-  const [apiUrl, token, namespace, pod, port] = process.argv.slice(2);
-  const forward = await startPlainPortForward({apiUrl, token, namespace, pod, port: Number(port)});
+  const [apiUrl, token, namespace, pod, port, mask] = process.argv.slice(2);
+  const forward = await startPlainPortForward({apiUrl, token, namespace, pod, port: Number(port), zeroMask: mask === 'zero-mask'});
   process.send({type: 'ready', port: forward.port});
   process.on('message', async (msg) => {
     if (msg.type === 'cpu') process.send({type: 'cpu', cpu: process.cpuUsage()});

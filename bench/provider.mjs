@@ -8,6 +8,9 @@ import net from 'node:net';
 import {FrameSkipper, HEADER_LENGTH, responseBody, responseHeader, responsesByRequestLength} from './frames.mjs';
 
 const responses = responsesByRequestLength();
+// Optional first argument: JSON [[requestBodyBytes, responseBodyBytes], ...], answers for the request
+// sizes of a section's own shapes (bench/cluster.mjs).
+for (const [requestBytes, responseBytes] of JSON.parse(process.argv[2] ?? '[]')) responses.set(requestBytes, responseBody(responseBytes));
 const fallback = responseBody(1024);
 const HEARTBEAT_BODY = Buffer.from([0x4e]);
 

@@ -1,4 +1,6 @@
+import {Agent as HttpAgent} from 'node:http';
 import type {IncomingMessage} from 'node:http';
+import {Agent as HttpsAgent} from 'node:https';
 import {Duplex} from 'node:stream';
 import {WebSocket} from 'ws';
 import type {RawData} from 'ws';
@@ -30,9 +32,24 @@ export const PORT_FORWARD_PROTOCOL = 'v4.channel.k8s.io';
 /** websocket.go: data channel 2i, error channel 2i+1 for the i-th port; we forward one port. */
 const DATA_CHANNEL = 0;
 const ERROR_CHANNEL = 1;
-const DATA_PREFIX = Buffer.from([DATA_CHANNEL]);
-/** Largest WebSocket message we send; bigger writes are split so one frame never hogs the API server. */
+/**
+ * Most data bytes in one WebSocket message; bigger writes are split so one frame never hogs the API
+ * server. Each message is one frame: the kubelet (wsstream over golang.org/x/net/websocket) takes
+ * every frame as a whole message whose first byte is the channel, so a message cannot be sent as a
+ * channel-byte fragment followed by the data.
+ */
 const MAX_MESSAGE = 1024 * 1024;
+/**
+ * Send-side flow control: a write is acknowledged at once while fewer than SEND_HIGH_WATER bytes wait
+ * in the WebSocket (ws's queue plus its socket's buffer), so the writer keeps the kernel's send
+ * buffer full instead of waiting for each message to reach it; past that, the acknowledgement waits
+ * until the backlog is down to SEND_LOW_WATER (not to zero, which would leave the socket idle).
+ */
+const SEND_HIGH_WATER = 1024 * 1024;
+const SEND_LOW_WATER = 256 * 1024;
+/** Received bytes buffered for a reader that is behind before reading from the API server pauses. */
+const RECEIVE_HIGH_WATER = 1024 * 1024;
+const BINARY = {binary: true} as const;
 
 export interface PortForwardTarget {
   namespace: string;
@@ -82,6 +99,7 @@ export async function openPortForward(client: KubeClient, target: PortForwardTar
     // TLS material from the kubeconfig; ws hands these to https.request like any request option.
     ...tlsOptions(connection),
     perMessageDeflate: false,
+    ...(maskingProtectsNothing(url, connection.agent) ? {generateMask: zeroMask} : {}),
     // Our own timer (below) fires first and can tell a silent API server from a silent kubelet.
     handshakeTimeout: timeoutMs + 1000,
   });
@@ -154,6 +172,28 @@ export async function openPortForward(client: KubeClient, target: PortForwardTar
   });
 }
 
+/**
+ * RFC 6455 masks client frames with a random key so that a cleartext intermediary (a transparent
+ * HTTP proxy or cache) cannot be made to read attacker-chosen bytes as HTTP. Where no such
+ * intermediary can see the frames, the mask protects nothing and costs a copy of every byte sent
+ * (ws masks in JavaScript without the bufferutil addon, which a single executable cannot carry):
+ * over TLS (a proxy on the way only tunnels it, CONNECT or SOCKS), and to a loopback API server
+ * reached without a proxy (`kubectl proxy`, kind with a plain port). Servers unmask whatever key
+ * they get; ws itself skips both masking and unmasking for a key of zeros.
+ */
+export function maskingProtectsNothing(url: URL, agent: unknown): boolean {
+  if (url.protocol === 'wss:') return true;
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const loopback = host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+  // client-node hands a proxy (proxy-url) over as an agent of a subclass; a plain Agent dials directly.
+  const direct = agent === undefined || Object.getPrototypeOf(agent) === HttpAgent.prototype || Object.getPrototypeOf(agent) === HttpsAgent.prototype;
+  return loopback && direct;
+}
+
+function zeroMask(mask: Buffer): void {
+  mask.fill(0);
+}
+
 function tlsOptions(connection: ConnectionOptions): Pick<ConnectionOptions, 'ca' | 'cert' | 'key' | 'rejectUnauthorized' | 'servername'> {
   return {ca: connection.ca, cert: connection.cert, key: connection.key, rejectUnauthorized: connection.rejectUnauthorized, servername: connection.servername};
 }
@@ -181,10 +221,15 @@ export function describePod(target: {namespace: string; pod: string}): string {
  * One TCP connection into a pod, carried by one port-forward WebSocket.
  *
  * - Readable side: data-channel payloads, with the 2-byte little-endian port prefix the kubelet puts
- *   at the start of each channel removed (and checked). When push() says the buffer is full the
- *   WebSocket is paused (ws stops reading its socket) until the consumer reads again.
- * - Writable side: each write becomes a data-channel message; the write callback waits for ws's
- *   send callback (the bytes reached the socket), so a slow API server slows the writer down.
+ *   at the start of each channel removed (and checked), passed on without a copy. When push() says
+ *   the buffer is full (RECEIVE_HIGH_WATER) the WebSocket is paused (ws stops reading its socket)
+ *   until the consumer reads again.
+ * - Writable side: what is written is sent as it comes, one data-channel message per write (or per
+ *   batch of corked writes, or of writes made in the same tick), the channel byte and the data
+ *   copied once into the message, at most MAX_MESSAGE bytes of data each. The write
+ *   is acknowledged at once while the WebSocket's backlog is under SEND_HIGH_WATER, else once it is
+ *   down to SEND_LOW_WATER, so a slow API server slows the writer down without the stream ever
+ *   running dry while the writer has more.
  * - Error channel text (e.g. "error forwarding port 20880 to pod ..., uid : ... connection refused")
  *   destroys the stream with DT_ERR_PORT_FORWARD.
  * - WebSocket closed by the server: the readable side ends (and with it the stream); the stream ended
@@ -199,9 +244,19 @@ export class PortForwardStream extends Duplex {
   #ported = false;
   #remoteClosed = false;
   #bytesReceived = 0;
+  /** The acknowledgement of the last write, held while the WebSocket's backlog is over SEND_HIGH_WATER. */
+  #held: ((error?: Error | null) => void) | undefined;
+  readonly #onSent = (error?: Error): void => this.#sent(error);
+  /** Corked by #send until the end of the tick, so that the writes that follow leave together. */
+  #joining = false;
+  readonly #endJoining = (): void => {
+    this.#joining = false;
+    // end() uncorks all the way: then there is nothing left to undo.
+    if (this.writableCorked > 0) this.uncork();
+  };
 
   constructor(ws: WebSocket, target: PortForwardTarget) {
-    super({allowHalfOpen: false});
+    super({allowHalfOpen: false, readableHighWaterMark: RECEIVE_HIGH_WATER, writableHighWaterMark: SEND_HIGH_WATER});
     this.#ws = ws;
     this.target = target;
     this.remote = `${describePod(target)}:${target.port}`;
@@ -290,40 +345,65 @@ export class PortForwardStream extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.#send([chunk], callback);
+    this.#send([chunk], chunk.length, callback);
   }
 
   override _writev(chunks: {chunk: Buffer}[], callback: (error?: Error | null) => void): void {
-    this.#send(chunks.map((entry) => entry.chunk), callback);
+    const buffers = chunks.map((entry) => entry.chunk);
+    let length = 0;
+    for (const buffer of buffers) length += buffer.length;
+    this.#send(buffers, length, callback);
   }
 
-  #send(chunks: Buffer[], callback: (error?: Error | null) => void): void {
-    if (this.#ws.readyState !== WebSocket.OPEN) {
+  #send(chunks: Buffer[], length: number, callback: (error?: Error | null) => void): void {
+    const ws = this.#ws;
+    if (ws.readyState !== WebSocket.OPEN) {
       callback(new DubboTunnelError('DT_ERR_BACKEND_CLOSED', `${describePod(this.target)}: the port-forward is closed`));
       return;
     }
-    const data = chunks.length === 1 ? chunks[0] ?? Buffer.alloc(0) : Buffer.concat(chunks);
-    const messages: Buffer[] = [];
-    for (let offset = 0; offset < data.length; offset += MAX_MESSAGE) {
-      messages.push(Buffer.concat([DATA_PREFIX, data.subarray(offset, offset + MAX_MESSAGE)]));
-    }
-    if (messages.length === 0) {
-      callback();
-      return;
-    }
-    let remaining = messages.length;
-    let failed = false;
-    for (const message of messages) {
-      this.#ws.send(message, {binary: true}, (error) => {
-        if (failed) return;
-        if (error) {
-          failed = true;
-          callback(error);
-          return;
+    // One copy per byte: the channel byte and the data go into each message together (ws sends a
+    // readonly buffer as is when it does not mask, and its own masked copy when it does).
+    let index = 0;
+    let offset = 0;
+    for (let left = length; left > 0;) {
+      const size = Math.min(left, MAX_MESSAGE);
+      const message = Buffer.allocUnsafe(size + 1);
+      message[0] = DATA_CHANNEL;
+      let filled = 1;
+      while (filled <= size) {
+        const chunk = chunks[index] as Buffer;
+        const copied = chunk.copy(message, filled, offset, Math.min(chunk.length, offset + size + 1 - filled));
+        filled += copied;
+        offset += copied;
+        if (offset === chunk.length) {
+          index++;
+          offset = 0;
         }
-        remaining -= 1;
-        if (remaining === 0) callback();
-      });
+      }
+      left -= size;
+      ws.send(message, BINARY, this.#onSent);
+    }
+    // Writes made later in this same tick (several frames written one by one) are joined into one
+    // message when the tick is over, rather than each paying for a message of its own.
+    if (!this.#joining) {
+      this.#joining = true;
+      this.cork();
+      process.nextTick(this.#endJoining);
+    }
+    if (ws.bufferedAmount <= SEND_HIGH_WATER) callback();
+    else this.#held = callback;
+  }
+
+  /** ws's callback for each message, in order, once it reached the socket or failed. */
+  #sent(error?: Error): void {
+    const held = this.#held;
+    if (held === undefined) return; // acknowledged already; a failure also closes the WebSocket, which ends the stream
+    if (error) {
+      this.#held = undefined;
+      held(error);
+    } else if (this.#ws.bufferedAmount <= SEND_LOW_WATER) {
+      this.#held = undefined;
+      held();
     }
   }
 
@@ -333,6 +413,7 @@ export class PortForwardStream extends Duplex {
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.#held = undefined;
     this.#close();
     callback(error);
   }

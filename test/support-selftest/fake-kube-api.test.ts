@@ -830,6 +830,35 @@ describe('fake Kubernetes API server: port-forward over WebSocket', () => {
     await up.closed;
     await sink.close();
   });
+  it('reads the WebSocket again once a pod that stopped reading drains, however many messages came meanwhile', async () => {
+    // A small message in the same TCP read as the end of a large one is handed over after reading
+    // has stopped, so two pod writes report a full buffer; the pod socket says 'drain' once for both.
+    let podSocket: net.Socket | undefined;
+    let receivedUp = 0;
+    const sink = await startEcho((socket) => {
+      podSocket = socket;
+      socket.pause();
+      socket.on('data', (d: Buffer) => (receivedUp += d.length));
+    });
+    fake.setPodTarget('default', 'user-rpc-a', 20884, {host: '127.0.0.1', port: sink.port});
+    const up = await rawUpgrade(fake, '/api/v1/namespaces/default/pods/user-rpc-a/portforward?ports=20884');
+    assert.ok('ws' in up);
+    await waitFor('pod connection', () => podSocket !== undefined);
+    const large = Buffer.concat([Buffer.from([0]), Buffer.alloc(1 << 20, 5)]);
+    const small = Buffer.concat([Buffer.from([0]), Buffer.alloc(16, 6)]);
+    const total = 32 * (large.length - 1 + small.length - 1);
+    for (let i = 0; i < 32; i++) {
+      up.ws.send(large);
+      up.ws.send(small);
+    }
+    await waitFor('the fake stops reading', () => up.ws.bufferedAmount > 0 && (fake.portForwardStats('default', 'user-rpc-a').at(-1)?.queuedToPod ?? 0) > 0, 10_000);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    podSocket!.resume();
+    await waitFor('all bytes at the pod', () => receivedUp === total, 20_000);
+    up.ws.close();
+    await up.closed;
+    await sink.close();
+  });
 });
 
 describe('fake Kubernetes API server: outages, TLS and exec credentials', () => {

@@ -59,6 +59,8 @@ interface PortStream {
   socket?: net.Socket;
   connected: boolean;
   done: boolean;
+  /** Its socket's buffer was full at a write and has not said 'drain' since (one 'drain' ends any number of full writes). */
+  congested: boolean;
 }
 
 /** Above this many buffered bytes on the WebSocket the pod sockets stop being read. */
@@ -95,7 +97,7 @@ export class PortForwardSession {
     resolveTarget: (port: number) => TcpTarget | undefined,
   ) {
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
-    this.streams = ports.map((port) => ({port, connected: false, done: false}));
+    this.streams = ports.map((port) => ({port, connected: false, done: false, congested: false}));
     ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
     ws.on('close', () => this.onWsClosed());
     ws.on('error', () => this.onWsClosed());
@@ -153,10 +155,7 @@ export class PortForwardSession {
       this.send(2 * index, chunk);
       if (!this.readingPaused && this.ws.bufferedAmount > HIGH_WATER) this.pauseReading();
     });
-    socket.on('drain', () => {
-      this.congestedTargets = Math.max(0, this.congestedTargets - 1);
-      if (this.congestedTargets === 0 && !this.stalled) this.ws.resume();
-    });
+    socket.on('drain', () => this.uncongest(stream));
     socket.on('error', (err: NodeJS.ErrnoException) => {
       if (!stream.connected) {
         this.finish(index, this.dialFailure(stream.port, err));
@@ -188,7 +187,16 @@ export class PortForwardSession {
       this.send(2 * index + 1, Buffer.from(text, 'utf8'));
     }
     stream.socket?.destroy();
+    // A port that is over no longer holds the others back.
+    this.uncongest(stream);
     if (this.streams.every((s) => s.done) && this.ws.readyState === WebSocket.OPEN) this.ws.close(1000);
+  }
+
+  private uncongest(stream: PortStream): void {
+    if (!stream.congested) return;
+    stream.congested = false;
+    this.congestedTargets--;
+    if (this.congestedTargets === 0 && !this.stalled) this.ws.resume();
   }
 
   private send(channel: number, payload: Buffer): void {
@@ -250,7 +258,10 @@ export class PortForwardSession {
     const stream = this.streams[channel / 2];
     if (stream === undefined || stream.done || stream.socket === undefined || payload.length === 0) return;
     this.fromClient += payload.length;
-    if (!stream.socket.write(payload)) {
+    // Messages already read from the WebSocket's socket still arrive after pause(), so a congested
+    // stream is counted once, not once per write that found its buffer full.
+    if (!stream.socket.write(payload) && !stream.congested) {
+      stream.congested = true;
       this.congestedTargets++;
       this.ws.pause();
     }
