@@ -319,9 +319,9 @@ export async function clusterBench() {
       direct: {path: 'direct', port: providerPort, cpuMs: async () => NaN},
     };
     const targets = Object.fromEntries(PATHS.map((path) => [path, byPath[path]]));
-    // A shared stream closes when its last consumer connection leaves (src/proxy/upstream.ts), so
-    // each path keeps one idle consumer connection open, as a running consumer application does;
-    // otherwise every run's new connection would pay the port-forward set-up again.
+    // Each path keeps one idle consumer connection open, as a running consumer application does: the
+    // plain client opens one WebSocket per connection, so without it every run's new connection would
+    // pay a port-forward set-up (the tunnel's shared stream lingers after its last consumer anyway).
     for (const target of Object.values(targets)) {
       const keeper = await Consumer.connect(target.port);
       await keeper.call(SHAPES.small.request);
