@@ -230,8 +230,7 @@ describe('dubbo-tunnel gateway (the process, in-cluster environment on a fake AP
     assert.equal(answer.kind === 'refused' && answer.code, 'DT_ERR_GATEWAY_PROTOCOL');
     await laptop.waitClosed();
     const garbage = await LaptopStream.connect(port);
-    garbage.socket.write(Buffer.from([0xda, 0xbb, 0xff, 0x00, ...Array.from({length: 60}, (_, i) => (i * 37) & 0xff)]));
-    garbage.socket.write(Buffer.from('\u0000\u0001not dubbo at all\r\n'));
+    garbage.socket.write(Buffer.from([0x00, 0x01, 0x02, 0xfe, ...Buffer.from(' is not Dubbo, HTTP/2 or a telnet line\r\n')]));
     await garbage.waitClosed();
     const next = await LaptopStream.connect(port);
     const ok = await next.ask(encodeHello(1n, TOKENS.alice, 'dubbo-tunnel/test'));
@@ -271,6 +270,8 @@ describe('dubbo-tunnel gateway (the process, in-cluster environment on a fake AP
   test('/metrics is Prometheus text with requests, errors by code, latency, upstreams and laptops; no token anywhere', async () => {
     const laptop = await LaptopStream.connect(port);
     await laptop.ask(encodeHello(1n, TOKENS.alice, 'dubbo-tunnel/test'));
+    const reply = await laptop.call(2n, 'user-rpc');
+    assert.equal(reply.kind, 'value');
     const {status, body} = await get(adminPort, '/metrics');
     assert.equal(status, 200);
     const samples = new Map<string, number>();
