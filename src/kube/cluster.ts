@@ -16,7 +16,7 @@ import {EndpointTracker, listTargetsOnce} from './endpoint-tracker.js';
 import type {TargetsLookup} from './endpoint-tracker.js';
 import {EXEC_TIMEOUT_ENV, KubeRequestError, toKubeError} from './errors.js';
 import type {ResourceRef} from './errors.js';
-import {loadKubeconfig, routeExecPluginIo} from './kubeconfig.js';
+import {loadInClusterConfig, loadKubeconfig, routeExecPluginIo} from './kubeconfig.js';
 import {parseLabelSelector} from './label-selector.js';
 import {Serving, ingressesSkipped} from './serving.js';
 import type {KubeTiming, ServingScope} from './serving.js';
@@ -68,6 +68,12 @@ export interface ClusterOptions {
    * backend checks on this cluster there and logs what fails (src/doctor/after-start.ts).
    */
   onWatching?: (cluster: KubeCluster, events: TunnelEventBus) => void;
+  /**
+   * Run inside a pod (the team gateway): the service account's credentials instead of a
+   * kubeconfig (`serviceAccountDir` overrides where its token, ca.crt and namespace are read), and
+   * upstreams dialled straight to pod IPs from the EndpointSlices instead of port-forwards.
+   */
+  inCluster?: {serviceAccountDir?: string};
 }
 
 export interface WatchOptions {
@@ -117,9 +123,12 @@ export class KubeCluster {
   #onWatching: ClusterOptions['onWatching'];
   /** Time limits for backends and watches. */
   readonly #timing: KubeTiming;
+  /** Backends dial pod IPs (inside the cluster) instead of port-forwarding. */
+  readonly #podNetwork: boolean;
 
-  private constructor(input: {client: KubeClient; stall: ApiStall; contextName: string; namespace: string | undefined; defaultNamespace: string; rules: DiscoveryRules; events: TunnelEventBus; everyNamespace: boolean; selectorText?: string; timing?: KubeTiming; onWatching?: ClusterOptions['onWatching']}) {
+  private constructor(input: {client: KubeClient; stall: ApiStall; contextName: string; namespace: string | undefined; defaultNamespace: string; rules: DiscoveryRules; events: TunnelEventBus; everyNamespace: boolean; selectorText?: string; timing?: KubeTiming; onWatching?: ClusterOptions['onWatching']; podNetwork?: boolean}) {
     this.#timing = input.timing ?? {};
+    this.#podNetwork = input.podNetwork ?? false;
     this.#selectorText = input.selectorText;
     this.#onWatching = input.onWatching;
     this.client = input.client;
@@ -164,7 +173,9 @@ export class KubeCluster {
       applicationAnnotation: options.applicationAnnotation ?? DEFAULT_APPLICATION_ANNOTATION,
       ...(options.selector === undefined || options.selector.trim() === '' ? {} : {selector: parseLabelSelector(options.selector)}),
     };
-    const loaded = loadKubeconfig({kubeconfig: options.kubeconfig, context: options.context, namespace: options.namespace, env: options.env});
+    const loaded = options.inCluster === undefined
+      ? loadKubeconfig({kubeconfig: options.kubeconfig, context: options.context, namespace: options.namespace, env: options.env})
+      : loadInClusterConfig({namespace: options.namespace, env: options.env, serviceAccountDir: options.inCluster.serviceAccountDir});
     const exec = routeExecPluginIo(loaded.kc, {
       stderr: options.execStderr,
       interactive: options.interactive,
@@ -196,6 +207,7 @@ export class KubeCluster {
       ...(rules.selector === undefined || options.selector === undefined ? {} : {selectorText: options.selector.trim()}),
       ...(options.timing === undefined ? {} : {timing: options.timing}),
       ...(options.onWatching === undefined ? {} : {onWatching: options.onWatching}),
+      podNetwork: options.inCluster !== undefined,
     });
   }
 
@@ -323,6 +335,7 @@ export class KubeCluster {
       timing: this.#timing,
       denials: this.#denials,
       stall: this.#stall,
+      podNetwork: this.#podNetwork,
       endpoints: this.#endpoints,
       events: this.#events,
       path: (group, version, resource) => this.#path(group, version, resource),

@@ -7,6 +7,7 @@ import {formatHostPort} from '../core/host-port.js';
 import {TunnelEventBus} from '../core/events.js';
 import {DEFAULT_PAYLOAD} from '../protocol/header.js';
 import type {RouteView} from '../router/route-table.js';
+import type {AdmissionFactory} from './admission.js';
 import {ConsumerConnection} from './consumer-connection.js';
 import {DEFAULT_DRAIN_TIMEOUT_MS, Drain} from './drain.js';
 import {sniffFirstBytes} from './first-bytes.js';
@@ -64,6 +65,11 @@ export interface TunnelServerOptions {
    * Closed with the listener.
    */
   activity?: TunnelActivity;
+  /**
+   * Who may use each accepted Dubbo or HTTP/2 connection (the team gateway). Without one every
+   * request is routed; with one, telnet shells are refused too (they would bypass it).
+   */
+  admission?: AdmissionFactory;
 }
 
 /**
@@ -146,7 +152,8 @@ export class TunnelServer {
     tunnel.#port = typeof address === 'object' && address ? address.port : options.port;
     tunnel.#descriptorCheck = watchDescriptors(tunnel.#server, tunnel.#connections, tunnel.events);
     tunnel.#accepting = true;
-    if (tunnel.#allowRemote) {
+    // With an admission (the team gateway) remote peers are the point, and each is checked.
+    if (tunnel.#allowRemote && options.admission === undefined) {
       tunnel.events.log('warn', `--allow-remote: any machine that can reach port ${tunnel.#port} may call your providers through this tunnel`);
     }
     tunnel.events.emit('listening', {addresses: tunnel.consumerAddresses(), port: tunnel.#port, allowRemote: tunnel.#allowRemote, scheme: consumerScheme(options.routes.current.backends.values())});
@@ -197,6 +204,12 @@ export class TunnelServer {
       events.emit('connection-closed', {connectionId: id, peer});
       return;
     }
+    if (protocol === 'telnet' && options.admission !== undefined) {
+      socket.destroy();
+      accepted.gone();
+      events.emit('connection-closed', {connectionId: id, peer, reason: 'telnet is not offered on this port'});
+      return;
+    }
     this.#activity.handedTo(id, protocol === 'http2' ? 'triple' : protocol);
     if (protocol === 'telnet') {
       const shell = new TelnetShell(socket, {
@@ -211,13 +224,14 @@ export class TunnelServer {
       return;
     }
     const attachmentKey = options.attachmentKey ?? 'target-application';
+    const admission = options.admission?.({id, peer});
     if (protocol === 'http2') {
       // node's HTTP/2 session reads the socket natively, so its byte counters would not show its
       // traffic: the Triple side keeps HTTP/2 connections alive or ends them with GOAWAY.
-      accepted.handTo(new TripleConnection(socket, {id, peer, routes: options.routes, events, attachmentKey, upstreams: this.#tripleUpstreams}), false);
+      accepted.handTo(new TripleConnection(socket, {id, peer, routes: options.routes, events, attachmentKey, upstreams: this.#tripleUpstreams, ...(admission === undefined ? {} : {admission})}), false);
       return;
     }
-    accepted.handTo(new ConsumerConnection(socket, {id, peer, routes: options.routes, events, attachmentKey, maxBodyLength: options.maxBodyLength ?? DEFAULT_PAYLOAD, upstreams: this.#upstreams}), true);
+    accepted.handTo(new ConsumerConnection(socket, {id, peer, routes: options.routes, events, attachmentKey, maxBodyLength: options.maxBodyLength ?? DEFAULT_PAYLOAD, upstreams: this.#upstreams, ...(admission === undefined ? {} : {admission})}), true);
     socket.resume();
   }
 

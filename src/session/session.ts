@@ -120,6 +120,11 @@ export class TunnelSession implements AppSession {
     return new TunnelSession({options, sources: live, publisher, learning, server, choice});
   }
 
+  /** Dubbo streams open to providers, shared by every consumer connection. */
+  get upstreamCount(): number {
+    return this.#server.upstreamCount;
+  }
+
   /** The choice as given (names, qualified names), or what is routed when everything was chosen. */
   selection(): readonly string[] {
     if (this.#choice !== 'all') return this.#choice;
@@ -145,13 +150,13 @@ export class TunnelSession implements AppSession {
 
   /**
    * Closes the port, tells the consumers (READONLY, GOAWAY) and answers what is in flight (waiting
-   * at most the listener's drain timeout), then closes every source's tunnels, then puts the
-   * resolve file back. Idempotent.
+   * at most `graceMs`, the listener's drain timeout when not given), then closes every source's
+   * tunnels, then puts the resolve file back. Idempotent.
    */
-  stop(): Promise<void> {
+  stop(graceMs?: number): Promise<void> {
     this.#stopping ??= (async () => {
       try {
-        await this.#server.close();
+        await this.#server.close(graceMs);
         await Promise.all(this.#sources.map((source) => source.close()));
       } finally {
         this.#publisher.close();

@@ -48,6 +48,8 @@ export class GrpcProvider {
   cancelled = 0;
   /** Calls that started. */
   started = 0;
+  /** The metadata keys of every call answered, oldest first (what a proxy passed on). */
+  readonly metadataKeys: string[][] = [];
 
   private constructor(application: string, server: grpc.Server, port: number) {
     this.application = application;
@@ -55,15 +57,15 @@ export class GrpcProvider {
     this.port = port;
   }
 
-  /** `reflection`: also serve gRPC server reflection (v1) describing both services. */
-  static async start(application: string, port = 0, options: {reflection?: boolean} = {}): Promise<GrpcProvider> {
+  /** `reflection`: also serve gRPC server reflection (v1) describing both services; `host`: the address to bind (default 127.0.0.1). */
+  static async start(application: string, port = 0, options: {reflection?: boolean; host?: string} = {}): Promise<GrpcProvider> {
     const server = new grpc.Server();
     const holder: {provider?: GrpcProvider} = {};
     const implementation = GrpcProvider.#implementation(application, () => holder.provider);
     for (const service of Object.values(SERVICES)) server.addService(service.service, implementation);
     if (options.reflection === true) addReflection(server, definition, [USER_SERVICE, ORDER_SERVICE]);
     const bound = await new Promise<number>((resolve, reject) => {
-      server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (error, actual) => (error ? reject(error) : resolve(actual)));
+      server.bindAsync(`${options.host ?? '127.0.0.1'}:${port}`, grpc.ServerCredentials.createInsecure(), (error, actual) => (error ? reject(error) : resolve(actual)));
     });
     holder.provider = new GrpcProvider(application, server, bound);
     return holder.provider;
@@ -80,6 +82,7 @@ export class GrpcProvider {
     };
     const reply = (call: Pick<Any, 'metadata' | 'getDeadline'>, request: EchoRequest, index = 0): EchoReply => {
       const deadline = call.getDeadline();
+      self()?.metadataKeys.push(Object.keys(call.metadata.getMap()));
       const finite = deadline instanceof Date ? deadline.getTime() : Number(deadline);
       return {
         text: request.text ?? '',
