@@ -38,7 +38,11 @@ export const LAYERS = {
   // sources load lazily (a dynamic import of kube/session-source.ts), so from src/kube it may
   // import types only.
   session: {mayImport: ['core', 'router', 'proxy', 'learning'], typesFrom: ['kube'], bannedPackages: [...RENDERING, ...KUBERNETES, ...SETTINGS_STORE]},
-  cli: {mayImport: ['core', 'protocol', 'router', 'proxy', 'kube', 'learning', 'client', 'config', 'doctor', 'sim', 'ui', 'stats', 'reporters', 'session'], bannedPackages: [...RENDERING, ...KUBERNETES]},
+  // The team gateway (in-cluster): a session fed by Kubernetes watches, plus who may use it
+  // (TokenReview / SubjectAccessReview through src/kube), its admin port and drain. protocol.ts is
+  // its pure wire codec, shared with the laptop end. Kubernetes sources load lazily, as in session.
+  gateway: {mayImport: ['core', 'protocol', 'router', 'proxy', 'learning', 'session', 'stats'], typesFrom: ['kube'], bannedPackages: [...RENDERING, ...KUBERNETES, ...SETTINGS_STORE]},
+  cli: {mayImport: ['core', 'protocol', 'router', 'proxy', 'kube', 'learning', 'client', 'config', 'doctor', 'sim', 'ui', 'stats', 'reporters', 'session', 'gateway'], bannedPackages: [...RENDERING, ...KUBERNETES]},
   types: {mayImport: [], bannedPackages: []},
 };
 

@@ -42,6 +42,7 @@ const FORBIDDEN: Record<string, string[]> = {
   reporters: ['../protocol/header.js', '../ui/App.js', '../proxy/upstream.js', 'react', 'ink', 'node:net'],
   cli: ['react', 'ink', '@kubernetes/client-node'],
   session: ['react', 'ink', '@kubernetes/client-node', 'conf', '../ui/App.js', '../cli/main.js', '../sim/demo.js', '../kube/cluster.js', '../config/settings.js'],
+  gateway: ['react', 'ink', '@kubernetes/client-node', 'conf', '../ui/App.js', '../cli/main.js', '../kube/cluster.js', '../config/settings.js', '../doctor/checks.js'],
   types: ['../core/errors.js'],
 };
 
@@ -57,6 +58,7 @@ const ALLOWED: Record<string, string[]> = {
   session: ['../proxy/tunnel-server.js', '../router/route-table.js', '../core/backend-source.js', '../learning/export-learner.js'],
   config: ['conf', '../core/events.js'],
   doctor: ['../kube/cluster.js', '../proxy/tunnel-server.js', '../core/host-port.js'],
+  gateway: ['../protocol/header.js', '../proxy/tunnel-server.js', '../session/session.js', 'node:http', 'prom-client'],
 };
 
 describe('layer rules (eslint.config.js LAYERS, docs/architecture.md)', () => {
