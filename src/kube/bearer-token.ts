@@ -54,6 +54,11 @@ export class BearerToken {
     return new BearerToken(client, exec, loaded.contextName, loaded.userName);
   }
 
+  /** The token of a client already made (the one that port-forwards to the gateway): its exec plugin runs once for both. */
+  static of(client: KubeClient, exec: ExecPluginHooks, userName: string | undefined): BearerToken {
+    return new BearerToken(client, exec, client.contextName, userName);
+  }
+
   /** `user alice of context dev`: who the gateway will see, for messages (never the token). */
   describe(): string {
     return `${this.userName === undefined ? 'the user' : `user ${this.userName}`} of context ${this.contextName}`;

@@ -20,6 +20,8 @@ export interface SourcePlan {
     namespaces: readonly string[];
     allNamespaces: boolean;
   };
+  /** Places the caller opens besides these (a team gateway, `up --via`): with them, names are qualified. */
+  otherPlaces?: number;
 }
 
 export interface OpenDeps {
@@ -40,7 +42,7 @@ export async function openSources(plan: SourcePlan, deps: OpenDeps): Promise<Bac
   const clusters = plan.clusters;
   const contexts: (string | undefined)[] = clusters === undefined ? [] : clusters.contexts.length === 0 ? [undefined] : [...clusters.contexts];
   const namespaces: (string | undefined)[] = clusters === undefined || clusters.allNamespaces || clusters.namespaces.length === 0 ? [undefined] : [...clusters.namespaces];
-  const places = contexts.length * namespaces.length + (plan.backends.length > 0 ? 1 : 0);
+  const places = contexts.length * namespaces.length + (plan.backends.length > 0 ? 1 : 0) + (plan.otherPlaces ?? 0);
   const several = places > 1;
   const sources: BackendSource[] = [];
   if (plan.backends.length > 0) sources.push(new StaticSource(plan.backends, deps.events, several ? 'local' : undefined));
