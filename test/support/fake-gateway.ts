@@ -3,10 +3,12 @@
 // ordinary requests itself like a provider would ('<target-application>:<method>'), so the laptop's
 // streams can be counted and their first frames checked. The real gateway is tested end to end
 // elsewhere; this one is a real TCP peer with rules simple enough to assert on.
+import http2 from 'node:http2';
+import type {ClientHttp2Session, IncomingHttpHeaders, ServerHttp2Stream} from 'node:http2';
 import net from 'node:net';
 import {readHeader} from '../../src/protocol/header.js';
 import {
-  decodeGatewayRequest, encodeCatalogAnswer, encodeGatewayError, encodeHelloAnswer, isGatewayRequest, parseHello,
+  AUTHORIZATION_HEADER, bearerToken, decodeGatewayRequest, encodeCatalogAnswer, encodeGatewayError, encodeHelloAnswer, isGatewayRequest, parseHello,
 } from '../../src/gateway/protocol.js';
 import type {Catalog} from '../../src/gateway/protocol.js';
 import {decodeRequest, encodeHeartbeatResponse, encodeResponse, WireReader} from './dubbo-wire.js';
@@ -22,18 +24,28 @@ export class FakeGateway {
   catalogPolls = 0;
   /** Ordinary requests answered, as `<user> <application>:<method>`. */
   readonly served: string[] = [];
+  /** HTTP/2 connections accepted, and the authorization header of each stream (as `<user>` or `refused`). */
+  http2Connections = 0;
+  readonly http2Streams: string[] = [];
   readonly #server: net.Server;
   readonly #sockets = new Set<net.Socket>();
+  readonly #http2 = http2.createServer();
+  /** Where HTTP/2 streams go once their token is accepted: a gRPC provider (GrpcProvider). */
+  readonly #grpcPort: number | undefined;
+  #grpc: ClientHttp2Session | undefined;
 
-  private constructor(server: net.Server, catalog: Catalog, users: Map<string, string>) {
+  private constructor(server: net.Server, catalog: Catalog, users: Map<string, string>, grpcPort: number | undefined) {
     this.#server = server;
     this.catalog = catalog;
     this.users = users;
+    this.#grpcPort = grpcPort;
+    this.#http2.on('stream', (stream, headers) => this.#forwardGrpc(stream, headers));
+    if (process.env['DEBUG_FAKE_GATEWAY']) this.#http2.on('sessionError', (error) => console.error('fake gateway http2', error));
   }
 
-  static async start(options: {catalog: Catalog; users: Record<string, string>}): Promise<FakeGateway> {
+  static async start(options: {catalog: Catalog; users: Record<string, string>; grpcPort?: number}): Promise<FakeGateway> {
     const server = net.createServer();
-    const gateway = new FakeGateway(server, options.catalog, new Map(Object.entries(options.users)));
+    const gateway = new FakeGateway(server, options.catalog, new Map(Object.entries(options.users)), options.grpcPort);
     server.on('connection', (socket) => gateway.#accept(socket));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return gateway;
@@ -55,14 +67,63 @@ export class FakeGateway {
 
   async close(): Promise<void> {
     this.dropConnections();
+    this.#grpc?.destroy();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
 
   #accept(socket: net.Socket): void {
-    this.connections++;
     this.#sockets.add(socket);
     socket.on('close', () => this.#sockets.delete(socket));
     socket.on('error', () => undefined);
+    socket.once('data', (first: Buffer) => {
+      socket.pause();
+      socket.unshift(first);
+      // One port for both, told apart by the first bytes, as the real listener does.
+      if (first.subarray(0, 3).toString('latin1') === 'PRI') {
+        // node's HTTP/2 session takes the socket, the bytes put back included (left paused).
+        this.http2Connections++;
+        this.#http2.emit('connection', socket);
+      } else {
+        this.connections++;
+        this.#dubbo(socket);
+        socket.resume();
+      }
+    });
+  }
+
+  /** Checks the stream's token, strips it, and relays the stream to the gRPC provider. */
+  #forwardGrpc(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+    const user = this.users.get(bearerToken(headers[AUTHORIZATION_HEADER]) ?? '');
+    this.http2Streams.push(user ?? 'refused');
+    if (user === undefined || this.#grpcPort === undefined) {
+      stream.respond({':status': 200, 'content-type': 'application/grpc', 'grpc-status': '16', 'grpc-message': 'dubbo-tunnel [DT_ERR_GATEWAY_UNAUTHENTICATED]: no valid token'}, {endStream: true});
+      return;
+    }
+    const forwarded: Record<string, string | string[]> = {};
+    for (const [name, value] of Object.entries(headers)) {
+      if (value === undefined || name === AUTHORIZATION_HEADER || name === 'connection') continue;
+      forwarded[name] = value;
+    }
+    this.#grpc ??= http2.connect(`http://127.0.0.1:${this.#grpcPort}`);
+    const upstream = this.#grpc.request(forwarded);
+    let trailers: Record<string, string | string[]> = {};
+    upstream.on('response', (response) => {
+      const out: Record<string, string | string[] | number> = {};
+      for (const [name, value] of Object.entries(response)) if (value !== undefined && (name === ':status' || !name.startsWith(':'))) out[name] = value;
+      stream.respond(out, {waitForTrailers: true});
+      upstream.pipe(stream);
+    });
+    upstream.on('trailers', (received: IncomingHttpHeaders) => {
+      trailers = {};
+      for (const [name, value] of Object.entries(received)) if (typeof value === 'string' || Array.isArray(value)) trailers[name] = value;
+    });
+    stream.on('wantTrailers', () => stream.sendTrailers(trailers));
+    stream.on('error', () => undefined);
+    upstream.on('error', () => stream.destroy());
+    stream.pipe(upstream);
+  }
+
+  #dubbo(socket: net.Socket): void {
     const reader = new WireReader();
     let user: string | undefined;
     socket.on('data', (chunk: Buffer) => {
