@@ -170,7 +170,7 @@ function announceWaiting(live: readonly BackendSource[], routes: RouteView, choi
   if (routes.current.backends.size > 0) return;
   const clusters = live.filter((source) => source.kind === 'cluster');
   if (clusters.length === 0) return;
-  const places = clusters.map((source) => `${source.namespace === '*' ? 'all namespaces' : `namespace ${source.namespace ?? 'default'}`} of context ${source.context ?? '?'}`);
+  const places = clusters.map((source) => source.context === undefined ? source.title : `${source.namespace === '*' ? 'all namespaces' : `namespace ${source.namespace ?? 'default'}`} of context ${source.context}`);
   events.emit('backends-awaited', {applications: choice === 'all' ? 'all' : choice.map((entry) => parseChoice(entry).application), places});
 }
 

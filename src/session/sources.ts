@@ -82,10 +82,12 @@ export function sessionTitle(sources: readonly BackendSource[]): string {
 
 /**
  * The key remembered choices are stored under: `<context>/<namespace>` for one cluster source (as
- * before sessions had several), `static/-` for --backend alone, else every source's id joined.
+ * before sessions had several), `static/-` for --backend alone, `via <gateway>/-` for a team
+ * gateway alone, else every source's id joined.
  */
 export function memoryKey(sources: readonly BackendSource[]): {context: string; namespace: string} {
   const only = sources.length === 1 ? sources[0] : undefined;
-  if (only !== undefined) return {context: only.context ?? 'static', namespace: only.namespace ?? '-'};
+  // A source without a context of its own (a team gateway) is remembered by its id, never as `static`.
+  if (only !== undefined) return {context: only.context ?? (only.kind === 'local' ? 'static' : only.id), namespace: only.namespace ?? '-'};
   return {context: sources.map((source) => source.id).join(' + '), namespace: '-'};
 }

@@ -3,12 +3,14 @@
 // offers (polled), a refused token is a clear coded error, and a session's consumers and
 // applications all share one stream to the gateway, which is opened again when it goes.
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import {after, before, describe, test} from 'node:test';
 import type {Offer} from '../../src/core/backend-source.js';
 import {DubboTunnelError} from '../../src/core/errors.js';
 import {TunnelEventBus} from '../../src/core/events.js';
 import type {Catalog} from '../../src/gateway/protocol.js';
 import {TunnelSession} from '../../src/session/session.js';
+import {memoryKey} from '../../src/session/sources.js';
 import {GatewaySource} from '../../src/via/gateway-source.js';
 import type {GatewayCredential} from '../../src/via/gateway-link.js';
 import {tcpDialer} from '../../src/via/tcp-dialer.js';
@@ -77,6 +79,7 @@ describe('GatewaySource', () => {
       const discovered = await source.discover();
       assert.deepEqual(discovered.map((entry) => `${entry.application}@${entry.where ?? ''}`), ['user-rpc@shop', 'order-rpc@shop']);
       assert.equal(source.title, `via 127.0.0.1:${gateway.port}`);
+      assert.deepEqual(memoryKey([source]), {context: `via 127.0.0.1:${gateway.port}`, namespace: '-'}, 'remembered choices are the gateway\'s own');
     } finally {
       await source.close();
     }
@@ -135,6 +138,19 @@ describe('GatewaySource', () => {
   });
 });
 
+/** One telnet command on the local port; resolves with what the shell wrote before it closed. */
+function telnet(port: number, input: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({host: '127.0.0.1', port});
+    let received = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => (received += chunk));
+    socket.on('error', reject);
+    socket.on('close', () => resolve(received));
+    socket.on('connect', () => socket.end(input));
+  });
+}
+
 describe('a session through a gateway', () => {
   let gateway: FakeGateway;
   before(async () => {
@@ -171,6 +187,10 @@ describe('a session through a gateway', () => {
       assert.ok(first !== undefined);
       await waitFor(() => first.session.routes.current.services.has('com.example.OrderService'), {message: 'the catalog services are routable'});
       assert.equal(await callValue(first.consumers[0] as TestConsumer, {}, 'com.example.OrderService'), 'order-rpc:get');
+      // The telnet shell lists what the gateway offers, with the catalog's services and the gateway as the place.
+      const listing = await telnet(first.session.port, 'ls -l\r\n');
+      assert.match(listing, new RegExp(`user-rpc -> via 127\\.0\\.0\\.1:${gateway.port} \\(shop\\): 1 service \\(learned via gateway catalog\\)`));
+      assert.match(listing, /\n {4}com\.example\.OrderService\r\n/);
       assert.equal(gateway.connections - before, laptops.length, 'one stream per laptop: the hello, the catalog polls and every request share it');
       assert.ok(gateway.served.some((line) => line.startsWith('bob ')), 'each laptop speaks as its own user');
     } finally {
