@@ -14,6 +14,11 @@ import {formatSelector} from './label-selector.js';
 import {Backoff} from './list-watch.js';
 import {openPortForward} from './port-forward.js';
 import type {PortForwardStream} from './port-forward.js';
+import {dialPod} from './pod-socket.js';
+import type {PodSocket} from './pod-socket.js';
+
+/** A stream to one pod: through the API server (port-forward), or straight to its IP (inside the cluster). */
+type PodStream = PortForwardStream | PodSocket;
 
 /** How long a pod whose port-forward just failed is tried only after the others. */
 const POD_COOLDOWN_MS = 5000;
@@ -48,6 +53,11 @@ export interface KubeBackendDeps {
    * for a ready pod when there is none (default NO_READY_POD_WAIT_MS).
    */
   timing?: {drainLimitMs?: number; portForwardTimeoutMs?: number; noReadyPodWaitMs?: number};
+  /**
+   * Dial pod IPs from the EndpointSlices instead of port-forwarding (a process inside the cluster,
+   * the team gateway): a refused dial is that pod's failure, never the API server's.
+   */
+  podNetwork?: boolean;
 }
 
 /** A stream the backend no longer hands requests to; the router drains it. */
@@ -89,10 +99,10 @@ export class KubeBackend implements Backend {
     connect: (signal) => this.#connectQos(signal),
   };
   readonly #deps: KubeBackendDeps;
-  readonly #streams = new Map<PortForwardStream, string>();
+  readonly #streams = new Map<PodStream, string>();
   /** Streams being drained, with the reason the router was given. Not counted as load. */
-  readonly #retired = new Map<PortForwardStream, Retirement>();
-  readonly #retireListeners = new Map<PortForwardStream, (reason: string) => void>();
+  readonly #retired = new Map<PodStream, Retirement>();
+  readonly #retireListeners = new Map<PodStream, (reason: string) => void>();
   readonly #failedAt = new Map<string, number>();
   readonly #unsubscribe: () => void;
   #state: {state: BackendState; detail?: string; pod?: string} | undefined;
@@ -221,28 +231,40 @@ export class KubeBackend implements Backend {
       }
       tried.add(pick.pod);
       if (this.#streams.size === 0 && this.#state?.state !== 'ready') this.#setState('connecting', `opening a port-forward to pod ${target.namespace}/${pick.pod}`, pick.pod);
-      let stream: PortForwardStream;
-      try {
-        stream = await openPortForward(this.#deps.client, {namespace: target.namespace, pod: pick.pod, port: pick.port}, {signal, settleMs: SETTLE_MS, ...(this.#deps.timing?.portForwardTimeoutMs === undefined ? {} : {timeoutMs: this.#deps.timing.portForwardTimeoutMs})});
-      } catch (error) {
-        if (signal?.aborted === true) throw error;
-        const mapped = toKubeError(error, this.#deps.client.scene);
-        // Credentials, permissions and an unreachable API server are the same for every pod.
-        const serverDown = mapped.code === 'DT_ERR_KUBE_UNREACHABLE' || (error instanceof KubeRequestError && error.status >= 500);
-        if (serverDown) {
-          // Back off like the watches do: during an outage every request would start an attempt.
-          const delay = this.#backoff.next();
-          if (this.#apiDown === undefined) this.#deps.events.log('warn', `${this.application}: port-forwards fail because the API server cannot be reached (${mapped.message}); requests fail at once until a retry works (next in ${(delay / 1000).toFixed(1)} s, backing off)`);
-          this.#apiDown = {error: mapped, retryAt: Date.now() + delay};
-          throw this.#fail(mapped);
+      let stream: PodStream;
+      if (this.#deps.podNetwork === true) {
+        try {
+          stream = await this.#dial(pick, signal);
+        } catch (error) {
+          if (signal?.aborted === true) throw error;
+          this.#failedAt.set(pick.pod, Date.now());
+          lastError = error instanceof BackendError ? error : new BackendError(String(error));
+          this.#deps.events.log('warn', `${this.application}: ${lastError.message}`);
+          continue;
         }
-        if ((error instanceof KubeRequestError && (error.status === 401 || error.status === 403)) || mapped.code === 'DT_ERR_KUBE_UNAUTHORIZED') {
-          throw this.#fail(mapped);
+      } else {
+        try {
+          stream = await openPortForward(this.#deps.client, {namespace: target.namespace, pod: pick.pod, port: pick.port}, {signal, settleMs: SETTLE_MS, ...(this.#deps.timing?.portForwardTimeoutMs === undefined ? {} : {timeoutMs: this.#deps.timing.portForwardTimeoutMs})});
+        } catch (error) {
+          if (signal?.aborted === true) throw error;
+          const mapped = toKubeError(error, this.#deps.client.scene);
+          // Credentials, permissions and an unreachable API server are the same for every pod.
+          const serverDown = mapped.code === 'DT_ERR_KUBE_UNREACHABLE' || (error instanceof KubeRequestError && error.status >= 500);
+          if (serverDown) {
+            // Back off like the watches do: during an outage every request would start an attempt.
+            const delay = this.#backoff.next();
+            if (this.#apiDown === undefined) this.#deps.events.log('warn', `${this.application}: port-forwards fail because the API server cannot be reached (${mapped.message}); requests fail at once until a retry works (next in ${(delay / 1000).toFixed(1)} s, backing off)`);
+            this.#apiDown = {error: mapped, retryAt: Date.now() + delay};
+            throw this.#fail(mapped);
+          }
+          if ((error instanceof KubeRequestError && (error.status === 401 || error.status === 403)) || mapped.code === 'DT_ERR_KUBE_UNAUTHORIZED') {
+            throw this.#fail(mapped);
+          }
+          this.#failedAt.set(pick.pod, Date.now());
+          lastError = mapped;
+          this.#deps.events.log('warn', `${this.application}: port-forward to pod ${target.namespace}/${pick.pod} failed: ${mapped.message}`);
+          continue;
         }
-        this.#failedAt.set(pick.pod, Date.now());
-        lastError = mapped;
-        this.#deps.events.log('warn', `${this.application}: port-forward to pod ${target.namespace}/${pick.pod} failed: ${mapped.message}`);
-        continue;
       }
       if (this.#closed) {
         stream.destroy();
@@ -251,6 +273,13 @@ export class KubeBackend implements Backend {
       this.#track(stream, pick.pod);
       return {stream, remote: stream.remote, pod: pick.pod, onRetire: (listener) => this.#onRetire(stream, listener)};
     }
+  }
+
+  /** A TCP connection to the pod's IP (podNetwork). */
+  #dial(pick: PodTarget, signal: AbortSignal | undefined, port = pick.port): Promise<PodSocket> {
+    const {namespace} = this.target;
+    if (pick.address === undefined) return Promise.reject(new BackendError(`pod ${namespace}/${pick.pod} has no IP in its endpoints yet`));
+    return dialPod({namespace, pod: pick.pod, port, address: pick.address}, {signal, ...(this.#deps.timing?.portForwardTimeoutMs === undefined ? {} : {timeoutMs: this.#deps.timing.portForwardTimeoutMs})});
   }
 
   /**
@@ -283,6 +312,10 @@ export class KubeBackend implements Backend {
     const pod = this.#choose(usableTargets(this.#targets()));
     if (!pod) throw new BackendError(`${this.application}: no ready pod`, {code: 'DT_ERR_NO_READY_PODS'});
     const port = this.target.qosPort ?? DEFAULT_QOS_PORT;
+    if (this.#deps.podNetwork === true) {
+      const stream = await this.#dial(pod, signal, port);
+      return {stream, remote: stream.remote};
+    }
     try {
       const stream = await openPortForward(this.#deps.client, {namespace: this.target.namespace, pod: pod.pod, port}, {signal, settleMs: SETTLE_MS});
       return {stream, remote: stream.remote};
@@ -315,14 +348,14 @@ export class KubeBackend implements Backend {
     return this.#retired.size;
   }
 
-  #onRetire(stream: PortForwardStream, listener: (reason: string) => void): void {
+  #onRetire(stream: PodStream, listener: (reason: string) => void): void {
     const retired = this.#retired.get(stream);
     if (retired) listener(retired.reason);
     else if (!stream.destroyed) this.#retireListeners.set(stream, listener);
   }
 
   /** No new requests on `stream`; the router drains it, and it is destroyed if still open after the drain limit. */
-  #retire(stream: PortForwardStream, reason: string): void {
+  #retire(stream: PodStream, reason: string): void {
     if (this.#retired.has(stream)) return;
     const pod = this.#streams.get(stream);
     this.#streams.delete(stream);
@@ -360,7 +393,7 @@ export class KubeBackend implements Backend {
     return rotated[0];
   }
 
-  #track(stream: PortForwardStream, pod: string): void {
+  #track(stream: PodStream, pod: string): void {
     if (this.#apiDown !== undefined) this.#deps.events.log('info', `${this.application}: port-forwards work again`);
     this.#apiDown = undefined;
     this.#backoff.reset();

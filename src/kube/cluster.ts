@@ -14,7 +14,7 @@ import {EndpointTracker, listTargetsOnce} from './endpoint-tracker.js';
 import type {TargetsLookup} from './endpoint-tracker.js';
 import {EXEC_TIMEOUT_ENV, KubeRequestError, toKubeError} from './errors.js';
 import type {ResourceRef} from './errors.js';
-import {loadKubeconfig, routeExecPluginIo} from './kubeconfig.js';
+import {loadInClusterConfig, loadKubeconfig, routeExecPluginIo} from './kubeconfig.js';
 import {parseLabelSelector} from './label-selector.js';
 import {Serving, ingressesSkipped} from './serving.js';
 import type {KubeTiming, ServingScope} from './serving.js';
@@ -63,6 +63,12 @@ export interface ClusterOptions {
    * backend checks on this cluster there and logs what fails (src/doctor/after-start.ts).
    */
   onWatching?: (cluster: KubeCluster, events: TunnelEventBus) => void;
+  /**
+   * Run inside a pod (the team gateway): the service account's credentials instead of a
+   * kubeconfig (`serviceAccountDir` overrides where its token, ca.crt and namespace are read), and
+   * upstreams dialled straight to pod IPs from the EndpointSlices instead of port-forwards.
+   */
+  inCluster?: {serviceAccountDir?: string};
 }
 
 /** What `watch()` returns: live backends for the wanted applications until `stop()`. */
@@ -99,9 +105,12 @@ export class KubeCluster {
   #onWatching: ClusterOptions['onWatching'];
   /** Time limits for backends and watches. */
   readonly #timing: KubeTiming;
+  /** Backends dial pod IPs (inside the cluster) instead of port-forwarding. */
+  readonly #podNetwork: boolean;
 
-  private constructor(input: {client: KubeClient; contextName: string; namespace: string | undefined; defaultNamespace: string; rules: DiscoveryRules; events: TunnelEventBus; everyNamespace: boolean; selectorText?: string; timing?: KubeTiming; onWatching?: ClusterOptions['onWatching']}) {
+  private constructor(input: {client: KubeClient; contextName: string; namespace: string | undefined; defaultNamespace: string; rules: DiscoveryRules; events: TunnelEventBus; everyNamespace: boolean; selectorText?: string; timing?: KubeTiming; onWatching?: ClusterOptions['onWatching']; podNetwork?: boolean}) {
     this.#timing = input.timing ?? {};
+    this.#podNetwork = input.podNetwork ?? false;
     this.#selectorText = input.selectorText;
     this.#onWatching = input.onWatching;
     this.client = input.client;
@@ -139,7 +148,9 @@ export class KubeCluster {
       applicationAnnotation: options.applicationAnnotation ?? DEFAULT_APPLICATION_ANNOTATION,
       ...(options.selector === undefined || options.selector.trim() === '' ? {} : {selector: parseLabelSelector(options.selector)}),
     };
-    const loaded = loadKubeconfig({kubeconfig: options.kubeconfig, context: options.context, namespace: options.namespace, env: options.env});
+    const loaded = options.inCluster === undefined
+      ? loadKubeconfig({kubeconfig: options.kubeconfig, context: options.context, namespace: options.namespace, env: options.env})
+      : loadInClusterConfig({namespace: options.namespace, env: options.env, serviceAccountDir: options.inCluster.serviceAccountDir});
     const exec = routeExecPluginIo(loaded.kc, {
       stderr: options.execStderr,
       interactive: options.interactive,
@@ -167,6 +178,7 @@ export class KubeCluster {
       ...(rules.selector === undefined || options.selector === undefined ? {} : {selectorText: options.selector.trim()}),
       ...(options.timing === undefined ? {} : {timing: options.timing}),
       ...(options.onWatching === undefined ? {} : {onWatching: options.onWatching}),
+      podNetwork: options.inCluster !== undefined,
     });
   }
 
@@ -286,6 +298,7 @@ export class KubeCluster {
       everyNamespace: this.everyNamespace,
       timing: this.#timing,
       denials: this.#denials,
+      podNetwork: this.#podNetwork,
       endpoints: this.#endpoints,
       events: this.#events,
       path: (group, version, resource) => this.#path(group, version, resource),

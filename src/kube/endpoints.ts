@@ -14,6 +14,8 @@ export interface PodTarget {
   /** Passing its readiness probe, terminating or not (discovery/v1 `serving`). */
   serving: boolean;
   terminating: boolean;
+  /** The pod's IP as the endpoint lists it (its first address); what a process inside the cluster dials. */
+  address?: string;
 }
 
 export interface ServiceTargets {
@@ -85,7 +87,8 @@ export function targetsFromSlices(slices: Iterable<EndpointSlice>, namespace: st
         if (ready) withoutPod++;
         continue;
       }
-      entries.push({pod: endpoint.targetRef.name, port: number, ready, serving, terminating});
+      const address = endpoint.addresses?.[0];
+      entries.push({pod: endpoint.targetRef.name, port: number, ready, serving, terminating, ...(address === undefined ? {} : {address})});
     }
   }
   return collect(entries, withoutPod);
@@ -107,7 +110,7 @@ export function targetsFromEndpoints(endpoints: Endpoints | undefined, servicePo
           continue;
         }
         // core/v1 Endpoints leave terminating pods out: no fallback to them is possible here.
-        entries.push({pod: address.targetRef.name, port: number, ready, serving: ready, terminating: false});
+        entries.push({pod: address.targetRef.name, port: number, ready, serving: ready, terminating: false, ...(address.ip === undefined ? {} : {address: address.ip})});
       }
     }
   }

@@ -199,6 +199,47 @@ function inClusterConfig(options: KubeconfigOptions): LoadedKubeconfig {
   return build({cluster, user: probe.getCurrentUser() ?? undefined, context, namespace: options.namespace, sources: ['in-cluster'], contexts: [context.name]});
 }
 
+/** Where a pod's service account files are mounted (client-node's SERVICEACCOUNT_*_PATH). */
+export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+/**
+ * The pod's own service account, as client-node's loadFromCluster reads it (KUBERNETES_SERVICE_HOST
+ * and _PORT, the token re-read as kubelet rotates it, the CA), with the files taken from
+ * `serviceAccountDir` when given. Throws DT_ERR_KUBECONFIG when not inside a pod.
+ */
+export function loadInClusterConfig(options: {namespace?: string; env?: NodeJS.ProcessEnv; serviceAccountDir?: string}): LoadedKubeconfig {
+  const env = options.env ?? process.env;
+  const dir = options.serviceAccountDir ?? SERVICE_ACCOUNT_DIR;
+  const host = env['KUBERNETES_SERVICE_HOST'];
+  const port = env['KUBERNETES_SERVICE_PORT'];
+  if (host === undefined || host === '' || port === undefined || port === '') {
+    throw new DubboTunnelError('DT_ERR_KUBECONFIG', 'not running inside a Kubernetes pod: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not set', {
+      hint: 'run the gateway in the cluster (`dubbo-tunnel gateway manifests` prints a Deployment)',
+    });
+  }
+  const token = path.join(dir, 'token');
+  if (!existsSync(token)) {
+    throw new DubboTunnelError('DT_ERR_KUBECONFIG', `no service account token at ${token}`, {
+      hint: 'mount the service account token (automountServiceAccountToken must not be false)',
+    });
+  }
+  // loadFromCluster's rules: plain http only on the API server's insecure ports; IPv6 in brackets.
+  const scheme = ['80', '8080', '8001'].includes(port) ? 'http' : 'https';
+  const server = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const namespaceFile = path.join(dir, 'namespace');
+  const namespace = existsSync(namespaceFile) ? readFileSync(namespaceFile, 'utf8').trim() : undefined;
+  const user: User = {name: 'inClusterUser', authProvider: {name: 'tokenFile', config: {tokenFile: token}}};
+  const context: Context = {name: 'inClusterContext', cluster: 'inCluster', user: user.name, ...(namespace === undefined || namespace === '' ? {} : {namespace})};
+  return build({
+    cluster: {name: 'inCluster', server, caFile: path.join(dir, 'ca.crt'), skipTLSVerify: false},
+    user,
+    context,
+    namespace: options.namespace,
+    sources: ['in-cluster'],
+    contexts: [context.name],
+  });
+}
+
 function build(input: {cluster: Cluster; user: User | undefined; context: Context; namespace: string | undefined; sources: string[]; contexts: string[]}): LoadedKubeconfig {
   const {context, user} = input;
   // client-node refuses plain http:// unless skip-TLS-verify is set ("HTTP protocol is not allowed when

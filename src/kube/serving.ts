@@ -36,6 +36,8 @@ export interface ServingScope {
   readonly everyNamespace: boolean;
   readonly timing: KubeTiming;
   readonly denials: KnownDenials;
+  /** Dial pod IPs instead of port-forwarding (inside the cluster). */
+  readonly podNetwork: boolean;
   readonly endpoints: EndpointTracker;
   readonly events: TunnelEventBus;
   /** The collection's path in this scope: `/api/v1/namespaces/dev/services`, or `/api/v1/services` with -A. */
@@ -146,7 +148,7 @@ export class Serving {
       if (!this.#selected(application.application)) continue;
       const id = applicationKey(application);
       let backend = this.#backends.get(id);
-      backend ??= new KubeBackend(application, {client: scope.client, endpoints: scope.endpoints, events: scope.events, timing: scope.timing, denials: scope.denials});
+      backend ??= new KubeBackend(application, {client: scope.client, endpoints: scope.endpoints, events: scope.events, timing: scope.timing, denials: scope.denials, podNetwork: scope.podNetwork});
       next.set(id, backend);
     }
     const removed = [...this.#backends].filter(([id]) => !next.has(id)).map(([, backend]) => backend);

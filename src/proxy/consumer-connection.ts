@@ -16,6 +16,7 @@ import type {RequestMetadata} from '../protocol/request-metadata.js';
 import type {RouteView} from '../router/route-table.js';
 import {routeRequest} from '../router/route-request.js';
 import type {RequestDecision} from '../router/route-request.js';
+import type {ConnectionAdmission, DubboVerdict} from './admission.js';
 import {Backpressure} from './backpressure.js';
 import {Exchange} from './completion.js';
 import type {Attachment, Upstream, UpstreamOwner} from './upstream.js';
@@ -44,6 +45,14 @@ export interface ConnectionOptions {
   readonly maxBodyLength: number;
   /** The listener's shared upstreams; a connection made without one gets a pool of its own. */
   readonly upstreams?: UpstreamPool;
+  /** Who may use this connection (the team gateway); none: every request is routed. */
+  readonly admission?: ConnectionAdmission;
+}
+
+/** A request kept back while the admission checks an earlier one: copies, the decoder reuses its buffers. */
+interface HeldRequest {
+  readonly header: FrameHeader;
+  readonly frame: Buffer;
 }
 
 /**
@@ -88,6 +97,8 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
   #peerEnded = false;
   #scratch: Buffer | undefined;
   #onClosed: (() => void) | undefined;
+  /** Requests waiting, in order, for the admission to finish a check; undefined when none is running. */
+  #held: HeldRequest[] | undefined;
 
   constructor(socket: Socket, options: ConnectionOptions) {
     this.#socket = socket;
@@ -118,7 +129,7 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
   get pendingCount(): number {
     let count = 0;
     for (const attachment of this.#attachments) count += attachment.pending;
-    return count;
+    return count + (this.#held?.length ?? 0);
   }
 
   /** Bytes held for this connection: a partial frame waiting for its rest, and the scratch buffer. */
@@ -205,9 +216,15 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
 
   /** `frame` is read to route; `forward` (the same bytes, maybe as the pieces they came in) is sent. */
   #routeRequest(header: FrameHeader, frame: Buffer, forward: FrameBytes = frame): void {
+    if (this.#held !== undefined) {
+      this.#hold(header, frame);
+      return;
+    }
     const startedAt = performance.now();
     const peek = this.#peeker.peek(header.serializationId, frame);
     const decision = routeRequest(this.#options.routes.current, peek, this.#options.attachmentKey);
+    const admission = this.#options.admission;
+    if (admission !== undefined && this.#admissionAnswered(header, frame, admission.dubbo(header, frame, peek, decision), startedAt, decision.target)) return;
     if (!decision.forward || this.#shuttingDown) {
       this.#refuse(header, decision, startedAt);
       return;
@@ -222,6 +239,53 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
       attachment.upstream.send(attachment, forward, undefined);
       exchange.complete(undefined);
     }
+  }
+
+  /**
+   * Carries out what the admission said; false when the request goes on as usual. While a check
+   * runs, this request and every later one wait (copied) and are routed again, in order, after it.
+   */
+  #admissionAnswered(header: FrameHeader, frame: Buffer, verdict: DubboVerdict, startedAt: number, target: string | undefined): boolean {
+    if (verdict === undefined) return false;
+    if ('wait' in verdict) {
+      this.#hold(header, frame);
+      const release = (): void => this.#releaseHeld();
+      verdict.wait.then(release, release);
+      return true;
+    }
+    const exchange = new Exchange(this.#options.events, 'dubbo', this.id, header.requestId, !header.twoWay, undefined, target, startedAt);
+    if ('reply' in verdict) {
+      if (header.twoWay) this.toConsumer(verdict.reply);
+      exchange.complete(verdict.status);
+    } else {
+      this.#answerLocally(header, exchange, verdict.refuse);
+    }
+    if (verdict.close === true) {
+      // The answer is written first; end() sends it before the FIN.
+      this.#socket.end();
+      this.#close('refuse' in verdict ? verdict.refuse.message : undefined);
+    }
+    return true;
+  }
+
+  #hold(header: FrameHeader, frame: Buffer): void {
+    (this.#held ??= []).push({header: {...header}, frame: Buffer.from(frame)});
+  }
+
+  #releaseHeld(): void {
+    const held = this.#held;
+    this.#held = undefined;
+    if (held === undefined || this.#closed) return;
+    for (const [index, request] of held.entries()) {
+      // A request routed again may start another check: the rest wait behind it, in order.
+      const again = this.#held as HeldRequest[] | undefined;
+      if (again !== undefined) {
+        again.push(...held.slice(index));
+        return;
+      }
+      this.#routeRequest(request.header, request.frame);
+    }
+    this.#settle();
   }
 
   /** A request that is not forwarded: no route, an unreadable body, or shutting down. */
@@ -376,6 +440,7 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
     // The connection object may outlive its socket for a while (timers, listeners): give the
     // scratch buffer back now, a large request may have grown it to 1 MiB.
     this.#scratch = undefined;
+    this.#held = undefined;
     if (code === 'DT_ERR_CONSUMER_TOO_SLOW') this.#leaveUpstreams(`the consumer connection was cut off: ${reason ?? ''}`, code);
     else this.#leaveUpstreams('the consumer connection closed');
     if (destroy && !this.#socket.writableEnded) this.#socket.destroy();

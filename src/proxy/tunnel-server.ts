@@ -6,6 +6,7 @@ import {formatHostPort} from '../core/host-port.js';
 import {TunnelEventBus} from '../core/events.js';
 import {DEFAULT_PAYLOAD} from '../protocol/header.js';
 import type {RouteView} from '../router/route-table.js';
+import type {AdmissionFactory} from './admission.js';
 import {ConsumerConnection} from './consumer-connection.js';
 import {sniffFirstBytes} from './first-bytes.js';
 import type {FirstBytesProtocol} from './first-bytes.js';
@@ -44,6 +45,11 @@ export interface TunnelServerOptions {
   describeApplication?: (application: string) => string | undefined;
   /** Idle telnet shells are closed after this long (default 5 minutes, like Dubbo's QoS). */
   telnetIdleMs?: number;
+  /**
+   * Who may use each accepted Dubbo or HTTP/2 connection (the team gateway). Without one every
+   * request is routed; with one, telnet shells are refused too (they would bypass it).
+   */
+  admission?: AdmissionFactory;
 }
 
 /**
@@ -169,6 +175,12 @@ export class TunnelServer {
       events.emit('connection-closed', {connectionId: id, peer});
       return;
     }
+    if (protocol === 'telnet' && options.admission !== undefined) {
+      socket.destroy();
+      accepted.gone();
+      events.emit('connection-closed', {connectionId: id, peer, reason: 'telnet is not offered on this port'});
+      return;
+    }
     if (protocol === 'telnet') {
       const shell = new TelnetShell(socket, {
         id, peer, events, routes: options.routes,
@@ -181,13 +193,14 @@ export class TunnelServer {
       return;
     }
     const attachmentKey = options.attachmentKey ?? 'target-application';
+    const admission = options.admission?.({id, peer});
     if (protocol === 'http2') {
       // node's HTTP/2 session reads the socket natively, so its byte counters would not show its
       // traffic: the Triple side keeps HTTP/2 connections alive or ends them with GOAWAY.
-      accepted.handTo(new TripleConnection(socket, {id, peer, routes: options.routes, events, attachmentKey, upstreams: this.#tripleUpstreams}), false);
+      accepted.handTo(new TripleConnection(socket, {id, peer, routes: options.routes, events, attachmentKey, upstreams: this.#tripleUpstreams, ...(admission === undefined ? {} : {admission})}), false);
       return;
     }
-    accepted.handTo(new ConsumerConnection(socket, {id, peer, routes: options.routes, events, attachmentKey, maxBodyLength: options.maxBodyLength ?? DEFAULT_PAYLOAD, upstreams: this.#upstreams}), true);
+    accepted.handTo(new ConsumerConnection(socket, {id, peer, routes: options.routes, events, attachmentKey, maxBodyLength: options.maxBodyLength ?? DEFAULT_PAYLOAD, upstreams: this.#upstreams, ...(admission === undefined ? {} : {admission})}), true);
     socket.resume();
   }
 

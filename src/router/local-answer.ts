@@ -20,6 +20,10 @@ export const ANSWER_STATUS = {
   DT_ERR_NO_READY_PODS: STATUS.SERVER_ERROR,
   DT_ERR_PORT_FORWARD: STATUS.SERVER_ERROR,
   DT_ERR_RESPONSE_TOO_LARGE: STATUS.BAD_RESPONSE,
+  // The team gateway's refusals (src/gateway/protocol.ts keeps the same statuses).
+  DT_ERR_GATEWAY_UNAUTHENTICATED: STATUS.SERVICE_ERROR,
+  DT_ERR_GATEWAY_FORBIDDEN: STATUS.SERVICE_ERROR,
+  DT_ERR_GATEWAY_PROTOCOL: STATUS.SERVICE_ERROR,
 } as const satisfies Partial<Record<ErrorCode, number>>;
 
 export type AnswerCode = keyof typeof ANSWER_STATUS;

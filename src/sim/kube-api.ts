@@ -42,7 +42,7 @@ import {
   type DubboPodSpec,
 } from './kube-api/dubbo-app.js';
 import {reconcileEndpoints, type ControllerStore} from './kube-api/endpoints-controller.js';
-import {KubeApiHttpServer, type RecordedRequest, type ServingCertificate} from './kube-api/http-server.js';
+import {HttpError, KubeApiHttpServer, sendJson, status, type RecordedRequest, type ServingCertificate} from './kube-api/http-server.js';
 import {renderKubeconfig, type KubeconfigOptions} from './kube-api/kubeconfig.js';
 import type {KillMode, TcpTarget} from './kube-api/port-forward.js';
 import {RESOURCE_TYPES, resolveResourceType, type ResourceType} from './kube-api/resources.js';
@@ -67,6 +67,8 @@ export interface SimulatedKubeApiOptions {
   user?: string;
   /** More bearer tokens: token → username. */
   users?: Record<string, string>;
+  /** Groups of users, as a TokenReview reports them (every user is also in system:authenticated). */
+  groups?: Record<string, string[]>;
   /** Interval of BOOKMARK events on watches that allow them (default 10 000 ms). */
   bookmarkIntervalMs?: number;
   /** Namespaces that exist from the start (default: default, kube-system, kube-public, kube-node-lease). */
@@ -84,6 +86,9 @@ export class SimulatedKubeApi {
   /** The listener and its connections: requests, watches, port-forwards. */
   protected readonly http: KubeApiHttpServer;
   private readonly users = new Map<string, string>();
+  private readonly groups = new Map<string, string[]>();
+  /** Tokens that still name a user but no longer authenticate (TokenReview: "token has expired"). */
+  private readonly expired = new Set<string>();
   private readonly podTargets = new Map<string, Map<number, TcpTarget>>();
   private readonly apps = new Map<string, DubboAppInfo>();
   private podIpCounter = 10;
@@ -93,10 +98,11 @@ export class SimulatedKubeApi {
     this.token = options.token ?? 'fake-kube-token';
     this.users.set(this.token, options.user ?? 'admin');
     for (const [token, user] of Object.entries(options.users ?? {})) this.users.set(token, user);
+    for (const [user, groups] of Object.entries(options.groups ?? {})) this.groups.set(user, [...groups]);
     this.caPem = tls?.caPem;
     this.http = new KubeApiHttpServer({
       store: this.store,
-      userOf: (token) => this.users.get(token),
+      userOf: (token) => (this.expired.has(token) ? undefined : this.users.get(token)),
       podTarget: (namespace, pod, port) => this.podTargets.get(`${namespace}/${pod}`)?.get(port),
       // Through `this`, so that a subclass's overrides of the seams are the ones called.
       checkAccess: (attrs) => this.checkAccess(attrs),
@@ -149,6 +155,12 @@ export class SimulatedKubeApi {
   /** Adds (or re-points) a bearer token. */
   addUser(token: string, user: string): void {
     this.users.set(token, user);
+    this.expired.delete(token);
+  }
+
+  /** The token stops authenticating, as an expired service-account or OIDC token does. */
+  expireToken(token: string): void {
+    this.expired.add(token);
   }
 
   // ---------------------------------------------------------------- objects
@@ -219,7 +231,7 @@ export class SimulatedKubeApi {
     if (app === undefined) throw new Error(`fake-kube-api: no Dubbo app ${namespace}/${service}; call addDubboApp first`);
     const n = this.podIpCounter++;
     if (pod.target !== undefined) this.setPodTarget(namespace, pod.name, app.containerPort, pod.target);
-    return this.apply(buildPod(app, pod, `10.244.${Math.floor(n / 250)}.${(n % 250) + 1}`));
+    return this.apply(buildPod(app, pod, pod.podIP ?? `10.244.${Math.floor(n / 250)}.${(n % 250) + 1}`));
   }
 
   /** Flips the Pod's Ready condition (and container readiness); the slices follow. */
@@ -292,8 +304,40 @@ export class SimulatedKubeApi {
   }
 
   /** Answers one authenticated request: the API server's own paths (tests add access reviews). */
-  protected route(req: http.IncomingMessage, res: http.ServerResponse, url: URL, user: string, _body: Buffer): void {
+  protected route(req: http.IncomingMessage, res: http.ServerResponse, url: URL, user: string, body: Buffer): void {
+    if (req.method === 'POST' && url.pathname.replace(/\/+$/, '') === '/apis/authentication.k8s.io/v1/tokenreviews') {
+      this.checkAccess({user, verb: 'create', group: 'authentication.k8s.io', resource: 'tokenreviews', subresource: '', namespace: '', name: ''});
+      this.tokenReview(res, body);
+      return;
+    }
     this.http.serve(req, res, url, user);
+  }
+
+  /**
+   * TokenReview (authentication/v1): the tokens this server knows are authenticated as their user,
+   * with the user's groups plus system:authenticated; an expired one says so, like the API server's
+   * token authenticators; anything else is not authenticated, with no error text.
+   */
+  private tokenReview(res: http.ServerResponse, body: Buffer): void {
+    let review: Record<string, unknown>;
+    try {
+      review = record(JSON.parse(body.toString('utf8')));
+    } catch {
+      throw new HttpError(status(400, 'BadRequest', 'the object provided is unrecognized (must be of type TokenReview)'));
+    }
+    const spec = record(review.spec);
+    const token = typeof spec.token === 'string' ? spec.token : '';
+    const user = this.users.get(token);
+    const answer = (reviewStatus: Record<string, unknown>): void => {
+      sendJson(res, 201, {kind: 'TokenReview', apiVersion: 'authentication.k8s.io/v1', metadata: {creationTimestamp: null}, spec: {}, status: reviewStatus});
+    };
+    if (user === undefined) {
+      answer({user: {}});
+    } else if (this.expired.has(token)) {
+      answer({user: {}, error: '[invalid bearer token, token has expired]'});
+    } else {
+      answer({authenticated: true, user: {username: user, uid: `uid-${user}`, groups: [...(this.groups.get(user) ?? []), 'system:authenticated']}});
+    }
   }
 
   // ---------------------------------------------------------------- internals: objects

@@ -32,6 +32,8 @@ export interface FakeKubeApiOptions extends SimulatedKubeApiOptions {
 export class FakeKubeApi extends SimulatedKubeApi {
   /** Every request, newest last (the newest 10 000). */
   readonly requests: RecordedRequest[] = [];
+  /** Every SubjectAccessReview asked, oldest first (to check what is cached). */
+  readonly subjectAccessReviews: {user: string; verb: string; resource: string; namespace: string}[] = [];
   private readonly rbac = new Rbac();
 
   static override async start(options: FakeKubeApiOptions = {}): Promise<FakeKubeApi> {
@@ -164,6 +166,11 @@ export class FakeKubeApi extends SimulatedKubeApi {
       this.selfSubjectAccessReview(res, user, body);
       return;
     }
+    if (req.method === 'POST' && path === '/apis/authorization.k8s.io/v1/subjectaccessreviews') {
+      this.checkAccess({user, verb: 'create', group: 'authorization.k8s.io', resource: 'subjectaccessreviews', subresource: '', namespace: '', name: ''});
+      this.subjectAccessReview(res, body);
+      return;
+    }
     super.route(req, res, url, user, body);
   }
 
@@ -179,6 +186,31 @@ export class FakeKubeApi extends SimulatedKubeApi {
       ...(attrs.group === '' ? {} : {group: attrs.group}),
       kind: attrs.resource,
     }));
+  }
+
+  /** SubjectAccessReview: what the authorizer says for the user named in the spec (groups are not modelled). */
+  private subjectAccessReview(res: http.ServerResponse, body: Buffer): void {
+    let review: Record<string, unknown>;
+    try {
+      review = record(JSON.parse(body.toString('utf8')));
+    } catch {
+      throw new HttpError(status(400, 'BadRequest', 'the object provided is unrecognized (must be of type SubjectAccessReview)'));
+    }
+    const spec = record(review.spec);
+    const attrs = record(spec.resourceAttributes);
+    const user = text(spec.user);
+    if (user === '' || Object.keys(attrs).length === 0) {
+      throw new HttpError(status(422, 'Invalid', 'SubjectAccessReview.authorization.k8s.io "" is invalid: spec.user: Invalid value: "": at least one of user or group must be specified'));
+    }
+    this.subjectAccessReviews.push({user, verb: text(attrs.verb), resource: text(attrs.resource), namespace: text(attrs.namespace)});
+    const result = this.rbac.authorize({user, verb: text(attrs.verb), group: text(attrs.group), resource: text(attrs.resource), subresource: text(attrs.subresource), namespace: text(attrs.namespace), name: text(attrs.name)});
+    sendJson(res, 201, {
+      kind: 'SubjectAccessReview',
+      apiVersion: 'authorization.k8s.io/v1',
+      metadata: {creationTimestamp: null},
+      spec,
+      status: {allowed: result.allowed, ...(result.reason === undefined ? {} : {reason: result.reason})},
+    });
   }
 
   private selfSubjectAccessReview(res: http.ServerResponse, user: string, body: Buffer): void {

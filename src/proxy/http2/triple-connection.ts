@@ -1,6 +1,7 @@
 import http2 from 'node:http2';
 import type {IncomingHttpHeaders, ServerHttp2Session, ServerHttp2Stream} from 'node:http2';
 import type {Socket} from 'node:net';
+import type {BackendPort} from '../../core/backend.js';
 import {DubboTunnelError, errorMessage} from '../../core/errors.js';
 import type {ErrorCode} from '../../core/errors.js';
 import type {TunnelEventBus} from '../../core/events.js';
@@ -9,6 +10,7 @@ import {describeTarget} from '../../protocol/header.js';
 import type {RouteView} from '../../router/route-table.js';
 import {resolveRoute} from '../../router/resolve.js';
 import type {RoutingInput} from '../../router/resolve.js';
+import type {ConnectionAdmission} from '../admission.js';
 import {TripleCall} from './triple-call.js';
 import {CONNECTION_WINDOW, STREAM_WINDOW} from './triple-upstreams.js';
 import type {TripleUpstreams} from './triple-upstreams.js';
@@ -24,6 +26,8 @@ export interface TripleConnectionOptions {
   readonly events: TunnelEventBus;
   readonly attachmentKey: string;
   readonly upstreams: TripleUpstreams;
+  /** Who may use this connection (the team gateway); none: every stream is routed. */
+  readonly admission?: ConnectionAdmission;
 }
 
 /**
@@ -111,7 +115,24 @@ export class TripleConnection {
         `${backend.application} has no Triple port (only dubbo:// at ${backend.describe()}); ${call.target} was not sent (give it one with --backend ${backend.application}=tri://<host>:<port>, or name its Service port tri or grpc)`);
       return;
     }
-    this.#options.upstreams.upstreamFor(backend.application, port, this.id).then(
+    const admission = this.#options.admission;
+    if (admission === undefined) {
+      this.#forward(call, backend.application, port, headers);
+      return;
+    }
+    admission.triple(headers, backend).then((refusal) => {
+      if (refusal !== undefined) {
+        call.answer(refusal.grpcStatus, refusal.code, refusal.reason);
+        return;
+      }
+      const forwarded = {...headers};
+      for (const name of admission.privateHeaders) delete forwarded[name];
+      this.#forward(call, backend.application, port, forwarded);
+    }, (error: unknown) => call.answer(GRPC_STATUS.UNAVAILABLE, errorCode(error), `${errorMessage(error)}; ${call.target} was not sent`));
+  }
+
+  #forward(call: TripleCall, application: string, port: BackendPort, headers: IncomingHttpHeaders): void {
+    this.#options.upstreams.upstreamFor(application, port, this.id).then(
       (upstream) => call.forward(upstream, headers),
       (error: unknown) => call.answer(GRPC_STATUS.UNAVAILABLE, errorCode(error), `${errorMessage(error)}; ${call.target} was not sent`),
     );

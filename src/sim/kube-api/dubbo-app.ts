@@ -28,6 +28,11 @@ export interface DubboPodSpec {
   ready?: boolean;
   /** Where port-forwards to the container port go; omitted = nothing listens there (connection refused). */
   target?: TcpTarget;
+  /**
+   * The pod's IP (default one of 10.244.x.y). A process that dials pod IPs, as the team gateway
+   * does inside a cluster, reaches the pod here, so tests give 127.0.0.x addresses.
+   */
+  podIP?: string;
   /** Pod phase (default Running). Port-forward answers 400 unless Running; Pending pods have no IP. */
   phase?: 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown';
   /** spec.nodeName (default "fake-node"); null = not scheduled. */
