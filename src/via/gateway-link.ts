@@ -104,7 +104,7 @@ export class GatewayLink {
     return this.#user;
   }
 
-  /** Streams to the gateway this link opened and that are still open (tests). */
+  /** True while the primary stream (the one the catalog is polled on) is open. */
   get primaryOpen(): boolean {
     return this.#primary !== undefined;
   }
