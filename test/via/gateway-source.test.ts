@@ -10,11 +10,11 @@ import {DubboTunnelError} from '../../src/core/errors.js';
 import {TunnelEventBus} from '../../src/core/events.js';
 import type {Catalog} from '../../src/gateway/protocol.js';
 import {TunnelSession} from '../../src/session/session.js';
-import {memoryKey} from '../../src/session/sources.js';
+import {memoryKey, openSources} from '../../src/session/sources.js';
 import {GatewaySource} from '../../src/via/gateway-source.js';
 import type {GatewayCredential} from '../../src/via/gateway-link.js';
 import {tcpDialer} from '../../src/via/tcp-dialer.js';
-import {TestConsumer} from '../support/dubbo-peers.js';
+import {TestConsumer, TestProvider} from '../support/dubbo-peers.js';
 import {FakeGateway} from '../support/fake-gateway.js';
 import {waitFor} from '../support/wait.js';
 
@@ -198,6 +198,28 @@ describe('a session through a gateway', () => {
         await Promise.all(consumers.map((consumer) => consumer.close()));
         await session.stop();
       }
+    }
+  });
+
+  test('--backend overrides one application locally; the others go through the gateway', async () => {
+    const local = await TestProvider.start({application: 'user-rpc-local'});
+    const events = new TunnelEventBus();
+    const changes: {applications: string[]; origins?: Record<string, string>}[] = [];
+    events.on('routes-changed', (change) => changes.push(change));
+    const sources = await openSources({backends: [{application: 'user-rpc', dubbo: {host: '127.0.0.1', port: local.port}}], otherPlaces: 1}, {events});
+    sources.push(sourceFor(gateway, 'alice-token', events));
+    const session = await TunnelSession.start({sources, events, listen: {port: 0, host: '127.0.0.1'}}, 'all');
+    const consumer = await TestConsumer.connect(session.port);
+    const served = gateway.served.length;
+    try {
+      assert.equal(await callValue(consumer, {'target-application': 'user-rpc'}), 'user-rpc-local:get');
+      assert.equal(await callValue(consumer, {'target-application': 'order-rpc'}, 'com.example.OrderService'), 'order-rpc:get');
+      assert.deepEqual(gateway.served.slice(served), ['alice order-rpc:get'], 'the overridden application never reaches the gateway');
+      assert.deepEqual(changes.at(-1)?.origins, {'user-rpc': 'local', 'order-rpc': 'shop'});
+    } finally {
+      await consumer.close();
+      await session.stop();
+      await local.close();
     }
   });
 
