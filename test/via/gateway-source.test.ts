@@ -115,6 +115,25 @@ describe('GatewaySource', () => {
     }
   });
 
+  test('the listener gets the primary stream first, and a stream of its own (with its own hello) while that one is in use', async () => {
+    const source = sourceFor(gateway, 'alice-token');
+    try {
+      await source.start('all', () => undefined);
+      const [connections, hellos] = [gateway.connections, gateway.hellos];
+      const first = await source.link.connect();
+      assert.equal(gateway.connections, connections, 'the primary is handed out, no new stream');
+      const second = await source.link.connect();
+      assert.equal(gateway.connections, connections + 1);
+      assert.equal(gateway.hellos, hellos + 1, 'a second stream says hello itself');
+      assert.notEqual(first.stream, second.stream);
+      first.stream.destroy();
+      second.stream.destroy();
+      await waitFor(() => source.link.primaryOpen && gateway.connections === connections + 2, {message: 'a new primary replaces the one the listener closed'});
+    } finally {
+      await source.close();
+    }
+  });
+
   test('a token the gateway refuses fails the start with the gateway\'s coded words, never the token', async () => {
     const events = new TunnelEventBus();
     const logs: string[] = [];
