@@ -47,6 +47,7 @@ export const SUMMARIES = {
   doctor: 'Check everything `up` needs (Node, kubeconfig, credentials, API server, RBAC, backends, local port, consumer address) and say how to fix what fails',
   demo: 'Try dubbo-tunnel without a cluster: a simulated Kubernetes cluster with three Dubbo applications, then the real `up`',
   config: 'Show or change saved settings (port, attachment key, discovery source...)',
+  gateway: 'Run the team gateway in a pod (laptops connect with up --via), or print its manifests',
 } as const;
 
 /** One subcommand. `run` returns the process exit code; it throws DubboTunnelError for user errors. */

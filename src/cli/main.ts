@@ -15,6 +15,7 @@ const COMMANDS = {
   demo: {load: async () => (await import('./commands/demo.js')).command},
   doctor: {load: async () => (await import('./commands/doctor.js')).command},
   config: {load: async () => (await import('./commands/config.js')).command},
+  gateway: {load: async () => (await import('./commands/gateway.js')).command},
 } satisfies Record<keyof typeof SUMMARIES, {load: () => Promise<Command>}>;
 
 function isCommand(name: string | undefined): name is keyof typeof COMMANDS {

@@ -1,4 +1,6 @@
-import type {KubeClient} from './client.js';
+import {dumpYaml} from '@kubernetes/client-node';
+import {KubeClient} from './client.js';
+import {loadInClusterConfig} from './kubeconfig.js';
 import {toKubeError} from './errors.js';
 
 /** Who a token belongs to, as a TokenReview says (authentication/v1 UserInfo). */
@@ -84,4 +86,18 @@ export class AccessReviews {
 /** An API server's error text never carries the token back to a log, but make sure. */
 function scrub(text: string, token: string): string {
   return token === '' ? text : text.split(token).join('<token>');
+}
+
+/**
+ * The reviews of a gateway running in a pod: asked with its own service account (the same
+ * credentials as its discovery, src/kube/kubeconfig.ts loadInClusterConfig).
+ */
+export function openInClusterReviews(options: {serviceAccountDir?: string; env?: NodeJS.ProcessEnv}): AccessReviews {
+  const loaded = loadInClusterConfig({...options});
+  return new AccessReviews(new KubeClient(loaded.kc, {server: loaded.server, contextName: loaded.contextName}));
+}
+
+/** Kubernetes objects as one multi-document YAML stream (what `kubectl apply -f -` reads). */
+export function toYamlDocuments(objects: readonly unknown[]): string {
+  return objects.map((object) => dumpYaml(object, {noRefs: true, lineWidth: -1})).join('---\n');
 }

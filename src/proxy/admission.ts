@@ -28,6 +28,8 @@ export interface ConnectionAdmission {
   triple(headers: IncomingHttpHeaders, backend: Backend): Promise<TripleRefusal | undefined>;
   /** Request headers that are the admission's own business and never reach a provider. */
   readonly privateHeaders: readonly string[];
+  /** The connection closed. */
+  closed?(): void;
 }
 
 export type DubboVerdict =

@@ -441,6 +441,7 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
     // scratch buffer back now, a large request may have grown it to 1 MiB.
     this.#scratch = undefined;
     this.#held = undefined;
+    this.#options.admission?.closed?.();
     if (code === 'DT_ERR_CONSUMER_TOO_SLOW') this.#leaveUpstreams(`the consumer connection was cut off: ${reason ?? ''}`, code);
     else this.#leaveUpstreams('the consumer connection closed');
     if (destroy && !this.#socket.writableEnded) this.#socket.destroy();

@@ -114,6 +114,11 @@ export class TunnelSession implements AppSession {
     return new TunnelSession({options, sources: live, publisher, learning, server, choice});
   }
 
+  /** Dubbo streams open to providers, shared by every consumer connection. */
+  get upstreamCount(): number {
+    return this.#server.upstreamCount;
+  }
+
   /** The choice as given (names, qualified names), or what is routed when everything was chosen. */
   selection(): readonly string[] {
     if (this.#choice !== 'all') return this.#choice;
@@ -136,11 +141,14 @@ export class TunnelSession implements AppSession {
     return discoverAll(this.#sources, this.events);
   }
 
-  /** Answers what is in flight, closes the port, then every source's tunnels, then puts the resolve file back. Idempotent. */
-  stop(): Promise<void> {
+  /**
+   * Answers what is in flight (for up to `graceMs`, the listener's default when not given), closes
+   * the port, then every source's tunnels, then puts the resolve file back. Idempotent.
+   */
+  stop(graceMs?: number): Promise<void> {
     this.#stopping ??= (async () => {
       try {
-        await this.#server.close();
+        await this.#server.close(graceMs);
         await Promise.all(this.#sources.map((source) => source.close()));
       } finally {
         this.#publisher.close();
