@@ -54,13 +54,13 @@ export class GrpcProvider {
     this.port = port;
   }
 
-  static async start(application: string, port = 0): Promise<GrpcProvider> {
+  static async start(application: string, port = 0, host = '127.0.0.1'): Promise<GrpcProvider> {
     const server = new grpc.Server();
     const holder: {provider?: GrpcProvider} = {};
     const implementation = GrpcProvider.#implementation(application, () => holder.provider);
     for (const service of Object.values(SERVICES)) server.addService(service.service, implementation);
     const bound = await new Promise<number>((resolve, reject) => {
-      server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (error, actual) => (error ? reject(error) : resolve(actual)));
+      server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (error, actual) => (error ? reject(error) : resolve(actual)));
     });
     holder.provider = new GrpcProvider(application, server, bound);
     return holder.provider;
