@@ -16,7 +16,7 @@ import type {Service, ServicePort} from './types.js';
 export interface GatewayServiceOptions {
   namespace: string;
   service: string;
-  /** The Service port (number or name); default its Dubbo port (named dubbo, or 20880), else its only port. */
+  /** The Service port (number or name); default the port named gateway, else its Dubbo port (named dubbo, or 20880), else its only port. */
   port: number | string | undefined;
   kubeconfig?: string;
   context?: string;
@@ -97,9 +97,9 @@ export async function openGatewayService(options: GatewayServiceOptions): Promis
   };
 }
 
-/** The port asked for, else the Dubbo port, else the Service's only port. */
+/** The port asked for, else the one the gateway's manifests name `gateway`, else the Dubbo port, else the Service's only port. */
 function portOf(service: Service, wanted: number | string | undefined): ServicePort | undefined {
   const ports = service.spec?.ports ?? [];
-  if (wanted === undefined) return dubboPortOf(service) ?? (ports.length === 1 ? ports[0] : undefined);
+  if (wanted === undefined) return ports.find((entry) => entry.name === 'gateway') ?? dubboPortOf(service) ?? (ports.length === 1 ? ports[0] : undefined);
   return ports.find((entry) => (typeof wanted === 'number' ? entry.port === wanted : entry.name === wanted));
 }

@@ -17,7 +17,8 @@ import {BIN, ensureBuilt, freePort} from '../support/binary.js';
 import {decodeResponse, encodeHeartbeatRequest, encodeRequest, parseFrame} from '../support/dubbo-wire.js';
 import {TestConsumer, TestProvider} from '../support/dubbo-peers.js';
 import {FakeKubeApi} from '../support/fake-kube-api.js';
-import {GrpcConsumer, GrpcProvider, grpc} from '../support/grpc-peers.js';
+import type { grpc} from '../support/grpc-peers.js';
+import {GrpcConsumer, GrpcProvider} from '../support/grpc-peers.js';
 import {waitFor} from '../support/wait.js';
 
 const TOKENS = {alice: 'alice-secret-token-1', bob: 'bob-secret-token-2', expired: 'carol-expired-token-3', gateway: 'gateway-sa-token-4'};

@@ -32,7 +32,8 @@ describe('dubbo-tunnel gateway manifests', () => {
     ensureBuilt();
     const run = await runProgram([process.execPath, BIN, 'gateway', 'manifests', '--namespace', 'team-gw'], cleanEnv({CI: 'true'}));
     assert.equal(run.code, 0, run.stderr);
-    objects = loadAllYaml(run.stdout) as Json[];
+    // Plain data: client-node's loader builds its model classes.
+    objects = JSON.parse(JSON.stringify(loadAllYaml(run.stdout))) as Json[];
   });
 
   test('prints ServiceAccount, ClusterRole, ClusterRoleBinding, Deployment, Service and PodDisruptionBudget in the namespace asked', () => {
@@ -102,7 +103,6 @@ describe('Dockerfile', () => {
     const files = new Set(packed[0]?.files.map((file) => file.path));
     assert.ok(files.has(manifest.bin[entrypoint]?.replace(/^\.\//, '') ?? ''), 'the bin is packed');
     assert.ok(files.has('dist/cli.js'), 'what the bin loads is packed');
-    const bundle = readFileSync(path.join(ROOT, 'dist', 'cli.js'), 'utf8');
-    assert.match(bundle, /commands\/gateway|gateway manifests/, 'the bundle has the gateway command');
+    assert.ok([...files].some((file) => /^dist\/chunks\/gateway-[\w-]+\.js$/.test(file)), 'the gateway command (a chunk of its own) is packed');
   });
 });
