@@ -124,7 +124,8 @@ export class TunnelServer {
     tunnel.#port = typeof address === 'object' && address ? address.port : options.port;
     tunnel.#descriptorCheck = watchDescriptors(tunnel.#server, tunnel.#connections, tunnel.events);
     tunnel.#accepting = true;
-    if (tunnel.#allowRemote) {
+    // With an admission (the team gateway) remote peers are the point, and each is checked.
+    if (tunnel.#allowRemote && options.admission === undefined) {
       tunnel.events.log('warn', `--allow-remote: any machine that can reach port ${tunnel.#port} may call your providers through this tunnel`);
     }
     tunnel.events.emit('listening', {addresses: tunnel.consumerAddresses(), port: tunnel.#port, allowRemote: tunnel.#allowRemote});

@@ -256,7 +256,10 @@ describe('dubbo-tunnel gateway (the process, in-cluster environment on a fake AP
     const consumer = new GrpcConsumer(`127.0.0.1:${port}`);
     try {
       const reply = await consumer.unary('UserService', {text: 'hi'}, {metadata: {'dubbo-tunnel-authorization': `Bearer ${TOKENS.alice}`, 'target-application': 'greeter'}});
-      assert.ok(reply, 'alice reaches greeter');
+      assert.equal(reply.servedBy, 'greeter', 'alice reaches greeter');
+      const keys = greeter.metadataKeys.at(-1) ?? [];
+      assert.ok(keys.includes('target-application'), 'the other headers pass');
+      assert.equal(keys.includes('dubbo-tunnel-authorization'), false, 'the token header is stripped before the provider');
       const missing = await consumer.unary('UserService', {text: 'hi'}, {metadata: {'target-application': 'greeter'}}).then(() => undefined, (error: grpc.ServiceError) => error);
       assert.equal(missing?.code, 16);
       assert.match(missing?.details ?? '', /DT_ERR_GATEWAY_UNAUTHENTICATED/);

@@ -47,6 +47,8 @@ export class GrpcProvider {
   cancelled = 0;
   /** Calls that started. */
   started = 0;
+  /** The metadata keys of every call answered, oldest first (what a proxy passed on). */
+  readonly metadataKeys: string[][] = [];
 
   private constructor(application: string, server: grpc.Server, port: number) {
     this.application = application;
@@ -77,6 +79,7 @@ export class GrpcProvider {
     };
     const reply = (call: Pick<Any, 'metadata' | 'getDeadline'>, request: EchoRequest, index = 0): EchoReply => {
       const deadline = call.getDeadline();
+      self()?.metadataKeys.push(Object.keys(call.metadata.getMap()));
       const finite = deadline instanceof Date ? deadline.getTime() : Number(deadline);
       return {
         text: request.text ?? '',
