@@ -43,7 +43,11 @@ export const LAYERS = {
   // (TokenReview / SubjectAccessReview through src/kube), its admin port and drain. protocol.ts is
   // its pure wire codec, shared with the laptop end. Kubernetes sources load lazily, as in session.
   gateway: {mayImport: ['core', 'protocol', 'router', 'proxy', 'learning', 'session', 'stats'], typesFrom: ['kube'], bannedPackages: [...RENDERING, ...KUBERNETES, ...SETTINGS_STORE]},
-  cli: {mayImport: ['core', 'protocol', 'router', 'proxy', 'kube', 'learning', 'client', 'config', 'doctor', 'sim', 'ui', 'stats', 'reporters', 'session', 'gateway'], bannedPackages: [...RENDERING, ...KUBERNETES]},
+  // The laptop end of a team gateway (`up --via`): a route source whose applications share one
+  // stream to the gateway. Of src/gateway only the wire codec both ends share; Kubernetes (the
+  // port-forward, the token) is handed in by the CLI.
+  via: {mayImport: ['core', 'protocol', 'gateway/protocol'], bannedPackages: [...RENDERING, ...KUBERNETES, ...SETTINGS_STORE]},
+  cli: {mayImport: ['core', 'protocol', 'router', 'proxy', 'kube', 'learning', 'client', 'config', 'doctor', 'sim', 'ui', 'stats', 'reporters', 'session', 'gateway', 'via'], bannedPackages: [...RENDERING, ...KUBERNETES]},
   types: {mayImport: [], bannedPackages: []},
 };
 

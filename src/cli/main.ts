@@ -1,8 +1,8 @@
-import {readFileSync} from 'node:fs';
 import {endPluginProcesses} from '../kube/exec-plugin-process.js';
 import type {CliContext, Command} from './command.js';
 import {SUMMARIES, formatHelp} from './command.js';
 import {EXIT_CODES, USAGE_EXIT_CODE, reportFatal} from './report-error.js';
+import {packageVersion} from './version.js';
 
 /**
  * Commands load lazily: `dubbo-tunnel up --no-ui` must never parse React/ink, and `--help` should be
@@ -22,14 +22,6 @@ function isCommand(name: string | undefined): name is keyof typeof COMMANDS {
   return name !== undefined && Object.hasOwn(COMMANDS, name);
 }
 
-/** The package version, put in by the bundler (scripts/build.mjs); undefined when running the TypeScript sources. */
-declare const DUBBO_TUNNEL_VERSION: string | undefined;
-
-function packageVersion(): string {
-  if (typeof DUBBO_TUNNEL_VERSION === 'string') return DUBBO_TUNNEL_VERSION;
-  const url = new URL('../../package.json', import.meta.url);
-  return (JSON.parse(readFileSync(url, 'utf8')) as {version: string}).version;
-}
 
 function topLevelHelp(): string {
   const names = Object.keys(COMMANDS) as (keyof typeof COMMANDS)[];

@@ -18,6 +18,8 @@ import {handleStopSignals} from './stop-signals.js';
 import type {StopSignals} from './stop-signals.js';
 import {releaseMemoryWhenIdle} from './idle-memory.js';
 import {letGoOfLostTerminal, surviveLostTerminal} from './lost-terminal.js';
+import {openViaSource} from './via-source.js';
+import type {ViaPlan} from './via-source.js';
 
 /** Everything a session run needs, already parsed: `up` builds it from flags, the demo from its own cluster. */
 export interface SessionRunOptions {
@@ -35,6 +37,8 @@ export interface SessionRunOptions {
   events?: TunnelEventBus;
   /** Learning what applications export (--no-learn) and the resolve file (--resolve-file). */
   learning?: {noLearn: boolean; resolveFile: string | undefined};
+  /** `up --via`: a team gateway, after the plan's sources in precedence (so --backend overrides it). */
+  via?: ViaPlan;
 }
 
 /**
@@ -66,7 +70,8 @@ export async function runSession(options: SessionRunOptions, context: CliContext
   const detach = interactive ? () => undefined : attachLineReporter(events, {out: context.stdout, level: options.logLevel, json: options.renderer === 'json'});
   let sources: BackendSource[] = [];
   try {
-    sources = await openSources(options.plan, {events, env: context.env, execStderr: context.stderr, interactive});
+    sources = await openSources(options.via === undefined ? options.plan : {...options.plan, otherPlaces: 1}, {events, env: context.env, execStderr: context.stderr, interactive});
+    if (options.via !== undefined) sources.push(await openViaSource(options.via, {events, env: context.env, execStderr: context.stderr, interactive}));
     const key = memoryKey(sources);
     const remembered = options.store.recalledSelection(key.context, key.namespace);
     const onlyStatic = sources.every((source) => source.kind === 'local');

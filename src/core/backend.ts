@@ -33,6 +33,13 @@ export interface Backend extends BackendPort {
    * the pod it goes to (the router keeps one shared stream per pod), else the backend chooses.
    */
   connect(signal?: AbortSignal, pod?: string): Promise<BackendStream>;
+  /**
+   * Optional: the backend whose streams carry this one's Dubbo requests. A team gateway routes
+   * every application it offers over the same stream, so each application's backend names the one
+   * gateway backend here, and the listener shares that backend's streams between all of them
+   * instead of opening one per application.
+   */
+  readonly carrier?: Backend;
 }
 
 /** One port of an application: what a Dubbo upstream or a Triple session opens streams to. */
@@ -51,8 +58,19 @@ export interface BackendPort {
   readonly qos?: BackendPort;
   /** Optional: service keys the user declared for this application (the `dubbo-tunnel.io/interfaces` annotation). */
   readonly declaredServices?: readonly string[];
+  /**
+   * Optional: who listed `declaredServices` as the complete answer (`gateway catalog`): the
+   * application is then not asked what it exports (a gateway already knows, and probing through it
+   * would only load it).
+   */
+  readonly servicesListedBy?: string;
   /** Optional: the pods behind it right now; a new one makes discovery ask again (a rollout may add services). */
   readyPods?(): string[];
+  /**
+   * Optional, HTTP/2 ports: headers added to every stream sent to this port (a team gateway's
+   * `dubbo-tunnel-authorization`); asked per stream, so a refreshed credential is used at once.
+   */
+  requestHeaders?(): Readonly<Record<string, string>>;
 }
 
 export interface BackendStream {

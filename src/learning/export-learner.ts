@@ -157,6 +157,13 @@ export class ExportLearner {
     const abort = new AbortController();
     entry.abort = abort;
     const declared = declaredKeys(entry.backend);
+    const listedBy = entry.backend.servicesListedBy;
+    if (listedBy !== undefined) {
+      this.#set(entry, declared.length === 0
+        ? {application: entry.backend.application, state: 'unknown', keys: [], reason: `${listedBy} lists no services`}
+        : {application: entry.backend.application, state: 'learned', keys: [...declared].sort(), via: listedBy});
+      return;
+    }
     if (entry.state.state !== 'learning') this.#set(entry, {...entry.state, state: 'learning'});
     const probe = this.#options.probe ?? probeExports;
     // Asked when a place is free; a probe superseded while it waited (a newer #learn, forget) never runs.

@@ -27,10 +27,11 @@ const LOAD_REPORT_MS = 1000;
 /**
  * The listener's Dubbo upstreams: one stream per provider (per pod of a Kubernetes backend, per
  * address of a static one), opened on first use and shared by every consumer connection, so C
- * consumers calling M applications open M streams, and a new consumer's first call finds its
- * stream open. A stream is kept until it closes or drains (READONLY, a retiring pod); the next
- * request then opens a fresh one. A stream no consumer connection uses any more is kept for
- * `lingerMs` (a consumer that reconnects finds it open), then closed.
+ * consumers calling M applications open M streams (one, when the M come through one gateway: their
+ * backends name it as their `carrier`), and a new consumer's first call finds its stream open. A
+ * stream is kept until it closes or drains (READONLY, a retiring pod); the next request then opens
+ * a fresh one. A stream no consumer connection uses any more is kept for `lingerMs` (a consumer
+ * that reconnects finds it open), then closed.
  *
  * Which stream a request takes: the open one with the fewest requests in flight. When every
  * stream of the backend has requests in flight and a ready pod has no stream yet, a stream to that
@@ -83,7 +84,9 @@ export class UpstreamPool implements UpstreamContext {
   }
 
   /** The shared stream a request to `backend` goes to; `consumerId` is only for the log of a new one. */
-  upstreamFor(backend: Backend, consumerId: number): Upstream {
+  upstreamFor(routed: Backend, consumerId: number): Upstream {
+    // Applications offered through one gateway share its streams: they are the carrier's.
+    const backend = routed.carrier ?? routed;
     const list = this.#byBackend.get(backend);
     let best: Upstream | undefined;
     if (list !== undefined) {
@@ -111,7 +114,7 @@ export class UpstreamPool implements UpstreamContext {
 
   /** A stream for one consumer connection alone (see Upstream: callbacks), not shared. */
   exclusiveFor(backend: Backend, consumerId: number): Upstream {
-    return this.#open(backend, consumerId, {exclusive: true});
+    return this.#open(backend.carrier ?? backend, consumerId, {exclusive: true});
   }
 
   /** A ready pod none of the backend's usable streams goes to, if any. */

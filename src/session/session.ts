@@ -214,6 +214,7 @@ function warnUnseen(sources: readonly BackendSource[], publisher: RoutePublisher
 /** `namespace dev of context kind-dev`, `all namespaces of context kind-dev`, `the --backend addresses`. */
 function describePlace(source: BackendSource): string {
   if (source.kind === 'local') return 'the --backend addresses';
+  if (source.context === undefined) return source.title;
   return `${source.namespace === '*' ? 'all namespaces' : `namespace ${source.namespace ?? 'default'}`} of context ${source.context ?? '?'}`;
 }
 

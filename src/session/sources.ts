@@ -20,6 +20,8 @@ export interface SourcePlan {
     namespaces: readonly string[];
     allNamespaces: boolean;
   };
+  /** Places the caller opens besides these (a team gateway, `up --via`): with them, names are qualified. */
+  otherPlaces?: number;
 }
 
 export interface OpenDeps {
@@ -40,7 +42,7 @@ export async function openSources(plan: SourcePlan, deps: OpenDeps): Promise<Bac
   const clusters = plan.clusters;
   const contexts: (string | undefined)[] = clusters === undefined ? [] : clusters.contexts.length === 0 ? [undefined] : [...clusters.contexts];
   const namespaces: (string | undefined)[] = clusters === undefined || clusters.allNamespaces || clusters.namespaces.length === 0 ? [undefined] : [...clusters.namespaces];
-  const places = contexts.length * namespaces.length + (plan.backends.length > 0 ? 1 : 0);
+  const places = contexts.length * namespaces.length + (plan.backends.length > 0 ? 1 : 0) + (plan.otherPlaces ?? 0);
   const several = places > 1;
   const sources: BackendSource[] = [];
   if (plan.backends.length > 0) sources.push(new StaticSource(plan.backends, deps.events, several ? 'local' : undefined));
@@ -80,10 +82,12 @@ export function sessionTitle(sources: readonly BackendSource[]): string {
 
 /**
  * The key remembered choices are stored under: `<context>/<namespace>` for one cluster source (as
- * before sessions had several), `static/-` for --backend alone, else every source's id joined.
+ * before sessions had several), `static/-` for --backend alone, `via <gateway>/-` for a team
+ * gateway alone, else every source's id joined.
  */
 export function memoryKey(sources: readonly BackendSource[]): {context: string; namespace: string} {
   const only = sources.length === 1 ? sources[0] : undefined;
-  if (only !== undefined) return {context: only.context ?? 'static', namespace: only.namespace ?? '-'};
+  // A source without a context of its own (a team gateway) is remembered by its id, never as `static`.
+  if (only !== undefined) return {context: only.context ?? (only.kind === 'local' ? 'static' : only.id), namespace: only.namespace ?? '-'};
   return {context: sources.map((source) => source.id).join(' + '), namespace: '-'};
 }

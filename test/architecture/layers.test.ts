@@ -43,6 +43,7 @@ const FORBIDDEN: Record<string, string[]> = {
   cli: ['react', 'ink', '@kubernetes/client-node'],
   session: ['react', 'ink', '@kubernetes/client-node', 'conf', '../ui/App.js', '../cli/main.js', '../sim/demo.js', '../kube/cluster.js', '../config/settings.js'],
   gateway: ['react', 'ink', '@kubernetes/client-node', 'conf', '../ui/App.js', '../cli/main.js', '../kube/cluster.js', '../config/settings.js', '../doctor/checks.js'],
+  via: ['react', 'ink', '@kubernetes/client-node', 'conf', '../kube/bearer-token.js', '../session/session.js', '../proxy/upstream.js', '../gateway/gateway.js', '../cli/main.js'],
   types: ['../core/errors.js'],
 };
 
@@ -59,6 +60,7 @@ const ALLOWED: Record<string, string[]> = {
   config: ['conf', '../core/events.js'],
   doctor: ['../kube/cluster.js', '../proxy/tunnel-server.js', '../core/host-port.js'],
   gateway: ['../protocol/header.js', '../proxy/tunnel-server.js', '../session/session.js', 'node:http', 'prom-client'],
+  via: ['../gateway/protocol.js', '../protocol/header.js', '../core/backend-source.js', 'node:net'],
 };
 
 describe('layer rules (eslint.config.js LAYERS, docs/architecture.md)', () => {

@@ -7,6 +7,8 @@ import {parseBackendSpec} from '../../proxy/static-backend.js';
 import {DEFAULT_IDLE_TIMEOUT_MS} from '../../proxy/tunnel-server.js';
 import {DEFAULT_STREAMS_PER_POD} from '../../proxy/upstream-pool.js';
 import type {StaticBackendSpec} from '../../session/static-source.js';
+import {parseViaTarget} from '../../via/via-target.js';
+import type {ViaTarget} from '../../via/via-target.js';
 import {PORT_RANGE, parseCommandArgs, parsePositiveInt, parseSeconds} from '../args.js';
 import {printSettingsWarnings} from '../settings-warnings.js';
 import {KUBE_OPTIONS, checkSourceFlag, hasKubeOptions, kubeOptionsFrom, kubePlacesFrom} from '../kube-options.js';
@@ -23,6 +25,7 @@ export const OPTIONS = {
   'select': {type: 'string', multiple: true, value: 'app,...', description: 'route these applications (no picker); repeatable or comma-separated; <app>@<place> picks one of several places (user-rpc@staging)'},
   'last': {type: 'boolean', description: 'route the applications chosen last time for these contexts, namespaces and --backend addresses'},
   ...KUBE_OPTIONS,
+  'via': {type: 'string', value: '<ns>/<service>[:port] | <host>:<port>', description: 'reach the cluster through the team gateway instead of one port-forward per application: one port-forward to a ready pod of that Service (another pod when it goes), or TCP to the address a load balancer gives it; the gateway checks your kubeconfig user\'s token and offers what you may use. Mixes with --backend (local overrides); --context/--kubeconfig choose the user'},
   'backend': {type: 'string', multiple: true, value: '<app>=<host>:<port>', description: 'route application <app> to a fixed provider address instead of Kubernetes (repeatable); <app>=tri://<host>:<port> is its Triple/gRPC port, <app>=qos://<host>:<port> its QoS port (to learn its services). With -n, --context, -A or --kubeconfig: a local override, the other applications come from the cluster'},
   'route': {type: 'string', multiple: true, value: '<interface>=<app>', description: 'send requests for a Java interface to <app> when they carry no target-application (repeatable)'},
   'port': {type: 'string', short: 'p', description: 'local Dubbo port (default 20880)'},
@@ -72,6 +75,8 @@ export interface UpOptions {
   cluster: boolean;
   /** --all, --select a,b, --last; undefined = ask (picker) or fail in plain mode. */
   choice: {kind: 'all'} | {kind: 'select'; applications: string[]} | {kind: 'last'} | undefined;
+  /** --via: the team gateway (then no application is port-forwarded on its own). */
+  via: ViaTarget | undefined;
 }
 
 /** Parses flags; settings (port, host, attachment key, ingress class, source, log level, drain timeout) go through the one resolver. */
@@ -121,6 +126,8 @@ export function parseUpOptions(args: string[], env: NodeJS.ProcessEnv = process.
     return [match[1], match[2]];
   });
   checkSourceFlag(values);
+  const via = values.via === undefined ? undefined : parseViaTarget(values.via);
+  if (via !== undefined) checkViaFlags(values);
   const resolved = resolveSettings({
     flags: {
       port: values.port,
@@ -157,10 +164,29 @@ export function parseUpOptions(args: string[], env: NodeJS.ProcessEnv = process.
     resolveFile: values['resolve-file'],
     kube: kubeOptionsFrom(values, settings),
     ...kubePlacesFrom(values),
-    // --backend alone stays a session without a cluster (no kubeconfig read, no API call).
-    cluster: backends.length === 0 || hasKubeOptions(values),
+    // --backend alone stays a session without a cluster (no kubeconfig read, no API call); with
+    // --via the gateway is the cluster.
+    cluster: via === undefined && (backends.length === 0 || hasKubeOptions(values)),
+    via,
     choice: values.all === true ? {kind: 'all'} : values.select !== undefined ? {kind: 'select', applications: selected} : values.last === true ? {kind: 'last'} : undefined,
   };
+}
+
+/**
+ * --via routes through the gateway, which discovers on its own: the flags that steer this machine's
+ * discovery would be silently ignored, so they are a usage error. --context and --kubeconfig stay:
+ * they choose whose token the gateway checks (and where its Service is).
+ */
+function checkViaFlags(values: {'namespace'?: string[]; 'all-namespaces'?: boolean; 'source'?: string; 'selector'?: string; 'ingress-class'?: string; 'context'?: string[]}): void {
+  const discovery = (['namespace', 'all-namespaces', 'source', 'selector', 'ingress-class'] as const).filter((flag) => values[flag] !== undefined);
+  if (discovery.length > 0) {
+    throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', `--via cannot be used with ${discovery.map((flag) => `--${flag}`).join(', ')}: the gateway decides which applications it routes`, {
+      hint: 'leave them out (the gateway offers every application you may use; choose with --select <app>@<namespace>), or drop --via to port-forward from this machine',
+    });
+  }
+  if ((values.context?.length ?? 0) > 1) {
+    throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', '--via takes one --context (the kubeconfig user whose token the gateway checks)');
+  }
 }
 
 /** Once a cluster serves: what `ls`/doctor would say (missing namespace, no backends, no port-forward right), in the log. */
@@ -197,6 +223,11 @@ export function sessionRunOptions(options: UpOptions, context: CliContext, store
     store,
     learning: {noLearn: options.noLearn, resolveFile: options.resolveFile},
     ...(events === undefined ? {} : {events}),
+    ...(options.via === undefined ? {} : {via: {
+      target: options.via,
+      ...(options.kube.kubeconfig === undefined ? {} : {kubeconfig: options.kube.kubeconfig}),
+      ...(options.kube.context === undefined ? {} : {context: options.kube.context}),
+    }}),
   };
 }
 
@@ -225,6 +256,8 @@ export const command: Command = {
     'dubbo-tunnel up --context dev --context staging --all',
     'dubbo-tunnel up --backend user-rpc=127.0.0.1:20881 --route com.example.UserService=user-rpc --port 20990',
     'dubbo-tunnel up --backend user-rpc=127.0.0.1:20881 --backend user-rpc=tri://127.0.0.1:50051   # Dubbo and Triple ports',
+    'dubbo-tunnel up --via shop-gw/dubbo-gateway --all                 # every application the team gateway lets you use',
+    'dubbo-tunnel up --via gateway.example.com:20880 --backend user-rpc=127.0.0.1:20881 --all   # user-rpc local, the rest through the gateway',
   ],
   run: runDiagnosed,
 };

@@ -83,7 +83,7 @@ export class TripleCall {
     if (this.#state !== 'routing' || stream.closed || stream.destroyed) return;
     let provider: ClientHttp2Stream;
     try {
-      provider = upstream.session.request(forwardedHeaders(headers));
+      provider = upstream.session.request({...forwardedHeaders(headers), ...upstream.requestHeaders?.()});
     } catch (error) {
       this.answer(GRPC_STATUS.UNAVAILABLE, 'DT_ERR_BACKEND_UNAVAILABLE', `${upstream.failure ?? errorMessage(error)}; ${this.target} was not sent`);
       return;

@@ -20,15 +20,18 @@ export class TripleUpstream {
   readonly application: string;
   readonly session: ClientHttp2Session;
   readonly remote: string;
+  /** Headers the port adds to every stream (BackendPort.requestHeaders). */
+  readonly requestHeaders: (() => Readonly<Record<string, string>>) | undefined;
   readonly #state: {failure?: string};
   #draining = false;
   /** Waiting for the PING in flight to come back or for the session to end (afterRoundTrip). */
   #roundTripWaiters: (() => void)[] = [];
 
-  constructor(application: string, session: ClientHttp2Session, remote: string, state: {failure?: string}) {
+  constructor(application: string, session: ClientHttp2Session, remote: string, state: {failure?: string}, requestHeaders?: () => Readonly<Record<string, string>>) {
     this.application = application;
     this.session = session;
     this.remote = remote;
+    this.requestHeaders = requestHeaders;
     this.#state = state;
     session.on('close', () => this.#roundTripOver());
   }
@@ -149,7 +152,7 @@ export class TripleUpstreams {
       createConnection: () => stream,
       settings: {enablePush: false, initialWindowSize: STREAM_WINDOW},
     });
-    const upstream = new TripleUpstream(application, session, remote, state);
+    const upstream = new TripleUpstream(application, session, remote, state, port.requestHeaders?.bind(port));
     const forget = () => {
       if (this.#current.get(port) === upstream) this.#current.delete(port);
     };

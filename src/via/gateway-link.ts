@@ -1,0 +1,424 @@
+import type {Duplex} from 'node:stream';
+import type {BackendStream} from '../core/backend.js';
+import {BackendError, DubboTunnelError, errorMessage} from '../core/errors.js';
+import type {ErrorCode} from '../core/errors.js';
+import type {TunnelEventBus} from '../core/events.js';
+import {FLAG_REQUEST, HEADER_LENGTH, MAGIC_HIGH, MAGIC_LOW, int32At, readHeader} from '../protocol/header.js';
+import {decodeGatewayAnswer, encodeCatalogRequest, encodeHello, parseCatalog, parseHelloAnswer} from '../gateway/protocol.js';
+import type {Catalog, GatewayAnswer} from '../gateway/protocol.js';
+
+/** How the laptop polls what the gateway routes for it. */
+export const CATALOG_POLL_MS = 5000;
+/** A hello (or a catalog poll) that gets no answer within this long fails the stream. */
+const ANSWER_TIMEOUT_MS = 10_000;
+/** Between attempts to re-open the gateway stream after it went: doubling up to the cap. */
+const REOPEN_FIRST_MS = 500;
+const REOPEN_MAX_MS = 30_000;
+/**
+ * The ids of the link's own requests (hello, catalog). Upstreams number their requests from 1 and
+ * their heartbeats from -1 down, so an answer with one of these ids is never theirs: an upstream
+ * that shares the stream drops it as unknown, and the link reads it.
+ */
+const OWN_ID_BASE = 2n ** 52n;
+
+/** Opens one new byte stream to the gateway: TCP to `host:port`, or a port-forward to a ready pod. */
+export interface GatewayDialer {
+  /** `127.0.0.1:20880`, `svc shop-gw/dubbo-gateway:20880`. */
+  describe(): string;
+  connect(signal?: AbortSignal): Promise<BackendStream>;
+}
+
+/** The developer's credential (src/kube/bearer-token.ts). The token itself is never logged or put in an error. */
+export interface GatewayCredential {
+  /** The token now (an exec plugin may run). Throws with the fix when there is none. */
+  get(): Promise<string>;
+  /** The token last got, for HTTP/2 headers. */
+  readonly current: string | undefined;
+  /** The gateway refused it: get a fresh one next time. */
+  forget(): void;
+  /** Who the token is, for messages: `user alice of context dev`. */
+  describe(): string;
+}
+
+export interface GatewayLinkOptions {
+  dialer: GatewayDialer;
+  credential: GatewayCredential;
+  events: TunnelEventBus;
+  /** `dubbo-tunnel/<version>`, sent in the hello. */
+  client: string;
+  /** Shown as the place: `via shop-gw/dubbo-gateway`, `via 10.0.0.5:20880`. */
+  name: string;
+  /** Tests shorten it. */
+  pollMs?: number;
+}
+
+/** One stream to the gateway after its hello: the stream, and what the gateway said. */
+interface Greeted {
+  stream: Duplex;
+  remote: string;
+  user: string;
+  catalog: Catalog;
+}
+
+/**
+ * The laptop's link to a team gateway. It keeps one authenticated Dubbo stream open (the primary)
+ * and polls the catalog on it; the listener's shared upstream for every application through the
+ * gateway is that same stream, so a laptop holds one stream to the gateway (one port-forward)
+ * whatever its consumers and applications. A second stream (with its own hello) opens only when
+ * the listener asks for more while the primary is in use: a saturated stream, or a draining one.
+ *
+ * The link's own requests use ids no upstream uses (OWN_ID_BASE up), written between frames (an
+ * upstream writes each frame in one synchronous call, so a write from a timer never lands inside
+ * one), and their answers are picked out of the stream by their ids: the upstream drops them as
+ * unknown.
+ */
+export class GatewayLink {
+  readonly name: string;
+  readonly #options: GatewayLinkOptions;
+  readonly #abort = new AbortController();
+  readonly #listeners = new Set<(catalog: Catalog) => void>();
+  readonly #stateListeners = new Set<(up: boolean, detail: string) => void>();
+  #primary: (Greeted & {leased: boolean; reader: AnswerReader}) | undefined;
+  #opening: Promise<Greeted> | undefined;
+  #catalog: Catalog | undefined;
+  #user: string | undefined;
+  #nextId = OWN_ID_BASE;
+  #pollTimer: NodeJS.Timeout | undefined;
+  #reopenTimer: NodeJS.Timeout | undefined;
+  #reopenDelay = REOPEN_FIRST_MS;
+  #lastFailure: string | undefined;
+  #closed = false;
+
+  constructor(options: GatewayLinkOptions) {
+    this.#options = options;
+    this.name = options.name;
+  }
+
+  /** The last catalog the gateway sent; undefined before the first hello. */
+  get catalog(): Catalog | undefined {
+    return this.#catalog;
+  }
+
+  /** The username the gateway's TokenReview gave. */
+  get user(): string | undefined {
+    return this.#user;
+  }
+
+  /** True while the primary stream (the one the catalog is polled on) is open. */
+  get primaryOpen(): boolean {
+    return this.#primary !== undefined;
+  }
+
+  /** Called with every catalog whose generation or content changed. */
+  onCatalog(listener: (catalog: Catalog) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Called when the primary stream goes (false, why) or is back (true). */
+  onState(listener: (up: boolean, detail: string) => void): () => void {
+    this.#stateListeners.add(listener);
+    return () => this.#stateListeners.delete(listener);
+  }
+
+  /** Opens the primary stream (hello) unless it is open; resolves with the catalog. Rejects with the reason it cannot. */
+  async start(): Promise<Catalog> {
+    if (this.#primary === undefined) await this.#openPrimary();
+    const catalog = this.#catalog;
+    if (catalog === undefined) throw new DubboTunnelError('DT_ERR_GATEWAY_PROTOCOL', `${this.name}: no catalog`);
+    return catalog;
+  }
+
+  /**
+   * A stream for the listener's Dubbo upstream: the primary when it is free, else a new stream
+   * with its own hello. Rejects with a BackendError that says why (the gateway refused the token,
+   * cannot be reached).
+   */
+  async connect(signal?: AbortSignal): Promise<BackendStream> {
+    if (this.#closed) throw new BackendError(`${this.name}: dubbo-tunnel is stopping`, {code: 'DT_ERR_SHUTTING_DOWN'});
+    if (this.#primary === undefined) {
+      try {
+        await this.#openPrimary();
+      } catch (error) {
+        throw asBackendError(this.name, error);
+      }
+    }
+    const primary = this.#primary;
+    if (primary !== undefined && !primary.leased && !primary.stream.destroyed) {
+      primary.leased = true;
+      return {stream: primary.stream, remote: primary.remote};
+    }
+    try {
+      const greeted = await this.#greet(signal);
+      return {stream: greeted.stream, remote: greeted.remote};
+    } catch (error) {
+      throw asBackendError(this.name, error);
+    }
+  }
+
+  /** A plain stream to the gateway's port (HTTP/2 is told apart by its preface there; no hello). */
+  async connectRaw(signal?: AbortSignal): Promise<BackendStream> {
+    if (this.#closed) throw new BackendError(`${this.name}: dubbo-tunnel is stopping`, {code: 'DT_ERR_SHUTTING_DOWN'});
+    try {
+      await this.#options.credential.get();
+      return await this.#options.dialer.connect(signal ?? this.#abort.signal);
+    } catch (error) {
+      throw asBackendError(this.name, error);
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#abort.abort();
+    clearInterval(this.#pollTimer);
+    clearTimeout(this.#reopenTimer);
+    this.#primary?.stream.destroy();
+    this.#primary = undefined;
+    this.#listeners.clear();
+    this.#stateListeners.clear();
+  }
+
+  #openPrimary(): Promise<Greeted> {
+    this.#opening ??= this.#greet(this.#abort.signal).then((greeted) => {
+      this.#adopt(greeted);
+      return greeted;
+    }).finally(() => {
+      this.#opening = undefined;
+    });
+    return this.#opening;
+  }
+
+  /** Takes a greeted stream as the primary: polls on it, and opens another when it goes. */
+  #adopt(greeted: Greeted): void {
+    if (this.#closed) {
+      greeted.stream.destroy();
+      return;
+    }
+    const reader = new AnswerReader(greeted.stream, (id) => id >= OWN_ID_BASE);
+    const primary = {...greeted, leased: false, reader};
+    this.#primary = primary;
+    this.#reopenDelay = REOPEN_FIRST_MS;
+    this.#user = greeted.user;
+    this.#setCatalog(greeted.catalog);
+    if (this.#lastFailure !== undefined) {
+      this.#lastFailure = undefined;
+      this.#options.events.log('info', `${this.name}: connected again (${greeted.remote})`);
+    }
+    for (const listener of [...this.#stateListeners]) listener(true, greeted.remote);
+    greeted.stream.once('close', () => {
+      if (this.#primary !== primary) return;
+      this.#primary = undefined;
+      reader.fail(`${this.name}: the stream closed`);
+      // A stream whose last consumer left is closed by the listener: the normal end, opened again quietly.
+      const why = primary.leased ? 'the shared stream closed' : 'the gateway closed the stream';
+      if (!this.#closed) this.#reopenSoon(why, primary.leased ? 0 : undefined);
+    });
+    this.#pollTimer ??= setInterval(() => void this.#poll(), this.#options.pollMs ?? CATALOG_POLL_MS);
+    this.#pollTimer.unref();
+  }
+
+  #reopenSoon(why: string, delayMs = this.#reopenDelay): void {
+    clearTimeout(this.#reopenTimer);
+    this.#reopenTimer = setTimeout(() => {
+      this.#reopenTimer = undefined;
+      if (this.#closed || this.#primary !== undefined) return;
+      this.#openPrimary().catch((error: unknown) => {
+        const text = errorMessage(error);
+        if (text !== this.#lastFailure) {
+          this.#lastFailure = text;
+          this.#options.events.log('warn', `${this.name}: ${text}; trying again`);
+          for (const listener of [...this.#stateListeners]) listener(false, text);
+        }
+        this.#reopenDelay = Math.min(REOPEN_MAX_MS, this.#reopenDelay * 2);
+        this.#reopenSoon(text);
+      });
+    }, delayMs);
+    this.#reopenTimer.unref();
+    if (delayMs > 0) this.#options.events.log('debug', `${this.name}: ${why}; opening another in ${delayMs} ms`);
+  }
+
+  async #poll(): Promise<void> {
+    const primary = this.#primary;
+    if (primary === undefined || this.#closed) return;
+    try {
+      // Keeps the token an HTTP/2 stream's header carries fresh (exec plugins renew it as it expires).
+      await this.#options.credential.get();
+      const id = this.#nextId++;
+      const answer = primary.reader.expect(id);
+      primary.stream.write(encodeCatalogRequest(id));
+      const value = valueOf(await answer, 'catalog');
+      this.#setCatalog(parseCatalog(value));
+    } catch (error) {
+      if (this.#primary !== primary) return;
+      this.#options.events.log('warn', `${this.name}: catalog poll failed: ${errorMessage(error)}`);
+      // A refusal on an authenticated stream means the gateway no longer accepts it: start again.
+      if (error instanceof DubboTunnelError && error.code.startsWith('DT_ERR_GATEWAY_')) primary.stream.destroy();
+    }
+  }
+
+  #setCatalog(catalog: Catalog): void {
+    const previous = this.#catalog;
+    this.#catalog = catalog;
+    if (previous !== undefined && previous.generation === catalog.generation && JSON.stringify(previous.applications) === JSON.stringify(catalog.applications)) return;
+    for (const listener of [...this.#listeners]) listener(catalog);
+  }
+
+  /** Opens a stream, sends the hello with the developer's token, and reads the answer. */
+  async #greet(signal?: AbortSignal): Promise<Greeted> {
+    const token = await this.#options.credential.get();
+    const opened = await this.#options.dialer.connect(signal);
+    const {stream, remote} = opened;
+    const id = this.#nextId++;
+    const reader = new AnswerReader(stream, (candidate) => candidate === id);
+    try {
+      const answer = reader.expect(id);
+      stream.write(encodeHello(id, token, this.#options.client));
+      const hello = parseHelloAnswer(valueOf(await answer, 'hello'));
+      return {stream, remote, user: hello.user, catalog: hello.catalog};
+    } catch (error) {
+      stream.destroy();
+      if (error instanceof DubboTunnelError && error.code === 'DT_ERR_GATEWAY_UNAUTHENTICATED') this.#options.credential.forget();
+      throw error;
+    } finally {
+      reader.detach();
+    }
+  }
+}
+
+/** The value of an answer, or the gateway's refusal as an error with its code. */
+function valueOf(answer: GatewayAnswer, what: string): unknown {
+  if (answer.kind === 'value') return answer.value;
+  const code: ErrorCode = answer.code ?? 'DT_ERR_GATEWAY_PROTOCOL';
+  const text = answer.message.replace(/^dubbo-tunnel \[[A-Z_]+\]:\s*/, '');
+  return failWith(code, `the gateway refused the ${what}: ${text === '' ? `status ${answer.status}` : text}`);
+}
+
+function failWith(code: ErrorCode, message: string): never {
+  throw new DubboTunnelError(code, message, {hint: hintFor(code)});
+}
+
+function hintFor(code: ErrorCode): string | undefined {
+  if (code === 'DT_ERR_GATEWAY_UNAUTHENTICATED') return 'log in again with your cluster\'s tool (`kubectl auth whoami` shows whether the credential works), or use a context with a valid token; see docs/team-mode.md';
+  if (code === 'DT_ERR_GATEWAY_PROTOCOL') return 'use the same dubbo-tunnel version on the laptop as the gateway runs';
+  return undefined;
+}
+
+function asBackendError(name: string, error: unknown): BackendError {
+  if (error instanceof BackendError) return error;
+  const code = error instanceof DubboTunnelError ? error.code : 'DT_ERR_BACKEND_UNAVAILABLE';
+  const hint = error instanceof DubboTunnelError ? error.hint : undefined;
+  return new BackendError(`${name}: ${errorMessage(error)}`, {code, cause: error, ...(hint === undefined ? {} : {hint})});
+}
+
+/**
+ * Reads the link's own answers from a stream it shares (or is greeting on): it follows the frame
+ * boundaries by their headers alone, copies out only the frames whose id `mine` claims, and leaves
+ * every byte to whoever else reads the stream.
+ */
+class AnswerReader {
+  readonly #stream: Duplex;
+  readonly #mine: (id: bigint) => boolean;
+  readonly #waiting = new Map<bigint, {resolve: (answer: GatewayAnswer) => void; reject: (error: Error) => void; timer: NodeJS.Timeout}>();
+  /** Bytes of the header being read, while it is split between chunks. */
+  #header = Buffer.alloc(0);
+  /** Body bytes left in the current frame, and the frame's bytes when it is one of ours. */
+  #left = 0;
+  #own: Buffer[] | undefined;
+  #ownHeader: Buffer | undefined;
+  #broken = false;
+  readonly #onData = (chunk: Buffer) => this.#read(chunk);
+  readonly #onClose = () => this.fail('the gateway closed the stream');
+  readonly #onError = (error: Error) => this.fail(`the stream to the gateway failed: ${error.message}`);
+
+  constructor(stream: Duplex, mine: (id: bigint) => boolean) {
+    this.#stream = stream;
+    this.#mine = mine;
+    stream.on('data', this.#onData);
+    stream.once('close', this.#onClose);
+    stream.on('error', this.#onError);
+  }
+
+  expect(id: bigint): Promise<GatewayAnswer> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#waiting.delete(id);
+        reject(new DubboTunnelError('DT_ERR_BACKEND_UNAVAILABLE', `the gateway did not answer within ${ANSWER_TIMEOUT_MS / 1000} s`));
+      }, ANSWER_TIMEOUT_MS);
+      timer.unref();
+      this.#waiting.set(id, {resolve, reject, timer});
+    });
+  }
+
+  fail(reason: string): void {
+    for (const [id, waiter] of this.#waiting) {
+      clearTimeout(waiter.timer);
+      this.#waiting.delete(id);
+      waiter.reject(new DubboTunnelError('DT_ERR_BACKEND_UNAVAILABLE', reason));
+    }
+  }
+
+  /**
+   * Stops reading (the hello is done). The stream stays flowing: its next reader attaches before
+   * any more bytes can arrive (only promise callbacks run in between), and the gateway sends nothing
+   * unasked.
+   */
+  detach(): void {
+    this.#stream.off('data', this.#onData);
+    this.#stream.off('close', this.#onClose);
+    this.#stream.off('error', this.#onError);
+  }
+
+  #read(chunk: Buffer): void {
+    let at = 0;
+    while (at < chunk.length && !this.#broken) {
+      if (this.#left > 0) {
+        const take = Math.min(this.#left, chunk.length - at);
+        this.#own?.push(chunk.subarray(at, at + take));
+        this.#left -= take;
+        at += take;
+        if (this.#left === 0) this.#finish();
+        continue;
+      }
+      const need = HEADER_LENGTH - this.#header.length;
+      const piece = chunk.subarray(at, at + need);
+      this.#header = this.#header.length === 0 ? Buffer.from(piece) : Buffer.concat([this.#header, piece]);
+      at += piece.length;
+      if (this.#header.length < HEADER_LENGTH) break;
+      const header = this.#header;
+      this.#header = Buffer.alloc(0);
+      if (header[0] !== MAGIC_HIGH || header[1] !== MAGIC_LOW) {
+        // Not Dubbo: whoever reads the stream closes it; nothing more can be found here.
+        this.#broken = true;
+        this.fail('the gateway sent bytes that are not Dubbo');
+        return;
+      }
+      this.#left = int32At(header, 12);
+      const isRequest = ((header[2] ?? 0) & FLAG_REQUEST) !== 0;
+      const id = header.readBigInt64BE(4);
+      const ours = !isRequest && this.#mine(id) && this.#waiting.has(id);
+      this.#own = ours ? [] : undefined;
+      this.#ownHeader = ours ? header : undefined;
+      if (this.#left === 0) this.#finish();
+    }
+  }
+
+  #finish(): void {
+    const header = this.#ownHeader;
+    const body = this.#own;
+    this.#own = undefined;
+    this.#ownHeader = undefined;
+    if (header === undefined || body === undefined) return;
+    const frame = Buffer.concat([header, ...body]);
+    const parsed = readHeader(frame);
+    const waiter = this.#waiting.get(parsed.requestId);
+    if (waiter === undefined) return;
+    this.#waiting.delete(parsed.requestId);
+    clearTimeout(waiter.timer);
+    try {
+      waiter.resolve(decodeGatewayAnswer(parsed, frame));
+    } catch (error) {
+      waiter.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+}

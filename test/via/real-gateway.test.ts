@@ -1,0 +1,140 @@
+// `up --via` end to end against the real gateway (src/gateway, run in this process with the
+// in-cluster environment pointed at the fake API server): the developer's own token, the catalog
+// of what each developer may use, Dubbo and Triple calls reaching providers behind the gateway, and
+// D laptops x M applications x C consumers holding D streams to it (D port-forwards with --via
+// <namespace>/<service>).
+import assert from 'node:assert/strict';
+import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import path from 'node:path';
+import {after, before, describe, test} from 'node:test';
+import {openViaSource} from '../../src/cli/via-source.js';
+import {TunnelEventBus} from '../../src/core/events.js';
+import {startGateway} from '../../src/gateway/gateway.js';
+import type {RunningGateway} from '../../src/gateway/gateway.js';
+import {TunnelSession} from '../../src/session/session.js';
+import type {ViaTarget} from '../../src/via/via-target.js';
+import {TestConsumer, TestProvider} from '../support/dubbo-peers.js';
+import {FakeKubeApi} from '../support/fake-kube-api.js';
+import {GrpcConsumer, GrpcProvider} from '../support/grpc-peers.js';
+
+const TOKENS = {alice: 'alice-laptop-token', bob: 'bob-laptop-token', gateway: 'gateway-sa-token'};
+
+async function callValue(consumer: TestConsumer, application: string): Promise<string> {
+  const answer = await consumer.call({service: 'com.example.UserService', method: 'getUser', parameterTypes: 'Ljava/lang/String;', args: ['u-1'], attachments: {'target-application': application}});
+  if (answer.kind === 'value') return String(answer.value);
+  return answer.kind === 'error' ? answer.message : answer.kind;
+}
+
+describe('up --via against dubbo-tunnel gateway', () => {
+  let api: FakeKubeApi;
+  let user: TestProvider;
+  let pay: TestProvider;
+  let greeter: GrpcProvider;
+  let gateway: RunningGateway;
+  let dir: string;
+  const gatewayEvents = new TunnelEventBus();
+  let gatewayConnections = 0;
+  const laptops: {session: TunnelSession; consumers: TestConsumer[]}[] = [];
+
+  before(async () => {
+    api = await FakeKubeApi.start({
+      tls: true,
+      users: {[TOKENS.alice]: 'alice', [TOKENS.bob]: 'bob', [TOKENS.gateway]: 'system:serviceaccount:dubbo-tunnel:dubbo-tunnel-gateway'},
+      namespaces: ['default', 'shop', 'billing', 'dubbo-tunnel'],
+      bookmarkIntervalMs: 0,
+    });
+    // bob may use shop only, and reach the gateway's pods (what --via <namespace>/<service> needs in
+    // the gateway's namespace); alice and the gateway's service account may do everything.
+    api.setRules('bob', [
+      {verb: 'get', resource: 'services', namespace: 'shop'},
+      {verb: 'get', resource: 'services', namespace: 'dubbo-tunnel'},
+      {verb: 'list', resource: 'endpointslices', namespace: 'dubbo-tunnel'},
+      {verb: 'watch', resource: 'endpointslices', namespace: 'dubbo-tunnel'},
+      {verb: '*', resource: 'pods/portforward', namespace: 'dubbo-tunnel'},
+    ]);
+    user = await TestProvider.start({application: 'user-rpc'});
+    pay = await TestProvider.start({application: 'pay-rpc'});
+    greeter = await GrpcProvider.start('greeter');
+    api.addDubboApp({namespace: 'shop', name: 'user-rpc', containerPort: user.port, pods: [{name: 'user-rpc-0', podIP: '127.0.0.1'}]});
+    api.addDubboApp({namespace: 'billing', name: 'pay-rpc', containerPort: pay.port, pods: [{name: 'pay-rpc-0', podIP: '127.0.0.1'}]});
+    api.addDubboApp({namespace: 'billing', name: 'greeter', portName: 'tri', servicePort: 50051, containerPort: greeter.port, pods: [{name: 'greeter-0', podIP: '127.0.0.1'}]});
+    dir = mkdtempSync(path.join(tmpdir(), 'dt-real-gateway-'));
+    const serviceAccountDir = path.join(dir, 'sa');
+    mkdirSync(serviceAccountDir);
+    writeFileSync(path.join(serviceAccountDir, 'token'), TOKENS.gateway);
+    writeFileSync(path.join(serviceAccountDir, 'ca.crt'), api.caPem ?? '');
+    writeFileSync(path.join(serviceAccountDir, 'namespace'), 'dubbo-tunnel');
+    gatewayEvents.on('connection-opened', () => gatewayConnections++);
+    gateway = await startGateway({
+      port: 0, host: '127.0.0.1', adminPort: 0, namespaces: ['shop', 'billing'], allNamespaces: false, discovery: {},
+      allowAnonymous: false, noLearn: true, drainMs: 500, events: gatewayEvents,
+      env: {KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: String(api.port), DUBBO_TUNNEL_SERVICEACCOUNT_DIR: serviceAccountDir},
+    });
+    // The gateway's own Service, for --via <namespace>/<service> (port-forwards land on its port).
+    api.addDubboApp({namespace: 'dubbo-tunnel', name: 'dubbo-gateway', containerPort: gateway.port, pods: [{name: 'dubbo-gateway-0', target: {host: '127.0.0.1', port: gateway.port}}]});
+  });
+
+  after(async () => {
+    for (const {session, consumers} of laptops.splice(0)) {
+      await Promise.all(consumers.map((consumer) => consumer.close()));
+      await session.stop();
+    }
+    await gateway.stop();
+    await Promise.all([user.close(), pay.close(), greeter.close()]);
+    await api.stop();
+    rmSync(dir, {recursive: true, force: true});
+  });
+
+  async function laptop(who: 'alice' | 'bob', target: ViaTarget, consumers = 1): Promise<{session: TunnelSession; consumers: TestConsumer[]}> {
+    const kubeconfig = api.writeKubeconfig(dir, {fileName: `${who}.yaml`, token: TOKENS[who], user: who});
+    const events = new TunnelEventBus();
+    const source = await openViaSource({target, kubeconfig}, {events, env: {}, execStderr: null, interactive: false});
+    const session = await TunnelSession.start({sources: [source], events, listen: {port: 0, host: '127.0.0.1'}}, 'all');
+    const entry = {session, consumers: await Promise.all(Array.from({length: consumers}, () => TestConsumer.connect(session.port)))};
+    laptops.push(entry);
+    return entry;
+  }
+
+  test('D laptops x M applications x C consumers: every call reaches its provider over D streams to the gateway', async () => {
+    const before = gatewayConnections;
+    const address: ViaTarget = {kind: 'address', host: '127.0.0.1', port: gateway.port};
+    const alice = [await laptop('alice', address, 3), await laptop('alice', address, 3)];
+    for (const {consumers, session} of alice) {
+      assert.deepEqual([...session.routes.current.backends.keys()].sort(), ['greeter', 'pay-rpc', 'user-rpc']);
+      for (const consumer of consumers) {
+        assert.equal(await callValue(consumer, 'user-rpc'), 'user-rpc:getUser');
+        assert.equal(await callValue(consumer, 'pay-rpc'), 'pay-rpc:getUser');
+      }
+    }
+    assert.equal(gatewayConnections - before, alice.length, 'one stream per laptop');
+  });
+
+  test('each developer sees and reaches only what RBAC gives them', async () => {
+    const bob = await laptop('bob', {kind: 'address', host: '127.0.0.1', port: gateway.port});
+    assert.deepEqual([...bob.session.routes.current.backends.keys()], ['user-rpc']);
+    const consumer = bob.consumers[0] as TestConsumer;
+    assert.equal(await callValue(consumer, 'user-rpc'), 'user-rpc:getUser');
+    assert.match(await callValue(consumer, 'pay-rpc'), /DT_ERR_NO_ROUTE/, 'an application bob may not use is not even offered');
+  });
+
+  test('Triple through the gateway: the token header admits the stream and it reaches the gRPC provider', async () => {
+    const alice = await laptop('alice', {kind: 'address', host: '127.0.0.1', port: gateway.port}, 0);
+    const consumer = new GrpcConsumer(`127.0.0.1:${alice.session.port}`);
+    try {
+      const reply = await consumer.unary('UserService', {text: 'hi'}, {metadata: {'target-application': 'greeter'}});
+      assert.equal(reply.servedBy, 'greeter');
+      assert.equal(reply.text, 'hi');
+    } finally {
+      consumer.close();
+    }
+  });
+
+  test('--via <namespace>/<service>: one port-forward per laptop to the gateway pod', async () => {
+    const served = api.portForwardsServed;
+    const target: ViaTarget = {kind: 'service', namespace: 'dubbo-tunnel', service: 'dubbo-gateway', port: undefined};
+    const both = [await laptop('alice', target, 2), await laptop('bob', target, 2)];
+    for (const {consumers} of both) for (const consumer of consumers) assert.equal(await callValue(consumer, 'user-rpc'), 'user-rpc:getUser');
+    assert.equal(api.portForwardsServed - served, both.length);
+  });
+});
