@@ -103,11 +103,12 @@ describe('ready means reachable (cluster)', () => {
 
   it('a stalled API server: new requests fail at once with DT_ERR_KUBE_UNREACHABLE and the stall\'s words, and recover when it answers again', async () => {
     handle = await kube.serve('all', {cluster: {timing: {stallAfterMs: 500, portForwardTimeoutMs: 5000, watchInactivityMs: 1500}}});
-    server = await TunnelServer.start({port: 0, host: '127.0.0.1', routes: handle.routes, events: kube.events});
+    // No linger: the stream closes with its last consumer, so the next consumer needs a set-up of its own.
+    server = await TunnelServer.start({port: 0, host: '127.0.0.1', routes: handle.routes, events: kube.events, sharedStreamLingerMs: 0});
     await waitFor(() => states.at(-1)?.state === 'ready', {message: `ready; states: ${JSON.stringify(states)}`});
     const first = await consumer();
     assert.equal(text(await call(first)), 'value user-rpc-1');
-    // A consumer that comes after the stall needs a port-forward of its own (no consumer keeps the shared one).
+    // A consumer that comes after the stall needs a port-forward of its own (nothing keeps the shared one).
     await first.close();
     await kube.api.pauseApi('stall');
     const second = await consumer();
