@@ -17,9 +17,10 @@ import {BIN, ensureBuilt, freePort} from '../support/binary.js';
 import {decodeResponse, encodeHeartbeatRequest, encodeRequest, parseFrame} from '../support/dubbo-wire.js';
 import {TestConsumer, TestProvider} from '../support/dubbo-peers.js';
 import {FakeKubeApi} from '../support/fake-kube-api.js';
-import type { grpc} from '../support/grpc-peers.js';
+import type {grpc} from '../support/grpc-peers.js';
 import {GrpcConsumer, GrpcProvider} from '../support/grpc-peers.js';
 import {waitFor} from '../support/wait.js';
+import {isReadonlyEvent} from '../support/stopping.js';
 
 const TOKENS = {alice: 'alice-secret-token-1', bob: 'bob-secret-token-2', expired: 'carol-expired-token-3', gateway: 'gateway-sa-token-4'};
 
@@ -314,6 +315,8 @@ describe('dubbo-tunnel gateway (the process, in-cluster environment on a fake AP
       });
       socket.once('error', () => resolve(false));
     })), {timeoutMs: 5000, message: 'still accepting after SIGTERM'});
+    // Like a Dubbo provider, the gateway first says READONLY (so the laptop sends no more), then answers.
+    assert.ok(isReadonlyEvent(parseFrame(await laptop.frame())), 'the READONLY event comes first');
     const answer = decodeResponse(parseFrame(await laptop.frame()));
     assert.equal(answer.kind === 'value' && answer.value, 'user-rpc:getUser');
     assert.equal(await exited, 0, output);
