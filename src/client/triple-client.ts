@@ -7,7 +7,7 @@
  */
 import http2 from 'node:http2';
 import type {IncomingHttpHeaders, OutgoingHttpHeaders} from 'node:http2';
-import {GRPC_STATUS, GrpcMessageReader, decodeGrpcMessage, encodeGrpcMessageFrame, grpcStatusName} from '../protocol/grpc.js';
+import {GRPC_STATUS, GrpcAnswerReader, encodeGrpcMessageFrame, grpcStatusName} from '../protocol/grpc.js';
 
 const MAX_MESSAGE = 64 * 1024 * 1024;
 
@@ -94,31 +94,24 @@ export function grpcExchange(call: GrpcExchange): Promise<GrpcExchangeResult> {
       'grpc-timeout': `${Math.max(1, Math.floor(call.timeoutMs))}m`,
       ...call.headers,
     });
-    const reader = new GrpcMessageReader(MAX_MESSAGE);
-    const messages: Buffer[] = [];
-    let statusHeaders: IncomingHttpHeaders | undefined;
-    stream.on('response', (response) => {
-      if (response['grpc-status'] !== undefined) statusHeaders = response;
-    });
-    stream.on('trailers', (trailers: IncomingHttpHeaders) => {
-      statusHeaders = trailers;
-    });
+    const answer = new GrpcAnswerReader(MAX_MESSAGE);
+    stream.on('response', (response) => answer.headers(response));
+    stream.on('trailers', (trailers: IncomingHttpHeaders) => answer.trailers(trailers));
     stream.on('data', (chunk: Buffer) => {
       try {
-        messages.push(...reader.push(chunk));
+        answer.data(chunk);
       } catch (error) {
         done({kind: 'bad-response', message: error instanceof Error ? error.message : String(error)});
       }
     });
     stream.on('error', () => undefined);
     stream.on('close', () => {
-      const status = statusHeaders?.['grpc-status'];
+      const status = answer.status();
       if (status === undefined) {
         done({kind: 'closed', message: `the stream ended without a gRPC status (HTTP/2 code ${stream.rstCode ?? '?'})`});
         return;
       }
-      const text = statusHeaders?.['grpc-message'];
-      done({kind: 'answered', code: Number(status), message: decodeGrpcMessage(typeof text === 'string' ? text : ''), messages});
+      done({kind: 'answered', ...status, messages: answer.messages});
     });
     for (const message of call.messages) stream.write(encodeGrpcMessageFrame(message));
     stream.end();

@@ -13,7 +13,7 @@ import http2 from 'node:http2';
 import type {ClientHttp2Session, IncomingHttpHeaders, OutgoingHttpHeaders} from 'node:http2';
 import type {BackendPort} from '../core/backend.js';
 import {errorMessage} from '../core/errors.js';
-import {GRPC_STATUS, GrpcMessageReader, decodeGrpcMessage, encodeGrpcMessageFrame, grpcStatusName} from '../protocol/grpc.js';
+import {GRPC_STATUS, GrpcAnswerReader, encodeGrpcMessageFrame, grpcStatusName} from '../protocol/grpc.js';
 import {REFLECTION_METHOD, REFLECTION_SERVICES, decodeReflectionAnswer, encodeReflectionRequest, isGrpcInfrastructureService} from '../protocol/grpc-reflection.js';
 import {TRIPLE_CONTENT_TYPE} from '../protocol/triple-wrapper.js';
 import {METADATA_SERVICE, isInternalService, normalizeServiceKey} from '../router/service-key.js';
@@ -193,33 +193,25 @@ function unary(session: ClientHttp2Session, call: {path: string; contentType: st
       resolve({kind: 'failed', message: errorMessage(error)});
       return;
     }
-    const reader = new GrpcMessageReader(MAX_MESSAGE);
-    const messages: Buffer[] = [];
-    let status: IncomingHttpHeaders | undefined;
-    let httpStatus: number | undefined;
-    stream.on('response', (headers) => {
-      httpStatus = headers[':status'];
-      if (headers['grpc-status'] !== undefined) status = headers;
-    });
-    stream.on('trailers', (trailers: IncomingHttpHeaders) => {
-      status = trailers;
-    });
+    const answer = new GrpcAnswerReader(MAX_MESSAGE);
+    stream.on('response', (headers) => answer.headers(headers));
+    stream.on('trailers', (trailers: IncomingHttpHeaders) => answer.trailers(trailers));
     stream.on('data', (chunk: Buffer) => {
       try {
-        messages.push(...reader.push(chunk));
+        answer.data(chunk);
       } catch (error) {
         finish({kind: 'failed', message: errorMessage(error)});
       }
     });
     stream.on('error', (error) => finish({kind: 'failed', message: errorMessage(error)}));
     stream.on('close', () => {
-      const code = status?.['grpc-status'];
-      if (code === undefined) {
+      const status = answer.status();
+      if (status === undefined) {
+        const httpStatus = answer.httpStatus;
         finish({kind: 'failed', message: httpStatus !== undefined && httpStatus !== 200 ? `HTTP status ${httpStatus} (not a gRPC answer)` : 'the stream ended without a gRPC status'});
         return;
       }
-      const text = status?.['grpc-message'];
-      finish({kind: 'answered', code: Number(code), message: decodeGrpcMessage(typeof text === 'string' ? text : ''), messages});
+      finish({kind: 'answered', ...status, messages: answer.messages});
     });
     stream.end(encodeGrpcMessageFrame(call.message));
   });

@@ -120,3 +120,52 @@ export class GrpcMessageReader {
     return this.#buffered.length > 0;
   }
 }
+
+/** Headers or trailers as node:http2 gives them (a plain record: no socket type in the codec). */
+export type GrpcHeaders = Readonly<Record<string, string | string[] | number | undefined>>;
+
+/**
+ * One unary gRPC answer, put together from the events of the HTTP/2 stream that carries it: the
+ * response headers, the DATA chunks, the trailers (or a trailers-only response). The caller wires
+ * the stream's events to it; this only reads values, so the learner's probe and `call --triple` share
+ * one reading of what a gRPC answer is.
+ */
+export class GrpcAnswerReader {
+  readonly messages: Buffer[] = [];
+  readonly #reader: GrpcMessageReader;
+  #status: GrpcHeaders | undefined;
+  #httpStatus: number | undefined;
+
+  constructor(maxMessageLength: number) {
+    this.#reader = new GrpcMessageReader(maxMessageLength);
+  }
+
+  /** The response headers; a trailers-only answer carries its grpc-status here. */
+  headers(headers: GrpcHeaders): void {
+    const status = headers[':status'];
+    if (typeof status === 'number') this.#httpStatus = status;
+    if (headers['grpc-status'] !== undefined) this.#status = headers;
+  }
+
+  trailers(trailers: GrpcHeaders): void {
+    this.#status = trailers;
+  }
+
+  /** Throws on a compressed or oversized message, like GrpcMessageReader.push. */
+  data(chunk: Buffer): void {
+    this.messages.push(...this.#reader.push(chunk));
+  }
+
+  /** Once the stream closed: the gRPC status and its decoded message, or undefined when none came. */
+  status(): {code: number; message: string} | undefined {
+    const code = this.#status?.['grpc-status'];
+    if (code === undefined) return undefined;
+    const text = this.#status?.['grpc-message'];
+    return {code: Number(code), message: decodeGrpcMessage(typeof text === 'string' ? text : '')};
+  }
+
+  /** The HTTP status of the response headers, when they came. */
+  get httpStatus(): number | undefined {
+    return this.#httpStatus;
+  }
+}
