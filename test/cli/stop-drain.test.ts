@@ -11,7 +11,7 @@ import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {after, before, describe, test} from 'node:test';
 import {BIN, ROOT, canConnect, cleanEnv, ensureBuilt, freePort} from '../support/binary.js';
-import {loadDubboJs} from '../support/dubbo-js.js';
+import {loadDubboJs, registryAt} from '../support/dubbo-js.js';
 import {TestConsumer} from '../support/dubbo-peers.js';
 import type {TestProvider} from '../support/dubbo-peers.js';
 import {NEVER_SERVICE, SLOW_SERVICE, callsInFlight, readonlyPosition, received, slowProvider} from '../support/stopping.js';
@@ -145,21 +145,8 @@ describe('up --no-ui stopped by a signal with 16 calls in flight', () => {
     const {Dubbo, java} = load('apache-dubbo-consumer') as DubboJs;
     const run = await up();
     const address = `127.0.0.1:${run.port}`;
-    const subscribers: {onData(urls: Map<string, string[]>): void}[] = [];
     // Every interface is at the tunnel (docs/consumers.md: the registry object that replaces ZooKeeper).
-    const registry = {
-      ready: () => Promise.resolve(),
-      subscribe(subscriber: {onData(urls: Map<string, string[]>): void}) {
-        subscribers.push(subscriber);
-        return this;
-      },
-      registerConsumers(consumers: {dubboServiceInterface: string}[]) {
-        const urls = new Map(consumers.map(({dubboServiceInterface: name}) => [name, [`dubbo://${address}/${name}?version=0.0.0`]]));
-        for (const subscriber of subscribers) subscriber.onData(urls);
-        return Promise.resolve();
-      },
-      close() {},
-    };
+    const registry = registryAt(address);
     const dubbo = Dubbo.from({
       application: {name: 'stop-drain-test-consumer'},
       registry,

@@ -15,7 +15,7 @@ import type {CallResult} from '../../src/client/dubbo-client.js';
 import {main} from '../../src/cli/main.js';
 import {waitFor} from '../support/wait.js';
 import {BIN, ROOT, canConnect, cleanEnv, ensureBuilt, freePort} from '../support/binary.js';
-import {loadDubboJs} from '../support/dubbo-js.js';
+import {loadDubboJs, registryAt} from '../support/dubbo-js.js';
 
 const run = promisify(execFile);
 
@@ -127,21 +127,8 @@ describe('dubbo-tunnel demo --no-ui (the real binary)', () => {
     }
     const {Dubbo, java} = load('apache-dubbo-consumer') as DubboJs;
     const address = `127.0.0.1:${port}`;
-    const subscribers: {onData(urls: Map<string, string[]>): void}[] = [];
     // Every interface is at the tunnel (docs/consumers.md: the registry object that replaces ZooKeeper).
-    const registry = {
-      ready: () => Promise.resolve(),
-      subscribe(subscriber: {onData(urls: Map<string, string[]>): void}) {
-        subscribers.push(subscriber);
-        return this;
-      },
-      registerConsumers(consumers: {dubboServiceInterface: string}[]) {
-        const urls = new Map(consumers.map(({dubboServiceInterface: name}) => [name, [`dubbo://${address}/${name}?version=0.0.0`]]));
-        for (const subscriber of subscribers) subscriber.onData(urls);
-        return Promise.resolve();
-      },
-      close() {},
-    };
+    const registry = registryAt(address);
     const dubbo = Dubbo.from({
       application: {name: 'demo-test-consumer'},
       registry,

@@ -22,3 +22,28 @@ export function loadDubboJs(): ((id: string) => unknown) | string {
   }
   return DUBBO_JS_HINT;
 }
+
+interface Subscriber {
+  onData(urls: Map<string, string[]>): void;
+}
+
+/**
+ * The registry object docs/consumers.md shows in place of ZooKeeper: every interface a dubbo-js
+ * consumer registers is at `address` (the tunnel's port).
+ */
+export function registryAt(address: string): object {
+  const subscribers: Subscriber[] = [];
+  return {
+    ready: () => Promise.resolve(),
+    subscribe(subscriber: Subscriber) {
+      subscribers.push(subscriber);
+      return this;
+    },
+    registerConsumers(consumers: {dubboServiceInterface: string}[]) {
+      const urls = new Map(consumers.map(({dubboServiceInterface: name}) => [name, [`dubbo://${address}/${name}?version=0.0.0`]]));
+      for (const subscriber of subscribers) subscriber.onData(urls);
+      return Promise.resolve();
+    },
+    close() {},
+  };
+}
