@@ -14,6 +14,8 @@ import {openKubeSource} from '../../src/kube/session-source.js';
 import type {ExportLearner} from '../../src/learning/export-learner.js';
 import type {RouteView} from '../../src/router/route-table.js';
 import {RoutePublisher} from '../../src/session/publisher.js';
+import type {TestConsumer} from '../support/dubbo-peers.js';
+import type {DecodedResponse} from '../support/dubbo-wire.js';
 import {FakeKubeApi} from '../support/fake-kube-api.js';
 import type {FakeKubeApiOptions} from '../support/fake-kube-api.js';
 
@@ -152,4 +154,19 @@ export async function startNoSlicesProxy(target: string): Promise<{url: string; 
       await new Promise((resolve) => server.close(resolve));
     },
   };
+}
+
+const WHOAMI_SERVICE = 'com.example.UserService';
+
+/** user-rpc's `whoami` by target-application: the provider answers with its pod's name. */
+export function callWhoami(consumer: TestConsumer, timeoutMs = 8000): Promise<DecodedResponse> {
+  return consumer.call({
+    service: WHOAMI_SERVICE, method: 'whoami', parameterTypes: 'Ljava/lang/String;', args: ['u-1'],
+    attachments: {path: WHOAMI_SERVICE, interface: WHOAMI_SERVICE, version: '0.0.0', 'target-application': 'user-rpc'},
+  }, timeoutMs);
+}
+
+/** An answer as one comparable line: `value <v>`, the error's message, or its kind. */
+export function answerText(response: DecodedResponse): string {
+  return response.kind === 'value' ? `value ${String(response.value)}` : response.kind === 'error' ? response.message : response.kind;
 }

@@ -8,24 +8,11 @@ import type {BackendState} from '../../src/core/backend.js';
 import {TunnelServer} from '../../src/proxy/tunnel-server.js';
 import {attachLineReporter} from '../../src/reporters/line-reporter.js';
 import {TestConsumer, TestProvider} from '../support/dubbo-peers.js';
-import type {DecodedResponse} from '../support/dubbo-wire.js';
 import {collector} from '../support/output.js';
 import {sleep, waitFor} from '../support/wait.js';
-import {startKube} from './helpers.js';
+import {answerText as text, callWhoami as call, startKube} from './helpers.js';
 import type {KubeFixture, Published} from './helpers.js';
 
-const SERVICE = 'com.example.UserService';
-
-function call(consumer: TestConsumer, timeoutMs = 8000): Promise<DecodedResponse> {
-  return consumer.call({
-    service: SERVICE, method: 'whoami', parameterTypes: 'Ljava/lang/String;', args: ['u-1'],
-    attachments: {path: SERVICE, interface: SERVICE, version: '0.0.0', 'target-application': 'user-rpc'},
-  }, timeoutMs);
-}
-
-function text(response: DecodedResponse): string {
-  return response.kind === 'value' ? `value ${String(response.value)}` : response.kind === 'error' ? response.message : response.kind;
-}
 
 describe('API server outages', () => {
   let kube: KubeFixture;
