@@ -22,12 +22,14 @@ export class StaticBackend implements Backend {
   /** False for an application reached only over Triple. */
   readonly hasDubboPort: boolean;
   readonly qos: BackendPort | undefined;
+  /** Told when a connect for traffic fails (the session's reachability then checks the address again). */
+  #onConnectFailed: (() => void) | undefined;
 
   constructor(application: string, host: string, port: number, options: {triple?: HostPort; tripleOnly?: boolean; qos?: HostPort} = {}) {
     this.application = application;
     this.host = host;
     this.port = port;
-    this.triple = options.triple === undefined ? undefined : new StaticTriplePort(application, options.triple);
+    this.triple = options.triple === undefined ? undefined : new StaticTriplePort(application, options.triple, () => this.#onConnectFailed?.());
     this.hasDubboPort = options.tripleOnly !== true || this.triple === undefined;
     const qos = options.qos;
     this.qos = qos === undefined ? undefined : {
@@ -55,7 +57,15 @@ export class StaticBackend implements Backend {
         hint: `call it with a Triple or gRPC client, or give its Dubbo port with --backend ${this.application}=<host>:<port>`,
       }));
     }
-    return connectTcp(this.application, this.host, this.port, signal);
+    return connectTcp(this.application, this.host, this.port, signal).catch((error: unknown) => {
+      this.#onConnectFailed?.();
+      throw error;
+    });
+  }
+
+  /** One listener (the reachability of the source that owns this backend) for failed connects. */
+  whenConnectFails(listener: (() => void) | undefined): void {
+    this.#onConnectFailed = listener;
   }
 }
 
@@ -63,10 +73,12 @@ export class StaticBackend implements Backend {
 class StaticTriplePort implements BackendPort {
   readonly #application: string;
   readonly #address: HostPort;
+  readonly #onConnectFailed: () => void;
 
-  constructor(application: string, address: HostPort) {
+  constructor(application: string, address: HostPort, onConnectFailed: () => void) {
     this.#application = application;
     this.#address = address;
+    this.#onConnectFailed = onConnectFailed;
   }
 
   describe(): string {
@@ -74,7 +86,10 @@ class StaticTriplePort implements BackendPort {
   }
 
   connect(signal?: AbortSignal): Promise<BackendStream> {
-    return connectTcp(this.#application, this.#address.host, this.#address.port, signal);
+    return connectTcp(this.#application, this.#address.host, this.#address.port, signal).catch((error: unknown) => {
+      this.#onConnectFailed();
+      throw error;
+    });
   }
 }
 

@@ -20,6 +20,8 @@ interface Followed {
   timer: NodeJS.Timeout | undefined;
   delayMs: number;
   stopped: boolean;
+  /** A probe is running (a failed connect meanwhile needs no second one). */
+  probing: boolean;
 }
 
 /**
@@ -51,6 +53,7 @@ export class StaticReachability {
     const wanted = new Set(backends);
     for (const [backend, followed] of this.#followed) {
       if (wanted.has(backend)) continue;
+      backend.whenConnectFails(undefined);
       this.#stop(followed);
       this.#followed.delete(backend);
     }
@@ -62,8 +65,15 @@ export class StaticReachability {
         if (known.state !== undefined) this.#emit(backend, known.state);
         continue;
       }
-      const followed: Followed = {state: undefined, timer: undefined, delayMs: this.#timing.retryFirstMs, stopped: false};
+      const followed: Followed = {state: undefined, timer: undefined, delayMs: this.#timing.retryFirstMs, stopped: false, probing: false};
       this.#followed.set(backend, followed);
+      // A provider that was reachable may go away later: the first connect that fails for traffic
+      // makes the state true again (unreachable, probed until it is back), not only the call's answer.
+      backend.whenConnectFails(() => {
+        if (followed.stopped || followed.probing || followed.timer !== undefined || followed.state?.state !== 'ready') return;
+        followed.delayMs = this.#timing.retryFirstMs;
+        void this.#probe(backend, followed);
+      });
       first.push(this.#probe(backend, followed));
     }
     return Promise.all(first).then(() => undefined);
@@ -71,7 +81,10 @@ export class StaticReachability {
 
   /** Stops every probe. */
   close(): void {
-    for (const followed of this.#followed.values()) this.#stop(followed);
+    for (const [backend, followed] of this.#followed) {
+      backend.whenConnectFails(undefined);
+      this.#stop(followed);
+    }
     this.#followed.clear();
   }
 
@@ -79,12 +92,15 @@ export class StaticReachability {
     const port = backend.hasDubboPort ? backend : (backend.triple ?? backend);
     const address = port.describe();
     let next: {state: BackendState; detail: string};
+    followed.probing = true;
     try {
       const {stream} = await port.connect(AbortSignal.timeout(this.#timing.probeTimeoutMs));
       stream.destroy();
       next = {state: 'ready', detail: address};
     } catch (error) {
       next = {state: 'unreachable', detail: `${unreachableReason(error, address, this.#timing.probeTimeoutMs)}; checked again until it accepts connections`};
+    } finally {
+      followed.probing = false;
     }
     if (followed.stopped) return;
     if (followed.state?.state !== next.state || followed.state.detail !== next.detail) {

@@ -80,4 +80,30 @@ describe('static backends are ready only once reachable', () => {
     closers.push(() => source.close());
     assert.deepEqual(states, ['ready']);
   });
+
+  it('a provider that goes away after ready: the next call\'s failed connect turns the state unreachable, and it is ready again when the provider is back', async () => {
+    let listener = net.createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    const {port} = listener.address() as net.AddressInfo;
+    const events = new TunnelEventBus();
+    const states: BackendState[] = [];
+    events.on('backend-state-changed', (event) => states.push(event.state));
+    const source = new StaticSource([{application: 'user-rpc', dubbo: {host: '127.0.0.1', port}}], events, undefined, {retryFirstMs: 50, retryMaxMs: 200});
+    const session = await TunnelSession.start({sources: [source], events, listen: {port: 0, host: '127.0.0.1', sharedStreamLingerMs: 0}}, 'all');
+    closers.push(() => session.stop());
+    assert.deepEqual(states, ['ready']);
+
+    await new Promise<void>((resolve) => listener.close(() => resolve()));
+    const consumer = await TestConsumer.connect(session.port);
+    closers.push(() => consumer.close());
+    const answer = await consumer.call({service: 'com.example.UserService', method: 'getUser', parameterTypes: 'Ljava/lang/String;', args: ['u-1'], attachments: {'target-application': 'user-rpc'}});
+    assert.equal(answer.kind, 'error');
+    await waitFor(() => states.at(-1) === 'unreachable', {timeoutMs: 3000, message: `unreachable after a failed connect; states: ${JSON.stringify(states)}`});
+
+    listener = net.createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => listener.listen(port, '127.0.0.1', resolve));
+    closers.push(() => new Promise((resolve) => listener.close(() => resolve())));
+    await waitFor(() => states.at(-1) === 'ready', {timeoutMs: 3000, message: `ready again; states: ${JSON.stringify(states)}`});
+    assert.deepEqual(states, ['ready', 'unreachable', 'ready']);
+  });
 });
