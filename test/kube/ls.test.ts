@@ -135,7 +135,7 @@ describe('dubbo-tunnel ls', () => {
   it('documents every option with examples in --help', async () => {
     const io = capture();
     assert.equal(await main(['ls', '--help'], io.context), 0);
-    for (const flag of ['--kubeconfig', '--context', '-n, --namespace', '-A, --all-namespaces', '--source', '-l, --selector', '--ingress-class', '--json', 'Examples:']) {
+    for (const flag of ['--kubeconfig', '--context', '-n, --namespace', '-A, --all-namespaces', '--source', '-l, --selector', '--ingress-class', '--json', '--via <ns>/<service>[:port] | <host>:<port>', 'ls --via ', 'Examples:']) {
       assert.ok(io.stdout().includes(flag), `help mentions ${flag}`);
     }
   });
