@@ -20,6 +20,14 @@ export interface DiscoveredApplication {
 }
 
 /**
+ * The label `dubbo-tunnel gateway manifests` puts on the team gateway's objects. The gateway's
+ * Service listens on 20880 like a provider, so discovery never takes a Service carrying it for an
+ * application: a gateway discovering in its own namespace (or `ls`/`up` there) would offer itself.
+ */
+export const GATEWAY_COMPONENT_LABEL = 'app.kubernetes.io/component';
+export const GATEWAY_COMPONENT = 'dubbo-tunnel-gateway';
+
+/**
  * A choice names an application (`user-rpc`) or one of several places offering that name
  * (`user-rpc@staging`). Application names never contain `@`; places may (`admin@cluster` contexts).
  */

@@ -1,3 +1,4 @@
+import {GATEWAY_COMPONENT, GATEWAY_COMPONENT_LABEL} from '../core/applications.js';
 import {DEFAULT_ADMIN_PORT, DEFAULT_DRAIN_MS, DEFAULT_GATEWAY_PORT} from './gateway.js';
 
 export interface ManifestOptions {
@@ -10,7 +11,7 @@ export interface ManifestOptions {
   allNamespaces: boolean;
 }
 
-export const GATEWAY_NAME = 'dubbo-tunnel-gateway';
+export const GATEWAY_NAME = GATEWAY_COMPONENT;
 
 /**
  * The least the gateway needs, cluster-wide (it discovers in any namespace it is told and checks
@@ -34,7 +35,9 @@ export const TERMINATION_GRACE_SECONDS = Math.ceil(DEFAULT_DRAIN_MS / 1000) + 10
  */
 export function gatewayManifests(options: ManifestOptions): object[] {
   const {namespace} = options;
-  const labels = {'app.kubernetes.io/name': GATEWAY_NAME, 'app.kubernetes.io/part-of': 'dubbo-tunnel'};
+  // The component label marks every object as the gateway's: discovery (ls, up, the gateway
+  // itself) never lists a Service carrying it as an application.
+  const labels = {'app.kubernetes.io/name': GATEWAY_NAME, 'app.kubernetes.io/part-of': 'dubbo-tunnel', [GATEWAY_COMPONENT_LABEL]: GATEWAY_COMPONENT};
   const args = ['gateway', `--port=${DEFAULT_GATEWAY_PORT}`, `--admin-port=${DEFAULT_ADMIN_PORT}`,
     ...(options.allNamespaces ? ['--all-namespaces'] : options.watchNamespaces.map((watched) => `--namespace=${watched}`))];
   return [

@@ -1,4 +1,5 @@
 import type {DiscoveredApplication} from '../core/applications.js';
+import {GATEWAY_COMPONENT, GATEWAY_COMPONENT_LABEL} from '../core/applications.js';
 import type {LabelSelector} from './label-selector.js';
 import {matchesSelector} from './label-selector.js';
 import type {Ingress, IngressBackend, Service, ServicePort} from './types.js';
@@ -122,11 +123,17 @@ function key(namespace: string, name: string): string {
   return `${namespace}/${name}`;
 }
 
+/** Whether a Service is a dubbo-tunnel gateway's own (by the label its manifests carry). */
+export function isGatewayService(service: Service): boolean {
+  return service.metadata?.labels?.[GATEWAY_COMPONENT_LABEL] === GATEWAY_COMPONENT;
+}
+
 /** The application a Service offers, when it has a Dubbo port (and matches -l). */
 export function applicationFromService(service: Service, rules: DiscoveryRules): KubeApplication | undefined {
   const namespace = service.metadata?.namespace ?? 'default';
   const name = service.metadata?.name;
   if (name === undefined || service.spec?.type === 'ExternalName') return undefined;
+  if (isGatewayService(service)) return undefined;
   if (rules.selector !== undefined && !matchesSelector(rules.selector, service.metadata?.labels)) return undefined;
   const port = dubboPortOf(service);
   const triple = triplePortOf(service, port);

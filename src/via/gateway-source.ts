@@ -151,6 +151,19 @@ export class GatewaySource implements BackendSource {
     return where !== 'local';
   }
 
+  /** The username the gateway's TokenReview gave (after the first hello). */
+  get user(): string | undefined {
+    return this.#link.user;
+  }
+
+  /**
+   * What the gateway routes for this developer now (`ls --via`): opens the link (the hello) unless
+   * it is open. Rejects with the coded reason it cannot (no token, refused, unreachable).
+   */
+  catalog(): Promise<Catalog> {
+    return this.#link.start();
+  }
+
   async discover(): Promise<DiscoveredApplication[]> {
     const catalog = await this.#link.start();
     return catalog.applications.map((entry) => ({

@@ -86,6 +86,12 @@ describe('dubbo-tunnel gateway manifests', () => {
     assert.deepEqual(at(byKind('PodDisruptionBudget'), 'spec', 'selector', 'matchLabels'), labels);
     assert.equal(at(byKind('PodDisruptionBudget'), 'spec', 'minAvailable'), 1);
   });
+
+  test('every object carries the component label discovery skips, so the gateway\'s Service is never an application', () => {
+    for (const object of objects) {
+      assert.equal(at(object, 'metadata', 'labels', 'app.kubernetes.io/component'), 'dubbo-tunnel-gateway', String(at(object, 'kind')));
+    }
+  });
 });
 
 describe('Dockerfile', () => {

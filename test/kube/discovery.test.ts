@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import {after, before, describe, it} from 'node:test';
+import {GATEWAY_COMPONENT, GATEWAY_COMPONENT_LABEL} from '../../src/core/applications.js';
 import {DubboTunnelError} from '../../src/core/errors.js';
 import {applicationsFromIngress, dubboPortOf, resolveApplications} from '../../src/kube/discovery.js';
 import type {DiscoveryRules} from '../../src/kube/discovery.js';
@@ -23,6 +24,19 @@ function ingress(name: string, spec: Ingress['spec'], extra: {namespace?: string
 }
 
 describe('discovery rules (pure)', () => {
+  it('never takes the team gateway\'s own Service (its component label) for an application', () => {
+    const gatewayLabels = {[GATEWAY_COMPONENT_LABEL]: GATEWAY_COMPONENT};
+    const {applications} = resolveApplications({
+      ingresses: [],
+      services: [
+        service('dubbo-tunnel-gateway', [{name: 'gateway', port: 20880}, {name: 'admin', port: 8081}], {labels: gatewayLabels}),
+        service('user-rpc', [{name: 'dubbo', port: 20880}], {labels: {[GATEWAY_COMPONENT_LABEL]: 'backend'}}),
+      ],
+      rules: RULES,
+    });
+    assert.deepEqual(applications.map((application) => application.application), ['user-rpc'], 'another component value is an application as usual');
+  });
+
   it('finds the Dubbo port: dubbo, dubbo-*, appProtocol, then 20880', () => {
     assert.equal(dubboPortOf(service('a', [{name: 'http', port: 80}, {name: 'dubbo', port: 1234}]))?.port, 1234);
     assert.equal(dubboPortOf(service('b', [{name: 'http', port: 80}, {name: 'dubbo-rpc', port: 4321}]))?.port, 4321);

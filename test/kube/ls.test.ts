@@ -3,6 +3,7 @@ import {PassThrough} from 'node:stream';
 import {after, before, describe, it} from 'node:test';
 import type {CliContext} from '../../src/cli/command.js';
 import {main} from '../../src/cli/main.js';
+import {gatewayManifests} from '../../src/gateway/manifests.js';
 import {startKube} from './helpers.js';
 import type {KubeFixture} from './helpers.js';
 
@@ -46,6 +47,27 @@ describe('dubbo-tunnel ls', () => {
     assert.match(lines[3] ?? '', /^user-rpc\s+default\s+user-rpc\s+dubbo:20880\s+service\s+2$/);
     assert.equal(lines.length, 4);
     assert.match(io.stderr(), /ghost-rpc: service default\/ghost .* does not exist/);
+  });
+
+  it('does not list the team gateway\'s own Service (labelled by gateway manifests) as an application', async () => {
+    // The gateway's Service exactly as `gateway manifests` prints it (20880, named `gateway`), next
+    // to a provider of that namespace.
+    const gatewayService = gatewayManifests({namespace: 'dubbo-tunnel', image: 'dubbo-tunnel:test', watchNamespaces: [], allNamespaces: true})
+      .find((object) => (object as {kind: string}).kind === 'Service');
+    assert.ok(gatewayService, 'gateway manifests has a Service');
+    kube.api.apply(gatewayService);
+    kube.api.addDubboApp({namespace: 'dubbo-tunnel', name: 'audit-rpc', pods: [{name: 'audit-rpc-0'}]});
+    try {
+      assert.ok(kube.api.list('Service', 'dubbo-tunnel').some((object) => (object as {metadata: {name: string}}).metadata.name === 'dubbo-tunnel-gateway'), 'the gateway\'s Service is in the API');
+      const io = capture();
+      const code = await main(['ls', '--kubeconfig', kube.kubeconfig, '-n', 'dubbo-tunnel', '--json'], io.context);
+      assert.equal(code, 0, io.stderr());
+      const names = (JSON.parse(io.stdout()) as {application: string}[]).map((entry) => entry.application);
+      assert.deepEqual(names, ['audit-rpc']);
+    } finally {
+      kube.api.remove('Service', 'dubbo-tunnel', 'dubbo-tunnel-gateway');
+      kube.api.remove('Service', 'dubbo-tunnel', 'audit-rpc');
+    }
   });
 
   it('applies -l to applications found through Ingresses too (their Service\'s labels count)', async () => {
@@ -113,7 +135,7 @@ describe('dubbo-tunnel ls', () => {
   it('documents every option with examples in --help', async () => {
     const io = capture();
     assert.equal(await main(['ls', '--help'], io.context), 0);
-    for (const flag of ['--kubeconfig', '--context', '-n, --namespace', '-A, --all-namespaces', '--source', '-l, --selector', '--ingress-class', '--json', 'Examples:']) {
+    for (const flag of ['--kubeconfig', '--context', '-n, --namespace', '-A, --all-namespaces', '--source', '-l, --selector', '--ingress-class', '--json', '--via <ns>/<service>[:port] | <host>:<port>', 'ls --via ', 'Examples:']) {
       assert.ok(io.stdout().includes(flag), `help mentions ${flag}`);
     }
   });

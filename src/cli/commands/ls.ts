@@ -14,12 +14,17 @@ import {openSources} from '../../session/sources.js';
 import {resolveSettings, SettingsStore} from '../../config/settings.js';
 import {KUBE_OPTIONS, checkSourceFlag, kubeOptionsFrom, kubePlacesFrom} from '../kube-options.js';
 import {printSettingsWarnings} from '../settings-warnings.js';
+import {checkViaFlags, openViaSource} from '../via-source.js';
+import type {CatalogApplication} from '../../gateway/protocol.js';
+import {describeViaTarget, parseViaTarget} from '../../via/via-target.js';
+import type {ViaTarget} from '../../via/via-target.js';
 
 const OPTIONS = {
   ...KUBE_OPTIONS,
   json: {type: 'boolean', description: 'print a JSON array (application, namespace, service, port, servicePort, targetPort, source, origin, readyPods) instead of the table'},
   verbose: {type: 'boolean', description: 'also print the details behind warnings (with --interfaces: what each way of asking answered)'},
   interfaces: {type: 'boolean', description: 'ask every application which services it exports (through short-lived port-forwards) and list them; with --json: application, services, via, reason'},
+  via: {type: 'string', value: '<ns>/<service>[:port] | <host>:<port>', description: 'list what the team gateway routes for you (its catalog, checked against your kubeconfig user\'s token), reached as `up --via` reaches it: APPLICATION, NAMESPACE, SERVICES (how many it exports), TRIPLE; with --json: application, namespace, services, triple. --context/--kubeconfig choose the user'},
 } as const satisfies OptionTable;
 
 /** `dubbo` + 20880 -> `dubbo:20880`; a bare number stays a number. */
@@ -67,6 +72,13 @@ async function run(args: string[], context: CliContext): Promise<number> {
   if (positionals.length > 0) {
     throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', `unexpected argument '${positionals[0]}'`, {hint: 'see dubbo-tunnel ls --help'});
   }
+  const via = values.via === undefined ? undefined : parseViaTarget(values.via);
+  if (via !== undefined) {
+    checkViaFlags(values, '`up --via` picks with --select <app>@<namespace>');
+    if (values.interfaces === true) {
+      throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', '--via cannot be used with --interfaces: the gateway\'s catalog already says what each application exports', {hint: 'use dubbo-tunnel ls --via <gateway> --json (its services field)'});
+    }
+  }
   checkSourceFlag(values);
   const settings = resolveSettings({flags: {source: values.source, ingressClass: values['ingress-class']}, env: context.env, store: SettingsStore.open(context.env)});
   printSettingsWarnings(settings.warnings, context.stderr);
@@ -78,6 +90,7 @@ async function run(args: string[], context: CliContext): Promise<number> {
     if (level === 'warn' || level === 'error') context.stderr.write(`dubbo-tunnel: ${level === 'warn' ? 'warning' : 'error'}: ${message}\n`);
     else if (verbose) context.stderr.write(`dubbo-tunnel: ${message}\n`);
   });
+  if (via !== undefined) return listVia(via, kube, events, context, json);
   const places = kubePlacesFrom(values);
   // -A is listed as several places too: two namespaces may offer one name, and a listing hides none.
   const several = places.contexts.length > 1 || places.namespaces.length > 1 || values['all-namespaces'] === true;
@@ -103,6 +116,42 @@ async function run(args: string[], context: CliContext): Promise<number> {
     return 0;
   } finally {
     await cluster.close();
+  }
+}
+
+/** `ls --via` as a table: the gateway's catalog for this developer. */
+export function formatCatalogTable(applications: readonly CatalogApplication[]): string {
+  const header = ['APPLICATION', 'NAMESPACE', 'SERVICES', 'TRIPLE'];
+  const rows = applications.map((entry) => [entry.name, entry.namespace, String(entry.services.length), entry.triple ? 'yes' : 'no']);
+  return textTable([header, ...rows], '   ').join('\n') + '\n';
+}
+
+/**
+ * `ls --via`: what the team gateway routes for this developer, from the answer to the hello `up
+ * --via` sends (the same link, the same token, the same coded errors), then the link is closed.
+ */
+async function listVia(target: ViaTarget, kube: ReturnType<typeof kubeOptionsFrom>, events: TunnelEventBus, context: CliContext, json: boolean): Promise<number> {
+  const source = await openViaSource({
+    target,
+    ...(kube.kubeconfig === undefined ? {} : {kubeconfig: kube.kubeconfig}),
+    ...(kube.context === undefined ? {} : {context: kube.context}),
+  }, {events, env: context.env, execStderr: context.stderr, interactive: context.interactive});
+  try {
+    const catalog = await source.catalog();
+    const applications = [...catalog.applications].sort((a, b) => a.name.localeCompare(b.name) || a.namespace.localeCompare(b.namespace));
+    events.log('info', `${source.title}: the gateway knows you as ${source.user ?? '?'}`);
+    if (json) {
+      context.stdout.write(`${JSON.stringify(applications.map((entry) => ({application: entry.name, namespace: entry.namespace, services: entry.services, triple: entry.triple})), null, 2)}\n`);
+    } else {
+      context.stdout.write(formatCatalogTable(applications));
+    }
+    if (applications.length === 0) {
+      // Not an error: the gateway answered, and this user may use nothing (or it discovers nothing).
+      context.stderr.write(`dubbo-tunnel: warning: the gateway at ${describeViaTarget(target)} routes no application for ${source.user ?? 'you'}; see docs/team-mode.md (Access)\n`);
+    }
+    return 0;
+  } finally {
+    await source.close();
   }
 }
 
@@ -172,6 +221,7 @@ export const command: Command = {
     'dubbo-tunnel ls -n dev -n staging             # several namespaces: a FROM column (--json: context, where)',
     'dubbo-tunnel ls --interfaces                # what each application exports',
     'dubbo-tunnel ls -l tier=rpc --json | jq -r \'.[].application\'',
+    'dubbo-tunnel ls --via dubbo-tunnel/dubbo-tunnel-gateway   # what the team gateway routes for you',
   ],
   run,
 };

@@ -18,6 +18,7 @@ import {SUMMARIES} from '../command.js';
 import {reportFatal} from '../report-error.js';
 import {runSession} from '../session-runner.js';
 import {shellInvoker} from '../shell-invoker.js';
+import {checkViaFlags} from '../via-source.js';
 import type {SessionRunOptions} from '../session-runner.js';
 
 export const OPTIONS = {
@@ -127,7 +128,7 @@ export function parseUpOptions(args: string[], env: NodeJS.ProcessEnv = process.
   });
   checkSourceFlag(values);
   const via = values.via === undefined ? undefined : parseViaTarget(values.via);
-  if (via !== undefined) checkViaFlags(values);
+  if (via !== undefined) checkViaFlags(values, 'choose with --select <app>@<namespace>');
   const resolved = resolveSettings({
     flags: {
       port: values.port,
@@ -170,23 +171,6 @@ export function parseUpOptions(args: string[], env: NodeJS.ProcessEnv = process.
     via,
     choice: values.all === true ? {kind: 'all'} : values.select !== undefined ? {kind: 'select', applications: selected} : values.last === true ? {kind: 'last'} : undefined,
   };
-}
-
-/**
- * --via routes through the gateway, which discovers on its own: the flags that steer this machine's
- * discovery would be silently ignored, so they are a usage error. --context and --kubeconfig stay:
- * they choose whose token the gateway checks (and where its Service is).
- */
-function checkViaFlags(values: {'namespace'?: string[]; 'all-namespaces'?: boolean; 'source'?: string; 'selector'?: string; 'ingress-class'?: string; 'context'?: string[]}): void {
-  const discovery = (['namespace', 'all-namespaces', 'source', 'selector', 'ingress-class'] as const).filter((flag) => values[flag] !== undefined);
-  if (discovery.length > 0) {
-    throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', `--via cannot be used with ${discovery.map((flag) => `--${flag}`).join(', ')}: the gateway decides which applications it routes`, {
-      hint: 'leave them out (the gateway offers every application you may use; choose with --select <app>@<namespace>), or drop --via to port-forward from this machine',
-    });
-  }
-  if ((values.context?.length ?? 0) > 1) {
-    throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', '--via takes one --context (the kubeconfig user whose token the gateway checks)');
-  }
 }
 
 /** Once a cluster serves: what `ls`/doctor would say (missing namespace, no backends, no port-forward right), in the log. */
