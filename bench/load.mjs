@@ -46,9 +46,10 @@ function writeRequest(socket, id, body) {
  * Sends one request and checks the whole answer byte for byte (status, id, body), so every path
  * is known to deliver correct frames before it is timed.
  */
-export async function verifyOnce(port, bytes) {
+export async function verifyOnce(port, bytes, {prelude} = {}) {
   const {request, response} = bodiesFor(bytes);
   const socket = await connect(port);
+  if (prelude) await sendPrelude(socket, prelude);
   const chunks = [];
   let received = 0;
   const expected = HEADER_LENGTH + response.length;
@@ -76,15 +77,39 @@ export async function verifyOnce(port, bytes) {
 }
 
 /**
+ * Writes `prelude` (one request frame, e.g. a team gateway's hello) and waits for its whole answer,
+ * which must be status 20 (OK): what a stream must say before its calls are served.
+ */
+async function sendPrelude(socket, prelude) {
+  await new Promise((resolve, reject) => {
+    let answer = Buffer.alloc(0);
+    const onData = (chunk) => {
+      answer = Buffer.concat([answer, chunk]);
+      if (answer.length < HEADER_LENGTH || answer.length < HEADER_LENGTH + answer.readInt32BE(12)) return;
+      socket.off('data', onData);
+      clearTimeout(timer);
+      if (answer.length > HEADER_LENGTH + answer.readInt32BE(12)) reject(new Error('more than one answer to the prelude'));
+      else if (answer[3] !== 20) reject(new Error(`the prelude was answered with status ${answer[3]}: ${answer.subarray(HEADER_LENGTH).toString('latin1').replace(/[^ -~]+/g, ' ').trim()}`));
+      else resolve();
+    };
+    const timer = setTimeout(() => reject(new Error('no answer to the prelude within 10 s')), 10_000);
+    socket.on('data', onData);
+    socket.write(prelude);
+  });
+}
+
+/**
  * Runs `inFlight` pipelined requests on one new connection: warm up for warmupMs, then count
  * completions and record latencies for durationMs, then drain. `bytes` is a body size or a shape
  * ({request, response}) from frames.mjs. With `requests`, the run instead ends after that many
- * answers (no latencies are kept: the memory run sends a million).
+ * answers (no latencies are kept: the memory run sends a million). With `prelude` (a request
+ * frame), that is sent and answered first (a team gateway's hello).
  */
-export async function runLoad(port, {bytes, inFlight, warmupMs, durationMs, prime = false, requests = Infinity}) {
+export async function runLoad(port, {bytes, inFlight, warmupMs, durationMs, prime = false, requests = Infinity, prelude}) {
   const {request, response} = bodiesFor(bytes);
   const keepLatencies = requests === Infinity;
   const socket = await connect(port);
+  if (prelude) await sendPrelude(socket, prelude);
   // prime: one small call first, so the proxy's upstream is open before the load starts.
   let primed;
   const primedPromise = new Promise((resolve) => (primed = resolve));
