@@ -95,8 +95,10 @@ function cleanEnv(scratch, extra) {
 function startCli(args, env) {
   const child = spawn(process.execPath, [join(root, 'bin/dubbo-tunnel.js'), ...args], {stdio: ['ignore', 'pipe', 'pipe'], env});
   let output = '';
-  child.stdout.on('data', (chunk) => (output += chunk));
-  child.stderr.on('data', (chunk) => (output += chunk));
+  // Only the tail is kept (shown when a process fails): the gateway logs as deployed, at info.
+  const keep = (chunk) => (output = (output + chunk).slice(-65_536));
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({code, signal})));
   let gone = false;
   void exited.then(() => (gone = true));
