@@ -13,6 +13,7 @@ import {after, before, describe, test} from 'node:test';
 import {openViaSource} from '../../src/cli/via-source.js';
 import {TunnelEventBus} from '../../src/core/events.js';
 import {startGateway} from '../../src/gateway/gateway.js';
+import {encodeHello} from '../../src/gateway/protocol.js';
 import {openGatewayService} from '../../src/kube/gateway-service.js';
 import type {RunningGateway} from '../../src/gateway/gateway.js';
 import {TunnelSession} from '../../src/session/session.js';
@@ -139,6 +140,29 @@ describe('gateway failover: two replicas, three laptops, one replica deleted und
     }
     // Picked at random, both pods take some of 40 first streams (all on one: 2^-39).
     assert.deepEqual([...perPod.keys()].sort(), [...PODS], JSON.stringify(Object.fromEntries(perPod)));
+  });
+
+  test('a stopping replica forwards what a laptop sends before it reads READONLY, and waits for the laptop to leave', async () => {
+    const gateway = await startGateway({
+      port: 0, host: '127.0.0.1', adminPort: 0, namespaces: ['shop'], allNamespaces: false, discovery: {},
+      allowAnonymous: false, noLearn: true, drainMs: DRAIN_MS, events: new TunnelEventBus(),
+      env: {KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: String(api.port), DUBBO_TUNNEL_SERVICEACCOUNT_DIR: path.join(dir, 'sa')},
+    });
+    gateways.push(gateway);
+    const laptopStream = await TestConsumer.connect(gateway.port);
+    laptopStream.send(encodeHello(2n ** 52n, LAPTOP_TOKEN, 'dubbo-tunnel/test'));
+    const hello = await laptopStream.waitForFrame((frame) => !frame.isRequest && frame.id === 2n ** 52n);
+    assert.equal(hello.status, 20);
+    assert.deepEqual(await call(laptopStream, 'user-rpc'), {kind: 'answered'});
+    const stopping = gateway.stop();
+    await laptopStream.waitForFrame((frame) => frame.isRequest && frame.event);
+    // On the wire before the laptop read READONLY: forwarded, not refused with DT_ERR_SHUTTING_DOWN.
+    assert.deepEqual(await call(laptopStream, 'user-rpc'), {kind: 'answered'});
+    assert.equal(await Promise.race([stopping.then(() => 'stopped'), sleep(300).then(() => 'waiting')]), 'waiting', 'the connection stays while the laptop is on it');
+    const leftAt = Date.now();
+    await laptopStream.close();
+    await stopping;
+    assert.ok(Date.now() - leftAt < DRAIN_MS, 'the drain ends when the laptop leaves, not at its bound');
   });
 
   test('calls in flight are answered, and every laptop moves to the surviving replica', async () => {
