@@ -42,6 +42,11 @@ export class GatewayConnectionAdmission implements ConnectionAdmission {
     this.#policy = policy;
   }
 
+  /** A laptop that said hello moves to another replica on READONLY and then closes its stream. */
+  get servesUntilPeerLeaves(): boolean {
+    return this.#user !== undefined;
+  }
+
   /** The connection closed. */
   closed(): void {
     if (this.#user !== undefined) this.#policy.laptops.closed();

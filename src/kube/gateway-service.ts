@@ -88,13 +88,25 @@ export async function openGatewayService(options: GatewayServiceOptions): Promis
   });
   const backend = new KubeBackend(target, {client, endpoints, events: options.events, ...(options.timing === undefined ? {} : {timing: options.timing})});
   return {
-    dialer: {describe: () => backend.describe(), connect: (signal) => backend.connect(signal)},
+    dialer: {describe: () => backend.describe(), connect: (signal) => connectToAnyReplica(backend, endpoints, signal)},
     credential,
     close: async () => {
       backend.close('dubbo-tunnel is stopping');
       await endpoints.stop();
     },
   };
+}
+
+/**
+ * A port-forward to a ready pod picked at random, as a Service's ClusterIP would: each laptop's
+ * backend opens one stream, so its own fewest-streams choice would send every laptop to the same
+ * first pod, and a second replica would only ever take laptops when the first goes.
+ */
+async function connectToAnyReplica(backend: KubeBackend, endpoints: EndpointTracker, signal: AbortSignal | undefined): Promise<BackendStream> {
+  // The ready pods are known once the endpoint watch has listed; a failure to list is the connect's to report.
+  await endpoints.start().catch(() => undefined);
+  const ready = backend.readyPods();
+  return backend.connect(signal, ready.length > 1 ? ready[Math.floor(Math.random() * ready.length)] : undefined);
 }
 
 /** The port asked for, else the one the gateway's manifests name `gateway`, else the Dubbo port, else the Service's only port. */

@@ -30,6 +30,14 @@ export interface ConnectionAdmission {
   readonly privateHeaders: readonly string[];
   /** The connection closed. */
   closed?(): void;
+  /**
+   * True when the peer is known to move its requests elsewhere once it reads READONLY and then to
+   * close the connection itself (a dubbo-tunnel laptop). A graceful stop then keeps forwarding what
+   * the peer sent before it read READONLY, and keeps the connection until the peer leaves (within
+   * the drain bound), instead of refusing those requests and closing once nothing is owed: a
+   * request on the wire when the connection went idle would otherwise be lost.
+   */
+  readonly servesUntilPeerLeaves?: boolean;
 }
 
 export type DubboVerdict =

@@ -222,7 +222,7 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
     const decision = routeRequest(this.#options.routes.current, peek, this.#options.attachmentKey);
     const admission = this.#options.admission;
     if (admission !== undefined && this.#admissionAnswered(header, frame, admission.dubbo(header, frame, peek, decision), startedAt, decision.target)) return;
-    if (!decision.forward || this.#shuttingDown) {
+    if (!decision.forward || (this.#shuttingDown && !this.#servesUntilPeerLeaves)) {
       this.#refuse(header, decision, startedAt);
       return;
     }
@@ -422,14 +422,15 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
    * Graceful stop, the way a Dubbo provider stops (HeaderExchangeServer.close): first a READONLY
    * event, so the consumer sends nothing new on this connection; a request that still comes is
    * answered with DT_ERR_SHUTTING_DOWN, answers on their way are delivered, and the connection ends
-   * once the last one is written. What is still owed after `timeoutMs`, or when `cutShort` aborts,
+   * once the last one is written. A peer that leaves by itself (ConnectionAdmission.servesUntilPeerLeaves)
+   * has what it still sends forwarded, and the connection ends when it closes. What is still owed after `timeoutMs`, or when `cutShort` aborts,
    * is answered with DT_ERR_STOPPED_BEFORE_ANSWER: a consumer never waits out its own timeout.
    */
   async shutdown(timeoutMs: number, cutShort?: AbortSignal): Promise<void> {
     if (this.#closed) return;
     this.#shuttingDown = true;
     this.#writeToConsumer(encodeReadonlyEvent());
-    if (this.pendingCount > 0 && cutShort?.aborted !== true) {
+    if ((this.pendingCount > 0 || this.#servesUntilPeerLeaves) && cutShort?.aborted !== true) {
       await new Promise<void>((resolve) => {
         const done = (): void => {
           clearTimeout(timer);
@@ -456,6 +457,11 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
 
   #shutdownWaiter: (() => void) | undefined;
 
+  /** The peer leaves by itself after READONLY (ConnectionAdmission.servesUntilPeerLeaves). */
+  get #servesUntilPeerLeaves(): boolean {
+    return this.#options.admission?.servesUntilPeerLeaves === true;
+  }
+
   /** After an answer: finish a graceful shutdown or a half-closed consumer once nothing is owed. */
   #settle(): void {
     if (this.pendingCount > 0) return;
@@ -464,7 +470,7 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
   }
 
   #checkShutdownDone(): void {
-    if (this.#shuttingDown && this.pendingCount === 0 && this.#shutdownWaiter) {
+    if (this.#shuttingDown && this.pendingCount === 0 && (this.#peerEnded || !this.#servesUntilPeerLeaves) && this.#shutdownWaiter) {
       const waiter = this.#shutdownWaiter;
       this.#shutdownWaiter = undefined;
       waiter();

@@ -79,6 +79,14 @@ export class GatewayLink {
   readonly #listeners = new Set<(catalog: Catalog) => void>();
   readonly #stateListeners = new Set<(up: boolean, detail: string) => void>();
   #primary: (Greeted & {leased: boolean; reader: AnswerReader}) | undefined;
+  /**
+   * The other streams the listener uses, each read from its first frame on, so that one takes the
+   * primary's place when the primary goes (the listener moved off a draining gateway pod onto one)
+   * rather than a laptop keeping a stream it uses and another it only polls on.
+   */
+  readonly #extras = new Set<Greeted & {reader: AnswerReader}>();
+  /** Hellos of streams the listener asked for, under way: the first to finish may become the primary. */
+  #greeting = 0;
   #opening: Promise<Greeted> | undefined;
   #catalog: Catalog | undefined;
   #user: string | undefined;
@@ -148,12 +156,38 @@ export class GatewayLink {
       primary.leased = true;
       return {stream: primary.stream, remote: primary.remote};
     }
+    this.#greeting++;
+    let greeted: Greeted;
     try {
-      const greeted = await this.#greet(signal);
-      return {stream: greeted.stream, remote: greeted.remote};
+      greeted = await this.#greet(signal);
     } catch (error) {
+      this.#greeting--;
+      if (this.#primary === undefined && this.#greeting === 0 && !this.#closed) this.#reopenSoon('the primary stream closed');
       throw asBackendError(this.name, error);
     }
+    this.#greeting--;
+    const extra = this.#keepAsExtra(greeted);
+    // The primary went while this hello was under way: this stream, which the listener uses, takes its place.
+    if (this.#primary === undefined && this.#opening === undefined) this.#promote(extra);
+    return {stream: greeted.stream, remote: greeted.remote};
+  }
+
+  #promote(extra: Greeted & {reader: AnswerReader}): void {
+    if (this.#closed) return;
+    this.#extras.delete(extra);
+    clearTimeout(this.#reopenTimer);
+    this.#reopenTimer = undefined;
+    this.#adopt(extra, extra);
+  }
+
+  #keepAsExtra(greeted: Greeted): Greeted & {reader: AnswerReader} {
+    const extra = {...greeted, reader: new AnswerReader(greeted.stream, (id) => id >= OWN_ID_BASE)};
+    this.#extras.add(extra);
+    greeted.stream.once('close', () => {
+      if (!this.#extras.delete(extra)) return;
+      extra.reader.fail(`${this.name}: the stream closed`);
+    });
+    return extra;
   }
 
   /** A plain stream to the gateway's port (HTTP/2 is told apart by its preface there; no hello). */
@@ -175,6 +209,8 @@ export class GatewayLink {
     clearTimeout(this.#reopenTimer);
     this.#primary?.stream.destroy();
     this.#primary = undefined;
+    for (const extra of this.#extras) extra.reader.detach();
+    this.#extras.clear();
     this.#listeners.clear();
     this.#stateListeners.clear();
   }
@@ -189,14 +225,17 @@ export class GatewayLink {
     return this.#opening;
   }
 
-  /** Takes a greeted stream as the primary: polls on it, and opens another when it goes. */
-  #adopt(greeted: Greeted): void {
+  /**
+   * Takes a greeted stream as the primary: polls on it, and when it goes, takes an extra stream the
+   * listener still uses in its place, or opens another.
+   */
+  #adopt(greeted: Greeted, promoted?: Greeted & {reader: AnswerReader}): void {
     if (this.#closed) {
       greeted.stream.destroy();
       return;
     }
-    const reader = new AnswerReader(greeted.stream, (id) => id >= OWN_ID_BASE);
-    const primary = {...greeted, leased: false, reader};
+    const reader = promoted?.reader ?? new AnswerReader(greeted.stream, (id) => id >= OWN_ID_BASE);
+    const primary = {...greeted, leased: promoted !== undefined, reader};
     this.#primary = primary;
     this.#reopenDelay = REOPEN_FIRST_MS;
     this.#user = greeted.user;
@@ -210,6 +249,13 @@ export class GatewayLink {
       if (this.#primary !== primary) return;
       this.#primary = undefined;
       reader.fail(`${this.name}: the stream closed`);
+      const successor = [...this.#extras].find((extra) => !extra.stream.destroyed);
+      if (successor !== undefined && !this.#closed) {
+        this.#promote(successor);
+        return;
+      }
+      // A stream the listener asked for is being greeted: it takes the primary's place (connect()).
+      if (this.#greeting > 0) return;
       // A stream whose last consumer left is closed by the listener: the normal end, opened again quietly.
       const why = primary.leased ? 'the shared stream closed' : 'the gateway closed the stream';
       if (!this.#closed) this.#reopenSoon(why, primary.leased ? 0 : undefined);
