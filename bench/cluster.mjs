@@ -35,9 +35,9 @@ import {dirname, join} from 'node:path';
 import {performance} from 'node:perf_hooks';
 import {setTimeout as sleep} from 'node:timers/promises';
 import {fileURLToPath} from 'node:url';
-import {FrameSkipper, getUserRequestBody, HEADER_LENGTH, LARGE_BYTES, requestBody, requestHeader, responseBody, shapes, TARGET_APPLICATION, timedCases} from './frames.mjs';
+import {getUserRequestBody, HEADER_LENGTH, LARGE_BYTES, requestBody, responseBody, shapes, TARGET_APPLICATION, timedCases} from './frames.mjs';
 import {cpuTimeOf, describeSpread, quantile, spread, startChild} from './harness.mjs';
-import {runLoad, verifyOnce} from './load.mjs';
+import {OneCallConsumer, freePort, runLoad, verifyOnce} from './load.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -96,59 +96,6 @@ const cpuMsOfChild = async (child) => {
   return (cpu.user + cpu.system) / 1000;
 };
 
-function freePort() {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const {port} = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** A consumer connection that makes one call at a time and times it (figures 1 and 2). */
-class Consumer {
-  static async connect(port) {
-    const socket = await new Promise((resolve, reject) => {
-      const s = net.connect({port, host: '127.0.0.1', noDelay: true}, () => resolve(s));
-      s.once('error', reject);
-    });
-    return new Consumer(socket);
-  }
-
-  constructor(socket) {
-    this.socket = socket;
-    this.nextId = 1n;
-    this.waiting = undefined;
-    let status = 0;
-    const skipper = new FrameSkipper((header) => (status = header[3]), () => {
-      const waiting = this.waiting;
-      this.waiting = undefined;
-      waiting?.resolve({status, ms: performance.now() - waiting.sentAt});
-    });
-    socket.on('data', (chunk) => skipper.push(chunk));
-    socket.on('error', () => {});
-    socket.on('close', () => this.waiting?.reject(new Error('consumer connection closed before the answer')));
-  }
-
-  /** One request; resolves with the answer's status and the time from write to answer. Fails on a status other than OK. */
-  async call(body) {
-    const answer = new Promise((resolve, reject) => (this.waiting = {resolve, reject, sentAt: performance.now()}));
-    const header = requestHeader(this.nextId++, body.length);
-    this.socket.cork();
-    this.socket.write(header);
-    this.socket.write(body);
-    this.socket.uncork();
-    const result = await answer;
-    if (result.status !== 20) throw new Error(`answer status ${result.status}, expected 20 (OK)`);
-    return result;
-  }
-
-  close() {
-    this.socket.destroy();
-  }
-}
-
 /** `dubbo-tunnel up --all --no-ui` as a user runs it, against the fake cluster; resolves once every application is ready. */
 async function startTunnel(kubeconfig, applications, scratch) {
   const port = await freePort();
@@ -195,7 +142,7 @@ async function sessionsFigure(api, tunnel, apps) {
   const before = (await api.ask('served')).served;
   const consumers = [];
   try {
-    for (let c = 0; c < CONSUMERS; c++) consumers.push(await Consumer.connect(tunnel.port));
+    for (let c = 0; c < CONSUMERS; c++) consumers.push(await OneCallConsumer.connect(tunnel.port));
     for (const consumer of consumers) for (const app of apps) await consumer.call(getUserRequestBody(app));
     const after = await api.ask('served');
     return {consumers: CONSUMERS, applications: apps.length, calls: CONSUMERS * apps.length, served: after.served - before, open: after.open};
@@ -211,7 +158,7 @@ async function sessionsFigure(api, tunnel, apps) {
  */
 async function firstCallFigure(api, tunnel, app, fresh) {
   const body = getUserRequestBody(app);
-  const established = await Consumer.connect(tunnel.port);
+  const established = await OneCallConsumer.connect(tunnel.port);
   await established.call(body);
   await api.ask('delay', 'delay', 15000, {ms: DELAY_MS});
   try {
@@ -221,7 +168,7 @@ async function firstCallFigure(api, tunnel, app, fresh) {
     const onEstablished = [];
     const newOne = async () => {
       const t0 = performance.now();
-      const consumer = await Consumer.connect(tunnel.port);
+      const consumer = await OneCallConsumer.connect(tunnel.port);
       const {ms} = await consumer.call(body);
       connectAndFirstCall.push(performance.now() - t0);
       firstCall.push(ms);
@@ -239,7 +186,7 @@ async function firstCallFigure(api, tunnel, app, fresh) {
     const servedForNew = (await api.ask('served')).served - servedBefore;
     const freshFirstCall = [];
     for (const freshApp of fresh) {
-      const consumer = await Consumer.connect(tunnel.port);
+      const consumer = await OneCallConsumer.connect(tunnel.port);
       freshFirstCall.push((await consumer.call(getUserRequestBody(freshApp))).ms);
       consumer.close();
     }
@@ -323,7 +270,7 @@ export async function clusterBench() {
     // plain client opens one WebSocket per connection, so without it every run's new connection would
     // pay a port-forward set-up (the tunnel's shared stream lingers after its last consumer anyway).
     for (const target of Object.values(targets)) {
-      const keeper = await Consumer.connect(target.port);
+      const keeper = await OneCallConsumer.connect(target.port);
       await keeper.call(SHAPES.small.request);
       stoppers.push(async () => keeper.close());
     }

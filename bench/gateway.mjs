@@ -17,20 +17,18 @@
 //      laptop (D).
 // Knobs: BENCH_GATEWAY_ROUNDS (7), BENCH_GATEWAY_LAPTOPS (D, 3), BENCH_GATEWAY_APPS (M, 3),
 // BENCH_GATEWAY_CONSUMERS (C, 2), BENCH_WARMUP_MS / BENCH_DURATION_MS (300 / 1000), BENCH_STRICT=1.
-import {Buffer} from 'node:buffer';
 import process from 'node:process';
 import console from 'node:console';
 import {spawn} from 'node:child_process';
 import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import {dirname, join} from 'node:path';
 import {performance} from 'node:perf_hooks';
 import {setTimeout as sleep} from 'node:timers/promises';
 import {fileURLToPath} from 'node:url';
-import {FrameSkipper, getUserRequestBody, requestHeader, TARGET_APPLICATION, timedCases} from './frames.mjs';
+import {getUserRequestBody, TARGET_APPLICATION, timedCases} from './frames.mjs';
 import {cpuTimeOf, describeSpread, quantile, spread, startChild} from './harness.mjs';
-import {runLoad, verifyOnce} from './load.mjs';
+import {OneCallConsumer, freePort, runLoad, verifyOnce} from './load.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -73,16 +71,6 @@ async function bundleGatewayProtocol() {
     outfile, format: 'esm', metafile: false,
   });
   return await import(outfile);
-}
-
-function freePort() {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const {port} = server.address();
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** No settings of whoever runs the bench; plain output as in CI. */
@@ -138,43 +126,6 @@ async function startGateway(api, scratch) {
   return {...gateway, port};
 }
 
-/** A consumer connection making one call at a time; the answer must be OK. */
-class Consumer {
-  static async connect(port) {
-    const socket = await new Promise((resolve, reject) => {
-      const s = net.connect({port, host: '127.0.0.1', noDelay: true}, () => resolve(s));
-      s.once('error', reject);
-    });
-    return new Consumer(socket);
-  }
-
-  constructor(socket) {
-    this.socket = socket;
-    this.nextId = 1n;
-    this.waiting = undefined;
-    let status = 0;
-    const skipper = new FrameSkipper((header) => (status = header[3]), () => {
-      const waiting = this.waiting;
-      this.waiting = undefined;
-      waiting?.resolve(status);
-    });
-    socket.on('data', (chunk) => skipper.push(chunk));
-    socket.on('error', () => {});
-    socket.on('close', () => this.waiting?.reject(new Error('consumer connection closed before the answer')));
-  }
-
-  async call(body) {
-    const answer = new Promise((resolve, reject) => (this.waiting = {resolve, reject}));
-    this.socket.write(Buffer.concat([requestHeader(this.nextId++, body.length), body]));
-    const status = await answer;
-    if (status !== 20) throw new Error(`answer status ${status}, expected 20 (OK)`);
-  }
-
-  close() {
-    this.socket.destroy();
-  }
-}
-
 /** One small@64 run on one proxy; its answers per CPU-second of the proxy's process (warm-up and drain included on both sides). */
 async function runCase(target) {
   const cpuBefore = cpuTimeOf(target.pid);
@@ -227,7 +178,7 @@ async function streamsFigure(apiChild, api, apps, scratch) {
   const consumers = [];
   try {
     laptops.push(...(await startLaptops(api, apps, scratch)));
-    for (const laptop of laptops) for (let c = 0; c < CONSUMERS; c++) consumers.push(await Consumer.connect(laptop.port));
+    for (const laptop of laptops) for (let c = 0; c < CONSUMERS; c++) consumers.push(await OneCallConsumer.connect(laptop.port));
     for (const consumer of consumers) for (const app of apps) await consumer.call(getUserRequestBody(app));
     const after = await apiChild.ask('served');
     return {laptops: laptops.length, applications: apps.length, consumers: CONSUMERS, calls: consumers.length * apps.length, served: after.served - before, open: after.open};

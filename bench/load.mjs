@@ -204,3 +204,57 @@ export async function oneShot(port, bytes) {
   socket.destroy();
   return response.length;
 }
+
+/** A loopback port free at the time of asking (bound once, then let go). */
+export function freePort() {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const {port} = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A consumer connection that makes one call at a time and times it (the cluster and gateway sections). */
+export class OneCallConsumer {
+  static async connect(port) {
+    const socket = await new Promise((resolve, reject) => {
+      const s = net.connect({port, host: '127.0.0.1', noDelay: true}, () => resolve(s));
+      s.once('error', reject);
+    });
+    return new OneCallConsumer(socket);
+  }
+
+  constructor(socket) {
+    this.socket = socket;
+    this.nextId = 1n;
+    this.waiting = undefined;
+    let status = 0;
+    const skipper = new FrameSkipper((header) => (status = header[3]), () => {
+      const waiting = this.waiting;
+      this.waiting = undefined;
+      waiting?.resolve({status, ms: performance.now() - waiting.sentAt});
+    });
+    socket.on('data', (chunk) => skipper.push(chunk));
+    socket.on('error', () => {});
+    socket.on('close', () => this.waiting?.reject(new Error('consumer connection closed before the answer')));
+  }
+
+  /** One request; resolves with the answer's status and the time from write to answer. Fails on a status other than OK. */
+  async call(body) {
+    const answer = new Promise((resolve, reject) => (this.waiting = {resolve, reject, sentAt: performance.now()}));
+    const header = requestHeader(this.nextId++, body.length);
+    this.socket.cork();
+    this.socket.write(header);
+    this.socket.write(body);
+    this.socket.uncork();
+    const result = await answer;
+    if (result.status !== 20) throw new Error(`answer status ${result.status}, expected 20 (OK)`);
+    return result;
+  }
+
+  close() {
+    this.socket.destroy();
+  }
+}

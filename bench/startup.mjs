@@ -32,6 +32,7 @@ import {setTimeout as sleep} from 'node:timers/promises';
 import {fileURLToPath} from 'node:url';
 import {FrameSkipper, requestBody, requestHeader} from './frames.mjs';
 import {cpuTimeOf, quantile} from './harness.mjs';
+import {freePort} from './load.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -68,16 +69,6 @@ function variants() {
     else process.stdout.write('  no single executable in dist-bin/ (npm run build:binary): the binary column is left out\n');
   }
   return list.filter((variant) => WANTED.includes(variant.name));
-}
-
-function freePort() {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const {port} = server.address();
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function canConnect(port) {
