@@ -113,21 +113,24 @@ function encodeFrame(flags: number, status: number, requestId: bigint, body: Buf
 }
 
 /**
- * Hessian's compact int for a response flag (0 to 15) is the one byte 0x90 + flag, and
- * DubboCodec.encodeResponseData writes the flag first: these two bytes open the body of an OK
- * answer that carries the provider's exception instead of a value.
+ * The response flag (RESPONSE_FLAG) of a status-OK hessian2 answer, or undefined for anything else.
+ * Hessian's compact int for a flag (0 to 15) is the one byte 0x90 + flag, and
+ * DubboCodec.encodeResponseData writes the flag first, so one body byte tells it; that byte may
+ * start in any of the pieces the frame arrived in. Other serializations are not read.
  */
-const HESSIAN2_EXCEPTION_FLAGS: ReadonlySet<number> = new Set([0x90 + RESPONSE_FLAG.WITH_EXCEPTION, 0x90 + RESPONSE_FLAG.WITH_EXCEPTION_WITH_ATTACHMENTS]);
+export function hessian2AnswerFlag(header: FrameHeader, frame: Buffer | readonly Buffer[]): number | undefined {
+  if (header.isRequest || header.event || header.status !== STATUS.OK || header.serializationId !== SERIALIZATION.HESSIAN2 || header.bodyLength === 0) return undefined;
+  const first = byteAt(frame, HEADER_LENGTH);
+  return first === undefined || first < 0x90 || first > 0x9f ? undefined : first - 0x90;
+}
 
 /**
  * True when a status-OK hessian2 answer carries a Java exception: the consumer gets a thrown
- * exception although the status byte says OK, so it is a failed call. Reads one byte of the body,
- * which may start in any of the pieces the frame arrived in. Other serializations are not read.
+ * exception although the status byte says OK, so it is a failed call.
  */
 export function answersWithException(header: FrameHeader, frame: Buffer | readonly Buffer[]): boolean {
-  if (header.isRequest || header.event || header.status !== STATUS.OK || header.serializationId !== SERIALIZATION.HESSIAN2 || header.bodyLength === 0) return false;
-  const first = byteAt(frame, HEADER_LENGTH);
-  return first !== undefined && HESSIAN2_EXCEPTION_FLAGS.has(first);
+  const flag = hessian2AnswerFlag(header, frame);
+  return flag === RESPONSE_FLAG.WITH_EXCEPTION || flag === RESPONSE_FLAG.WITH_EXCEPTION_WITH_ATTACHMENTS;
 }
 
 function byteAt(frame: Buffer | readonly Buffer[], offset: number): number | undefined {

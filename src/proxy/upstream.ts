@@ -7,9 +7,9 @@ import type {ProtocolError} from '../core/errors.js';
 import type {TunnelEventBus} from '../core/events.js';
 import {FrameDecoder} from '../protocol/frame-decoder.js';
 import type {FrameSink} from '../protocol/frame-decoder.js';
-import {HEADER_LENGTH, RESPONSE_FLAG, SERIALIZATION, STATUS} from '../protocol/header.js';
+import {RESPONSE_FLAG, STATUS} from '../protocol/header.js';
 import type {FrameHeader} from '../protocol/header.js';
-import {answersWithException, classifyEvent, encodeErrorResponse, encodeHeartbeatRequest, heartbeatReply} from '../protocol/responses.js';
+import {answersWithException, classifyEvent, hessian2AnswerFlag, encodeErrorResponse, encodeHeartbeatRequest, heartbeatReply} from '../protocol/responses.js';
 import {isAnswerCode, localAnswer} from '../router/local-answer.js';
 import type {AnswerCode, LocalAnswer} from '../router/local-answer.js';
 import type {Backpressure} from './backpressure.js';
@@ -115,12 +115,12 @@ const CONNECT_QUEUE_LIMIT = 1024 * 1024;
 export const STREAM_ANSWERS_FROM = 64 * 1024;
 
 /**
- * The first body byte of an OK Hessian 2 answer that ends with its attachments map
- * (RESPONSE_FLAG.*_WITH_ATTACHMENTS, written as a Hessian int: 0x90 + flag). Only these are
+ * The response flags (hessian2AnswerFlag) of OK Hessian 2 answers that end with their attachments
+ * map (RESPONSE_FLAG.*_WITH_ATTACHMENTS). Only these are
  * streamed: an answer cut off midway is padded (see PAD_BYTE), and a body that ends with a map is
  * sure to fail to decode then; one that ends with a plain value could decode into a wrong value.
  */
-const STREAMABLE_FLAG_BYTES = new Set([RESPONSE_FLAG.WITH_EXCEPTION_WITH_ATTACHMENTS, RESPONSE_FLAG.VALUE_WITH_ATTACHMENTS, RESPONSE_FLAG.NULL_VALUE_WITH_ATTACHMENTS].map((flag) => 0x90 + flag));
+const STREAMABLE_FLAGS: ReadonlySet<number | undefined> = new Set([RESPONSE_FLAG.WITH_EXCEPTION_WITH_ATTACHMENTS, RESPONSE_FLAG.VALUE_WITH_ATTACHMENTS, RESPONSE_FLAG.NULL_VALUE_WITH_ATTACHMENTS]);
 
 /**
  * What the rest of a streamed answer is filled with when its provider's stream dies midway: the
@@ -138,6 +138,8 @@ interface OutgoingStream {
   to: Attachment | undefined;
   readonly exchange: Exchange | undefined;
   readonly status: number;
+  /** The answer carries the provider's exception: a failed call although its status is OK. */
+  readonly thrown: boolean;
   readonly total: number;
   /** Bytes of the frame not yet passed on. */
   left: number;
@@ -540,8 +542,8 @@ export class Upstream implements FrameSink {
    * streamed to that consumer; the others are forwarded whole.
    */
   streamStart(header: FrameHeader, held: readonly Buffer[], total: number): boolean {
-    if (header.isRequest || header.event || header.status !== STATUS.OK || header.serializationId !== SERIALIZATION.HESSIAN2) return false;
-    if (!STREAMABLE_FLAG_BYTES.has(byteAt(held, HEADER_LENGTH))) return false;
+    const flag = hessian2AnswerFlag(header, held);
+    if (!STREAMABLE_FLAGS.has(flag)) return false;
     const id = Number(header.requestId);
     const exchange = this.#pending.take(id);
     let to = exchange === undefined ? undefined : this.#consumers.get(exchange.connectionId);
@@ -566,7 +568,8 @@ export class Upstream implements FrameSink {
         exchange.complete(answer.status, answer);
       }
     }
-    this.#outgoing = {to, exchange: to === undefined ? undefined : exchange, status: header.status, total, left: total - heldLength};
+    const thrown = flag === RESPONSE_FLAG.WITH_EXCEPTION_WITH_ATTACHMENTS;
+    this.#outgoing = {to, exchange: to === undefined ? undefined : exchange, status: header.status, thrown, total, left: total - heldLength};
     return true;
   }
 
@@ -584,7 +587,7 @@ export class Upstream implements FrameSink {
     if (to !== undefined) {
       to.pending--;
       to.owner.endStreamedAnswer();
-      if (failure === undefined) exchange?.complete(outgoing.status);
+      if (failure === undefined) exchange?.complete(outgoing.status, undefined, outgoing.thrown);
       else exchange?.complete(failure.status, failure);
     }
     this.#closeIfDrained();
@@ -647,16 +650,6 @@ export function writeRequestId(frame: FrameBytes, id: bigint | number): void {
     for (let i = 0; i < piece.length && at < 12; i++, at++) if (at >= 4) piece[i] = bytes[at - 4] ?? 0;
     if (at >= 12) return;
   }
-}
-
-/** The byte at `offset` of bytes held as pieces (0 past their end). */
-function byteAt(pieces: readonly Buffer[], offset: number): number {
-  let at = offset;
-  for (const piece of pieces) {
-    if (at < piece.length) return piece[at] ?? 0;
-    at -= piece.length;
-  }
-  return 0;
 }
 
 /** Byte by byte: Buffer's checked writers cost more than the write itself on the request path. */

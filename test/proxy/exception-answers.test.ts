@@ -8,7 +8,7 @@ import {after, before, describe, test} from 'node:test';
 import {EXCEPTION_STATUS_NAME} from '../../src/proxy/completion.js';
 import {answersWithException} from '../../src/protocol/responses.js';
 import {readHeader} from '../../src/protocol/header.js';
-import {encodeFrame, WireReader} from '../support/dubbo-wire.js';
+import {encodeFrame, encodeResponseBody, WireReader} from '../support/dubbo-wire.js';
 import {waitFor} from '../support/wait.js';
 import {request, startTunnel} from './harness.js';
 import type {Tunnel} from './harness.js';
@@ -16,11 +16,13 @@ import type {Tunnel} from './harness.js';
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/java-hessian/${name}`, import.meta.url));
 const EXCEPTION_BODY = fixture('resp-exception-attachments.bin');
 const VALUE_BODY = fixture('resp-value-attachments.bin');
+/** Over STREAM_ANSWERS_FROM, so the tunnel passes it on as it arrives instead of holding it whole. */
+const LARGE_EXCEPTION_BODY = encodeResponseBody({result: {kind: 'exception', exception: 'x'.repeat(100_000)}, attachments: {dubbo: '2.0.2'}});
 
 /**
  * Answers every request with status OK and the body its method names (`fail`: the exception), as
  * one write, or with the header and the body's first byte apart so the answer reaches the tunnel
- * in pieces (`split` methods).
+ * in pieces (`split` methods); `failLarge` is an exception answer large enough to be streamed.
  */
 async function startRawProvider(): Promise<{application: string; port: number; close(): Promise<void>}> {
   const sockets = new Set<net.Socket>();
@@ -32,7 +34,7 @@ async function startRawProvider(): Promise<{application: string; port: number; c
       for (const frame of reader.push(chunk)) {
         if (!frame.isRequest || frame.event) continue;
         const text = frame.body.toString('latin1');
-        const body = text.includes('fail') ? EXCEPTION_BODY : VALUE_BODY;
+        const body = text.includes('failLarge') ? LARGE_EXCEPTION_BODY : text.includes('fail') ? EXCEPTION_BODY : VALUE_BODY;
         const answer = encodeFrame({id: frame.id, flags: 0x02, status: 20, body});
         if (!text.includes('split')) {
           socket.write(answer);
@@ -67,7 +69,7 @@ describe('an OK answer carrying a Java exception', () => {
     await provider.close();
   });
 
-  for (const method of ['fail', 'failSplit']) {
+  for (const method of ['fail', 'failSplit', 'failLargeSplit']) {
     test(`${method}: delivered unchanged, completed as a failed call (statusName ${EXCEPTION_STATUS_NAME})`, async () => {
       const consumer = await tunnel.consumer();
       tunnel.completed.length = 0;
