@@ -33,8 +33,11 @@ export const LAYERS = {
   sim: {mayImport: ['core', 'protocol'], bannedPackages: [...RENDERING, ...KUBERNETES, ...SETTINGS_STORE]},
   // The dashboard's model: live figures folded from the event bus, for any renderer.
   stats: {mayImport: ['core'], bannedPackages: [...SOCKETS, ...PROCESSES_AND_FILES, ...RENDERING, ...KUBERNETES, ...SETTINGS_STORE]},
-  ui: {mayImport: ['core', 'stats'], bannedPackages: [...SOCKETS, ...KUBERNETES, ...SETTINGS_STORE, 'node:child_process']},
-  reporters: {mayImport: ['core'], bannedPackages: [...SOCKETS, ...RENDERING, ...KUBERNETES, ...SETTINGS_STORE]},
+  // The call inspector: captured bytes decoded into call records (hessian.js), the ring of recent
+  // calls, redaction and the recording line format. Decoding only: no sockets, files or rendering.
+  inspect: {mayImport: ['core', 'protocol', 'client'], bannedPackages: [...SOCKETS, ...PROCESSES_AND_FILES, ...RENDERING, ...KUBERNETES, ...SETTINGS_STORE]},
+  ui: {mayImport: ['core', 'stats', 'inspect'], bannedPackages: [...SOCKETS, ...KUBERNETES, ...SETTINGS_STORE, 'node:child_process']},
+  reporters: {mayImport: ['core', 'inspect'], bannedPackages: [...SOCKETS, ...RENDERING, ...KUBERNETES, ...SETTINGS_STORE]},
   // A running session: listener, route table (with what learning found), sources. Kubernetes
   // sources load lazily (a dynamic import of kube/session-source.ts), so from src/kube it may
   // import types only.
@@ -47,7 +50,7 @@ export const LAYERS = {
   // stream to the gateway. Of src/gateway only the wire codec both ends share; Kubernetes (the
   // port-forward, the token) is handed in by the CLI.
   via: {mayImport: ['core', 'protocol', 'gateway/protocol'], bannedPackages: [...RENDERING, ...KUBERNETES, ...SETTINGS_STORE]},
-  cli: {mayImport: ['core', 'protocol', 'router', 'proxy', 'kube', 'learning', 'client', 'config', 'doctor', 'sim', 'ui', 'stats', 'reporters', 'session', 'gateway', 'via'], bannedPackages: [...RENDERING, ...KUBERNETES]},
+  cli: {mayImport: ['core', 'protocol', 'router', 'proxy', 'kube', 'learning', 'client', 'config', 'doctor', 'sim', 'ui', 'stats', 'reporters', 'session', 'gateway', 'via', 'inspect'], bannedPackages: [...RENDERING, ...KUBERNETES]},
   types: {mayImport: [], bannedPackages: []},
 };
 

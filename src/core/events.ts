@@ -1,5 +1,6 @@
 import {EventEmitter} from 'node:events';
 import type {BackendState} from './backend.js';
+import type {CapturedCall} from './calls.js';
 import type {ErrorCode} from './errors.js';
 import {RepeatFolder, foldedSuffix} from './fold.js';
 
@@ -23,6 +24,11 @@ export interface TunnelEvents {
   'connection-refused': [{peer: string; reason: string}];
   /** A request finished: answered by a provider, or answered by dubbo-tunnel with an error. */
   'request-completed': [RequestCompleted];
+  /**
+   * A call finished while calls were captured (`CallCapture.on`): the bytes of its request and
+   * answer, emitted right after its `request-completed`. Never emitted while capture is off.
+   */
+  'call-captured': [CapturedCall];
   /**
    * An upstream stream to a backend opened or closed. A Dubbo stream is `shared` by every consumer
    * connection (`connectionId`: the one whose request opened it; 0 on close), unless a consumer

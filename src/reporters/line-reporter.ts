@@ -64,6 +64,8 @@ export function attachLineReporter(events: TunnelEventBus, options: LineReporter
       const text = `${e.application ?? '-'} ${e.target ?? '?'} ${status} ${e.latencyMs.toFixed(1)}ms${e.error ? `: ${e.error}` : ''}`;
       return {level: e.error ? 'warn' : 'debug', text, fields: e, ...(e.error ? {foldKey: `${e.application ?? '-'} ${e.target ?? '?'} ${status} ${e.error}`} : {})};
     },
+    // The payloads of calls are written by the recorder (`--json --payloads`), never as log lines.
+    'call-captured': () => undefined,
     'upstream-opened': (e) => ({level: 'info', text: e.shared === true
       ? `${e.application}: shared stream to ${e.remote} opened (for every consumer; first by consumer #${e.connectionId})`
       : `${e.application}: connected to ${e.remote} for consumer #${e.connectionId}${e.shared === false ? ' alone (it passed a callback)' : ''}`, fields: e}),

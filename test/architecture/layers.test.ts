@@ -44,6 +44,7 @@ const FORBIDDEN: Record<string, string[]> = {
   session: ['react', 'ink', '@kubernetes/client-node', 'conf', '../ui/App.js', '../cli/main.js', '../sim/demo.js', '../kube/cluster.js', '../config/settings.js'],
   gateway: ['react', 'ink', '@kubernetes/client-node', 'conf', '../ui/App.js', '../cli/main.js', '../kube/cluster.js', '../config/settings.js', '../doctor/checks.js'],
   via: ['react', 'ink', '@kubernetes/client-node', 'conf', '../kube/bearer-token.js', '../session/session.js', '../proxy/upstream.js', '../gateway/gateway.js', '../cli/main.js'],
+  inspect: ['node:net', 'node:fs', 'react', 'ink', '@kubernetes/client-node', 'conf', '../proxy/upstream.js', '../ui/App.js', '../stats/stats.js', '../cli/main.js'],
   types: ['../core/errors.js'],
 };
 
