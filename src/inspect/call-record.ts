@@ -63,3 +63,16 @@ export interface TripleDetails {
   readonly grpcStatus: number | undefined;
   readonly grpcMessage: string | undefined;
 }
+
+/**
+ * What a renderer may ask of the recent calls (the calls view): a bounded ring of decoded calls,
+ * kept in step with the bus. Capture is on only while someone holds the log open.
+ */
+export interface CallLogView {
+  /** The calls kept (oldest first), at most the ring's size. */
+  snapshot(): readonly CallRecord[];
+  /** `listener` runs (at most a few times a second) when calls were added; returns the unsubscribe. */
+  subscribe(listener: () => void): () => void;
+  /** Starts capturing calls (the view opened); the function it returns stops it again. */
+  open(): () => void;
+}
