@@ -11,7 +11,8 @@
  * Where: `answer` = the text of a Dubbo error response a consumer gets (`dubbo-tunnel [CODE]: …`,
  * also the `code` of the `request-completed` event and its `--json` line); `cli` = the error line
  * of a command (`dubbo-tunnel [CODE]: …`, exit status 1, or 2 for usage errors); `call` = the
- * outcome of `dubbo-tunnel call` (stderr, and `errorCode` with `--json`); `log` = a log line or
+ * outcome of `dubbo-tunnel call` (stderr, and `errorCode` with `--json`); `http` = the JSON body
+ * (`{"code": …, "message": …}`) of an HTTP/1.1 call on the local port; `log` = a log line or
  * event while running.
  */
 export const ERROR_CODES = {
@@ -47,6 +48,8 @@ export const ERROR_CODES = {
   DT_ERR_GATEWAY_UNAUTHENTICATED: {where: 'answer, log', meaning: 'A team gateway refused a laptop stream or a request: no token, or a token its TokenReview did not accept (invalid or expired); also every request of a plain consumer when the gateway does not allow anonymous access. On HTTP/2 it is gRPC status UNAUTHENTICATED.', fix: 'Use `dubbo-tunnel up --via …` with a kubeconfig whose credential is valid (log in again with your cluster\'s tool; `kubectl auth whoami` checks it).'},
   DT_ERR_GATEWAY_FORBIDDEN: {where: 'answer', meaning: 'A team gateway refused a request: the developer may not `get services` in the application\'s namespace (SubjectAccessReview). On HTTP/2 it is gRPC status PERMISSION_DENIED. Other namespaces keep working.', fix: 'Check with `kubectl auth can-i get services -n <namespace>`; ask for a RoleBinding (docs/team-mode.md).'},
   DT_ERR_GATEWAY_PROTOCOL: {where: 'answer, log', meaning: 'A laptop stream\'s hello (or catalog request) to a team gateway was malformed, or spoke another gateway protocol version; the gateway closed the stream.', fix: 'Use the same dubbo-tunnel version on the laptop as the gateway runs.'},
+  DT_ERR_HTTP_BAD_REQUEST: {where: 'http', meaning: 'An HTTP call on the local port was not understood (HTTP 400): the body is not a JSON array of arguments, a query parameter is unknown or malformed, or `?types=` does not fit the arguments.', fix: 'Send `POST /<application>/<interface>/<method>` with a JSON array body, e.g. `curl -d \'["42"]\' localhost:20880/user-rpc/com.example.UserService/getUser`; the message says which part was wrong.'},
+  DT_ERR_HTTP_TIMEOUT: {where: 'http', meaning: 'An HTTP call on the local port got no answer within its `?timeout=` (default 10 s); HTTP 504. It may still run on the provider.', fix: 'Raise `?timeout=<ms>`, or check the provider.'},
   DT_ERR_BAD_MAGIC: {where: 'log', meaning: 'A consumer sent bytes that are not Dubbo; its connection was closed.', fix: 'Point only Dubbo consumers (`dubbo://`) at the port.'},
   DT_ERR_BAD_LENGTH: {where: 'log', meaning: 'A frame header had an impossible body length; the connection was closed.', fix: 'Check the consumer; this is not Dubbo 2 framing.'},
   DT_ERR_CALL_CONNECT: {where: 'call', meaning: '`call` could not connect to the local port (exit status 3, like every call without an answer).', fix: 'Start `dubbo-tunnel up`, or pass its `--port`.'},

@@ -1,0 +1,308 @@
+// HTTP/1.1 JSON calls on the tunnel's port (curl, Postman): real node:http clients (and the real
+// curl when there is one) through a TunnelServer on loopback to real Dubbo and Triple providers.
+import assert from 'node:assert/strict';
+import {execFile} from 'node:child_process';
+import http from 'node:http';
+import {after, before, describe, test} from 'node:test';
+import {StaticBackend} from '../../src/proxy/static-backend.js';
+import {createRouteTable} from '../../src/router/route-table.js';
+import type {DecodedRequest} from '../support/dubbo-wire.js';
+import {java} from '../support/dubbo-wire.js';
+import {TestProvider} from '../support/dubbo-peers.js';
+import type {ProviderReply} from '../support/dubbo-peers.js';
+import {fixturesMissing} from '../support/discovery-fixtures.js';
+import {startTripleMetadataProvider} from '../support/triple-metadata-provider.js';
+import type {TripleMetadataProvider} from '../support/triple-metadata-provider.js';
+import {waitFor} from '../support/wait.js';
+import {USER_SERVICE, request as dubboRequest, startTunnel} from './harness.js';
+import type {Tunnel} from './harness.js';
+
+const ORDER_SERVICE = 'com.example.OrderService';
+const MAX_PAYLOAD = 16 * 1024;
+
+interface HttpAnswer {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  text: string;
+  json: unknown;
+  /** The local port of the client's socket: the same on two calls means one kept-alive connection. */
+  localPort: number | undefined;
+}
+
+function call(port: number, path: string, body: string | undefined, options: {method?: string; headers?: Record<string, string>; agent?: http.Agent} = {}): Promise<HttpAnswer> {
+  return new Promise((resolve, reject) => {
+    const request = http.request({host: '127.0.0.1', port, path, method: options.method ?? 'POST', headers: options.headers, agent: options.agent ?? false}, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let json: unknown;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          json = undefined;
+        }
+        resolve({status: response.statusCode ?? 0, headers: response.headers, text, json, localPort: request.socket?.localPort});
+      });
+    });
+    request.on('error', reject);
+    request.end(body);
+  });
+}
+
+/** What the user provider answers: the arguments it got, so a test sees what the JSON turned into. */
+function userHandler(request: DecodedRequest): ProviderReply {
+  switch (request.method) {
+    case 'getUser':
+      return {value: java.pojo('com.example.User', {id: request.args[0], name: 'Ada', age: 36, tags: ['a', 'b']})};
+    case 'echo':
+      return {value: {parameterTypes: request.parameterTypes, args: request.args, attachments: request.attachments}};
+    case 'fail':
+      return {exception: 'user not found: x', exceptionClass: 'com.example.NoSuchUserException'};
+    case 'big':
+      return {value: java.long('9007199254740993')};
+    case 'never':
+      return {noReply: true};
+    default:
+      return {status: 70, errorMessage: `no method ${request.method}`};
+  }
+}
+
+describe('HTTP/1.1 JSON calls on the local port', () => {
+  let user: TestProvider;
+  let order: TestProvider;
+  let tunnel: Tunnel;
+  let port: number;
+
+  before(async () => {
+    user = await TestProvider.start({application: 'user-rpc', handler: userHandler});
+    order = await TestProvider.start({application: 'order-rpc', handler: (request) => ({value: `order-rpc:${request.service}#${request.method}`})});
+    tunnel = await startTunnel([user, order], {maxBodyLength: MAX_PAYLOAD});
+    // What learning found: OrderService is exported by order-rpc alone.
+    const backends = [...tunnel.routes.current.backends.values()];
+    tunnel.routes.set(createRouteTable(backends, [], [['order-rpc', [ORDER_SERVICE]]]));
+    port = tunnel.server.port;
+  });
+
+  after(async () => {
+    await tunnel.close();
+    await Promise.all([user.close(), order.close()]);
+  });
+
+  test('the issue\'s example: a string argument, the answer as JSON, through the shared upstream', async () => {
+    const answer = await call(port, '/user-rpc/com.example.UserService/getUser', '["42"]');
+    assert.equal(answer.status, 200, answer.text);
+    assert.match(String(answer.headers['content-type']), /^application\/json/);
+    assert.deepEqual(answer.json, {id: '42', name: 'Ada', age: 36, tags: ['a', 'b']});
+    const got = user.received.at(-1);
+    assert.equal(got?.service, USER_SERVICE);
+    assert.equal(got?.parameterTypes, 'Ljava/lang/String;');
+    assert.deepEqual(got?.args, ['42']);
+    assert.equal(got?.attachments['target-application'], 'user-rpc');
+    assert.equal(got?.attachments['remote.application'], 'dubbo-tunnel-http');
+    // Counted like a consumer's call, on the listener's one stream to the provider.
+    await waitFor(() => tunnel.completed.some((entry) => entry.target === `${USER_SERVICE}#getUser` && entry.ok));
+    assert.equal(tunnel.server.upstreamCount, 1);
+  });
+
+  test('a POJO argument with $class, ?types=, ?group=/?version= and attachment headers', async () => {
+    const pojo = await call(port, '/user-rpc/com.example.UserService/echo', '[{"$class": "com.example.Query", "name": "x", "limit": 5}, 7, 1234567890123456789]');
+    assert.equal(pojo.status, 200, pojo.text);
+    assert.equal(user.received.at(-1)?.parameterTypes, 'Lcom/example/Query;IJ');
+    const [query, seven, big] = user.received.at(-1)?.args ?? [];
+    assert.deepEqual(query, {name: 'x', limit: 5});
+    assert.equal(seven, 7);
+    // The long arrives exact: the body's text is what is encoded, not a rounded double.
+    assert.equal(String(big), '1234567890123456789');
+
+    const typed = await call(port, '/user-rpc/com.example.UserService/echo?types=java.lang.String,long&group=g1&version=1.0.0', '[123, 5]', {
+      headers: {'X-Dubbo-Attachment-traceId': 't-1', 'Content-Type': 'application/json'},
+    });
+    assert.equal(typed.status, 200, typed.text);
+    const got = user.received.at(-1);
+    assert.equal(got?.parameterTypes, 'Ljava/lang/String;J');
+    assert.deepEqual(got?.args.map(String), ['123', '5']);
+    assert.equal(got?.version, '1.0.0');
+    assert.equal(got?.attachments['group'], 'g1');
+    // The attachment name keeps the case it was sent in.
+    assert.equal(got?.attachments['traceId'], 't-1');
+  });
+
+  test('a long that does not fit a double comes back as a string', async () => {
+    const answer = await call(port, '/user-rpc/com.example.UserService/big', '[]');
+    assert.equal(answer.status, 200, answer.text);
+    assert.equal(answer.json, '9007199254740993');
+  });
+
+  test('/<interface>/<method> is routed by the learned service', async () => {
+    const answer = await call(port, `/${ORDER_SERVICE}/list`, '[]');
+    assert.equal(answer.status, 200, answer.text);
+    assert.equal(answer.json, `order-rpc:${ORDER_SERVICE}#list`);
+    assert.equal(order.received.at(-1)?.attachments['target-application'], undefined);
+  });
+
+  test('a Java exception is 500 with its class and message', async () => {
+    const answer = await call(port, '/user-rpc/com.example.UserService/fail', '["x"]');
+    assert.equal(answer.status, 500);
+    assert.deepEqual(answer.json, {exception: 'com.example.NoSuchUserException', message: 'user not found: x'});
+    await waitFor(() => tunnel.completed.some((entry) => entry.target === `${USER_SERVICE}#fail` && entry.statusName === 'EXCEPTION'));
+  });
+
+  test('a provider\'s error status is told with its Dubbo name', async () => {
+    const answer = await call(port, '/user-rpc/com.example.UserService/unknown', '[]');
+    assert.equal(answer.status, 500);
+    assert.deepEqual(answer.json, {status: 'SERVICE_ERROR', message: 'no method unknown'});
+  });
+
+  test('no route is 404 with the code and what to do', async () => {
+    const unknownApp = await call(port, '/nobody/com.example.UserService/getUser', '["1"]');
+    assert.equal(unknownApp.status, 404);
+    const body = unknownApp.json as {code: string; message: string};
+    assert.equal(body.code, 'DT_ERR_NO_ROUTE');
+    assert.match(body.message, /'nobody', which is not a routed application; known applications: order-rpc, user-rpc/);
+    const unknownService = await call(port, '/com.example.Unknown/get', '[]');
+    assert.equal(unknownService.status, 404);
+    assert.equal((unknownService.json as {code: string}).code, 'DT_ERR_NO_ROUTE');
+    await waitFor(() => tunnel.completed.some((entry) => entry.code === 'DT_ERR_NO_ROUTE' && entry.target === 'com.example.Unknown#get'));
+  });
+
+  test('a body that is not a JSON array, bad ?types= and unknown parameters are 400', async () => {
+    for (const [path, body, words] of [
+      ['/user-rpc/com.example.UserService/getUser', '["42"', /not JSON/],
+      ['/user-rpc/com.example.UserService/getUser', '{"id": "42"}', /not an array/],
+      ['/user-rpc/com.example.UserService/getUser?types=int', '["a", "b"]', /\?types= names 1 type\(s\) but 2 argument\(s\)/],
+      ['/user-rpc/com.example.UserService/getUser?typo=1', '[]', /unknown query parameter 'typo'/],
+      ['/user-rpc/com.example.UserService/getUser?timeout=soon', '[]', /\?timeout= takes milliseconds/],
+    ] as const) {
+      const answer = await call(port, path, body);
+      assert.equal(answer.status, 400, `${path} ${body}: ${answer.text}`);
+      const json = answer.json as {code: string; message: string};
+      assert.equal(json.code, 'DT_ERR_HTTP_BAD_REQUEST');
+      assert.match(json.message, words);
+    }
+  });
+
+  test('a body over the payload limit is 413, and the request is not forwarded', async () => {
+    const before = user.received.length;
+    const answer = await call(port, '/user-rpc/com.example.UserService/getUser', JSON.stringify(['x'.repeat(MAX_PAYLOAD + 1)]));
+    assert.equal(answer.status, 413);
+    assert.equal((answer.json as {code: string}).code, 'DT_ERR_FRAME_TOO_LARGE');
+    assert.equal(user.received.length, before);
+  });
+
+  test('no answer within ?timeout= is 504, and nothing is left waiting for it', async () => {
+    const own = await startTunnel([user], {drainTimeoutMs: 5000});
+    try {
+      const started = Date.now();
+      const answer = await call(own.server.port, '/user-rpc/com.example.UserService/never?timeout=200', '[]');
+      assert.equal(answer.status, 504);
+      assert.equal((answer.json as {code: string}).code, 'DT_ERR_HTTP_TIMEOUT');
+      assert.ok(Date.now() - started >= 190);
+      await waitFor(() => own.completed.some((entry) => entry.code === 'DT_ERR_HTTP_TIMEOUT' && entry.application === 'user-rpc'));
+      assert.equal(own.completed.length, 1, 'the call was reported once');
+      const next = await call(own.server.port, '/user-rpc/com.example.UserService/getUser', '["1"]');
+      assert.equal(next.status, 200);
+      // A stop waits up to 5 s for calls in flight: the timed-out call is not one of them.
+      const stopping = Date.now();
+      await own.close();
+      assert.ok(Date.now() - stopping < 2000, `the stop waited ${Date.now() - stopping} ms`);
+    } finally {
+      await own.close();
+    }
+  });
+
+  test('keep-alive: two calls on one connection', async () => {
+    const agent = new http.Agent({keepAlive: true, maxSockets: 1});
+    try {
+      const first = await call(port, '/user-rpc/com.example.UserService/getUser', '["1"]', {agent});
+      const second = await call(port, '/user-rpc/com.example.UserService/getUser', '["2"]', {agent});
+      assert.equal(first.status, 200);
+      assert.equal(second.status, 200);
+      assert.deepEqual((second.json as {id: string}).id, '2');
+      assert.ok(first.localPort !== undefined);
+      assert.equal(second.localPort, first.localPort, 'the second call came on a new connection');
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  test('what is not a call keeps a plain error that says what the port speaks', async () => {
+    const root = await call(port, '/', undefined, {method: 'GET'});
+    assert.equal(root.status, 404);
+    assert.match(String(root.headers['content-type']), /^text\/plain/);
+    assert.match(root.text, /POST \/<application>\/<interface>\/<method>/);
+    const get = await call(port, '/user-rpc/com.example.UserService/getUser', undefined, {method: 'GET'});
+    assert.equal(get.status, 405);
+    assert.equal(get.headers['allow'], 'POST');
+    const put = await call(port, '/user-rpc/com.example.UserService/getUser', '[]', {method: 'PUT'});
+    assert.equal(put.status, 405);
+  });
+
+  test('Dubbo consumers on the same port keep working meanwhile', async () => {
+    const consumer = await tunnel.consumer();
+    const [viaHttp, viaDubbo] = await Promise.all([
+      call(port, '/user-rpc/com.example.UserService/getUser', '["7"]'),
+      consumer.call(dubboRequest('order-rpc')),
+    ]);
+    assert.equal(viaHttp.status, 200);
+    assert.equal(viaDubbo.kind === 'value' && viaDubbo.value, `order-rpc:${USER_SERVICE}#getUser`);
+  });
+
+  test('curl', async (context) => {
+    const curl = await new Promise<boolean>((resolve) => execFile('sh', ['-c', 'command -v curl'], (error) => resolve(error === null)));
+    if (!curl) {
+      context.skip('curl is not installed');
+      return;
+    }
+    const output = await new Promise<string>((resolve, reject) => {
+      execFile('curl', ['-sS', '-d', '["42"]', `http://127.0.0.1:${port}/user-rpc/com.example.UserService/getUser`], (error, stdout) => (error ? reject(error) : resolve(stdout)));
+    });
+    assert.deepEqual(JSON.parse(output), {id: '42', name: 'Ada', age: 36, tags: ['a', 'b']});
+  });
+
+  test('a stop answers a call in flight with 503 and closes', async () => {
+    const own = await startTunnel([user], {drainTimeoutMs: 100});
+    try {
+      const asked = user.received.filter((got) => got.method === 'never').length;
+      const pending = call(own.server.port, '/user-rpc/com.example.UserService/never', '[]');
+      await waitFor(() => user.received.filter((got) => got.method === 'never').length > asked);
+      await own.close();
+      const answer = await pending;
+      assert.equal(answer.status, 503);
+      assert.equal((answer.json as {code: string}).code, 'DT_ERR_STOPPED_BEFORE_ANSWER');
+    } finally {
+      await own.close();
+    }
+  });
+});
+
+describe('HTTP/1.1 JSON calls to a Triple provider', {skip: fixturesMissing}, () => {
+  let provider: TripleMetadataProvider;
+  let tunnel: Tunnel;
+
+  before(async () => {
+    provider = await startTripleMetadataProvider('user-tri', 'user', 'noreg');
+    tunnel = await startTunnel([StaticBackend.tripleOnly('user-tri', {host: '127.0.0.1', port: provider.port})]);
+  });
+
+  after(async () => {
+    await tunnel.close();
+    await provider.close();
+  });
+
+  test('an application with only a Triple port is called in wrapper mode (hessian2)', async () => {
+    const answer = await call(tunnel.server.port, '/user-tri/demo.UserService/whoami', '[]');
+    assert.equal(answer.status, 200, answer.text);
+    assert.equal(answer.json, 'user-tri demo.UserService');
+    assert.deepEqual(provider.asked.at(-1), 'demo.UserService/whoami');
+    await waitFor(() => tunnel.completed.some((entry) => entry.protocol === 'triple' && entry.ok && entry.target === 'demo.UserService#whoami'));
+  });
+
+  test('a gRPC status is its HTTP status', async () => {
+    const answer = await call(tunnel.server.port, '/user-tri/demo.UserService/nosuch', '["x"]');
+    assert.equal(answer.status, 501, answer.text);
+    const body = answer.json as {grpcStatus: string; message: string};
+    assert.equal(body.grpcStatus, 'UNIMPLEMENTED');
+    assert.match(body.message, /Method :nosuch\[\[java.lang.String\]\] not found/);
+  });
+});
