@@ -32,9 +32,10 @@ export const JSON_CODEC: TripleCodec = {
  * Dubbo 3's wrapper mode for a Java interface without IDL (application/grpc+proto): each argument
  * written on its own in hessian2 (hessian.js values, shaped as src/client/arguments.ts makes them),
  * with the Java parameter types the provider picks the method by; the answer is one hessian2
- * value in a TripleResponseWrapper (ReflectionPackableMethod, Dubbo 3.2).
+ * value in a TripleResponseWrapper (ReflectionPackableMethod, Dubbo 3.2). `withType`: the answer
+ * as hessian.js typed values (`{$class, $}`), for the call inspector's value form.
  */
-export function wrapperCodec(typeNames: readonly string[]): TripleCodec {
+export function wrapperCodec(typeNames: readonly string[], withType = false): TripleCodec {
   return {
     contentType: TRIPLE_CONTENT_TYPE,
     encode: (args) => encodeTripleRequestWrapper({
@@ -44,7 +45,7 @@ export function wrapperCodec(typeNames: readonly string[]): TripleCodec {
     }),
     decode: (message) => {
       const {data} = decodeTripleResponseWrapper(message);
-      return data === undefined || data.length === 0 ? null : new hessian.DecoderV2(data).read();
+      return data === undefined || data.length === 0 ? null : new hessian.DecoderV2(data).read(withType);
     },
   };
 }

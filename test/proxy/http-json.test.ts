@@ -93,7 +93,7 @@ describe('HTTP/1.1 JSON calls on the local port', () => {
     const answer = await call(port, '/user-rpc/com.example.UserService/getUser', '["42"]');
     assert.equal(answer.status, 200, answer.text);
     assert.match(String(answer.headers['content-type']), /^application\/json/);
-    assert.deepEqual(answer.json, {id: '42', name: 'Ada', age: 36, tags: ['a', 'b']});
+    assert.deepEqual(answer.json, {$class: 'com.example.User', id: '42', name: 'Ada', age: 36, tags: ['a', 'b']});
     const got = user.received.at(-1);
     assert.equal(got?.service, USER_SERVICE);
     assert.equal(got?.parameterTypes, 'Ljava/lang/String;');
@@ -255,9 +255,12 @@ describe('HTTP/1.1 JSON calls on the local port', () => {
       return;
     }
     const output = await new Promise<string>((resolve, reject) => {
-      execFile('curl', ['-sS', '-d', '["42"]', `http://127.0.0.1:${port}/user-rpc/com.example.UserService/getUser`], (error, stdout) => (error ? reject(error) : resolve(stdout)));
+      execFile('curl', ['-sS', '-d', '["42"]', `http://127.0.0.1:${port}/user-rpc/com.example.UserService/getUser`], (error, stdout) => {
+        if (error === null) resolve(stdout);
+        else reject(new Error(`curl failed: ${error.message}`));
+      });
     });
-    assert.deepEqual(JSON.parse(output), {id: '42', name: 'Ada', age: 36, tags: ['a', 'b']});
+    assert.deepEqual(JSON.parse(output), {$class: 'com.example.User', id: '42', name: 'Ada', age: 36, tags: ['a', 'b']});
   });
 
   test('a stop answers a call in flight with 503 and closes', async () => {

@@ -1,6 +1,7 @@
 /**
  * How an HTTP call's outcome is told: an HTTP status and a JSON body. A value is 200 with the
- * value; a Java exception 500 `{"exception", "message"}`; dubbo-tunnel's own answers carry their
+ * value in the call inspector's value form (src/inspect/java-values.ts: what `call` and an HTTP
+ * call take back as arguments); a Java exception 500 `{"exception", "message"}`; dubbo-tunnel's own answers carry their
  * stable code `{"code", "message"}` with the status of their cause; a provider's non-OK Dubbo status
  * or a gRPC status maps to the HTTP status that means the same. No sockets here.
  */
@@ -99,29 +100,4 @@ const HTTP_OF_GRPC: Readonly<Record<number, number>> = {
 /** A Triple provider's non-OK gRPC status. */
 export function grpcStatusAnswer(code: number, message: string): HttpAnswer {
   return {status: HTTP_OF_GRPC[code] ?? 500, body: {grpcStatus: grpcStatusName(code), message}};
-}
-
-/**
- * A decoded value (hessian.js, or JSON from a Triple JSON service) as JSON: 64-bit integers that
- * do not fit a double as strings, binary as base64, maps as objects, Java's class hints dropped
- * where hessian.js keeps them (`{$class, $}` becomes its value).
- */
-export function jsonValue(value: unknown): unknown {
-  if (value === null || value === undefined) return null;
-  if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
-  if (typeof value === 'number') return Number.isFinite(value) ? value : String(value);
-  if (typeof value !== 'object') return value;
-  if (Buffer.isBuffer(value) || value instanceof Uint8Array) return Buffer.from(value).toString('base64');
-  if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
-  if (Array.isArray(value)) return value.map(jsonValue);
-  if (value instanceof Map) {
-    const entries: [string, unknown][] = [];
-    for (const [key, entry] of value) entries.push([typeof key === 'string' ? key : JSON.stringify(jsonValue(key)), jsonValue(entry)]);
-    return Object.fromEntries(entries);
-  }
-  const record = value as Record<string, unknown>;
-  if (typeof record['$class'] === 'string' && '$' in record && Object.keys(record).length === 2) return jsonValue(record['$']);
-  const result: Record<string, unknown> = {};
-  for (const [key, entry] of Object.entries(record)) result[key] = jsonValue(entry);
-  return result;
 }

@@ -26,7 +26,8 @@ import type {FrameBytes} from '../write-batch.js';
 import type {TripleUpstreams} from '../http2/triple-upstreams.js';
 import {HttpCallError, argumentError, parseCallPath, readJsonCall} from './call-request.js';
 import type {JsonCall} from './call-request.js';
-import {codedAnswer, dubboErrorAnswer, exceptionAnswer, jsonValue, unreadableAnswer} from './http-answers.js';
+import {toValueForm} from '../../inspect/java-values.js';
+import {codedAnswer, dubboErrorAnswer, exceptionAnswer, unreadableAnswer} from './http-answers.js';
 import type {HttpAnswer} from './http-answers.js';
 import {tripleJsonCall} from './triple-json-call.js';
 
@@ -292,7 +293,7 @@ export class HttpJsonConnection implements HandedConnection, UpstreamOwner {
   // UpstreamOwner: what the shared Dubbo streams report.
 
   toConsumer(frame: FrameBytes): void {
-    const bytes = Buffer.isBuffer(frame) ? frame : Buffer.concat(frame as readonly Buffer[]);
+    const bytes = Buffer.isBuffer(frame) ? frame : Buffer.concat(frame);
     if (bytes.length < HEADER_LENGTH) return;
     const header = readHeader(bytes);
     // A provider's callback request: an HTTP call passes no callbacks, so none is owed an answer.
@@ -381,10 +382,10 @@ export class HttpJsonConnection implements HandedConnection, UpstreamOwner {
 
 /** The Dubbo answer to an HTTP call, as JSON. */
 function dubboAnswer(frame: Buffer): HttpAnswer {
-  const decoded = decodeResponse(readHeader(frame), frame);
+  const decoded = decodeResponse(readHeader(frame), frame, true);
   switch (decoded.kind) {
     case 'value':
-      return {status: 200, body: jsonValue(decoded.value)};
+      return {status: 200, body: toValueForm(decoded.value)};
     case 'exception':
       return exceptionAnswer(decoded.exceptionClass, decoded.message);
     case 'error':

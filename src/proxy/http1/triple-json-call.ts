@@ -9,7 +9,8 @@ import {GRPC_STATUS, GrpcAnswerReader, encodeGrpcMessageFrame} from '../../proto
 import type {Failure} from '../completion.js';
 import type {TripleUpstreams} from '../http2/triple-upstreams.js';
 import type {JsonCall} from './call-request.js';
-import {codedAnswer, grpcStatusAnswer, jsonValue, unreadableAnswer} from './http-answers.js';
+import {toValueForm} from '../../inspect/java-values.js';
+import {codedAnswer, grpcStatusAnswer, unreadableAnswer} from './http-answers.js';
 import type {HttpAnswer} from './http-answers.js';
 
 export interface TripleJsonCallOptions {
@@ -49,7 +50,7 @@ export interface RunningTripleCall {
  */
 export function tripleJsonCall(options: TripleJsonCallOptions): RunningTripleCall {
   const {call} = options;
-  const codec: TripleCodec = 'json' in options.arguments ? JSON_CODEC : wrapperCodec(options.arguments.encoded.typeNames);
+  const codec: TripleCodec = 'json' in options.arguments ? JSON_CODEC : wrapperCodec(options.arguments.encoded.typeNames, true);
   const values = 'json' in options.arguments ? options.arguments.json : options.arguments.encoded.args;
   let cancelled = false;
   let cancelStream: (() => void) | undefined;
@@ -122,7 +123,7 @@ function outcome(reader: GrpcAnswerReader, unreadable: string | undefined, codec
   const first = reader.messages[0];
   if (first === undefined) return {answer: {status: 200, body: null}, grpcStatus: status.code};
   try {
-    return {answer: {status: 200, body: jsonValue(codec.decode(first))}, grpcStatus: status.code};
+    return {answer: {status: 200, body: toValueForm(codec.decode(first))}, grpcStatus: status.code};
   } catch (error) {
     return {answer: unreadableAnswer(`the answer is not a ${codec.contentType} message this port can read: ${errorMessage(error)}`), grpcStatus: status.code};
   }
