@@ -448,7 +448,9 @@ function readBody(request: IncomingMessage, limit: number): Promise<string | typ
 
 /** What the port says to an HTTP request that is not a call: what it speaks, and the URL form that works. */
 function notACall(request: IncomingMessage, response: ServerResponse, callPath: boolean): void {
-  const usage = 'This port speaks Dubbo (dubbo://) and Triple, and answers HTTP calls as JSON: '
+  // Likely a browser or a mistyped URL: told once, then let go (as a Dubbo connection that sent HTTP is).
+  response.shouldKeepAlive = false;
+  const usage = 'This port speaks the Dubbo protocol (dubbo://) and Triple, and answers HTTP calls as JSON: '
     + 'POST /<application>/<interface>/<method> (or POST /<interface>/<method>) with a JSON array of arguments, '
     + `e.g. curl -d '["42"]' localhost:20880/user-rpc/com.example.UserService/getUser\n`;
   if (callPath) {
