@@ -8,7 +8,10 @@ import net from 'node:net';
 import {describe, test} from 'node:test';
 import {CAPTURE_LIMIT_BYTES, CallCapture} from '../../src/core/calls.js';
 import type {CapturedCall, CapturedDubboCall, CapturedTripleCall} from '../../src/core/calls.js';
+import {TunnelEventBus} from '../../src/core/events.js';
 import type {RequestCompleted} from '../../src/core/events.js';
+import {BoundedCopy, DubboCallCopy, copyFrame} from '../../src/proxy/call-copy.js';
+import {Exchange} from '../../src/proxy/completion.js';
 import {StaticBackend} from '../../src/proxy/static-backend.js';
 import {PAD_BYTE, STREAM_ANSWERS_FROM} from '../../src/proxy/upstream.js';
 import {TestProvider} from '../support/dubbo-peers.js';
@@ -87,6 +90,49 @@ function bigAnswer(id: bigint, size: number): Buffer {
   for (let i = 0; i < size; i++) value[i] = (i * 7 + 3) & 0xff;
   return encodeResponse({id, result: {kind: 'value', value}, attachments: {dubbo: '2.0.2'}});
 }
+
+describe('Exchange and its copy', () => {
+  test('without a copy: request-completed alone; with one: call-captured once, right after it, with the origin set before completing', () => {
+    const events = new TunnelEventBus();
+    const order: string[] = [];
+    const captured: CapturedCall[] = [];
+    events.on('request-completed', () => order.push('completed'));
+    events.on('call-captured', (call) => {
+      order.push('captured');
+      captured.push(call);
+    });
+    const plain = new Exchange(events, 'dubbo', 1, 1n, false, 'user-rpc', 'S#m', undefined);
+    assert.equal(plain.capturing, false);
+    plain.complete(20, undefined, false, Buffer.from('answer'));
+    assert.deepEqual(order, ['completed']);
+
+    const request = Buffer.from('request bytes');
+    const exchange = new Exchange(events, 'dubbo', 1, 2n, false, 'user-rpc', 'S#m', undefined);
+    exchange.captureWith(new DubboCallCopy(copyFrame(request)));
+    request.fill(0);
+    exchange.origin = 'http';
+    assert.equal(exchange.capturing, true);
+    exchange.complete(20, undefined, false, [Buffer.from('ans'), Buffer.from('wer')]);
+    exchange.complete(20, undefined, false, Buffer.from('again'));
+    assert.deepEqual(order, ['completed', 'completed', 'captured']);
+    const call = dubbo(captured[0]);
+    assert.equal(call.request.bytes.toString(), 'request bytes', 'a copy: the frame\'s buffer may be reused after');
+    assert.equal(call.answer?.bytes.toString(), 'answer');
+    assert.equal(call.origin, 'http');
+  });
+
+  test('BoundedCopy and copyFrame keep at most CAPTURE_LIMIT_BYTES and count the rest', () => {
+    const copy = new BoundedCopy();
+    const piece = Buffer.alloc(100 * 1024, 1);
+    for (let i = 0; i < 4; i++) copy.add(piece);
+    const result = copy.result();
+    assert.equal(result.length, 400 * 1024);
+    assert.equal(result.bytes.length, CAPTURE_LIMIT_BYTES);
+    const whole = copyFrame(Buffer.alloc(CAPTURE_LIMIT_BYTES + 1, 2));
+    assert.deepEqual([whole.bytes.length, whole.length], [CAPTURE_LIMIT_BYTES, CAPTURE_LIMIT_BYTES + 1]);
+    assert.deepEqual([new BoundedCopy().result().length, new BoundedCopy().result().bytes.length], [0, 0]);
+  });
+});
 
 describe('Dubbo calls are captured only while capture is on', () => {
   test('off (no CallCapture, or one nobody holds): answers as before and no call-captured', async () => {
