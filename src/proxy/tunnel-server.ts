@@ -152,6 +152,7 @@ export class TunnelServer {
       maxBodyLength: options.maxBodyLength ?? DEFAULT_PAYLOAD,
       upstreams: this.#upstreams,
       tripleUpstreams: this.#tripleUpstreams,
+      ...(options.capture === undefined ? {} : {capture: options.capture}),
     });
     this.#server = net.createServer({noDelay: true, allowHalfOpen: true}, (socket) => this.#accept(socket));
   }

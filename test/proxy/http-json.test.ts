@@ -4,6 +4,10 @@ import assert from 'node:assert/strict';
 import {execFile} from 'node:child_process';
 import http from 'node:http';
 import {after, before, describe, test} from 'node:test';
+import {CallCapture} from '../../src/core/calls.js';
+import type {CapturedCall} from '../../src/core/calls.js';
+import {decodeCall} from '../../src/inspect/decode-call.js';
+import {Redaction} from '../../src/inspect/redaction.js';
 import {StaticBackend} from '../../src/proxy/static-backend.js';
 import {createRouteTable} from '../../src/router/route-table.js';
 import type {DecodedRequest} from '../support/dubbo-wire.js';
@@ -263,6 +267,35 @@ describe('HTTP/1.1 JSON calls on the local port', () => {
     assert.deepEqual(JSON.parse(output), {$class: 'com.example.User', id: '42', name: 'Ada', age: 36, tags: ['a', 'b']});
   });
 
+  test('while calls are captured, an HTTP call is captured with origin http and decodes like a consumer\'s', async () => {
+    const capture = new CallCapture();
+    const own = await startTunnel([user], {capture});
+    const captured: CapturedCall[] = [];
+    own.events.on('call-captured', (call) => captured.push(call));
+    try {
+      await call(own.server.port, '/user-rpc/com.example.UserService/getUser', '["off"]');
+      const release = capture.hold();
+      const answer = await call(own.server.port, '/user-rpc/com.example.UserService/getUser', '["on"]');
+      const missing = await call(own.server.port, '/nobody/com.example.UserService/getUser', '["x"]');
+      release();
+      assert.equal(answer.status, 200);
+      assert.equal(missing.status, 404);
+      await waitFor(() => captured.length >= 2);
+      assert.equal(captured.length, 2, 'the call made while capture was off was not captured');
+      assert.deepEqual(captured.map((one) => [one.origin, one.protocol]), [['http', 'dubbo'], ['http', 'dubbo']]);
+      const record = decodeCall(captured[0] as CapturedCall, 1, new Redaction());
+      assert.equal(record.origin, 'http');
+      assert.equal(record.service, USER_SERVICE);
+      assert.deepEqual(record.arguments, ['on']);
+      assert.deepEqual(record.answer, {kind: 'value', value: answer.json, attachments: {dubbo: '2.0.2'}});
+      const refused = decodeCall(captured[1] as CapturedCall, 2, new Redaction());
+      assert.equal(refused.answer?.kind, 'error');
+      assert.equal(refused.answer?.kind === 'error' && refused.answer.code, 'DT_ERR_NO_ROUTE');
+    } finally {
+      await own.close();
+    }
+  });
+
   test('a stop answers a call in flight with 503 and closes', async () => {
     const own = await startTunnel([user], {drainTimeoutMs: 100});
     try {
@@ -299,6 +332,30 @@ describe('HTTP/1.1 JSON calls to a Triple provider', {skip: fixturesMissing}, ()
     assert.equal(answer.json, 'user-tri demo.UserService');
     assert.deepEqual(provider.asked.at(-1), 'demo.UserService/whoami');
     await waitFor(() => tunnel.completed.some((entry) => entry.protocol === 'triple' && entry.ok && entry.target === 'demo.UserService#whoami'));
+  });
+
+  test('a captured Triple HTTP call carries its headers, DATA and trailers', async () => {
+    const capture = new CallCapture();
+    const own = await startTunnel([StaticBackend.tripleOnly('user-tri', {host: '127.0.0.1', port: provider.port})], {capture});
+    const captured: CapturedCall[] = [];
+    own.events.on('call-captured', (call) => captured.push(call));
+    const release = capture.hold();
+    try {
+      const answer = await call(own.server.port, '/user-tri/demo.UserService/whoami', '[]');
+      assert.equal(answer.status, 200, answer.text);
+      await waitFor(() => captured.length === 1);
+      const [one] = captured;
+      assert.equal(one?.origin, 'http');
+      assert.equal(one?.protocol === 'triple' && one.path, '/demo.UserService/whoami');
+      assert.equal(one?.protocol === 'triple' && one.requestHeaders['target-application'], 'user-tri');
+      assert.equal(one?.protocol === 'triple' && one.trailers?.['grpc-status'], '0');
+      assert.ok(one?.protocol === 'triple' && one.answer.length > 5);
+      const record = decodeCall(one, 1, new Redaction());
+      assert.equal(record.answer?.kind === 'value' && record.answer.value, 'user-tri demo.UserService');
+    } finally {
+      release();
+      await own.close();
+    }
   });
 
   test('a gRPC status is its HTTP status', async () => {

@@ -3,12 +3,14 @@ import {performance} from 'node:perf_hooks';
 import type {IncomingMessage, ServerResponse} from 'node:http';
 import type {Socket} from 'node:net';
 import type {Backend} from '../../core/backend.js';
+import type {CallCapture} from '../../core/calls.js';
 import {errorMessage} from '../../core/errors.js';
 import type {ErrorCode} from '../../core/errors.js';
 import type {TunnelEventBus} from '../../core/events.js';
 import {buildArguments} from '../../client/arguments.js';
 import type {EncodedArguments} from '../../client/arguments.js';
 import {decodeResponse, encodeRequest} from '../../client/dubbo-client.js';
+import {encodeErrorResponse} from '../../protocol/responses.js';
 import {HEADER_LENGTH, SERIALIZATION, STATUS, describeTarget, readHeader} from '../../protocol/header.js';
 import {RequestPeeker} from '../../protocol/request-peek.js';
 import {ANSWER_STATUS, isAnswerCode} from '../../router/local-answer.js';
@@ -16,6 +18,7 @@ import type {LocalAnswer} from '../../router/local-answer.js';
 import {routeRequest} from '../../router/route-request.js';
 import type {RouteView} from '../../router/route-table.js';
 import {Backpressure} from '../backpressure.js';
+import {DubboCallCopy, copyFrame} from '../call-copy.js';
 import {Exchange} from '../completion.js';
 import type {Failure} from '../completion.js';
 import {whyNotAnswered} from '../drain.js';
@@ -24,6 +27,7 @@ import type {Attachment, Upstream, UpstreamOwner} from '../upstream.js';
 import type {UpstreamPool} from '../upstream-pool.js';
 import type {FrameBytes} from '../write-batch.js';
 import type {TripleUpstreams} from '../http2/triple-upstreams.js';
+import {TripleCallCopy, headerStrings} from '../http2/triple-copy.js';
 import {HttpCallError, argumentError, parseCallPath, readJsonCall} from './call-request.js';
 import type {JsonCall} from './call-request.js';
 import {toValueForm} from '../../inspect/java-values.js';
@@ -44,6 +48,8 @@ export interface HttpJsonContext {
   readonly upstreams: UpstreamPool;
   /** The listener's Triple sessions, shared with every HTTP/2 consumer. */
   readonly tripleUpstreams: TripleUpstreams;
+  /** While it is on, each call's request and answer are copied for the call inspector (origin `http`). */
+  readonly capture?: CallCapture;
 }
 
 /** Why dubbo-tunnel answered a call itself: the code and what to say (without the `dubbo-tunnel [CODE]: ` prefix). */
@@ -179,7 +185,7 @@ export class HttpJsonConnection implements HandedConnection, UpstreamOwner {
     });
     const decision = routeRequest(this.#context.routes.current, this.#peeker.peek(SERIALIZATION.HESSIAN2, frame), this.#context.attachmentKey);
     if (!decision.forward) {
-      this.#refuse(response, target, undefined, startedAt, refusalOf(decision.answer));
+      this.#refuse(response, target, undefined, startedAt, refusalOf(decision.answer), frame);
       return;
     }
     const {backend} = decision;
@@ -188,15 +194,14 @@ export class HttpJsonConnection implements HandedConnection, UpstreamOwner {
       return;
     }
     if (frame.length - HEADER_LENGTH > this.#context.maxBodyLength) {
-      this.#refuse(response, target, backend.application, startedAt, {code: 'DT_ERR_FRAME_TOO_LARGE', message: `Data length too large: ${frame.length - HEADER_LENGTH}, max payload: ${this.#context.maxBodyLength}; the request was not forwarded (raise the limit with --max-payload <bytes>)`});
+      this.#refuse(response, target, backend.application, startedAt, {code: 'DT_ERR_FRAME_TOO_LARGE', message: `Data length too large: ${frame.length - HEADER_LENGTH}, max payload: ${this.#context.maxBodyLength}; the request was not forwarded (raise the limit with --max-payload <bytes>)`}, frame);
       return;
     }
     this.#dubboCall(call, backend, frame, requestId, target, startedAt, response);
   }
 
   #dubboCall(call: JsonCall, backend: Backend, frame: Buffer, requestId: bigint, target: string, startedAt: number, response: ServerResponse): void {
-    const exchange = new Exchange(this.#context.events, 'dubbo', this.id, requestId, false, backend.application, target, startedAt);
-    // Capture (origin 'http'): the call-captured event of this exchange is added with the inspector's capture.
+    const exchange = this.#exchange(backend.application, target, startedAt, requestId, frame);
     const upstream = this.#context.upstreams.upstreamFor(backend, this.id);
     const attachment = this.#attach(upstream);
     let streamId = 0;
@@ -204,7 +209,7 @@ export class HttpJsonConnection implements HandedConnection, UpstreamOwner {
       // Not answered by the provider: the upstream forgets it, and this exchange ends here.
       this.#waiting.delete(requestId);
       upstream.abandon(attachment, streamId);
-      exchange.complete(dubboStatusOf(refusal.code), failureOf(refusal));
+      completeRefused(exchange, refusal);
     });
     this.#waiting.set(requestId, (answerFrame) => flight.settle(dubboAnswer(answerFrame)));
     streamId = upstream.send(attachment, frame, exchange);
@@ -218,7 +223,15 @@ export class HttpJsonConnection implements HandedConnection, UpstreamOwner {
       return;
     }
     const exchange = new Exchange(this.#context.events, 'triple', this.id, this.#nextRequestId++, false, backend.application, target, startedAt);
+    exchange.origin = 'http';
+    let copy: TripleCallCopy | undefined;
     const running = tripleJsonCall({
+      capture: (headers) => {
+        if (this.#context.capture?.on !== true) return undefined;
+        copy = new TripleCallCopy(headerStrings(headers));
+        exchange.captureWith(copy);
+        return copy;
+      },
       call,
       application: backend.application,
       port,
@@ -233,6 +246,7 @@ export class HttpJsonConnection implements HandedConnection, UpstreamOwner {
       exchange.complete(undefined, failureOf(refusal));
     });
     void running.answer.then((outcome) => {
+      if (copy !== undefined && outcome.failure !== undefined) copy.trailers ??= {'grpc-message': outcome.failure.message};
       exchange.complete(outcome.grpcStatus, outcome.failure);
       flight.settle(outcome.answer);
     });
@@ -275,10 +289,20 @@ export class HttpJsonConnection implements HandedConnection, UpstreamOwner {
   }
 
   /** A call answered before it was sent anywhere: it is counted (request-completed) like a consumer's. */
-  #refuse(response: ServerResponse, target: string, application: string | undefined, startedAt: number, refusal: Refusal): void {
-    const exchange = new Exchange(this.#context.events, 'dubbo', this.id, this.#nextRequestId++, false, application, target, startedAt);
-    exchange.complete(dubboStatusOf(refusal.code), failureOf(refusal));
+  #refuse(response: ServerResponse, target: string, application: string | undefined, startedAt: number, refusal: Refusal, frame?: Buffer): void {
+    completeRefused(this.#exchange(application, target, startedAt, this.#nextRequestId++, frame), refusal);
     send(response, codedAnswer(refusal.code, refusal.message));
+  }
+
+  /**
+   * The exchange of an HTTP call made into a Dubbo request: origin `http`, and, when calls are
+   * captured, a copy of the request `frame` (none: the HTTP request could not be made into one).
+   */
+  #exchange(application: string | undefined, target: string, startedAt: number, requestId: bigint, frame: Buffer | undefined): Exchange {
+    const exchange = new Exchange(this.#context.events, 'dubbo', this.id, requestId, false, application, target, startedAt);
+    exchange.origin = 'http';
+    if (frame !== undefined && this.#context.capture?.on === true) exchange.captureWith(new DubboCallCopy(copyFrame(frame)));
+    return exchange;
   }
 
   #attach(upstream: Upstream): Attachment {
@@ -403,6 +427,16 @@ function refusalOf(answer: LocalAnswer): Refusal {
 /** What `request-completed` carries for a refusal: the code, and the text a Dubbo consumer would have read. */
 function failureOf(refusal: Refusal): Failure {
   return {code: refusal.code, message: `dubbo-tunnel [${refusal.code}]: ${refusal.message}`};
+}
+
+/**
+ * Ends a Dubbo exchange dubbo-tunnel answered itself; a captured one gets the error answer a Dubbo
+ * consumer would have read, so the inspector shows the coded text.
+ */
+function completeRefused(exchange: Exchange, refusal: Refusal): void {
+  const status = dubboStatusOf(refusal.code);
+  const failure = failureOf(refusal);
+  exchange.complete(status, failure, false, exchange.capturing ? encodeErrorResponse(exchange.requestId, status, failure.message) : undefined);
 }
 
 /** The Dubbo status a consumer would have got for the same cause (HTTP's own causes: a client timeout, a bad request). */

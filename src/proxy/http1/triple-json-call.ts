@@ -1,5 +1,5 @@
 import http2 from 'node:http2';
-import type {IncomingHttpHeaders} from 'node:http2';
+import type {IncomingHttpHeaders, OutgoingHttpHeaders} from 'node:http2';
 import type {BackendPort} from '../../core/backend.js';
 import {DubboTunnelError, errorMessage} from '../../core/errors.js';
 import type {EncodedArguments} from '../../client/arguments.js';
@@ -7,6 +7,8 @@ import {JSON_CODEC, tripleTargetHeaders, wrapperCodec} from '../../client/triple
 import type {TripleCodec} from '../../client/triple-client.js';
 import {GRPC_STATUS, GrpcAnswerReader, encodeGrpcMessageFrame} from '../../protocol/grpc.js';
 import type {Failure} from '../completion.js';
+import {headerStrings} from '../http2/triple-copy.js';
+import type {TripleCallCopy} from '../http2/triple-copy.js';
 import type {TripleUpstreams} from '../http2/triple-upstreams.js';
 import type {JsonCall} from './call-request.js';
 import {toValueForm} from '../../inspect/java-values.js';
@@ -27,6 +29,8 @@ export interface TripleJsonCallOptions {
    * `encoded`: as the Dubbo encoder shaped them, sent in wrapper mode (hessian2).
    */
   readonly arguments: {readonly json: readonly unknown[]} | {readonly encoded: EncodedArguments};
+  /** Given the request headers as the stream opens: a copy to fill for the call inspector, or undefined while capture is off. */
+  readonly capture: (headers: OutgoingHttpHeaders) => TripleCallCopy | undefined;
 }
 
 /** How a Triple call ended: the HTTP answer, and what its exchange reports. */
@@ -64,17 +68,18 @@ export function tripleJsonCall(options: TripleJsonCallOptions): RunningTripleCal
     }
     if (cancelled) return refused('DT_ERR_HTTP_TIMEOUT', 'cancelled');
     return new Promise<TripleOutcome>((resolve) => {
+      const headers: OutgoingHttpHeaders = {
+        ':method': 'POST',
+        ':path': `/${call.service}/${call.method}`,
+        'content-type': codec.contentType,
+        'te': 'trailers',
+        'grpc-timeout': `${call.timeoutMs}m`,
+        ...tripleTargetHeaders({application: call.application, attachmentKey: options.attachmentKey, version: call.version, group: call.group, attachments: call.attachments}),
+      };
+      const copy = options.capture(headers);
       let stream;
       try {
-        stream = upstream.session.request({
-          ':method': 'POST',
-          ':path': `/${call.service}/${call.method}`,
-          'content-type': codec.contentType,
-          'te': 'trailers',
-          'grpc-timeout': `${call.timeoutMs}m`,
-          ...tripleTargetHeaders({application: call.application, attachmentKey: options.attachmentKey, version: call.version, group: call.group, attachments: call.attachments}),
-          ...upstream.requestHeaders?.(),
-        });
+        stream = upstream.session.request({...headers, ...upstream.requestHeaders?.()});
       } catch (error) {
         resolve(refused('DT_ERR_BACKEND_UNAVAILABLE', `${upstream.failure ?? errorMessage(error)}; ${call.service}#${call.method} was not sent`));
         return;
@@ -82,9 +87,16 @@ export function tripleJsonCall(options: TripleJsonCallOptions): RunningTripleCal
       cancelStream = () => stream.close(http2Cancel);
       const reader = new GrpcAnswerReader(options.maxMessageLength);
       let unreadable: string | undefined;
-      stream.on('response', (headers: IncomingHttpHeaders) => reader.headers(headers));
-      stream.on('trailers', (trailers: IncomingHttpHeaders) => reader.trailers(trailers));
+      stream.on('response', (response: IncomingHttpHeaders) => {
+        reader.headers(response);
+        if (copy !== undefined) copy.responseHeaders = headerStrings(response);
+      });
+      stream.on('trailers', (trailers: IncomingHttpHeaders) => {
+        reader.trailers(trailers);
+        if (copy !== undefined) copy.trailers = headerStrings(trailers);
+      });
       stream.on('data', (chunk: Buffer) => {
+        copy?.answer.add(chunk);
         try {
           reader.data(chunk);
         } catch (error) {
@@ -94,7 +106,9 @@ export function tripleJsonCall(options: TripleJsonCallOptions): RunningTripleCal
       });
       stream.on('error', () => undefined); // the outcome is read on 'close'
       stream.on('close', () => resolve(outcome(reader, unreadable, codec, upstream.failure)));
-      stream.end(encodeGrpcMessageFrame(codec.encode(values)));
+      const message = encodeGrpcMessageFrame(codec.encode(values));
+      copy?.request.add(message);
+      stream.end(message);
     });
   })();
   return {
