@@ -3,6 +3,8 @@
 import assert from 'node:assert/strict';
 import {execFile} from 'node:child_process';
 import http from 'node:http';
+import http2 from 'node:http2';
+import type {AddressInfo} from 'node:net';
 import {after, before, describe, test} from 'node:test';
 import {CallCapture} from '../../src/core/calls.js';
 import type {CapturedCall} from '../../src/core/calls.js';
@@ -364,5 +366,106 @@ describe('HTTP/1.1 JSON calls to a Triple provider', {skip: fixturesMissing}, ()
     const body = answer.json as {grpcStatus: string; message: string};
     assert.equal(body.grpcStatus, 'UNIMPLEMENTED');
     assert.match(body.message, /Method :nosuch\[\[java.lang.String\]\] not found/);
+  });
+});
+
+/**
+ * A Dubbo 3 Triple provider of a non-IDL interface serialized as JSON (`application/grpc+json`):
+ * the request is one message, the arguments as a JSON array; the answer one JSON message.
+ */
+async function startJsonTripleProvider(): Promise<{port: number; asked: {path: string; headers: http2.IncomingHttpHeaders; args: unknown}[]; close(): Promise<void>}> {
+  const asked: {path: string; headers: http2.IncomingHttpHeaders; args: unknown}[] = [];
+  const server = http2.createServer();
+  const sessions = new Set<http2.ServerHttp2Session>();
+  server.on('session', (session) => {
+    sessions.add(session);
+    session.on('close', () => sessions.delete(session));
+  });
+  server.on('stream', (stream, headers) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    stream.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const args = JSON.parse(body.subarray(5, 5 + body.readUInt32BE(1)).toString('utf8')) as unknown;
+      asked.push({path: headers[':path'] ?? '', headers, args});
+      if (headers[':path'] === '/com.example.JsonService/fail') {
+        stream.respond({':status': 200, 'content-type': 'application/grpc+json', 'grpc-status': '3', 'grpc-message': 'bad%20id'}, {endStream: true});
+        return;
+      }
+      const answer = Buffer.from(JSON.stringify({echoed: args, group: headers['tri-service-group'] ?? null}));
+      const frame = Buffer.alloc(5 + answer.length);
+      frame.writeUInt32BE(answer.length, 1);
+      answer.copy(frame, 5);
+      stream.respond({':status': 200, 'content-type': 'application/grpc+json'}, {waitForTrailers: true});
+      stream.on('wantTrailers', () => stream.sendTrailers({'grpc-status': '0'}));
+      stream.end(frame);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    asked,
+    close: () => new Promise<void>((resolve) => {
+      for (const session of sessions) session.destroy();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+describe('HTTP/1.1 JSON calls to a Triple JSON service of an application with both ports', () => {
+  let dubbo: TestProvider;
+  let triple: Awaited<ReturnType<typeof startJsonTripleProvider>>;
+  let tunnel: Tunnel;
+
+  before(async () => {
+    dubbo = await TestProvider.start({application: 'both-rpc'});
+    triple = await startJsonTripleProvider();
+    tunnel = await startTunnel([new StaticBackend('both-rpc', '127.0.0.1', dubbo.port, {triple: {host: '127.0.0.1', port: triple.port}})]);
+  });
+
+  after(async () => {
+    await tunnel.close();
+    await Promise.all([dubbo.close(), triple.close()]);
+  });
+
+  test('without a hint the Dubbo port is used', async () => {
+    const answer = await call(tunnel.server.port, '/both-rpc/com.example.JsonService/echo', '[1]');
+    assert.equal(answer.status, 200, answer.text);
+    assert.equal(answer.json, 'both-rpc:echo');
+    assert.equal(triple.asked.length, 0);
+  });
+
+  test('Content-Type application/grpc+json sends the JSON arguments as they are to the Triple port', async () => {
+    const answer = await call(tunnel.server.port, '/both-rpc/com.example.JsonService/echo?group=g1', '[{"id": 1, "tags": ["a"]}, "x"]', {
+      headers: {'Content-Type': 'application/grpc+json', 'X-Dubbo-Attachment-traceId': 't-9'},
+    });
+    assert.equal(answer.status, 200, answer.text);
+    assert.deepEqual(answer.json, {echoed: [{id: 1, tags: ['a']}, 'x'], group: 'g1'});
+    const asked = triple.asked.at(-1);
+    assert.equal(asked?.path, '/com.example.JsonService/echo');
+    assert.equal(asked?.headers['content-type'], 'application/grpc+json');
+    assert.equal(asked?.headers['target-application'], 'both-rpc');
+    // HTTP/2 header names are lower case: Triple carries the attachment as traceid.
+    assert.equal(asked?.headers['traceid'], 't-9');
+    await waitFor(() => tunnel.completed.some((entry) => entry.protocol === 'triple' && entry.ok));
+  });
+
+  test('a gRPC error status of a JSON service is its HTTP status', async () => {
+    const answer = await call(tunnel.server.port, '/both-rpc/com.example.JsonService/fail', '[]', {headers: {'Content-Type': 'application/grpc+json'}});
+    assert.equal(answer.status, 400);
+    assert.deepEqual(answer.json, {grpcStatus: 'INVALID_ARGUMENT', message: 'bad id'});
+  });
+
+  test('?triple=1 without a Triple port is 404 with what to do', async () => {
+    const own = await startTunnel([dubbo]);
+    try {
+      const answer = await call(own.server.port, '/both-rpc/com.example.JsonService/echo?triple=1', '[]');
+      assert.equal(answer.status, 404);
+      const body = answer.json as {code: string; message: string};
+      assert.equal(body.code, 'DT_ERR_NO_ROUTE');
+      assert.match(body.message, /has no Triple port/);
+    } finally {
+      await own.close();
+    }
   });
 });
