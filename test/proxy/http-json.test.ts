@@ -179,6 +179,7 @@ describe('HTTP/1.1 JSON calls on the local port', () => {
       ['/user-rpc/com.example.UserService/getUser?types=int', '["a", "b"]', /\?types= names 1 type\(s\) but 2 argument\(s\)/],
       ['/user-rpc/com.example.UserService/getUser?typo=1', '[]', /unknown query parameter 'typo'/],
       ['/user-rpc/com.example.UserService/getUser?timeout=soon', '[]', /\?timeout= takes milliseconds/],
+      ['/user-rpc/com.example.UserService/getUser', '[{"$class": "int", "$": "abc"}]', /cannot be written as hessian2/],
     ] as const) {
       const answer = await call(port, path, body);
       assert.equal(answer.status, 400, `${path} ${body}: ${answer.text}`);
@@ -212,6 +213,22 @@ describe('HTTP/1.1 JSON calls on the local port', () => {
       const stopping = Date.now();
       await own.close();
       assert.ok(Date.now() - stopping < 2000, `the stop waited ${Date.now() - stopping} ms`);
+    } finally {
+      await own.close();
+    }
+  });
+
+  test('a provider that cannot be reached is 503 with the code and its address', async () => {
+    const gone = await TestProvider.start({application: 'gone-rpc'});
+    const address = gone.port;
+    await gone.close();
+    const own = await startTunnel([new StaticBackend('gone-rpc', '127.0.0.1', address)]);
+    try {
+      const answer = await call(own.server.port, '/gone-rpc/com.example.UserService/getUser', '["1"]');
+      assert.equal(answer.status, 503, answer.text);
+      const body = answer.json as {code: string; message: string};
+      assert.equal(body.code, 'DT_ERR_BACKEND_UNAVAILABLE');
+      assert.match(body.message, new RegExp(`127\\.0\\.0\\.1:${address}`));
     } finally {
       await own.close();
     }

@@ -175,9 +175,15 @@ export function splitJsonArray(body: string): string[] {
   return elements;
 }
 
-/** An argument error of the shared encoder (src/client/arguments.ts), said for an HTTP caller. */
-export function argumentError(error: unknown): HttpCallError | undefined {
-  if (!(error instanceof DubboTunnelError) || error.code !== 'DT_ERR_BAD_ARGUMENT') return undefined;
-  const message = error.message.replace(/--types/g, '?types=');
-  return badRequest(`${message}; the body is a JSON array with one element per argument, and ?types= names one Java type per argument`);
+/**
+ * Why the arguments could not be made into a request, said for an HTTP caller: the shared encoder's
+ * own words (src/client/arguments.ts) with its flag named as the query parameter, or hessian.js's
+ * (a `{"$class", "$"}` hint whose value does not fit its type).
+ */
+export function argumentError(error: unknown): HttpCallError {
+  if (error instanceof DubboTunnelError && error.code === 'DT_ERR_BAD_ARGUMENT') {
+    const message = error.message.replace(/--types/g, '?types=');
+    return badRequest(`${message}; the body is a JSON array with one element per argument, and ?types= names one Java type per argument`);
+  }
+  return badRequest(`the arguments cannot be written as hessian2: ${error instanceof Error ? error.message : String(error)}; check each "$class" hint and the value it wraps`);
 }

@@ -138,15 +138,17 @@ export class HttpJsonConnection implements HandedConnection, UpstreamOwner {
         this.#refuse(response, describeTarget(path.service, path.method), undefined, startedAt, {code: 'DT_ERR_FRAME_TOO_LARGE', message: `the request body is over the payload limit of ${this.#context.maxBodyLength} bytes and was not forwarded (raise the limit with --max-payload <bytes>)`});
         return;
       }
-      let call: JsonCall;
       try {
-        call = readJsonCall(path, url.searchParams, request.rawHeaders, body);
+        this.#call(readJsonCall(path, url.searchParams, request.rawHeaders, body), contentTypeOf(request), startedAt, response);
       } catch (error) {
-        if (!(error instanceof HttpCallError)) throw error;
-        this.#refuse(response, describeTarget(path.service, path.method), undefined, startedAt, error);
-        return;
+        if (error instanceof HttpCallError) {
+          this.#refuse(response, describeTarget(path.service, path.method), undefined, startedAt, error);
+          return;
+        }
+        // A bug: said once in the log, and the caller is answered instead of left waiting.
+        this.#context.events.log('error', `HTTP connection #${this.id} (${this.peer}): ${request.method ?? '?'} ${request.url ?? '?'} failed: ${errorMessage(error)}`);
+        send(response, codedAnswer('DT_ERR_INTERNAL', `dubbo-tunnel failed on this call (a bug; please report it with the log): ${errorMessage(error)}`));
       }
-      this.#call(call, contentTypeOf(request), startedAt, response);
     }, (error: unknown) => {
       // The client went away while sending its body: there is no one to answer.
       this.#context.events.log('debug', `HTTP connection #${this.id} (${this.peer}): the request body did not arrive: ${errorMessage(error)}`);
@@ -157,32 +159,28 @@ export class HttpJsonConnection implements HandedConnection, UpstreamOwner {
   #call(call: JsonCall, contentType: string | undefined, startedAt: number, response: ServerResponse): void {
     const target = describeTarget(call.service, call.method);
     const tripleJson = contentType === 'application/grpc+json';
-    let encoded: EncodedArguments | undefined;
-    if (!tripleJson) {
-      try {
-        encoded = buildArguments(call.rawArguments, call.types);
-      } catch (error) {
-        const wrong = argumentError(error);
-        if (wrong === undefined) throw error;
-        this.#refuse(response, target, undefined, startedAt, wrong);
-        return;
-      }
-    }
     const requestId = this.#nextRequestId++;
-    // The frame is made even for a Triple call: routing reads it exactly as a consumer's (routeRequest).
-    const frame = encodeRequest({
-      application: call.application,
-      service: call.service,
-      method: call.method,
-      parameterTypes: encoded?.parameterTypes ?? '',
-      args: encoded?.args ?? [],
-      attachments: {'remote.application': HTTP_CLIENT_APPLICATION, ...call.attachments},
-      timeoutMs: call.timeoutMs,
-      attachmentKey: this.#context.attachmentKey,
-      requestId,
-      ...(call.version === undefined ? {} : {version: call.version}),
-      ...(call.group === undefined ? {} : {group: call.group}),
-    });
+    let encoded: EncodedArguments | undefined;
+    let frame: Buffer;
+    try {
+      encoded = tripleJson ? undefined : buildArguments(call.rawArguments, call.types);
+      // The frame is made even for a Triple call: routing reads it exactly as a consumer's (routeRequest).
+      frame = encodeRequest({
+        application: call.application,
+        service: call.service,
+        method: call.method,
+        parameterTypes: encoded?.parameterTypes ?? '',
+        args: encoded?.args ?? [],
+        attachments: {'remote.application': HTTP_CLIENT_APPLICATION, ...call.attachments},
+        timeoutMs: call.timeoutMs,
+        attachmentKey: this.#context.attachmentKey,
+        requestId,
+        ...(call.version === undefined ? {} : {version: call.version}),
+        ...(call.group === undefined ? {} : {group: call.group}),
+      });
+    } catch (error) {
+      throw argumentError(error);
+    }
     const decision = routeRequest(this.#context.routes.current, this.#peeker.peek(SERIALIZATION.HESSIAN2, frame), this.#context.attachmentKey);
     if (!decision.forward) {
       this.#refuse(response, target, undefined, startedAt, refusalOf(decision.answer), frame);
