@@ -55,8 +55,8 @@ export const ERROR_CODES = {
   DT_ERR_CALL_CONNECT: {where: 'call', meaning: '`call` could not connect to the local port (exit status 3, like every call without an answer).', fix: 'Start `dubbo-tunnel up`, or pass its `--port`.'},
   DT_ERR_CALL_CLOSED: {where: 'call', meaning: 'The connection closed before the answer arrived.', fix: 'See the log of `dubbo-tunnel up`.'},
   DT_ERR_CALL_TIMEOUT: {where: 'call', meaning: 'No answer within `--timeout`.', fix: 'Raise `--timeout`, or check the provider.'},
-  DT_ERR_CALL_BAD_ANSWER: {where: 'call', meaning: 'The answer could not be read (not Dubbo, or a serialization the client cannot read).', fix: 'Check that the port is dubbo-tunnel\'s or a Dubbo provider\'s.'},
-  DT_ERR_INTERNAL: {where: 'cli', meaning: 'A bug: an error without a code reached the command line (the stack trace follows).', fix: 'Please report it with the output.'},
+  DT_ERR_CALL_BAD_ANSWER: {where: 'call, http', meaning: 'The answer could not be read (not Dubbo, or a serialization the client cannot read); for an HTTP call on the port, HTTP 502.', fix: 'Check that the port is dubbo-tunnel\'s or a Dubbo provider\'s, and that the provider answers in hessian2 (or JSON over Triple).'},
+  DT_ERR_INTERNAL: {where: 'cli, http', meaning: 'A bug: an error without a code reached the command line (the stack trace follows), or an HTTP call on the port failed unexpectedly (HTTP 500, the log has the error).', fix: 'Please report it with the output.'},
 } as const satisfies Record<string, {where: string; meaning: string; fix: string}>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -31,6 +31,7 @@ const STATUS_OF_CODE: Partial<Record<ErrorCode, number>> = {
   DT_ERR_HTTP_TIMEOUT: 504,
   DT_ERR_GATEWAY_UNAUTHENTICATED: 401,
   DT_ERR_GATEWAY_FORBIDDEN: 403,
+  DT_ERR_INTERNAL: 500,
 };
 
 /** One of dubbo-tunnel's coded answers. `message` is the text without the `dubbo-tunnel [CODE]: ` prefix. */
