@@ -95,10 +95,15 @@ const HTTP1_REQUEST_LINE = /^[A-Z]+ [^\s]+ HTTP\/1\.[01]$/;
  * 'more' while they start like one (a known method, `GET /` …) and the line has not ended yet.
  */
 export function sniffHttp1(head: Buffer): 'http1' | 'no' | 'more' {
-  const text = head.toString('latin1', 0, Math.min(head.length, MAX_HTTP1_REQUEST_LINE));
-  if (!HTTP_METHODS.some((method) => text.startsWith(method))) {
-    return HTTP_METHODS.some((method) => method.startsWith(text)) ? 'more' : 'no';
+  if (head.length === 0) return 'more';
+  // A method starts with a capital letter; a Dubbo frame (0xda) is told by its first byte alone.
+  const b0 = head[0] ?? 0;
+  if (b0 < 0x41 || b0 > 0x5a) return 'no';
+  const start = head.toString('latin1', 0, Math.min(head.length, 16));
+  if (!HTTP_METHODS.some((method) => start.startsWith(method))) {
+    return HTTP_METHODS.some((method) => method.startsWith(start)) ? 'more' : 'no';
   }
+  const text = head.toString('latin1', 0, Math.min(head.length, MAX_HTTP1_REQUEST_LINE));
   const lineEnd = text.indexOf('\n');
   if (lineEnd < 0) return head.length < MAX_HTTP1_REQUEST_LINE ? 'more' : 'no';
   const line = text.slice(0, text[lineEnd - 1] === '\r' ? lineEnd - 1 : lineEnd);
