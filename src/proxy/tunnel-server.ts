@@ -69,7 +69,7 @@ export interface TunnelServerOptions {
   activity?: TunnelActivity;
   /**
    * Who may use each accepted Dubbo or HTTP/2 connection (the team gateway). Without one every
-   * request is routed; with one, telnet shells are refused too (they would bypass it).
+   * request is routed; with one, telnet shells and HTTP/1.1 calls are refused too (they would bypass it).
    */
   admission?: AdmissionFactory;
   /**

@@ -234,6 +234,20 @@ describe('HTTP/1.1 JSON calls on the local port', () => {
     }
   });
 
+  test('a listener with an admission (the team gateway) takes no HTTP/1.1 calls: they would bypass it', async () => {
+    const own = await startTunnel([user], {
+      allowRemote: true,
+      admission: () => ({dubbo: () => undefined, triple: () => Promise.resolve(undefined), privateHeaders: []}),
+    });
+    try {
+      const before = user.received.length;
+      await assert.rejects(call(own.server.port, '/user-rpc/com.example.UserService/getUser', '["1"]'), /socket hang up|ECONNRESET/);
+      assert.equal(user.received.length, before);
+    } finally {
+      await own.close();
+    }
+  });
+
   test('keep-alive: two calls on one connection', async () => {
     const agent = new http.Agent({keepAlive: true, maxSockets: 1});
     try {
