@@ -154,19 +154,20 @@ describe('gateway replica SIGKILLed under load (no drain)', () => {
     assert.ok(before[victim]! >= 2, `laptops per pod: ${before.join(', ')}`);
     const killedAt = Date.now();
     replicas[victim]!.child.kill('SIGKILL');
+    const moved = (async () => {
+      while (Date.now() - killedAt < 20_000) {
+        const now = streamsPerPod();
+        if (now[victim] === 0 && now[survivor] === LAPTOPS) return Date.now();
+        await sleep(20);
+      }
+      return undefined;
+    })();
     // Until the readiness probe fails, the dead pod is still listed as ready: a laptop may pick it.
     await sleep(PROBE_NOTICES_AFTER_MS);
     api.setPodReady(NAMESPACE, PODS[victim], false);
-    let movedAt: number | undefined;
-    while (Date.now() - killedAt < 20_000) {
-      const now = streamsPerPod();
-      if (now[victim] === 0 && now[survivor] === LAPTOPS) {
-        movedAt = Date.now();
-        break;
-      }
-      await sleep(20);
-    }
-    const movedBy = Date.now();
+    const movedAt = await moved;
+    // Calls counted as "after the move" start once the probe, too, has spoken.
+    const movedBy = Math.max(Date.now(), killedAt + PROBE_NOTICES_AFTER_MS);
     await sleep(1000);
     running = false;
     await Promise.all(workers);
