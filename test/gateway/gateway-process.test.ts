@@ -126,6 +126,7 @@ describe('dubbo-tunnel gateway (the process, in-cluster environment on a fake AP
       const hello = parseHelloAnswer(answer.kind === 'value' ? answer.value : undefined);
       assert.equal(hello.user, 'bob');
       assert.deepEqual(hello.catalog.applications.map((application) => application.name), ['user-rpc'], 'only what bob may use');
+      assert.deepEqual(hello.catalog.refused, [{namespace: 'billing', applications: 2, permission: 'get services in namespace billing', unchecked: false}], 'what bob may not use: how many, and the permission, without the names');
       const denied = await laptop.call(2n, 'pay-rpc');
       assert.equal(denied.status, 70);
       const message = denied.kind === 'error' ? denied.message : '';
