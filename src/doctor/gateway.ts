@@ -50,7 +50,8 @@ export async function gatewayChecks(probe: ViaProbe, wanted: (id: 'gateway' | 'g
     const results = [];
     if (wanted('gateway')) {
       results.push(result('gateway', {
-        status: 'fail', problem, summary: `${probe.target}: ${errorMessage(error)}`, details: [], elapsedMs: Math.round(performance.now() - started),
+        status: 'fail', problem, details: [],
+        summary: `${probe.target}: ${problem === 'not-a-gateway' ? 'something answers, but not as a dubbo-tunnel gateway of this version: ' : ''}${errorMessage(error)}`, elapsedMs: Math.round(performance.now() - started),
         // The catalogue's fix is the general one; the error's own hint names this cluster's objects.
         ...(hint === undefined || problem === 'not-a-gateway' ? {} : {fix: hint}),
         data: {target: probe.target, ...(code === undefined ? {} : {code})},
