@@ -20,6 +20,7 @@ import {releaseMemoryWhenIdle} from './idle-memory.js';
 import {letGoOfLostTerminal, surviveLostTerminal} from './lost-terminal.js';
 import {openViaSource} from './via-source.js';
 import type {ViaPlan} from './via-source.js';
+import type {CallOutputOptions} from './record-options.js';
 
 /** Everything a session run needs, already parsed: `up` builds it from flags, the demo from its own cluster. */
 export interface SessionRunOptions {
@@ -39,6 +40,8 @@ export interface SessionRunOptions {
   learning?: {noLearn: boolean; resolveFile: string | undefined};
   /** `up --via`: a team gateway, after the plan's sources in precedence (so --backend overrides it). */
   via?: ViaPlan;
+  /** `--record`, `--json --payloads`, `--redact`: where decoded calls are written (none when absent). */
+  calls?: CallOutputOptions;
 }
 
 /**
