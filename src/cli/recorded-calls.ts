@@ -32,13 +32,13 @@ export async function readRecordedLine(file: string, line: number): Promise<Reco
   const lines = (await readText(file)).split('\n');
   const text = lines[line - 1];
   if (text === undefined || (line === lines.length && text === '')) {
-    throw new DubboTunnelError('DT_ERR_BAD_RECORDING', `${file} has no line ${line} (it has ${lines.at(-1) === '' ? lines.length - 1 : lines.length})`, {
+    throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', `${file} has no line ${line} (it has ${lines.at(-1) === '' ? lines.length - 1 : lines.length})`, {
       hint: 'line numbers start at 1, as an editor shows them',
     });
   }
   const record = recordOf(text, file, line);
   if (record === undefined) {
-    throw new DubboTunnelError('DT_ERR_BAD_RECORDING', `${file}:${line} is not a recorded call`, {hint: 'name a line of event "call", or a line of a --record file'});
+    throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', `${file}:${line} is not a recorded call`, {hint: 'name a line of event "call", or a line of a --record file'});
   }
   return {line, record};
 }
@@ -68,7 +68,7 @@ async function readText(file: string): Promise<string> {
     return await readFile(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new DubboTunnelError('DT_ERR_BAD_RECORDING', `cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : errorMessage(error)}`, {
+    throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', `cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : errorMessage(error)}`, {
       hint: 'give a file written by dubbo-tunnel up --record <file>',
     });
   }
@@ -84,11 +84,5 @@ function recordOf(text: string, file: string, line: number): CallRecord | undefi
     // Not JSON at all: parseRecordLine below says so in its own words.
   }
   if (event !== undefined && event !== 'call') return undefined;
-  try {
-    return parseRecordLine(text);
-  } catch (error) {
-    throw new DubboTunnelError('DT_ERR_BAD_RECORDING', `${file}:${line} is not a recorded call: ${errorMessage(error)}`, {
-      hint: 'give a file written by dubbo-tunnel up --record <file> (or the event "call" lines of up --json --payloads)',
-    });
-  }
+  return parseRecordLine(text, `${file}:${line}`);
 }

@@ -54,7 +54,6 @@ export const ERROR_CODES = {
   DT_ERR_CALL_TIMEOUT: {where: 'call', meaning: 'No answer within `--timeout`.', fix: 'Raise `--timeout`, or check the provider.'},
   DT_ERR_CALL_BAD_ANSWER: {where: 'call', meaning: 'The answer could not be read (not Dubbo, or a serialization the client cannot read).', fix: 'Check that the port is dubbo-tunnel\'s or a Dubbo provider\'s.'},
   DT_ERR_RECORD_FILE: {where: 'cli, log', meaning: '`up --record <file>` cannot write its recording: the folder is missing or not writable, the path is a folder (then `up` does not start), or a write failed while running (the disk is full: recording stops, calls are still routed).', fix: 'Create the folder, free disk space, or pass another `--record <file>`.'},
-  DT_ERR_BAD_RECORDING: {where: 'cli', meaning: '`replay <file>` or `call --from <file>:<line>` found a line that is not a recorded call (the message names the file and line), or the file or line does not exist.', fix: 'Give a file written by `up --record` (or `up --json --payloads` lines of event `call`), and a line number it has.'},
   DT_ERR_INTERNAL: {where: 'cli', meaning: 'A bug: an error without a code reached the command line (the stack trace follows).', fix: 'Please report it with the output.'},
 } as const satisfies Record<string, {where: string; meaning: string; fix: string}>;
 
