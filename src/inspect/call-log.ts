@@ -3,7 +3,7 @@
  * `call-captured` events. Capturing costs the request path a copy of each call's bytes, so it is
  * on only while someone holds the log open (the calls view) or holds the CallCapture itself (a
  * recording). Decoding is never done on the request path: captured calls are queued and decoded
- * together on the next turn of the event loop.
+ * on the following turns of the event loop, a slice at a time.
  */
 import type {CallCapture, CapturedCall} from '../core/calls.js';
 import type {TunnelEventBus} from '../core/events.js';
@@ -13,6 +13,8 @@ import {decodeCall} from './decode-call.js';
 import {Redaction} from './redaction.js';
 
 export const DEFAULT_CALL_LOG_SIZE = 500;
+/** Calls decoded in one turn of the event loop: a burst is decoded in slices of this many, so sockets are served between them. */
+export const DECODE_BATCH = 200;
 /** Subscribers hear of new calls at most this often: a busy consumer must not re-render a view per call. */
 export const CALL_LOG_NOTIFY_MS = 100;
 
@@ -48,10 +50,7 @@ export class CallLog implements CallLogView {
   readonly #recordListeners = new Set<(record: CallRecord) => void>();
   readonly #onCaptured = (call: CapturedCall): void => {
     this.#pending.push(call);
-    this.#decodeScheduled ??= setImmediate(() => {
-      this.#decodeScheduled = undefined;
-      this.#decodePending();
-    });
+    this.#scheduleDecode();
   };
 
   constructor(options: CallLogOptions) {
@@ -101,10 +100,19 @@ export class CallLog implements CallLogView {
     this.#notifyTimer = undefined;
   }
 
-  #decodePending(): void {
-    const calls = this.#pending;
-    if (calls.length === 0) return;
-    this.#pending = [];
+  #scheduleDecode(): void {
+    this.#decodeScheduled ??= setImmediate(() => {
+      this.#decodeScheduled = undefined;
+      this.#decodePending(DECODE_BATCH);
+      if (this.#pending.length > 0) this.#scheduleDecode();
+    });
+  }
+
+  /** Decodes up to `limit` captured calls, oldest first. */
+  #decodePending(limit = Number.POSITIVE_INFINITY): void {
+    if (this.#pending.length === 0) return;
+    const calls = this.#pending.length <= limit ? this.#pending : this.#pending.slice(0, limit);
+    this.#pending = this.#pending.length <= limit ? [] : this.#pending.slice(limit);
     for (const call of calls) {
       const record = decodeCall(call, ++this.#seq, this.#redaction);
       this.#add(record);

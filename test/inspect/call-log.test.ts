@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import {describe, test} from 'node:test';
 import {CallCapture} from '../../src/core/calls.js';
 import {TunnelEventBus} from '../../src/core/events.js';
-import {CallLog} from '../../src/inspect/call-log.js';
+import {CallLog, DECODE_BATCH} from '../../src/inspect/call-log.js';
 import type {CallRecord} from '../../src/inspect/call-record.js';
 import {Redaction} from '../../src/inspect/redaction.js';
 import {dubboCall, fixtureBody} from './captured.js';
@@ -58,11 +58,17 @@ describe('CallLog', () => {
     log.close();
   });
 
-  test('the default sizes: 500 overall and per application', async () => {
+  test('a burst is decoded a slice per turn; the default sizes: 500 overall and per application', async () => {
     const bus = new TunnelEventBus();
     const log = new CallLog({bus, capture: new CallCapture()});
+    const heard: number[] = [];
+    log.onRecord((record) => heard.push(record.seq));
     for (let i = 1; i <= 520; i++) bus.emit('call-captured', callOf('users-app', i));
     await nextTurn();
+    assert.equal(log.snapshot().length, DECODE_BATCH);
+    await nextTurn();
+    await nextTurn();
+    assert.deepEqual(heard, Array.from({length: 520}, (_, i) => i + 1), 'every record, in order');
     assert.equal(log.snapshot().length, 500);
     assert.equal(log.snapshot()[0]?.connectionId, 21);
     log.close();
