@@ -6,7 +6,9 @@
  * Types come from `--types` (Java names) or are inferred from the JSON of each argument:
  * string -> java.lang.String, integer -> int (long when it does not fit), other number -> double,
  * boolean -> boolean, object -> java.util.Map (a POJO when it has "$class"), array -> java.util.List,
- * null -> java.lang.Object.
+ * null -> java.lang.Object. The forms a call record writes for what JSON has no word for (a Date,
+ * a BigDecimal, a byte[], NaN: src/inspect/java-values.ts) are read as those types, so a recorded
+ * call can be sent again.
  */
 import {DubboTunnelError} from '../core/errors.js';
 import {countArguments} from '../protocol/descriptor.js';
