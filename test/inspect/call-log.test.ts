@@ -74,6 +74,21 @@ describe('CallLog', () => {
     log.close();
   });
 
+  test('the kept calls weigh at most maxBytes of captures; the newest stays even when it alone weighs more', async () => {
+    const bus = new TunnelEventBus();
+    const oneCall = callOf('users-app');
+    const weight = oneCall.request.length + (oneCall.answer?.length ?? 0);
+    const log = new CallLog({bus, capture: new CallCapture(), maxBytes: weight * 3});
+    for (let i = 1; i <= 5; i++) bus.emit('call-captured', callOf('users-app', i));
+    await nextTurn();
+    assert.deepEqual(log.snapshot().map((record) => record.connectionId), [3, 4, 5]);
+    const big = dubboCall(fixtureBody('req-bytes-100k.bin'), undefined, {completed: {application: 'users-app', connectionId: 6}});
+    bus.emit('call-captured', big);
+    await nextTurn();
+    assert.deepEqual(log.snapshot().map((record) => record.connectionId), [6]);
+    log.close();
+  });
+
   test('subscribers hear at most once per interval, and hear the last calls too', async () => {
     const bus = new TunnelEventBus();
     const log = new CallLog({bus, capture: new CallCapture(), notifyMs: 400});
