@@ -50,6 +50,8 @@ export interface CallOptions {
   /** default 1 */
   requestId?: bigint;
   signal?: AbortSignal;
+  /** Given the answer's whole frame before it is decoded (replay decodes it the way a recording did). */
+  onAnswerFrame?: (frame: Buffer) => void;
 }
 
 /** What a request frame is made of: the call without where it goes (encodeRequest serves callOnce and the port's HTTP calls). */
@@ -225,6 +227,7 @@ export function callOnce(options: CallOptions): Promise<CallResult> {
           return;
         }
         if (header.event || header.requestId !== requestId) return; // heartbeat answers, stray ids
+        options.onAnswerFrame?.(bytes);
         finish({requestId, elapsedMs: elapsed(), ...decodeResponse(header, bytes)});
       },
       oversize(header) {
