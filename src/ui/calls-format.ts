@@ -16,7 +16,7 @@ export interface DetailLine {
 /** A string longer than this folds to its head until expanded. */
 export const FOLD_STRING_CHARS = 200;
 /** How much of a folded string is shown. */
-const FOLD_STRING_HEAD = 60;
+const FOLD_STRING_HEAD = 32;
 /** A list longer than this folds to its first items until expanded. */
 export const FOLD_LIST_ITEMS = 20;
 const FOLD_LIST_HEAD = 10;
@@ -224,14 +224,25 @@ function tripleLines(out: DetailLine[], call: CallRecord): void {
   section(out, 'trailers', triple.trailers, true);
 }
 
-/** Cuts a line to `width`, continuing on the next lines two spaces deeper than it began. */
+/**
+ * Cuts a line to `width`, continuing on the next lines two spaces deeper than it began; at a space
+ * when there is one in the line's second half (a folded value's note), anywhere otherwise (a long
+ * string has none to wait for).
+ */
 function wrapLine(line: DetailLine, width: number): DetailLine[] {
   if (line.text.length <= width || width < 8) return [line];
   const indent = ' '.repeat(Math.min(line.text.length - line.text.trimStart().length + 2, Math.floor(width / 2)));
-  const pieces: DetailLine[] = [{...line, text: line.text.slice(0, width)}];
-  for (let at = width; at < line.text.length; at += width - indent.length) {
-    pieces.push({...line, text: indent + line.text.slice(at, at + width - indent.length)});
+  const pieces: DetailLine[] = [];
+  let rest = line.text;
+  let room = width;
+  while (rest.length > room) {
+    const space = rest.lastIndexOf(' ', room);
+    const cut = space > room / 2 ? space : room;
+    pieces.push({...line, text: (pieces.length === 0 ? '' : indent) + rest.slice(0, cut)});
+    rest = rest.slice(space === cut ? cut + 1 : cut);
+    room = width - indent.length;
   }
+  pieces.push({...line, text: (pieces.length === 0 ? '' : indent) + rest});
   return pieces;
 }
 

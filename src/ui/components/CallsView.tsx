@@ -33,12 +33,15 @@ function listColumns(width: number, calls: readonly CallRecord[]): Column[] {
   return layoutColumns(width, [
     {key: 'time', title: 'TIME', width: 12},
     {key: 'marker', title: '', width: 2, drop: 1},
-    {key: 'application', title: 'APPLICATION', flex: 1, min: 6, want: widest(calls.map((call) => call.application ?? '(no route)'))},
+    // On a narrow screen the call's name gets the room before the application's.
+    {key: 'application', title: 'APPLICATION', flex: 1, min: 6, want: Math.min(Math.max(8, Math.floor(width / 8)), widest(calls.map((call) => call.application ?? '(no route)')))},
     {key: 'call', title: 'CALL', flex: 2, min: 10, want: widest(calls.map(callLabel))},
-    {key: 'status', title: 'STATUS', width: Math.min(17, Math.max(6, widest(calls.map(statusText))))},
+    // The longest names (SERVICE_NOT_FOUND) are cut on a narrow screen rather than the call's name.
+    {key: 'status', title: 'STATUS', width: Math.min(Math.max(7, Math.floor(width / 5)), Math.max(6, widest(calls.map(statusText))))},
     {key: 'latency', title: 'LAT', width: 7, align: 'right'},
-    {key: 'size', title: 'REQ/ANS', width: 11, align: 'right', drop: 2},
-    {key: 'connection', title: 'CONN', width: 5, align: 'right', drop: 3},
+    // Sizes and the connection give way before the call's name is cut (the detail says them too).
+    {key: 'size', title: 'REQ/ANS', width: 11, align: 'right', drop: 2, yields: true},
+    {key: 'connection', title: 'CONN', width: 5, align: 'right', drop: 3, yields: true},
   ]);
 }
 
@@ -168,13 +171,13 @@ export function CallsView({log, columns, rows, keysActive, onClose, onQuit}: Cal
 
   if (detail !== undefined) {
     const visible = lines.slice(top, top + detailRows);
-    const position = lines.length > detailRows ? ` · lines ${top + 1}–${top + visible.length} of ${lines.length}` : '';
+    const position = lines.length > detailRows ? `lines ${top + 1}–${top + visible.length} of ${lines.length} · ` : '';
     return (
       <Box flexDirection="column">
         {visible.map((line, i) => (
           <Text key={top + i} wrap="truncate-end" {...toneProps(line.tone)}>{line.text === '' ? ' ' : line.text}</Text>
         ))}
-        <Text dimColor wrap="truncate-end">{clip(`↑↓ PgUp/PgDn scroll · enter ${expanded ? 'fold' : 'expand'} long values · esc list · c dashboard · q quit${position}`, columns)}</Text>
+        <Text dimColor wrap="truncate-end">{clip(`${position}↑↓ scroll · enter ${expanded ? 'fold' : 'expand'} long values · esc list · c dashboard · q quit`, columns)}</Text>
       </Box>
     );
   }
