@@ -55,6 +55,19 @@ export function callLabel(call: CallRecord): string {
   return `${call.service === undefined ? '?' : shortInterface(call.service)}#${call.method ?? '?'}`;
 }
 
+/**
+ * The `Interface#method` cell in `width` characters: when it does not fit the interface is cut and
+ * the method kept (calls of one service differ by their method), down to its first letter.
+ */
+export function fitCallLabel(call: CallRecord, width: number): string {
+  const label = callLabel(call);
+  const method = `#${call.method ?? '?'}`;
+  const room = width - method.length;
+  if (label.length <= width) return label;
+  if (room < 2) return method.length <= width ? method : `${method.slice(0, Math.max(0, width - 1))}…`;
+  return `${label.slice(0, room - 1)}…${method}`;
+}
+
 /** `group/interface:version`, the way Dubbo writes a service key. */
 export function serviceKey(call: CallRecord): string {
   const service = call.service ?? '?';
@@ -147,11 +160,13 @@ function pushValue(out: DetailLine[], value: unknown, indent: string, prefix: st
   }
   const {$class: _cls, ...fields} = value;
   const keys = Object.keys(fields);
-  // {"$class": "java.math.BigDecimal", "$": "12.50"}: a Java type JSON has no word for, as type + text.
+  // {"$class": "java.math.BigDecimal", "$": "12.50"}: a Java type JSON has no word for, as type + text
+  // (the text unquoted: it is the value's own notation, not a Java String).
   if (cls !== undefined && keys.length === 1 && keys[0] === '$') {
     const inner = fields['$'];
     if (!isRecord(inner) && !Array.isArray(inner)) {
-      out.push({text: `${indent}${prefix}${cls} ${scalarText(inner, expanded)}`});
+      const text = typeof inner === 'string' && inner.length <= FOLD_STRING_CHARS ? inner : scalarText(inner, expanded);
+      out.push({text: `${indent}${prefix}${cls} ${text}`});
       return;
     }
     pushValue(out, inner, indent, prefix, expanded, cls);

@@ -7,7 +7,7 @@ import {Dashboard} from '../../src/ui/components/Dashboard.js';
 import {CallsView} from '../../src/ui/components/CallsView.js';
 import type {CallsViewProps} from '../../src/ui/components/CallsView.js';
 import {callMatches, parseCallFilter} from '../../src/ui/calls-filter.js';
-import {detailLines, formatBytes, statusTone} from '../../src/ui/calls-format.js';
+import {detailLines, fitCallLabel, formatBytes, statusTone} from '../../src/ui/calls-format.js';
 import {waitFor} from '../support/wait.js';
 import {ArrayCallLog, call, sampleCalls} from './call-records.js';
 import {KEY, press, resize, strip, waitForFrame, waitForText, widest} from './helpers.js';
@@ -84,10 +84,10 @@ describe('calls view', () => {
     const {view} = callsView(log);
     const frame = await waitForText(view, 'calls 6');
     const lines = frame.split('\n');
-    assert.match(lines[1] ?? '', /^TIME\s+APPLICATION\s+CALL\s+STATUS\s+LAT\s+REQ\/ANS\s+CONN/);
+    assert.match(lines[1] ?? '', /^ {2}TIME\s+APPLICATION\s+CALL\s+STATUS\s+LAT\s+REQ\/ANS\s+CONN/);
     const rows = lines.slice(2, 8);
     assert.deepEqual(rows.map((line) => /#(\w+)/.exec(line)?.[1]), ['getUser', 'read', 'sayHello', 'charge', 'placeOrder', 'getUser']);
-    assert.match(rows[0] ?? '', /^\d\d:\d\d:\d\d\.\d{3}\s+user-rpc\s+UserService#getUser\s+OK\s+2\.9ms\s+212B\/168B\s+#3$/);
+    assert.match(rows[0] ?? '', /^› \d\d:\d\d:\d\d\.\d{3}\s+user-rpc\s+UserService#getUser\s+OK\s+2\.9ms\s+212B\/168B\s+#3$/);
     assert.match(rowsWith(frame, 'placeOrder')[0] ?? '', /order-rpc\s+OrderService#placeOrder\s+EXCEPTION\s+18ms\s+486B\/1\.3K\s+#4/);
     assert.match(rowsWith(frame, 'charge')[0] ?? '', /\(no route\)\s+PayService#charge\s+SERVICE_NOT_FOUND\s+0\.2ms/);
     assert.match(rowsWith(frame, 'sayHello')[0] ?? '', /\d T\s+greeter\s+Greeter#sayHello\s+grpc OK/);
@@ -124,11 +124,11 @@ describe('calls view', () => {
       '      com.example.order.OrderLine {',
       '        sku: "BOOK-1"',
       '        quantity: 2',
-      '        price: java.math.BigDecimal "12.50"',
+      '        price: java.math.BigDecimal 12.50',
       '      }',
       '    ]',
       '    express: true',
-      '    placedAt: java.util.Date "2026-12-07T14:03:05.000Z"',
+      '    placedAt: java.util.Date 2026-12-07T14:03:05.000Z',
       '    channel: com.example.order.Channel {',
       '      name: "WEB"',
       '    }',
@@ -359,8 +359,9 @@ describe('calls view', () => {
     assert.ok(widest(frame) <= 60, frame);
     assert.ok(frame.split('\n').length <= 23, frame);
     // Sizes and the connection give way first; the call's name keeps the most of what is left.
-    assert.match(frame, /^TIME\s+APPLICA…\s+CALL\s+STATUS\s+LAT$/m);
-    assert.match(frame, /^\d\d:\d\d:\d\d\.\d{3}\s+order-r… OrderService#… EXCEPTION\s+18ms$/m);
+    assert.match(frame, /^ {2}TIME\s+APPLICA…\s+CALL\s+STATUS\s+LAT$/m);
+    assert.match(frame, /^ {2}\d\d:\d\d:\d\d\.\d{3}\s+order-r… O…#placeOrder EXCEPTION\s+18ms$/m);
+    assert.match(frame, /^› \d\d:\d\d:\d\d\.\d{3}\s+user-rpc User…#getUser OK\s+2\.9ms$/m);
     for (let i = 0; i < 6; i++) {
       await press(view, KEY.home, ...Array<string>(i).fill(KEY.down), KEY.enter);
       frame = await waitForText(view, 'service  ');
@@ -392,6 +393,12 @@ describe('calls filter', () => {
     // A call without a route has no application to match.
     assert.deepEqual(matching('app:pay'), []);
     assert.deepEqual(matching('pay'), [3]);
+  });
+
+  it('cuts the interface of a long Interface#method, not the method', () => {
+    const placed = call({service: 'com.example.order.OrderService', method: 'placeOrder'});
+    assert.deepEqual([30, 23, 16, 13, 11, 6].map((width) => fitCallLabel(placed, width)),
+      ['OrderService#placeOrder', 'OrderService#placeOrder', 'Orde…#placeOrder', 'O…#placeOrder', '#placeOrder', '#plac…']);
   });
 
   it('writes sizes in short human units', () => {

@@ -2,7 +2,7 @@ import {useMemo, useRef, useState} from 'react';
 import {Box, Text} from 'ink';
 import type {CallLogView, CallRecord} from '../../inspect/call-record.js';
 import {callMatches, parseCallFilter} from '../calls-filter.js';
-import {callLabel, callMarker, detailLines, formatBytes, formatCallTime, statusText, statusTone} from '../calls-format.js';
+import {callLabel, callMarker, fitCallLabel, detailLines, formatBytes, formatCallTime, statusText, statusTone} from '../calls-format.js';
 import type {LineTone} from '../calls-format.js';
 import {clip, fit, formatMs, layoutColumns} from '../format.js';
 import type {Column} from '../format.js';
@@ -50,20 +50,24 @@ function CallLine({call, columns, selected}: {call: CallRecord; columns: readonl
     time: formatCallTime(call.at),
     marker: callMarker(call),
     application: call.application ?? '(no route)',
-    call: callLabel(call),
+    call: fitCallLabel(call, columns.find((column) => column.key === 'call')?.width ?? 0),
     status: statusText(call),
     latency: formatMs(call.latencyMs),
     size: `${formatBytes(call.requestBytes)}/${formatBytes(call.answerBytes)}`,
     connection: `#${call.connectionId}`,
   };
   return (
-    <Text wrap="truncate-end" inverse={selected}>
+    <Text wrap="truncate-end">
+      {/* The pointer says which row is selected where inverse video does not show (NO_COLOR, a pasted capture). */}
+      <Text color="cyan">{selected ? '› ' : '  '}</Text>
+      <Text inverse={selected}>
       {columns.map((column, i) => {
         const text = fit(cells[column.key] ?? '', column.width, column.align) + (i < columns.length - 1 ? ' ' : '');
         if (column.key === 'status') return <Text key={column.key} {...toneProps(statusTone(call))}>{text}</Text>;
         if (column.key === 'marker') return <Text key={column.key} color="cyan">{text}</Text>;
         return <Text key={column.key}>{text}</Text>;
       })}
+      </Text>
     </Text>
   );
 }
@@ -188,7 +192,8 @@ export function CallsView({log, columns, rows, keysActive, onClose, onQuit}: Cal
   listTop.current = Math.max(0, Math.min(listTop.current, shown.length - listRows));
   const first = listTop.current;
   const visible = shown.slice(first, first + listRows);
-  const table = listColumns(columns, visible);
+  // Two columns go to the selection pointer.
+  const table = listColumns(columns - 2, visible);
 
   const header = [
     `calls ${shown.length === source.length ? String(source.length) : `${shown.length} of ${source.length}`}`,
@@ -207,7 +212,7 @@ export function CallsView({log, columns, rows, keysActive, onClose, onQuit}: Cal
         <Text bold>{clip(header, columns)}</Text>
       </Text>
       <Text bold wrap="truncate-end">
-        {table.map((column, i) => fit(column.title, column.width, column.align) + (i < table.length - 1 ? ' ' : '')).join('')}
+        {'  '}{table.map((column, i) => fit(column.title, column.width, column.align) + (i < table.length - 1 ? ' ' : '')).join('')}
       </Text>
       {visible.length === 0 ? <Text dimColor wrap="truncate-end">{clip(empty, columns)}</Text> : visible.map((call, i) => (
         <CallLine key={call.seq} call={call} columns={table} selected={first + i === index} />
