@@ -1,4 +1,5 @@
 import type {CallAnswer, CallRecord} from '../inspect/call-record.js';
+import {BYTES_CLASS} from '../inspect/java-values.js';
 
 /**
  * Pure text for the calls view: the list's cells and the detail's lines. The detail is built as
@@ -107,15 +108,19 @@ function isRecord(value: unknown): value is Readonly<Record<string, unknown>> {
 }
 
 /**
- * A Java byte[] in the value form: `{"$class": "[B", "$": <base64>}` (a list of byte values is
- * accepted too, as `call` takes both).
+ * A Java byte[] in the value form: `{"$class": "byte[]", "$": <base64>, "size": n}` (`[B`, Java's
+ * internal name, and a list of byte values are read too, as `call` takes them). `size` is the
+ * array's length when the value says it.
  */
-function binaryOf(value: Readonly<Record<string, unknown>>): Buffer | undefined {
-  if (value['$class'] !== '[B') return undefined;
+function binaryOf(value: Readonly<Record<string, unknown>>): {bytes: Buffer; size: number} | undefined {
+  if (value['$class'] !== BYTES_CLASS && value['$class'] !== '[B') return undefined;
   const body = value['$'];
-  if (typeof body === 'string') return Buffer.from(body, 'base64');
-  if (Array.isArray(body) && body.every((item) => typeof item === 'number')) return Buffer.from(body.map((item) => Number(item) & 0xff));
-  return undefined;
+  let bytes: Buffer;
+  if (typeof body === 'string') bytes = Buffer.from(body, 'base64');
+  else if (Array.isArray(body) && body.every((item) => typeof item === 'number')) bytes = Buffer.from(body.map((item) => Number(item) & 0xff));
+  else return undefined;
+  const size = value['size'];
+  return {bytes, size: typeof size === 'number' ? size : bytes.length};
 }
 
 function scalarText(value: unknown, expanded: boolean): string {
@@ -155,7 +160,7 @@ function pushValue(out: DetailLine[], value: unknown, indent: string, prefix: st
   const cls = typeof value['$class'] === 'string' ? value['$class'] : undefined;
   const binary = binaryOf(value);
   if (binary !== undefined) {
-    out.push({text: `${indent}${prefix}byte[] ${binary.length} bytes${binary.length === 0 ? '' : `: ${hexHead(binary)}`}`});
+    out.push({text: `${indent}${prefix}byte[] ${binary.size} bytes${binary.bytes.length === 0 ? '' : `: ${hexHead(binary.bytes)}`}`});
     return;
   }
   const {$class: _cls, ...fields} = value;
@@ -175,6 +180,13 @@ function pushValue(out: DetailLine[], value: unknown, indent: string, prefix: st
   const head = cls ?? type;
   if (keys.length === 0) {
     out.push({text: `${indent}${prefix}${head === undefined ? '{}' : `${head} {}`}`});
+    return;
+  }
+  const only = keys.length === 1 ? keys[0] : undefined;
+  const onlyValue = only === undefined ? undefined : fields[only];
+  // One plain field stays on the line: an enum reads `com.example.Color { name: "RED" }`.
+  if (only !== undefined && !isRecord(onlyValue) && !Array.isArray(onlyValue)) {
+    out.push({text: `${indent}${prefix}${head === undefined ? '' : `${head} `}{ ${only}: ${scalarText(onlyValue, expanded)} }`});
     return;
   }
   out.push({text: `${indent}${prefix}${head === undefined ? '{' : `${head} {`}`});
@@ -276,7 +288,9 @@ export function detailLines(call: CallRecord, width: number, expanded: boolean):
   if (call.truncated === true) out.push({text: 'larger than the capture bound: decoded in part', tone: 'yellow'});
   tripleLines(out, call);
   if (call.arguments === undefined) {
-    out.push({text: `arguments: not decoded (${formatBytes(call.requestBytes)})`, tone: 'dim'});
+    const why = call.undecodedRequest === undefined ? '' : `: ${call.undecodedRequest.reason}`;
+    out.push({text: `arguments: not decoded (${formatBytes(call.requestBytes)})${why}`, tone: 'yellow'});
+    if (call.undecodedRequest !== undefined && call.undecodedRequest.hexHead !== '') out.push({text: `  ${call.undecodedRequest.hexHead}`, tone: 'dim'});
   } else if (call.arguments.length === 0) {
     out.push({text: 'arguments: none', tone: 'dim'});
   } else {

@@ -111,7 +111,7 @@ export function sampleCalls(): CallRecord[] {
       seq: 5, application: 'file-rpc', service: 'com.example.FileService', version: undefined, method: 'read', connectionId: 5, origin: 'http',
       parameterTypes: ['java.lang.String'], arguments: ['/reports/2026-12.pdf'],
       latencyMs: 42, requestBytes: 190, answerBytes: 40_213,
-      answer: {kind: 'value', value: {$class: '[B', $: Buffer.from('%PDF-1.7\n%\u00e2\u00e3\u00cf\u00d3\n1 0 obj').toString('base64')}},
+      answer: {kind: 'value', value: {$class: 'byte[]', $: Buffer.from('%PDF-1.7\n%\u00e2\u00e3\u00cf\u00d3\n1 0 obj').toString('base64'), size: 26}},
     }),
     call({seq: 6, arguments: ['43'], latencyMs: 2.9, answer: {kind: 'value', value: {$class: 'com.example.User', id: 43, name: 'Bo Chen', bio: 'x'.repeat(450)}}}),
   ];

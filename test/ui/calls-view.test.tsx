@@ -1,7 +1,11 @@
 import {afterEach, describe, it} from 'node:test';
 import assert from 'node:assert/strict';
 import {cleanup, render} from 'ink-testing-library';
+import {CallCapture} from '../../src/core/calls.js';
+import type {CapturedCall} from '../../src/core/calls.js';
 import {TunnelEventBus} from '../../src/core/events.js';
+import {CallLog} from '../../src/inspect/call-log.js';
+import type {CallLogView} from '../../src/inspect/call-record.js';
 import {StatsStore} from '../../src/stats/stats.js';
 import {Dashboard} from '../../src/ui/components/Dashboard.js';
 import {CallsView} from '../../src/ui/components/CallsView.js';
@@ -9,6 +13,7 @@ import type {CallsViewProps} from '../../src/ui/components/CallsView.js';
 import {callMatches, parseCallFilter} from '../../src/ui/calls-filter.js';
 import {detailLines, fitCallLabel, formatBytes, statusTone} from '../../src/ui/calls-format.js';
 import {waitFor} from '../support/wait.js';
+import {dubboCall, fixtureBody} from '../inspect/captured.js';
 import {ArrayCallLog, call, sampleCalls} from './call-records.js';
 import {KEY, press, resize, strip, waitForFrame, waitForText, widest} from './helpers.js';
 
@@ -28,7 +33,7 @@ function dashboard(log: ArrayCallLog) {
   return {view, quits};
 }
 
-function callsView(log: ArrayCallLog, overrides: Partial<CallsViewProps> = {}) {
+function callsView(log: CallLogView, overrides: Partial<CallsViewProps> = {}) {
   const closed = {count: 0, quit: 0};
   const view = render(<CallsView log={log} columns={100} rows={22} keysActive onClose={() => closed.count++} onQuit={() => closed.quit++} {...overrides} />);
   return {view, closed};
@@ -129,9 +134,7 @@ describe('calls view', () => {
       '    ]',
       '    express: true',
       '    placedAt: java.util.Date 2026-12-07T14:03:05.000Z',
-      '    channel: com.example.order.Channel {',
-      '      name: "WEB"',
-      '    }',
+      '    channel: com.example.order.Channel { name: "WEB" }',
       '  }',
       'attachments',
       '  path: "com.example.order.OrderService"',
@@ -191,13 +194,9 @@ describe('calls view', () => {
       'trailers',
       '  grpc-status: "0"',
       'arguments',
-      '  [0] {',
-      '    name: "dubbo"',
-      '  }',
+      '  [0] { name: "dubbo" }',
       'answer',
-      '  {',
-      '    message: "hello dubbo"',
-      '  }',
+      '  { message: "hello dubbo" }',
     ].join('\n')), frame);
     assert.doesNotMatch(frame, /^attachments/m);
   });
@@ -205,6 +204,7 @@ describe('calls view', () => {
   it('shows a Triple payload that could not be decoded as its reason and hex head', async () => {
     const log = new ArrayCallLog([call({
       seq: 1, protocol: 'triple', parameterTypes: [], arguments: undefined, attachments: {}, status: 'grpc INTERNAL', ok: false,
+      undecodedRequest: {reason: 'protobuf without a schema', hexHead: '0a 02 34 32'},
       answer: {kind: 'undecoded', reason: 'protobuf without a schema', hexHead: '0a 03 41 6e 6e'},
       triple: {path: '/x.Y/z', requestHeaders: {}, responseHeaders: undefined, trailers: {'grpc-status': '13'}, grpcStatus: 13, grpcMessage: 'boom'},
     })]);
@@ -213,7 +213,7 @@ describe('calls view', () => {
     const frame = await openDetail(view, 'getUser');
     assert.match(frame, /response headers: none\n/);
     assert.match(frame, /grpc-status 13 INTERNAL: boom\n/);
-    assert.match(frame, /arguments: not decoded \(212B\)\n/);
+    assert.match(frame, /arguments: not decoded \(212B\): protobuf without a schema\n {2}0a 02 34 32\n/);
     assert.match(frame, /answer\n {2}undecoded: protobuf without a schema\n {2}0a 03 41 6e 6e/);
   });
 
@@ -372,6 +372,45 @@ describe('calls view', () => {
       await press(view, KEY.escape);
       await waitForText(view, 'TIME');
     }
+  });
+});
+
+describe('calls view on the session\'s CallLog', () => {
+  it('turns capture on only while open, and shows calls decoded from frames written by Java', async () => {
+    const bus = new TunnelEventBus();
+    const capture = new CallCapture();
+    const log = new CallLog({bus, capture, notifyMs: 10});
+    // What the listener does: a call is copied and emitted only while the capture is on.
+    const finish = (one: CapturedCall): void => {
+      if (capture.on) bus.emit('call-captured', one);
+    };
+    const schedule = dubboCall(fixtureBody('req-decimal-dates-enum.bin'), fixtureBody('resp-exception-attachments.bin'), {
+      completed: {application: 'billing-app', target: 'com.example.BillingService#schedule', statusName: 'EXCEPTION', ok: false, connectionId: 9},
+    });
+    const upload = dubboCall(fixtureBody('req-bytes-100k.bin'), fixtureBody('resp-value-plain.bin'), {completed: {application: 'users-app', connectionId: 9}});
+    finish(upload);
+    assert.equal(capture.on, false);
+    const {view} = callsView(log, {rows: 40});
+    await waitFor(() => capture.on, {message: 'the open view turns capture on'});
+    await waitForText(view, 'no calls yet');
+    finish(schedule);
+    finish(upload);
+    let frame = await waitForText(view, 'calls 2');
+    assert.match(frame, /billing-app\s+BillingService#schedule\s+EXCEPTION/);
+    assert.match(frame, /users-app\s+UserService#upload\s+OK/);
+    frame = await openDetail(view, 'schedule');
+    assert.match(frame, /method {3}schedule\(java\.math\.BigDecimal, java\.util\.Date, java\.util\.Date, com\.example\.Color\)/);
+    assert.match(frame, /\[0\] java\.math\.BigDecimal -12345678901234567890\.000000001\n/);
+    assert.match(frame, /\[1\] java\.util\.Date 2023-11-14T22:14:00\.000Z\n/);
+    assert.match(frame, /\[3\] com\.example\.Color \{ name: "BLUE" \}\n/);
+    assert.match(frame, /answer\n {2}java\.lang\.IllegalStateException: order 42 not found\n/);
+    await press(view, KEY.escape);
+    frame = await waitForText(view, 'TIME');
+    frame = await openDetail(view, 'upload');
+    assert.match(frame, /\[0\] byte\[\] 102400 bytes: 07 26 45 64 83 a2 c1 e0 ff 1e 3d 5c 7b 9a b9 d8 …\n/);
+    view.unmount();
+    assert.equal(capture.on, false, 'closing the view lets go of the capture');
+    log.close();
   });
 });
 
