@@ -1,5 +1,6 @@
 import type {BackendSource} from '../core/backend-source.js';
 import {parseChoice} from '../core/applications.js';
+import {CallCapture} from '../core/calls.js';
 import {DubboTunnelError, errorMessage} from '../core/errors.js';
 import {TunnelEventBus} from '../core/events.js';
 import {StatsStore, showingSelection} from '../stats/stats.js';
@@ -49,6 +50,8 @@ export interface SessionRunOptions {
  */
 export async function runSession(options: SessionRunOptions, context: CliContext): Promise<number> {
   const events = options.events ?? new TunnelEventBus();
+  // One per session: the listener copies calls only while something inspecting them holds it on.
+  const capture = new CallCapture();
   const interactive = options.renderer === 'terminal';
   let stopRequested: (() => void) | undefined;
   const stopped = new Promise<void>((resolve) => (stopRequested = resolve));
@@ -76,11 +79,11 @@ export async function runSession(options: SessionRunOptions, context: CliContext
     const remembered = options.store.recalledSelection(key.context, key.namespace);
     const onlyStatic = sources.every((source) => source.kind === 'local');
     const run: Run = {
-      options, events, sources, remembered, onlyStatic,
+      options, events, sources, remembered, onlyStatic, capture,
       chosen: settleChoice(options.choice, remembered, key, onlyStatic, sources),
       start: async (choice) => {
         session = await TunnelSession.start({
-          sources, events, interfaces: options.interfaces, listen: options.listen,
+          sources, events, interfaces: options.interfaces, listen: {...options.listen, capture},
           learning: {noLearn: options.learning?.noLearn ?? false, resolveFile: options.learning?.resolveFile},
         }, choice);
         return session;
@@ -108,6 +111,8 @@ interface Run {
   options: SessionRunOptions;
   events: TunnelEventBus;
   sources: readonly BackendSource[];
+  /** Whether the session's listener copies calls: what inspects calls (the calls view, a recording) holds it on. */
+  capture: CallCapture;
   /** The choice the command line made; undefined = ask (picker). */
   chosen: Choice | undefined;
   /** The remembered choice for these sources (--last, and what the picker ticks). */

@@ -1,4 +1,4 @@
-import type {RequestCompleted} from './events.js';
+import type {RequestCompleted} from './request-completed.js';
 
 /**
  * What the call inspector is given of one call: copies of the bytes the consumer sent and got.

@@ -3,6 +3,8 @@ import type {ErrorCode} from '../core/errors.js';
 import type {RequestCompleted, TunnelEventBus} from '../core/events.js';
 import {GRPC_STATUS, grpcStatusName} from '../protocol/grpc.js';
 import {STATUS, statusName} from '../protocol/header.js';
+import type {BoundedCopy, CallCopy} from './call-copy.js';
+import type {FrameBytes} from './write-batch.js';
 
 /** Which request finished, and when it arrived (performance.now(); undefined when never timed). */
 export interface CompletedRequest {
@@ -33,11 +35,19 @@ export class Exchange implements CompletedRequest {
   application: string | undefined;
   readonly target: string | undefined;
   readonly startedAt: number | undefined;
+  /**
+   * How the request came: `http` when dubbo-tunnel turned an HTTP/1.1 JSON call on the port into
+   * this request. Whoever does that sets it before the exchange completes; the call inspector
+   * shows it (`call-captured`).
+   */
+  origin: 'consumer' | 'http' = 'consumer';
   readonly #events: TunnelEventBus;
   readonly #protocol: 'dubbo' | 'triple';
   /** A one-way Dubbo request: nothing is answered, the entry has no status. */
   readonly #oneWay: boolean;
   #completed = false;
+  /** Set when calls were captured as the request arrived; undefined: nothing of this call is copied. */
+  #copy: CallCopy | undefined = undefined;
 
   constructor(
     events: TunnelEventBus,
@@ -64,17 +74,35 @@ export class Exchange implements CompletedRequest {
   }
 
   /**
+   * Calls are captured (CallCapture.on at the request's arrival): `complete` emits `call-captured`
+   * with `copy` after `request-completed`. Decided once: an exchange made while capture was off
+   * stays uncaptured even if capture turns on before its answer.
+   */
+  captureWith(copy: CallCopy): void {
+    this.#copy = copy;
+  }
+
+  /** Whether this call is captured: a path that passes the answer on in pieces collects them then. */
+  get capturing(): boolean {
+    return this.#copy !== undefined;
+  }
+
+  /**
    * The consumer got its answer: `status` is the Dubbo status (ignored for a one-way request) or,
    * for Triple, the gRPC status (undefined when the answer carried none); `failure` when
-   * dubbo-tunnel answered itself; `thrown` when an OK Dubbo answer carries the provider's exception.
-   * Emits `request-completed` the first time; later calls do nothing.
+   * dubbo-tunnel answered itself; `thrown` when an OK Dubbo answer carries the provider's exception;
+   * `answer` the Dubbo answer the consumer got (read only when the call is captured). Emits
+   * `request-completed` the first time, then `call-captured` when captured; later calls do nothing.
    */
-  complete(status: number | undefined, failure?: Failure, thrown = false): void {
+  complete(status: number | undefined, failure?: Failure, thrown = false, answer?: FrameBytes | BoundedCopy): void {
     if (this.#completed) return;
     this.#completed = true;
-    this.#events.emit('request-completed', this.#protocol === 'triple'
+    const entry = this.#protocol === 'triple'
       ? streamCompleted(this, status, failure)
-      : requestCompleted(this, this.#oneWay ? undefined : status, failure, thrown));
+      : requestCompleted(this, this.#oneWay ? undefined : status, failure, thrown);
+    this.#events.emit('request-completed', entry);
+    const copy = this.#copy;
+    if (copy !== undefined) this.#events.emit('call-captured', copy.finish(entry, this.origin, answer));
   }
 }
 

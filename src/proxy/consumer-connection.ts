@@ -2,6 +2,7 @@
 import {performance} from 'node:perf_hooks';
 import type {Socket} from 'node:net';
 import type {Backend} from '../core/backend.js';
+import type {CallCapture} from '../core/calls.js';
 import type {ErrorCode, ProtocolError} from '../core/errors.js';
 import {errorMessage} from '../core/errors.js';
 import type {TunnelEventBus} from '../core/events.js';
@@ -18,6 +19,7 @@ import {routeRequest} from '../router/route-request.js';
 import type {RequestDecision} from '../router/route-request.js';
 import type {ConnectionAdmission, DubboVerdict} from './admission.js';
 import {Backpressure} from './backpressure.js';
+import {DubboCallCopy, copyFrame, headerOnly} from './call-copy.js';
 import {Exchange} from './completion.js';
 import {whyNotAnswered} from './drain.js';
 import type {Attachment, Upstream, UpstreamOwner} from './upstream.js';
@@ -46,6 +48,8 @@ export interface ConnectionOptions {
   readonly upstreams?: UpstreamPool;
   /** Who may use this connection (the team gateway); none: every request is routed. */
   readonly admission?: ConnectionAdmission;
+  /** While it is on, each request's bytes and its answer's are copied for the call inspector; none: never. */
+  readonly capture?: CallCapture;
 }
 
 /** A request kept back while the admission checks an earlier one: copies, the decoder reuses its buffers. */
@@ -81,6 +85,7 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
   /** Reads each request's routing fields into the same objects (nothing allocated per request). */
   readonly #peeker = new RequestPeeker();
   readonly #pool: UpstreamPool;
+  readonly #capture: CallCapture | undefined;
   /** This connection's place on every upstream it sent to that is still open. */
   readonly #attachments = new Set<Attachment>();
   /** The last upstream sent to and this connection's place on it (most requests repeat it). */
@@ -109,6 +114,7 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
     this.id = options.id;
     this.peer = options.peer;
     this.maxBodyLength = options.maxBodyLength;
+    this.#capture = options.capture;
     // A pool of its own has no other consumer to keep a stream for: its streams close with their last use.
     this.#pool = options.upstreams ?? new UpstreamPool(options.events, options.maxBodyLength, {lingerMs: 0});
     this.writes = this.#pool.writes;
@@ -196,7 +202,7 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
   oversize(header: FrameHeader): void {
     if (!header.isRequest || header.event) return;
     // Same text as Dubbo's ExceedPayloadLimitException, plus how to raise our limit.
-    this.#answerLocally(header, new Exchange(this.#options.events, 'dubbo', this.id, header.requestId, !header.twoWay, undefined, undefined, undefined), localAnswer('DT_ERR_FRAME_TOO_LARGE',
+    this.#answerLocally(header, this.#exchange(header, undefined, undefined, undefined, undefined), localAnswer('DT_ERR_FRAME_TOO_LARGE',
       `Data length too large: ${header.bodyLength}, max payload: ${this.maxBodyLength}; the request was not forwarded (raise the limit with --max-payload <bytes>)`));
   }
 
@@ -223,11 +229,11 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
     const admission = this.#options.admission;
     if (admission !== undefined && this.#admissionAnswered(header, frame, admission.dubbo(header, frame, peek, decision), startedAt, decision.target)) return;
     if (!decision.forward || (this.#shuttingDown && !this.#servesUntilPeerLeaves)) {
-      this.#refuse(header, decision, startedAt);
+      this.#refuse(header, frame, decision, startedAt);
       return;
     }
-    // The exchange keeps the consumer's id: sending rewrites the one in the frame.
-    const exchange = new Exchange(this.#options.events, 'dubbo', this.id, header.requestId, !header.twoWay, decision.backend.application, decision.target, startedAt);
+    // The exchange keeps the consumer's id (and a capture copies the frame): sending rewrites the one in the frame.
+    const exchange = this.#exchange(header, frame, decision.backend.application, decision.target, startedAt);
     const attachment = this.#attachmentFor(decision.backend, peek.readable && passesCallback(peek.request));
     if (header.twoWay) {
       attachment.upstream.send(attachment, forward, exchange);
@@ -250,10 +256,10 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
       verdict.wait.then(release, release);
       return true;
     }
-    const exchange = new Exchange(this.#options.events, 'dubbo', this.id, header.requestId, !header.twoWay, undefined, target, startedAt);
+    const exchange = this.#exchange(header, frame, undefined, target, startedAt);
     if ('reply' in verdict) {
       if (header.twoWay) this.toConsumer(verdict.reply);
-      exchange.complete(verdict.status);
+      exchange.complete(verdict.status, undefined, false, verdict.reply);
     } else {
       this.#answerLocally(header, exchange, verdict.refuse);
     }
@@ -285,13 +291,24 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
     this.#settle();
   }
 
+  /**
+   * The exchange of a request: it keeps the consumer's id, and, when calls are captured as it
+   * arrives, a copy of `request` as the consumer sent it (undefined: the request was too large to be
+   * read, and only its header is known). Capture off, this is one read of `on` and nothing more.
+   */
+  #exchange(header: FrameHeader, request: Buffer | undefined, application: string | undefined, target: string | undefined, startedAt: number | undefined): Exchange {
+    const exchange = new Exchange(this.#options.events, 'dubbo', this.id, header.requestId, !header.twoWay, application, target, startedAt);
+    if (this.#capture?.on === true) exchange.captureWith(new DubboCallCopy(request === undefined ? headerOnly(header) : copyFrame(request)));
+    return exchange;
+  }
+
   /** A request that is not forwarded: no route, an unreadable body, or shutting down. */
-  #refuse(header: FrameHeader, decision: RequestDecision, startedAt: number): void {
+  #refuse(header: FrameHeader, frame: Buffer, decision: RequestDecision, startedAt: number): void {
     // An unreadable body has no target and is answered as such, shutting down or not.
     const answer = decision.forward || (this.#shuttingDown && decision.target !== undefined)
       ? localAnswer('DT_ERR_SHUTTING_DOWN', `shutting down; ${decision.target} was not forwarded`)
       : decision.answer;
-    this.#answerLocally(header, new Exchange(this.#options.events, 'dubbo', this.id, header.requestId, !header.twoWay, undefined, decision.target, startedAt), answer);
+    this.#answerLocally(header, this.#exchange(header, frame, undefined, decision.target, startedAt), answer);
   }
 
   /**
@@ -325,8 +342,13 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
 
   /** dubbo-tunnel answers a request itself (no route, unreadable, too large, shutting down). */
   #answerLocally(header: FrameHeader, exchange: Exchange, answer: LocalAnswer): void {
-    if (header.twoWay) this.toConsumer(encodeErrorResponse(header.requestId, answer.status, answer.message));
-    exchange.complete(answer.status, answer);
+    if (!header.twoWay) {
+      exchange.complete(answer.status, answer);
+      return;
+    }
+    const reply = encodeErrorResponse(header.requestId, answer.status, answer.message);
+    this.toConsumer(reply);
+    exchange.complete(answer.status, answer, false, reply);
   }
 
   #reverseResponse(header: FrameHeader, frame: Buffer): void {

@@ -2,6 +2,7 @@ import {closeSync, openSync} from 'node:fs';
 import net from 'node:net';
 import {devNull} from 'node:os';
 import type {Backend} from '../core/backend.js';
+import type {CallCapture} from '../core/calls.js';
 import {DubboTunnelError, errorMessage} from '../core/errors.js';
 import {formatHostPort} from '../core/host-port.js';
 import {TunnelEventBus} from '../core/events.js';
@@ -70,6 +71,11 @@ export interface TunnelServerOptions {
    * request is routed; with one, telnet shells are refused too (they would bypass it).
    */
   admission?: AdmissionFactory;
+  /**
+   * Whether calls are captured for the call inspector (the calls view, a recording): while it is
+   * on, each call's bytes are copied into `call-captured` events. None, or off: nothing is copied.
+   */
+  capture?: CallCapture;
 }
 
 /**
@@ -225,13 +231,14 @@ export class TunnelServer {
     }
     const attachmentKey = options.attachmentKey ?? 'target-application';
     const admission = options.admission?.({id, peer});
+    const capture = options.capture === undefined ? {} : {capture: options.capture};
     if (protocol === 'http2') {
       // node's HTTP/2 session reads the socket natively, so its byte counters would not show its
       // traffic: the Triple side keeps HTTP/2 connections alive or ends them with GOAWAY.
-      accepted.handTo(new TripleConnection(socket, {id, peer, routes: options.routes, events, attachmentKey, upstreams: this.#tripleUpstreams, ...(admission === undefined ? {} : {admission})}), false);
+      accepted.handTo(new TripleConnection(socket, {id, peer, routes: options.routes, events, attachmentKey, upstreams: this.#tripleUpstreams, ...(admission === undefined ? {} : {admission}), ...capture}), false);
       return;
     }
-    accepted.handTo(new ConsumerConnection(socket, {id, peer, routes: options.routes, events, attachmentKey, maxBodyLength: options.maxBodyLength ?? DEFAULT_PAYLOAD, upstreams: this.#upstreams, ...(admission === undefined ? {} : {admission})}), true);
+    accepted.handTo(new ConsumerConnection(socket, {id, peer, routes: options.routes, events, attachmentKey, maxBodyLength: options.maxBodyLength ?? DEFAULT_PAYLOAD, upstreams: this.#upstreams, ...(admission === undefined ? {} : {admission}), ...capture}), true);
     socket.resume();
   }
 

@@ -13,6 +13,7 @@ import {answersWithException, classifyEvent, hessian2AnswerFlag, encodeErrorResp
 import {isAnswerCode, localAnswer} from '../router/local-answer.js';
 import type {AnswerCode, LocalAnswer} from '../router/local-answer.js';
 import type {Backpressure} from './backpressure.js';
+import {BoundedCopy} from './call-copy.js';
 import type {Exchange} from './completion.js';
 import {PendingRequests} from './pending-requests.js';
 import {frameLength, writeFrames} from './write-batch.js';
@@ -143,6 +144,8 @@ interface OutgoingStream {
   readonly total: number;
   /** Bytes of the frame not yet passed on. */
   left: number;
+  /** What the consumer was sent of it, when the call is captured (Exchange.capturing). */
+  readonly copy: BoundedCopy | undefined;
 }
 
 /**
@@ -252,7 +255,7 @@ export class Upstream implements FrameSink {
       attachment.pending--;
       if (outgoing.exchange !== undefined) {
         const answer = code === undefined ? this.#failure(reason, undefined, outgoing.exchange) : localAnswer(code, `${reason}; ${outgoing.exchange.target} got part of its answer`);
-        outgoing.exchange.complete(answer.status, answer);
+        outgoing.exchange.complete(answer.status, answer, false, outgoing.copy);
       }
     }
     if (attachment.pending > 0) {
@@ -458,8 +461,9 @@ export class Upstream implements FrameSink {
   /** Answers a request with an error written here instead of the provider's answer. */
   #answer(attachment: Attachment, exchange: Exchange, answer: LocalAnswer): void {
     attachment.pending--;
-    attachment.owner.toConsumer(encodeErrorResponse(exchange.requestId, answer.status, answer.message));
-    exchange.complete(answer.status, answer);
+    const reply = encodeErrorResponse(exchange.requestId, answer.status, answer.message);
+    attachment.owner.toConsumer(reply);
+    exchange.complete(answer.status, answer, false, reply);
   }
 
   /**
@@ -471,13 +475,15 @@ export class Upstream implements FrameSink {
     const exchange = this.#pending.take(Number(header.requestId));
     if (exchange !== undefined) {
       const attachment = this.#consumers.get(exchange.connectionId);
+      let delivered: FrameBytes | undefined;
       if (attachment !== undefined) {
         attachment.pending--;
         writeRequestId(frame, exchange.requestId);
         attachment.owner.toConsumer(frame);
+        delivered = frame;
       }
       // Status OK with the provider's exception in the body is a failed call all the same.
-      exchange.complete(header.status, undefined, answersWithException(header, frame));
+      exchange.complete(header.status, undefined, answersWithException(header, frame), delivered);
     }
     this.#closeIfDrained();
   }
@@ -569,7 +575,13 @@ export class Upstream implements FrameSink {
       }
     }
     const thrown = flag === RESPONSE_FLAG.WITH_EXCEPTION_WITH_ATTACHMENTS;
-    this.#outgoing = {to, exchange: to === undefined ? undefined : exchange, status: header.status, thrown, total, left: total - heldLength};
+    let copy: BoundedCopy | undefined;
+    if (to !== undefined && exchange?.capturing === true) {
+      // Its first bytes as the consumer got them (its own id written back), the rest as they pass.
+      copy = new BoundedCopy();
+      for (const piece of held) copy.add(piece);
+    }
+    this.#outgoing = {to, exchange: to === undefined ? undefined : exchange, status: header.status, thrown, total, left: total - heldLength, copy};
     return true;
   }
 
@@ -578,6 +590,7 @@ export class Upstream implements FrameSink {
     if (outgoing === undefined) return;
     outgoing.left -= piece.length;
     outgoing.to?.owner.continueStreamedAnswer(piece);
+    if (outgoing.copy !== undefined) outgoing.copy.add(piece);
     if (end) this.#endOutgoing(outgoing);
   }
 
@@ -587,8 +600,8 @@ export class Upstream implements FrameSink {
     if (to !== undefined) {
       to.pending--;
       to.owner.endStreamedAnswer();
-      if (failure === undefined) exchange?.complete(outgoing.status, undefined, outgoing.thrown);
-      else exchange?.complete(failure.status, failure);
+      if (failure === undefined) exchange?.complete(outgoing.status, undefined, outgoing.thrown, outgoing.copy);
+      else exchange?.complete(failure.status, failure, false, outgoing.copy);
     }
     this.#closeIfDrained();
   }
@@ -599,7 +612,11 @@ export class Upstream implements FrameSink {
     if (outgoing === undefined) return;
     if (outgoing.to !== undefined) {
       // The consumer may be cut off for not reading while this is written: then the rest is not.
-      for (let left = outgoing.left; left > 0; left -= PADDING.length) outgoing.to?.owner.continueStreamedAnswer(left >= PADDING.length ? PADDING : PADDING.subarray(0, left));
+      for (let left = outgoing.left; left > 0 && outgoing.to !== undefined; left -= PADDING.length) {
+        const padding = left >= PADDING.length ? PADDING : PADDING.subarray(0, left);
+        outgoing.to.owner.continueStreamedAnswer(padding);
+        outgoing.copy?.add(padding);
+      }
     }
     const target = outgoing.exchange?.target ?? 'this request';
     this.#endOutgoing(outgoing, localAnswer('DT_ERR_BACKEND_CLOSED',

@@ -1,6 +1,7 @@
 import {parseChoice} from '../core/applications.js';
 import type {DiscoveredApplication} from '../core/applications.js';
 import type {BackendSource, Wanted} from '../core/backend-source.js';
+import type {CallCapture} from '../core/calls.js';
 import {DubboTunnelError, errorMessage} from '../core/errors.js';
 import {TunnelEventBus} from '../core/events.js';
 import type {AppSession} from '../core/app-session.js';
@@ -43,6 +44,8 @@ export class TunnelSession implements AppSession {
   readonly namespace?: string;
   /** What the listener routes by (read only: the publisher writes it). */
   readonly routes: RouteView;
+  /** Whether the listener copies calls for the call inspector (`listen.capture`): held on by whoever inspects them. */
+  readonly capture: CallCapture | undefined;
   readonly #sources: readonly BackendSource[];
   readonly #publisher: RoutePublisher;
   readonly #learning: Learning | undefined;
@@ -57,6 +60,7 @@ export class TunnelSession implements AppSession {
     this.#learning = input.learning;
     this.#server = input.server;
     this.routes = input.publisher.routes;
+    this.capture = input.options.listen.capture;
     this.#choice = input.choice;
     this.addresses = input.server.consumerAddresses();
     this.port = input.server.port;

@@ -1,12 +1,14 @@
 import {performance} from 'node:perf_hooks';
 import http2 from 'node:http2';
 import type {ClientHttp2Stream, IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream} from 'node:http2';
+import type {CallCapture} from '../../core/calls.js';
 import {errorMessage} from '../../core/errors.js';
 import type {ErrorCode} from '../../core/errors.js';
 import type {TunnelEventBus} from '../../core/events.js';
 import {GRPC_STATUS, encodeGrpcMessage} from '../../protocol/grpc.js';
 import {Exchange} from '../completion.js';
 import type {Failure} from '../completion.js';
+import {TripleCallCopy, headerStrings} from './triple-copy.js';
 import type {TripleUpstream} from './triple-upstreams.js';
 
 const {NGHTTP2_CANCEL, NGHTTP2_NO_ERROR, NGHTTP2_FLAG_END_STREAM, NGHTTP2_REFUSED_STREAM, NGHTTP2_ENHANCE_YOUR_CALM} = http2.constants;
@@ -32,6 +34,8 @@ export interface TripleCallOptions {
   readonly events: TunnelEventBus;
   /** The call is done (its consumer stream closed and it was reported). */
   readonly done: (call: TripleCall) => void;
+  /** When it is on as the stream starts, the call's headers and DATA are copied for the call inspector. */
+  readonly capture?: CallCapture | undefined;
 }
 
 /**
@@ -53,11 +57,17 @@ export class TripleCall {
   #failure: Failure | undefined;
   /** Trailers to send when the response body ends (the provider's, or ours after a failure). */
   #trailers: OutgoingHttpHeaders | undefined;
+  /** The copy of the call for the call inspector; undefined when capture was off as the stream started. */
+  readonly #copy: TripleCallCopy | undefined;
 
-  constructor(stream: ServerHttp2Stream, target: string, options: TripleCallOptions) {
+  constructor(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, target: string, options: TripleCallOptions) {
     this.#stream = stream;
     this.#done = options.done;
     this.#exchange = new Exchange(options.events, 'triple', options.connectionId, BigInt(stream.id ?? 0), false, undefined, target, performance.now());
+    if (options.capture?.on === true) {
+      this.#copy = new TripleCallCopy(headers);
+      this.#exchange.captureWith(this.#copy);
+    }
     stream.on('error', () => undefined); // the outcome is read on 'close'
     stream.on('close', () => this.#consumerClosed());
     stream.on('wantTrailers', () => {
@@ -74,6 +84,15 @@ export class TripleCall {
   /** The application the router chose: it names the call in `request-completed`. */
   routedTo(application: string): void {
     this.#exchange.application = application;
+  }
+
+  /** `http`: dubbo-tunnel made this call from an HTTP/1.1 JSON request on the port (see Exchange.origin). */
+  set origin(origin: 'consumer' | 'http') {
+    this.#exchange.origin = origin;
+  }
+
+  get origin(): 'consumer' | 'http' {
+    return this.#exchange.origin;
   }
 
   /** Splices the consumer's stream onto a new stream of the provider's session. */
@@ -97,6 +116,10 @@ export class TripleCall {
     });
     provider.on('close', () => this.#providerClosed(upstream, provider, false));
     stream.pipe(provider);
+    // After pipe(): the stream flows (or pipe paused it for backpressure, which a 'data' listener
+    // added now leaves paused), so this listener neither starts the flow early nor misses a chunk.
+    const copy = this.#copy;
+    if (copy !== undefined) stream.on('data', (chunk: Buffer) => copy.request.add(chunk));
   }
 
   /**
@@ -115,6 +138,8 @@ export class TripleCall {
     if (stream.closed || stream.destroyed) return;
     const trailers = {'grpc-status': String(status), 'grpc-message': encodeGrpcMessage(message)};
     if (!stream.headersSent) {
+      // Trailers-only: for the call inspector, these are the call's trailers; no response headers came.
+      if (this.#copy !== undefined) this.#copy.trailers = headerStrings(trailers);
       stream.respond({':status': 200, 'content-type': 'application/grpc', ...trailers}, {endStream: true});
     } else {
       this.#trailers = trailers;
@@ -125,18 +150,24 @@ export class TripleCall {
   #providerResponded(provider: ClientHttp2Stream, response: IncomingHttpHeaders, flags: number): void {
     const stream = this.#stream;
     if (this.#state !== 'forwarding' || stream.closed || stream.destroyed) return;
+    const copy = this.#copy;
     if ((flags & NGHTTP2_FLAG_END_STREAM) !== 0) {
       // Trailers-only: a gRPC error status with no messages. That is the whole answer.
       this.#state = 'ending';
       this.#status = statusOf(response);
+      // One HEADERS frame that is both: the inspector sees it as the response headers and the trailers.
+      if (copy !== undefined) copy.responseHeaders = copy.trailers = headerStrings(response);
       stream.respond(forwardedHeaders(response), {endStream: true});
       provider.resume();
       return;
     }
     this.#state = 'relaying';
+    if (copy !== undefined) copy.responseHeaders = headerStrings(response);
     stream.respond(forwardedHeaders(response), {waitForTrailers: true});
     // Not ended by pipe: only 'close' tells a clean end from a session that died under the stream.
     provider.pipe(stream, {end: false});
+    // Added after pipe() for the same reason as the request's (forward).
+    if (copy !== undefined) provider.on('data', (chunk: Buffer) => copy.answer.add(chunk));
   }
 
   /**
@@ -190,6 +221,8 @@ export class TripleCall {
     if (this.#status === undefined && this.#failure === undefined && reset !== NGHTTP2_NO_ERROR) this.#status = statusOfReset(reset);
     const provider = this.#provider;
     if (provider && !provider.closed && !provider.destroyed) provider.close(reset === NGHTTP2_NO_ERROR ? NGHTTP2_CANCEL : reset);
+    // The trailers the consumer was sent after the body: the provider's, or ours after a failure.
+    if (this.#copy !== undefined && this.#trailers !== undefined) this.#copy.trailers = headerStrings(this.#trailers);
     this.#exchange.complete(this.#status, this.#failure);
     this.#done(this);
   }

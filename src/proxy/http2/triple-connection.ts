@@ -2,6 +2,7 @@ import http2 from 'node:http2';
 import type {IncomingHttpHeaders, ServerHttp2Session, ServerHttp2Stream} from 'node:http2';
 import type {Socket} from 'node:net';
 import type {BackendPort} from '../../core/backend.js';
+import type {CallCapture} from '../../core/calls.js';
 import {DubboTunnelError, errorMessage} from '../../core/errors.js';
 import type {ErrorCode} from '../../core/errors.js';
 import type {TunnelEventBus} from '../../core/events.js';
@@ -29,6 +30,8 @@ export interface TripleConnectionOptions {
   readonly upstreams: TripleUpstreams;
   /** Who may use this connection (the team gateway); none: every stream is routed. */
   readonly admission?: ConnectionAdmission;
+  /** While it is on, each new stream's headers and DATA are copied for the call inspector; none: never. */
+  readonly capture?: CallCapture;
 }
 
 /**
@@ -90,7 +93,7 @@ export class TripleConnection {
   /** Each stream is its own call: routed here, then the call's own business (TripleCall). */
   #onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
     const {service, method} = parseGrpcPath(headers[':path']);
-    const call = new TripleCall(stream, describeTarget(service, method), {connectionId: this.id, events: this.#options.events, done: this.#callDone});
+    const call = new TripleCall(stream, headers, describeTarget(service, method), {connectionId: this.id, events: this.#options.events, done: this.#callDone, capture: this.#options.capture});
     this.#calls.add(call);
     if (this.#shuttingDown) {
       call.answer(GRPC_STATUS.UNAVAILABLE, 'DT_ERR_SHUTTING_DOWN', `shutting down; ${call.target} was not forwarded`);
