@@ -272,12 +272,8 @@ function typedArgument(parsed: ParsedArgument, type: JavaType, where: string): C
   return {type, value: convert(parsed.json, type, where, parsed.raw)};
 }
 
-function convert(given: unknown, type: JavaType, where: string, raw?: string): unknown {
+function convert(json: unknown, type: JavaType, where: string, raw?: string): unknown {
   const label = `${where} (${javaTypeName(type)})`;
-  // A recorded call's value form writes these types as {"$class": ..., "$": <text>}: for a parameter
-  // of that type the text is the value (an Object parameter keeps the wrapper, which names the type).
-  const json = TEXT_TYPES.has(javaTypeName(type)) ? valueFormText(given) : given;
-  if (json !== given && typeof json === 'string' && NON_FINITE.test(json)) return {$class: 'double', $: Number(json)};
   if (json === null || json === undefined) {
     if (type.dims === 0 && PRIMITIVES.has(type.name)) throw bad(`${label} cannot be null`);
     return null;
@@ -356,42 +352,6 @@ function hessianArrayType(type: JavaType): string {
   return '['.repeat(type.dims) + (names[type.name] ?? type.name);
 }
 
-/**
- * The types JSON has no word for, as a call record writes them (docs/inspector.md, the value form):
- * `{"$class": "java.math.BigDecimal", "$": "19.99"}`, `java.util.Date` with ISO text, `byte[]`
- * with base64 (and its `size`), `double` with `NaN` or `Infinity`.
- */
-const VALUE_FORM_CLASSES = new Set(['java.math.BigDecimal', 'java.util.Date', 'byte[]', 'double']);
-const NON_FINITE = /^(NaN|-?Infinity)$/;
-/** Parameter types whose value a value-form wrapper gives as text. */
-const TEXT_TYPES = new Set(['java.math.BigDecimal', 'java.util.Date', 'byte[]', 'double', 'java.lang.Double', 'float', 'java.lang.Float', 'java.lang.Number']);
-
-/** The text of a value-form wrapper; anything else as it is. */
-function valueFormText(json: unknown): unknown {
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) return json;
-  const record = json as Record<string, unknown>;
-  const cls = record['$class'];
-  const text = record['$'];
-  return typeof cls === 'string' && VALUE_FORM_CLASSES.has(cls) && (typeof text === 'string' || text === null) ? text : json;
-}
-
-/** A value-form wrapper as hessian.js writes that Java type (as hessian-lite's serializers do); undefined when it is none. */
-function valueFormValue(record: Record<string, unknown>): {value: unknown} | undefined {
-  const text = valueFormText(record);
-  if (text === record) return undefined;
-  if (text === null) return {value: null};
-  switch (record['$class']) {
-    case 'java.math.BigDecimal':
-      return {value: {$class: 'java.math.BigDecimal', $: {value: text}}};
-    case 'java.util.Date':
-      return {value: new Date(text as string)};
-    case 'byte[]':
-      return {value: Buffer.from(text as string, 'base64')};
-    default:
-      return {value: {$class: 'double', $: Number(text)}};
-  }
-}
-
 /** Values inside maps, lists and POJOs, where no Java type is declared. */
 function nestedValue(json: unknown): unknown {
   if (json === null || typeof json !== 'object') {
@@ -401,8 +361,6 @@ function nestedValue(json: unknown): unknown {
   if (Array.isArray(json)) return json.map(nestedValue);
   const record = json as Record<string, unknown>;
   const cls = record['$class'];
-  const recorded = valueFormValue(record);
-  if (recorded !== undefined) return recorded.value;
   if (typeof cls === 'string') {
     const keys = Object.keys(record);
     // hessian.js's own form {"$class": "long", "$": 5} passes through untouched.
