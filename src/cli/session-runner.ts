@@ -210,6 +210,8 @@ async function runInteractive(run: Run, signals: StopSignals, controller: AppCon
     start: async (applications) => showingSelection(await run.start(chosen === 'all' ? 'all' : applications), stats),
     remember: run.remember,
     stats,
+    // The calls view (c) opens the session's one call log; capture is on while it is open.
+    calls: run.calls,
     attachmentKey: run.options.attachmentKey,
   }, controller).finally(() => stats.dispose());
   if (outcome.kind === 'quit') return 0;
