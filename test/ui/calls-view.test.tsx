@@ -6,7 +6,10 @@ import type {CapturedCall} from '../../src/core/calls.js';
 import {TunnelEventBus} from '../../src/core/events.js';
 import {CallLog} from '../../src/inspect/call-log.js';
 import type {CallLogView} from '../../src/inspect/call-record.js';
-import {StatsStore} from '../../src/stats/stats.js';
+import {StatsStore, showingSelection} from '../../src/stats/stats.js';
+import {App} from '../../src/ui/App.js';
+import type {InteractiveOutcome} from '../../src/ui/interactive-options.js';
+import {FakeSession} from './fake-session.js';
 import {Dashboard} from '../../src/ui/components/Dashboard.js';
 import {CallsView} from '../../src/ui/components/CallsView.js';
 import type {CallsViewProps} from '../../src/ui/components/CallsView.js';
@@ -372,6 +375,41 @@ describe('calls view', () => {
       await press(view, KEY.escape);
       await waitForText(view, 'TIME');
     }
+  });
+});
+
+describe('calls view in the interactive up', () => {
+  it('opens from the running dashboard with the key router; q in the view stops the session', async () => {
+    const log = new ArrayCallLog(sampleCalls());
+    const events = new TunnelEventBus();
+    const stats = new StatsStore(events, {throttleMs: 10});
+    stores.push(stats);
+    let session: FakeSession | undefined;
+    const exits: InteractiveOutcome[] = [];
+    const view = render(<App options={{
+      title: 'static backends', discover: () => Promise.resolve([]), preselected: ['user-rpc'], skipPicker: true,
+      start: (applications) => {
+        session = new FakeSession(applications, events);
+        return Promise.resolve(showingSelection(session, stats));
+      },
+      remember: () => undefined, stats, calls: log,
+    }} onExit={(outcome) => exits.push(outcome)} />);
+    await waitForText(view, 'c calls');
+    await press(view, 'c');
+    await waitForText(view, 'OrderService#placeOrder');
+    await waitFor(() => log.holders === 1, {message: 'the view holds the log open'});
+    // Keys typed into the filter stay there: p is not "pick applications" here.
+    await press(view, '/', 'p', 'a', 'y');
+    let frame = await waitForText(view, '/pay_');
+    assert.match(frame, /PayService#charge/);
+    assert.doesNotMatch(frame, /placeOrder/);
+    await press(view, KEY.enter, 'q');
+    frame = await waitForText(view, 'stopping');
+    assert.equal(session?.stopCalls, 1);
+    session?.finishStop();
+    await waitFor(() => exits.length === 1, {message: 'the app exits'});
+    assert.deepEqual(exits, [{kind: 'quit'}]);
+    await waitFor(() => log.holders === 0, {message: 'the view let go of the log'});
   });
 });
 
