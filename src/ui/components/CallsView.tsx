@@ -192,8 +192,8 @@ export function CallsView({log, columns, rows, keysActive, onClose, onQuit}: Cal
   listTop.current = Math.max(0, Math.min(listTop.current, shown.length - listRows));
   const first = listTop.current;
   const visible = shown.slice(first, first + listRows);
-  // Two columns go to the selection pointer.
-  const table = listColumns(columns - 2, visible);
+  // Two columns go to the selection pointer; widths follow every shown call, so scrolling does not move them.
+  const table = listColumns(columns - 2, shown);
 
   const header = [
     `calls ${shown.length === source.length ? String(source.length) : `${shown.length} of ${source.length}`}`,
