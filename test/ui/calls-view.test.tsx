@@ -336,6 +336,21 @@ describe('calls view', () => {
     assert.match(frame, /^call 7 /);
   });
 
+  it('handles keys that arrive together one after another (a held arrow key, a paste, tmux send-keys)', async () => {
+    const log = new ArrayCallLog(sampleCalls());
+    const {view} = callsView(log, {rows: 40});
+    await waitForText(view, 'calls 6');
+    view.stdin.write(KEY.down + KEY.down + KEY.down + KEY.enter);
+    let frame = await waitForText(view, 'service  ');
+    assert.match(frame, /^call 3 /);
+    view.stdin.write(KEY.escape);
+    await waitForText(view, 'TIME');
+    // `/fail` typed at once is a filter, not f (failed only) followed by letters.
+    view.stdin.write('/fail');
+    frame = await waitForText(view, '/fail_');
+    assert.doesNotMatch(frame.split('\n')[0] ?? '', /failed only/);
+  });
+
   it('scrolls a list longer than the screen and keeps the selection in view', async () => {
     const log = new ArrayCallLog(Array.from({length: 40}, (_, i) => call({seq: i + 1, method: `m${i + 1}`})));
     const {view} = callsView(log, {rows: 12});
