@@ -294,6 +294,10 @@ describe('calls view', () => {
     await press(view, 'f');
     frame = await waitForText(view, 'failed only');
     assert.deepEqual(methods(frame), ['charge', 'placeOrder']);
+    await press(view, '/', ...'getUser');
+    frame = await waitForText(view, 'no failed calls match the filter (f shows all; / then esc clears the filter)');
+    await press(view, KEY.escape);
+    frame = await waitForText(view, 'calls 2 of 6');
     assert.match(frame, /^calls 2 of 6 · failed only/);
     await press(view, '/', ...'pay', KEY.enter);
     frame = await waitForText(view, 'filter pay');

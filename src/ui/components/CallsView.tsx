@@ -142,9 +142,10 @@ export function CallsView({log, columns, rows, keysActive, onClose, onQuit}: Cal
     frozen === undefined ? undefined : `paused · ${arrived} new`,
     shown.length > listRows ? `rows ${first + 1}–${first + visible.length}` : undefined,
   ].filter((part) => part !== undefined).join(' · ');
-  const empty = source.length === 0
-    ? 'no calls yet: calls are captured while this view is open'
-    : 'no calls match' + (failedOnly ? ' (failed only: f shows all)' : '') + (filterText === '' ? '' : ' the filter (/ then esc clears it)');
+  const empty = source.length === 0 ? 'no calls yet: calls are captured while this view is open'
+    : filterText === '' ? 'no failed calls (f shows all)'
+      : failedOnly ? 'no failed calls match the filter (f shows all; / then esc clears the filter)'
+        : 'no calls match the filter (/ then esc clears it)';
 
   return (
     <Box flexDirection="column">
