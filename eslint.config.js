@@ -21,7 +21,7 @@ export const LAYERS = {
   protocol: {mayImport: ['core/errors'], bannedPackages: [...SOCKETS, ...PROCESSES_AND_FILES, ...RENDERING, ...KUBERNETES, ...SETTINGS_STORE, 'node:events']},
   core: {mayImport: [], bannedPackages: [...SOCKETS, ...RENDERING, ...KUBERNETES, ...SETTINGS_STORE]},
   router: {mayImport: ['core', 'protocol'], bannedPackages: [...SOCKETS, ...RENDERING, ...KUBERNETES, ...SETTINGS_STORE]},
-  proxy: {mayImport: ['core', 'protocol', 'router'], bannedPackages: [...RENDERING, ...KUBERNETES, ...SETTINGS_STORE]},
+  proxy: {mayImport: ['core', 'protocol', 'router', 'client', 'inspect'], bannedPackages: [...RENDERING, ...KUBERNETES, ...SETTINGS_STORE]},
   // Learning what providers export: pure codecs plus a prober that talks only through Backend streams.
   // node:http and node:http2 are allowed only to speak over such a stream (createConnection): QoS
   // `/ls`, and MetadataService over Triple or gRPC reflection on an application's Triple port.

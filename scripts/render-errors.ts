@@ -8,6 +8,7 @@ const WHERE: Record<string, string> = {
   answer: 'Dubbo error response',
   cli: 'command error',
   call: '`dubbo-tunnel call`',
+  http: 'HTTP JSON answer',
   log: 'log / event',
 };
 

@@ -210,9 +210,9 @@ async function runInteractive(run: Run, signals: StopSignals, controller: AppCon
     start: async (applications) => showingSelection(await run.start(chosen === 'all' ? 'all' : applications), stats),
     remember: run.remember,
     stats,
-    // The calls view (c) opens the session's one call log; capture is on while it is open.
-    calls: run.calls,
     attachmentKey: run.options.attachmentKey,
+    // The calls view (c): the session's one call log, which --record and --payloads also read.
+    calls: run.calls,
   }, controller).finally(() => stats.dispose());
   if (outcome.kind === 'quit') return 0;
   return outcome.during === 'start' ? exitCodeFor(outcome.error) : 1;

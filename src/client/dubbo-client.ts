@@ -54,6 +54,9 @@ export interface CallOptions {
   onAnswerFrame?: (frame: Buffer) => void;
 }
 
+/** What a request frame is made of: the call without where it goes (encodeRequest serves callOnce and the port's HTTP calls). */
+export type RequestOptions = Omit<CallOptions, 'host' | 'port' | 'signal'>;
+
 interface Answered {
   readonly requestId: bigint;
   readonly elapsedMs: number;
@@ -77,7 +80,7 @@ export type CallResult =
 export type CallKind = CallResult['kind'];
 
 /** The attachments a Java 3.x consumer puts on a request, plus the target and the caller's extras. */
-export function requestAttachments(options: CallOptions): Record<string, unknown> {
+export function requestAttachments(options: RequestOptions): Record<string, unknown> {
   const attachments: Record<string, unknown> = {
     // DubboInvoker / AbstractInvoker: path, interface, version; 3.1+ send timeout as a String.
     path: options.service,
@@ -95,7 +98,7 @@ export function requestAttachments(options: CallOptions): Record<string, unknown
  * The whole request frame: header (flags 0xC2: request, two-way, hessian2) and the body written
  * through ONE EncoderV2, so class definitions and references are shared across fields as in Java.
  */
-export function encodeRequest(options: CallOptions): Buffer {
+export function encodeRequest(options: RequestOptions): Buffer {
   const encoder = new EncoderV2();
   // DubboCodec.encodeRequestData field order: dubbo version, path (the interface), version, method, descriptor, args, attachments.
   encoder.writeString(DUBBO_PROTOCOL_VERSION);

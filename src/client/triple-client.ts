@@ -7,7 +7,9 @@
  */
 import http2 from 'node:http2';
 import type {IncomingHttpHeaders, OutgoingHttpHeaders} from 'node:http2';
+import hessian from 'hessian.js';
 import {GRPC_STATUS, GrpcAnswerReader, encodeGrpcMessageFrame, grpcStatusName} from '../protocol/grpc.js';
+import {TRIPLE_CONTENT_TYPE, WRAPPER_HESSIAN2, decodeTripleResponseWrapper, encodeTripleRequestWrapper} from '../protocol/triple-wrapper.js';
 
 const MAX_MESSAGE = 64 * 1024 * 1024;
 
@@ -25,6 +27,28 @@ export const JSON_CODEC: TripleCodec = {
   encode: (args) => Buffer.from(JSON.stringify(args), 'utf8'),
   decode: (message) => JSON.parse(message.toString('utf8')) as unknown,
 };
+
+/**
+ * Dubbo 3's wrapper mode for a Java interface without IDL (application/grpc+proto): each argument
+ * written on its own in hessian2 (hessian.js values, shaped as src/client/arguments.ts makes them),
+ * with the Java parameter types the provider picks the method by; the answer is one hessian2
+ * value in a TripleResponseWrapper (ReflectionPackableMethod, Dubbo 3.2). `withType`: the answer
+ * as hessian.js typed values (`{$class, $}`), for the call inspector's value form.
+ */
+export function wrapperCodec(typeNames: readonly string[], withType = false): TripleCodec {
+  return {
+    contentType: TRIPLE_CONTENT_TYPE,
+    encode: (args) => encodeTripleRequestWrapper({
+      serializeType: WRAPPER_HESSIAN2,
+      args: args.map((arg) => new hessian.EncoderV2().write(arg).get()),
+      argTypes: typeNames,
+    }),
+    decode: (message) => {
+      const {data} = decodeTripleResponseWrapper(message);
+      return data === undefined || data.length === 0 ? null : new hessian.DecoderV2(data).read(withType);
+    },
+  };
+}
 
 export interface TripleCallOptions {
   host: string;

@@ -11,7 +11,8 @@
  * Where: `answer` = the text of a Dubbo error response a consumer gets (`dubbo-tunnel [CODE]: …`,
  * also the `code` of the `request-completed` event and its `--json` line); `cli` = the error line
  * of a command (`dubbo-tunnel [CODE]: …`, exit status 1, or 2 for usage errors); `call` = the
- * outcome of `dubbo-tunnel call` (stderr, and `errorCode` with `--json`); `log` = a log line or
+ * outcome of `dubbo-tunnel call` (stderr, and `errorCode` with `--json`); `http` = the JSON body
+ * (`{"code": …, "message": …}`) of an HTTP/1.1 call on the local port; `log` = a log line or
  * event while running.
  */
 export const ERROR_CODES = {
@@ -47,16 +48,18 @@ export const ERROR_CODES = {
   DT_ERR_GATEWAY_UNAUTHENTICATED: {where: 'answer, log', meaning: 'A team gateway refused a laptop stream or a request: no token, or a token its TokenReview did not accept (invalid or expired); also every request of a plain consumer when the gateway does not allow anonymous access. On HTTP/2 it is gRPC status UNAUTHENTICATED.', fix: 'Use `dubbo-tunnel up --via …` with a kubeconfig whose credential is valid (log in again with your cluster\'s tool; `kubectl auth whoami` checks it).'},
   DT_ERR_GATEWAY_FORBIDDEN: {where: 'answer', meaning: 'A team gateway refused a request: the developer may not `get services` in the application\'s namespace (SubjectAccessReview). On HTTP/2 it is gRPC status PERMISSION_DENIED. Other namespaces keep working.', fix: 'Check with `kubectl auth can-i get services -n <namespace>`; ask for a RoleBinding (docs/team-mode.md).'},
   DT_ERR_GATEWAY_PROTOCOL: {where: 'answer, log', meaning: 'A laptop stream\'s hello (or catalog request) to a team gateway was malformed, or spoke another gateway protocol version; the gateway closed the stream.', fix: 'Use the same dubbo-tunnel version on the laptop as the gateway runs.'},
+  DT_ERR_HTTP_BAD_REQUEST: {where: 'http', meaning: 'An HTTP call on the local port was not understood (HTTP 400): the body is not a JSON array of arguments, a query parameter is unknown or malformed, or `?types=` does not fit the arguments.', fix: 'Send `POST /<application>/<interface>/<method>` with a JSON array body, e.g. `curl -d \'["42"]\' localhost:20880/user-rpc/com.example.UserService/getUser`; the message says which part was wrong.'},
+  DT_ERR_HTTP_TIMEOUT: {where: 'http', meaning: 'An HTTP call on the local port got no answer within its `?timeout=` (default 10 s); HTTP 504. It may still run on the provider.', fix: 'Raise `?timeout=<ms>`, or check the provider.'},
   DT_ERR_BAD_MAGIC: {where: 'log', meaning: 'A consumer sent bytes that are not Dubbo; its connection was closed.', fix: 'Point only Dubbo consumers (`dubbo://`) at the port.'},
   DT_ERR_BAD_LENGTH: {where: 'log', meaning: 'A frame header had an impossible body length; the connection was closed.', fix: 'Check the consumer; this is not Dubbo 2 framing.'},
   DT_ERR_CALL_CONNECT: {where: 'call', meaning: '`call` could not connect to the local port (exit status 3, like every call without an answer).', fix: 'Start `dubbo-tunnel up`, or pass its `--port`.'},
   DT_ERR_CALL_CLOSED: {where: 'call', meaning: 'The connection closed before the answer arrived.', fix: 'See the log of `dubbo-tunnel up`.'},
   DT_ERR_CALL_TIMEOUT: {where: 'call', meaning: 'No answer within `--timeout`.', fix: 'Raise `--timeout`, or check the provider.'},
-  DT_ERR_CALL_BAD_ANSWER: {where: 'call', meaning: 'The answer could not be read (not Dubbo, or a serialization the client cannot read).', fix: 'Check that the port is dubbo-tunnel\'s or a Dubbo provider\'s.'},
+  DT_ERR_CALL_BAD_ANSWER: {where: 'call, http', meaning: 'The answer could not be read (not Dubbo, or a serialization the client cannot read); for an HTTP call on the port, HTTP 502.', fix: 'Check that the port is dubbo-tunnel\'s or a Dubbo provider\'s, and that the provider answers in hessian2 (or JSON over Triple).'},
   DT_ERR_RECORD_FILE: {where: 'cli, log', meaning: '`up --record <file>` cannot write its recording: the folder is missing or not writable, the path is a folder (then `up` does not start), or a write failed while running (the disk is full: recording stops, calls are still routed).', fix: 'Create the folder, free disk space, or pass another `--record <file>`.'},
   DT_ERR_RECORD_LINE: {where: 'cli', meaning: 'A line of a call recording (`up --record`, `--json --payloads`) is not a call record: not JSON, or a field is missing or of the wrong type. The message names the file and line.', fix: 'Pass a file written by `up --record`; lines edited by hand must keep every field\'s type (docs/inspector.md).'},
   DT_ERR_RECORD_VERSION: {where: 'cli', meaning: 'A line of a call recording has a format version (`"v"`) this dubbo-tunnel does not read.', fix: 'Replay it with the dubbo-tunnel version that wrote it, or record again.'},
-  DT_ERR_INTERNAL: {where: 'cli', meaning: 'A bug: an error without a code reached the command line (the stack trace follows).', fix: 'Please report it with the output.'},
+  DT_ERR_INTERNAL: {where: 'cli, http', meaning: 'A bug: an error without a code reached the command line (the stack trace follows), or an HTTP call on the port failed unexpectedly (HTTP 500, the log has the error).', fix: 'Please report it with the output.'},
 } as const satisfies Record<string, {where: string; meaning: string; fix: string}>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

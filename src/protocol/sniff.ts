@@ -83,3 +83,29 @@ export function sniffTelnet(head: Buffer): 'telnet' | 'no' | 'more' {
   if (HTTP_METHODS.some((method) => method.startsWith(text))) return 'more';
   return 'telnet';
 }
+
+/** The longest HTTP/1.x request line waited for; a longer first line is not taken for HTTP. */
+export const MAX_HTTP1_REQUEST_LINE = 8192;
+
+/** `METHOD SP request-target SP HTTP/1.x` (RFC 9112 §3): the method a token, the target without spaces. */
+const HTTP1_REQUEST_LINE = /^[A-Z]+ [^\s]+ HTTP\/1\.[01]$/;
+
+/**
+ * Whether the first bytes are an HTTP/1.x request line (curl, Postman, a browser): 'http1', 'no', or
+ * 'more' while they start like one (a known method, `GET /` …) and the line has not ended yet.
+ */
+export function sniffHttp1(head: Buffer): 'http1' | 'no' | 'more' {
+  if (head.length === 0) return 'more';
+  // A method starts with a capital letter; a Dubbo frame (0xda) is told by its first byte alone.
+  const b0 = head[0] ?? 0;
+  if (b0 < 0x41 || b0 > 0x5a) return 'no';
+  const start = head.toString('latin1', 0, Math.min(head.length, 16));
+  if (!HTTP_METHODS.some((method) => start.startsWith(method))) {
+    return HTTP_METHODS.some((method) => method.startsWith(start)) ? 'more' : 'no';
+  }
+  const text = head.toString('latin1', 0, Math.min(head.length, MAX_HTTP1_REQUEST_LINE));
+  const lineEnd = text.indexOf('\n');
+  if (lineEnd < 0) return head.length < MAX_HTTP1_REQUEST_LINE ? 'more' : 'no';
+  const line = text.slice(0, text[lineEnd - 1] === '\r' ? lineEnd - 1 : lineEnd);
+  return HTTP1_REQUEST_LINE.test(line) ? 'http1' : 'no';
+}

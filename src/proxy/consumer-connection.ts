@@ -209,7 +209,7 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
   fatal(error: ProtocolError, firstBytes: Buffer): void {
     if (firstBytes.subarray(0, 8).toString('latin1').match(/^(GET|POST|PUT|HEAD|DELETE|OPTIONS|PATCH|CONNECT) /)) {
       // Be helpful to someone pointing curl or a browser at the port.
-      const body = 'This port speaks the Dubbo protocol (dubbo://), not HTTP. Point a Dubbo consumer at it.\n';
+      const body = 'This port speaks the Dubbo protocol (dubbo://), and this connection started as Dubbo. An HTTP call (POST /<application>/<interface>/<method> with a JSON array of arguments) needs a connection of its own.\n';
       this.#socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
     }
     this.#close(error.message, true, error.code);

@@ -2,7 +2,7 @@ import type {BackendState} from '../core/backend.js';
 import type {TunnelEventBus, TunnelEvents} from '../core/events.js';
 
 /** What a consumer connection turned out to speak (`undecided` until its first bytes came). */
-export type ConsumerProtocol = 'undecided' | 'dubbo' | 'triple' | 'telnet';
+export type ConsumerProtocol = 'undecided' | 'dubbo' | 'triple' | 'telnet' | 'http';
 
 /** One open consumer connection, as the telnet shell's `ps` shows it. */
 export interface ConsumerActivity {

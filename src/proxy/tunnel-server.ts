@@ -18,6 +18,7 @@ import type {ShellInvoker} from './telnet-invoke.js';
 import {TunnelActivity} from './tunnel-activity.js';
 import {TripleConnection} from './http2/triple-connection.js';
 import {TripleUpstreams} from './http2/triple-upstreams.js';
+import {HttpJsonPort} from './http1/http-json-port.js';
 import {UpstreamPool} from './upstream-pool.js';
 import {LocalConnections} from './local-connections.js';
 import type {AcceptedSocket} from './local-connections.js';
@@ -68,7 +69,7 @@ export interface TunnelServerOptions {
   activity?: TunnelActivity;
   /**
    * Who may use each accepted Dubbo or HTTP/2 connection (the team gateway). Without one every
-   * request is routed; with one, telnet shells are refused too (they would bypass it).
+   * request is routed; with one, telnet shells and HTTP/1.1 calls are refused too (they would bypass it).
    */
   admission?: AdmissionFactory;
   /**
@@ -120,6 +121,8 @@ export class TunnelServer {
   /** The Dubbo streams to providers, shared by every consumer connection. */
   readonly #upstreams: UpstreamPool;
   readonly #activity: TunnelActivity;
+  /** HTTP/1.1 calls as JSON (curl, Postman), sent through the same upstreams as consumers'. */
+  readonly #http: HttpJsonPort;
   #descriptorCheck: NodeJS.Timeout | undefined;
   #nextId = 1;
   /** False until listening: server.close() stops new connections later by itself. */
@@ -142,6 +145,15 @@ export class TunnelServer {
       ...(options.sharedStreamLingerMs === undefined ? {} : {lingerMs: options.sharedStreamLingerMs}),
     });
     this.#activity = options.activity ?? new TunnelActivity(this.events);
+    this.#http = new HttpJsonPort({
+      routes: options.routes,
+      events: this.events,
+      attachmentKey: options.attachmentKey ?? 'target-application',
+      maxBodyLength: options.maxBodyLength ?? DEFAULT_PAYLOAD,
+      upstreams: this.#upstreams,
+      tripleUpstreams: this.#tripleUpstreams,
+      ...(options.capture === undefined ? {} : {capture: options.capture}),
+    });
     this.#server = net.createServer({noDelay: true, allowHalfOpen: true}, (socket) => this.#accept(socket));
   }
 
@@ -199,8 +211,8 @@ export class TunnelServer {
 
   /**
    * Gives the socket to what its first bytes asked for. sniffFirstBytes left it paused with those
-   * bytes put back: a Dubbo connection or a telnet shell reads them once resumed; node's HTTP/2
-   * session takes buffered bytes itself on its next tick.
+   * bytes put back: a Dubbo connection, a telnet shell or node's HTTP/1.1 server reads them once
+   * resumed; node's HTTP/2 session takes buffered bytes itself on its next tick.
    */
   #handOff(socket: net.Socket, accepted: AcceptedSocket, id: number, peer: string, protocol: FirstBytesProtocol): void {
     const options = this.#options;
@@ -210,13 +222,18 @@ export class TunnelServer {
       events.emit('connection-closed', {connectionId: id, peer});
       return;
     }
-    if (protocol === 'telnet' && options.admission !== undefined) {
+    if ((protocol === 'telnet' || protocol === 'http1') && options.admission !== undefined) {
       socket.destroy();
       accepted.gone();
-      events.emit('connection-closed', {connectionId: id, peer, reason: 'telnet is not offered on this port'});
+      events.emit('connection-closed', {connectionId: id, peer, reason: `${protocol === 'telnet' ? 'telnet' : 'HTTP/1.1'} is not offered on this port`});
       return;
     }
-    this.#activity.handedTo(id, protocol === 'http2' ? 'triple' : protocol);
+    this.#activity.handedTo(id, protocol === 'http2' ? 'triple' : protocol === 'http1' ? 'http' : protocol);
+    if (protocol === 'http1') {
+      // Idle keep-alive connections are node's HTTP server's to close, and the listener's idle timeout still applies.
+      accepted.handTo(this.#http.take(socket, id, peer), true);
+      return;
+    }
     if (protocol === 'telnet') {
       const shell = new TelnetShell(socket, {
         id, peer, events, routes: options.routes, activity: this.#activity,

@@ -343,8 +343,9 @@ export class Upstream implements FrameSink {
    * Sends a whole request frame of `attachment`'s consumer under an id of this stream (written
    * into the frame's header: the bytes are the consumer's chunk, which nothing reads after this);
    * `exchange` (two-way requests only) waits for its answer here and keeps the consumer's id.
+   * Returns the stream's id of the request (for abandon).
    */
-  send(attachment: Attachment, frame: FrameBytes, exchange: Exchange | undefined): void {
+  send(attachment: Attachment, frame: FrameBytes, exchange: Exchange | undefined): number {
     const id = this.#nextId++;
     writeRequestId(frame, id);
     if (exchange !== undefined) {
@@ -352,6 +353,20 @@ export class Upstream implements FrameSink {
       attachment.pending++;
     }
     this.write(frame);
+    return id;
+  }
+
+  /**
+   * The owner stops waiting for one request it sent (`id`, as send returned it): an HTTP caller
+   * whose own timeout ran out. Its answer, if it still comes, is dropped like one for a consumer
+   * that left; the owner completes the exchange itself. Returns the exchange when it was pending.
+   */
+  abandon(attachment: Attachment, id: number): Exchange | undefined {
+    const exchange = this.#pending.take(id);
+    if (exchange === undefined) return undefined;
+    attachment.pending--;
+    this.#closeIfDrained();
+    return exchange;
   }
 
   /** Writes raw frame bytes (also used for replies to the provider's callback requests). */

@@ -119,11 +119,20 @@ describe('routing one consumer connection to several applications', () => {
     assert.equal(ok.kind, 'value');
   });
 
-  test('an HTTP request gets a plain HTTP 400 that says what the port is, then the connection closes', async () => {
+  test('an HTTP request that is not a call gets a plain HTTP 404 that says what the port is, then the connection closes', async () => {
     const consumer = await tunnel.consumer();
     consumer.send(Buffer.from('GET / HTTP/1.1\r\nHost: localhost\r\n\r\n'));
     await consumer.waitForClose();
-    assert.match(consumer.receivedBytes.toString(), /^HTTP\/1\.1 400 Bad Request\r\n[\s\S]*speaks the Dubbo protocol/);
+    assert.match(consumer.receivedBytes.toString(), /^HTTP\/1\.1 404 Not Found\r\n[\s\S]*speaks the Dubbo protocol[\s\S]*POST \/<application>\/<interface>\/<method>/);
+  });
+
+  test('HTTP after Dubbo on one connection still gets the plain HTTP 400, then the connection closes', async () => {
+    const consumer = await tunnel.consumer();
+    const answer = await consumer.call(request('user-rpc'));
+    assert.equal(answer.kind, 'value');
+    consumer.send(Buffer.from('GET / HTTP/1.1\r\nHost: localhost\r\n\r\n'));
+    await consumer.waitForClose();
+    assert.match(consumer.receivedBytes.toString('latin1'), /HTTP\/1\.1 400 Bad Request\r\n[\s\S]*speaks the Dubbo protocol/);
   });
 });
 
