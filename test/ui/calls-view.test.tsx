@@ -6,7 +6,10 @@ import type {CapturedCall} from '../../src/core/calls.js';
 import {TunnelEventBus} from '../../src/core/events.js';
 import {CallLog} from '../../src/inspect/call-log.js';
 import type {CallLogView} from '../../src/inspect/call-record.js';
-import {StatsStore} from '../../src/stats/stats.js';
+import {StatsStore, showingSelection} from '../../src/stats/stats.js';
+import {App} from '../../src/ui/App.js';
+import type {InteractiveOutcome} from '../../src/ui/interactive-options.js';
+import {FakeSession} from './fake-session.js';
 import {Dashboard} from '../../src/ui/components/Dashboard.js';
 import {CallsView} from '../../src/ui/components/CallsView.js';
 import type {CallsViewProps} from '../../src/ui/components/CallsView.js';
@@ -291,6 +294,10 @@ describe('calls view', () => {
     await press(view, 'f');
     frame = await waitForText(view, 'failed only');
     assert.deepEqual(methods(frame), ['charge', 'placeOrder']);
+    await press(view, '/', ...'getUser');
+    frame = await waitForText(view, 'no failed calls match the filter (f shows all; / then esc clears the filter)');
+    await press(view, KEY.escape);
+    frame = await waitForText(view, 'calls 2 of 6');
     assert.match(frame, /^calls 2 of 6 · failed only/);
     await press(view, '/', ...'pay', KEY.enter);
     frame = await waitForText(view, 'filter pay');
@@ -333,6 +340,21 @@ describe('calls view', () => {
     assert.match(frame, /^call 7 /);
   });
 
+  it('handles keys that arrive together one after another (a held arrow key, a paste, tmux send-keys)', async () => {
+    const log = new ArrayCallLog(sampleCalls());
+    const {view} = callsView(log, {rows: 40});
+    await waitForText(view, 'calls 6');
+    view.stdin.write(KEY.down + KEY.down + KEY.down + KEY.enter);
+    let frame = await waitForText(view, 'service  ');
+    assert.match(frame, /^call 3 /);
+    view.stdin.write(KEY.escape);
+    await waitForText(view, 'TIME');
+    // `/fail` typed at once is a filter, not f (failed only) followed by letters.
+    view.stdin.write('/fail');
+    frame = await waitForText(view, '/fail_');
+    assert.doesNotMatch(frame.split('\n')[0] ?? '', /failed only/);
+  });
+
   it('scrolls a list longer than the screen and keeps the selection in view', async () => {
     const log = new ArrayCallLog(Array.from({length: 40}, (_, i) => call({seq: i + 1, method: `m${i + 1}`})));
     const {view} = callsView(log, {rows: 12});
@@ -372,6 +394,41 @@ describe('calls view', () => {
       await press(view, KEY.escape);
       await waitForText(view, 'TIME');
     }
+  });
+});
+
+describe('calls view in the interactive up', () => {
+  it('opens from the running dashboard with the key router; q in the view stops the session', async () => {
+    const log = new ArrayCallLog(sampleCalls());
+    const events = new TunnelEventBus();
+    const stats = new StatsStore(events, {throttleMs: 10});
+    stores.push(stats);
+    let session: FakeSession | undefined;
+    const exits: InteractiveOutcome[] = [];
+    const view = render(<App options={{
+      title: 'static backends', discover: () => Promise.resolve([]), preselected: ['user-rpc'], skipPicker: true,
+      start: (applications) => {
+        session = new FakeSession(applications, events);
+        return Promise.resolve(showingSelection(session, stats));
+      },
+      remember: () => undefined, stats, calls: log,
+    }} onExit={(outcome) => exits.push(outcome)} />);
+    await waitForText(view, 'c calls');
+    await press(view, 'c');
+    await waitForText(view, 'OrderService#placeOrder');
+    await waitFor(() => log.holders === 1, {message: 'the view holds the log open'});
+    // Keys typed into the filter stay there: p is not "pick applications" here.
+    await press(view, '/', 'p', 'a', 'y');
+    let frame = await waitForText(view, '/pay_');
+    assert.match(frame, /PayService#charge/);
+    assert.doesNotMatch(frame, /placeOrder/);
+    await press(view, KEY.enter, 'q');
+    frame = await waitForText(view, 'stopping');
+    assert.equal(session?.stopCalls, 1);
+    session?.finishStop();
+    await waitFor(() => exits.length === 1, {message: 'the app exits'});
+    assert.deepEqual(exits, [{kind: 'quit'}]);
+    await waitFor(() => log.holders === 0, {message: 'the view let go of the log'});
   });
 });
 

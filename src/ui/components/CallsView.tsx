@@ -1,7 +1,8 @@
 import {useMemo, useRef, useState} from 'react';
 import {Box, Text} from 'ink';
 import type {CallLogView, CallRecord} from '../../inspect/call-record.js';
-import {callMatches, parseCallFilter} from '../calls-filter.js';
+import {INITIAL_CALLS_VIEW, callsViewKey, selectedIndex, shownCalls} from '../calls-view-state.js';
+import type {CallsViewState} from '../calls-view-state.js';
 import {callLabel, callMarker, fitCallLabel, detailLines, formatBytes, formatCallTime, statusText, statusTone} from '../calls-format.js';
 import type {LineTone} from '../calls-format.js';
 import {clip, fit, formatMs, layoutColumns} from '../format.js';
@@ -72,105 +73,44 @@ function CallLine({call, columns, selected}: {call: CallRecord; columns: readonl
   );
 }
 
-/** Where the selection is in `shown` (newest first); `undefined` follows the newest call. */
-function selectedIndex(shown: readonly CallRecord[], seq: number | undefined): number {
-  if (seq === undefined || shown.length === 0) return 0;
-  const exact = shown.findIndex((call) => call.seq === seq);
-  if (exact !== -1) return exact;
-  // The selected call left the ring or the filter: the next older one that is still shown.
-  const older = shown.findIndex((call) => call.seq < seq);
-  return older === -1 ? shown.length - 1 : older;
-}
-
 /**
  * The calls view: the recent calls newest first, one line each, and the detail of one. While it is
  * mounted it holds the call log open, so calls are captured (and decoded) only while someone looks.
  *
  * The list can be paused (space): the shown calls stay as they were and the header counts what
  * arrived since. The selection stays on its call while newer ones arrive above it; Home goes back
- * to following the newest.
+ * to following the newest. What each key does is calls-view-state.ts.
  */
 export function CallsView({log, columns, rows, keysActive, onClose, onQuit}: CallsViewProps) {
   const live = useCallLog(log);
-  const [frozen, setFrozen] = useState<readonly CallRecord[] | undefined>(undefined);
-  const [filterText, setFilterText] = useState('');
-  const [editing, setEditing] = useState(false);
-  const [failedOnly, setFailedOnly] = useState(false);
-  const [selectedSeq, setSelectedSeq] = useState<number | undefined>(undefined);
-  const [detail, setDetail] = useState<CallRecord | undefined>(undefined);
-  const [detailOffset, setDetailOffset] = useState(0);
-  const [expanded, setExpanded] = useState(false);
+  const [state, setState] = useState<CallsViewState>(INITIAL_CALLS_VIEW);
+  /** The state the last key left: keys that arrive together are handled before React renders again. */
+  const latest = useRef(state);
   /** The first list row shown, kept between renders so the list scrolls only when the selection leaves it. */
   const listTop = useRef(0);
+  const {filterText, editing, failedOnly, frozen, detail, detailOffset, expanded} = state;
 
-  const filter = useMemo(() => parseCallFilter(filterText), [filterText]);
+  const shown = useMemo(() => shownCalls(state, live), [live, state]);
   const source = frozen ?? live;
-  const shown = useMemo(() => source.filter((call) => callMatches(call, filter, failedOnly)).reverse(), [source, filter, failedOnly]);
   const lastFrozenSeq = frozen === undefined ? undefined : Math.max(-1, ...frozen.map((call) => call.seq));
   const arrived = lastFrozenSeq === undefined ? 0 : live.filter((call) => call.seq > lastFrozenSeq).length;
 
   const listRows = Math.max(1, rows - 3);
-  const index = selectedIndex(shown, selectedSeq);
-  const lines = useMemo(() => (detail === undefined ? [] : detailLines(detail, Math.max(20, columns), expanded)), [detail, columns, expanded]);
   const detailRows = Math.max(1, rows - 1);
-  const maxDetailOffset = Math.max(0, lines.length - detailRows);
-  const top = Math.min(detailOffset, maxDetailOffset);
-
-  const select = (at: number): void => {
-    const call = shown[Math.max(0, Math.min(shown.length - 1, at))];
-    if (call !== undefined) setSelectedSeq(call.seq);
-  };
+  const detailWidth = Math.max(20, columns);
+  const index = selectedIndex(shown, state.selectedSeq);
+  const lines = useMemo(() => (detail === undefined ? [] : detailLines(detail, detailWidth, expanded)), [detail, detailWidth, expanded]);
+  const top = Math.min(detailOffset, Math.max(0, lines.length - detailRows));
 
   useKeys((input, key) => {
-    if (input === 'q' && !editing) {
-      onQuit();
-      return;
-    }
-    if (key.ctrl && input === 'c') {
-      onQuit();
-      return;
-    }
-    if (detail !== undefined) {
-      const scroll = (to: number): void => setDetailOffset(Math.max(0, Math.min(maxDetailOffset, to)));
-      if (key.escape) setDetail(undefined);
-      else if (input === 'c') onClose();
-      else if (key.return) setExpanded((unfolded) => !unfolded);
-      else if (key.upArrow) scroll(top - 1);
-      else if (key.downArrow) scroll(top + 1);
-      else if (key.pageUp) scroll(top - detailRows);
-      else if (key.pageDown) scroll(top + detailRows);
-      else if (key.home) scroll(0);
-      else if (key.end) scroll(maxDetailOffset);
-      return;
-    }
-    if (editing) {
-      if (key.return) setEditing(false);
-      else if (key.escape) {
-        setFilterText('');
-        setEditing(false);
-      } else if (key.backspace || key.delete) setFilterText((text) => text.slice(0, -1));
-      else if (key.ctrl && input === 'u') setFilterText('');
-      else if (!key.ctrl && !key.meta && input !== '' && !input.startsWith('\u001B')) setFilterText((text) => text + input);
-      return;
-    }
-    if (key.escape || input === 'c') onClose();
-    else if (input === '/') setEditing(true);
-    else if (input === 'f') setFailedOnly((only) => !only);
-    else if (input === ' ') setFrozen((paused) => (paused === undefined ? live : undefined));
-    else if (key.upArrow) select(index - 1);
-    else if (key.downArrow) select(index + 1);
-    else if (key.pageUp) select(index - listRows);
-    else if (key.pageDown) select(index + listRows);
-    else if (key.home) setSelectedSeq(undefined);
-    else if (key.end) select(shown.length - 1);
-    else if (key.return) {
-      const call = shown[index];
-      if (call !== undefined) {
-        setDetail(call);
-        setDetailOffset(0);
-        setExpanded(false);
-      }
-    }
+    const {state: next, effect} = callsViewKey(latest.current, input, key, {
+      live, listRows, detailRows,
+      detailLength: (call, unfolded) => (call === detail && unfolded === expanded ? lines.length : detailLines(call, detailWidth, unfolded).length),
+    });
+    latest.current = next;
+    setState(next);
+    if (effect === 'close') onClose();
+    else if (effect === 'quit') onQuit();
   }, keysActive);
 
   if (detail !== undefined) {
@@ -192,8 +132,8 @@ export function CallsView({log, columns, rows, keysActive, onClose, onQuit}: Cal
   listTop.current = Math.max(0, Math.min(listTop.current, shown.length - listRows));
   const first = listTop.current;
   const visible = shown.slice(first, first + listRows);
-  // Two columns go to the selection pointer.
-  const table = listColumns(columns - 2, visible);
+  // Two columns go to the selection pointer; widths follow every shown call, so scrolling does not move them.
+  const table = listColumns(columns - 2, shown);
 
   const header = [
     `calls ${shown.length === source.length ? String(source.length) : `${shown.length} of ${source.length}`}`,
@@ -202,9 +142,10 @@ export function CallsView({log, columns, rows, keysActive, onClose, onQuit}: Cal
     frozen === undefined ? undefined : `paused · ${arrived} new`,
     shown.length > listRows ? `rows ${first + 1}–${first + visible.length}` : undefined,
   ].filter((part) => part !== undefined).join(' · ');
-  const empty = source.length === 0
-    ? 'no calls yet: calls are captured while this view is open'
-    : 'no calls match' + (failedOnly ? ' (failed only: f shows all)' : '') + (filterText === '' ? '' : ' the filter (/ then esc clears it)');
+  const empty = source.length === 0 ? 'no calls yet: calls are captured while this view is open'
+    : filterText === '' ? 'no failed calls (f shows all)'
+      : failedOnly ? 'no failed calls match the filter (f shows all; / then esc clears the filter)'
+        : 'no calls match the filter (/ then esc clears it)';
 
   return (
     <Box flexDirection="column">
