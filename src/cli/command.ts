@@ -43,6 +43,7 @@ export function optionFlags(name: string, spec: OptionSpec): string {
 export const SUMMARIES = {
   up: 'Open the local Dubbo port and route each request to its provider application',
   call: 'Call one provider method through the local port (a built-in Dubbo consumer)',
+  replay: 'Send the calls of a recording (up --record) again and show which answers changed',
   ls: 'List the Dubbo applications discovered in the cluster (Ingresses of class dubbo, Services with a dubbo port)',
   doctor: 'Check everything `up` needs (Node, kubeconfig, credentials, API server, RBAC, backends, local port, consumer address) and say how to fix what fails',
   demo: 'Try dubbo-tunnel without a cluster: a simulated Kubernetes cluster with three Dubbo applications, then the real `up`',

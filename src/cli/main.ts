@@ -11,6 +11,7 @@ import {packageVersion} from './version.js';
 const COMMANDS = {
   up: {load: async () => (await import('./commands/up.js')).command},
   call: {load: async () => (await import('./commands/call.js')).command},
+  replay: {load: async () => (await import('./commands/replay.js')).command},
   ls: {load: async () => (await import('./commands/ls.js')).command},
   demo: {load: async () => (await import('./commands/demo.js')).command},
   doctor: {load: async () => (await import('./commands/doctor.js')).command},

@@ -21,6 +21,10 @@ import {releaseMemoryWhenIdle} from './idle-memory.js';
 import {letGoOfLostTerminal, surviveLostTerminal} from './lost-terminal.js';
 import {openViaSource} from './via-source.js';
 import type {ViaPlan} from './via-source.js';
+import type {CallOutputOptions} from './record-options.js';
+import {startCallOutputs} from './call-outputs.js';
+import type {CallOutputs} from './call-outputs.js';
+import type {CallLogView} from '../inspect/call-record.js';
 
 /** Everything a session run needs, already parsed: `up` builds it from flags, the demo from its own cluster. */
 export interface SessionRunOptions {
@@ -40,6 +44,8 @@ export interface SessionRunOptions {
   learning?: {noLearn: boolean; resolveFile: string | undefined};
   /** `up --via`: a team gateway, after the plan's sources in precedence (so --backend overrides it). */
   via?: ViaPlan;
+  /** `--record`, `--json --payloads`, `--redact`: where decoded calls are written (none when absent). */
+  calls?: CallOutputOptions;
 }
 
 /**
@@ -72,14 +78,17 @@ export async function runSession(options: SessionRunOptions, context: CliContext
   // In plain mode the reporter is attached before anything starts, so discovery warnings show.
   const detach = interactive ? () => undefined : attachLineReporter(events, {out: context.stdout, level: options.logLevel, json: options.renderer === 'json'});
   let sources: BackendSource[] = [];
+  let calls: CallOutputs | undefined;
   try {
+    // Before any source or listener: a recording that cannot be written stops `up` here.
+    calls = await startCallOutputs(options.calls, {events, capture, stdout: context.stdout});
     sources = await openSources(options.via === undefined ? options.plan : {...options.plan, otherPlaces: 1}, {events, env: context.env, execStderr: context.stderr, interactive});
     if (options.via !== undefined) sources.push(await openViaSource(options.via, {events, env: context.env, execStderr: context.stderr, interactive}));
     const key = memoryKey(sources);
     const remembered = options.store.recalledSelection(key.context, key.namespace);
     const onlyStatic = sources.every((source) => source.kind === 'local');
     const run: Run = {
-      options, events, sources, remembered, onlyStatic, capture,
+      options, events, sources, remembered, onlyStatic, capture, calls: calls.log,
       chosen: settleChoice(options.choice, remembered, key, onlyStatic, sources),
       start: async (choice) => {
         session = await TunnelSession.start({
@@ -96,6 +105,8 @@ export async function runSession(options: SessionRunOptions, context: CliContext
     // stopping it also puts the resolve file back, on every way out: q, SIGINT, SIGTERM, a failure.
     await session?.stop();
     await Promise.all(sources.map((source) => source.close()));
+    // The last answers were captured as the session stopped: decoded and written before the reporter goes.
+    await calls?.stop();
     // Lines still being counted ("… ×N in the last 5 s") are said before the reporter goes.
     events.flushFolded();
     stopReleasingMemory();
@@ -113,6 +124,8 @@ interface Run {
   sources: readonly BackendSource[];
   /** Whether the session's listener copies calls: what inspects calls (the calls view, a recording) holds it on. */
   capture: CallCapture;
+  /** The session's recent calls, decoded (the calls view; the recording and --payloads lines are fed from it). */
+  calls: CallLogView;
   /** The choice the command line made; undefined = ask (picker). */
   chosen: Choice | undefined;
   /** The remembered choice for these sources (--last, and what the picker ticks). */

@@ -50,6 +50,8 @@ export interface CallOptions {
   /** default 1 */
   requestId?: bigint;
   signal?: AbortSignal;
+  /** Given the answer's whole frame before it is decoded (replay decodes it the way a recording did). */
+  onAnswerFrame?: (frame: Buffer) => void;
 }
 
 interface Answered {
@@ -120,14 +122,18 @@ export function statusName(status: number): string {
   return dubboStatusName(status) ?? 'UNKNOWN_STATUS';
 }
 
-type Decoded =
+export type DecodedResponse =
   | {kind: 'value'; value: unknown; attachments: Record<string, unknown>}
   | {kind: 'exception'; exceptionClass: string; message: string; attachments: Record<string, unknown>}
   | {kind: 'error'; status: number; statusName: string; message: string}
   | {kind: 'bad-response'; message: string};
 
-/** Reads a response frame's body (DecodeableRpcResult for status 20, readUTF for any other status). */
-export function decodeResponse(header: FrameHeader, frame: Buffer): Decoded {
+/**
+ * Reads a response frame's body (DecodeableRpcResult for status 20, readUTF for any other status).
+ * `withType`: values and attachments as hessian.js typed values (`{$class, $}`), for the call
+ * inspector's value form; `call` prints them plain.
+ */
+export function decodeResponse(header: FrameHeader, frame: Buffer, withType = false): DecodedResponse {
   const body = frame.subarray(HEADER_LENGTH);
   if (header.serializationId !== SERIALIZATION.HESSIAN2) {
     const what = header.status === STATUS.OK ? 'answer' : `status ${header.status} (${statusName(header.status)}) answer`;
@@ -142,14 +148,14 @@ export function decodeResponse(header: FrameHeader, frame: Buffer): Decoded {
     }
     const flag = decoder.read();
     const readAttachments = (): Record<string, unknown> => {
-      const map = decoder.read();
+      const map = decoder.read(withType);
       return map !== null && typeof map === 'object' ? (map as Record<string, unknown>) : {};
     };
     switch (flag) {
       case RESPONSE_FLAG.VALUE:
-        return {kind: 'value', value: decoder.read(), attachments: {}};
+        return {kind: 'value', value: decoder.read(withType), attachments: {}};
       case RESPONSE_FLAG.VALUE_WITH_ATTACHMENTS: {
-        const value = decoder.read();
+        const value = decoder.read(withType);
         return {kind: 'value', value, attachments: readAttachments()};
       }
       case RESPONSE_FLAG.NULL_VALUE:
@@ -218,6 +224,7 @@ export function callOnce(options: CallOptions): Promise<CallResult> {
           return;
         }
         if (header.event || header.requestId !== requestId) return; // heartbeat answers, stray ids
+        options.onAnswerFrame?.(bytes);
         finish({requestId, elapsedMs: elapsed(), ...decodeResponse(header, bytes)});
       },
       oversize(header) {

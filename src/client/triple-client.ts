@@ -51,7 +51,8 @@ export type TripleCallResult =
 
 /** What one gRPC exchange gave: the status and every message, or why there was no status. */
 export type GrpcExchangeResult =
-  | {kind: 'answered'; code: number; message: string; messages: Buffer[]}
+  /** `headers` and `trailers` as they came (replay decodes the answer the way a recording did). */
+  | {kind: 'answered'; code: number; message: string; messages: Buffer[]; headers?: Record<string, string>; trailers?: Record<string, string>}
   | {kind: 'connect-failed' | 'closed' | 'timeout' | 'bad-response'; message: string; code?: string};
 
 export interface GrpcExchange {
@@ -95,8 +96,16 @@ export function grpcExchange(call: GrpcExchange): Promise<GrpcExchangeResult> {
       ...call.headers,
     });
     const answer = new GrpcAnswerReader(MAX_MESSAGE);
-    stream.on('response', (response) => answer.headers(response));
-    stream.on('trailers', (trailers: IncomingHttpHeaders) => answer.trailers(trailers));
+    let responseHeaders: Record<string, string> | undefined;
+    let responseTrailers: Record<string, string> | undefined;
+    stream.on('response', (response) => {
+      responseHeaders = headerText(response);
+      answer.headers(response);
+    });
+    stream.on('trailers', (trailers: IncomingHttpHeaders) => {
+      responseTrailers = headerText(trailers);
+      answer.trailers(trailers);
+    });
     stream.on('data', (chunk: Buffer) => {
       try {
         answer.data(chunk);
@@ -111,11 +120,20 @@ export function grpcExchange(call: GrpcExchange): Promise<GrpcExchangeResult> {
         done({kind: 'closed', message: `the stream ended without a gRPC status (HTTP/2 code ${stream.rstCode ?? '?'})`});
         return;
       }
-      done({kind: 'answered', ...status, messages: answer.messages});
+      done({kind: 'answered', ...status, messages: answer.messages, ...(responseHeaders === undefined ? {} : {headers: responseHeaders}), ...(responseTrailers === undefined ? {} : {trailers: responseTrailers})});
     });
     for (const message of call.messages) stream.write(encodeGrpcMessageFrame(message));
     stream.end();
   });
+}
+
+/** Header values as text (a repeated header joined with `, `, as HTTP allows). */
+function headerText(headers: IncomingHttpHeaders): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined) out[name] = Array.isArray(value) ? value.join(', ') : String(value);
+  }
+  return out;
 }
 
 /** The headers that name the target: the application (when given), version and group, attachments. */

@@ -53,6 +53,9 @@ export const ERROR_CODES = {
   DT_ERR_CALL_CLOSED: {where: 'call', meaning: 'The connection closed before the answer arrived.', fix: 'See the log of `dubbo-tunnel up`.'},
   DT_ERR_CALL_TIMEOUT: {where: 'call', meaning: 'No answer within `--timeout`.', fix: 'Raise `--timeout`, or check the provider.'},
   DT_ERR_CALL_BAD_ANSWER: {where: 'call', meaning: 'The answer could not be read (not Dubbo, or a serialization the client cannot read).', fix: 'Check that the port is dubbo-tunnel\'s or a Dubbo provider\'s.'},
+  DT_ERR_RECORD_FILE: {where: 'cli, log', meaning: '`up --record <file>` cannot write its recording: the folder is missing or not writable, the path is a folder (then `up` does not start), or a write failed while running (the disk is full: recording stops, calls are still routed).', fix: 'Create the folder, free disk space, or pass another `--record <file>`.'},
+  DT_ERR_RECORD_LINE: {where: 'cli', meaning: 'A line of a call recording (`up --record`, `--json --payloads`) is not a call record: not JSON, or a field is missing or of the wrong type. The message names the file and line.', fix: 'Pass a file written by `up --record`; lines edited by hand must keep every field\'s type (docs/inspector.md).'},
+  DT_ERR_RECORD_VERSION: {where: 'cli', meaning: 'A line of a call recording has a format version (`"v"`) this dubbo-tunnel does not read.', fix: 'Replay it with the dubbo-tunnel version that wrote it, or record again.'},
   DT_ERR_INTERNAL: {where: 'cli', meaning: 'A bug: an error without a code reached the command line (the stack trace follows).', fix: 'Please report it with the output.'},
 } as const satisfies Record<string, {where: string; meaning: string; fix: string}>;
 

@@ -27,7 +27,7 @@ export interface CallRecord {
   readonly group?: string;
   readonly version?: string;
   readonly method: string | undefined;
-  /** Java names of the parameter types (`java.lang.String`, `int`); empty for Triple. */
+  /** Java names of the parameter types (`java.lang.String`, `int`); for Triple only what wrapper mode names, else empty. */
   readonly parameterTypes: readonly string[];
   /** The arguments as JSON values (see above); undefined when they could not be decoded. */
   readonly arguments: readonly unknown[] | undefined;
@@ -45,6 +45,15 @@ export interface CallRecord {
   readonly triple?: TripleDetails;
   /** True when a request or answer was bigger than the capture bound and was decoded in part. */
   readonly truncated?: boolean;
+  /** Set when the request's arguments could not be decoded: why, and its first bytes. */
+  readonly undecodedRequest?: UndecodedPart;
+}
+
+/** Bytes that could not be decoded (another serialization, protobuf without a schema, a broken body). */
+export interface UndecodedPart {
+  readonly reason: string;
+  /** The first bytes in hex, two digits each, separated by spaces. */
+  readonly hexHead: string;
 }
 
 export type CallAnswer =

@@ -56,3 +56,35 @@ function badDescriptor(desc: string, index: number, why: string): ProtocolError 
   const shown = desc.length > 200 ? `${desc.slice(0, 200)}...` : desc;
   return new ProtocolError('DT_ERR_BAD_BODY', `invalid parameter-type descriptor ${JSON.stringify(shown)}: ${why} at index ${index}`);
 }
+
+const PRIMITIVE_NAMES: Readonly<Record<string, string>> = {
+  V: 'void', Z: 'boolean', B: 'byte', C: 'char', D: 'double', F: 'float', I: 'int', J: 'long', S: 'short',
+};
+
+/**
+ * The Java names of a descriptor's parameter types, in the form `call --types` takes:
+ * `Ljava/lang/String;I[J` -> `java.lang.String`, `int`, `long[]`. Throws like countArguments.
+ */
+export function descriptorTypeNames(desc: string): string[] {
+  countArguments(desc); // the same checks, and the same error for a malformed descriptor
+  const names: string[] = [];
+  let i = 0;
+  while (i < desc.length) {
+    let dims = 0;
+    while (desc.charCodeAt(i) === 0x5b /* [ */) {
+      dims++;
+      i++;
+    }
+    let name: string;
+    if (desc.charAt(i) === 'L') {
+      const semi = desc.indexOf(';', i + 1);
+      name = desc.slice(i + 1, semi).replaceAll('/', '.');
+      i = semi + 1;
+    } else {
+      name = PRIMITIVE_NAMES[desc.charAt(i)] ?? desc.charAt(i);
+      i++;
+    }
+    names.push(name + '[]'.repeat(dims));
+  }
+  return names;
+}

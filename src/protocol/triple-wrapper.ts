@@ -36,6 +36,19 @@ export function encodeTripleRequestWrapper(request: TripleRequestWrapper): Buffe
   ]);
 }
 
+/**
+ * Reads one TripleRequestWrapper; throws ProtocolError when the message is not one (a call of a
+ * protobuf service carries its own message type, which reads as other fields or wire types).
+ */
+export function decodeTripleRequestWrapper(message: Buffer): TripleRequestWrapper {
+  const fields = readFields(message);
+  const serializeType = stringOf(fields, 1);
+  if (serializeType === undefined || fields.some((field) => field.field > 3 || field.wireType !== 2)) {
+    throw new ProtocolError('DT_ERR_BAD_BODY', 'not a Triple wrapper request (TripleRequestWrapper)');
+  }
+  return {serializeType, args: bytesOf(fields, 2), argTypes: bytesOf(fields, 3).map((bytes) => bytes.toString('utf8'))};
+}
+
 export interface TripleResponseWrapper {
   serializeType: string;
   /** The serialized return value; absent for a null answer. */

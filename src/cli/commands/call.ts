@@ -10,6 +10,8 @@ import {grpcStatusName} from '../../protocol/grpc.js';
 import {DubboTunnelError} from '../../core/errors.js';
 import type {ErrorCode} from '../../core/errors.js';
 import {parseCommandArgs, parsePort, parsePositiveInt} from '../args.js';
+import {parseFileLine, readRecordedLine} from '../recorded-calls.js';
+import {dubboRequestOf, unsendableReason} from '../replay-send.js';
 import type {CliContext, Command, OptionTable} from '../command.js';
 import {SUMMARIES} from '../command.js';
 
@@ -26,6 +28,8 @@ const OPTIONS = {
   'json': {type: 'boolean', description: 'print one JSON object: {ok, kind, value | exceptionClass, message | status, errorCode, ...}'},
   'triple': {type: 'boolean', description: 'call over Triple/gRPC (HTTP/2, unary): a protobuf method when --proto or the server\'s gRPC reflection describes the service, else application/grpc+json with the arguments as a JSON array; chosen by itself when the application has only a Triple port'},
   'proto': {type: 'string', value: 'file', description: '.proto file that declares the service: the one JSON argument is encoded as the request message and the answer decoded to JSON (implies --triple)'},
+  'from': {type: 'string', value: '<file>:<line>', description: 'send the call recorded on that line of a recording (up --record; lines count from 1) instead of naming one: its interface, method, parameter types, arguments and attachments (redacted ones left out), to the application it went to'},
+  'to': {type: 'string', value: 'application', description: 'with --from: send the recorded call to this application instead'},
 } as const satisfies OptionTable;
 
 export interface CallCommandOptions {
@@ -51,6 +55,8 @@ export interface CallCommandOptions {
   triple: boolean;
   /** --proto: the .proto file that declares the service (protobuf request and answer). */
   proto: string | undefined;
+  /** --from <file>:<line> (with --to): the call comes from a recording, not from the arguments. */
+  from?: {file: string; line: number; to: string | undefined};
 }
 
 const JAVA_NAME = /^[\p{L}_$][\p{L}\p{N}_$]*(\.[\p{L}_$][\p{L}\p{N}_$]*)*$/u;
@@ -86,6 +92,8 @@ export function parseCallOptions(args: string[]): CallCommandOptions {
     port: parsed.values.port === undefined ? undefined : restore(parsed.values.port),
     timeout: parsed.values.timeout === undefined ? undefined : restore(parsed.values.timeout),
   };
+  if (values.from !== undefined) return fromRecordingOptions(values, positionals);
+  if (values.to !== undefined) throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', '--to goes with --from <file>:<line>', {hint: 'name the application as the first argument: dubbo-tunnel call <application> <interface> <method> ...'});
   const [application, service, method, ...rest] = namesInterfaceFirst(positionals[0], positionals[1])
     ? ['-', ...positionals]
     : positionals;
@@ -122,6 +130,38 @@ export function parseCallOptions(args: string[]): CallCommandOptions {
     json: values.json ?? false,
     triple: (values.triple ?? false) || values.proto !== undefined,
     proto: values.proto,
+  };
+}
+
+/** The flags of a call that names no call itself: the recording gives everything the arguments would. */
+const NOT_WITH_FROM = ['types', 'version', 'group', 'attach', 'generic', 'triple', 'proto'] as const;
+
+function fromRecordingOptions(values: ReturnType<typeof parseCommandArgs<typeof OPTIONS>>['values'], positionals: string[]): CallCommandOptions {
+  const {file, line} = parseFileLine(values.from ?? '', '--from');
+  if (positionals.length > 0) {
+    throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', `--from sends the recorded call; '${positionals[0]}' is one argument too many`, {hint: 'leave out the application, interface, method and arguments (--to sends it to another application)'});
+  }
+  const clash = NOT_WITH_FROM.find((flag) => values[flag] !== undefined);
+  if (clash !== undefined) throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', `--${clash} does not go with --from: the recording gives the call`, {hint: `leave --${clash} out`});
+  if (values.to?.trim() === '') throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', '--to needs an application name', {hint: 'for example --to user-rpc'});
+  return {
+    application: values.to,
+    service: '',
+    method: '',
+    args: [],
+    host: values.host ?? 'localhost',
+    port: values.port === undefined ? 20880 : parsePort(values.port, '--port'),
+    timeoutMs: values.timeout === undefined ? 5000 : parsePositiveInt(values.timeout, '--timeout'),
+    types: undefined,
+    version: undefined,
+    group: undefined,
+    attachmentKey: values['attachment-key'] ?? DEFAULT_ATTACHMENT_KEY,
+    attachments: {},
+    generic: false,
+    json: values.json ?? false,
+    triple: false,
+    proto: undefined,
+    from: {file, line, to: values.to},
   };
 }
 
@@ -351,8 +391,38 @@ function printTriple(result: TripleCallResult, options: CallCommandOptions, cont
   }
 }
 
+/**
+ * `call --from <file>:<line>`: a recorded Dubbo call is sent as recorded (re-encoded from its types
+ * and arguments); a recorded Triple call goes the usual --triple way with its JSON arguments.
+ */
+async function runRecorded(options: CallCommandOptions, from: NonNullable<CallCommandOptions['from']>, context: CliContext): Promise<number> {
+  const {record} = await readRecordedLine(from.file, from.line);
+  const where = `${from.file}:${from.line}`;
+  const reason = unsendableReason(record);
+  if (reason !== undefined) throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', `the call on ${where} cannot be sent again: ${reason}`, {hint: 'pick another line'});
+  const target = {host: options.host, port: options.port, to: from.to, attachmentKey: options.attachmentKey, timeoutMs: options.timeoutMs};
+  const shown: CallCommandOptions = {...options, application: from.to ?? record.application, service: record.service ?? '', method: record.method ?? ''};
+  if (record.protocol === 'triple') {
+    const type = (record.triple?.requestHeaders['content-type'] ?? '').toLowerCase();
+    if (!type.includes('json')) {
+      throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', `the Triple call on ${where} is in hessian2 wrapper mode, which call does not send`, {hint: `replay it: dubbo-tunnel replay ${from.file} --filter #${record.seq}`});
+    }
+    return runTriple({
+      ...shown,
+      triple: true,
+      args: (record.arguments ?? []).map((value) => JSON.stringify(value)),
+      ...(record.version === undefined ? {} : {version: record.version}),
+      ...(record.group === undefined ? {} : {group: record.group}),
+    }, context);
+  }
+  const result = await callOnce(dubboRequestOf(record, target));
+  print(result, shown, context);
+  return exitCodeOf(result);
+}
+
 async function run(argv: string[], context: CliContext): Promise<number> {
   const options = parseCallOptions(argv);
+  if (options.from !== undefined) return runRecorded(options, options.from, context);
   if (options.triple) return runTriple(options, context);
   const types = options.types === undefined ? undefined : parseTypeList(options.types);
   const encoded = options.generic
@@ -385,6 +455,7 @@ export const command: Command = {
   summary: SUMMARIES.call,
   usage: [
     'dubbo-tunnel call [<application>] <interface> <method> [args...] [options]',
+    'dubbo-tunnel call --from <file>:<line> [--to <application>] [options]',
     '',
     '  <application>  the provider\'s application name, sent as the target-application attachment.',
     '                 Left out (or -), none is sent: `dubbo-tunnel up` routes the call by --route, or',
@@ -409,6 +480,8 @@ export const command: Command = {
     'dubbo-tunnel call order-rpc com.example.OrderService search \'{"status":"OPEN"}\' --generic --json',
     'dubbo-tunnel call order-rpc com.example.demo.OrderService listOrders 7 --triple',
     'dubbo-tunnel call greeter-rpc helloworld.Greeter SayHello \'{"name":"ann"}\' --proto helloworld.proto',
+    'dubbo-tunnel call --from calls.jsonl:12                 # the call recorded on line 12 of up --record calls.jsonl',
+    'dubbo-tunnel call --from calls.jsonl:12 --to user-rpc-canary',
     '',
     'With --triple and no --proto, the server\'s gRPC reflection is asked for the service first; when it',
     'describes it the call is protobuf (one JSON object for the request message), else it is the JSON call.',

@@ -19,6 +19,8 @@ import {reportFatal} from '../report-error.js';
 import {runSession} from '../session-runner.js';
 import {shellInvoker} from '../shell-invoker.js';
 import {checkViaFlags} from '../via-source.js';
+import {RECORD_OPTIONS, callOutputOptionsFrom} from '../record-options.js';
+import type {CallOutputOptions} from '../record-options.js';
 import type {SessionRunOptions} from '../session-runner.js';
 
 export const OPTIONS = {
@@ -39,6 +41,7 @@ export const OPTIONS = {
   'streams-per-pod': {type: 'string', value: 'n', description: 'Dubbo streams to one pod (or --backend address), shared by every consumer; a second one opens while one has 128 requests in flight (default 2)'},
   'log-level': {type: 'string', value: 'level', description: 'debug | info | warn | error (default info; debug prints every request)'},
   'json': {type: 'boolean', description: 'print JSON lines instead of text (implies --no-ui)'},
+  ...RECORD_OPTIONS,
   'no-ui': {type: 'boolean', description: 'plain line output even in a terminal (also when CI is set or output is not a terminal)'},
   'resolve-file': {type: 'string', value: 'path', description: 'write every learned interface as <interface>=dubbo://localhost:<port> for stock consumers (~/dubbo-resolve.properties needs no JVM flag); restored on exit'},
   'no-learn': {type: 'boolean', description: 'do not ask providers which services they export (consumers then need the target-application attachment or --route)'},
@@ -78,6 +81,8 @@ export interface UpOptions {
   choice: {kind: 'all'} | {kind: 'select'; applications: string[]} | {kind: 'last'} | undefined;
   /** --via: the team gateway (then no application is port-forwarded on its own). */
   via: ViaTarget | undefined;
+  /** --record, --json --payloads, --redact: where decoded calls are written. */
+  calls: CallOutputOptions;
 }
 
 /** Parses flags; settings (port, host, attachment key, ingress class, source, log level, drain timeout) go through the one resolver. */
@@ -170,6 +175,7 @@ export function parseUpOptions(args: string[], env: NodeJS.ProcessEnv = process.
     cluster: via === undefined && (backends.length === 0 || hasKubeOptions(values)),
     via,
     choice: values.all === true ? {kind: 'all'} : values.select !== undefined ? {kind: 'select', applications: selected} : values.last === true ? {kind: 'last'} : undefined,
+    calls: callOutputOptionsFrom(values),
   };
 }
 
@@ -206,6 +212,7 @@ export function sessionRunOptions(options: UpOptions, context: CliContext, store
     renderer: options.json ? 'json' : context.interactive && !options.noUi ? 'terminal' : 'lines',
     store,
     learning: {noLearn: options.noLearn, resolveFile: options.resolveFile},
+    calls: options.calls,
     ...(events === undefined ? {} : {events}),
     ...(options.via === undefined ? {} : {via: {
       target: options.via,
@@ -242,6 +249,8 @@ export const command: Command = {
     'dubbo-tunnel up --backend user-rpc=127.0.0.1:20881 --backend user-rpc=tri://127.0.0.1:50051   # Dubbo and Triple ports',
     'dubbo-tunnel up --via shop-gw/dubbo-gateway --all                 # every application the team gateway lets you use',
     'dubbo-tunnel up --via gateway.example.com:20880 --backend user-rpc=127.0.0.1:20881 --all   # user-rpc local, the rest through the gateway',
+    'dubbo-tunnel up --all --record calls.jsonl --redact x-api-key   # every call, decoded, one JSON line each (dubbo-tunnel replay calls.jsonl)',
+    'dubbo-tunnel up --all --json --payloads                         # JSON lines, each call decoded among them',
   ],
   run: runDiagnosed,
 };

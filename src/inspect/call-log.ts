@@ -1,0 +1,165 @@
+/**
+ * The recent calls: a bounded ring of decoded CallRecords kept in step with the bus's
+ * `call-captured` events. Capturing costs the request path a copy of each call's bytes, so it is
+ * on only while someone holds the log open (the calls view) or holds the CallCapture itself (a
+ * recording). Decoding is never done on the request path: captured calls are queued and decoded
+ * together on the next turn of the event loop.
+ */
+import type {CallCapture, CapturedCall} from '../core/calls.js';
+import type {TunnelEventBus} from '../core/events.js';
+import {errorMessage} from '../core/errors.js';
+import type {CallLogView, CallRecord} from './call-record.js';
+import {decodeCall} from './decode-call.js';
+import {Redaction} from './redaction.js';
+
+export const DEFAULT_CALL_LOG_SIZE = 500;
+/** Subscribers hear of new calls at most this often: a busy consumer must not re-render a view per call. */
+export const CALL_LOG_NOTIFY_MS = 100;
+
+export interface CallLogOptions {
+  readonly bus: TunnelEventBus;
+  readonly capture: CallCapture;
+  /** Calls kept overall (default 500). */
+  readonly size?: number;
+  /** Calls kept of one application (default: `size`), so a busy one cannot push every other out. */
+  readonly perApplication?: number;
+  readonly redaction?: Redaction;
+  /** For tests: how often subscribers may hear of new calls (default 100 ms). */
+  readonly notifyMs?: number;
+}
+
+export class CallLog implements CallLogView {
+  readonly #bus: TunnelEventBus;
+  readonly #capture: CallCapture;
+  readonly #size: number;
+  readonly #perApplication: number;
+  readonly #redaction: Redaction;
+  readonly #notifyMs: number;
+  #records: CallRecord[] = [];
+  /** Snapshot handed out until the ring changes (the view compares it by identity). */
+  #snapshot: readonly CallRecord[] | undefined;
+  readonly #perApp = new Map<string | undefined, number>();
+  #pending: CapturedCall[] = [];
+  #decodeScheduled: NodeJS.Immediate | undefined;
+  #notifyTimer: NodeJS.Timeout | undefined;
+  #lastNotify = Number.NEGATIVE_INFINITY;
+  #seq = 0;
+  readonly #subscribers = new Set<() => void>();
+  readonly #recordListeners = new Set<(record: CallRecord) => void>();
+  readonly #onCaptured = (call: CapturedCall): void => {
+    this.#pending.push(call);
+    this.#decodeScheduled ??= setImmediate(() => {
+      this.#decodeScheduled = undefined;
+      this.#decodePending();
+    });
+  };
+
+  constructor(options: CallLogOptions) {
+    this.#bus = options.bus;
+    this.#capture = options.capture;
+    this.#size = Math.max(1, options.size ?? DEFAULT_CALL_LOG_SIZE);
+    this.#perApplication = Math.max(1, Math.min(this.#size, options.perApplication ?? this.#size));
+    this.#redaction = options.redaction ?? new Redaction();
+    this.#notifyMs = options.notifyMs ?? CALL_LOG_NOTIFY_MS;
+    this.#bus.on('call-captured', this.#onCaptured);
+  }
+
+  snapshot(): readonly CallRecord[] {
+    this.#snapshot ??= [...this.#records];
+    return this.#snapshot;
+  }
+
+  subscribe(listener: () => void): () => void {
+    this.#subscribers.add(listener);
+    return () => this.#subscribers.delete(listener);
+  }
+
+  open(): () => void {
+    return this.#capture.hold();
+  }
+
+  /** `listener` gets every decoded record, in order, as it is decoded (a recording writes them). */
+  onRecord(listener: (record: CallRecord) => void): () => void {
+    this.#recordListeners.add(listener);
+    return () => this.#recordListeners.delete(listener);
+  }
+
+  /** Decodes what was captured so far right away (a recording that stops, tests). */
+  flush(): void {
+    if (this.#decodeScheduled !== undefined) {
+      clearImmediate(this.#decodeScheduled);
+      this.#decodeScheduled = undefined;
+    }
+    this.#decodePending();
+  }
+
+  /** Stops listening to the bus; calls captured but not yet decoded are decoded first. */
+  close(): void {
+    this.#bus.off('call-captured', this.#onCaptured);
+    this.flush();
+    if (this.#notifyTimer !== undefined) clearTimeout(this.#notifyTimer);
+    this.#notifyTimer = undefined;
+  }
+
+  #decodePending(): void {
+    const calls = this.#pending;
+    if (calls.length === 0) return;
+    this.#pending = [];
+    for (const call of calls) {
+      const record = decodeCall(call, ++this.#seq, this.#redaction);
+      this.#add(record);
+      for (const listener of this.#recordListeners) {
+        try {
+          listener(record);
+        } catch (error) {
+          // One failing reader (a recording whose disk is full) must not stop the others or the log.
+          this.#bus.log('warn', `a reader of call records failed: ${errorMessage(error)}`);
+        }
+      }
+    }
+    this.#snapshot = undefined;
+    this.#scheduleNotify();
+  }
+
+  #add(record: CallRecord): void {
+    const app = record.application;
+    const count = (this.#perApp.get(app) ?? 0) + 1;
+    this.#perApp.set(app, count);
+    this.#records.push(record);
+    if (count > this.#perApplication) {
+      // The oldest call of the same application goes (splice: a ring of a few hundred is cheap to shift).
+      const oldest = this.#records.findIndex((kept) => kept.application === app);
+      this.#records.splice(oldest, 1);
+      this.#forget(app);
+    }
+    if (this.#records.length > this.#size) {
+      const dropped = this.#records.shift();
+      if (dropped !== undefined) this.#forget(dropped.application);
+    }
+  }
+
+  #forget(app: string | undefined): void {
+    const count = (this.#perApp.get(app) ?? 1) - 1;
+    if (count <= 0) this.#perApp.delete(app);
+    else this.#perApp.set(app, count);
+  }
+
+  #scheduleNotify(): void {
+    if (this.#notifyTimer !== undefined) return;
+    const wait = this.#lastNotify + this.#notifyMs - performance.now();
+    if (wait <= 0) {
+      this.#notify();
+      return;
+    }
+    this.#notifyTimer = setTimeout(() => {
+      this.#notifyTimer = undefined;
+      this.#notify();
+    }, wait);
+    this.#notifyTimer.unref();
+  }
+
+  #notify(): void {
+    this.#lastNotify = performance.now();
+    for (const listener of this.#subscribers) listener();
+  }
+}

@@ -1,0 +1,151 @@
+// The ring of recent calls on a real bus: decoding off the emit, bounds overall and per
+// application, notifications at most every interval, records in order, capture held while open.
+import assert from 'node:assert/strict';
+import {describe, test} from 'node:test';
+import {CallCapture} from '../../src/core/calls.js';
+import {TunnelEventBus} from '../../src/core/events.js';
+import {CallLog} from '../../src/inspect/call-log.js';
+import type {CallRecord} from '../../src/inspect/call-record.js';
+import {Redaction} from '../../src/inspect/redaction.js';
+import {dubboCall, fixtureBody} from './captured.js';
+
+const request = fixtureBody('req-nulls.bin');
+const answer = fixtureBody('resp-null-attachments.bin');
+
+function callOf(application: string, connectionId = 1) {
+  return dubboCall(request, answer, {completed: {application, connectionId}});
+}
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+describe('CallLog', () => {
+  test('decodes off the emit, on the next turn, and numbers calls in order', async () => {
+    const bus = new TunnelEventBus();
+    const log = new CallLog({bus, capture: new CallCapture()});
+    const heard: CallRecord[] = [];
+    log.onRecord((record) => heard.push(record));
+    bus.emit('call-captured', callOf('users-app'));
+    bus.emit('call-captured', callOf('users-app', 2));
+    assert.equal(log.snapshot().length, 0, 'nothing is decoded inside emit');
+    await nextTurn();
+    assert.deepEqual(log.snapshot().map((record) => [record.seq, record.connectionId, record.method]), [[1, 1, 'find'], [2, 2, 'find']]);
+    assert.deepEqual(heard.map((record) => record.seq), [1, 2]);
+    assert.equal(heard[0], log.snapshot()[0], 'the recorder and the view get the same record');
+    log.close();
+  });
+
+  test('keeps at most `size` calls, the newest', async () => {
+    const bus = new TunnelEventBus();
+    const log = new CallLog({bus, capture: new CallCapture(), size: 3});
+    for (let i = 1; i <= 5; i++) bus.emit('call-captured', callOf('users-app', i));
+    await nextTurn();
+    assert.deepEqual(log.snapshot().map((record) => record.connectionId), [3, 4, 5]);
+    log.close();
+  });
+
+  test('one busy application cannot push the others out: at most `perApplication` calls each', async () => {
+    const bus = new TunnelEventBus();
+    const log = new CallLog({bus, capture: new CallCapture(), size: 5, perApplication: 2});
+    bus.emit('call-captured', callOf('quiet-app', 1));
+    for (let i = 2; i <= 9; i++) bus.emit('call-captured', callOf('busy-app', i));
+    await nextTurn();
+    assert.deepEqual(log.snapshot().map((record) => [record.application, record.connectionId]), [['quiet-app', 1], ['busy-app', 8], ['busy-app', 9]]);
+    for (let i = 10; i <= 13; i++) bus.emit('call-captured', callOf(`app-${i}`, i));
+    await nextTurn();
+    // Overall bound: the quiet one is now the oldest of six and goes.
+    assert.deepEqual(log.snapshot().map((record) => record.connectionId), [8, 9, 10, 11, 12, 13].slice(-5));
+    log.close();
+  });
+
+  test('the default sizes: 500 overall and per application', async () => {
+    const bus = new TunnelEventBus();
+    const log = new CallLog({bus, capture: new CallCapture()});
+    for (let i = 1; i <= 520; i++) bus.emit('call-captured', callOf('users-app', i));
+    await nextTurn();
+    assert.equal(log.snapshot().length, 500);
+    assert.equal(log.snapshot()[0]?.connectionId, 21);
+    log.close();
+  });
+
+  test('subscribers hear at most once per interval, and hear the last calls too', async () => {
+    const bus = new TunnelEventBus();
+    const log = new CallLog({bus, capture: new CallCapture(), notifyMs: 400});
+    const heardAt: number[] = [];
+    log.subscribe(() => heardAt.push(performance.now()));
+    bus.emit('call-captured', callOf('users-app'));
+    await nextTurn();
+    assert.equal(heardAt.length, 1, 'the first batch is told at once');
+    for (let i = 0; i < 5; i++) {
+      bus.emit('call-captured', callOf('users-app'));
+      await nextTurn();
+    }
+    while (heardAt.length < 2) await sleep(20);
+    assert.equal(heardAt.length, 2, 'one notification for all later batches');
+    assert.ok((heardAt[1] ?? 0) - (heardAt[0] ?? 0) >= 395, `${(heardAt[1] ?? 0) - (heardAt[0] ?? 0)} ms between notifications`);
+    assert.equal(log.snapshot().length, 6);
+    await sleep(450);
+    assert.equal(heardAt.length, 2, 'nothing new, nothing told');
+    log.close();
+  });
+
+  test('the snapshot is the same array until calls are added', async () => {
+    const bus = new TunnelEventBus();
+    const log = new CallLog({bus, capture: new CallCapture()});
+    bus.emit('call-captured', callOf('users-app'));
+    await nextTurn();
+    const first = log.snapshot();
+    assert.equal(log.snapshot(), first);
+    bus.emit('call-captured', callOf('users-app'));
+    await nextTurn();
+    assert.notEqual(log.snapshot(), first);
+    assert.equal(first.length, 1, 'a snapshot handed out does not change');
+    log.close();
+  });
+
+  test('open() holds the capture until its release; releasing twice is harmless', () => {
+    const capture = new CallCapture();
+    const log = new CallLog({bus: new TunnelEventBus(), capture});
+    assert.equal(capture.on, false);
+    const release = log.open();
+    const other = capture.hold();
+    assert.equal(capture.on, true);
+    release();
+    release();
+    assert.equal(capture.on, true, 'another holder still holds it');
+    other();
+    assert.equal(capture.on, false);
+    log.close();
+  });
+
+  test('attachments are redacted with the given names; a failing reader is logged and the others go on', async () => {
+    const bus = new TunnelEventBus();
+    const logs: string[] = [];
+    bus.on('log', ({message}) => logs.push(message));
+    const log = new CallLog({bus, capture: new CallCapture(), redaction: new Redaction(['remote.app'])});
+    log.onRecord(() => {
+      throw new Error('disk full');
+    });
+    const seen: number[] = [];
+    log.onRecord((record) => seen.push(record.seq));
+    bus.emit('call-captured', callOf('users-app'));
+    await nextTurn();
+    assert.deepEqual(seen, [1]);
+    assert.match(logs.join('\n'), /a reader of call records failed: disk full/);
+    assert.equal(log.snapshot()[0]?.attachments['remote.application'], '<redacted>');
+    assert.equal(log.snapshot()[0]?.attachments['path'], 'com.example.UserService');
+    log.close();
+  });
+
+  test('close() decodes what was captured and stops listening', async () => {
+    const bus = new TunnelEventBus();
+    const log = new CallLog({bus, capture: new CallCapture()});
+    bus.emit('call-captured', callOf('users-app'));
+    log.close();
+    assert.equal(log.snapshot().length, 1);
+    bus.emit('call-captured', callOf('users-app'));
+    await nextTurn();
+    assert.equal(log.snapshot().length, 1);
+    assert.equal(bus.listenerCount('call-captured'), 0);
+  });
+});
