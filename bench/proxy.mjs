@@ -2,6 +2,7 @@
 // generator: `node --expose-gc bench/proxy.mjs relay|tunnel <providerPort>`. dubbo-tunnel is loaded
 // from .bench-out/tunnel-core.js, which bench/run.mjs bundles from src/ with the same esbuild
 // settings as the published dist/ (scripts/build.mjs). Talks to bench/run.mjs over IPC.
+// BENCH_LISTENER and BENCH_INSPECT (with BENCH_RECORD_FILE, BENCH_RECORD_MAX_SIZE) shape the tunnel.
 import process from 'node:process';
 import v8 from 'node:v8';
 import {Writable} from 'node:stream';
