@@ -21,7 +21,7 @@
 // BENCH_DURATION_MS (300 / 1000), BENCH_STRICT=1.
 import process from 'node:process';
 import console from 'node:console';
-import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
+import {closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync} from 'node:fs';
 import os from 'node:os';
 import {dirname, join} from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
@@ -41,9 +41,8 @@ const CASES = timedCases().filter((c) => c.name === 'small@64' || c.name === 'la
 const VARIANTS = ['relay', 'off', 'log', 'record'];
 /** Far past what a run writes, so no line rotates away before it is counted. */
 const RECORD_MAX_SIZE = '64G';
-/** The recording is settled when its size stays the same this long (the disk writes after the answers). */
-const SETTLE_QUIET_MS = 150;
-const SETTLE_LIMIT_MS = 10_000;
+/** How long the recording may take to catch up with the calls captured before a case counts as failed. */
+const SETTLE_LIMIT_MS = 30_000;
 
 // Target (docs/performance.md): a median over the rounds, as the throughput section's.
 const TARGET_RATIO = 0.95;
@@ -53,30 +52,56 @@ const fmtInt = (v) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en-US'
 const loadAverage = () => os.loadavg().map((l) => l.toFixed(1)).join(' ');
 
 /**
- * Waits until the recording stops growing: calls are decoded on the turn after their answers and
- * written by the file's own loop, so the CPU they cost is counted in the case that made them.
+ * The lines of the recording so far, read from where the last count stopped (nothing rotates: the
+ * bench's --record-max-size is past what it writes).
  */
-async function recordingSettled(file) {
-  const deadline = Date.now() + SETTLE_LIMIT_MS;
-  let size = recordingBytes(file);
-  let quietSince = Date.now();
-  while (Date.now() < deadline) {
-    await sleep(25);
-    const now = recordingBytes(file);
-    if (now !== size) {
-      size = now;
-      quietSince = Date.now();
-    } else if (Date.now() - quietSince >= SETTLE_QUIET_MS) {
-      break;
-    }
+class RecordingTail {
+  constructor(file) {
+    this.file = file;
+    this.bytes = 0;
+    this.lines = 0;
   }
-  return size;
+
+  update() {
+    if (!existsSync(this.file)) return this;
+    const fd = openSync(this.file, 'r');
+    try {
+      const chunk = Buffer.alloc(1024 * 1024);
+      for (let read; (read = readSync(fd, chunk, 0, chunk.length, this.bytes)) > 0;) {
+        for (let i = chunk.indexOf(10); i !== -1 && i < read; i = chunk.indexOf(10, i + 1)) this.lines++;
+        this.bytes += read;
+      }
+    } finally {
+      closeSync(fd);
+    }
+    return this;
+  }
+}
+
+/**
+ * Waits until every call the tunnel captured is a line on disk: calls are decoded on the turn after
+ * their answers and written by the file's own loop, so the CPU they cost is counted in the case
+ * that made them. A recording that dropped lines never catches up: after SETTLE_LIMIT_MS the lines
+ * still missing are taken as dropped (the final check says whether the recording told them).
+ */
+async function recordingSettled(target) {
+  const deadline = Date.now() + SETTLE_LIMIT_MS;
+  for (;;) {
+    const {captured} = await target.proxy.ask('captured');
+    const {lines, bytes} = target.tail.update();
+    if (lines + target.missing >= captured) return {bytes, lines};
+    if (Date.now() > deadline) {
+      target.missing = captured - lines;
+      return {bytes, lines};
+    }
+    await sleep(20);
+  }
 }
 
 /** One case on one variant: rate, p99, the proxy's CPU per call, and for the recording the bytes it wrote per call. */
 async function runCase(target, testCase) {
   const cpuBefore = (await target.proxy.ask('cpu')).cpu;
-  const bytesBefore = target.recordFile === undefined ? 0 : await recordingSettled(target.recordFile);
+  const before = target.tail === undefined ? undefined : await recordingSettled(target);
   let r;
   try {
     r = await runLoad(target.port, {bytes: testCase.shape, inFlight: testCase.inFlight, warmupMs: WARMUP_MS, durationMs: DURATION_MS});
@@ -84,13 +109,16 @@ async function runCase(target, testCase) {
   } catch (error) {
     r = {error: error.message};
   }
-  const bytesAfter = target.recordFile === undefined ? 0 : await recordingSettled(target.recordFile);
+  const after = target.tail === undefined ? undefined : await recordingSettled(target);
   const cpuAfter = (await target.proxy.ask('cpu')).cpu;
   const used = cpuAfter.user + cpuAfter.system - cpuBefore.user - cpuBefore.system;
   // `total` counts every answer of the run, the warm-up's included, as the CPU and the bytes do.
   if (r.total) {
     r.cpuPerCallUs = used / r.total;
-    if (target.recordFile !== undefined) r.bytesPerCall = (bytesAfter - bytesBefore) / r.total;
+    if (before !== undefined && after !== undefined) {
+      r.bytesPerCall = (after.bytes - before.bytes) / r.total;
+      r.linesWritten = after.lines - before.lines;
+    }
   }
   return r;
 }
@@ -118,7 +146,7 @@ export async function inspectorBench() {
   try {
     for (const variant of VARIANTS) {
       const proxy = startProxy(variant, providerPort, recordFile);
-      targets[variant] = {variant, proxy, port: (await proxy.ready).port, recordFile: variant === 'record' ? recordFile : undefined};
+      targets[variant] = {variant, proxy, port: (await proxy.ready).port, tail: variant === 'record' ? new RecordingTail(recordFile) : undefined, missing: 0};
       // Every variant must deliver byte-exact answers before it is timed.
       for (const testCase of CASES) await verifyOnce(targets[variant].port, testCase.shape);
     }

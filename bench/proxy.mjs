@@ -174,6 +174,7 @@ function handles() {
 process.on('message', async (msg) => {
   if (msg.type === 'sample') process.send({type: 'sample', sample: sample()});
   if (msg.type === 'cpu') process.send({type: 'cpu', cpu: process.cpuUsage()});
+  if (msg.type === 'captured') process.send({type: 'captured', captured});
   if (msg.type === 'alloc-start') {
     allocationStart();
     process.send({type: 'alloc-start'});
