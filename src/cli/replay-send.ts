@@ -164,14 +164,16 @@ async function replayTriple(record: CallRecord, target: ReplayTarget): Promise<R
   const headers = tripleHeadersOf(record, target);
   const contentType = record.triple?.requestHeaders['content-type'] ?? 'application/grpc+json';
   if (kind === 'json') return replayUnaryJson(record, target, path, headers, contentType, Buffer.from(JSON.stringify(args.length === 1 ? args[0] : args), 'utf8'));
-  const message = kind === 'wrapper' ? wrapperMessage(record) : Buffer.from(JSON.stringify(args), 'utf8');
+  // A gRPC JSON call is recorded one argument per message (a JSON client sends one: the array of
+  // the Java arguments), so each is one message again.
+  const messages = kind === 'wrapper' ? [wrapperMessage(record)] : args.map((message) => Buffer.from(JSON.stringify(message), 'utf8'));
   const started = performance.now();
-  const result = await grpcExchange({host: target.host, port: target.port, path, contentType, headers, messages: [message], timeoutMs: target.timeoutMs});
+  const result = await grpcExchange({host: target.host, port: target.port, path, contentType, headers, messages, timeoutMs: target.timeoutMs});
   const latencyMs = Math.round(performance.now() - started);
   if (result.kind !== 'answered') {
     return {kind: 'failed', message: result.message, connectRefused: result.kind === 'connect-failed', code: result.kind === 'connect-failed' ? 'DT_ERR_CALL_CONNECT' : result.kind === 'timeout' ? 'DT_ERR_CALL_TIMEOUT' : result.kind === 'closed' ? 'DT_ERR_CALL_CLOSED' : 'DT_ERR_CALL_BAD_ANSWER'};
   }
-  const requestBytes = encodeGrpcMessageFrame(message);
+  const requestBytes = Buffer.concat(messages.map(encodeGrpcMessageFrame));
   const answerBytes = Buffer.concat(result.messages.map(encodeGrpcMessageFrame));
   const answer = decodeAnswer({
     protocol: 'triple',

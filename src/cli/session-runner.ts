@@ -211,6 +211,8 @@ async function runInteractive(run: Run, signals: StopSignals, controller: AppCon
     remember: run.remember,
     stats,
     attachmentKey: run.options.attachmentKey,
+    // The calls view (c): the session's one call log, which --record and --payloads also read.
+    calls: run.calls,
   }, controller).finally(() => stats.dispose());
   if (outcome.kind === 'quit') return 0;
   return outcome.during === 'start' ? exitCodeFor(outcome.error) : 1;

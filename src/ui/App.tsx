@@ -189,7 +189,8 @@ function UpFlow({options, onExit, controller}: AppProps) {
           status={phase.name !== 'stopping' ? status : atOnce
             ? {text: 'stopping… at once: calls in flight get DT_ERR_STOPPED_BEFORE_ANSWER', tone: 'info'}
             : {text: 'stopping… answering requests in flight, closing tunnels and the port', tone: 'info'}}
-          stopping={phase.name !== 'stopping' ? false : atOnce ? 'at-once' : true} onQuit={quit} onPick={() => setPhase({name: 'repicking'})} />
+          stopping={phase.name !== 'stopping' ? false : atOnce ? 'at-once' : true} onQuit={quit} onPick={() => setPhase({name: 'repicking'})}
+          calls={options.calls} />
       );
   }
 }

@@ -1,5 +1,6 @@
 import type {DiscoveredApplication} from '../core/applications.js';
 import type {AppSession} from '../core/app-session.js';
+import type {CallLogView} from '../inspect/call-record.js';
 import type {StatsStore} from '../stats/stats.js';
 
 /** What `up` gives the terminal UI. The UI never opens sockets or calls Kubernetes itself. */
@@ -22,6 +23,11 @@ export interface InteractiveUpOptions {
    * (showingSelection) and disposes of it; the UI only reads it.
    */
   stats: StatsStore;
+  /**
+   * The recent calls for the dashboard's calls view (`c`); the view holds it open while it shows,
+   * which is when calls are captured. Without it the dashboard has no calls view.
+   */
+  calls?: CallLogView;
   /** The attachment consumers must set; shown in the how-to line. Default `target-application`. */
   attachmentKey?: string;
 }

@@ -403,14 +403,17 @@ async function runRecorded(options: CallCommandOptions, from: NonNullable<CallCo
   const target = {host: options.host, port: options.port, to: from.to, attachmentKey: options.attachmentKey, timeoutMs: options.timeoutMs};
   const shown: CallCommandOptions = {...options, application: from.to ?? record.application, service: record.service ?? '', method: record.method ?? ''};
   if (record.protocol === 'triple') {
-    const type = (record.triple?.requestHeaders['content-type'] ?? '').toLowerCase();
-    if (!type.includes('json')) {
-      throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', `the Triple call on ${where} is in hessian2 wrapper mode, which call does not send`, {hint: `replay it: dubbo-tunnel replay ${from.file} --filter #${record.seq}`});
+    // `call --triple` sends one application/grpc+json message, the array of the arguments: a
+    // recorded call of that form (one message, an array) is sent that way; others by replay.
+    const type = (record.triple?.requestHeaders['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+    const [message, ...more] = record.arguments ?? [];
+    if (type !== 'application/grpc+json' || !Array.isArray(message) || more.length > 0) {
+      throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', `the Triple call on ${where} (${type ?? 'no content type'}) is not one application/grpc+json message, the form call sends`, {hint: `replay it: dubbo-tunnel replay ${from.file} --filter #${record.seq}`});
     }
     return runTriple({
       ...shown,
       triple: true,
-      args: (record.arguments ?? []).map((value) => JSON.stringify(value)),
+      args: message.map((value) => JSON.stringify(value)),
       ...(record.version === undefined ? {} : {version: record.version}),
       ...(record.group === undefined ? {} : {group: record.group}),
     }, context);

@@ -71,6 +71,8 @@ type Verdict =
   | {outcome: 'skipped'; reason: string};
 
 async function verdictOf(record: CallRecord, target: ReplayTarget): Promise<Verdict | 'refused'> {
+  // Nothing to compare with: not even sent (a one-way call would wait for an answer that never comes).
+  if (record.answer === undefined) return {outcome: 'skipped', reason: 'no answer was recorded to compare with (a one-way call)'};
   const outcome = await replayCall(record, target);
   switch (outcome.kind) {
     case 'skipped':
@@ -80,7 +82,6 @@ async function verdictOf(record: CallRecord, target: ReplayTarget): Promise<Verd
       if (outcome.connectRefused) return 'refused';
       return {outcome: 'failed', error: outcome.message, ...(outcome.code === undefined ? {} : {code: outcome.code})};
     case 'answered': {
-      if (record.answer === undefined) return {outcome: 'skipped', reason: 'no answer was recorded to compare with (a one-way call)'};
       const differences = diffAnswers(record.answer, outcome.answer);
       return differences.length === 0
         ? {outcome: 'same', latencyMs: outcome.latencyMs}

@@ -1,6 +1,7 @@
 import {useRef, useState} from 'react';
 import {Box, Text} from 'ink';
 import {isFailingState} from '../../core/backend.js';
+import type {CallLogView} from '../../inspect/call-record.js';
 import type {ApplicationRow, LogEntry, StatsStore} from '../../stats/stats.js';
 import {clip, describeState, dubboUrl, fit, fitEnd, fitNamed, formatAgo, formatClock, formatMs, layoutColumns, statusName} from '../format.js';
 import type {Column} from '../format.js';
@@ -8,6 +9,7 @@ import {useNow} from '../hooks/use-now.js';
 import {useStats} from '../hooks/use-stats.js';
 import {useKeys} from '../hooks/use-keys.js';
 import {useTerminalSize} from '../hooks/use-terminal-size.js';
+import {CallsView} from './CallsView.js';
 
 export interface DashboardProps {
   /** e.g. `context kind-dev · namespace default`. */
@@ -24,6 +26,8 @@ export interface DashboardProps {
   stopping: boolean | 'at-once';
   onQuit: () => void;
   onPick: () => void;
+  /** The recent calls; without it there is no calls view (and no `c`). */
+  calls?: CallLogView | undefined;
 }
 
 function plural(count: number, noun: string): string {
@@ -146,6 +150,9 @@ const HELP = [
   ['?', 'show or hide this help'],
 ] as const;
 
+/** Listed before `?` when the session has a call log. */
+const CALLS_HELP = ['c', 'the calls view: recent calls with their arguments and answers (captured while it is open)'] as const;
+
 /** Log lines kept on screen even when the table has to scroll. */
 const MIN_LOG_LINES = 3;
 
@@ -180,7 +187,7 @@ function tableWindow(heights: readonly number[], offset: number, budget: number)
  * newline (the shell prompt would then start on the footer's line). So with more applications than
  * rows the table scrolls (↑↓, PgUp/PgDn, Home/End) and the footer says which rows are shown.
  */
-export function Dashboard({title, store, attachmentKey, status: given, stopping, onQuit, onPick}: DashboardProps) {
+export function Dashboard({title, store, attachmentKey, status: given, stopping, onQuit, onPick, calls}: DashboardProps) {
   const snapshot = useStats(store);
   // A stop that waits for answers says how many, and how not to wait; a session that routes
   // nothing yet says what it waits for. Both where the status goes.
@@ -194,6 +201,7 @@ export function Dashboard({title, store, attachmentKey, status: given, stopping,
   const [showServices, setShowServices] = useState(false);
   const [showHelp, setShowHelp] = useState(false);
   const [offset, setOffset] = useState(0);
+  const [showCalls, setShowCalls] = useState(false);
   /** Rows per page of the table as last rendered, for PgUp/PgDn. */
   const page = useRef(1);
 
@@ -206,6 +214,7 @@ export function Dashboard({title, store, attachmentKey, status: given, stopping,
       setShowServices(false);
     } else if (input === 's') setShowServices((shown) => !shown);
     else if (input === '?') setShowHelp((shown) => !shown);
+    else if (input === 'c' && calls !== undefined) setShowCalls(true);
     else if (key.escape && showHelp) setShowHelp(false);
     // Offsets past the end are clamped when rendering; clamp here too so ↑ works at once after End.
     else if (key.upArrow) setOffset((at) => Math.max(0, Math.min(at, snapshot.applications.length - page.current) - 1));
@@ -214,9 +223,33 @@ export function Dashboard({title, store, attachmentKey, status: given, stopping,
     else if (key.pageDown) setOffset((at) => at + page.current);
     else if (key.home) setOffset(0);
     else if (key.end) setOffset(snapshot.applications.length);
-  });
+  }, !(showCalls && calls !== undefined));
+
+  const titleLine = (
+    <Text wrap="truncate-end">
+      <Text bold>dubbo-tunnel</Text>
+      <Text dimColor> · {title}</Text>
+    </Text>
+  );
+  const statusLine = status === undefined ? null : (
+    <Text color={status.tone === 'error' ? 'red' : 'yellow'} wrap="truncate-end">{status.text}</Text>
+  );
+
+  if (showCalls && calls !== undefined) {
+    // The calls view takes the table's and the log's place; the title and the status stay, and the
+    // frame stays one line short of the screen (see above).
+    return (
+      <Box flexDirection="column">
+        {titleLine}
+        <CallsView log={calls} columns={columns} rows={Math.max(4, rows - 2 - (status === undefined ? 0 : 1))} keysActive={stopping === false}
+          onClose={() => setShowCalls(false)} onQuit={onQuit} />
+        {statusLine}
+      </Box>
+    );
+  }
 
   const table = tableColumns(columns, snapshot.applications);
+  const help = calls === undefined ? HELP : [...HELP.slice(0, -1), CALLS_HELP, ...HELP.slice(-1)];
   const [primary, ...others] = snapshot.addresses;
   const { totals } = snapshot;
   const detailRows = snapshot.applications.filter((row) => row.detail !== undefined && (row.state === 'reconnecting' || (row.state !== 'idle' && isFailingState(row.state))));
@@ -224,7 +257,7 @@ export function Dashboard({title, store, attachmentKey, status: given, stopping,
   // header, totals, footer; the log's gap and title; help and status when shown.
   // The services view takes the log's place (and its lines).
   const showPanel = showLog || showServices;
-  const chrome = 7 + (showPanel ? 2 : 0) + (showHelp ? HELP.length + 2 : 0) + (status === undefined ? 0 : 1) + (stopping === false ? 0 : -1);
+  const chrome = 7 + (showPanel ? 2 : 0) + (showHelp ? help.length + 2 : 0) + (status === undefined ? 0 : 1) + (stopping === false ? 0 : -1);
   // One line short of the screen (see above).
   const budget = rows - 1 - chrome;
   const heights = snapshot.applications.map((row) => (detailRows.includes(row) ? 2 : 1));
@@ -246,10 +279,7 @@ export function Dashboard({title, store, attachmentKey, status: given, stopping,
 
   return (
     <Box flexDirection="column">
-      <Text wrap="truncate-end">
-        <Text bold>dubbo-tunnel</Text>
-        <Text dimColor> · {title}</Text>
-      </Text>
+      {titleLine}
       {primary === undefined ? (
         <Text color="yellow">not listening yet…</Text>
       ) : (
@@ -297,18 +327,16 @@ export function Dashboard({title, store, attachmentKey, status: given, stopping,
       {showHelp ? (
         <Box marginTop={1} flexDirection="column">
           <Text bold>keys</Text>
-          {HELP.map(([keys, text]) => (
+          {help.map(([keys, text]) => (
             <Text key={keys} wrap="truncate-end">  {fit(keys, 10)} {text}</Text>
           ))}
         </Box>
       ) : null}
-      {status === undefined ? null : (
-        <Text color={status.tone === 'error' ? 'red' : 'yellow'} wrap="truncate-end">{status.text}</Text>
-      )}
+      {statusLine}
       {stopping !== false ? null : (
         <Text dimColor wrap="truncate-end">
           {scrolling ? `↑↓ PgUp/PgDn rows ${shown.first + 1}–${shown.first + shown.count} of ${snapshot.applications.length} · ` : ''}
-          q quit · p applications · l {showLog && !showServices ? 'hide' : 'show'} log · s {showServices ? 'hide' : 'show'} services · ? help
+          q quit · p applications{calls === undefined ? '' : ' · c calls'} · l {showLog && !showServices ? 'hide' : 'show'} log · s {showServices ? 'hide' : 'show'} services · ? help
         </Text>
       )}
     </Box>
