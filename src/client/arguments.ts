@@ -6,7 +6,9 @@
  * Types come from `--types` (Java names) or are inferred from the JSON of each argument:
  * string -> java.lang.String, integer -> int (long when it does not fit), other number -> double,
  * boolean -> boolean, object -> java.util.Map (a POJO when it has "$class"), array -> java.util.List,
- * null -> java.lang.Object.
+ * null -> java.lang.Object. The forms a call record writes for what JSON has no word for (a Date,
+ * a BigDecimal, a byte[], NaN: src/inspect/java-values.ts) are read as those types, so a recorded
+ * call can be sent again.
  */
 import {DubboTunnelError} from '../core/errors.js';
 import {countArguments} from '../protocol/descriptor.js';
@@ -289,9 +291,11 @@ function convert(json: unknown, type: JavaType, where: string, raw?: string): un
     }
     case 'long': case 'java.lang.Long':
       return {$class: 'long', $: longValue(integerOf(json, raw, label), label)};
-    case 'double': case 'java.lang.Double': case 'float': case 'java.lang.Float': case 'java.lang.Number':
-      if (typeof json !== 'number') throw bad(`${label}: expected a number, got ${show(json)}`);
-      return {$class: 'double', $: json};
+    case 'double': case 'java.lang.Double': case 'float': case 'java.lang.Float': case 'java.lang.Number': {
+      const number = typeof json === 'number' ? json : specialDouble(json);
+      if (number === undefined) throw bad(`${label}: expected a number, got ${show(json)}`);
+      return {$class: 'double', $: number};
+    }
     case 'boolean': case 'java.lang.Boolean':
       if (typeof json !== 'boolean') throw bad(`${label}: expected true or false, got ${show(json)}`);
       return json;
@@ -300,12 +304,18 @@ function convert(json: unknown, type: JavaType, where: string, raw?: string): un
       return checkChar(json, type, label);
     case 'java.lang.Object':
       return nestedValue(json);
-    case 'java.math.BigDecimal':
+    case 'java.math.BigDecimal': {
       // BigDecimalSerializer: an object with the single field `value` holding toString().
-      if (typeof json !== 'number' && typeof json !== 'string') throw bad(`${label}: expected a number or a numeric string, got ${show(json)}`);
-      return {$class: 'java.math.BigDecimal', $: {value: typeof json === 'string' ? json : (raw ?? String(json))}};
+      const text = typeof json === 'object' ? wrappedText(json, 'java.math.BigDecimal') : json;
+      if (typeof text === 'string') return {$class: 'java.math.BigDecimal', $: {value: text}};
+      if (typeof text === 'number') return {$class: 'java.math.BigDecimal', $: {value: raw ?? String(text)}};
+      // A BigDecimal as its fields (how Caucho Hessian writes one) is sent back as those fields.
+      if (isRecord(json) && json['$class'] === 'java.math.BigDecimal') return nestedValue(json);
+      throw bad(`${label}: expected a number or a numeric string, got ${show(json)}`);
+    }
     case 'java.util.Date': {
-      const ms = typeof json === 'number' ? json : typeof json === 'string' ? Date.parse(json) : Number.NaN;
+      const when = typeof json === 'object' ? wrappedText(json, 'java.util.Date') : json;
+      const ms = typeof when === 'number' ? when : typeof when === 'string' ? Date.parse(when) : Number.NaN;
       if (!Number.isFinite(ms)) throw bad(`${label}: expected epoch milliseconds or an ISO date, got ${show(json)}`);
       return new Date(ms);
     }
@@ -333,8 +343,10 @@ function convert(json: unknown, type: JavaType, where: string, raw?: string): un
 function convertArray(json: unknown, type: JavaType, label: string): unknown {
   const element: JavaType = {name: type.name, dims: type.dims - 1};
   if (type.dims === 1 && type.name === 'byte') {
-    // byte[] is Hessian binary (BasicSerializer BYTE_ARRAY -> writeBytes): base64 text or a list of bytes.
-    if (typeof json === 'string') return Buffer.from(json, 'base64');
+    // byte[] is Hessian binary (BasicSerializer BYTE_ARRAY -> writeBytes): base64 text (bare, or as
+    // a call record writes it: {"$class": "byte[]", "$": "<base64>", "size": n}) or a list of bytes.
+    const base64 = typeof json === 'object' ? wrappedText(json, 'byte[]') : json;
+    if (typeof base64 === 'string') return Buffer.from(base64, 'base64');
     if (Array.isArray(json) && json.every((b) => Number.isInteger(b) && (b as number) >= -128 && (b as number) <= 255)) {
       return Buffer.from((json as number[]).map((b) => b & 0xff));
     }
@@ -362,6 +374,8 @@ function nestedValue(json: unknown): unknown {
   const record = json as Record<string, unknown>;
   const cls = record['$class'];
   if (typeof cls === 'string') {
+    const special = recordedValue(record, cls);
+    if (special !== undefined) return special;
     const keys = Object.keys(record);
     // hessian.js's own form {"$class": "long", "$": 5} passes through untouched.
     if (keys.length === 2 && '$' in record) return record;
@@ -375,6 +389,53 @@ function mapValues(record: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(record)) out[key] = nestedValue(value);
   return out;
+}
+
+/**
+ * The forms a call record writes for values JSON has no word for (src/inspect/java-values.ts):
+ * `{"$class": "java.util.Date", "$": "<ISO time>"}`, `{"$class": "java.math.BigDecimal", "$": "19.99"}`,
+ * `{"$class": "byte[]", "$": "<base64>", "size": n}` and `{"$class": "double", "$": "NaN"}`, as
+ * hessian.js values; undefined for anything else.
+ */
+function recordedValue(record: Record<string, unknown>, cls: string): unknown {
+  const text = record['$'];
+  if (typeof text !== 'string') return undefined;
+  switch (cls) {
+    case 'java.util.Date': {
+      const ms = Date.parse(text);
+      return Number.isFinite(ms) ? new Date(ms) : undefined;
+    }
+    case 'java.math.BigDecimal':
+      return {$class: cls, $: {value: text}};
+    case 'byte[]':
+      return Buffer.from(text, 'base64');
+    case 'double': {
+      const number = specialDouble(record);
+      return number === undefined ? undefined : {$class: 'double', $: number};
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** The text of `{"$class": cls, "$": text}`, or undefined when `json` is not that. */
+function wrappedText(json: unknown, cls: string): string | undefined {
+  if (!isRecord(json) || json['$class'] !== cls) return undefined;
+  const text = json['$'];
+  return typeof text === 'string' ? text : undefined;
+}
+
+/** NaN and the infinities, which JSON has no numbers for: `"NaN"`, or `{"$class": "double", "$": "NaN"}`. */
+function specialDouble(json: unknown): number | undefined {
+  const text = typeof json === 'string' ? json : wrappedText(json, 'double');
+  if (text === 'NaN') return Number.NaN;
+  if (text === 'Infinity') return Number.POSITIVE_INFINITY;
+  if (text === '-Infinity') return Number.NEGATIVE_INFINITY;
+  return undefined;
+}
+
+function isRecord(json: unknown): json is Record<string, unknown> {
+  return json !== null && typeof json === 'object' && !Array.isArray(json);
 }
 
 /** For generic calls: POJOs become maps carrying "class" (PojoUtils.realize reads it). */

@@ -5,7 +5,7 @@
  * scripts/troubleshooting.ts) are the same words.
  */
 
-export type CheckId = 'node' | 'kubeconfig' | 'credentials' | 'api-server' | 'permissions' | 'backends' | 'port' | 'consumer-address';
+export type CheckId = 'node' | 'kubeconfig' | 'credentials' | 'api-server' | 'permissions' | 'backends' | 'gateway' | 'gateway-access' | 'port' | 'consumer-address';
 
 export interface Problem {
   readonly id: string;
@@ -90,6 +90,27 @@ export const CATALOGUE: readonly CheckDefinition[] = [
       {id: 'no-namespace', symptom: 'namespace <ns> does not exist', fix: 'check the name with `kubectl get namespaces` and pass the right one with `-n`'},
       {id: 'failed', symptom: 'discovery failed: <error>', fix: 'see the permissions and API server checks above; the error names what failed'},
       {id: 'not-ready', warning: true, symptom: 'an application has no ready pods, or its Ingress names a Service or port that does not exist', fix: 'check its pods with `kubectl get pods -n <ns> -l <selector>` (crashing, not ready, scaled to zero) and the Ingress backend\'s Service name and port'},
+    ],
+  },
+  {
+    id: 'gateway',
+    title: 'team gateway',
+    verifies: 'With `--via`: the team gateway is reached the way `up --via` reaches it (a port-forward to a ready pod of its Service, or TCP to `host:port`), and its hello, carrying the bearer token your kubeconfig user yields, is answered: the gateway checked the token with a TokenReview. The line shows where the gateway was reached and the user it knows you as. Only with `--via`.',
+    problems: [
+      {id: 'no-token', symptom: 'the kubeconfig user yields no bearer token (it authenticates with a client certificate or basic auth)', fix: 'use a context whose user logs in with an exec plugin or OIDC (your cloud CLI, kubelogin), or a service-account token (`kubectl create token <service-account> -n <namespace>`, then `kubectl config set-credentials <user> --token=<token>`); see docs/team-mode.md'},
+      {id: 'unreachable', symptom: 'cannot reach the gateway: no such Service, no ready pod, the port-forward refused, or nothing listens at host:port', fix: 'check the gateway\'s pods (`kubectl get pods -n <namespace> -l app.kubernetes.io/component=dubbo-tunnel-gateway`) and that you may port-forward to them (`kubectl auth can-i create pods/portforward -n <namespace>`), or the address given to --via'},
+      {id: 'unauthenticated', symptom: 'the gateway did not accept the token (its TokenReview said invalid or expired)', fix: 'log in again with your cluster\'s tool; `kubectl auth whoami` shows whether the credential works'},
+      {id: 'not-a-gateway', symptom: 'something answers there, but not a dubbo-tunnel gateway (a Dubbo provider, another server), or a gateway of another protocol version', fix: 'point --via at the gateway\'s Service (the one `dubbo-tunnel gateway manifests` creates, port `gateway`), and use the dubbo-tunnel version the gateway runs'},
+    ],
+  },
+  {
+    id: 'gateway-access',
+    title: 'gateway access',
+    verifies: 'With `--via`: the catalog the gateway answers the hello with. It lists the applications you may use, and the namespaces whose applications you may not use, each with how many there are and the permission you lack (`get services` in that namespace; the gateway asks with a SubjectAccessReview). The names of applications you may not use are withheld. Only with `--via`.',
+    problems: [
+      {id: 'refused', warning: true, symptom: 'you may not use the applications of some namespaces the gateway routes (the line names the namespaces and the missing permission)', fix: 'check with `kubectl auth can-i get services -n <namespace>`, and ask for a RoleBinding that grants it (docs/team-mode.md, Access)'},
+      {id: 'unchecked', warning: true, symptom: 'the gateway could not check your permission in some namespaces just now', fix: 'run doctor again in a moment; if it stays, the gateway cannot reach the API server for its SubjectAccessReviews (its log says why)'},
+      {id: 'none', symptom: 'the gateway routes no application you may use', fix: 'ask for `get services` in the namespaces of the applications you need (docs/team-mode.md, Access), or check that the gateway discovers them (`--namespace`, `--namespace-selector` of its Deployment)'},
     ],
   },
   {

@@ -17,30 +17,17 @@ import {loadKubeconfig} from '../kube/kubeconfig.js';
 import type {LoadedKubeconfig} from '../kube/kubeconfig.js';
 import {canI} from '../kube/access-review.js';
 import type {AccessQuestion} from '../kube/access-review.js';
-import {CATALOGUE, MINIMUM_NODE, checkDefinition, problemOf} from './catalogue.js';
+import {CATALOGUE, MINIMUM_NODE, problemOf} from './catalogue.js';
 import type {CheckId} from './catalogue.js';
+import {result, skipped} from './result.js';
+import type {CheckResult} from './result.js';
 import {judgeConsumerAddress, readNetworkFacts} from './consumer-address.js';
 import type {NetworkFacts} from './consumer-address.js';
+import {gatewayChecks} from './gateway.js';
+import type {ViaProbe} from './gateway.js';
 import {judgePort} from './port.js';
 
-export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
-
-export interface CheckResult {
-  id: CheckId;
-  title: string;
-  status: CheckStatus;
-  /** The one line after the title. */
-  summary: string;
-  /** Lines under it: a table, a plugin's messages, the applications found. */
-  details: string[];
-  /** The catalogue problem this is (when not ok). */
-  problem?: string;
-  /** What to do (when not ok): specific when the check knows more, else the catalogue's fix. */
-  fix?: string;
-  elapsedMs?: number;
-  /** Machine-readable facts for --json (the permission table, the applications, the server version, ...). */
-  data?: Record<string, unknown>;
-}
+export type {CheckResult, CheckStatus} from './result.js';
 
 export interface DoctorOptions {
   /** The Kubernetes flags, as for `up` (kubeconfig, context, namespace, -A, source, selector, ingress class). */
@@ -53,6 +40,11 @@ export interface DoctorOptions {
   execStderr: Writable | null;
   /** A person is at the terminal: exec plugins may prompt. */
   interactive: boolean;
+  /**
+   * `--via`: the team gateway the laptop would use. The gateway checks run instead of the
+   * permissions and backends checks (the gateway discovers, not this machine).
+   */
+  via?: ViaProbe;
   /** Only these checks (default: all of them, in catalogue order). */
   only?: readonly CheckId[];
   /** How long the API server may take per request (default 10 s). */
@@ -60,19 +52,6 @@ export interface DoctorOptions {
   /** Tests: another Node version, or another machine's network. */
   nodeVersion?: string;
   network?: NetworkFacts;
-}
-
-type Verdict = Omit<CheckResult, 'id' | 'title'>;
-
-function result(id: CheckId, verdict: Verdict): CheckResult {
-  const {fix, ...rest} = verdict;
-  const fallback = verdict.problem === undefined || verdict.status === 'ok' || verdict.status === 'skip' ? undefined : problemOf(id, verdict.problem).fix;
-  const chosen = fix ?? fallback;
-  return {id, title: checkDefinition(id).title, ...rest, ...(chosen === undefined ? {} : {fix: chosen})};
-}
-
-function skipped(id: CheckId, why: string): CheckResult {
-  return result(id, {status: 'skip', summary: `skipped: ${why}`, details: []});
 }
 
 const elapsedSince = (started: number) => Math.round(performance.now() - started);
@@ -319,6 +298,11 @@ async function kubeChecks(options: DoctorOptions, wanted: (id: CheckId) => boole
         }));
     }
 
+    if (options.via !== undefined && !options.via.throughApiServer) {
+      // `--via host:port` never talks to the API server: only the token is taken from the kubeconfig.
+      for (const id of ['api-server', 'permissions', 'backends'] as const) if (wanted(id)) emit(skipped(id, 'not used with --via <host:port>'));
+      return;
+    }
     const apiStarted = performance.now();
     let version: {gitVersion?: string; platform?: string};
     try {
@@ -344,6 +328,10 @@ async function kubeChecks(options: DoctorOptions, wanted: (id: CheckId) => boole
         data: {server: cluster.server, version: version.gitVersion ?? null},
       }));
     }
+    if (options.via !== undefined) {
+      for (const id of ['permissions', 'backends'] as const) if (wanted(id)) emit(skipped(id, 'with --via the gateway discovers the applications (see team gateway below)'));
+      return;
+    }
     if (wanted('permissions')) emit(await permissionsCheck(cluster, options.kube.source, options.apiTimeoutMs ?? 10_000));
     if (wanted('backends')) emit(await backendsCheck(cluster, warnings));
   } finally {
@@ -366,6 +354,9 @@ export async function runDoctor(options: DoctorOptions, onResult: (result: Check
   };
   if (wanted('node')) emit(nodeCheck(options.nodeVersion ?? process.versions.node));
   if (KUBE_CHECKS.some(wanted)) await kubeChecks(options, wanted, emit);
+  if (options.via !== undefined && (wanted('gateway') || wanted('gateway-access'))) {
+    for (const checkResult of await gatewayChecks(options.via, wanted)) emit(checkResult);
+  }
   if (wanted('port')) {
     const verdict = await judgePort({port: options.port, host: options.host, allowRemote: options.allowRemote ?? false});
     const {listenedOn, freePort, ...rest} = verdict;

@@ -124,7 +124,11 @@ export class GatewayConnectionAdmission implements ConnectionAdmission {
     const {access, catalog} = this.#policy;
     const unknown = catalog.namespaces().filter((namespace) => access.knownAccess(user, namespace) === undefined);
     if (unknown.length > 0) return {wait: Promise.all(unknown.map((namespace) => access.authorize(user, namespace)))};
-    const reply = answer(catalog.catalogFor((namespace) => access.knownAccess(user, namespace)?.ok === true));
+    const reply = answer(catalog.catalogFor((namespace) => {
+      const known = access.knownAccess(user, namespace);
+      if (known?.ok === true) return {allowed: true};
+      return {allowed: false, permission: applicationPermission(namespace), unchecked: known?.failed ?? true};
+    }));
     return {reply, status: STATUS.OK};
   }
 }
@@ -142,8 +146,13 @@ function unauthenticatedReason(reason: string, token: string): string {
   return `the cluster did not accept the token${why === '' ? '' : ` (${why})`}; get a fresh one by logging in again with your cluster's tool (check with \`kubectl auth whoami\`)`;
 }
 
+/** `get services in namespace billing`: what a developer needs to use the applications of a namespace. */
+function applicationPermission(namespace: string): string {
+  return `${APPLICATION_PERMISSION.verb} ${APPLICATION_PERMISSION.resource} in namespace ${namespace}`;
+}
+
 function forbiddenReason(user: ReviewedUser, namespace: string, application: string, reason: string, failed: boolean): string {
-  const permission = `${APPLICATION_PERMISSION.verb} ${APPLICATION_PERMISSION.resource} in namespace ${namespace}`;
+  const permission = applicationPermission(namespace);
   if (failed) return `${reason}; ${application} needs ${permission}, which could not be checked now; try again`;
   return `user ${user.username} may not use ${application}: missing permission ${permission}; check with \`kubectl auth can-i ${APPLICATION_PERMISSION.verb} ${APPLICATION_PERMISSION.resource} -n ${namespace}\` and ask for a RoleBinding that grants it (docs/team-mode.md)`;
 }

@@ -1,6 +1,6 @@
 import type {Backend} from '../core/backend.js';
 import type {RouteTable} from '../router/route-table.js';
-import type {Catalog, CatalogApplication} from './protocol.js';
+import type {Catalog, CatalogApplication, RefusedNamespace} from './protocol.js';
 
 /** The namespace of a backend discovered in the cluster; undefined for any other (a static address). */
 export function namespaceOf(backend: Backend): string | undefined {
@@ -44,10 +44,25 @@ export class GatewayCatalog {
     return [...new Set(this.applications.map((application) => application.namespace))];
   }
 
-  /** The catalog limited to the namespaces `allowed` says yes to. */
-  catalogFor(allowed: (namespace: string) => boolean): Catalog {
-    const applications = this.applications;
-    return {applications: applications.filter((application) => allowed(application.namespace)), generation: this.#generation};
+  /**
+   * The catalog limited to the namespaces `access` says yes to, and the others with what `access`
+   * says is missing there (a permission, or undefined when allowed).
+   */
+  catalogFor(access: (namespace: string) => {allowed: true} | {allowed: false; permission: string; unchecked: boolean}): Catalog {
+    const applications: CatalogApplication[] = [];
+    const refused = new Map<string, {applications: number; permission: string; unchecked: boolean}>();
+    for (const application of this.applications) {
+      const verdict = access(application.namespace);
+      if (verdict.allowed) {
+        applications.push(application);
+        continue;
+      }
+      const entry = refused.get(application.namespace) ?? {applications: 0, permission: verdict.permission, unchecked: verdict.unchecked};
+      entry.applications++;
+      refused.set(application.namespace, entry);
+    }
+    const refusedList: RefusedNamespace[] = [...refused].map(([namespace, entry]) => ({namespace, ...entry}));
+    return {applications, generation: this.#generation, ...(refusedList.length === 0 ? {} : {refused: refusedList})};
   }
 }
 

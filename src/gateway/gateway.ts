@@ -26,9 +26,11 @@ export interface GatewayOptions {
   /** Listen address (default every address). */
   host?: string;
   adminPort: number;
-  /** Namespaces to discover in; empty with allNamespaces. */
+  /** Namespaces to discover in; empty with allNamespaces or namespaceSelector. */
   namespaces: readonly string[];
   allNamespaces: boolean;
+  /** --namespace-selector: discover in the namespaces whose labels match, joining and leaving live. */
+  namespaceSelector?: string;
   /** Discovery rules shared with `up` (--source, -l, --ingress-class, ...). */
   discovery: Omit<SharedClusterOptions, 'inCluster'>;
   allowAnonymous: boolean;
@@ -82,7 +84,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   try {
     const sources = await openSources({
       backends: [],
-      clusters: {shared: {...options.discovery, inCluster}, contexts: [], namespaces: options.namespaces, allNamespaces: options.allNamespaces},
+      clusters: {
+        shared: {...options.discovery, inCluster, ...(options.namespaceSelector === undefined ? {} : {namespaceSelector: options.namespaceSelector})},
+        contexts: [],
+        namespaces: options.namespaces,
+        allNamespaces: options.allNamespaces,
+      },
     }, {events, env, execStderr: null, interactive: false});
     session = await TunnelSession.start({
       sources,

@@ -6,9 +6,11 @@ export interface ManifestOptions {
   namespace: string;
   /** The image built from the Dockerfile (default dubbo-tunnel:<version>). */
   image: string;
-  /** What the gateway discovers: namespaces (none with allNamespaces) . */
+  /** What the gateway discovers: namespaces (none with allNamespaces or namespaceSelector). */
   watchNamespaces: readonly string[];
   allNamespaces: boolean;
+  /** --namespace-selector: the namespaces whose labels match (the gateway then also reads Namespaces). */
+  namespaceSelector?: string;
 }
 
 export const GATEWAY_NAME = GATEWAY_COMPONENT;
@@ -26,6 +28,12 @@ export const GATEWAY_RULES = [
   {apiGroups: ['authorization.k8s.io'], resources: ['subjectaccessreviews'], verbs: ['create']},
 ] as const;
 
+/**
+ * Only with --namespace-selector: the gateway lists and watches Namespaces to follow their labels.
+ * Without a selector it never reads them, so the ClusterRole does not grant it.
+ */
+export const NAMESPACE_SELECTOR_RULE = {apiGroups: [''], resources: ['namespaces'], verbs: ['list', 'watch']} as const;
+
 /** terminationGracePeriodSeconds: the drain plus time to close and exit. */
 export const TERMINATION_GRACE_SECONDS = Math.ceil(DEFAULT_DRAIN_MS / 1000) + 10;
 
@@ -38,11 +46,14 @@ export function gatewayManifests(options: ManifestOptions): object[] {
   // The component label marks every object as the gateway's: discovery (ls, up, the gateway
   // itself) never lists a Service carrying it as an application.
   const labels = {'app.kubernetes.io/name': GATEWAY_NAME, 'app.kubernetes.io/part-of': 'dubbo-tunnel', [GATEWAY_COMPONENT_LABEL]: GATEWAY_COMPONENT};
-  const args = ['gateway', `--port=${DEFAULT_GATEWAY_PORT}`, `--admin-port=${DEFAULT_ADMIN_PORT}`,
-    ...(options.allNamespaces ? ['--all-namespaces'] : options.watchNamespaces.map((watched) => `--namespace=${watched}`))];
+  const selector = options.namespaceSelector;
+  const scope = selector !== undefined ? [`--namespace-selector=${selector}`]
+    : options.allNamespaces ? ['--all-namespaces'] : options.watchNamespaces.map((watched) => `--namespace=${watched}`);
+  const args = ['gateway', `--port=${DEFAULT_GATEWAY_PORT}`, `--admin-port=${DEFAULT_ADMIN_PORT}`, ...scope];
+  const rules = selector === undefined ? GATEWAY_RULES : [...GATEWAY_RULES, NAMESPACE_SELECTOR_RULE];
   return [
     {apiVersion: 'v1', kind: 'ServiceAccount', metadata: {name: GATEWAY_NAME, namespace, labels}},
-    {apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: {name: GATEWAY_NAME, labels}, rules: GATEWAY_RULES.map((rule) => ({apiGroups: [...rule.apiGroups], resources: [...rule.resources], verbs: [...rule.verbs]}))},
+    {apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: {name: GATEWAY_NAME, labels}, rules: rules.map((rule) => ({apiGroups: [...rule.apiGroups], resources: [...rule.resources], verbs: [...rule.verbs]}))},
     {
       apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: {name: GATEWAY_NAME, labels},
       roleRef: {apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: GATEWAY_NAME},

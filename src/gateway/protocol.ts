@@ -67,10 +67,25 @@ export interface CatalogApplication {
   readonly triple: boolean;
 }
 
+/**
+ * A namespace on offer that the user may not use: how many applications it holds and the missing
+ * permission. Their names are withheld: a user who may not `get services` there may not read them.
+ */
+export interface RefusedNamespace {
+  readonly namespace: string;
+  readonly applications: number;
+  /** `get services in namespace billing` */
+  readonly permission: string;
+  /** True when the permission could not be checked (the review failed), not refused. */
+  readonly unchecked: boolean;
+}
+
 /** What the gateway offers one user; `generation` grows whenever the gateway's route table changes. */
 export interface Catalog {
   readonly applications: readonly CatalogApplication[];
   readonly generation: number;
+  /** The namespaces the user may not use (`doctor --via` shows them); absent from older gateways. */
+  readonly refused?: readonly RefusedNamespace[];
 }
 
 export interface Hello {
@@ -262,7 +277,17 @@ export function parseCatalog(value: unknown): Catalog {
     if (typeof triple !== 'boolean') throw protocolError(`catalog application ${name} does not say whether it serves Triple`);
     return {name, namespace, services, triple};
   });
-  return {applications, generation};
+  const refused = value['refused'];
+  if (refused === undefined) return {applications, generation};
+  if (!Array.isArray(refused)) throw protocolError('the catalog\'s refused list is not a list');
+  return {applications, generation, refused: refused.map((entry: unknown, index): RefusedNamespace => {
+    if (!isRecord(entry)) throw protocolError(`catalog refusal ${index} is not an object`);
+    const {namespace, applications: count, permission, unchecked} = entry;
+    if (typeof namespace !== 'string' || namespace === '' || typeof count !== 'number' || typeof permission !== 'string' || typeof unchecked !== 'boolean') {
+      throw protocolError(`catalog refusal ${index} lacks its namespace, count, permission or unchecked flag`);
+    }
+    return {namespace, applications: count, permission, unchecked};
+  })};
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

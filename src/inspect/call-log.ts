@@ -3,8 +3,9 @@
  * `call-captured` events. Capturing costs the request path a copy of each call's bytes, so it is
  * on only while someone holds the log open (the calls view) or holds the CallCapture itself (a
  * recording). Decoding is never done on the request path: captured calls are queued and decoded
- * together on the next turn of the event loop.
+ * on the following turns of the event loop, a slice at a time.
  */
+import {CAPTURE_LIMIT_BYTES} from '../core/calls.js';
 import type {CallCapture, CapturedCall} from '../core/calls.js';
 import type {TunnelEventBus} from '../core/events.js';
 import {errorMessage} from '../core/errors.js';
@@ -13,6 +14,9 @@ import {decodeCall} from './decode-call.js';
 import {Redaction} from './redaction.js';
 
 export const DEFAULT_CALL_LOG_SIZE = 500;
+export const DEFAULT_CALL_LOG_BYTES = 64 * 1024 * 1024;
+/** Calls decoded in one turn of the event loop: a burst is decoded in slices of this many, so sockets are served between them. */
+export const DECODE_BATCH = 200;
 /** Subscribers hear of new calls at most this often: a busy consumer must not re-render a view per call. */
 export const CALL_LOG_NOTIFY_MS = 100;
 
@@ -23,6 +27,11 @@ export interface CallLogOptions {
   readonly size?: number;
   /** Calls kept of one application (default: `size`), so a busy one cannot push every other out. */
   readonly perApplication?: number;
+  /**
+   * Captured bytes the kept calls may weigh together (default 64 MiB): values are kept whole, so
+   * 500 calls near the capture bound would otherwise hold hundreds of MiB. The oldest go first.
+   */
+  readonly maxBytes?: number;
   readonly redaction?: Redaction;
   /** For tests: how often subscribers may hear of new calls (default 100 ms). */
   readonly notifyMs?: number;
@@ -33,9 +42,12 @@ export class CallLog implements CallLogView {
   readonly #capture: CallCapture;
   readonly #size: number;
   readonly #perApplication: number;
+  readonly #maxBytes: number;
   readonly #redaction: Redaction;
   readonly #notifyMs: number;
   #records: CallRecord[] = [];
+  /** What the kept calls' captures weighed (keptBytes), against `maxBytes`. */
+  #bytes = 0;
   /** Snapshot handed out until the ring changes (the view compares it by identity). */
   #snapshot: readonly CallRecord[] | undefined;
   readonly #perApp = new Map<string | undefined, number>();
@@ -48,10 +60,7 @@ export class CallLog implements CallLogView {
   readonly #recordListeners = new Set<(record: CallRecord) => void>();
   readonly #onCaptured = (call: CapturedCall): void => {
     this.#pending.push(call);
-    this.#decodeScheduled ??= setImmediate(() => {
-      this.#decodeScheduled = undefined;
-      this.#decodePending();
-    });
+    this.#scheduleDecode();
   };
 
   constructor(options: CallLogOptions) {
@@ -59,6 +68,7 @@ export class CallLog implements CallLogView {
     this.#capture = options.capture;
     this.#size = Math.max(1, options.size ?? DEFAULT_CALL_LOG_SIZE);
     this.#perApplication = Math.max(1, Math.min(this.#size, options.perApplication ?? this.#size));
+    this.#maxBytes = options.maxBytes ?? DEFAULT_CALL_LOG_BYTES;
     this.#redaction = options.redaction ?? new Redaction();
     this.#notifyMs = options.notifyMs ?? CALL_LOG_NOTIFY_MS;
     this.#bus.on('call-captured', this.#onCaptured);
@@ -101,10 +111,19 @@ export class CallLog implements CallLogView {
     this.#notifyTimer = undefined;
   }
 
-  #decodePending(): void {
-    const calls = this.#pending;
-    if (calls.length === 0) return;
-    this.#pending = [];
+  #scheduleDecode(): void {
+    this.#decodeScheduled ??= setImmediate(() => {
+      this.#decodeScheduled = undefined;
+      this.#decodePending(DECODE_BATCH);
+      if (this.#pending.length > 0) this.#scheduleDecode();
+    });
+  }
+
+  /** Decodes up to `limit` captured calls, oldest first. */
+  #decodePending(limit = Number.POSITIVE_INFINITY): void {
+    if (this.#pending.length === 0) return;
+    const calls = this.#pending.length <= limit ? this.#pending : this.#pending.slice(0, limit);
+    this.#pending = this.#pending.length <= limit ? [] : this.#pending.slice(limit);
     for (const call of calls) {
       const record = decodeCall(call, ++this.#seq, this.#redaction);
       this.#add(record);
@@ -126,22 +145,21 @@ export class CallLog implements CallLogView {
     const count = (this.#perApp.get(app) ?? 0) + 1;
     this.#perApp.set(app, count);
     this.#records.push(record);
+    this.#bytes += keptBytes(record);
     if (count > this.#perApplication) {
       // The oldest call of the same application goes (splice: a ring of a few hundred is cheap to shift).
-      const oldest = this.#records.findIndex((kept) => kept.application === app);
-      this.#records.splice(oldest, 1);
-      this.#forget(app);
+      this.#drop(this.#records.findIndex((kept) => kept.application === app));
     }
-    if (this.#records.length > this.#size) {
-      const dropped = this.#records.shift();
-      if (dropped !== undefined) this.#forget(dropped.application);
-    }
+    while (this.#records.length > this.#size || (this.#bytes > this.#maxBytes && this.#records.length > 1)) this.#drop(0);
   }
 
-  #forget(app: string | undefined): void {
-    const count = (this.#perApp.get(app) ?? 1) - 1;
-    if (count <= 0) this.#perApp.delete(app);
-    else this.#perApp.set(app, count);
+  #drop(index: number): void {
+    const [dropped] = this.#records.splice(index, 1);
+    if (dropped === undefined) return;
+    this.#bytes -= keptBytes(dropped);
+    const count = (this.#perApp.get(dropped.application) ?? 1) - 1;
+    if (count <= 0) this.#perApp.delete(dropped.application);
+    else this.#perApp.set(dropped.application, count);
   }
 
   #scheduleNotify(): void {
@@ -162,4 +180,9 @@ export class CallLog implements CallLogView {
     this.#lastNotify = performance.now();
     for (const listener of this.#subscribers) listener();
   }
+}
+
+/** What a record's captures weighed: its sizes, each as far as the capture bound kept it. */
+function keptBytes(record: CallRecord): number {
+  return Math.min(record.requestBytes, CAPTURE_LIMIT_BYTES) + Math.min(record.answerBytes, CAPTURE_LIMIT_BYTES);
 }

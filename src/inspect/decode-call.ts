@@ -133,21 +133,28 @@ function readDubboRequest(captured: CapturedBytes): DubboRequest {
     return result;
   }
   const decoder = new DecoderV2(body);
+  // hessian.js does not always throw when a value runs past the end of its buffer: it may hand
+  // back a shorter string or NaN. So a value counts only when it ended within the bytes there are.
+  const read = (withType: boolean): unknown => {
+    const value = decoder.read(withType);
+    if (decoder.byteBuffer.position() > body.length) throw new Error('a value runs past the end of the bytes');
+    return value;
+  };
   // What is read so far stays in `result`: a body cut at the capture bound keeps its whole values.
   try {
-    decoder.read(); // dubbo version
-    result.service = textOrUndefined(decoder.read());
-    result.version = textOrUndefined(decoder.read());
-    result.method = textOrUndefined(decoder.read());
-    const descriptor = decoder.read();
+    read(false); // dubbo version
+    result.service = textOrUndefined(read(false));
+    result.version = textOrUndefined(read(false));
+    result.method = textOrUndefined(read(false));
+    const descriptor = read(false);
     if (typeof descriptor !== 'string') throw new Error(`the parameter types (field 5) are not a string: ${typeof descriptor}`);
     result.parameterTypes = descriptorTypeNames(descriptor);
     const args: unknown[] = [];
     result.arguments = args;
-    for (let i = 0; i < result.parameterTypes.length; i++) args.push(toValueForm(decoder.read(true)));
+    for (let i = 0; i < result.parameterTypes.length; i++) args.push(toValueForm(read(true)));
     // DecodeableRpcInvocation reads attachments only when bytes remain.
     if (decoder.byteBuffer.position() < body.length) {
-      const attachments = toValueForm(decoder.read(true));
+      const attachments = toValueForm(read(true));
       if (attachments !== null && typeof attachments === 'object' && !Array.isArray(attachments)) result.attachments = attachments as Record<string, unknown>;
     }
   } catch (error) {

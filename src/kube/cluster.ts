@@ -37,6 +37,11 @@ export interface ClusterOptions {
   namespace?: string;
   /** -A: discover in every namespace (needs cluster-wide list/watch). */
   allNamespaces?: boolean;
+  /**
+   * --namespace-selector (kubectl syntax): discover in every namespace whose labels match, followed
+   * live (needs cluster-wide list/watch, and list/watch on namespaces). Excludes -n and -A.
+   */
+  namespaceSelector?: string;
   /** Where backends come from; default `auto` (Ingresses of the class and Services with a Dubbo port). */
   source?: SourceMode;
   /** -l: label selector for Services (kubectl syntax). */
@@ -98,8 +103,10 @@ export interface WatchHandle {
  */
 export class KubeCluster {
   readonly contextName: string;
-  /** The namespace searched; undefined with -A (all namespaces). */
+  /** The namespace searched; undefined with -A (all namespaces) and with a namespace selector. */
   readonly namespace: string | undefined;
+  /** --namespace-selector as given: only namespaces whose labels match are searched. */
+  readonly namespaceSelector: string | undefined;
   /** The namespace that wins name clashes with -A (the context's, or -n). */
   readonly defaultNamespace: string;
   readonly server: string;
@@ -126,7 +133,7 @@ export class KubeCluster {
   /** Backends dial pod IPs (inside the cluster) instead of port-forwarding. */
   readonly #podNetwork: boolean;
 
-  private constructor(input: {client: KubeClient; stall: ApiStall; contextName: string; namespace: string | undefined; defaultNamespace: string; rules: DiscoveryRules; events: TunnelEventBus; everyNamespace: boolean; selectorText?: string; timing?: KubeTiming; onWatching?: ClusterOptions['onWatching']; podNetwork?: boolean}) {
+  private constructor(input: {client: KubeClient; stall: ApiStall; contextName: string; namespace: string | undefined; namespaceSelector?: string; defaultNamespace: string; rules: DiscoveryRules; events: TunnelEventBus; everyNamespace: boolean; selectorText?: string; timing?: KubeTiming; onWatching?: ClusterOptions['onWatching']; podNetwork?: boolean}) {
     this.#timing = input.timing ?? {};
     this.#podNetwork = input.podNetwork ?? false;
     this.#selectorText = input.selectorText;
@@ -135,6 +142,7 @@ export class KubeCluster {
     this.everyNamespace = input.everyNamespace;
     this.contextName = input.contextName;
     this.namespace = input.namespace;
+    this.namespaceSelector = input.namespaceSelector;
     this.defaultNamespace = input.defaultNamespace;
     this.server = input.client.server;
     this.rules = input.rules;
@@ -166,6 +174,15 @@ export class KubeCluster {
     }
     if (options.allNamespaces === true && options.namespace !== undefined) {
       throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', '-n/--namespace and -A/--all-namespaces cannot be used together');
+    }
+    const namespaceSelector = options.namespaceSelector?.trim();
+    if (namespaceSelector !== undefined) {
+      if (options.namespace !== undefined || options.allNamespaces === true) {
+        throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', '--namespace-selector cannot be used with -n/--namespace or -A/--all-namespaces');
+      }
+      if (namespaceSelector === '') throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', '--namespace-selector needs at least one requirement (e.g. team=payments); use -A for every namespace');
+      // Checked here, so a typo is a usage error at start, not a watch the API server refuses later.
+      parseLabelSelector(namespaceSelector);
     }
     const rules: DiscoveryRules = {
       source,
@@ -199,7 +216,8 @@ export class KubeCluster {
       client,
       stall,
       contextName: loaded.contextName,
-      namespace: options.allNamespaces === true ? undefined : loaded.namespace,
+      namespace: options.allNamespaces === true || namespaceSelector !== undefined ? undefined : loaded.namespace,
+      ...(namespaceSelector === undefined ? {} : {namespaceSelector}),
       defaultNamespace: loaded.namespace,
       rules,
       events: options.events,
@@ -213,8 +231,11 @@ export class KubeCluster {
 
   /** One-shot discovery (for `ls` and pickers), with ready pod counts. Warnings go to the event bus. */
   async discover(): Promise<KubeApplication[]> {
-    const [ingresses, services] = await Promise.all([this.#listIngresses(), this.#list<Service>(this.#path('', 'v1', 'services'), {group: '', resource: 'services'})]);
-    const {applications, warnings} = resolveApplications({ingresses, services, rules: this.rules, preferredNamespace: this.defaultNamespace, everyNamespace: this.everyNamespace});
+    const [ingresses, services, selected] = await Promise.all([
+      this.#listIngresses(), this.#list<Service>(this.#path('', 'v1', 'services'), {group: '', resource: 'services'}), this.#selectedNamespaces(),
+    ]);
+    const inScope = (object: KubeObject): boolean => selected?.has(object.metadata?.namespace ?? 'default') ?? true;
+    const {applications, warnings} = resolveApplications({ingresses: ingresses.filter(inScope), services: services.filter(inScope), rules: this.rules, preferredNamespace: this.defaultNamespace, everyNamespace: this.everyNamespace});
     this.#warn(warnings);
     const targets = await this.#readyTargetsOnce();
     return applications.map((application) => {
@@ -291,7 +312,8 @@ export class KubeCluster {
 
   /** The DT_ERR_NO_BACKENDS error for an empty discovery: what was searched and how to mark a backend. */
   async noBackendsError(): Promise<DubboTunnelError> {
-    const where = this.namespace === undefined ? 'any namespace' : `namespace ${this.namespace}`;
+    const where = this.namespaceSelector !== undefined ? `the namespaces matching --namespace-selector '${this.namespaceSelector}'`
+      : this.namespace === undefined ? 'any namespace' : `namespace ${this.namespace}`;
     const missing = await this.missingNamespaceError();
     if (missing !== undefined) return missing;
     const searched: string[] = [];
@@ -329,6 +351,7 @@ export class KubeCluster {
     return {
       client: this.client,
       namespace: this.namespace,
+      ...(this.namespaceSelector === undefined ? {} : {namespaceSelector: this.namespaceSelector}),
       defaultNamespace: this.defaultNamespace,
       rules: this.rules,
       everyNamespace: this.everyNamespace,
@@ -372,6 +395,18 @@ export class KubeCluster {
       if (this.rules.source === 'ingress' || !(error instanceof DubboTunnelError) || (error.code !== 'DT_ERR_KUBE_FORBIDDEN' && error.code !== 'DT_ERR_KUBE_API')) throw error;
       this.#warn([ingressesSkipped(error)]);
       return [];
+    }
+  }
+
+  /** The namespaces --namespace-selector matches now (one list); undefined without a selector. */
+  async #selectedNamespaces(): Promise<ReadonlySet<string> | undefined> {
+    if (this.namespaceSelector === undefined) return undefined;
+    const ref: ResourceRef = {verb: 'list', group: '', resource: 'namespaces'};
+    try {
+      const list = await this.client.getJson<KubeList<KubeObject>>('/api/v1/namespaces', {labelSelector: this.namespaceSelector}, ref);
+      return new Set((list.items ?? []).map((namespace) => namespace.metadata?.name ?? ''));
+    } catch (error) {
+      throw toKubeError(error, this.client.scene, ref);
     }
   }
 

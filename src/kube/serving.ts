@@ -11,7 +11,7 @@ import type {EndpointTracker} from './endpoint-tracker.js';
 import {toKubeError} from './errors.js';
 import type {ResourceRef} from './errors.js';
 import {ListWatch} from './list-watch.js';
-import type {Ingress, Service} from './types.js';
+import type {Ingress, KubeObject, Service} from './types.js';
 
 export interface KubeTiming {
   /** How long requests in flight on a pod that stopped being ready may still finish (default 30 s). */
@@ -35,8 +35,13 @@ export interface KubeTiming {
  */
 export interface ServingScope {
   readonly client: KubeClient;
-  /** The namespace searched; undefined with -A. */
+  /** The namespace searched; undefined with -A and with a namespace selector. */
   readonly namespace: string | undefined;
+  /**
+   * --namespace-selector (kubectl syntax, already checked): discover only in the namespaces whose
+   * labels match, followed live by a watch of Namespaces.
+   */
+  readonly namespaceSelector?: string;
   /** The namespace that wins name clashes with -A. */
   readonly defaultNamespace: string;
   readonly rules: DiscoveryRules;
@@ -67,6 +72,10 @@ export class Serving {
   #selection: Wanted;
   #services: ListWatch<Service> | undefined;
   #ingresses: ListWatch<Ingress> | undefined;
+  /** With a namespace selector: the Namespaces that match it. */
+  #namespaces: ListWatch<KubeObject> | undefined;
+  /** The matching namespaces as last seen, to say which joined or left. */
+  #matched: ReadonlySet<string> | undefined;
   /** applicationKey -> backend, for every selected application. */
   #backends = new Map<string, KubeBackend>();
   /** The backends last reported, to report only real changes. */
@@ -99,6 +108,18 @@ export class Serving {
       ...common,
     });
     const starts: Promise<unknown>[] = [this.#services.start(), scope.endpoints.start()];
+    if (scope.namespaceSelector !== undefined) {
+      // Namespaces come and go as their labels change: a label added brings a namespace's
+      // applications in, a label removed takes them out (the watch says DELETED for an object that
+      // stops matching), without a restart.
+      this.#namespaces = new ListWatch<KubeObject>(scope.client, {
+        path: '/api/v1/namespaces',
+        resource: {group: '', resource: 'namespaces'},
+        labelSelector: scope.namespaceSelector,
+        ...common,
+      });
+      starts.push(this.#namespaces.start());
+    }
     if (scope.rules.source !== 'service') {
       const ingresses = new ListWatch<Ingress>(scope.client, {
         path: scope.path('networking.k8s.io', 'v1', 'ingresses'),
@@ -134,13 +155,33 @@ export class Serving {
     return 'except' in selection ? !selection.except.has(application) : selection.has(application);
   }
 
+  /** The namespaces a namespace selector matches now (logging the ones that joined or left); undefined without one. */
+  #matchedNamespaces(): ReadonlySet<string> | undefined {
+    if (this.#namespaces === undefined) return undefined;
+    const now = new Set([...this.#namespaces.items.values()].map((namespace) => namespace.metadata?.name ?? ''));
+    const before = this.#matched;
+    this.#matched = now;
+    const selector = this.#scope.namespaceSelector ?? '';
+    for (const name of [...now].sort()) {
+      if (!(before?.has(name) ?? false)) this.#scope.events.log('info', `namespace ${name} matches --namespace-selector '${selector}': discovering its applications`);
+    }
+    for (const name of [...(before ?? [])].sort()) {
+      if (!now.has(name)) this.#scope.events.log('info', `namespace ${name} no longer matches --namespace-selector '${selector}': its applications leave (requests in flight are answered)`);
+    }
+    return now;
+  }
+
   /** Rebuilds the application list from the caches and reports the backends if anything changed. */
   #recompute(): void {
     if (this.#stopped || !this.#started || !this.#services) return;
     const scope = this.#scope;
+    const matched = this.#matchedNamespaces();
+    const ingresses = this.#ingresses?.items.values() ?? [];
+    const services = this.#services.items.values();
+    const inScope = (object: KubeObject): boolean => matched?.has(object.metadata?.namespace ?? 'default') ?? true;
     const {applications, warnings} = resolveApplications({
-      ingresses: this.#ingresses?.items.values() ?? [],
-      services: this.#services.items.values(),
+      ingresses: matched === undefined ? ingresses : [...ingresses].filter(inScope),
+      services: matched === undefined ? services : [...services].filter(inScope),
       rules: scope.rules,
       preferredNamespace: scope.defaultNamespace,
       everyNamespace: scope.everyNamespace,
@@ -167,7 +208,12 @@ export class Serving {
     this.#publish();
     const discovered = new Set(applications.map((application) => applicationKey(application)));
     // Requests in flight finish (the pods may well still be running); only new ones are not routed.
-    for (const backend of removed) backend.close(discovered.has(applicationKey(backend.target)) ? 'deselected' : 'no longer discovered in the cluster', {drain: true});
+    for (const backend of removed) {
+      const reason = discovered.has(applicationKey(backend.target)) ? 'deselected'
+        : matched !== undefined && !matched.has(backend.target.namespace) ? `namespace ${backend.target.namespace} no longer matches the namespace selector`
+          : 'no longer discovered in the cluster';
+      backend.close(reason, {drain: true});
+    }
   }
 
   /** Tells the owner what we offer now, when that changed (same backends in the same order = no change). */
@@ -181,7 +227,7 @@ export class Serving {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
-    await Promise.all([this.#services?.stop(), this.#ingresses?.stop()]);
+    await Promise.all([this.#services?.stop(), this.#ingresses?.stop(), this.#namespaces?.stop()]);
     const ours = [...this.#backends.values()];
     this.#backends = new Map();
     if (this.#reported.length > 0) {

@@ -19,7 +19,7 @@ export interface KubeSourceOptions extends ClusterOptions {
  */
 export async function openKubeSource(options: KubeSourceOptions): Promise<BackendSource> {
   // With -A every namespace's entry is offered: the session shows a clash instead of settling it here.
-  const cluster = await KubeCluster.open({...options, everyNamespace: options.allNamespaces === true});
+  const cluster = await KubeCluster.open({...options, everyNamespace: options.allNamespaces === true || options.namespaceSelector !== undefined});
   return new KubeSource(cluster, options.qualify);
 }
 
@@ -44,7 +44,8 @@ class KubeSource implements BackendSource {
     this.context = cluster.contextName;
     this.namespace = cluster.namespace ?? '*';
     this.id = `${this.context}/${this.namespace}`;
-    const where = cluster.namespace === undefined ? 'all namespaces' : `namespace ${cluster.namespace}`;
+    const where = cluster.namespaceSelector !== undefined ? `namespaces matching ${cluster.namespaceSelector}`
+      : cluster.namespace === undefined ? 'all namespaces' : `namespace ${cluster.namespace}`;
     this.title = `context ${cluster.contextName} · ${where}`;
   }
 

@@ -396,11 +396,11 @@ class AnswerReader {
     });
   }
 
-  fail(reason: string): void {
+  fail(reason: string, code: ErrorCode = 'DT_ERR_BACKEND_UNAVAILABLE'): void {
     for (const [id, waiter] of this.#waiting) {
       clearTimeout(waiter.timer);
       this.#waiting.delete(id);
-      waiter.reject(new DubboTunnelError('DT_ERR_BACKEND_UNAVAILABLE', reason));
+      waiter.reject(new DubboTunnelError(code, reason, {hint: hintFor(code)}));
     }
   }
 
@@ -436,7 +436,8 @@ class AnswerReader {
       if (header[0] !== MAGIC_HIGH || header[1] !== MAGIC_LOW) {
         // Not Dubbo: whoever reads the stream closes it; nothing more can be found here.
         this.#broken = true;
-        this.fail('the gateway sent bytes that are not Dubbo');
+        // Something listens there, but not a gateway (an HTTP server, a database): not a network fault.
+        this.fail('the peer sent bytes that are not Dubbo: it is not a dubbo-tunnel gateway', 'DT_ERR_GATEWAY_PROTOCOL');
         return;
       }
       this.#left = int32At(header, 12);

@@ -9,9 +9,8 @@ import net from 'node:net';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {after, before, describe, test} from 'node:test';
-import {readHeader} from '../../src/protocol/header.js';
 import {
-  decodeGatewayAnswer, encodeCatalogRequest, encodeHello, parseCatalog, parseHelloAnswer, type GatewayAnswer,
+  encodeCatalogRequest, encodeHello, parseCatalog, parseHelloAnswer,
 } from '../../src/gateway/protocol.js';
 import {BIN, ensureBuilt, freePort} from '../support/binary.js';
 import {decodeResponse, encodeHeartbeatRequest, encodeRequest, parseFrame} from '../support/dubbo-wire.js';
@@ -20,77 +19,10 @@ import {FakeKubeApi} from '../support/fake-kube-api.js';
 import type {grpc} from '../support/grpc-peers.js';
 import {GrpcConsumer, GrpcProvider} from '../support/grpc-peers.js';
 import {waitFor} from '../support/wait.js';
+import {LaptopStream} from '../support/laptop-stream.js';
 import {isReadonlyEvent} from '../support/stopping.js';
 
 const TOKENS = {alice: 'alice-secret-token-1', bob: 'bob-secret-token-2', expired: 'carol-expired-token-3', gateway: 'gateway-sa-token-4'};
-
-/** A laptop stream: raw frames in and out. */
-class LaptopStream {
-  readonly socket: net.Socket;
-  #buffer = Buffer.alloc(0);
-  #waiters: (() => void)[] = [];
-  closed = false;
-
-  private constructor(socket: net.Socket) {
-    this.socket = socket;
-    socket.on('data', (chunk: Buffer) => {
-      this.#buffer = Buffer.concat([this.#buffer, chunk]);
-      for (const waiter of this.#waiters.splice(0)) waiter();
-    });
-    socket.on('close', () => {
-      this.closed = true;
-      for (const waiter of this.#waiters.splice(0)) waiter();
-    });
-    socket.on('error', () => undefined);
-  }
-
-  static connect(port: number): Promise<LaptopStream> {
-    return new Promise((resolve, reject) => {
-      const socket = net.connect({port, host: '127.0.0.1'}, () => resolve(new LaptopStream(socket)));
-      socket.once('error', reject);
-    });
-  }
-
-  /** The next whole frame. */
-  async frame(timeoutMs = 10_000): Promise<Buffer> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      if (this.#buffer.length >= 16) {
-        const length = 16 + this.#buffer.readInt32BE(12);
-        if (this.#buffer.length >= length) {
-          const frame = this.#buffer.subarray(0, length);
-          this.#buffer = this.#buffer.subarray(length);
-          return frame;
-        }
-      }
-      if (this.closed) throw new Error('the stream closed');
-      if (Date.now() > deadline) throw new Error('no frame in time');
-      await new Promise<void>((resolve) => {
-        this.#waiters.push(resolve);
-        setTimeout(resolve, 100);
-      });
-    }
-  }
-
-  async ask(bytes: Buffer): Promise<GatewayAnswer> {
-    this.socket.write(bytes);
-    const frame = await this.frame();
-    return decodeGatewayAnswer(readHeader(frame), frame);
-  }
-
-  async call(id: bigint, application: string, service = 'com.example.UserService'): Promise<ReturnType<typeof decodeResponse>> {
-    this.socket.write(encodeRequest({id, service, method: 'getUser', parameterTypes: 'Ljava/lang/String;', args: ['u-1'], attachments: {'target-application': application}}));
-    return decodeResponse(parseFrame(await this.frame()));
-  }
-
-  async waitClosed(): Promise<void> {
-    await waitFor(() => this.closed, {timeoutMs: 5000, message: 'the gateway did not close the stream'});
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-}
 
 function get(port: number, path: string): Promise<{status: number; body: string}> {
   return fetch(`http://127.0.0.1:${port}${path}`).then(async (response) => ({status: response.status, body: await response.text()}));
@@ -194,6 +126,7 @@ describe('dubbo-tunnel gateway (the process, in-cluster environment on a fake AP
       const hello = parseHelloAnswer(answer.kind === 'value' ? answer.value : undefined);
       assert.equal(hello.user, 'bob');
       assert.deepEqual(hello.catalog.applications.map((application) => application.name), ['user-rpc'], 'only what bob may use');
+      assert.deepEqual(hello.catalog.refused, [{namespace: 'billing', applications: 2, permission: 'get services in namespace billing', unchecked: false}], 'what bob may not use: how many, and the permission, without the names');
       const denied = await laptop.call(2n, 'pay-rpc');
       assert.equal(denied.status, 70);
       const message = denied.kind === 'error' ? denied.message : '';

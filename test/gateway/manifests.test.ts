@@ -94,6 +94,64 @@ describe('dubbo-tunnel gateway manifests', () => {
   });
 });
 
+function grants(objects: Json[]): string[] {
+  const role = objects.find((object) => object['kind'] === 'ClusterRole');
+  const granted = new Set<string>();
+  for (const rule of at(role, 'rules') as Json[]) {
+    for (const group of rule['apiGroups'] as string[]) for (const resource of rule['resources'] as string[]) for (const verb of rule['verbs'] as string[]) granted.add(`${group}/${resource}:${verb}`);
+  }
+  return [...granted].sort();
+}
+
+function deploymentArgs(objects: Json[]): string[] {
+  return at(objects.find((object) => object['kind'] === 'Deployment'), 'spec', 'template', 'spec', 'containers', 0, 'args') as string[];
+}
+
+describe('dubbo-tunnel gateway manifests --namespace-selector', () => {
+  async function manifests(...extra: string[]): Promise<{code: number | null; stdout: string; stderr: string}> {
+    return runProgram([process.execPath, BIN, 'gateway', 'manifests', '--namespace', 'team-gw', ...extra], cleanEnv({CI: 'true'}));
+  }
+
+  before(() => ensureBuilt());
+
+  test('with a selector: the ClusterRole also lists and watches namespaces, and the Deployment passes the selector instead of -A', async () => {
+    const run = await manifests('--namespace-selector', 'dubbo-tunnel.io/gateway in (team-a,team-b)');
+    assert.equal(run.code, 0, run.stderr);
+    const objects = JSON.parse(JSON.stringify(loadAllYaml(run.stdout))) as Json[];
+    assert.deepEqual(grants(objects), [
+      '/namespaces:list', '/namespaces:watch',
+      '/services:list', '/services:watch',
+      'authentication.k8s.io/tokenreviews:create',
+      'authorization.k8s.io/subjectaccessreviews:create',
+      'discovery.k8s.io/endpointslices:list', 'discovery.k8s.io/endpointslices:watch',
+      'networking.k8s.io/ingresses:list', 'networking.k8s.io/ingresses:watch',
+    ]);
+    const args = deploymentArgs(objects);
+    assert.ok(args.includes('--namespace-selector=dubbo-tunnel.io/gateway in (team-a,team-b)'), args.join(' '));
+    assert.ok(!args.includes('--all-namespaces') && !args.some((arg) => arg.startsWith('--namespace=')), args.join(' '));
+  });
+
+  test('without a selector: no rule for namespaces at all (least privilege), and the Deployment discovers with -A or the namespaces named', async () => {
+    for (const [extra, scope] of [[[], ['--all-namespaces']], [['--watch-namespace', 'shop', '--watch-namespace', 'billing'], ['--namespace=shop', '--namespace=billing']]] as const) {
+      const run = await manifests(...extra);
+      assert.equal(run.code, 0, run.stderr);
+      const objects = JSON.parse(JSON.stringify(loadAllYaml(run.stdout))) as Json[];
+      assert.ok(!grants(objects).some((grant) => grant.startsWith('/namespaces:')), grants(objects).join(' '));
+      const args = deploymentArgs(objects);
+      assert.deepEqual(args.filter((arg) => arg.startsWith('--namespace') || arg === '--all-namespaces'), [...scope]);
+    }
+  });
+
+  test('a selector with --watch-namespace, or one kubectl could not read, is a coded usage error', async () => {
+    const both = await manifests('--namespace-selector', 'team=a', '--watch-namespace', 'shop');
+    assert.equal(both.code, 2, both.stderr);
+    assert.match(both.stderr, /DT_ERR_BAD_ARGUMENT/);
+    const bad = await manifests('--namespace-selector', 'team in a,b)');
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /DT_ERR_BAD_ARGUMENT.*invalid label selector/);
+  });
+});
+
 describe('Dockerfile', () => {
   test('installs the packed package and runs its dubbo-tunnel bin, whose files npm pack includes', () => {
     ensureBuilt();

@@ -147,6 +147,17 @@ describe('parseCatalog', () => {
     ];
     for (const value of bad) assert.equal(protocolCode(() => parseCatalog(value)), 'DT_ERR_GATEWAY_PROTOCOL', JSON.stringify(value));
   });
+
+  it('carries the refused namespaces (count and missing permission, no names) when there are some, and reads catalogs without them', () => {
+    const withRefusals: Catalog = {...catalog, refused: [{namespace: 'billing', applications: 2, permission: 'get services in namespace billing', unchecked: false}]};
+    const frame = encodeCatalogAnswer(3n, withRefusals);
+    const answer = decodeGatewayAnswer(readHeader(frame), frame);
+    assert.deepEqual(parseCatalog(answer.kind === 'value' ? answer.value : undefined), withRefusals);
+    assert.deepEqual(parseCatalog(JSON.parse(JSON.stringify(catalog))), catalog);
+    for (const refused of [{}, [{namespace: 'billing'}], [{namespace: 'b', applications: '2', permission: 'p', unchecked: false}], [{namespace: 'b', applications: 2, permission: 'p'}]]) {
+      assert.equal(protocolCode(() => parseCatalog({...catalog, refused})), 'DT_ERR_GATEWAY_PROTOCOL', JSON.stringify(refused));
+    }
+  });
 });
 
 describe('bearerToken', () => {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import {describe, test} from 'node:test';
 import {CallCapture} from '../../src/core/calls.js';
 import {TunnelEventBus} from '../../src/core/events.js';
-import {CallLog} from '../../src/inspect/call-log.js';
+import {CallLog, DECODE_BATCH} from '../../src/inspect/call-log.js';
 import type {CallRecord} from '../../src/inspect/call-record.js';
 import {Redaction} from '../../src/inspect/redaction.js';
 import {dubboCall, fixtureBody} from './captured.js';
@@ -58,13 +58,34 @@ describe('CallLog', () => {
     log.close();
   });
 
-  test('the default sizes: 500 overall and per application', async () => {
+  test('a burst is decoded a slice per turn; the default sizes: 500 overall and per application', async () => {
     const bus = new TunnelEventBus();
     const log = new CallLog({bus, capture: new CallCapture()});
+    const heard: number[] = [];
+    log.onRecord((record) => heard.push(record.seq));
     for (let i = 1; i <= 520; i++) bus.emit('call-captured', callOf('users-app', i));
     await nextTurn();
+    assert.equal(log.snapshot().length, DECODE_BATCH);
+    await nextTurn();
+    await nextTurn();
+    assert.deepEqual(heard, Array.from({length: 520}, (_, i) => i + 1), 'every record, in order');
     assert.equal(log.snapshot().length, 500);
     assert.equal(log.snapshot()[0]?.connectionId, 21);
+    log.close();
+  });
+
+  test('the kept calls weigh at most maxBytes of captures; the newest stays even when it alone weighs more', async () => {
+    const bus = new TunnelEventBus();
+    const oneCall = callOf('users-app');
+    const weight = oneCall.request.length + (oneCall.answer?.length ?? 0);
+    const log = new CallLog({bus, capture: new CallCapture(), maxBytes: weight * 3});
+    for (let i = 1; i <= 5; i++) bus.emit('call-captured', callOf('users-app', i));
+    await nextTurn();
+    assert.deepEqual(log.snapshot().map((record) => record.connectionId), [3, 4, 5]);
+    const big = dubboCall(fixtureBody('req-bytes-100k.bin'), undefined, {completed: {application: 'users-app', connectionId: 6}});
+    bus.emit('call-captured', big);
+    await nextTurn();
+    assert.deepEqual(log.snapshot().map((record) => record.connectionId), [6]);
     log.close();
   });
 

@@ -1,8 +1,8 @@
-// countArguments: Dubbo's ReflectUtils.DESC_REGEX grammar.
+// countArguments and descriptorTypeNames: Dubbo's ReflectUtils.DESC_REGEX grammar.
 import {describe, it} from 'node:test';
 import assert from 'node:assert/strict';
 import {ProtocolError} from '../../src/core/errors.js';
-import {countArguments} from '../../src/protocol/descriptor.js';
+import {countArguments, descriptorTypeNames} from '../../src/protocol/descriptor.js';
 
 describe('countArguments', () => {
   const valid: [string, number][] = [
@@ -41,4 +41,16 @@ describe('countArguments', () => {
       );
     });
   }
+});
+
+describe('descriptorTypeNames', () => {
+  it('names each parameter type the way call --types takes it', () => {
+    assert.deepEqual(descriptorTypeNames(''), []);
+    assert.deepEqual(descriptorTypeNames('Ljava/lang/String;IJZBCSFD'), ['java.lang.String', 'int', 'long', 'boolean', 'byte', 'char', 'short', 'float', 'double']);
+    assert.deepEqual(descriptorTypeNames('[I[[Ljava/lang/String;[Lcom/foo/Bar$Inner;'), ['int[]', 'java.lang.String[][]', 'com.foo.Bar$Inner[]']);
+  });
+
+  it('rejects a malformed descriptor like countArguments', () => {
+    assert.throws(() => descriptorTypeNames('Ljava/lang/String'), (error: unknown) => error instanceof ProtocolError && error.code === 'DT_ERR_BAD_BODY');
+  });
 });

@@ -2,7 +2,7 @@
 // in-cluster environment pointed at the fake API server): the developer's own token, the catalog
 // of what each developer may use, Dubbo and Triple calls reaching providers behind the gateway, and
 // D laptops x M applications x C consumers holding D streams to it (D port-forwards with --via
-// <namespace>/<service>).
+// <namespace>/<service>); and a real Node Dubbo consumer (dubbo-js) pointed at a laptop's port.
 import assert from 'node:assert/strict';
 import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
@@ -14,6 +14,7 @@ import {startGateway} from '../../src/gateway/gateway.js';
 import type {RunningGateway} from '../../src/gateway/gateway.js';
 import {TunnelSession} from '../../src/session/session.js';
 import type {ViaTarget} from '../../src/via/via-target.js';
+import {loadDubboJs, registryAt} from '../support/dubbo-js.js';
 import {TestConsumer, TestProvider} from '../support/dubbo-peers.js';
 import {FakeKubeApi} from '../support/fake-kube-api.js';
 import {GrpcConsumer, GrpcProvider} from '../support/grpc-peers.js';
@@ -137,4 +138,54 @@ describe('up --via against dubbo-tunnel gateway', () => {
     for (const {consumers} of both) for (const consumer of consumers) assert.equal(await callValue(consumer, 'user-rpc'), 'user-rpc:getUser');
     assert.equal(api.portForwardsServed - served, both.length);
   });
+
+  test('a real Node Dubbo consumer (dubbo-js) at a laptop\'s --via port calls providers behind the gateway', async (t) => {
+    const load = loadDubboJs();
+    if (typeof load === 'string') {
+      t.skip(load);
+      return;
+    }
+    const {Dubbo, java} = load('apache-dubbo-consumer') as DubboJs;
+    const alice = await laptop('alice', {kind: 'service', namespace: 'dubbo-tunnel', service: 'dubbo-gateway', port: undefined}, 0);
+    const userBefore = user.received.length;
+    const payBefore = pay.received.length;
+    let application = 'user-rpc';
+    // docs/consumers.md: every interface is at the tunnel's port, the application named by attachment.
+    const dubbo = Dubbo.from({
+      application: {name: 'via-gateway-test-consumer'},
+      registry: registryAt(`127.0.0.1:${alice.session.port}`),
+      services: {
+        users: (d: DubboInstance) => d.proxyService({dubboInterface: 'com.example.UserService', methods: {getUser: (id: string) => [java.String(id)]}}),
+      },
+    });
+    dubbo.use(async (ctx: {attachments: Record<string, string>}, next: () => Promise<void>) => {
+      ctx.attachments = {'target-application': application};
+      await next();
+    });
+    try {
+      assert.deepEqual(await dubbo.service.users.getUser('u-1'), {res: 'user-rpc:getUser', err: null});
+      const many = await Promise.all(Array.from({length: 8}, (_, index) => dubbo.service.users.getUser(`u-${index}`)));
+      assert.deepEqual(many, Array.from({length: 8}, () => ({res: 'user-rpc:getUser', err: null})));
+      application = 'pay-rpc';
+      assert.deepEqual(await dubbo.service.users.getUser('u-2'), {res: 'pay-rpc:getUser', err: null});
+      assert.equal(user.received.length - userBefore, 9, 'each call reached user-rpc behind the gateway');
+      assert.deepEqual(user.received.slice(userBefore).map((request) => String(request.args[0])).sort(), ['u-0', 'u-1', 'u-1', 'u-2', 'u-3', 'u-4', 'u-5', 'u-6', 'u-7']);
+      assert.equal(pay.received.length - payBefore, 1);
+      assert.deepEqual(pay.received.at(-1)?.args, ['u-2']);
+    } finally {
+      dubbo.close();
+    }
+  });
 });
+
+interface DubboInstance {
+  proxyService(options: {dubboInterface: string; methods: Record<string, (...args: string[]) => unknown[]>}): unknown;
+}
+interface DubboJs {
+  Dubbo: {from(options: unknown): {
+    use(middleware: (ctx: {attachments: Record<string, string>}, next: () => Promise<void>) => Promise<void>): void;
+    service: {users: {getUser(id: string): Promise<{res: unknown; err: unknown}>}};
+    close(): void;
+  }};
+  java: {String(value: string): unknown};
+}

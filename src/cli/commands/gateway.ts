@@ -15,6 +15,7 @@ const OPTIONS = {
   'admin-port': {type: 'string', value: 'port', description: `port of /healthz, /readyz and /metrics (default ${DEFAULT_ADMIN_PORT})`},
   'namespace': {type: 'string', short: 'n', multiple: true, value: 'ns', description: 'namespace to discover applications in (default: the pod\'s own); repeat for several. With `manifests`: where the gateway runs (default dubbo-tunnel)'},
   'all-namespaces': {type: 'boolean', short: 'A', description: 'discover in every namespace'},
+  'namespace-selector': {type: 'string', value: 'labels', description: 'discover in the namespaces with these labels, kubectl syntax (e.g. dubbo-tunnel.io/gateway=team-a); namespaces join and leave as their labels change. With `manifests`: also grants list/watch on namespaces'},
   'source': {type: 'string', description: 'ingress | service | auto: where backends come from (default auto), as for up'},
   'selector': {type: 'string', short: 'l', description: 'only Services with these labels, kubectl syntax (e.g. tier=rpc)'},
   'ingress-class': {type: 'string', value: 'class', description: 'Ingress class that marks Dubbo backends (default dubbo)'},
@@ -38,6 +39,10 @@ async function run(args: string[], context: CliContext): Promise<number> {
   if (values['all-namespaces'] === true && (values.namespace?.length ?? 0) > 0) {
     throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', '-n/--namespace and -A/--all-namespaces cannot be used together');
   }
+  const namespaceSelector = values['namespace-selector'];
+  if (namespaceSelector !== undefined && (values['all-namespaces'] === true || (values.namespace?.length ?? 0) > 0)) {
+    throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', '--namespace-selector cannot be used with -n/--namespace or -A/--all-namespaces', {hint: 'pick one: the namespaces by name, every namespace, or the namespaces whose labels match'});
+  }
   const source = values.source;
   if (source !== undefined && source !== 'auto' && source !== 'ingress' && source !== 'service') {
     throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', `--source must be ingress, service or auto, got '${source}'`);
@@ -56,6 +61,7 @@ async function run(args: string[], context: CliContext): Promise<number> {
       adminPort: values['admin-port'] === undefined ? DEFAULT_ADMIN_PORT : parsePort(values['admin-port'], '--admin-port'),
       namespaces: values.namespace ?? [],
       allNamespaces: values['all-namespaces'] ?? false,
+      ...(namespaceSelector === undefined ? {} : {namespaceSelector}),
       discovery: {
         ...(source === undefined ? {} : {source}),
         ...(values.selector === undefined ? {} : {selector: values.selector}),
@@ -79,32 +85,39 @@ async function run(args: string[], context: CliContext): Promise<number> {
   }
 }
 
-function printManifests(values: {namespace?: string[]; 'watch-namespace'?: string[]; 'all-namespaces'?: boolean; image?: string}, context: CliContext): Promise<number> {
+async function printManifests(values: {namespace?: string[]; 'watch-namespace'?: string[]; 'namespace-selector'?: string; 'all-namespaces'?: boolean; image?: string}, context: CliContext): Promise<number> {
   const namespaces = values.namespace ?? [];
   if (namespaces.length > 1) throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', 'gateway manifests takes one --namespace (where the gateway runs)');
   const version = typeof DUBBO_TUNNEL_VERSION === 'string' ? DUBBO_TUNNEL_VERSION : 'latest';
   const watched = values['watch-namespace'] ?? [];
+  const selector = values['namespace-selector'];
+  if (selector !== undefined && watched.length > 0) {
+    throw new DubboTunnelError('DT_ERR_BAD_ARGUMENT', '--namespace-selector cannot be used with --watch-namespace', {hint: 'pick one: the namespaces by name, or the namespaces whose labels match'});
+  }
+  // A typo is a usage error here, not a Deployment whose watch the API server refuses.
+  if (selector !== undefined) (await import('../../kube/label-selector.js')).parseLabelSelector(selector);
   const objects = gatewayManifests({
     namespace: namespaces[0] ?? 'dubbo-tunnel',
     image: values.image ?? `dubbo-tunnel:${version}`,
     watchNamespaces: watched,
-    allNamespaces: watched.length === 0,
+    allNamespaces: watched.length === 0 && selector === undefined,
+    ...(selector === undefined ? {} : {namespaceSelector: selector.trim()}),
   });
-  return import('../../kube/reviews.js').then(({toYamlDocuments}) => {
-    context.stdout.write(toYamlDocuments(objects));
-    return 0;
-  });
+  const {toYamlDocuments} = await import('../../kube/reviews.js');
+  context.stdout.write(toYamlDocuments(objects));
+  return 0;
 }
 
 export const command: Command = {
   name: 'gateway',
   summary: SUMMARIES.gateway,
-  usage: 'dubbo-tunnel gateway [options] | dubbo-tunnel gateway manifests [--namespace <ns>] [--watch-namespace <ns>...] [--image <image>]',
+  usage: 'dubbo-tunnel gateway [options] | dubbo-tunnel gateway manifests [--namespace <ns>] [--watch-namespace <ns>... | --namespace-selector <labels>] [--image <image>]',
   options: OPTIONS,
   notes: [{flags: 'manifests', description: 'print ServiceAccount, ClusterRole/Binding, Deployment, Service and PodDisruptionBudget as YAML (kubectl apply -f -)'}],
   examples: [
     'dubbo-tunnel gateway manifests --namespace dubbo-tunnel | kubectl apply -f -',
     'dubbo-tunnel gateway -n shop -n billing          # inside a pod: discovery in two namespaces',
+    'dubbo-tunnel gateway --namespace-selector team=payments   # the namespaces labelled team=payments, live',
     '',
     'Runs inside a pod with its service account (KUBERNETES_SERVICE_HOST/PORT and the mounted token;',
     `${SERVICE_ACCOUNT_DIR_ENV} points at another token/ca.crt/namespace directory). Laptops connect`,

@@ -1,0 +1,198 @@
+// Two replicas of the team gateway as processes (the binary, in-cluster environment on the fake API
+// server) behind the pods of one Service, three laptops with `up --via <namespace>/<service>` under
+// load, and one replica SIGKILLed: no drain, no READONLY, its endpoint still ready until the
+// readiness probe would notice. Every call ends (answered by its provider, or with a coded error
+// when it was on the stream that died; none hangs past its deadline), and the laptops move to the
+// other replica, where later calls succeed.
+import assert from 'node:assert/strict';
+import {spawn, type ChildProcess} from 'node:child_process';
+import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import path from 'node:path';
+import {setTimeout as sleep} from 'node:timers/promises';
+import {after, before, describe, test} from 'node:test';
+import {openViaSource} from '../../src/cli/via-source.js';
+import {TunnelEventBus} from '../../src/core/events.js';
+import {TunnelSession} from '../../src/session/session.js';
+import type {ViaTarget} from '../../src/via/via-target.js';
+import {BIN, ensureBuilt, freePort} from '../support/binary.js';
+import {TestConsumer, TestProvider} from '../support/dubbo-peers.js';
+import {FakeKubeApi} from '../support/fake-kube-api.js';
+import {waitFor} from '../support/wait.js';
+
+const LAPTOP_TOKEN = 'alice-kill-laptop-token';
+const GATEWAY_TOKEN = 'gateway-kill-sa-token';
+const NAMESPACE = 'dubbo-tunnel';
+const SERVICE = 'dubbo-gateway';
+const PODS = ['dubbo-gateway-0', 'dubbo-gateway-1'] as const;
+const APPLICATIONS = ['user-rpc', 'pay-rpc'] as const;
+const LAPTOPS = 3;
+const CONSUMERS_PER_LAPTOP = 2;
+const IN_FLIGHT_PER_CONSUMER = 6;
+/** A call with no answer within this long is a hang: the scenario fails on it. */
+const CALL_TIMEOUT_MS = 8000;
+/** The provider holds each call this long, so calls are in flight when the replica dies. */
+const PROVIDER_DELAY_MS = 15;
+/** How long the dead pod still counts as ready (the kubelet's readiness probe has not failed yet). */
+const PROBE_NOTICES_AFTER_MS = 2000;
+
+type Outcome = {kind: 'answered'} | {kind: 'coded'; code: string; text: string} | {kind: 'hang'; message: string} | {kind: 'wrong'; text: string};
+
+describe('gateway replica SIGKILLed under load (no drain)', () => {
+  let api: FakeKubeApi;
+  let dir: string;
+  const providers: TestProvider[] = [];
+  const replicas: {child: ChildProcess; port: number; output: string}[] = [];
+  const laptops: {session: TunnelSession; consumers: TestConsumer[]}[] = [];
+
+  before(async () => {
+    ensureBuilt();
+    api = await FakeKubeApi.start({
+      tls: true,
+      users: {[LAPTOP_TOKEN]: 'alice', [GATEWAY_TOKEN]: 'system:serviceaccount:dubbo-tunnel:dubbo-tunnel-gateway'},
+      namespaces: ['shop', 'billing', NAMESPACE],
+      bookmarkIntervalMs: 0,
+    });
+    const delayed = (application: string) => async (): Promise<{value: string}> => {
+      await sleep(PROVIDER_DELAY_MS);
+      return {value: `${application}:getUser`};
+    };
+    providers.push(await TestProvider.start({application: 'user-rpc', handler: delayed('user-rpc')}));
+    providers.push(await TestProvider.start({application: 'pay-rpc', handler: delayed('pay-rpc')}));
+    api.addDubboApp({namespace: 'shop', name: 'user-rpc', containerPort: providers[0]!.port, pods: [{name: 'user-rpc-0', podIP: '127.0.0.1'}]});
+    api.addDubboApp({namespace: 'billing', name: 'pay-rpc', containerPort: providers[1]!.port, pods: [{name: 'pay-rpc-0', podIP: '127.0.0.1'}]});
+    dir = mkdtempSync(path.join(tmpdir(), 'dt-gateway-kill-'));
+    const serviceAccountDir = path.join(dir, 'sa');
+    mkdirSync(serviceAccountDir);
+    writeFileSync(path.join(serviceAccountDir, 'token'), GATEWAY_TOKEN);
+    writeFileSync(path.join(serviceAccountDir, 'ca.crt'), api.caPem ?? '');
+    writeFileSync(path.join(serviceAccountDir, 'namespace'), NAMESPACE);
+    for (let replica = 0; replica < PODS.length; replica++) {
+      const port = await freePort();
+      const adminPort = await freePort();
+      const child = spawn(process.execPath, [BIN, 'gateway', '--host', '127.0.0.1', '--port', String(port), '--admin-port', String(adminPort), '-n', 'shop', '-n', 'billing', '--no-learn'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: {
+          ...process.env, CI: 'true', DUBBO_TUNNEL_CONFIG_DIR: '/nonexistent-dubbo-tunnel-test',
+          KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: String(api.port), DUBBO_TUNNEL_SERVICEACCOUNT_DIR: serviceAccountDir,
+        },
+      });
+      const entry = {child, port, output: ''};
+      child.stdout?.on('data', (chunk: Buffer) => (entry.output += chunk.toString()));
+      child.stderr?.on('data', (chunk: Buffer) => (entry.output += chunk.toString()));
+      replicas.push(entry);
+      await waitFor(async () => (await fetch(`http://127.0.0.1:${adminPort}/readyz`).then((response) => response.status).catch(() => 0)) === 200, {timeoutMs: 20_000, message: `replica ${replica} never ready:\n${entry.output}`});
+    }
+    // One Service, two pods: port-forwards to each pod land on its own replica's port.
+    api.addDubboApp({
+      namespace: NAMESPACE, name: SERVICE, containerPort: 20880,
+      pods: PODS.map((name, replica) => ({name, target: {host: '127.0.0.1', port: replicas[replica]!.port}})),
+    });
+  });
+
+  after(async () => {
+    for (const {session, consumers} of laptops.splice(0)) {
+      await Promise.all(consumers.map((consumer) => consumer.close()));
+      await session.stop();
+    }
+    for (const {child} of replicas) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await Promise.all(providers.map((provider) => provider.close()));
+    await api.stop();
+    rmSync(dir, {recursive: true, force: true});
+  });
+
+  async function laptop(index: number): Promise<{session: TunnelSession; consumers: TestConsumer[]}> {
+    const kubeconfig = api.writeKubeconfig(dir, {fileName: `laptop-${index}.yaml`, token: LAPTOP_TOKEN, user: 'alice'});
+    const events = new TunnelEventBus();
+    const target: ViaTarget = {kind: 'service', namespace: NAMESPACE, service: SERVICE, port: undefined};
+    const source = await openViaSource({target, kubeconfig}, {events, env: {}, execStderr: null, interactive: false});
+    const session = await TunnelSession.start({sources: [source], events, listen: {port: 0, host: '127.0.0.1'}}, 'all');
+    const entry = {session, consumers: await Promise.all(Array.from({length: CONSUMERS_PER_LAPTOP}, () => TestConsumer.connect(session.port)))};
+    laptops.push(entry);
+    return entry;
+  }
+
+  async function call(consumer: TestConsumer, application: string): Promise<Outcome> {
+    try {
+      const answer = await consumer.call({
+        service: 'com.example.UserService', method: 'getUser', parameterTypes: 'Ljava/lang/String;', args: ['u-1'],
+        attachments: {'target-application': application},
+      }, CALL_TIMEOUT_MS);
+      if (answer.kind === 'value' && answer.value === `${application}:getUser`) return {kind: 'answered'};
+      const text = answer.kind === 'error' ? answer.message : JSON.stringify(answer);
+      const code = /DT_ERR_[A-Z_]+/.exec(text)?.[0];
+      return code === undefined ? {kind: 'wrong', text} : {kind: 'coded', code, text};
+    } catch (error) {
+      return {kind: 'hang', message: error instanceof Error ? error.message : String(error)};
+    }
+  }
+
+  function streamsPerPod(): number[] {
+    return PODS.map((pod) => api.portForwardCount(NAMESPACE, pod));
+  }
+
+  test('every call is answered or gets a coded error, none hangs, and the laptops move to the other replica', async () => {
+    const all = await Promise.all(Array.from({length: LAPTOPS}, (_, index) => laptop(index)));
+    const consumers = all.flatMap((entry) => entry.consumers);
+    for (const consumer of consumers) for (const application of APPLICATIONS) assert.deepEqual(await call(consumer, application), {kind: 'answered'});
+    const before = streamsPerPod();
+    assert.equal(before[0]! + before[1]!, LAPTOPS, `one stream per laptop (per pod: ${before.join(', ')})`);
+
+    let running = true;
+    const outcomes: {at: number; outcome: Outcome}[] = [];
+    const workers = consumers.flatMap((consumer) => Array.from({length: IN_FLIGHT_PER_CONSUMER}, async (_, slot) => {
+      for (let n = slot; running; n++) {
+        const application = APPLICATIONS[n % APPLICATIONS.length] as string;
+        outcomes.push({at: Date.now(), outcome: await call(consumer, application)});
+      }
+    }));
+    await sleep(500);
+
+    // The replica most laptops use dies at once: no SIGTERM, no drain, its sockets simply go.
+    const victim = before[0]! >= before[1]! ? 0 : 1;
+    const survivor = 1 - victim;
+    assert.ok(before[victim]! >= 2, `laptops per pod: ${before.join(', ')}`);
+    const killedAt = Date.now();
+    replicas[victim]!.child.kill('SIGKILL');
+    const moved = (async () => {
+      while (Date.now() - killedAt < 20_000) {
+        const now = streamsPerPod();
+        if (now[victim] === 0 && now[survivor] === LAPTOPS) return Date.now();
+        await sleep(20);
+      }
+      return undefined;
+    })();
+    // Until the readiness probe fails, the dead pod is still listed as ready: a laptop may pick it.
+    await sleep(PROBE_NOTICES_AFTER_MS);
+    api.setPodReady(NAMESPACE, PODS[victim], false);
+    const movedAt = await moved;
+    // Calls counted as "after the move" start once the probe, too, has spoken.
+    const movedBy = Math.max(Date.now(), killedAt + PROBE_NOTICES_AFTER_MS);
+    await sleep(1000);
+    running = false;
+    await Promise.all(workers);
+
+    const count = (kind: Outcome['kind'], from = 0, to = Infinity) => outcomes.filter((entry) => entry.outcome.kind === kind && entry.at >= from && entry.at < to).length;
+    const codes = new Map<string, number>();
+    for (const {outcome} of outcomes) if (outcome.kind === 'coded') codes.set(outcome.code, (codes.get(outcome.code) ?? 0) + 1);
+    const summary = {
+      sent: outcomes.length,
+      answeredOk: count('answered'),
+      codedError: count('coded'),
+      lost: count('hang') + count('wrong'),
+      codes: Object.fromEntries(codes),
+      answeredAfterMove: count('answered', movedBy),
+      moveMs: movedAt === undefined ? undefined : movedAt - killedAt,
+      streams: {before, after: streamsPerPod()},
+      samples: [...new Set(outcomes.filter((entry) => entry.outcome.kind !== 'answered').map((entry) => JSON.stringify(entry.outcome)))].slice(0, 4),
+    };
+    console.log(`gateway replica SIGKILLed: ${JSON.stringify(summary)}`);
+
+    assert.equal(count('hang'), 0, 'no call hangs');
+    assert.equal(count('wrong'), 0, 'every error is coded');
+    assert.ok(movedAt !== undefined, `every laptop's stream moved to the surviving replica (per pod now: ${streamsPerPod().join(', ')})`);
+    assert.equal(count('coded', movedBy), 0, 'after the move every call is answered');
+    assert.ok(count('answered', movedBy) > 0, 'calls flow after the move');
+    for (const consumer of consumers) for (const application of APPLICATIONS) assert.deepEqual(await call(consumer, application), {kind: 'answered'});
+  });
+});
