@@ -10,8 +10,9 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 
 /**
- * The tunnel under test: TunnelServer, StaticBackend and the route table from src/, bundled with
- * the package's own esbuild settings (scripts/build.mjs), so it is the code the CLI runs.
+ * The tunnel under test: TunnelServer, StaticBackend and the route table from src/, and the call
+ * inspector's outputs as `up` starts them, bundled with the package's own esbuild settings
+ * (scripts/build.mjs), so it is the code the CLI runs.
  */
 export async function bundleTunnelCore() {
   const {build} = await import('esbuild');
@@ -26,6 +27,11 @@ export async function bundleTunnelCore() {
         "export {RouteSource, createRouteTable} from './src/router/route-table.js';",
         "export {StatsStore} from './src/stats/stats.js';",
         "export {attachLineReporter} from './src/reporters/line-reporter.js';",
+        // What `up` builds around its listener for the call inspector (bench/inspector.mjs).
+        "export {TunnelEventBus} from './src/core/events.js';",
+        "export {CallCapture} from './src/core/calls.js';",
+        "export {startCallOutputs} from './src/cli/call-outputs.js';",
+        "export {callOutputOptionsFrom} from './src/cli/record-options.js';",
       ].join('\n'),
       resolveDir: root,
       sourcefile: 'bench-tunnel-core.ts',
@@ -37,8 +43,9 @@ export async function bundleTunnelCore() {
   });
 }
 
-export function startChild(script, args, execArgv = ['--expose-gc']) {
-  const child = fork(join(here, script), args, {execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc']});
+/** `env`: variables added to this process's environment for the child (a proxy's knobs). */
+export function startChild(script, args, execArgv = ['--expose-gc'], env = {}) {
+  const child = fork(join(here, script), args, {execArgv, env: {...process.env, ...env}, stdio: ['ignore', 'inherit', 'inherit', 'ipc']});
   const waiting = new Map();
   child.on('message', (msg) => {
     const resolve = waiting.get(msg.type);

@@ -2,6 +2,7 @@
 // generator: `node --expose-gc bench/proxy.mjs relay|tunnel <providerPort>`. dubbo-tunnel is loaded
 // from .bench-out/tunnel-core.js, which bench/run.mjs bundles from src/ with the same esbuild
 // settings as the published dist/ (scripts/build.mjs). Talks to bench/run.mjs over IPC.
+// BENCH_LISTENER and BENCH_INSPECT (with BENCH_RECORD_FILE, BENCH_RECORD_MAX_SIZE) shape the tunnel.
 import process from 'node:process';
 import v8 from 'node:v8';
 import {Writable} from 'node:stream';
@@ -22,12 +23,48 @@ const completed = {ok: 0, failed: 0, lastError: undefined};
  */
 const LISTENER = process.env.BENCH_LISTENER ?? 'dashboard';
 
+/**
+ * The call inspector around the tunnel (BENCH_INSPECT, bench/inspector.mjs). Unset: the listener
+ * alone, as the throughput section has always measured it. Otherwise the session's CallCapture
+ * and call outputs are built by the function `up` calls (startCallOutputs), and then: `off` holds
+ * nothing (`up` without the calls view or a recording); `log` holds the call log open with one
+ * subscriber, as the dashboard's calls view does, rendering nothing; `record` records every call
+ * to BENCH_RECORD_FILE as `up --record <file> --record-max-size <BENCH_RECORD_MAX_SIZE>` does.
+ */
+const INSPECT = process.env.BENCH_INSPECT;
+const discard = () => new Writable({write: (_chunk, _encoding, done) => done()});
+/** What the recording said in the session's log (lines written, and any it had to drop). */
+const recordingLog = [];
+let captured = 0;
+
+async function startInspector(core) {
+  if (INSPECT === undefined) return {listen: {}, stop: async () => {}};
+  if (!['off', 'log', 'record'].includes(INSPECT)) throw new Error(`BENCH_INSPECT=${INSPECT}: expected off, log or record`);
+  const events = new core.TunnelEventBus();
+  const capture = new core.CallCapture();
+  events.on('log', ({level, message}) => {
+    if (message.startsWith('recording')) recordingLog.push({level, message});
+  });
+  events.on('call-captured', () => captured++);
+  const options = INSPECT === 'record'
+    ? core.callOutputOptionsFrom({record: process.env.BENCH_RECORD_FILE, 'record-max-size': process.env.BENCH_RECORD_MAX_SIZE})
+    : undefined;
+  const calls = await core.startCallOutputs(options, {events, capture, stdout: discard()});
+  if (INSPECT === 'log') {
+    calls.log.open();
+    calls.log.subscribe(() => {});
+  }
+  return {listen: {events, capture}, stop: () => calls.stop()};
+}
+
 async function startTunnel() {
-  const {TunnelServer, StaticBackend, RouteSource, createRouteTable, StatsStore, attachLineReporter} = await import('../.bench-out/tunnel-core.js');
+  const core = await import('../.bench-out/tunnel-core.js');
+  const {TunnelServer, StaticBackend, RouteSource, createRouteTable, StatsStore, attachLineReporter} = core;
   const routes = new RouteSource(createRouteTable([new StaticBackend(TARGET_APPLICATION, '127.0.0.1', providerPort)]));
-  const server = await TunnelServer.start({port: 0, host: '127.0.0.1', routes});
+  const inspector = await startInspector(core);
+  const server = await TunnelServer.start({port: 0, host: '127.0.0.1', routes, ...inspector.listen});
   if (LISTENER === 'dashboard') new StatsStore(server.events, {logLevel: 'info'}).subscribe(() => {});
-  if (LISTENER === 'lines') attachLineReporter(server.events, {out: new Writable({write: (_chunk, _encoding, done) => done()}), level: 'info', json: false});
+  if (LISTENER === 'lines') attachLineReporter(server.events, {out: discard(), level: 'info', json: false});
   server.events.on('request-completed', (event) => {
     if (event.ok) completed.ok++;
     else {
@@ -35,7 +72,14 @@ async function startTunnel() {
       completed.lastError = event.error ?? `status ${event.status}`;
     }
   });
-  return {port: server.port, close: () => server.close(100)};
+  return {
+    port: server.port,
+    close: async () => {
+      await server.close(100);
+      // As `up` stops: the calls captured last are decoded and written, and the recording closed.
+      await inspector.stop();
+    },
+  };
 }
 
 function sample() {
@@ -51,6 +95,8 @@ function sample() {
     maxRss: process.resourceUsage().maxRSS * 1024,
     cpu: process.cpuUsage(),
     completed: {...completed},
+    captured,
+    recordingLog: [...recordingLog],
   };
 }
 
@@ -128,6 +174,7 @@ function handles() {
 process.on('message', async (msg) => {
   if (msg.type === 'sample') process.send({type: 'sample', sample: sample()});
   if (msg.type === 'cpu') process.send({type: 'cpu', cpu: process.cpuUsage()});
+  if (msg.type === 'captured') process.send({type: 'captured', captured});
   if (msg.type === 'alloc-start') {
     allocationStart();
     process.send({type: 'alloc-start'});

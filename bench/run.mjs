@@ -15,7 +15,8 @@
 // connection churn for "memory flat".
 // `npm run bench -- startup` runs only the start-up and footprint section (bench/startup.mjs), and
 // `npm run bench -- cluster` only the Kubernetes path through the fake API server (bench/cluster.mjs),
-// and `npm run bench -- gateway` only the team gateway (bench/gateway.mjs).
+// and `npm run bench -- gateway` only the team gateway (bench/gateway.mjs), and `npm run bench -- inspector`
+// only the call inspector's cost: capture off, the calls view's log open, recording (bench/inspector.mjs).
 // Knobs: BENCH_WARMUP_MS, BENCH_DURATION_MS, BENCH_ROUNDS, BENCH_CASES, BENCH_MILLION,
 // BENCH_LONG_MS, BENCH_PATHS, BENCH_LISTENER, BENCH_STRICT=1.
 import process from 'node:process';
@@ -311,9 +312,10 @@ async function grpcBench() {
   if (result.status !== 0) process.exitCode = result.status ?? 1;
 }
 
-// `npm run bench` runs every section; `npm run bench -- startup` (or `throughput`, `grpc`, `cluster`, `gateway`) only those named.
+// `npm run bench` runs every section; `npm run bench -- startup` (or `throughput`, `grpc`, `cluster`, `gateway`, `inspector`) only those named.
 const SECTIONS = {throughput: throughputBench, startup: async () => (await import('./startup.mjs')).startupBench(), grpc: grpcBench,
-  cluster: async () => (await import('./cluster.mjs')).clusterBench(), gateway: async () => (await import('./gateway.mjs')).gatewayBench()};
+  cluster: async () => (await import('./cluster.mjs')).clusterBench(), gateway: async () => (await import('./gateway.mjs')).gatewayBench(),
+  inspector: async () => (await import('./inspector.mjs')).inspectorBench()};
 const asked = process.argv.slice(2);
 const unknown = asked.filter((name) => !(name in SECTIONS));
 if (unknown.length > 0) {
