@@ -50,7 +50,6 @@ export class CallLog implements CallLogView {
   #bytes = 0;
   /** Snapshot handed out until the ring changes (the view compares it by identity). */
   #snapshot: readonly CallRecord[] | undefined;
-  readonly #perApp = new Map<string | undefined, number>();
   #pending: CapturedCall[] = [];
   #decodeScheduled: NodeJS.Immediate | undefined;
   #notifyTimer: NodeJS.Timeout | undefined;
@@ -75,7 +74,10 @@ export class CallLog implements CallLogView {
   }
 
   snapshot(): readonly CallRecord[] {
-    this.#snapshot ??= [...this.#records];
+    if (this.#snapshot === undefined) {
+      this.#trim();
+      this.#snapshot = [...this.#records];
+    }
     return this.#snapshot;
   }
 
@@ -140,26 +142,34 @@ export class CallLog implements CallLogView {
     this.#scheduleNotify();
   }
 
+  /**
+   * Keeps the record; the bounds are applied in batches (`#trim`), once a quarter of the ring more
+   * has come in, so a call costs no shifting of the whole ring (the ring is a few hundred calls,
+   * and a busy consumer sends thousands a second while the view is open).
+   */
   #add(record: CallRecord): void {
-    const app = record.application;
-    const count = (this.#perApp.get(app) ?? 0) + 1;
-    this.#perApp.set(app, count);
     this.#records.push(record);
     this.#bytes += keptBytes(record);
-    if (count > this.#perApplication) {
-      // The oldest call of the same application goes (splice: a ring of a few hundred is cheap to shift).
-      this.#drop(this.#records.findIndex((kept) => kept.application === app));
-    }
-    while (this.#records.length > this.#size || (this.#bytes > this.#maxBytes && this.#records.length > 1)) this.#drop(0);
+    if (this.#records.length >= this.#size + Math.ceil(this.#size / 4) || this.#bytes > this.#maxBytes + this.#maxBytes / 4) this.#trim();
   }
 
-  #drop(index: number): void {
-    const [dropped] = this.#records.splice(index, 1);
-    if (dropped === undefined) return;
-    this.#bytes -= keptBytes(dropped);
-    const count = (this.#perApp.get(dropped.application) ?? 1) - 1;
-    if (count <= 0) this.#perApp.delete(dropped.application);
-    else this.#perApp.set(dropped.application, count);
+  /** The newest calls within every bound: the ring's size, the per-application share, the kept bytes. */
+  #trim(): void {
+    const kept: CallRecord[] = [];
+    const perApplication = new Map<string | undefined, number>();
+    let bytes = 0;
+    for (let index = this.#records.length - 1; index >= 0 && kept.length < this.#size; index--) {
+      const record = this.#records[index] as CallRecord;
+      const count = perApplication.get(record.application) ?? 0;
+      if (count >= this.#perApplication) continue;
+      const weight = keptBytes(record);
+      if (kept.length > 0 && bytes + weight > this.#maxBytes) break;
+      perApplication.set(record.application, count + 1);
+      bytes += weight;
+      kept.push(record);
+    }
+    this.#records = kept.reverse();
+    this.#bytes = bytes;
   }
 
   #scheduleNotify(): void {
