@@ -59,17 +59,19 @@ export function unsendableReason(record: CallRecord): string | undefined {
 /** The Dubbo request `call --from` and `replay` send for a recorded call (throws on arguments that no longer encode). */
 export function dubboRequestOf(record: CallRecord, target: ReplayTarget): CallOptions {
   const {attachmentKey} = target;
+  const application = target.to ?? record.application;
   const encoded = buildArguments((record.arguments ?? []).map((value) => JSON.stringify(value)), record.parameterTypes.map(parseJavaType));
   const attachments: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(record.attachments)) {
-    // A redacted credential cannot be sent again; the provider sees the call without it.
-    if (value === REDACTED || name === attachmentKey) continue;
+    // A redacted credential cannot be sent again; the provider sees the call without it. The
+    // recorded target stays when nothing names another (a call that had no route has none).
+    if (value === REDACTED || (name === attachmentKey && application !== undefined)) continue;
     attachments[name] = value;
   }
   return {
     host: target.host,
     port: target.port,
-    application: target.to ?? record.application,
+    application,
     attachmentKey,
     service: record.service ?? '',
     method: record.method ?? '',
@@ -146,13 +148,14 @@ function tripleKind(record: CallRecord): TripleKind | undefined {
 
 /** Headers of the recorded request that are sent again: not HTTP/2's own, not redacted, the target set. */
 function tripleHeadersOf(record: CallRecord, target: ReplayTarget): Record<string, string> {
-  const skip = new Set(['content-type', 'content-length', 'te', 'grpc-timeout', 'user-agent', 'host', 'connection', target.attachmentKey]);
+  const application = target.to ?? record.application;
+  // The recorded target stays when nothing names another (a call that had no route has none).
+  const skip = new Set(['content-type', 'content-length', 'te', 'grpc-timeout', 'user-agent', 'host', 'connection', ...(application === undefined ? [] : [target.attachmentKey])]);
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(record.triple?.requestHeaders ?? {})) {
     if (name.startsWith(':') || skip.has(name) || value === REDACTED) continue;
     headers[name] = value;
   }
-  const application = target.to ?? record.application;
   if (application !== undefined) headers[target.attachmentKey] = application;
   return headers;
 }

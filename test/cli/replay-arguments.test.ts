@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import {describe, test} from 'node:test';
 import {buildArguments, parseTypeList} from '../../src/client/arguments.js';
-import {encodeRequest} from '../../src/client/dubbo-client.js';
+import {encodeRequest, requestAttachments} from '../../src/client/dubbo-client.js';
 import type {CallOptions} from '../../src/client/dubbo-client.js';
 import {dubboRequestOf} from '../../src/cli/replay-send.js';
 import {decodeCall} from '../../src/inspect/decode-call.js';
@@ -52,5 +52,14 @@ describe('a recorded call re-encodes to the same request', () => {
     assert.deepEqual(record.arguments, [{$class: 'double', $: 'NaN'}]);
     const again = dubboRequestOf(record, {host: '127.0.0.1', port: 1, to: undefined, attachmentKey: 'target-application', timeoutMs: 5000});
     assert.deepEqual(again.args, [{$class: 'double', $: Number.NaN}]);
+  });
+
+  test('a call that had no route keeps its recorded target-application; --to replaces it', () => {
+    const frame = encodeRequest({application: 'nope-rpc', service: 'com.example.S', method: 'm', parameterTypes: '', args: [], timeoutMs: 5000});
+    const record = decodeCall({protocol: 'dubbo', at: AT, origin: 'consumer', completed: completed({application: undefined}), request: {bytes: frame, length: frame.length}, answer: undefined}, 1, new Redaction());
+    assert.equal(record.application, undefined);
+    const target = {host: '127.0.0.1', port: 1, attachmentKey: 'target-application', timeoutMs: 5000};
+    assert.equal(requestAttachments(dubboRequestOf(record, {...target, to: undefined}))['target-application'], 'nope-rpc');
+    assert.equal(requestAttachments(dubboRequestOf(record, {...target, to: 'user-rpc'}))['target-application'], 'user-rpc');
   });
 });
