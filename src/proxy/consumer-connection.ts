@@ -21,7 +21,7 @@ import type {ConnectionAdmission, DubboVerdict} from './admission.js';
 import {Backpressure} from './backpressure.js';
 import {DubboCallCopy, copyFrame, headerOnly} from './call-copy.js';
 import {Exchange} from './completion.js';
-import {whyNotAnswered} from './drain.js';
+import {waitUntilAnswered, whyNotAnswered} from './drain.js';
 import type {Attachment, Upstream, UpstreamOwner} from './upstream.js';
 import {UpstreamPool} from './upstream-pool.js';
 import {frameLength} from './write-batch.js';
@@ -453,15 +453,7 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
     this.#shuttingDown = true;
     this.#writeToConsumer(encodeReadonlyEvent());
     if ((this.pendingCount > 0 || this.#servesUntilPeerLeaves) && cutShort?.aborted !== true) {
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
-          clearTimeout(timer);
-          cutShort?.removeEventListener('abort', done);
-          this.#shutdownWaiter = undefined;
-          resolve();
-        };
-        const timer = setTimeout(done, timeoutMs);
-        cutShort?.addEventListener('abort', done, {once: true});
+      await waitUntilAnswered(timeoutMs, cutShort, (done) => {
         this.#shutdownWaiter = done;
       });
     }

@@ -93,3 +93,22 @@ export function whyNotAnswered(timeoutMs: number, cutShort: AbortSignal | undefi
   if (cutShort?.aborted !== true) return waitedTooLong(timeoutMs);
   return typeof cutShort.reason === 'string' ? cutShort.reason : STOPPED_AT_ONCE;
 }
+
+/**
+ * A connection's part of a stop: waits until its last call is answered (it calls the `done` it was
+ * given through `register`), its own `timeoutMs` passes, or `cutShort` aborts, whichever is first.
+ * `register` gets `done` when the wait starts and undefined when it is over.
+ */
+export function waitUntilAnswered(timeoutMs: number, cutShort: AbortSignal | undefined, register: (done: (() => void) | undefined) => void): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      cutShort?.removeEventListener('abort', done);
+      register(undefined);
+      resolve();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    cutShort?.addEventListener('abort', done, {once: true});
+    register(done);
+  });
+}

@@ -10,16 +10,14 @@ import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
 import {after, before, describe, test} from 'node:test';
-import {openViaSource} from '../../src/cli/via-source.js';
 import {TunnelEventBus} from '../../src/core/events.js';
 import {startGateway} from '../../src/gateway/gateway.js';
 import {encodeHello} from '../../src/gateway/protocol.js';
 import {openGatewayService} from '../../src/kube/gateway-service.js';
 import type {RunningGateway} from '../../src/gateway/gateway.js';
-import {TunnelSession} from '../../src/session/session.js';
-import type {ViaTarget} from '../../src/via/via-target.js';
 import {TestConsumer, TestProvider} from '../support/dubbo-peers.js';
 import {FakeKubeApi} from '../support/fake-kube-api.js';
+import {callOutcome, openLaptop, type CallOutcome, type Laptop} from '../support/gateway-laptops.js';
 
 const LAPTOP_TOKEN = 'alice-laptop-token';
 const GATEWAY_TOKEN = 'gateway-sa-token';
@@ -36,14 +34,14 @@ const CALL_TIMEOUT_MS = 8000;
 const PROVIDER_DELAY_MS = 15;
 const DRAIN_MS = 2000;
 
-type Outcome = {kind: 'answered'} | {kind: 'coded'; code: string; text: string} | {kind: 'hang'; message: string} | {kind: 'wrong'; text: string};
+type Outcome = CallOutcome;
 
 describe('gateway failover: two replicas, three laptops, one replica deleted under load', () => {
   let api: FakeKubeApi;
   let dir: string;
   const providers: TestProvider[] = [];
   const gateways: RunningGateway[] = [];
-  const laptops: {session: TunnelSession; consumers: TestConsumer[]}[] = [];
+  const laptops: Laptop[] = [];
 
   before(async () => {
     api = await FakeKubeApi.start({
@@ -92,31 +90,16 @@ describe('gateway failover: two replicas, three laptops, one replica deleted und
     rmSync(dir, {recursive: true, force: true});
   });
 
-  async function laptop(index: number): Promise<{session: TunnelSession; consumers: TestConsumer[]}> {
-    const kubeconfig = api.writeKubeconfig(dir, {fileName: `laptop-${index}.yaml`, token: LAPTOP_TOKEN, user: 'alice'});
-    const events = new TunnelEventBus();
-    const target: ViaTarget = {kind: 'service', namespace: NAMESPACE, service: SERVICE, port: undefined};
-    const source = await openViaSource({target, kubeconfig}, {events, env: {}, execStderr: null, interactive: false});
-    const session = await TunnelSession.start({sources: [source], events, listen: {port: 0, host: '127.0.0.1'}}, 'all');
-    const entry = {session, consumers: await Promise.all(Array.from({length: CONSUMERS_PER_LAPTOP}, () => TestConsumer.connect(session.port)))};
+  async function laptop(index: number): Promise<Laptop> {
+    const entry = await openLaptop(api, {dir, index, token: LAPTOP_TOKEN, namespace: NAMESPACE, service: SERVICE, consumers: CONSUMERS_PER_LAPTOP});
     laptops.push(entry);
     return entry;
   }
 
-  async function call(consumer: TestConsumer, application: string): Promise<Outcome> {
-    try {
-      const answer = await consumer.call({
-        service: 'com.example.UserService', method: 'getUser', parameterTypes: 'Ljava/lang/String;', args: ['u-1'],
-        attachments: {'target-application': application},
-      }, CALL_TIMEOUT_MS);
-      if (answer.kind === 'value' && answer.value === `${application}:getUser`) return {kind: 'answered'};
-      const text = answer.kind === 'error' ? answer.message : JSON.stringify(answer);
-      const code = /DT_ERR_[A-Z_]+/.exec(text)?.[0];
-      return code === undefined ? {kind: 'wrong', text} : {kind: 'coded', code, text};
-    } catch (error) {
-      return {kind: 'hang', message: error instanceof Error ? error.message : String(error)};
-    }
+  function call(consumer: TestConsumer, application: string): Promise<Outcome> {
+    return callOutcome(consumer, application, CALL_TIMEOUT_MS);
   }
+
 
   /** Laptop port-forwards open to each gateway pod now. */
   function streamsPerPod(): number[] {

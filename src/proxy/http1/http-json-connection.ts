@@ -21,7 +21,7 @@ import {Backpressure} from '../backpressure.js';
 import {DubboCallCopy, copyFrame} from '../call-copy.js';
 import {Exchange} from '../completion.js';
 import type {Failure} from '../completion.js';
-import {whyNotAnswered} from '../drain.js';
+import {waitUntilAnswered, whyNotAnswered} from '../drain.js';
 import type {HandedConnection} from '../local-connections.js';
 import type {Attachment, Upstream, UpstreamOwner} from '../upstream.js';
 import type {UpstreamPool} from '../upstream-pool.js';
@@ -363,15 +363,7 @@ export class HttpJsonConnection implements HandedConnection, UpstreamOwner {
     if (this.#closed) return;
     this.#shuttingDown = true;
     if (this.#inFlight.size > 0 && cutShort?.aborted !== true) {
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
-          clearTimeout(timer);
-          cutShort?.removeEventListener('abort', done);
-          this.#idleWaiter = undefined;
-          resolve();
-        };
-        const timer = setTimeout(done, graceMs);
-        cutShort?.addEventListener('abort', done, {once: true});
+      await waitUntilAnswered(graceMs, cutShort, (done) => {
         this.#idleWaiter = done;
       });
     }

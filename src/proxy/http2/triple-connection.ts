@@ -11,7 +11,7 @@ import {describeTarget} from '../../protocol/header.js';
 import type {RouteView} from '../../router/route-table.js';
 import {resolveRoute} from '../../router/resolve.js';
 import type {RoutingInput} from '../../router/resolve.js';
-import {whyNotAnswered} from '../drain.js';
+import {waitUntilAnswered, whyNotAnswered} from '../drain.js';
 import type {ConnectionAdmission} from '../admission.js';
 import {TripleCall} from './triple-call.js';
 import {CONNECTION_WINDOW, STREAM_WINDOW} from './triple-upstreams.js';
@@ -151,15 +151,7 @@ export class TripleConnection {
     this.#shuttingDown = true;
     this.#session?.close();
     if (this.#calls.size > 0 && cutShort?.aborted !== true) {
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
-          clearTimeout(timer);
-          cutShort?.removeEventListener('abort', done);
-          this.#idleWaiter = undefined;
-          resolve();
-        };
-        const timer = setTimeout(done, timeoutMs);
-        cutShort?.addEventListener('abort', done, {once: true});
+      await waitUntilAnswered(timeoutMs, cutShort, (done) => {
         this.#idleWaiter = done;
       });
     }
