@@ -70,7 +70,8 @@ test('calls view in a terminal: c opens it, a call and an exception show decoded
   assert.match(screen, /^ {2}\d\d:\d\d:\d\d\.\d{3}\s+user-rpc\s+UserService#getUser\s+OK\s/m);
 
   tmux.keys('Enter');
-  await until((s) => s.includes('answer'), 'the detail of the newest call');
+  // The demo's own intro says "answered", so wait for a line only the detail has.
+  await until((s) => /^method {3}\S/m.test(s), 'the detail of the newest call');
   assert.match(screen, /^method {3}charge\(java\.lang\.String, double\)$/m);
   assert.match(screen, /^ {2}\[0\] java\.lang\.String "order-1001"$/m);
   assert.match(screen, /^ {2}\[1\] double -1\.5$/m);
