@@ -5,9 +5,11 @@
  * stable code `{"code", "message"}` with the status of their cause; a provider's non-OK Dubbo status
  * or a gRPC status maps to the HTTP status that means the same. No sockets here.
  */
+import {decodeResponse} from '../../client/dubbo-client.js';
 import type {ErrorCode} from '../../core/errors.js';
+import {toValueForm} from '../../inspect/java-values.js';
 import {GRPC_STATUS, grpcStatusName} from '../../protocol/grpc.js';
-import {STATUS, statusName} from '../../protocol/header.js';
+import {STATUS, readHeader, statusName} from '../../protocol/header.js';
 
 /** An HTTP answer: a JSON `body`, or plain `text` (what the port says to a request that is not a call). */
 export type HttpAnswer =
@@ -101,4 +103,19 @@ const HTTP_OF_GRPC: Readonly<Record<number, number>> = {
 /** A Triple provider's non-OK gRPC status. */
 export function grpcStatusAnswer(code: number, message: string): HttpAnswer {
   return {status: HTTP_OF_GRPC[code] ?? 500, body: {grpcStatus: grpcStatusName(code), message}};
+}
+
+/** The Dubbo answer to an HTTP call, as JSON. */
+export function dubboAnswer(frame: Buffer): HttpAnswer {
+  const decoded = decodeResponse(readHeader(frame), frame, true);
+  switch (decoded.kind) {
+    case 'value':
+      return {status: 200, body: toValueForm(decoded.value)};
+    case 'exception':
+      return exceptionAnswer(decoded.exceptionClass, decoded.message);
+    case 'error':
+      return dubboErrorAnswer(decoded.status, decoded.message);
+    case 'bad-response':
+      return unreadableAnswer(decoded.message);
+  }
 }

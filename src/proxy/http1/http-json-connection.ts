@@ -9,7 +9,7 @@ import type {ErrorCode} from '../../core/errors.js';
 import type {TunnelEventBus} from '../../core/events.js';
 import {buildArguments} from '../../client/arguments.js';
 import type {EncodedArguments} from '../../client/arguments.js';
-import {decodeResponse, encodeRequest} from '../../client/dubbo-client.js';
+import {encodeRequest} from '../../client/dubbo-client.js';
 import {encodeErrorResponse} from '../../protocol/responses.js';
 import {HEADER_LENGTH, SERIALIZATION, STATUS, describeTarget, readHeader} from '../../protocol/header.js';
 import {RequestPeeker} from '../../protocol/request-peek.js';
@@ -30,8 +30,8 @@ import type {TripleUpstreams} from '../http2/triple-upstreams.js';
 import {TripleCallCopy, headerStrings} from '../http2/triple-copy.js';
 import {HttpCallError, argumentError, parseCallPath, readJsonCall} from './call-request.js';
 import type {JsonCall} from './call-request.js';
-import {toValueForm} from '../../inspect/java-values.js';
-import {codedAnswer, dubboErrorAnswer, exceptionAnswer, unreadableAnswer} from './http-answers.js';
+import {codedAnswer, dubboAnswer} from './http-answers.js';
+import {TOO_LARGE, contentTypeOf, notACall, readBody, send} from './http-messages.js';
 import type {HttpAnswer} from './http-answers.js';
 import {tripleJsonCall} from './triple-json-call.js';
 
@@ -394,21 +394,6 @@ export class HttpJsonConnection implements HandedConnection, UpstreamOwner {
   }
 }
 
-/** The Dubbo answer to an HTTP call, as JSON. */
-function dubboAnswer(frame: Buffer): HttpAnswer {
-  const decoded = decodeResponse(readHeader(frame), frame, true);
-  switch (decoded.kind) {
-    case 'value':
-      return {status: 200, body: toValueForm(decoded.value)};
-    case 'exception':
-      return exceptionAnswer(decoded.exceptionClass, decoded.message);
-    case 'error':
-      return dubboErrorAnswer(decoded.status, decoded.message);
-    case 'bad-response':
-      return unreadableAnswer(decoded.message);
-  }
-}
-
 /** A router's answer as a refusal: its text without the `dubbo-tunnel [CODE]: ` prefix (the JSON has the code on its own). */
 function refusalOf(answer: LocalAnswer): Refusal {
   return {code: answer.code, message: answer.message.replace(/^dubbo-tunnel \[DT_ERR_[A-Z_]+\]: /, '')};
@@ -433,65 +418,4 @@ function completeRefused(exchange: Exchange, refusal: Refusal): void {
 function dubboStatusOf(code: ErrorCode): number {
   if (isAnswerCode(code)) return ANSWER_STATUS[code];
   return code === 'DT_ERR_HTTP_TIMEOUT' ? STATUS.CLIENT_TIMEOUT : STATUS.BAD_REQUEST;
-}
-
-function contentTypeOf(request: IncomingMessage): string | undefined {
-  return request.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
-}
-
-const TOO_LARGE = Symbol('too large');
-
-/**
- * The body as text, or TOO_LARGE once it passes `limit` bytes (the rest is read and dropped, so
- * the client gets the 413 instead of a reset while it still sends).
- */
-function readBody(request: IncomingMessage, limit: number): Promise<string | typeof TOO_LARGE> {
-  const declared = Number(request.headers['content-length'] ?? 0);
-  return new Promise((resolve, reject) => {
-    if (declared > limit) {
-      request.resume();
-      resolve(TOO_LARGE);
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let length = 0;
-    request.on('data', (chunk: Buffer) => {
-      if (length > limit) return;
-      length += chunk.length;
-      if (length > limit) {
-        chunks.length = 0;
-        resolve(TOO_LARGE);
-        return;
-      }
-      chunks.push(chunk);
-    });
-    request.on('end', () => resolve(Buffer.concat(chunks, length).toString('utf8')));
-    request.on('error', reject);
-  });
-}
-
-/** What the port says to an HTTP request that is not a call: what it speaks, and the URL form that works. */
-function notACall(request: IncomingMessage, response: ServerResponse, callPath: boolean): void {
-  // Likely a browser or a mistyped URL: told once, then let go (as a Dubbo connection that sent HTTP is).
-  response.shouldKeepAlive = false;
-  const usage = 'This port speaks the Dubbo protocol (dubbo://) and Triple, and answers HTTP calls as JSON: '
-    + 'POST /<application>/<interface>/<method> (or POST /<interface>/<method>) with a JSON array of arguments, '
-    + `e.g. curl -d '["42"]' localhost:20880/user-rpc/com.example.UserService/getUser\n`;
-  if (callPath) {
-    response.setHeader('Allow', 'POST');
-    send(response, {status: 405, text: `${request.method ?? '?'} is not a call. ${usage}`});
-    return;
-  }
-  send(response, {status: 404, text: `${request.url ?? '/'} names no call. ${usage}`});
-}
-
-function send(response: ServerResponse, answer: HttpAnswer): void {
-  if (response.headersSent || response.destroyed) return;
-  const plain = 'text' in answer;
-  const text = plain ? answer.text : `${JSON.stringify(answer.body)}\n`;
-  response.writeHead(answer.status, {
-    'Content-Type': plain ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8',
-    'Content-Length': Buffer.byteLength(text),
-  });
-  response.end(text);
 }
