@@ -52,3 +52,33 @@ export async function callOutcome(consumer: TestConsumer, application: string, t
     return {kind: 'hang', message: error instanceof Error ? error.message : String(error)};
   }
 }
+
+/** Calls under way from every consumer, and what each came to, stamped with when it was sent. */
+export interface CallLoad {
+  readonly outcomes: {readonly at: number; readonly outcome: CallOutcome}[];
+  /** Sends no more calls and waits for those under way. */
+  stop(): Promise<void>;
+  /** How many calls of `kind` were sent in [from, to). */
+  count(kind: CallOutcome['kind'], from?: number, to?: number): number;
+}
+
+/** Every consumer keeps `inFlight` calls outstanding, alternating over `applications`, until stopped. */
+export function startCallLoad(consumers: readonly TestConsumer[], applications: readonly string[], inFlight: number, timeoutMs: number): CallLoad {
+  let running = true;
+  const outcomes: {at: number; outcome: CallOutcome}[] = [];
+  const workers = consumers.flatMap((consumer) => Array.from({length: inFlight}, async (_, slot) => {
+    for (let n = slot; running; n++) {
+      const application = applications[n % applications.length] as string;
+      const at = Date.now();
+      outcomes.push({at, outcome: await callOutcome(consumer, application, timeoutMs)});
+    }
+  }));
+  return {
+    outcomes,
+    stop: async () => {
+      running = false;
+      await Promise.all(workers);
+    },
+    count: (kind, from = 0, to = Infinity) => outcomes.filter((entry) => entry.outcome.kind === kind && entry.at >= from && entry.at < to).length,
+  };
+}

@@ -17,7 +17,7 @@ import {openGatewayService} from '../../src/kube/gateway-service.js';
 import type {RunningGateway} from '../../src/gateway/gateway.js';
 import {TestConsumer, TestProvider} from '../support/dubbo-peers.js';
 import {FakeKubeApi} from '../support/fake-kube-api.js';
-import {callOutcome, openLaptop, type CallOutcome, type Laptop} from '../support/gateway-laptops.js';
+import {callOutcome, openLaptop, startCallLoad, type CallOutcome, type Laptop} from '../support/gateway-laptops.js';
 
 const LAPTOP_TOKEN = 'alice-laptop-token';
 const GATEWAY_TOKEN = 'gateway-sa-token';
@@ -157,14 +157,8 @@ describe('gateway failover: two replicas, three laptops, one replica deleted und
     assert.equal(before[0]! + before[1]!, LAPTOPS, `one stream per laptop (per pod: ${before.join(', ')})`);
 
     // Load: every consumer keeps IN_FLIGHT_PER_CONSUMER calls outstanding, alternating applications.
-    let running = true;
-    const outcomes: {at: number; outcome: Outcome}[] = [];
-    const workers = consumers.flatMap((consumer) => Array.from({length: IN_FLIGHT_PER_CONSUMER}, async (_, slot) => {
-      for (let n = slot; running; n++) {
-        const application = APPLICATIONS[n % APPLICATIONS.length] as string;
-        outcomes.push({at: Date.now(), outcome: await call(consumer, application)});
-      }
-    }));
+    const load = startCallLoad(consumers, APPLICATIONS, IN_FLIGHT_PER_CONSUMER, CALL_TIMEOUT_MS);
+    const {outcomes} = load;
     await sleep(500);
 
     // The replica most laptops use goes the way a deleted pod does: its endpoint turns terminating
@@ -191,10 +185,9 @@ describe('gateway failover: two replicas, three laptops, one replica deleted und
     api.deletePod(NAMESPACE, PODS[victim]);
     const stoppedAt = Date.now();
     await sleep(1000);
-    running = false;
-    await Promise.all(workers);
+    await load.stop();
 
-    const count = (kind: Outcome['kind'], from = 0, to = Infinity) => outcomes.filter((entry) => entry.outcome.kind === kind && entry.at >= from && entry.at < to).length;
+    const count = (kind: Outcome['kind'], from?: number, to?: number): number => load.count(kind, from, to);
     const lost = outcomes.filter((entry) => entry.outcome.kind !== 'answered');
     const summary = {
       sent: outcomes.length,

@@ -14,7 +14,7 @@ import {after, before, describe, test} from 'node:test';
 import {BIN, ensureBuilt, freePort} from '../support/binary.js';
 import {TestProvider, type TestConsumer} from '../support/dubbo-peers.js';
 import {FakeKubeApi} from '../support/fake-kube-api.js';
-import {callOutcome, openLaptop, type CallOutcome, type Laptop} from '../support/gateway-laptops.js';
+import {callOutcome, openLaptop, startCallLoad, type CallOutcome, type Laptop} from '../support/gateway-laptops.js';
 import {waitFor} from '../support/wait.js';
 
 const LAPTOP_TOKEN = 'alice-kill-laptop-token';
@@ -120,14 +120,8 @@ describe('gateway replica SIGKILLed under load (no drain)', () => {
     const before = streamsPerPod();
     assert.equal(before[0]! + before[1]!, LAPTOPS, `one stream per laptop (per pod: ${before.join(', ')})`);
 
-    let running = true;
-    const outcomes: {at: number; outcome: Outcome}[] = [];
-    const workers = consumers.flatMap((consumer) => Array.from({length: IN_FLIGHT_PER_CONSUMER}, async (_, slot) => {
-      for (let n = slot; running; n++) {
-        const application = APPLICATIONS[n % APPLICATIONS.length] as string;
-        outcomes.push({at: Date.now(), outcome: await call(consumer, application)});
-      }
-    }));
+    const load = startCallLoad(consumers, APPLICATIONS, IN_FLIGHT_PER_CONSUMER, CALL_TIMEOUT_MS);
+    const {outcomes} = load;
     await sleep(500);
 
     // The replica most laptops use dies at once: no SIGTERM, no drain, its sockets simply go.
@@ -151,10 +145,9 @@ describe('gateway replica SIGKILLed under load (no drain)', () => {
     // Calls counted as "after the move" start once the probe, too, has spoken.
     const movedBy = Math.max(Date.now(), killedAt + PROBE_NOTICES_AFTER_MS);
     await sleep(1000);
-    running = false;
-    await Promise.all(workers);
+    await load.stop();
 
-    const count = (kind: Outcome['kind'], from = 0, to = Infinity) => outcomes.filter((entry) => entry.outcome.kind === kind && entry.at >= from && entry.at < to).length;
+    const count = (kind: Outcome['kind'], from?: number, to?: number): number => load.count(kind, from, to);
     const codes = new Map<string, number>();
     for (const {outcome} of outcomes) if (outcome.kind === 'coded') codes.set(outcome.code, (codes.get(outcome.code) ?? 0) + 1);
     const summary = {
