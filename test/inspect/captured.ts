@@ -5,6 +5,7 @@ import {resolve} from 'node:path';
 import type {CapturedBytes, CapturedDubboCall, CapturedTripleCall} from '../../src/core/calls.js';
 import type {RequestCompleted} from '../../src/core/events.js';
 import {FLAG_REQUEST, FLAG_TWOWAY, SERIALIZATION, STATUS, writeHeader} from '../../src/protocol/header.js';
+import {encodeGrpcMessageFrame} from '../../src/protocol/grpc.js';
 
 export const JAVA_FIXTURES = resolve(import.meta.dirname, '../fixtures/java-hessian');
 
@@ -56,11 +57,7 @@ export function dubboCall(requestBody: Buffer, answerBody: Buffer | undefined, o
 
 /** gRPC length-prefixed messages. */
 export function grpcMessages(...messages: Buffer[]): Buffer {
-  return Buffer.concat(messages.map((message) => {
-    const prefix = Buffer.alloc(5);
-    prefix.writeUInt32BE(message.length, 1);
-    return Buffer.concat([prefix, message]);
-  }));
+  return Buffer.concat(messages.map(encodeGrpcMessageFrame));
 }
 
 export function tripleCall(parts: {

@@ -26,6 +26,7 @@ import {startDiscoveryProvider} from '../support/discovery-providers.js';
 import {GrpcProvider, ORDER_SERVICE, USER_SERVICE, grpc} from '../support/grpc-peers.js';
 import {startTripleMetadataProvider} from '../support/triple-metadata-provider.js';
 import {waitFor} from '../support/wait.js';
+import {encodeGrpcMessageFrame} from '../../src/protocol/grpc.js';
 
 const closers: (() => Promise<void>)[] = [];
 after(async () => {
@@ -141,9 +142,7 @@ function stockTripleCall(port: number, service: string, method: string): Promise
     });
     // TripleRequestWrapper {serializeType: "hessian4"}: a method without parameters.
     const message = Buffer.concat([Buffer.from([0x0a, 8]), Buffer.from('hessian4')]);
-    const frame = Buffer.alloc(5);
-    frame.writeUInt32BE(message.length, 1);
-    stream.end(Buffer.concat([frame, message]));
+    stream.end(encodeGrpcMessageFrame(message));
   });
 }
 

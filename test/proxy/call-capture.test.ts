@@ -21,6 +21,7 @@ import {freePort} from '../support/binary.js';
 import {sleep, waitFor} from '../support/wait.js';
 import {request, startTunnel} from './harness.js';
 import type {Tunnel} from './harness.js';
+import {encodeGrpcMessageFrame} from '../../src/protocol/grpc.js';
 
 /** Every `call-captured` of a tunnel, each checked to follow its own `request-completed` at once. */
 function captures(tunnel: Tunnel): CapturedCall[] {
@@ -425,11 +426,7 @@ async function http2Provider(application: string, onStream: (stream: ServerHttp2
 }
 
 /** One gRPC length-prefixed message. */
-function grpcMessage(payload: Buffer): Buffer {
-  const prefix = Buffer.alloc(5);
-  prefix.writeUInt32BE(payload.length, 1);
-  return Buffer.concat([prefix, payload]);
-}
+const grpcMessage = encodeGrpcMessageFrame;
 
 interface Http2Answer {
   headers: IncomingHttpHeaders;

@@ -22,6 +22,7 @@ import type {TripleMetadataProvider} from '../support/triple-metadata-provider.j
 import {waitFor} from '../support/wait.js';
 import {USER_SERVICE, request as dubboRequest, startTunnel} from './harness.js';
 import type {Tunnel} from './harness.js';
+import {encodeGrpcMessageFrame} from '../../src/protocol/grpc.js';
 
 const ORDER_SERVICE = 'com.example.OrderService';
 const MAX_PAYLOAD = 16 * 1024;
@@ -424,12 +425,9 @@ async function startJsonTripleProvider(): Promise<{port: number; asked: {path: s
         return;
       }
       const answer = Buffer.from(JSON.stringify({echoed: args, group: headers['tri-service-group'] ?? null}));
-      const frame = Buffer.alloc(5 + answer.length);
-      frame.writeUInt32BE(answer.length, 1);
-      answer.copy(frame, 5);
       stream.respond({':status': 200, 'content-type': 'application/grpc+json'}, {waitForTrailers: true});
       stream.on('wantTrailers', () => stream.sendTrailers({'grpc-status': '0'}));
-      stream.end(frame);
+      stream.end(encodeGrpcMessageFrame(answer));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

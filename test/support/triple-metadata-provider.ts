@@ -17,6 +17,7 @@ import http2 from 'node:http2';
 import type {AddressInfo} from 'node:net';
 import hessian from 'hessian.js';
 import {fixture} from './discovery-fixtures.js';
+import {encodeGrpcMessageFrame} from '../../src/protocol/grpc.js';
 
 const METADATA_SERVICE = 'org.apache.dubbo.metadata.MetadataService';
 /** The attachments map {"dubbo": "2.0.2"} that ends every captured response body (H, 2 strings, Z). */
@@ -174,9 +175,7 @@ export async function startTripleMetadataProvider(application: string, kind: Tri
         field(2, found.answer(request.args)),
         field(3, Buffer.from(found.returnType)),
       ]);
-      const frame = Buffer.alloc(5 + answer.length);
-      frame.writeUInt32BE(answer.length, 1);
-      answer.copy(frame, 5);
+      const frame = encodeGrpcMessageFrame(answer);
       stream.respond({':status': 200, 'content-type': 'application/grpc+proto'}, {waitForTrailers: true});
       stream.on('wantTrailers', () => stream.sendTrailers({'grpc-status': '0'}));
       stream.end(frame);
