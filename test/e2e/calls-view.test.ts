@@ -3,14 +3,14 @@
 // exception), esc and c go back, q stops everything.
 // Needs tmux (Debian: apt-get install -y tmux); skipped with a message otherwise.
 import assert from 'node:assert/strict';
-import {chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
+import {existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {after, before, test} from 'node:test';
 import {callOnce} from '../../src/client/dubbo-client.js';
 import {waitFor} from '../support/wait.js';
-import {ROOT, canConnect, ensureBuilt, freePort} from '../support/binary.js';
-import {TmuxTerminal, tmuxAvailable} from '../support/tmux.js';
+import {canConnect, ensureBuilt, freePort} from '../support/binary.js';
+import {TmuxTerminal, cliScript, tmuxAvailable} from '../support/tmux.js';
 
 const skip = tmuxAvailable() ? false : 'tmux is not installed (apt-get install -y tmux); skipping the calls view terminal test';
 
@@ -31,18 +31,7 @@ after(() => {
 
 test('calls view in a terminal: c opens it, a call and an exception show decoded, esc and c go back, q exits 0', {skip}, async () => {
   const port = await freePort();
-  const exitFile = path.join(dir, 'exit-code');
-  const script = path.join(dir, 'run.sh');
-  writeFileSync(script, [
-    'export CI=false',
-    `export DUBBO_TUNNEL_CONFIG_DIR='${path.join(dir, 'config')}'`,
-    'unset DUBBO_TUNNEL_PORT DUBBO_TUNNEL_HOST DUBBO_TUNNEL_SOURCE DUBBO_TUNNEL_LOG_LEVEL KUBECONFIG',
-    `cd '${ROOT}'`,
-    `node bin/dubbo-tunnel.js demo --all --port ${port}`,
-    `echo $? > '${exitFile}'`,
-    '',
-  ].join('\n'));
-  chmodSync(script, 0o755);
+  const {script, exitFile} = cliScript(dir, `demo --all --port ${port}`);
   const tmux = new TmuxTerminal(script, {columns: 110, rows: 36});
   terminal = tmux;
   tmux.start();

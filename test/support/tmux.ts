@@ -1,11 +1,35 @@
 // A real terminal for end-to-end tests: one isolated tmux server (`-L <unique socket>`) running one
 // script in a fixed-size window. Callers skip their tests when tmuxAvailable() is false.
 import {spawnSync} from 'node:child_process';
-import {rmSync} from 'node:fs';
+import {chmodSync, rmSync, writeFileSync} from 'node:fs';
+import path from 'node:path';
+import {ROOT} from './binary.js';
 import {waitFor} from './wait.js';
 
 export function tmuxAvailable(): boolean {
   return spawnSync('tmux', ['-V'], {encoding: 'utf8'}).status === 0;
+}
+
+/**
+ * A script (in `dir`) that runs `node bin/dubbo-tunnel.js <args>` from the repository the way a
+ * user's terminal would, and writes its exit status to `<dir>/exit-code`: CI=false (ink draws
+ * only the last frame when CI is set, and CI runs these tests with it), no DUBBO_TUNNEL_* or
+ * KUBECONFIG from this environment, a config folder of its own. Returns the script and that file.
+ */
+export function cliScript(dir: string, args: string): {script: string; exitFile: string} {
+  const exitFile = path.join(dir, 'exit-code');
+  const script = path.join(dir, 'run.sh');
+  writeFileSync(script, [
+    'export CI=false',
+    `export DUBBO_TUNNEL_CONFIG_DIR='${path.join(dir, 'config')}'`,
+    'unset DUBBO_TUNNEL_PORT DUBBO_TUNNEL_HOST DUBBO_TUNNEL_SOURCE DUBBO_TUNNEL_LOG_LEVEL KUBECONFIG',
+    `cd '${ROOT}'`,
+    `node bin/dubbo-tunnel.js ${args}`,
+    `echo $? > '${exitFile}'`,
+    '',
+  ].join('\n'));
+  chmodSync(script, 0o755);
+  return {script, exitFile};
 }
 
 export class TmuxTerminal {
