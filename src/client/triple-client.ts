@@ -8,7 +8,7 @@
 import http2 from 'node:http2';
 import type {IncomingHttpHeaders, OutgoingHttpHeaders} from 'node:http2';
 import hessian from 'hessian.js';
-import {GRPC_STATUS, GrpcAnswerReader, encodeGrpcMessageFrame, grpcStatusName} from '../protocol/grpc.js';
+import {GRPC_STATUS, GrpcAnswerReader, encodeGrpcMessageFrame, grpcRequestHeaders, grpcStatusName} from '../protocol/grpc.js';
 import {TRIPLE_CONTENT_TYPE, WRAPPER_HESSIAN2, decodeTripleResponseWrapper, encodeTripleRequestWrapper} from '../protocol/triple-wrapper.js';
 
 const MAX_MESSAGE = 64 * 1024 * 1024;
@@ -111,14 +111,7 @@ export function grpcExchange(call: GrpcExchange): Promise<GrpcExchangeResult> {
         ? {kind: 'connect-failed', code: error.code, message: `cannot connect to ${where}: connection refused`}
         : {kind: 'closed', message: `connection to ${where} failed: ${error.message}`});
     });
-    const stream = session.request({
-      ':method': 'POST',
-      ':path': call.path,
-      'content-type': call.contentType,
-      'te': 'trailers',
-      'grpc-timeout': `${Math.max(1, Math.floor(call.timeoutMs))}m`,
-      ...call.headers,
-    });
+    const stream = session.request({...grpcRequestHeaders(call.path, call.contentType, call.timeoutMs), ...call.headers});
     const answer = new GrpcAnswerReader(MAX_MESSAGE);
     let responseHeaders: Record<string, string> | undefined;
     let responseTrailers: Record<string, string> | undefined;

@@ -13,7 +13,7 @@ import http2 from 'node:http2';
 import type {ClientHttp2Session, IncomingHttpHeaders, OutgoingHttpHeaders} from 'node:http2';
 import type {BackendPort} from '../core/backend.js';
 import {errorMessage} from '../core/errors.js';
-import {GRPC_STATUS, GrpcAnswerReader, encodeGrpcMessageFrame, grpcStatusName} from '../protocol/grpc.js';
+import {GRPC_STATUS, GrpcAnswerReader, encodeGrpcMessageFrame, grpcRequestHeaders, grpcStatusName} from '../protocol/grpc.js';
 import {REFLECTION_METHOD, REFLECTION_SERVICES, decodeReflectionAnswer, encodeReflectionRequest, isGrpcInfrastructureService} from '../protocol/grpc-reflection.js';
 import {TRIPLE_CONTENT_TYPE} from '../protocol/triple-wrapper.js';
 import {METADATA_SERVICE, isInternalService, normalizeServiceKey} from '../router/service-key.js';
@@ -180,14 +180,7 @@ function unary(session: ClientHttp2Session, call: {path: string; contentType: st
     const timer = setTimeout(() => finish({kind: 'failed', message: `no answer within ${call.timeoutMs} ms`}), call.timeoutMs);
     let stream: http2.ClientHttp2Stream;
     try {
-      stream = session.request({
-        ':method': 'POST',
-        ':path': call.path,
-        'content-type': call.contentType,
-        'te': 'trailers',
-        'grpc-timeout': `${Math.max(1, Math.floor(call.timeoutMs))}m`,
-        ...call.headers,
-      });
+      stream = session.request({...grpcRequestHeaders(call.path, call.contentType, call.timeoutMs), ...call.headers});
     } catch (error) {
       clearTimeout(timer);
       resolve({kind: 'failed', message: errorMessage(error)});

@@ -169,3 +169,14 @@ export class GrpcAnswerReader {
     return this.#httpStatus;
   }
 }
+
+/** The pseudo-headers and headers every gRPC call starts with: POST to `path`, trailers asked for, its deadline as `grpc-timeout` (ms). */
+export function grpcRequestHeaders(path: string, contentType: string, timeoutMs: number): Record<string, string> {
+  return {
+    ':method': 'POST',
+    ':path': path,
+    'content-type': contentType,
+    'te': 'trailers',
+    'grpc-timeout': `${Math.max(1, Math.floor(timeoutMs))}m`,
+  };
+}

@@ -21,7 +21,7 @@ import type {ConnectionAdmission, DubboVerdict} from './admission.js';
 import {Backpressure} from './backpressure.js';
 import {DubboCallCopy, copyFrame, headerOnly} from './call-copy.js';
 import {Exchange} from './completion.js';
-import {waitUntilAnswered, whyNotAnswered} from './drain.js';
+import {closeAfterAnswers, waitUntilAnswered, whyNotAnswered} from './drain.js';
 import type {Attachment, Upstream, UpstreamOwner} from './upstream.js';
 import {UpstreamPool} from './upstream-pool.js';
 import {frameLength} from './write-batch.js';
@@ -458,15 +458,7 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
       });
     }
     this.#leaveUpstreams(whyNotAnswered(timeoutMs, cutShort), 'DT_ERR_STOPPED_BEFORE_ANSWER');
-    await new Promise<void>((resolve) => {
-      if (this.#closed) {
-        resolve();
-        return;
-      }
-      this.#socket.once('close', () => resolve());
-      this.#socket.end();
-      setTimeout(() => this.#socket.destroy(), 1000).unref();
-    });
+    await closeAfterAnswers(this.#socket, this.#closed, () => this.#socket.end());
   }
 
   #shutdownWaiter: (() => void) | undefined;

@@ -1,3 +1,4 @@
+import type {Socket} from 'node:net';
 import type {TunnelEventBus, TunnelEvents} from '../core/events.js';
 
 /**
@@ -110,5 +111,22 @@ export function waitUntilAnswered(timeoutMs: number, cutShort: AbortSignal | und
     const timer = setTimeout(done, timeoutMs);
     cutShort?.addEventListener('abort', done, {once: true});
     register(done);
+  });
+}
+
+/**
+ * A connection's last step of a stop: `end` lets it go (the answers just written leave before the
+ * FIN), and the promise settles once `socket` closed; a peer that keeps it open past a second is
+ * cut off. `closed`: it is already gone, nothing to wait for.
+ */
+export function closeAfterAnswers(socket: Socket, closed: boolean, end: () => void): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (closed) {
+      resolve();
+      return;
+    }
+    socket.once('close', () => resolve());
+    end();
+    setTimeout(() => socket.destroy(), 1000).unref();
   });
 }

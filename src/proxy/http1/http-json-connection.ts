@@ -21,7 +21,7 @@ import {Backpressure} from '../backpressure.js';
 import {DubboCallCopy, copyFrame} from '../call-copy.js';
 import {Exchange} from '../completion.js';
 import type {Failure} from '../completion.js';
-import {waitUntilAnswered, whyNotAnswered} from '../drain.js';
+import {closeAfterAnswers, waitUntilAnswered, whyNotAnswered} from '../drain.js';
 import type {HandedConnection} from '../local-connections.js';
 import type {Attachment, Upstream, UpstreamOwner} from '../upstream.js';
 import type {UpstreamPool} from '../upstream-pool.js';
@@ -369,16 +369,7 @@ export class HttpJsonConnection implements HandedConnection, UpstreamOwner {
     }
     const why = whyNotAnswered(graceMs, cutShort);
     for (const flight of [...this.#inFlight]) flight.abandon({code: 'DT_ERR_STOPPED_BEFORE_ANSWER', message: `${why}; the call got no answer (it may or may not have run on the provider)`});
-    await new Promise<void>((resolve) => {
-      if (this.#closed) {
-        resolve();
-        return;
-      }
-      this.#socket.once('close', () => resolve());
-      // The answers just written go first; end() sends them before the FIN.
-      this.#socket.end();
-      setTimeout(() => this.#socket.destroy(), 1000).unref();
-    });
+    await closeAfterAnswers(this.#socket, this.#closed, () => this.#socket.end());
   }
 
   #close(): void {

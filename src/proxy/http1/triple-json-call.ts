@@ -5,7 +5,7 @@ import {DubboTunnelError, errorMessage} from '../../core/errors.js';
 import type {EncodedArguments} from '../../client/arguments.js';
 import {JSON_CODEC, tripleTargetHeaders, wrapperCodec} from '../../client/triple-client.js';
 import type {TripleCodec} from '../../client/triple-client.js';
-import {GRPC_STATUS, GrpcAnswerReader, encodeGrpcMessageFrame} from '../../protocol/grpc.js';
+import {GRPC_STATUS, GrpcAnswerReader, encodeGrpcMessageFrame, grpcRequestHeaders} from '../../protocol/grpc.js';
 import type {Failure} from '../completion.js';
 import {headerStrings} from '../http2/triple-copy.js';
 import type {TripleCallCopy} from '../http2/triple-copy.js';
@@ -69,11 +69,7 @@ export function tripleJsonCall(options: TripleJsonCallOptions): RunningTripleCal
     if (cancelled) return refused('DT_ERR_HTTP_TIMEOUT', 'cancelled');
     return new Promise<TripleOutcome>((resolve) => {
       const headers: OutgoingHttpHeaders = {
-        ':method': 'POST',
-        ':path': `/${call.service}/${call.method}`,
-        'content-type': codec.contentType,
-        'te': 'trailers',
-        'grpc-timeout': `${call.timeoutMs}m`,
+        ...grpcRequestHeaders(`/${call.service}/${call.method}`, codec.contentType, call.timeoutMs),
         ...tripleTargetHeaders({application: call.application, attachmentKey: options.attachmentKey, version: call.version, group: call.group, attachments: call.attachments}),
       };
       const copy = options.capture(headers);

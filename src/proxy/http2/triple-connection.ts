@@ -11,7 +11,7 @@ import {describeTarget} from '../../protocol/header.js';
 import type {RouteView} from '../../router/route-table.js';
 import {resolveRoute} from '../../router/resolve.js';
 import type {RoutingInput} from '../../router/resolve.js';
-import {waitUntilAnswered, whyNotAnswered} from '../drain.js';
+import {closeAfterAnswers, waitUntilAnswered, whyNotAnswered} from '../drain.js';
 import type {ConnectionAdmission} from '../admission.js';
 import {TripleCall} from './triple-call.js';
 import {CONNECTION_WINDOW, STREAM_WINDOW} from './triple-upstreams.js';
@@ -157,15 +157,7 @@ export class TripleConnection {
     }
     const why = whyNotAnswered(timeoutMs, cutShort);
     for (const call of [...this.#calls]) call.answer(GRPC_STATUS.UNAVAILABLE, 'DT_ERR_STOPPED_BEFORE_ANSWER', `${why}; ${call.target} got no complete answer (it may or may not have run on the provider)`);
-    await new Promise<void>((resolve) => {
-      if (this.#closed) {
-        resolve();
-        return;
-      }
-      this.#socket.once('close', () => resolve());
-      this.#session?.close();
-      setTimeout(() => this.#socket.destroy(), 1000).unref();
-    });
+    await closeAfterAnswers(this.#socket, this.#closed, () => this.#session?.close());
   }
 
   #close(): void {
