@@ -7,15 +7,15 @@ import type {ProtocolError} from '../core/errors.js';
 import type {TunnelEventBus} from '../core/events.js';
 import {FrameDecoder} from '../protocol/frame-decoder.js';
 import type {FrameSink} from '../protocol/frame-decoder.js';
-import {RESPONSE_FLAG, STATUS} from '../protocol/header.js';
+import {STATUS} from '../protocol/header.js';
 import type {FrameHeader} from '../protocol/header.js';
 import {answersWithException, classifyEvent, hessian2AnswerFlag, encodeErrorResponse, encodeHeartbeatRequest, heartbeatReply} from '../protocol/responses.js';
 import {isAnswerCode, localAnswer} from '../router/local-answer.js';
 import type {AnswerCode, LocalAnswer} from '../router/local-answer.js';
 import type {Backpressure} from './backpressure.js';
-import {BoundedCopy} from './call-copy.js';
 import type {Exchange} from './completion.js';
 import {PendingRequests} from './pending-requests.js';
+import {STREAM_ANSWERS_FROM, StreamedAnswer, isStreamable} from './streamed-answer.js';
 import {frameLength, writeFrames} from './write-batch.js';
 import type {FrameBytes, WriteBatch} from './write-batch.js';
 
@@ -109,46 +109,6 @@ export const DEFAULT_SHARED_STREAM_LINGER_MS = 60_000;
 const CONNECT_QUEUE_LIMIT = 1024 * 1024;
 
 /**
- * Answers with a body at least this long are passed on as they arrive rather than held whole:
- * past one socket read (64 KiB), holding an answer delays its first byte by the time the rest
- * takes to come and keeps it all in memory; below, a frame comes in one or two reads anyway.
- */
-export const STREAM_ANSWERS_FROM = 64 * 1024;
-
-/**
- * The response flags (hessian2AnswerFlag) of OK Hessian 2 answers that end with their attachments
- * map (RESPONSE_FLAG.*_WITH_ATTACHMENTS). Only these are
- * streamed: an answer cut off midway is padded (see PAD_BYTE), and a body that ends with a map is
- * sure to fail to decode then; one that ends with a plain value could decode into a wrong value.
- */
-const STREAMABLE_FLAGS: ReadonlySet<number | undefined> = new Set([RESPONSE_FLAG.WITH_EXCEPTION_WITH_ATTACHMENTS, RESPONSE_FLAG.VALUE_WITH_ATTACHMENTS, RESPONSE_FLAG.NULL_VALUE_WITH_ATTACHMENTS]);
-
-/**
- * What the rest of a streamed answer is filled with when its provider's stream dies midway: the
- * consumer already has its header, and its connection carries other answers, so the frame is
- * completed to its announced length rather than the connection closed. 0x40 is a code Hessian 2
- * leaves unassigned ('unknown code' in Hessian2Input.readObject), so the consumer's decoding fails
- * at the first value it reads from the padding, at the latest the attachments map that ends the
- * body: that one call fails, with Dubbo's decode error, and the consumer's other calls go on.
- */
-export const PAD_BYTE = 0x40;
-const PADDING = Buffer.alloc(64 * 1024, PAD_BYTE);
-
-/** An answer being passed on as it arrives; `to` undefined: its consumer left, the rest is dropped. */
-interface OutgoingStream {
-  to: Attachment | undefined;
-  readonly exchange: Exchange | undefined;
-  readonly status: number;
-  /** The answer carries the provider's exception: a failed call although its status is OK. */
-  readonly thrown: boolean;
-  readonly total: number;
-  /** Bytes of the frame not yet passed on. */
-  left: number;
-  /** What the consumer was sent of it, when the call is captured (Exchange.capturing). */
-  readonly copy: BoundedCopy | undefined;
-}
-
-/**
  * One stream to one provider (a pod, or a static address), shared by every consumer connection
  * that calls its application. Consumers' request ids collide (each counts on its own socket), so
  * each request leaves with an id of this stream's own counter, and its answer gets the consumer's
@@ -187,7 +147,7 @@ export class Upstream implements FrameSink {
   #heartbeatId = -1n;
   #drainReason = '';
   /** The answer being streamed to its consumer, if any (one at a time: the provider sends them in turn). */
-  #outgoing: OutgoingStream | undefined;
+  #outgoing: StreamedAnswer | undefined;
   /** Runs while a shared stream has no consumer connection: it closes when this fires. */
   #lingerTimer: NodeJS.Timeout | undefined;
 
@@ -251,12 +211,8 @@ export class Upstream implements FrameSink {
     const outgoing = this.#outgoing;
     if (outgoing?.to === attachment) {
       // The rest of the answer it was being sent has no one to go to.
-      outgoing.to = undefined;
-      attachment.pending--;
-      if (outgoing.exchange !== undefined) {
-        const answer = code === undefined ? this.#failure(reason, undefined, outgoing.exchange) : localAnswer(code, `${reason}; ${outgoing.exchange.target} got part of its answer`);
-        outgoing.exchange.complete(answer.status, answer, false, outgoing.copy);
-      }
+      const exchange = outgoing.exchange;
+      outgoing.consumerLeft(exchange === undefined ? undefined : code === undefined ? this.#failure(reason, undefined, exchange) : localAnswer(code, `${reason}; ${exchange.target} got part of its answer`));
     }
     if (attachment.pending > 0) {
       for (const [id, exchange] of this.#pending.takeAll()) {
@@ -559,17 +515,15 @@ export class Upstream implements FrameSink {
   /**
    * A large answer whose header is in: passed on to its consumer as it arrives, so its first byte
    * leaves at once and no more than a chunk of it is held here. Only OK Hessian 2 answers that end
-   * with their attachments (see STREAMABLE_FLAG_BYTES), and only while no other answer is being
+   * with their attachments (isStreamable, streamed-answer.ts), and only while no other answer is being
    * streamed to that consumer; the others are forwarded whole.
    */
   streamStart(header: FrameHeader, held: readonly Buffer[], total: number): boolean {
     const flag = hessian2AnswerFlag(header, held);
-    if (!STREAMABLE_FLAGS.has(flag)) return false;
+    if (!isStreamable(flag)) return false;
     const id = Number(header.requestId);
     const exchange = this.#pending.take(id);
     let to = exchange === undefined ? undefined : this.#consumers.get(exchange.connectionId);
-    let heldLength = 0;
-    for (const piece of held) heldLength += piece.length;
     if (exchange === undefined || to === undefined) {
       // Nobody waits for it (its consumer left): the rest is dropped as it comes, never held.
       exchange?.complete(header.status);
@@ -589,35 +543,20 @@ export class Upstream implements FrameSink {
         exchange.complete(answer.status, answer);
       }
     }
-    const thrown = flag === RESPONSE_FLAG.WITH_EXCEPTION_WITH_ATTACHMENTS;
-    let copy: BoundedCopy | undefined;
-    if (to !== undefined && exchange?.capturing === true) {
-      // Its first bytes as the consumer got them (its own id written back), the rest as they pass.
-      copy = new BoundedCopy();
-      for (const piece of held) copy.add(piece);
-    }
-    this.#outgoing = {to, exchange: to === undefined ? undefined : exchange, status: header.status, thrown, total, left: total - heldLength, copy};
+    this.#outgoing = new StreamedAnswer(to, exchange, header.status, flag, total, held);
     return true;
   }
 
   streamPiece(piece: Buffer, end: boolean): void {
     const outgoing = this.#outgoing;
     if (outgoing === undefined) return;
-    outgoing.left -= piece.length;
-    outgoing.to?.owner.continueStreamedAnswer(piece);
-    if (outgoing.copy !== undefined) outgoing.copy.add(piece);
+    outgoing.pass(piece);
     if (end) this.#endOutgoing(outgoing);
   }
 
-  #endOutgoing(outgoing: OutgoingStream, failure?: LocalAnswer): void {
+  #endOutgoing(outgoing: StreamedAnswer, failure?: LocalAnswer): void {
     this.#outgoing = undefined;
-    const {to, exchange} = outgoing;
-    if (to !== undefined) {
-      to.pending--;
-      to.owner.endStreamedAnswer();
-      if (failure === undefined) exchange?.complete(outgoing.status, undefined, outgoing.thrown, outgoing.copy);
-      else exchange?.complete(failure.status, failure, false, outgoing.copy);
-    }
+    outgoing.finish(failure);
     this.#closeIfDrained();
   }
 
@@ -625,17 +564,7 @@ export class Upstream implements FrameSink {
   #cutOff(reason: string): void {
     const outgoing = this.#outgoing;
     if (outgoing === undefined) return;
-    if (outgoing.to !== undefined) {
-      // The consumer may be cut off for not reading while this is written: then the rest is not.
-      for (let left = outgoing.left; left > 0 && outgoing.to !== undefined; left -= PADDING.length) {
-        const padding = left >= PADDING.length ? PADDING : PADDING.subarray(0, left);
-        outgoing.to.owner.continueStreamedAnswer(padding);
-        outgoing.copy?.add(padding);
-      }
-    }
-    const target = outgoing.exchange?.target ?? 'this request';
-    this.#endOutgoing(outgoing, localAnswer('DT_ERR_BACKEND_CLOSED',
-      `${reason}; the answer to ${target} was cut off after ${outgoing.total - outgoing.left} of ${outgoing.total} bytes (the consumer got it padded so that it fails to decode)`));
+    this.#endOutgoing(outgoing, outgoing.padRest(reason));
   }
 
   /** A response that arrived in several chunks is forwarded as those chunks: no copy. */

@@ -13,7 +13,7 @@ import type {RequestCompleted} from '../../src/core/events.js';
 import {BoundedCopy, DubboCallCopy, copyFrame} from '../../src/proxy/call-copy.js';
 import {Exchange} from '../../src/proxy/completion.js';
 import {StaticBackend} from '../../src/proxy/static-backend.js';
-import {PAD_BYTE, STREAM_ANSWERS_FROM} from '../../src/proxy/upstream.js';
+import {PAD_BYTE, STREAM_ANSWERS_FROM} from '../../src/proxy/streamed-answer.js';
 import {TestProvider} from '../support/dubbo-peers.js';
 import type {DecodedRequest, WireFrame} from '../support/dubbo-wire.js';
 import {WireReader, decodeRequest, encodeRequest, encodeResponse} from '../support/dubbo-wire.js';

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import {describe, test} from 'node:test';
-import {PAD_BYTE, STREAM_ANSWERS_FROM} from '../../src/proxy/upstream.js';
+import {PAD_BYTE, STREAM_ANSWERS_FROM} from '../../src/proxy/streamed-answer.js';
 import {TestProvider} from '../support/dubbo-peers.js';
 import type {TestConsumer} from '../support/dubbo-peers.js';
 import type {DecodedRequest, DecodedResponse, WireFrame} from '../support/dubbo-wire.js';
