@@ -361,17 +361,23 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
   // UpstreamOwner: what upstreams report.
 
   toConsumer(frame: FrameBytes): void {
+    if (!this.#writeOrWait(frame)) return;
+    // An answer may have been the last one owed to a half-closed consumer or a shutdown.
+    if (this.#peerEnded || this.#shuttingDown) this.#settle();
+  }
+
+  /** Writes a whole frame, or queues it behind the answer being streamed; true when it was written. */
+  #writeOrWait(frame: FrameBytes): boolean {
     if (this.#streaming) {
       // Not into the middle of the answer being streamed: after it. Counted with what the socket
       // holds against the same limit, since both wait for this consumer alone.
       this.#waiting.push(frame);
       this.#waitingBytes += frameLength(frame);
       this.#checkHeld();
-      return;
+      return false;
     }
     this.#writeToConsumer(frame);
-    // An answer may have been the last one owed to a half-closed consumer or a shutdown.
-    if (this.#peerEnded || this.#shuttingDown) this.#settle();
+    return true;
   }
 
   startStreamedAnswer(first: readonly Buffer[]): boolean {
@@ -451,7 +457,7 @@ export class ConsumerConnection implements FrameSink, UpstreamOwner {
   async shutdown(timeoutMs: number, cutShort?: AbortSignal): Promise<void> {
     if (this.#closed) return;
     this.#shuttingDown = true;
-    this.#writeToConsumer(encodeReadonlyEvent());
+    this.#writeOrWait(encodeReadonlyEvent());
     if ((this.pendingCount > 0 || this.#servesUntilPeerLeaves) && cutShort?.aborted !== true) {
       await waitUntilAnswered(timeoutMs, cutShort, (done) => {
         this.#shutdownWaiter = done;

@@ -88,14 +88,34 @@ export class StreamedAnswer {
 
   /** The provider's stream died: the rest of the frame is passed on as PAD_BYTE; returns the failure the call completes with. */
   padRest(reason: string): LocalAnswer {
+    this.#pad();
+    return localAnswer('DT_ERR_BACKEND_CLOSED', `${reason}; ${this.#cutOffAt()}`);
+  }
+
+  /**
+   * A stop's wait ended midway while its consumer is still connected (it gets its other answers,
+   * or the stop's error for them, before the connection ends): the rest of the frame is passed on
+   * as PAD_BYTE, the consumer's other writes go on, the call completes with the stop's error, and
+   * what the provider still sends of this answer is dropped as it comes.
+   */
+  stoppedMidway(reason: string): void {
+    if (this.to === undefined) return;
+    this.#pad();
+    this.finish(localAnswer('DT_ERR_STOPPED_BEFORE_ANSWER', `${reason}; ${this.#cutOffAt()}`));
+    this.to = undefined;
+  }
+
+  #pad(): void {
     // The consumer may be cut off for not reading while this is written: then the rest is not.
     for (let left = this.#left; left > 0 && this.to !== undefined; left -= PADDING.length) {
       const padding = left >= PADDING.length ? PADDING : PADDING.subarray(0, left);
       this.to.owner.continueStreamedAnswer(padding);
       this.#copy?.add(padding);
     }
-    return localAnswer('DT_ERR_BACKEND_CLOSED',
-      `${reason}; the answer to ${this.exchange?.target ?? 'this request'} was cut off after ${this.#total - this.#left} of ${this.#total} bytes (the consumer got it padded so that it fails to decode)`);
+  }
+
+  #cutOffAt(): string {
+    return `the answer to ${this.exchange?.target ?? 'this request'} was cut off after ${this.#total - this.#left} of ${this.#total} bytes (the consumer got it padded so that it fails to decode)`;
   }
 
   /** Its consumer left midway: nothing more goes to it, and the call completes as `answer` says. */

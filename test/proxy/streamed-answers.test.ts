@@ -284,6 +284,52 @@ describe('a provider stream that dies in the middle of a streamed answer', () =>
     }
   });
 
+  test('a stop whose wait ends in the middle of a streamed answer: that answer is padded to its length, the answers behind it and the stop\'s errors follow, then the connection ends', async () => {
+    const heldAt = 100_000;
+    let answer: Buffer | undefined;
+    const big = await ScriptedProvider.start('big-rpc', (socket, req) => {
+      answer = bigAnswer(req.id, 300 * 1024);
+      void dribble(socket, answer.subarray(0, heldAt)); // and the rest never comes
+    });
+    const small = await TestProvider.start({
+      application: 'small-rpc',
+      handler: async (req) => {
+        if (String(req.args[0]) === 'slow') await sleep(5000);
+        return {value: `small:${String(req.args[0])}`, attachments: {}};
+      },
+    });
+    const tunnel = await startTunnel([big, small] as unknown as TestProvider[]);
+    try {
+      const consumer = await tunnel.consumer();
+      void consumer.call({...request('big-rpc'), args: ['big'], id: 1n}, 10_000).catch(() => undefined);
+      await waitFor(() => consumer.receivedBytes.length >= heldAt, {message: 'the consumer has the streamed answer up to where the provider holds it'});
+      void consumer.call({...request('small-rpc'), args: ['quick'], id: 2n}).catch(() => undefined);
+      void consumer.call({...request('small-rpc'), args: ['slow'], id: 3n}, 10_000).catch(() => undefined);
+      await waitFor(() => tunnel.completed.some((c) => c.application === 'small-rpc'), {message: 'the quick answer reached the tunnel (it waits behind the streamed one)'});
+      await tunnel.server.close(50);
+      await consumer.waitForClose(3000);
+      assert.equal(consumer.framingError, undefined, 'every frame the consumer got is whole');
+      const answers = consumer.frames.filter((f) => !f.isRequest);
+      assert.deepEqual(answers.map((f) => f.id), [1n, 2n, 3n]);
+      assert.equal(consumer.frames.filter((f) => f.isRequest && f.event).length, 1, 'the READONLY event came whole, after the streamed answer');
+      const raw = rawOf(answers[0] as WireFrame);
+      const sent = withId(answer as Buffer, 1n);
+      assert.equal(raw.length, sent.length, 'the streamed answer has its announced length');
+      assert.ok(raw.subarray(0, heldAt).equals(sent.subarray(0, heldAt)));
+      assert.ok(raw.subarray(heldAt).every((byte) => byte === PAD_BYTE), 'padded after what the provider sent');
+      assert.throws(() => decodeResponse(answers[0] as WireFrame), 'the padded answer does not decode');
+      assert.equal(valueOf(decodeResponse(answers[1] as WireFrame)), 'small:quick');
+      assert.match(valueOf(decodeResponse(answers[2] as WireFrame)) as string, /DT_ERR_STOPPED_BEFORE_ANSWER/);
+      const cut = tunnel.completed.find((c) => c.application === 'big-rpc');
+      assert.equal(cut?.code, 'DT_ERR_STOPPED_BEFORE_ANSWER');
+      assert.match(cut?.error ?? '', /cut off after 100000 of \d+ bytes/);
+    } finally {
+      await tunnel.close();
+      await big.close();
+      await small.close();
+    }
+  });
+
   test('a consumer that leaves in the middle of its streamed answer: the rest is dropped, and the stream goes on for the others', async () => {
     const big = await ScriptedProvider.start('big-rpc', (socket, req) => {
       void dribble(socket, bigAnswer(req.id, String(req.args[0]) === 'big' ? 400 * 1024 : 10));
