@@ -31,15 +31,19 @@ export interface BackendSource {
   discover(): Promise<DiscoveredApplication[]>;
   /**
    * Start offering backends for the wanted applications; calls `report` (synchronously, possibly
-   * many times) with everything it offers whenever that changes. Resolves once the first report is
-   * complete; rejects when the source cannot start (the error says why and how to fix it).
+   * many times) with everything it offers whenever that changes, and what it knows it cannot offer
+   * (`unrouted`, sentences that name the fix: RouteTable.unrouted). Resolves once the first report
+   * is complete; rejects when the source cannot start (the error says why and how to fix it).
    */
-  start(wanted: Wanted, report: (offers: readonly Offer[]) => void): Promise<void>;
+  start(wanted: Wanted, report: SourceReport): Promise<void>;
   /** Change which applications are wanted; reports synchronously before it returns. */
   setWanted(wanted: Wanted): void;
   /** Stop offering (reports nothing more), close its backends and connections to the cluster. Idempotent. */
   close(): Promise<void>;
 }
+
+/** How a source reports: everything it offers now, and what it knows it does not (none when omitted). */
+export type SourceReport = (offers: readonly Offer[], unrouted?: readonly string[]) => void;
 
 /** Application names a source should offer backends for: these, every one it finds, or every one but these. */
 export type Wanted = ReadonlySet<string> | 'all' | {readonly except: ReadonlySet<string>};

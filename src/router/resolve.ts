@@ -107,9 +107,10 @@ export function resolveRoute(table: RouteTable, input: RoutingInput, attachmentK
   };
 }
 
+/** The routed applications, then what the sources know they do not route (RouteTable.unrouted). */
 function knownList(table: RouteTable): string {
-  if (table.backends.size === 0) return 'none (no application is selected or discovered yet)';
-  return [...table.backends.keys()].sort().join(', ');
+  const known = table.backends.size === 0 ? 'none (no application is selected or discovered yet)' : [...table.backends.keys()].sort().join(', ');
+  return table.unrouted.length === 0 ? known : `${known}; ${table.unrouted.join('; ')}`;
 }
 
 function stringAttachment(attachments: ReadonlyMap<string, unknown> | undefined, key: string): string | undefined {

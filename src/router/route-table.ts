@@ -14,6 +14,12 @@ export interface RouteTable {
   readonly services: ReadonlyMap<string, readonly string[]>;
   /** Learned interface -> the routed applications exporting it under any group or version (step e, on a miss of d). */
   readonly servicesByInterface: ReadonlyMap<string, readonly string[]>;
+  /**
+   * What the sources know they do not route, each a sentence with its fix (a team gateway's
+   * namespaces withheld from this developer): said in every answer that finds no route, so the
+   * consumer reads why rather than only what is routed.
+   */
+  readonly unrouted: readonly string[];
 }
 
 /**
@@ -24,6 +30,7 @@ export function createRouteTable(
   backends: Iterable<Backend>,
   interfaces: Iterable<[string, string]> = [],
   learned: Iterable<[string, Iterable<string>]> = [],
+  unrouted: readonly string[] = [],
 ): RouteTable {
   const byName = new Map<string, Backend>();
   for (const backend of backends) byName.set(backend.application, backend);
@@ -43,7 +50,7 @@ export function createRouteTable(
   }
   for (const list of services.values()) list.sort();
   for (const list of servicesByInterface.values()) list.sort();
-  return Object.freeze({backends: byName, interfaces: new Map(interfaces), services, servicesByInterface});
+  return Object.freeze({backends: byName, interfaces: new Map(interfaces), services, servicesByInterface, unrouted: Object.freeze([...unrouted])});
 }
 
 type Listener = (table: RouteTable) => void;

@@ -48,6 +48,8 @@ export class RoutePublisher {
   readonly #routes: RouteSource;
   readonly #interfaces: readonly [string, string][];
   readonly #offers: (readonly Offer[])[];
+  /** Each source's RouteTable.unrouted sentences. */
+  readonly #unrouted: (readonly string[])[];
   readonly #stopLearning: () => void;
   #explicit = new Map<string, string>();
   /** Starts as "nothing routed", so an empty first table is not announced. */
@@ -63,8 +65,9 @@ export class RoutePublisher {
   constructor(options: PublisherOptions) {
     this.#options = options;
     this.#interfaces = [...(options.interfaces ?? [])];
-    this.#routes = new RouteSource(this.#build([]));
     this.#offers = options.kinds.map(() => []);
+    this.#unrouted = options.kinds.map(() => []);
+    this.#routes = new RouteSource(this.#build([]));
     this.#stopLearning = options.learner?.subscribe(() => {
       if (this.#feedingLearner) return;
       this.#learnedChanged = true;
@@ -78,9 +81,10 @@ export class RoutePublisher {
     return this.#routes;
   }
 
-  /** A source's complete offer right now (replaces its previous report). */
-  report(source: number, offers: readonly Offer[]): void {
+  /** A source's complete offer right now, and what it knows it does not route (replaces its previous report). */
+  report(source: number, offers: readonly Offer[], unrouted: readonly string[] = []): void {
     this.#offers[source] = offers;
+    this.#unrouted[source] = unrouted;
     this.#publish();
   }
 
@@ -136,7 +140,9 @@ export class RoutePublisher {
     const current = this.#routes.current;
     const same = chosen.length === current.backends.size && chosen.every((backend) => current.backends.get(backend.application) === backend);
     if (!same) this.#feedLearner(chosen);
-    if (!same || this.#learnedChanged) {
+    const unrouted = this.#unrouted.flat();
+    const sameUnrouted = unrouted.length === current.unrouted.length && unrouted.every((sentence, index) => current.unrouted[index] === sentence);
+    if (!same || this.#learnedChanged || !sameUnrouted) {
       this.#learnedChanged = false;
       this.#routes.set(this.#build(chosen));
     }
@@ -158,7 +164,7 @@ export class RoutePublisher {
   }
 
   #build(backends: readonly Backend[]): RouteTable {
-    return createRouteTable(backends, this.#interfaces, this.#options.learner?.keysByApplication() ?? []);
+    return createRouteTable(backends, this.#interfaces, this.#options.learner?.keysByApplication() ?? [], this.#unrouted.flat());
   }
 
   #feedLearner(backends: readonly Backend[]): void {

@@ -96,7 +96,7 @@ export class TunnelSession implements AppSession {
       throw error;
     };
     const results = await Promise.allSettled(sources.map((source, index) =>
-      source.start(wantedBy(source, sources, choice), (offers) => publisher.report(index, offers))));
+      source.start(wantedBy(source, sources, choice), (offers, unrouted) => publisher.report(index, offers, unrouted))));
     const failed = results.flatMap((result, index) => result.status === 'rejected' ? [{source: sources[index], error: result.reason as unknown}] : []);
     if (failed.length === sources.length && failed[0] !== undefined) return giveUp(failed[0].error);
     for (const {source, error} of failed) {

@@ -1,9 +1,9 @@
 import type {DiscoveredApplication} from '../core/applications.js';
 import type {Backend, BackendPort, BackendStream} from '../core/backend.js';
-import type {BackendSource, Offer, Wanted} from '../core/backend-source.js';
+import type {BackendSource, SourceReport, Wanted} from '../core/backend-source.js';
 import type {TunnelEventBus} from '../core/events.js';
 import {AUTHORIZATION_HEADER, bearer} from '../gateway/protocol.js';
-import type {Catalog, CatalogApplication} from '../gateway/protocol.js';
+import type {Catalog, CatalogApplication, RefusedNamespace} from '../gateway/protocol.js';
 import {GatewayLink} from './gateway-link.js';
 import type {GatewayCredential, GatewayDialer} from './gateway-link.js';
 
@@ -119,7 +119,10 @@ export class GatewaySource implements BackendSource {
   /** The backend of each application, kept while the catalog says the same about it. */
   #backends = new Map<string, GatewayApplication>();
   #wanted: Wanted = 'all';
-  #report: ((offers: readonly Offer[]) => void) | undefined;
+  #report: SourceReport | undefined;
+  /** What the catalog says this developer may not use (RouteTable.unrouted), and its last words in the log. */
+  #unrouted: readonly string[] = [];
+  #unroutedSaid = '';
   #offered = new Set<string>();
   #closing: Promise<void> | undefined;
 
@@ -176,7 +179,7 @@ export class GatewaySource implements BackendSource {
     }));
   }
 
-  async start(wanted: Wanted, report: (offers: readonly Offer[]) => void): Promise<void> {
+  async start(wanted: Wanted, report: SourceReport): Promise<void> {
     this.#wanted = wanted;
     const catalog = await this.#link.start();
     this.#options.events.log('info', `${this.title}: the gateway knows you as ${this.#link.user ?? '?'} and routes ${catalog.applications.length} application${catalog.applications.length === 1 ? '' : 's'} for you`);
@@ -206,6 +209,7 @@ export class GatewaySource implements BackendSource {
       next.set(key, kept?.sameAs(entry) === true ? kept : new GatewayApplication(entry, this.#carrier, this.#triple));
     }
     this.#backends = next;
+    this.#unrouted = (catalog.refused ?? []).map((entry) => withheldSentence(this.#options.target, entry));
     this.#publish();
   }
 
@@ -216,11 +220,29 @@ export class GatewaySource implements BackendSource {
     const offers = [...this.#backends.values()]
       .filter((backend) => wanted === 'all' || ('except' in wanted ? !wanted.except.has(backend.application) : wanted.has(backend.application)))
       .map((backend) => ({backend, where: backend.namespace}));
-    report(offers);
+    report(offers, this.#unrouted);
+    const said = this.#unrouted.join('\n');
+    if (said !== this.#unroutedSaid) {
+      this.#unroutedSaid = said;
+      for (const sentence of this.#unrouted) this.#options.events.log('warn', `${this.title}: ${sentence}`);
+    }
     const offered = new Set(offers.map((offer) => offer.backend.application));
     for (const application of offered) {
       if (!this.#offered.has(application)) this.#options.events.emit('backend-state-changed', {application, state: 'ready', detail: this.title});
     }
     this.#offered = offered;
   }
+}
+
+/**
+ * A namespace the gateway withholds from this developer, in the words a consumer reads when it asks
+ * for one of its applications (no route): how many there are, the permission that is missing and
+ * where to see it. The names stay withheld, as the gateway withholds them.
+ */
+export function withheldSentence(target: string, entry: RefusedNamespace): string {
+  const applications = `${entry.applications} application${entry.applications === 1 ? '' : 's'} in namespace ${entry.namespace}`;
+  if (entry.unchecked) {
+    return `the gateway ${target} could not check whether you may use the ${applications} (${entry.permission}) and holds them back until it can; dubbo-tunnel doctor --via ${target} shows it`;
+  }
+  return `the gateway ${target} withholds the ${applications} from you: you lack ${entry.permission} (ask a cluster admin for it; dubbo-tunnel doctor --via ${target} shows what you may use)`;
 }

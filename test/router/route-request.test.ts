@@ -31,6 +31,7 @@ const two = createRouteTable([backend('user-rpc'), backend('pay-rpc')], [[USER, 
 const twoUnmapped = createRouteTable([backend('user-rpc'), backend('pay-rpc')]);
 const one = createRouteTable([backend('user-rpc')]);
 const none = createRouteTable([]);
+const withheld = createRouteTable([backend('user-rpc'), backend('pay-rpc')], [], [], ['the gateway gw withholds the 2 applications in namespace billing from you: you lack get services in namespace billing']);
 
 type Expected = {to: string} | {code: string; status: number; text: RegExp};
 
@@ -47,6 +48,8 @@ const CASES: {name: string; table: typeof two; peek: PeekResult; expected: Expec
     expected: {code: 'DT_ERR_NO_ROUTE', status: 60, text: /attachment 'target-application' missing; known applications: pay-rpc, user-rpc$/}},
   {name: 'nothing routed yet', table: none, peek: read(USER, {'target-application': 'user-rpc'}),
     expected: {code: 'DT_ERR_NO_ROUTE', status: 60, text: /known applications: none \(no application is selected or discovered yet\)$/}},
+  {name: 'what the sources know they do not route follows the known applications (a gateway\'s withheld namespace)', table: withheld, peek: read(USER, {'target-application': 'bill-rpc'}),
+    expected: {code: 'DT_ERR_NO_ROUTE', status: 60, text: /known applications: pay-rpc, user-rpc; the gateway gw withholds the 2 applications in namespace billing from you: you lack get services in namespace billing$/}},
   {name: 'fastjson2 whose attachments cannot be read still routes by the interface map', table: two, peek: read(USER, {}, 23, false), expected: {to: 'user-rpc'}},
   {name: 'fastjson2 whose attachments cannot be read, no map: answered naming the serialization and the fix', table: twoUnmapped, peek: read(USER, {}, 23, false),
     expected: {code: 'DT_ERR_UNSUPPORTED_SERIALIZATION', status: 60, text: /its fastjson2 \(id 23\) attachments cannot be read; add serialization=hessian2/}},

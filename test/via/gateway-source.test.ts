@@ -115,6 +115,30 @@ describe('GatewaySource', () => {
     }
   });
 
+  test('a namespace the catalog refuses is reported as unrouted, in words with the missing permission (names withheld), and said once in the log', async () => {
+    const events = new TunnelEventBus();
+    const logs: string[] = [];
+    events.on('log', ({level, message}) => logs.push(`${level} ${message}`));
+    const source = sourceFor(gateway, 'alice-token', events);
+    const reports: (readonly string[] | undefined)[] = [];
+    try {
+      gateway.catalog = {...CATALOG, refused: [{namespace: 'billing', applications: 2, permission: 'get services in namespace billing', unchecked: false}]};
+      await source.start('all', (_offers, unrouted) => reports.push(unrouted));
+      const expected = `the gateway 127.0.0.1:${gateway.port} withholds the 2 applications in namespace billing from you: you lack get services in namespace billing (ask a cluster admin for it; dubbo-tunnel doctor --via 127.0.0.1:${gateway.port} shows what you may use)`;
+      assert.deepEqual(reports.at(-1), [expected]);
+      assert.deepEqual(logs.filter((line) => line.includes('withholds')), [`warn via 127.0.0.1:${gateway.port}: ${expected}`]);
+      gateway.catalog = {...CATALOG, generation: 3, refused: [{namespace: 'billing', applications: 1, permission: 'get services in namespace billing', unchecked: true}]};
+      await waitFor(() => reports.at(-1)?.[0]?.includes('could not check') === true, {message: 'the poll reports the change'});
+      assert.match(reports.at(-1)?.[0] ?? '', /could not check whether you may use the 1 application in namespace billing \(get services in namespace billing\)/);
+      gateway.catalog = {...CATALOG, generation: 4};
+      await waitFor(() => reports.at(-1)?.length === 0, {message: 'nothing refused any more'});
+      assert.equal(logs.filter((line) => line.includes('withholds') || line.includes('could not check')).length, 2, 'each change said once');
+    } finally {
+      gateway.catalog = CATALOG;
+      await source.close();
+    }
+  });
+
   test('the listener gets the primary stream first, and a stream of its own (with its own hello) while that one is in use', async () => {
     const source = sourceFor(gateway, 'alice-token');
     try {

@@ -115,6 +115,9 @@ describe('ls --via against dubbo-tunnel gateway', () => {
     const bob = await ls(['--via', address, '--kubeconfig', kubeconfigs.bob]);
     assert.equal(bob.code, 0, bob.stderr);
     assert.deepEqual(bob.stdout.trimEnd().split('\n').slice(1).map((line) => line.split(/\s+/)[0]), ['user-rpc'], 'RBAC decides what each developer sees');
+    assert.match(bob.stderr, /dubbo-tunnel: warning: the gateway 127\.0\.0\.1:\d+ withholds the 1 application in namespace billing from you: you lack get services in namespace billing/, 'and says what is withheld and why, on stderr');
+    assert.doesNotMatch(bob.stderr, /pay-rpc/, 'without the names');
+    assert.doesNotMatch(alice.stderr, /withholds/);
   });
 
   test('--json: application, namespace, services, triple', async () => {

@@ -116,7 +116,21 @@ describe('up --via against dubbo-tunnel gateway', () => {
     assert.deepEqual([...bob.session.routes.current.backends.keys()], ['user-rpc']);
     const consumer = bob.consumers[0] as TestConsumer;
     assert.equal(await callValue(consumer, 'user-rpc'), 'user-rpc:getUser');
-    assert.match(await callValue(consumer, 'pay-rpc'), /DT_ERR_NO_ROUTE/, 'an application bob may not use is not even offered');
+    const refused = await callValue(consumer, 'pay-rpc');
+    assert.match(refused, /DT_ERR_NO_ROUTE/, 'an application bob may not use is not even offered');
+    assert.match(refused, /the gateway 127\.0\.0\.1:\d+ withholds the 2 applications in namespace billing from you: you lack get services in namespace billing/, 'and the answer says why, without the names');
+    assert.doesNotMatch(refused, /greeter/);
+    // A Triple consumer reads the same words in its gRPC status.
+    const grpc = new GrpcConsumer(`127.0.0.1:${bob.session.port}`);
+    try {
+      await assert.rejects(grpc.unary('UserService', {text: 'hi'}, {metadata: {'target-application': 'greeter'}}), (error: {code?: number; details?: string}) => {
+        assert.equal(error.code, 12, 'UNIMPLEMENTED, as gRPC answers an unknown service');
+        assert.match(error.details ?? '', /you lack get services in namespace billing/);
+        return true;
+      });
+    } finally {
+      grpc.close();
+    }
   });
 
   test('Triple through the gateway: the token header admits the stream and it reaches the gRPC provider', async () => {

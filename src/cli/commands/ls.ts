@@ -16,6 +16,7 @@ import {KUBE_OPTIONS, checkSourceFlag, kubeOptionsFrom, kubePlacesFrom} from '..
 import {printSettingsWarnings} from '../settings-warnings.js';
 import {checkViaFlags, openViaSource} from '../via-source.js';
 import type {CatalogApplication} from '../../gateway/protocol.js';
+import {withheldSentence} from '../../via/gateway-source.js';
 import {describeViaTarget, parseViaTarget} from '../../via/via-target.js';
 import type {ViaTarget} from '../../via/via-target.js';
 
@@ -145,6 +146,8 @@ async function listVia(target: ViaTarget, kube: ReturnType<typeof kubeOptionsFro
     } else {
       context.stdout.write(formatCatalogTable(applications));
     }
+    // Withheld namespaces on stderr: the table and the JSON stay what can be routed.
+    for (const entry of catalog.refused ?? []) context.stderr.write(`dubbo-tunnel: warning: ${withheldSentence(describeViaTarget(target), entry)}\n`);
     if (applications.length === 0) {
       // Not an error: the gateway answered, and this user may use nothing (or it discovers nothing).
       context.stderr.write(`dubbo-tunnel: warning: the gateway at ${describeViaTarget(target)} routes no application for ${source.user ?? 'you'}; see docs/team-mode.md (Access)\n`);
