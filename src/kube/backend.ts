@@ -127,6 +127,8 @@ export class KubeBackend implements Backend {
   #next = 0;
   #closed = false;
   #closedBecause = '';
+  /** Closed with `drain`: a stream still being opened then is drained rather than destroyed. */
+  #closedDraining = false;
   readonly #backoff: Backoff;
   /**
    * Set while the API server cannot be reached for port-forwards: until `retryAt` requests fail at
@@ -316,11 +318,15 @@ export class KubeBackend implements Backend {
         this.#onEndpoints();
         throw this.#apiDown === undefined ? this.#fail(stalled) : this.#unreachable(this.#apiDown);
       }
-      if (this.#closed) {
+      if (this.#closed && !this.#closedDraining) {
         stream.destroy();
         throw new BackendError(`${this.application}: ${this.#closedBecause}`);
       }
       this.#track(stream, pick.pod);
+      // Withdrawn while this stream was being opened (a re-pick, the application gone): the requests
+      // that asked for it wait for it and the pod may well still answer, so they go, and the stream
+      // drains like the others (retired at once: nothing new is routed to it).
+      if (this.#closed) this.#retire(stream, `${this.#closedBecause}; requests in flight on ${stream.remote} finish, new ones are not routed to it`);
       return {stream, remote: stream.remote, pod: pick.pod, onRetire: (listener) => this.#onRetire(stream, listener)};
     }
   }
@@ -434,6 +440,7 @@ export class KubeBackend implements Backend {
     if (this.#closed) return;
     this.#closed = true;
     this.#closedBecause = reason;
+    this.#closedDraining = options.drain === true;
     this.#unsubscribe();
     if (options.drain === true) {
       for (const stream of [...this.#streams.keys()]) this.#retire(stream, `${reason}; requests in flight on ${stream.remote} finish, new ones are not routed to it`);
@@ -596,6 +603,8 @@ export class KubeBackend implements Backend {
   }
 
   #setState(state: BackendState, detail?: string, pod?: string): void {
+    // Once withdrawn, the application's row belongs to whatever routes it now (or to nothing).
+    if (this.#closed) return;
     const previous = this.#state;
     if (previous?.state === state && previous.detail === detail && previous.pod === pod) return;
     this.#state = {state, detail, pod};
