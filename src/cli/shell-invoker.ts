@@ -17,7 +17,7 @@ export function shellInvoker(attachmentKey: string, timeoutMs = SHELL_INVOKE_TIM
   return async (invocation) => {
     // Loaded on the first invoke: `up` starts without the `call` command's modules.
     const [{buildArguments}, {callOnce}, {FAILURE_CODES, toJson}] = await Promise.all([
-      import('../client/arguments.js'), import('../client/dubbo-client.js'), import('./commands/call.js'),
+      import('../client/arguments.js'), import('../client/dubbo-client.js'), import('./commands/call-output.js'),
     ]);
     let encoded;
     try {

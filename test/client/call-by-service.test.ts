@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import {after, before, describe, test} from 'node:test';
 import {main} from '../../src/cli/main.js';
-import {parseCallOptions} from '../../src/cli/commands/call.js';
+import {parseCallOptions} from '../../src/cli/commands/call-options.js';
 import {TunnelEventBus} from '../../src/core/events.js';
 import {ExportLearner} from '../../src/learning/export-learner.js';
 import {StaticBackend} from '../../src/proxy/static-backend.js';
