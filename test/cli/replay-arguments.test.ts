@@ -4,7 +4,8 @@
 // JSON has no word for too (BigDecimal, Date, byte[], NaN), inside POJOs, lists and maps.
 import assert from 'node:assert/strict';
 import {describe, test} from 'node:test';
-import {buildArguments, parseTypeList} from '../../src/client/arguments.js';
+import {buildArguments} from '../../src/client/arguments.js';
+import {parseTypeList} from '../../src/client/java-types.js';
 import {encodeRequest, requestAttachments} from '../../src/client/dubbo-client.js';
 import type {CallOptions} from '../../src/client/dubbo-client.js';
 import {dubboRequestOf} from '../../src/cli/replay-send.js';

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import {describe, test} from 'node:test';
-import {
-  buildArguments, buildDescriptor, buildGenericArguments, GENERIC_DESCRIPTOR, parseJavaType, parseTypeList, typeDescriptor,
-} from '../../src/client/arguments.js';
+import {buildArguments, buildGenericArguments, GENERIC_DESCRIPTOR} from '../../src/client/arguments.js';
+import {buildDescriptor, parseJavaType, parseTypeList, typeDescriptor} from '../../src/client/java-types.js';
 import {DubboTunnelError} from '../../src/core/errors.js';
 
 function badArgument(fn: () => unknown, pattern: RegExp): void {

@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import {describe, test} from 'node:test';
 import hessian from 'hessian.js';
-import {buildArguments, parseJavaType} from '../../src/client/arguments.js';
+import {buildArguments} from '../../src/client/arguments.js';
+import {parseJavaType} from '../../src/client/java-types.js';
 import {encodeRequest} from '../../src/client/dubbo-client.js';
 import {decodeCall} from '../../src/inspect/decode-call.js';
 import {toValueForm} from '../../src/inspect/java-values.js';

@@ -1,5 +1,6 @@
 import {callOnce} from '../../client/dubbo-client.js';
-import {buildArguments, buildGenericArguments, GENERIC_METHOD, parseTypeList} from '../../client/arguments.js';
+import {buildArguments, buildGenericArguments, GENERIC_METHOD} from '../../client/arguments.js';
+import {parseTypeList} from '../../client/java-types.js';
 import {DubboTunnelError} from '../../core/errors.js';
 import {readRecordedLine} from '../recorded-calls.js';
 import {dubboRequestOf, unsendableReason} from '../replay-send.js';

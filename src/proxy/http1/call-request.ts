@@ -5,8 +5,8 @@
  * and the query parameters below. Anything it cannot use is an HttpCallError that says what to send.
  */
 import {DubboTunnelError} from '../../core/errors.js';
-import {parseTypeList} from '../../client/arguments.js';
-import type {JavaType} from '../../client/arguments.js';
+import {parseTypeList} from '../../client/java-types.js';
+import type {JavaType} from '../../client/java-types.js';
 
 /** Without `?timeout=`: the time an HTTP call waits for its answer before a 504. */
 export const DEFAULT_HTTP_TIMEOUT_MS = 10_000;
