@@ -18,9 +18,8 @@ import {openPortForward} from './port-forward.js';
 import type {PortForwardStream} from './port-forward.js';
 import {dialPod} from './pod-socket.js';
 import type {PodSocket} from './pod-socket.js';
-
-/** A stream to one pod: through the API server (port-forward), or straight to its IP (inside the cluster). */
-type PodStream = PortForwardStream | PodSocket;
+import {PodStreams} from './pod-streams.js';
+import type {PodStream} from './pod-streams.js';
 
 /** openPortForward's own limit when the timing sets none: a set-up is never given longer to count as slow. */
 const PORT_FORWARD_TIMEOUT_MS = 10_000;
@@ -75,19 +74,6 @@ interface Down {
   stalled?: boolean;
 }
 
-/** A stream the backend no longer hands requests to; the router drains it. */
-interface Retirement {
-  reason: string;
-  timer: NodeJS.Timeout;
-}
-
-/**
- * How long a stream whose pod stopped being ready may go on answering the requests already in
- * flight on it: Kubernetes' default terminationGracePeriodSeconds. The kubelet cuts the stream
- * sooner when the pod really goes.
- */
-export const DEFAULT_DRAIN_LIMIT_MS = 30_000;
-
 /**
  * One discovered application reached through port-forwards to the ready pods of its Service.
  *
@@ -114,10 +100,7 @@ export class KubeBackend implements Backend {
     connect: (signal) => this.#connectQos(signal),
   };
   readonly #deps: KubeBackendDeps;
-  readonly #streams = new Map<PodStream, string>();
-  /** Streams being drained, with the reason the router was given. Not counted as load. */
-  readonly #retired = new Map<PodStream, Retirement>();
-  readonly #retireListeners = new Map<PodStream, (reason: string) => void>();
+  readonly #streams: PodStreams;
   readonly #failedAt = new Map<string, number>();
   readonly #unsubscribe: () => void;
   #state: {state: BackendState; detail?: string; pod?: string} | undefined;
@@ -147,6 +130,7 @@ export class KubeBackend implements Backend {
     this.target = target;
     this.declaredServices = target.interfaces;
     this.#deps = deps;
+    this.#streams = new PodStreams(target.namespace, deps.timing?.drainLimitMs);
     const {triplePort} = target;
     this.triple = triplePort === undefined ? undefined : {
       describe: () => `svc ${target.namespace}/${target.service}:${String(triplePort.name ?? triplePort.port)} (tri)`,
@@ -180,7 +164,7 @@ export class KubeBackend implements Backend {
 
   /** Streams open right now (for status displays and tests). */
   get openStreams(): number {
-    return this.#streams.size;
+    return this.#streams.openCount;
   }
 
   get state(): BackendState | undefined {
@@ -274,7 +258,7 @@ export class KubeBackend implements Backend {
         throw this.#fail(lastError, `${this.application}: no ready pod of service ${target.namespace}/${target.service} accepted a port-forward (last error: ${reason})`);
       }
       tried.add(pick.pod);
-      if (this.#streams.size === 0 && this.#state?.state !== 'ready') this.#setState('connecting', `opening a port-forward to pod ${target.namespace}/${pick.pod}`, pick.pod);
+      if (this.#streams.openCount === 0 && this.#state?.state !== 'ready') this.#setState('connecting', `opening a port-forward to pod ${target.namespace}/${pick.pod}`, pick.pod);
       let stream: PodStream | undefined;
       if (this.#deps.podNetwork === true) {
         try {
@@ -326,8 +310,8 @@ export class KubeBackend implements Backend {
       // Withdrawn while this stream was being opened (a re-pick, the application gone): the requests
       // that asked for it wait for it and the pod may well still answer, so they go, and the stream
       // drains like the others (retired at once: nothing new is routed to it).
-      if (this.#closed) this.#retire(stream, `${this.#closedBecause}; requests in flight on ${stream.remote} finish, new ones are not routed to it`);
-      return {stream, remote: stream.remote, pod: pick.pod, onRetire: (listener) => this.#onRetire(stream, listener)};
+      if (this.#closed) this.#streams.retire(stream, `${this.#closedBecause}; requests in flight on ${stream.remote} finish, new ones are not routed to it`);
+      return {stream, remote: stream.remote, pod: pick.pod, onRetire: (listener) => this.#streams.onRetire(stream, listener)};
     }
   }
 
@@ -383,7 +367,7 @@ export class KubeBackend implements Backend {
     } else {
       // Its streams go through the stalled API server too: requests sent on them would wait for the
       // consumer's timeout. Those in flight may still be answered when it wakes up.
-      for (const stream of [...this.#streams.keys()]) this.#retire(stream, `${stalled.message}; new requests fail at once until it answers again`);
+      for (const [stream] of this.#streams.open()) this.#streams.retire(stream, `${stalled.message}; new requests fail at once until it answers again`);
     }
     this.#onEndpoints();
   }
@@ -443,39 +427,15 @@ export class KubeBackend implements Backend {
     this.#closedDraining = options.drain === true;
     this.#unsubscribe();
     if (options.drain === true) {
-      for (const stream of [...this.#streams.keys()]) this.#retire(stream, `${reason}; requests in flight on ${stream.remote} finish, new ones are not routed to it`);
+      for (const [stream] of this.#streams.open()) this.#streams.retire(stream, `${reason}; requests in flight on ${stream.remote} finish, new ones are not routed to it`);
       return;
     }
-    for (const stream of [...this.#streams.keys(), ...this.#retired.keys()]) stream.destroy(new BackendError(`${this.application}: ${reason}`, {code: 'DT_ERR_BACKEND_CLOSED'}));
-    this.#streams.clear();
+    this.#streams.destroyAll(() => new BackendError(`${this.application}: ${reason}`, {code: 'DT_ERR_BACKEND_CLOSED'}));
   }
 
   /** Streams being drained right now (for status displays and tests). */
   get drainingStreams(): number {
-    return this.#retired.size;
-  }
-
-  #onRetire(stream: PodStream, listener: (reason: string) => void): void {
-    const retired = this.#retired.get(stream);
-    if (retired) listener(retired.reason);
-    else if (!stream.destroyed) this.#retireListeners.set(stream, listener);
-  }
-
-  /** No new requests on `stream`; the router drains it, and it is destroyed if still open after the drain limit. */
-  #retire(stream: PodStream, reason: string): void {
-    if (this.#retired.has(stream)) return;
-    const pod = this.#streams.get(stream);
-    this.#streams.delete(stream);
-    const limitMs = this.#deps.timing?.drainLimitMs ?? DEFAULT_DRAIN_LIMIT_MS;
-    const timer = setTimeout(() => {
-      stream.destroy(new BackendError(`${pod === undefined ? stream.remote : `pod ${this.target.namespace}/${pod}`} was still busy ${Math.round(limitMs / 1000)} s after it stopped taking new requests (${reason.split(';')[0] ?? reason})`, {code: 'DT_ERR_BACKEND_CLOSED'}));
-    }, limitMs);
-    timer.unref();
-    this.#retired.set(stream, {reason, timer});
-    const listener = this.#retireListeners.get(stream);
-    this.#retireListeners.delete(stream);
-    // Without a listener yet (connect() just returned it), onRetire() tells the router when it asks.
-    listener?.(reason);
+    return this.#streams.drainingCount;
   }
 
   /** Pods behind a port of the Service; by default the port the backend's state is about (Dubbo, else Triple). */
@@ -488,8 +448,7 @@ export class KubeBackend implements Backend {
   #choose(candidates: PodTarget[]): PodTarget | undefined {
     if (candidates.length === 0) return undefined;
     const now = Date.now();
-    const load = new Map<string, number>();
-    for (const pod of this.#streams.values()) load.set(pod, (load.get(pod) ?? 0) + 1);
+    const load = this.#streams.load();
     const cooling = (pod: string): number => {
       const at = this.#failedAt.get(pod);
       return at !== undefined && now - at < POD_COOLDOWN_MS ? 1 : 0;
@@ -506,16 +465,11 @@ export class KubeBackend implements Backend {
     this.#backoff.reset();
     this.#deps.denials?.portForwardWorked(this.target.namespace);
     this.#deps.stall?.answered('port-forward');
-    this.#streams.set(stream, pod);
+    this.#streams.add(stream, pod);
     this.#failedAt.delete(pod);
     this.#lastPod = pod;
     const openedAt = Date.now();
     stream.once('close', () => {
-      this.#streams.delete(stream);
-      this.#retireListeners.delete(stream);
-      const retired = this.#retired.get(stream);
-      if (retired) clearTimeout(retired.timer);
-      this.#retired.delete(stream);
       // Died young without a word from the pod (e.g. a dial refused after the settle window): try
       // the other pods first next time.
       if (stream.bytesReceived === 0 && stream.errored !== null && Date.now() - openedAt < EARLY_DEATH_MS) this.#failedAt.set(pod, Date.now());
@@ -531,7 +485,7 @@ export class KubeBackend implements Backend {
     const inUse = new Set(usable.map((target) => target.pod));
     const listed = new Map(targets.all.map((target) => [target.pod, target]));
     const gone = new Set<string>();
-    for (const [stream, pod] of [...this.#streams]) {
+    for (const [stream, pod] of this.#streams.open()) {
       // A terminating pod's streams stay while no pod is ready and it still serves; they are
       // retired once a pod is ready (then it is no longer usable).
       if (inUse.has(pod)) continue;
@@ -541,19 +495,13 @@ export class KubeBackend implements Backend {
         // Still running (terminating after a graceful delete, or failing its readiness probe): the
         // requests in flight may still be answered.
         const why = still.terminating ? 'is terminating' : 'is no longer ready (failing its readiness probe)';
-        this.#retire(stream, `pod ${this.target.namespace}/${pod} ${why}; requests in flight on it finish, new ones go to another pod`);
+        this.#streams.retire(stream, `pod ${this.target.namespace}/${pod} ${why}; requests in flight on it finish, new ones go to another pod`);
         continue;
       }
-      this.#streams.delete(stream);
+      this.#streams.forget(stream);
       stream.destroy(new BackendError(`pod ${this.target.namespace}/${pod} is gone (deleted)`, {code: 'DT_ERR_BACKEND_CLOSED'}));
     }
-    for (const [stream, retired] of this.#retired) {
-      const pod = stream.target.pod;
-      if (!listed.has(pod)) {
-        clearTimeout(retired.timer);
-        stream.destroy(new BackendError(`pod ${this.target.namespace}/${pod} is gone (deleted) before it answered`, {code: 'DT_ERR_BACKEND_CLOSED'}));
-      }
-    }
+    this.#streams.destroyRetiredOf(listed);
     for (const pod of this.#failedAt.keys()) if (!inUse.has(pod)) this.#failedAt.delete(pod);
     const newPod = [...ready].some((pod) => !this.#seenReady.has(pod));
     for (const pod of ready) this.#seenReady.add(pod);
@@ -565,7 +513,7 @@ export class KubeBackend implements Backend {
     } else if (problem !== undefined) {
       // The watch that tells which pods are ready is failing: say so rather than "ready".
       this.#setState('error', `the endpoint watch is failing, pod readiness may be out of date: ${problem.message}`);
-    } else if (denied !== undefined && this.#streams.size === 0) {
+    } else if (denied !== undefined && this.#streams.openCount === 0) {
       if (denied === 'checking') this.#setState('connecting', `checking the pods/portforward permission in namespace ${this.target.namespace}`);
       else this.#setState('no-permission', `${denied.message}${denied.hint === undefined ? '' : `; fix: ${denied.hint}`}`);
     } else if (usable.length === 0) {
