@@ -9,30 +9,26 @@ import type {KnownDenials} from './denials.js';
 import type {KubeApplication, ResolvedServicePort} from './discovery.js';
 import type {EndpointTracker} from './endpoint-tracker.js';
 import type {PodTarget, ServiceTargets} from './endpoints.js';
-import {SERVICE_NAME_LABEL, usableTargets} from './endpoints.js';
+import {usableTargets} from './endpoints.js';
 import {DEFAULT_QOS_PORT} from './discovery.js';
 import {KubeRequestError, toKubeError} from './errors.js';
-import {formatSelector} from './label-selector.js';
 import {Backoff} from './list-watch.js';
 import {openPortForward} from './port-forward.js';
 import type {PortForwardStream} from './port-forward.js';
 import {dialPod} from './pod-socket.js';
 import type {PodSocket} from './pod-socket.js';
+import {noReadyPodsError, PodChoice} from './pod-choice.js';
 import {PodStreams} from './pod-streams.js';
 import type {PodStream} from './pod-streams.js';
 
 /** openPortForward's own limit when the timing sets none: a set-up is never given longer to count as slow. */
 const PORT_FORWARD_TIMEOUT_MS = 10_000;
-/** How long a pod whose port-forward just failed is tried only after the others. */
-const POD_COOLDOWN_MS = 5000;
 /**
  * Wait this long after the kubelet announces the port for a refused dial to show up on the error
  * channel, so connect() can try another pod instead of handing out a stream that is about to die.
  * Paid once per stream (the router shares one per pod between its consumer connections).
  */
 const SETTLE_MS = 100;
-/** A stream that dies this soon without a byte from the pod marks its pod as failing. */
-const EARLY_DEATH_MS = 2000;
 /**
  * How long a new stream waits for a pod to become ready when none is (nor a terminating one that
  * still serves), before its requests are answered DT_ERR_NO_READY_PODS: a rollout that replaced
@@ -101,13 +97,12 @@ export class KubeBackend implements Backend {
   };
   readonly #deps: KubeBackendDeps;
   readonly #streams: PodStreams;
-  readonly #failedAt = new Map<string, number>();
+  readonly #pods = new PodChoice();
   readonly #unsubscribe: () => void;
   #state: {state: BackendState; detail?: string; pod?: string} | undefined;
   #lastPod: string | undefined;
   /** Ready pods seen so far: a new one is announced (discovery asks it what it exports). */
   readonly #seenReady = new Set<string>();
-  #next = 0;
   #closed = false;
   #closedBecause = '';
   /** Closed with `drain`: a stream still being opened then is drained rather than destroyed. */
@@ -247,12 +242,12 @@ export class KubeBackend implements Backend {
       }
       const usable = usableTargets(targets);
       if (usable.length === 0) {
-        const error = this.#noReadyPods(targets, waitedMs);
+        const error = noReadyPodsError(this.application, this.target, targets, waitedMs);
         this.#setState('no-ready-pods', error.message);
         throw error;
       }
       const untried = usable.filter((candidate) => !tried.has(candidate.pod));
-      const pick = untried.find((candidate) => candidate.pod === wanted) ?? this.#choose(untried);
+      const pick = untried.find((candidate) => candidate.pod === wanted) ?? this.#pods.choose(untried, this.#streams.load());
       if (!pick) {
         const reason = lastError?.message ?? 'unknown error';
         throw this.#fail(lastError, `${this.application}: no ready pod of service ${target.namespace}/${target.service} accepted a port-forward (last error: ${reason})`);
@@ -265,7 +260,7 @@ export class KubeBackend implements Backend {
           stream = await this.#dial(pick, signal);
         } catch (error) {
           if (signal?.aborted === true) throw error;
-          this.#failedAt.set(pick.pod, Date.now());
+          this.#pods.failed(pick.pod);
           lastError = error instanceof BackendError ? error : new BackendError(String(error));
           this.#deps.events.log('warn', `${this.application}: ${lastError.message}`);
           continue;
@@ -288,7 +283,7 @@ export class KubeBackend implements Backend {
           if ((error instanceof KubeRequestError && (error.status === 401 || error.status === 403)) || mapped.code === 'DT_ERR_KUBE_UNAUTHORIZED') {
             throw this.#fail(mapped);
           }
-          this.#failedAt.set(pick.pod, Date.now());
+          this.#pods.failed(pick.pod);
           lastError = mapped;
           this.#deps.events.log('warn', `${this.application}: port-forward to pod ${target.namespace}/${pick.pod} failed: ${mapped.message}`);
           continue;
@@ -399,7 +394,7 @@ export class KubeBackend implements Backend {
    */
   async #connectQos(signal?: AbortSignal): Promise<BackendStream> {
     if (this.#closed || this.target.problem !== undefined) throw new BackendError(`${this.application}: not reachable`);
-    const pod = this.#choose(usableTargets(this.#targets()));
+    const pod = this.#pods.choose(usableTargets(this.#targets()), this.#streams.load());
     if (!pod) throw new BackendError(`${this.application}: no ready pod`, {code: 'DT_ERR_NO_READY_PODS'});
     const port = this.target.qosPort ?? DEFAULT_QOS_PORT;
     if (this.#deps.podNetwork === true) {
@@ -444,21 +439,6 @@ export class KubeBackend implements Backend {
     return this.#deps.endpoints.targets(this.target.namespace, this.target.service, servicePort);
   }
 
-  /** Fewest open streams first (spreads consumers over pods), pods that failed recently last, then round robin. */
-  #choose(candidates: PodTarget[]): PodTarget | undefined {
-    if (candidates.length === 0) return undefined;
-    const now = Date.now();
-    const load = this.#streams.load();
-    const cooling = (pod: string): number => {
-      const at = this.#failedAt.get(pod);
-      return at !== undefined && now - at < POD_COOLDOWN_MS ? 1 : 0;
-    };
-    const start = this.#next++ % candidates.length;
-    const rotated = [...candidates.slice(start), ...candidates.slice(0, start)];
-    rotated.sort((a, b) => cooling(a.pod) - cooling(b.pod) || (load.get(a.pod) ?? 0) - (load.get(b.pod) ?? 0));
-    return rotated[0];
-  }
-
   #track(stream: PodStream, pod: string): void {
     if (this.#apiDown !== undefined) this.#deps.events.log('info', `${this.application}: port-forwards work again`);
     this.#apiDown = undefined;
@@ -466,14 +446,8 @@ export class KubeBackend implements Backend {
     this.#deps.denials?.portForwardWorked(this.target.namespace);
     this.#deps.stall?.answered('port-forward');
     this.#streams.add(stream, pod);
-    this.#failedAt.delete(pod);
+    this.#pods.opened(stream, pod);
     this.#lastPod = pod;
-    const openedAt = Date.now();
-    stream.once('close', () => {
-      // Died young without a word from the pod (e.g. a dial refused after the settle window): try
-      // the other pods first next time.
-      if (stream.bytesReceived === 0 && stream.errored !== null && Date.now() - openedAt < EARLY_DEATH_MS) this.#failedAt.set(pod, Date.now());
-    });
     this.#setState('ready', `pod ${this.target.namespace}/${pod}`, pod);
   }
 
@@ -502,7 +476,7 @@ export class KubeBackend implements Backend {
       stream.destroy(new BackendError(`pod ${this.target.namespace}/${pod} is gone (deleted)`, {code: 'DT_ERR_BACKEND_CLOSED'}));
     }
     this.#streams.destroyRetiredOf(listed);
-    for (const pod of this.#failedAt.keys()) if (!inUse.has(pod)) this.#failedAt.delete(pod);
+    this.#pods.keepOnly(inUse);
     const newPod = [...ready].some((pod) => !this.#seenReady.has(pod));
     for (const pod of ready) this.#seenReady.add(pod);
     const problem = this.#deps.endpoints.problem;
@@ -517,7 +491,7 @@ export class KubeBackend implements Backend {
       if (denied === 'checking') this.#setState('connecting', `checking the pods/portforward permission in namespace ${this.target.namespace}`);
       else this.#setState('no-permission', `${denied.message}${denied.hint === undefined ? '' : `; fix: ${denied.hint}`}`);
     } else if (usable.length === 0) {
-      this.#setState('no-ready-pods', this.#noReadyPods(targets).message);
+      this.#setState('no-ready-pods', noReadyPodsError(this.application, this.target, targets).message);
     } else if (targets.ready.length === 0) {
       const pods = usable.map((target) => `${this.target.namespace}/${target.pod}`).join(', ');
       this.#setState('reconnecting', `no pod is ready; new requests go to terminating pod${usable.length === 1 ? '' : 's'} ${pods}, which still serve${usable.length === 1 ? 's' : ''}, until one is`, usable[0]?.pod);
@@ -528,20 +502,6 @@ export class KubeBackend implements Backend {
       const pod = this.#lastPod !== undefined && ready.has(this.#lastPod) ? this.#lastPod : targets.ready[0]?.pod;
       this.#setState('ready', `${targets.ready.length} ready pod${targets.ready.length === 1 ? '' : 's'}`, pod);
     }
-  }
-
-  /** `waitedMs`: how long the request waited for a ready pod before this answer (the same for every answer, so they fold in the log). */
-  #noReadyPods(targets: ServiceTargets, waitedMs?: number): BackendError {
-    const {namespace, service} = this.target;
-    const selector = formatSelector(this.target.podSelector);
-    const extra = targets.withoutPod > 0 ? ` (its ${targets.withoutPod} endpoints have no pod behind them; port-forward needs pods)` : '';
-    const waited = waitedMs === undefined ? '' : `; none became ready within ${waitedMs} ms`;
-    return new BackendError(`${this.application}: service ${namespace}/${service} has no ready pods${extra}${waited}`, {
-      code: 'DT_ERR_NO_READY_PODS',
-      hint: selector === undefined
-        ? `check the endpoints: kubectl get endpointslices -n ${namespace} -l ${SERVICE_NAME_LABEL}=${service}`
-        : `check the pods: kubectl get pods -n ${namespace} -l ${selector}`,
-    });
   }
 
   #fail(error: DubboTunnelError | undefined, message?: string): BackendError {
