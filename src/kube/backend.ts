@@ -2,6 +2,7 @@ import type {Backend, BackendPort, BackendState, BackendStream} from '../core/ba
 import {BackendError} from '../core/errors.js';
 import type {DubboTunnelError} from '../core/errors.js';
 import type {TunnelEventBus} from '../core/events.js';
+import {ApiOutage} from './api-outage.js';
 import {PORT_FORWARD_STALL_MS} from './api-stall.js';
 import type {ApiStall} from './api-stall.js';
 import type {KubeClient} from './client.js';
@@ -12,7 +13,7 @@ import type {PodTarget, ServiceTargets} from './endpoints.js';
 import {usableTargets} from './endpoints.js';
 import {DEFAULT_QOS_PORT} from './discovery.js';
 import {KubeRequestError, toKubeError} from './errors.js';
-import {Backoff} from './list-watch.js';
+import type {Backoff} from './list-watch.js';
 import {openPortForward} from './port-forward.js';
 import type {PortForwardStream} from './port-forward.js';
 import {dialPod} from './pod-socket.js';
@@ -62,14 +63,6 @@ export interface KubeBackendDeps {
   podNetwork?: boolean;
 }
 
-/** Port-forwards fail at once until `retryAt` (then one attempt probes): the API server is unreachable, or stalled. */
-interface Down {
-  error: DubboTunnelError;
-  retryAt: number;
-  /** Set for a stall (the cluster's ApiStall): it ends with the stall, not with a retry of our own. */
-  stalled?: boolean;
-}
-
 /**
  * One discovered application reached through port-forwards to the ready pods of its Service.
  *
@@ -107,13 +100,7 @@ export class KubeBackend implements Backend {
   #closedBecause = '';
   /** Closed with `drain`: a stream still being opened then is drained rather than destroyed. */
   #closedDraining = false;
-  readonly #backoff: Backoff;
-  /**
-   * Set while the API server cannot be reached for port-forwards: until `retryAt` requests fail at
-   * once, after it one attempt at a time probes (the others still fail at once). Cleared by a stream.
-   */
-  #apiDown: Down | undefined;
-  #probing = false;
+  readonly #outage: ApiOutage;
   /**
    * How long a port-forward set-up may go without an answer before the API server counts as
    * stalled; raised when a set-up that took longer did succeed (a slow path, not a stalled one).
@@ -131,7 +118,7 @@ export class KubeBackend implements Backend {
       describe: () => `svc ${target.namespace}/${target.service}:${String(triplePort.name ?? triplePort.port)} (tri)`,
       connect: (signal?: AbortSignal) => this.#connect(triplePort, signal),
     };
-    this.#backoff = deps.backoff ?? new Backoff();
+    this.#outage = new ApiOutage(target.application, deps.events, deps.backoff);
     this.#stallAfterMs = deps.timing?.stallAfterMs ?? PORT_FORWARD_STALL_MS;
     const unsubscribeEndpoints = deps.endpoints.subscribe(() => this.#onEndpoints());
     const unsubscribeDenials = deps.denials?.subscribe(() => this.#onEndpoints());
@@ -193,37 +180,7 @@ export class KubeBackend implements Backend {
     } catch (error) {
       throw this.#fail(toKubeError(error, this.#deps.client.scene));
     }
-    const stalled = this.#deps.stall?.current;
-    if (stalled !== undefined && this.#apiDown?.error !== stalled) {
-      // Seen elsewhere (another application, the watches): fail at once here too; a probe follows.
-      this.#apiDown = {error: stalled, retryAt: Date.now() + this.#backoff.next(), stalled: true};
-    }
-    const down = this.#apiDown;
-    if (down && (Date.now() < down.retryAt || this.#probing)) throw this.#unreachable(down);
-    const probing = down !== undefined;
-    if (probing) this.#probing = true;
-    try {
-      return await this.#connectToAPod(servicePort, signal, pod);
-    } finally {
-      if (probing) this.#probing = false;
-    }
-  }
-
-  /** The answer to requests while port-forwards back off: at once, saying why and when the next try is. */
-  #unreachable(down: Down): BackendError {
-    // No countdown in the text: identical answers fold into one log line during an outage.
-    if (down.stalled === true) {
-      return new BackendError(`${this.application}: ${down.error.message}; requests fail at once until it answers again`, {
-        code: 'DT_ERR_KUBE_UNREACHABLE',
-        ...(down.error.hint === undefined ? {} : {hint: down.error.hint}),
-        cause: down.error,
-      });
-    }
-    return new BackendError(`${this.application}: the API server is unreachable (${down.error.message}); requests fail at once while port-forward attempts back off`, {
-      code: 'DT_ERR_KUBE_UNREACHABLE',
-      hint: down.error.hint ?? 'check the network path to the cluster (VPN, proxy); dubbo-tunnel keeps retrying',
-      cause: down.error,
-    });
+    return await this.#outage.attempt(this.#deps.stall?.current, () => this.#connectToAPod(servicePort, signal, pod));
   }
 
   /** `wanted`: the pod to try first while it is ready (the router asks for a pod it has no stream to yet). */
@@ -274,10 +231,7 @@ export class KubeBackend implements Backend {
           // Credentials, permissions and an unreachable API server are the same for every pod.
           const serverDown = mapped.code === 'DT_ERR_KUBE_UNREACHABLE' || (error instanceof KubeRequestError && error.status >= 500);
           if (serverDown) {
-            // Back off like the watches do: during an outage every request would start an attempt.
-            const delay = this.#backoff.next();
-            if (this.#apiDown === undefined) this.#deps.events.log('warn', `${this.application}: port-forwards fail because the API server cannot be reached (${mapped.message}); requests fail at once until a retry works (next in ${(delay / 1000).toFixed(1)} s, backing off)`);
-            this.#apiDown = {error: mapped, retryAt: Date.now() + delay};
+            this.#outage.unreachable(mapped);
             throw this.#fail(mapped);
           }
           if ((error instanceof KubeRequestError && (error.status === 401 || error.status === 403)) || mapped.code === 'DT_ERR_KUBE_UNAUTHORIZED') {
@@ -293,9 +247,9 @@ export class KubeBackend implements Backend {
         // No answer in time: the API server stalled. This attempt's requests and the next ones get
         // the stall's answer now rather than their own timeout.
         const stalled = this.#deps.stall?.current;
-        if (stalled !== undefined) this.#apiDown = {error: stalled, retryAt: Date.now() + this.#backoff.next(), stalled: true};
+        if (stalled !== undefined) this.#outage.stalled(stalled);
         this.#onEndpoints();
-        throw this.#apiDown === undefined ? this.#fail(stalled) : this.#unreachable(this.#apiDown);
+        throw this.#outage.answer() ?? this.#fail(stalled);
       }
       if (this.#closed && !this.#closedDraining) {
         stream.destroy();
@@ -355,10 +309,7 @@ export class KubeBackend implements Backend {
     if (this.#closed) return;
     const stalled = this.#deps.stall?.current;
     if (stalled === undefined) {
-      if (this.#apiDown?.stalled === true) {
-        this.#apiDown = undefined;
-        this.#backoff.reset();
-      }
+      this.#outage.stallEnded();
     } else {
       // Its streams go through the stalled API server too: requests sent on them would wait for the
       // consumer's timeout. Those in flight may still be answered when it wakes up.
@@ -440,9 +391,7 @@ export class KubeBackend implements Backend {
   }
 
   #track(stream: PodStream, pod: string): void {
-    if (this.#apiDown !== undefined) this.#deps.events.log('info', `${this.application}: port-forwards work again`);
-    this.#apiDown = undefined;
-    this.#backoff.reset();
+    this.#outage.worked();
     this.#deps.denials?.portForwardWorked(this.target.namespace);
     this.#deps.stall?.answered('port-forward');
     this.#streams.add(stream, pod);
@@ -498,7 +447,7 @@ export class KubeBackend implements Backend {
     } else if (gone.size > 0) {
       const others = targets.ready.map((target) => target.pod).join(', ');
       this.#setState('reconnecting', `pod ${[...gone].map((pod) => `${this.target.namespace}/${pod}`).join(', ')} went away; new streams go to ${others}`, [...gone][0]);
-    } else if (((newPod || this.#state?.state !== 'ready') && !this.#apiDown && denied === undefined) || (this.#lastPod !== undefined && !ready.has(this.#lastPod))) {
+    } else if (((newPod || this.#state?.state !== 'ready') && !this.#outage.isDown && denied === undefined) || (this.#lastPod !== undefined && !ready.has(this.#lastPod))) {
       const pod = this.#lastPod !== undefined && ready.has(this.#lastPod) ? this.#lastPod : targets.ready[0]?.pod;
       this.#setState('ready', `${targets.ready.length} ready pod${targets.ready.length === 1 ? '' : 's'}`, pod);
     }
