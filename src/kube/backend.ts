@@ -3,33 +3,21 @@ import {BackendError} from '../core/errors.js';
 import type {DubboTunnelError} from '../core/errors.js';
 import type {TunnelEventBus} from '../core/events.js';
 import {ApiOutage} from './api-outage.js';
-import {PORT_FORWARD_STALL_MS} from './api-stall.js';
 import type {ApiStall} from './api-stall.js';
 import type {KubeClient} from './client.js';
 import type {KnownDenials} from './denials.js';
 import type {KubeApplication, ResolvedServicePort} from './discovery.js';
 import type {EndpointTracker} from './endpoint-tracker.js';
-import type {PodTarget, ServiceTargets} from './endpoints.js';
+import type {ServiceTargets} from './endpoints.js';
 import {usableTargets} from './endpoints.js';
 import {DEFAULT_QOS_PORT} from './discovery.js';
 import {KubeRequestError, toKubeError} from './errors.js';
 import type {Backoff} from './list-watch.js';
-import {openPortForward} from './port-forward.js';
-import type {PortForwardStream} from './port-forward.js';
-import {dialPod} from './pod-socket.js';
-import type {PodSocket} from './pod-socket.js';
 import {noReadyPodsError, PodChoice} from './pod-choice.js';
+import {PodStreamOpener} from './pod-stream-opener.js';
 import {PodStreams} from './pod-streams.js';
 import type {PodStream} from './pod-streams.js';
 
-/** openPortForward's own limit when the timing sets none: a set-up is never given longer to count as slow. */
-const PORT_FORWARD_TIMEOUT_MS = 10_000;
-/**
- * Wait this long after the kubelet announces the port for a refused dial to show up on the error
- * channel, so connect() can try another pod instead of handing out a stream that is about to die.
- * Paid once per stream (the router shares one per pod between its consumer connections).
- */
-const SETTLE_MS = 100;
 /**
  * How long a new stream waits for a pod to become ready when none is (nor a terminating one that
  * still serves), before its requests are answered DT_ERR_NO_READY_PODS: a rollout that replaced
@@ -101,11 +89,7 @@ export class KubeBackend implements Backend {
   /** Closed with `drain`: a stream still being opened then is drained rather than destroyed. */
   #closedDraining = false;
   readonly #outage: ApiOutage;
-  /**
-   * How long a port-forward set-up may go without an answer before the API server counts as
-   * stalled; raised when a set-up that took longer did succeed (a slow path, not a stalled one).
-   */
-  #stallAfterMs: number;
+  readonly #opener: PodStreamOpener;
 
   constructor(target: KubeApplication, deps: KubeBackendDeps) {
     this.application = target.application;
@@ -119,7 +103,7 @@ export class KubeBackend implements Backend {
       connect: (signal?: AbortSignal) => this.#connect(triplePort, signal),
     };
     this.#outage = new ApiOutage(target.application, deps.events, deps.backoff);
-    this.#stallAfterMs = deps.timing?.stallAfterMs ?? PORT_FORWARD_STALL_MS;
+    this.#opener = new PodStreamOpener({client: deps.client, namespace: target.namespace, ...(deps.stall === undefined ? {} : {stall: deps.stall}), ...(deps.timing === undefined ? {} : {timing: deps.timing})});
     const unsubscribeEndpoints = deps.endpoints.subscribe(() => this.#onEndpoints());
     const unsubscribeDenials = deps.denials?.subscribe(() => this.#onEndpoints());
     const unsubscribeStall = deps.stall?.subscribe(() => this.#onStall());
@@ -214,7 +198,7 @@ export class KubeBackend implements Backend {
       let stream: PodStream | undefined;
       if (this.#deps.podNetwork === true) {
         try {
-          stream = await this.#dial(pick, signal);
+          stream = await this.#opener.dial(pick, signal);
         } catch (error) {
           if (signal?.aborted === true) throw error;
           this.#pods.failed(pick.pod);
@@ -224,7 +208,7 @@ export class KubeBackend implements Backend {
         }
       } else {
         try {
-          stream = await this.#openPortForward({namespace: target.namespace, pod: pick.pod, port: pick.port}, signal);
+          stream = await this.#opener.portForward({namespace: target.namespace, pod: pick.pod, port: pick.port}, signal);
         } catch (error) {
           if (signal?.aborted === true) throw error;
           const mapped = toKubeError(error, this.#deps.client.scene);
@@ -262,46 +246,6 @@ export class KubeBackend implements Backend {
       if (this.#closed) this.#streams.retire(stream, `${this.#closedBecause}; requests in flight on ${stream.remote} finish, new ones are not routed to it`);
       return {stream, remote: stream.remote, pod: pick.pod, onRetire: (listener) => this.#streams.onRetire(stream, listener)};
     }
-  }
-
-  /** A TCP connection to the pod's IP (podNetwork). */
-  #dial(pick: PodTarget, signal: AbortSignal | undefined, port = pick.port): Promise<PodSocket> {
-    const {namespace} = this.target;
-    if (pick.address === undefined) return Promise.reject(new BackendError(`pod ${namespace}/${pick.pod} has no IP in its endpoints yet`));
-    return dialPod({namespace, pod: pick.pod, port, address: pick.address}, {signal, ...(this.#deps.timing?.portForwardTimeoutMs === undefined ? {} : {timeoutMs: this.#deps.timing.portForwardTimeoutMs})});
-  }
-
-  /**
-   * One port-forward set-up; undefined when it had no answer within the stall limit, which is then
-   * reported as a stall of the API server. The set-up goes on without the caller, up to its own
-   * time limit: when it does succeed the API server was only slow, so the stall ends, the next
-   * set-ups get that long, and the stream is let go (the next request opens its own).
-   */
-  async #openPortForward(target: {namespace: string; pod: string; port: number}, signal: AbortSignal | undefined): Promise<PortForwardStream | undefined> {
-    const timeoutMs = this.#deps.timing?.portForwardTimeoutMs;
-    const stall = this.#deps.stall;
-    const own = new AbortController();
-    const onAbort = (): void => own.abort();
-    signal?.addEventListener('abort', onAbort, {once: true});
-    const startedAt = Date.now();
-    const attempt = openPortForward(this.#deps.client, target, {signal: own.signal, settleMs: SETTLE_MS, ...(timeoutMs === undefined ? {} : {timeoutMs})});
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const first = stall === undefined ? await attempt : await Promise.race([attempt, new Promise<'stalled'>((resolve) => {
-        timer = setTimeout(() => resolve('stalled'), this.#stallAfterMs);
-      })]);
-      if (first !== 'stalled') return first;
-    } finally {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-    }
-    stall?.report('port-forward', `no answer to the port-forward request for pod ${target.namespace}/${target.pod} within ${(this.#stallAfterMs / 1000).toFixed(1)} s`);
-    attempt.then((late) => {
-      this.#stallAfterMs = Math.min(Math.max(this.#stallAfterMs, 2 * (Date.now() - startedAt)), timeoutMs ?? PORT_FORWARD_TIMEOUT_MS);
-      stall?.answered('port-forward');
-      late.destroy();
-    }, () => {});
-    return undefined;
   }
 
   /** The API server stalled (every stream is retired: new requests fail at once), or answers again. */
@@ -349,11 +293,11 @@ export class KubeBackend implements Backend {
     if (!pod) throw new BackendError(`${this.application}: no ready pod`, {code: 'DT_ERR_NO_READY_PODS'});
     const port = this.target.qosPort ?? DEFAULT_QOS_PORT;
     if (this.#deps.podNetwork === true) {
-      const stream = await this.#dial(pod, signal, port);
+      const stream = await this.#opener.dial(pod, signal, port);
       return {stream, remote: stream.remote};
     }
     try {
-      const stream = await openPortForward(this.#deps.client, {namespace: this.target.namespace, pod: pod.pod, port}, {signal, settleMs: SETTLE_MS});
+      const stream = await this.#opener.portForwardUntimed({namespace: this.target.namespace, pod: pod.pod, port}, signal);
       return {stream, remote: stream.remote};
     } catch (error) {
       throw new BackendError(`${this.application}: no QoS port ${port} on pod ${this.target.namespace}/${pod.pod}: ${toKubeError(error, this.#deps.client.scene).message}`, {cause: error});
