@@ -351,24 +351,7 @@ export class KubeBackend implements Backend {
     const usable = usableTargets(targets);
     const inUse = new Set(usable.map((target) => target.pod));
     const listed = new Map(targets.all.map((target) => [target.pod, target]));
-    const gone = new Set<string>();
-    for (const [stream, pod] of this.#streams.open()) {
-      // A terminating pod's streams stay while no pod is ready and it still serves; they are
-      // retired once a pod is ready (then it is no longer usable).
-      if (inUse.has(pod)) continue;
-      gone.add(pod);
-      const still = listed.get(pod);
-      if (still) {
-        // Still running (terminating after a graceful delete, or failing its readiness probe): the
-        // requests in flight may still be answered.
-        const why = still.terminating ? 'is terminating' : 'is no longer ready (failing its readiness probe)';
-        this.#streams.retire(stream, `pod ${this.target.namespace}/${pod} ${why}; requests in flight on it finish, new ones go to another pod`);
-        continue;
-      }
-      this.#streams.forget(stream);
-      stream.destroy(new BackendError(`pod ${this.target.namespace}/${pod} is gone (deleted)`, {code: 'DT_ERR_BACKEND_CLOSED'}));
-    }
-    this.#streams.destroyRetiredOf(listed);
+    const gone = this.#streams.followEndpoints(inUse, listed);
     this.#pods.keepOnly(inUse);
     const newPod = [...ready].some((pod) => !this.#seenReady.has(pod));
     for (const pod of ready) this.#seenReady.add(pod);

@@ -1,4 +1,5 @@
 import {BackendError} from '../core/errors.js';
+import type {PodTarget} from './endpoints.js';
 import type {PortForwardStream} from './port-forward.js';
 import type {PodSocket} from './pod-socket.js';
 
@@ -68,11 +69,6 @@ export class PodStreams {
     });
   }
 
-  /** Stops counting an open stream that is about to be destroyed. */
-  forget(stream: PodStream): void {
-    this.#open.delete(stream);
-  }
-
   onRetire(stream: PodStream, listener: (reason: string) => void): void {
     const retired = this.#retired.get(stream);
     if (retired) listener(retired.reason);
@@ -96,8 +92,30 @@ export class PodStreams {
     listener?.(reason);
   }
 
-  /** Destroys the retired streams whose pod is no longer listed at all: the pod cannot answer them any more. */
-  destroyRetiredOf(listed: ReadonlyMap<string, unknown>): void {
+  /**
+   * Follows the endpoints: the open streams of a pod that is no longer usable are retired while it
+   * is still listed, destroyed when it is gone; so are the retired streams of a pod no longer
+   * listed. `usable`: the pods new streams may go to; `listed`: every pod behind the port. Returns
+   * the pods whose open streams went.
+   */
+  followEndpoints(usable: ReadonlySet<string>, listed: ReadonlyMap<string, PodTarget>): Set<string> {
+    const gone = new Set<string>();
+    for (const [stream, pod] of [...this.#open]) {
+      // A terminating pod's streams stay while no pod is ready and it still serves; they are
+      // retired once a pod is ready (then it is no longer usable).
+      if (usable.has(pod)) continue;
+      gone.add(pod);
+      const still = listed.get(pod);
+      if (still) {
+        // Still running (terminating after a graceful delete, or failing its readiness probe): the
+        // requests in flight may still be answered.
+        const why = still.terminating ? 'is terminating' : 'is no longer ready (failing its readiness probe)';
+        this.retire(stream, `pod ${this.#namespace}/${pod} ${why}; requests in flight on it finish, new ones go to another pod`);
+        continue;
+      }
+      this.#open.delete(stream);
+      stream.destroy(new BackendError(`pod ${this.#namespace}/${pod} is gone (deleted)`, {code: 'DT_ERR_BACKEND_CLOSED'}));
+    }
     for (const [stream, retired] of this.#retired) {
       const pod = stream.target.pod;
       if (!listed.has(pod)) {
@@ -105,6 +123,7 @@ export class PodStreams {
         stream.destroy(new BackendError(`pod ${this.#namespace}/${pod} is gone (deleted) before it answered`, {code: 'DT_ERR_BACKEND_CLOSED'}));
       }
     }
+    return gone;
   }
 
   /** Destroys every stream, open or retired, now. */
