@@ -3,6 +3,7 @@ import {BackendError} from '../core/errors.js';
 import type {DubboTunnelError} from '../core/errors.js';
 import type {TunnelEventBus} from '../core/events.js';
 import {ApiOutage} from './api-outage.js';
+import {BackendStateReporter} from './backend-state-reporter.js';
 import type {ApiStall} from './api-stall.js';
 import type {KubeClient} from './client.js';
 import type {KnownDenials} from './denials.js';
@@ -80,10 +81,7 @@ export class KubeBackend implements Backend {
   readonly #streams: PodStreams;
   readonly #pods = new PodChoice();
   readonly #unsubscribe: () => void;
-  #state: {state: BackendState; detail?: string; pod?: string} | undefined;
-  #lastPod: string | undefined;
-  /** Ready pods seen so far: a new one is announced (discovery asks it what it exports). */
-  readonly #seenReady = new Set<string>();
+  readonly #status: BackendStateReporter;
   #closed = false;
   #closedBecause = '';
   /** Closed with `drain`: a stream still being opened then is drained rather than destroyed. */
@@ -96,6 +94,7 @@ export class KubeBackend implements Backend {
     this.target = target;
     this.declaredServices = target.interfaces;
     this.#deps = deps;
+    this.#status = new BackendStateReporter(target.application, deps.events);
     this.#streams = new PodStreams(target.namespace, deps.timing?.drainLimitMs);
     const {triplePort} = target;
     this.triple = triplePort === undefined ? undefined : {
@@ -114,9 +113,9 @@ export class KubeBackend implements Backend {
     };
     // Asked once per namespace, before any application of it is said to be ready.
     if (target.problem === undefined) deps.denials?.review(target.namespace);
-    if (target.problem !== undefined) this.#setState('error', target.problem);
+    if (target.problem !== undefined) this.#status.set('error', target.problem);
     else if (deps.endpoints.started) this.#onEndpoints();
-    else this.#setState('connecting', 'waiting for the endpoint list');
+    else this.#status.set('connecting', 'waiting for the endpoint list');
   }
 
   describe(): string {
@@ -134,7 +133,7 @@ export class KubeBackend implements Backend {
   }
 
   get state(): BackendState | undefined {
-    return this.#state?.state;
+    return this.#status.state;
   }
 
   /** Ready pods behind the Service port right now. */
@@ -184,7 +183,7 @@ export class KubeBackend implements Backend {
       const usable = usableTargets(targets);
       if (usable.length === 0) {
         const error = noReadyPodsError(this.application, this.target, targets, waitedMs);
-        this.#setState('no-ready-pods', error.message);
+        this.#status.set('no-ready-pods', error.message);
         throw error;
       }
       const untried = usable.filter((candidate) => !tried.has(candidate.pod));
@@ -194,7 +193,7 @@ export class KubeBackend implements Backend {
         throw this.#fail(lastError, `${this.application}: no ready pod of service ${target.namespace}/${target.service} accepted a port-forward (last error: ${reason})`);
       }
       tried.add(pick.pod);
-      if (this.#streams.openCount === 0 && this.#state?.state !== 'ready') this.#setState('connecting', `opening a port-forward to pod ${target.namespace}/${pick.pod}`, pick.pod);
+      if (this.#streams.openCount === 0 && this.#status.state !== 'ready') this.#status.set('connecting', `opening a port-forward to pod ${target.namespace}/${pick.pod}`, pick.pod);
       let stream: PodStream | undefined;
       if (this.#deps.podNetwork === true) {
         try {
@@ -313,6 +312,7 @@ export class KubeBackend implements Backend {
   close(reason = 'no longer discovered in the cluster', options: {drain?: boolean} = {}): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#status.withdraw();
     this.#closedBecause = reason;
     this.#closedDraining = options.drain === true;
     this.#unsubscribe();
@@ -340,58 +340,34 @@ export class KubeBackend implements Backend {
     this.#deps.stall?.answered('port-forward');
     this.#streams.add(stream, pod);
     this.#pods.opened(stream, pod);
-    this.#lastPod = pod;
-    this.#setState('ready', `pod ${this.target.namespace}/${pod}`, pod);
+    this.#status.streamOpened(this.target.namespace, pod);
   }
 
   #onEndpoints(): void {
     if (this.#closed || this.target.problem !== undefined) return;
     const targets = this.#targets();
-    const ready = new Set(targets.ready.map((target) => target.pod));
     const usable = usableTargets(targets);
     const inUse = new Set(usable.map((target) => target.pod));
     const listed = new Map(targets.all.map((target) => [target.pod, target]));
     const gone = this.#streams.followEndpoints(inUse, listed);
     this.#pods.keepOnly(inUse);
-    const newPod = [...ready].some((pod) => !this.#seenReady.has(pod));
-    for (const pod of ready) this.#seenReady.add(pod);
-    const problem = this.#deps.endpoints.problem;
-    const denied = this.#deps.denials?.portForward(this.target.namespace);
-    const stalled = this.#deps.stall?.current;
-    if (stalled !== undefined) {
-      this.#setState('stalled', `${stalled.message}; new requests fail at once until it answers again`);
-    } else if (problem !== undefined) {
-      // The watch that tells which pods are ready is failing: say so rather than "ready".
-      this.#setState('error', `the endpoint watch is failing, pod readiness may be out of date: ${problem.message}`);
-    } else if (denied !== undefined && this.#streams.openCount === 0) {
-      if (denied === 'checking') this.#setState('connecting', `checking the pods/portforward permission in namespace ${this.target.namespace}`);
-      else this.#setState('no-permission', `${denied.message}${denied.hint === undefined ? '' : `; fix: ${denied.hint}`}`);
-    } else if (usable.length === 0) {
-      this.#setState('no-ready-pods', noReadyPodsError(this.application, this.target, targets).message);
-    } else if (targets.ready.length === 0) {
-      const pods = usable.map((target) => `${this.target.namespace}/${target.pod}`).join(', ');
-      this.#setState('reconnecting', `no pod is ready; new requests go to terminating pod${usable.length === 1 ? '' : 's'} ${pods}, which still serve${usable.length === 1 ? 's' : ''}, until one is`, usable[0]?.pod);
-    } else if (gone.size > 0) {
-      const others = targets.ready.map((target) => target.pod).join(', ');
-      this.#setState('reconnecting', `pod ${[...gone].map((pod) => `${this.target.namespace}/${pod}`).join(', ')} went away; new streams go to ${others}`, [...gone][0]);
-    } else if (((newPod || this.#state?.state !== 'ready') && !this.#outage.isDown && denied === undefined) || (this.#lastPod !== undefined && !ready.has(this.#lastPod))) {
-      const pod = this.#lastPod !== undefined && ready.has(this.#lastPod) ? this.#lastPod : targets.ready[0]?.pod;
-      this.#setState('ready', `${targets.ready.length} ready pod${targets.ready.length === 1 ? '' : 's'}`, pod);
-    }
+    this.#status.fromEndpoints({
+      namespace: this.target.namespace,
+      targets,
+      usable,
+      gone,
+      stalled: this.#deps.stall?.current,
+      watchProblem: this.#deps.endpoints.problem,
+      denied: this.#deps.denials?.portForward(this.target.namespace),
+      openStreams: this.#streams.openCount,
+      apiDown: this.#outage.isDown,
+      noReadyPods: () => noReadyPodsError(this.application, this.target, targets).message,
+    });
   }
 
   #fail(error: DubboTunnelError | undefined, message?: string): BackendError {
     const text = message ?? `${this.application}: ${error?.message ?? 'port-forward failed'}`;
-    this.#setState('error', error?.message ?? text);
+    this.#status.set('error', error?.message ?? text);
     return new BackendError(text, {hint: error?.hint, code: error?.code, cause: error});
-  }
-
-  #setState(state: BackendState, detail?: string, pod?: string): void {
-    // Once withdrawn, the application's row belongs to whatever routes it now (or to nothing).
-    if (this.#closed) return;
-    const previous = this.#state;
-    if (previous?.state === state && previous.detail === detail && previous.pod === pod) return;
-    this.#state = {state, detail, pod};
-    this.#deps.events.emit('backend-state-changed', {application: this.application, state, ...(detail === undefined ? {} : {detail}), ...(pod === undefined ? {} : {pod})});
   }
 }
