@@ -3,8 +3,8 @@ import {BackendError} from '../core/errors.js';
 import type {DubboTunnelError} from '../core/errors.js';
 import type {TunnelEventBus} from '../core/events.js';
 import {ApiOutage} from './api-outage.js';
-import {BackendStateReporter} from './backend-state-reporter.js';
 import type {ApiStall} from './api-stall.js';
+import {BackendStateReporter} from './backend-state-reporter.js';
 import type {KubeClient} from './client.js';
 import type {KnownDenials} from './denials.js';
 import type {KubeApplication, ResolvedServicePort} from './discovery.js';
@@ -65,6 +65,10 @@ export interface KubeBackendDeps {
  * requests on them and lets the ones in flight finish, for at most the drain limit. A pod that
  * vanished from the endpoints altogether is gone: its streams are destroyed, and the router answers
  * their in-flight requests with a Dubbo error.
+ *
+ * The backend decides when; its parts each keep one concern: which pod (PodChoice), opening a
+ * stream to it (PodStreamOpener), the open and retired streams (PodStreams), the API server being
+ * down (ApiOutage) and the state the application shows (BackendStateReporter).
  */
 export class KubeBackend implements Backend {
   readonly application: string;
@@ -80,14 +84,14 @@ export class KubeBackend implements Backend {
   readonly #deps: KubeBackendDeps;
   readonly #streams: PodStreams;
   readonly #pods = new PodChoice();
-  readonly #unsubscribe: () => void;
+  readonly #opener: PodStreamOpener;
+  readonly #outage: ApiOutage;
   readonly #status: BackendStateReporter;
+  readonly #unsubscribe: () => void;
   #closed = false;
   #closedBecause = '';
   /** Closed with `drain`: a stream still being opened then is drained rather than destroyed. */
   #closedDraining = false;
-  readonly #outage: ApiOutage;
-  readonly #opener: PodStreamOpener;
 
   constructor(target: KubeApplication, deps: KubeBackendDeps) {
     this.application = target.application;
