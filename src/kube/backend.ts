@@ -106,7 +106,7 @@ export class KubeBackend implements Backend {
       connect: (signal?: AbortSignal) => this.#connect(triplePort, signal),
     };
     this.#outage = new ApiOutage(target.application, deps.events, deps.backoff);
-    this.#opener = new PodStreamOpener({client: deps.client, namespace: target.namespace, ...(deps.stall === undefined ? {} : {stall: deps.stall}), ...(deps.timing === undefined ? {} : {timing: deps.timing})});
+    this.#opener = new PodStreamOpener({client: deps.client, namespace: target.namespace, stall: deps.stall, timing: deps.timing, podNetwork: deps.podNetwork});
     const unsubscribeEndpoints = deps.endpoints.subscribe(() => this.#onEndpoints());
     const unsubscribeDenials = deps.denials?.subscribe(() => this.#onEndpoints());
     const unsubscribeStall = deps.stall?.subscribe(() => this.#onStall());
@@ -294,17 +294,8 @@ export class KubeBackend implements Backend {
     if (this.#closed || this.target.problem !== undefined) throw new BackendError(`${this.application}: not reachable`);
     const pod = this.#pods.choose(usableTargets(this.#targets()), this.#streams.load());
     if (!pod) throw new BackendError(`${this.application}: no ready pod`, {code: 'DT_ERR_NO_READY_PODS'});
-    const port = this.target.qosPort ?? DEFAULT_QOS_PORT;
-    if (this.#deps.podNetwork === true) {
-      const stream = await this.#opener.dial(pod, signal, port);
-      return {stream, remote: stream.remote};
-    }
-    try {
-      const stream = await this.#opener.portForwardUntimed({namespace: this.target.namespace, pod: pod.pod, port}, signal);
-      return {stream, remote: stream.remote};
-    } catch (error) {
-      throw new BackendError(`${this.application}: no QoS port ${port} on pod ${this.target.namespace}/${pod.pod}: ${toKubeError(error, this.#deps.client.scene).message}`, {cause: error});
-    }
+    const stream = await this.#opener.qos(this.application, pod, this.target.qosPort ?? DEFAULT_QOS_PORT, signal);
+    return {stream, remote: stream.remote};
   }
 
   /**

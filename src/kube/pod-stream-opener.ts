@@ -3,10 +3,12 @@ import {PORT_FORWARD_STALL_MS} from './api-stall.js';
 import type {ApiStall} from './api-stall.js';
 import type {KubeClient} from './client.js';
 import type {PodTarget} from './endpoints.js';
+import {toKubeError} from './errors.js';
 import {openPortForward} from './port-forward.js';
 import type {PortForwardStream, PortForwardTarget} from './port-forward.js';
 import {dialPod} from './pod-socket.js';
 import type {PodSocket} from './pod-socket.js';
+import type {PodStream} from './pod-streams.js';
 
 /** openPortForward's own limit when the timing sets none: a set-up is never given longer to count as slow. */
 const PORT_FORWARD_TIMEOUT_MS = 10_000;
@@ -24,11 +26,13 @@ export interface PodStreamOpenerDeps {
   stall?: ApiStall;
   /** Read at each set-up: portForwardTimeoutMs also bounds a dial. stallAfterMs: the first stall limit. */
   timing?: {portForwardTimeoutMs?: number; stallAfterMs?: number};
+  /** Dial the pods' IPs instead of port-forwarding (a process inside the cluster). */
+  podNetwork?: boolean;
 }
 
 /**
- * Opens the streams to one backend's pods: port-forwards through the API server (a backend's own
- * timed against the stall limit), or TCP connections to the pods' IPs inside the cluster.
+ * Opens the streams to one backend's pods: port-forwards through the API server (timed against the
+ * stall limit), or TCP connections to the pods' IPs inside the cluster.
  */
 export class PodStreamOpener {
   readonly #deps: PodStreamOpenerDeps;
@@ -83,8 +87,16 @@ export class PodStreamOpener {
     return undefined;
   }
 
-  /** A port-forward for a short-lived look at a pod (its QoS port): not timed against the stall limit. */
-  portForwardUntimed(target: PortForwardTarget, signal: AbortSignal | undefined): Promise<PortForwardStream> {
-    return openPortForward(this.#deps.client, target, {signal, settleMs: SETTLE_MS});
+  /**
+   * A stream to the QoS port of `pick`, dialled or port-forwarded like the backend's others. Not
+   * timed against the stall limit: it is short-lived and says nothing about the pod's health.
+   */
+  async qos(application: string, pick: PodTarget, port: number, signal: AbortSignal | undefined): Promise<PodStream> {
+    if (this.#deps.podNetwork === true) return await this.dial(pick, signal, port);
+    try {
+      return await openPortForward(this.#deps.client, {namespace: this.#deps.namespace, pod: pick.pod, port}, {signal, settleMs: SETTLE_MS});
+    } catch (error) {
+      throw new BackendError(`${application}: no QoS port ${port} on pod ${this.#deps.namespace}/${pick.pod}: ${toKubeError(error, this.#deps.client.scene).message}`, {cause: error});
+    }
   }
 }
