@@ -2,38 +2,23 @@ import type {Backend, BackendPort, BackendState, BackendStream} from '../core/ba
 import {BackendError} from '../core/errors.js';
 import type {DubboTunnelError} from '../core/errors.js';
 import type {TunnelEventBus} from '../core/events.js';
-import {PORT_FORWARD_STALL_MS} from './api-stall.js';
+import {ApiOutage} from './api-outage.js';
 import type {ApiStall} from './api-stall.js';
+import {BackendStateReporter} from './backend-state-reporter.js';
 import type {KubeClient} from './client.js';
 import type {KnownDenials} from './denials.js';
 import type {KubeApplication, ResolvedServicePort} from './discovery.js';
 import type {EndpointTracker} from './endpoint-tracker.js';
-import type {PodTarget, ServiceTargets} from './endpoints.js';
-import {SERVICE_NAME_LABEL, usableTargets} from './endpoints.js';
+import type {ServiceTargets} from './endpoints.js';
+import {usableTargets} from './endpoints.js';
 import {DEFAULT_QOS_PORT} from './discovery.js';
 import {KubeRequestError, toKubeError} from './errors.js';
-import {formatSelector} from './label-selector.js';
-import {Backoff} from './list-watch.js';
-import {openPortForward} from './port-forward.js';
-import type {PortForwardStream} from './port-forward.js';
-import {dialPod} from './pod-socket.js';
-import type {PodSocket} from './pod-socket.js';
+import type {Backoff} from './list-watch.js';
+import {noReadyPodsError, PodChoice} from './pod-choice.js';
+import {PodStreamOpener} from './pod-stream-opener.js';
+import {PodStreams} from './pod-streams.js';
+import type {PodStream} from './pod-streams.js';
 
-/** A stream to one pod: through the API server (port-forward), or straight to its IP (inside the cluster). */
-type PodStream = PortForwardStream | PodSocket;
-
-/** openPortForward's own limit when the timing sets none: a set-up is never given longer to count as slow. */
-const PORT_FORWARD_TIMEOUT_MS = 10_000;
-/** How long a pod whose port-forward just failed is tried only after the others. */
-const POD_COOLDOWN_MS = 5000;
-/**
- * Wait this long after the kubelet announces the port for a refused dial to show up on the error
- * channel, so connect() can try another pod instead of handing out a stream that is about to die.
- * Paid once per stream (the router shares one per pod between its consumer connections).
- */
-const SETTLE_MS = 100;
-/** A stream that dies this soon without a byte from the pod marks its pod as failing. */
-const EARLY_DEATH_MS = 2000;
 /**
  * How long a new stream waits for a pod to become ready when none is (nor a terminating one that
  * still serves), before its requests are answered DT_ERR_NO_READY_PODS: a rollout that replaced
@@ -67,27 +52,6 @@ export interface KubeBackendDeps {
   podNetwork?: boolean;
 }
 
-/** Port-forwards fail at once until `retryAt` (then one attempt probes): the API server is unreachable, or stalled. */
-interface Down {
-  error: DubboTunnelError;
-  retryAt: number;
-  /** Set for a stall (the cluster's ApiStall): it ends with the stall, not with a retry of our own. */
-  stalled?: boolean;
-}
-
-/** A stream the backend no longer hands requests to; the router drains it. */
-interface Retirement {
-  reason: string;
-  timer: NodeJS.Timeout;
-}
-
-/**
- * How long a stream whose pod stopped being ready may go on answering the requests already in
- * flight on it: Kubernetes' default terminationGracePeriodSeconds. The kubelet cuts the stream
- * sooner when the pod really goes.
- */
-export const DEFAULT_DRAIN_LIMIT_MS = 30_000;
-
 /**
  * One discovered application reached through port-forwards to the ready pods of its Service.
  *
@@ -101,6 +65,10 @@ export const DEFAULT_DRAIN_LIMIT_MS = 30_000;
  * requests on them and lets the ones in flight finish, for at most the drain limit. A pod that
  * vanished from the endpoints altogether is gone: its streams are destroyed, and the router answers
  * their in-flight requests with a Dubbo error.
+ *
+ * The backend decides when; its parts each keep one concern: which pod (PodChoice), opening a
+ * stream to it (PodStreamOpener), the open and retired streams (PodStreams), the API server being
+ * down (ApiOutage) and the state the application shows (BackendStateReporter).
  */
 export class KubeBackend implements Backend {
   readonly application: string;
@@ -114,46 +82,31 @@ export class KubeBackend implements Backend {
     connect: (signal) => this.#connectQos(signal),
   };
   readonly #deps: KubeBackendDeps;
-  readonly #streams = new Map<PodStream, string>();
-  /** Streams being drained, with the reason the router was given. Not counted as load. */
-  readonly #retired = new Map<PodStream, Retirement>();
-  readonly #retireListeners = new Map<PodStream, (reason: string) => void>();
-  readonly #failedAt = new Map<string, number>();
+  readonly #streams: PodStreams;
+  readonly #pods = new PodChoice();
+  readonly #opener: PodStreamOpener;
+  readonly #outage: ApiOutage;
+  readonly #status: BackendStateReporter;
   readonly #unsubscribe: () => void;
-  #state: {state: BackendState; detail?: string; pod?: string} | undefined;
-  #lastPod: string | undefined;
-  /** Ready pods seen so far: a new one is announced (discovery asks it what it exports). */
-  readonly #seenReady = new Set<string>();
-  #next = 0;
   #closed = false;
   #closedBecause = '';
   /** Closed with `drain`: a stream still being opened then is drained rather than destroyed. */
   #closedDraining = false;
-  readonly #backoff: Backoff;
-  /**
-   * Set while the API server cannot be reached for port-forwards: until `retryAt` requests fail at
-   * once, after it one attempt at a time probes (the others still fail at once). Cleared by a stream.
-   */
-  #apiDown: Down | undefined;
-  #probing = false;
-  /**
-   * How long a port-forward set-up may go without an answer before the API server counts as
-   * stalled; raised when a set-up that took longer did succeed (a slow path, not a stalled one).
-   */
-  #stallAfterMs: number;
 
   constructor(target: KubeApplication, deps: KubeBackendDeps) {
     this.application = target.application;
     this.target = target;
     this.declaredServices = target.interfaces;
     this.#deps = deps;
+    this.#status = new BackendStateReporter(target.application, deps.events);
+    this.#streams = new PodStreams(target.namespace, deps.timing?.drainLimitMs);
     const {triplePort} = target;
     this.triple = triplePort === undefined ? undefined : {
       describe: () => `svc ${target.namespace}/${target.service}:${String(triplePort.name ?? triplePort.port)} (tri)`,
       connect: (signal?: AbortSignal) => this.#connect(triplePort, signal),
     };
-    this.#backoff = deps.backoff ?? new Backoff();
-    this.#stallAfterMs = deps.timing?.stallAfterMs ?? PORT_FORWARD_STALL_MS;
+    this.#outage = new ApiOutage(target.application, deps.events, deps.backoff);
+    this.#opener = new PodStreamOpener({client: deps.client, namespace: target.namespace, stall: deps.stall, timing: deps.timing, podNetwork: deps.podNetwork});
     const unsubscribeEndpoints = deps.endpoints.subscribe(() => this.#onEndpoints());
     const unsubscribeDenials = deps.denials?.subscribe(() => this.#onEndpoints());
     const unsubscribeStall = deps.stall?.subscribe(() => this.#onStall());
@@ -164,9 +117,9 @@ export class KubeBackend implements Backend {
     };
     // Asked once per namespace, before any application of it is said to be ready.
     if (target.problem === undefined) deps.denials?.review(target.namespace);
-    if (target.problem !== undefined) this.#setState('error', target.problem);
+    if (target.problem !== undefined) this.#status.set('error', target.problem);
     else if (deps.endpoints.started) this.#onEndpoints();
-    else this.#setState('connecting', 'waiting for the endpoint list');
+    else this.#status.set('connecting', 'waiting for the endpoint list');
   }
 
   describe(): string {
@@ -180,11 +133,11 @@ export class KubeBackend implements Backend {
 
   /** Streams open right now (for status displays and tests). */
   get openStreams(): number {
-    return this.#streams.size;
+    return this.#streams.openCount;
   }
 
   get state(): BackendState | undefined {
-    return this.#state?.state;
+    return this.#status.state;
   }
 
   /** Ready pods behind the Service port right now. */
@@ -214,37 +167,7 @@ export class KubeBackend implements Backend {
     } catch (error) {
       throw this.#fail(toKubeError(error, this.#deps.client.scene));
     }
-    const stalled = this.#deps.stall?.current;
-    if (stalled !== undefined && this.#apiDown?.error !== stalled) {
-      // Seen elsewhere (another application, the watches): fail at once here too; a probe follows.
-      this.#apiDown = {error: stalled, retryAt: Date.now() + this.#backoff.next(), stalled: true};
-    }
-    const down = this.#apiDown;
-    if (down && (Date.now() < down.retryAt || this.#probing)) throw this.#unreachable(down);
-    const probing = down !== undefined;
-    if (probing) this.#probing = true;
-    try {
-      return await this.#connectToAPod(servicePort, signal, pod);
-    } finally {
-      if (probing) this.#probing = false;
-    }
-  }
-
-  /** The answer to requests while port-forwards back off: at once, saying why and when the next try is. */
-  #unreachable(down: Down): BackendError {
-    // No countdown in the text: identical answers fold into one log line during an outage.
-    if (down.stalled === true) {
-      return new BackendError(`${this.application}: ${down.error.message}; requests fail at once until it answers again`, {
-        code: 'DT_ERR_KUBE_UNREACHABLE',
-        ...(down.error.hint === undefined ? {} : {hint: down.error.hint}),
-        cause: down.error,
-      });
-    }
-    return new BackendError(`${this.application}: the API server is unreachable (${down.error.message}); requests fail at once while port-forward attempts back off`, {
-      code: 'DT_ERR_KUBE_UNREACHABLE',
-      hint: down.error.hint ?? 'check the network path to the cluster (VPN, proxy); dubbo-tunnel keeps retrying',
-      cause: down.error,
-    });
+    return await this.#outage.attempt(this.#deps.stall?.current, () => this.#connectToAPod(servicePort, signal, pod));
   }
 
   /** `wanted`: the pod to try first while it is ready (the router asks for a pod it has no stream to yet). */
@@ -263,48 +186,45 @@ export class KubeBackend implements Backend {
       }
       const usable = usableTargets(targets);
       if (usable.length === 0) {
-        const error = this.#noReadyPods(targets, waitedMs);
-        this.#setState('no-ready-pods', error.message);
+        const error = noReadyPodsError(this.application, this.target, targets, waitedMs);
+        this.#status.set('no-ready-pods', error.message);
         throw error;
       }
       const untried = usable.filter((candidate) => !tried.has(candidate.pod));
-      const pick = untried.find((candidate) => candidate.pod === wanted) ?? this.#choose(untried);
+      const pick = untried.find((candidate) => candidate.pod === wanted) ?? this.#pods.choose(untried, this.#streams.load());
       if (!pick) {
         const reason = lastError?.message ?? 'unknown error';
         throw this.#fail(lastError, `${this.application}: no ready pod of service ${target.namespace}/${target.service} accepted a port-forward (last error: ${reason})`);
       }
       tried.add(pick.pod);
-      if (this.#streams.size === 0 && this.#state?.state !== 'ready') this.#setState('connecting', `opening a port-forward to pod ${target.namespace}/${pick.pod}`, pick.pod);
+      if (this.#streams.openCount === 0 && this.#status.state !== 'ready') this.#status.set('connecting', `opening a port-forward to pod ${target.namespace}/${pick.pod}`, pick.pod);
       let stream: PodStream | undefined;
       if (this.#deps.podNetwork === true) {
         try {
-          stream = await this.#dial(pick, signal);
+          stream = await this.#opener.dial(pick, signal);
         } catch (error) {
           if (signal?.aborted === true) throw error;
-          this.#failedAt.set(pick.pod, Date.now());
+          this.#pods.failed(pick.pod);
           lastError = error instanceof BackendError ? error : new BackendError(String(error));
           this.#deps.events.log('warn', `${this.application}: ${lastError.message}`);
           continue;
         }
       } else {
         try {
-          stream = await this.#openPortForward({namespace: target.namespace, pod: pick.pod, port: pick.port}, signal);
+          stream = await this.#opener.portForward({namespace: target.namespace, pod: pick.pod, port: pick.port}, signal);
         } catch (error) {
           if (signal?.aborted === true) throw error;
           const mapped = toKubeError(error, this.#deps.client.scene);
           // Credentials, permissions and an unreachable API server are the same for every pod.
           const serverDown = mapped.code === 'DT_ERR_KUBE_UNREACHABLE' || (error instanceof KubeRequestError && error.status >= 500);
           if (serverDown) {
-            // Back off like the watches do: during an outage every request would start an attempt.
-            const delay = this.#backoff.next();
-            if (this.#apiDown === undefined) this.#deps.events.log('warn', `${this.application}: port-forwards fail because the API server cannot be reached (${mapped.message}); requests fail at once until a retry works (next in ${(delay / 1000).toFixed(1)} s, backing off)`);
-            this.#apiDown = {error: mapped, retryAt: Date.now() + delay};
+            this.#outage.unreachable(mapped);
             throw this.#fail(mapped);
           }
           if ((error instanceof KubeRequestError && (error.status === 401 || error.status === 403)) || mapped.code === 'DT_ERR_KUBE_UNAUTHORIZED') {
             throw this.#fail(mapped);
           }
-          this.#failedAt.set(pick.pod, Date.now());
+          this.#pods.failed(pick.pod);
           lastError = mapped;
           this.#deps.events.log('warn', `${this.application}: port-forward to pod ${target.namespace}/${pick.pod} failed: ${mapped.message}`);
           continue;
@@ -314,9 +234,9 @@ export class KubeBackend implements Backend {
         // No answer in time: the API server stalled. This attempt's requests and the next ones get
         // the stall's answer now rather than their own timeout.
         const stalled = this.#deps.stall?.current;
-        if (stalled !== undefined) this.#apiDown = {error: stalled, retryAt: Date.now() + this.#backoff.next(), stalled: true};
+        if (stalled !== undefined) this.#outage.stalled(stalled);
         this.#onEndpoints();
-        throw this.#apiDown === undefined ? this.#fail(stalled) : this.#unreachable(this.#apiDown);
+        throw this.#outage.answer() ?? this.#fail(stalled);
       }
       if (this.#closed && !this.#closedDraining) {
         stream.destroy();
@@ -326,49 +246,9 @@ export class KubeBackend implements Backend {
       // Withdrawn while this stream was being opened (a re-pick, the application gone): the requests
       // that asked for it wait for it and the pod may well still answer, so they go, and the stream
       // drains like the others (retired at once: nothing new is routed to it).
-      if (this.#closed) this.#retire(stream, `${this.#closedBecause}; requests in flight on ${stream.remote} finish, new ones are not routed to it`);
-      return {stream, remote: stream.remote, pod: pick.pod, onRetire: (listener) => this.#onRetire(stream, listener)};
+      if (this.#closed) this.#streams.retire(stream, `${this.#closedBecause}; requests in flight on ${stream.remote} finish, new ones are not routed to it`);
+      return {stream, remote: stream.remote, pod: pick.pod, onRetire: (listener) => this.#streams.onRetire(stream, listener)};
     }
-  }
-
-  /** A TCP connection to the pod's IP (podNetwork). */
-  #dial(pick: PodTarget, signal: AbortSignal | undefined, port = pick.port): Promise<PodSocket> {
-    const {namespace} = this.target;
-    if (pick.address === undefined) return Promise.reject(new BackendError(`pod ${namespace}/${pick.pod} has no IP in its endpoints yet`));
-    return dialPod({namespace, pod: pick.pod, port, address: pick.address}, {signal, ...(this.#deps.timing?.portForwardTimeoutMs === undefined ? {} : {timeoutMs: this.#deps.timing.portForwardTimeoutMs})});
-  }
-
-  /**
-   * One port-forward set-up; undefined when it had no answer within the stall limit, which is then
-   * reported as a stall of the API server. The set-up goes on without the caller, up to its own
-   * time limit: when it does succeed the API server was only slow, so the stall ends, the next
-   * set-ups get that long, and the stream is let go (the next request opens its own).
-   */
-  async #openPortForward(target: {namespace: string; pod: string; port: number}, signal: AbortSignal | undefined): Promise<PortForwardStream | undefined> {
-    const timeoutMs = this.#deps.timing?.portForwardTimeoutMs;
-    const stall = this.#deps.stall;
-    const own = new AbortController();
-    const onAbort = (): void => own.abort();
-    signal?.addEventListener('abort', onAbort, {once: true});
-    const startedAt = Date.now();
-    const attempt = openPortForward(this.#deps.client, target, {signal: own.signal, settleMs: SETTLE_MS, ...(timeoutMs === undefined ? {} : {timeoutMs})});
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const first = stall === undefined ? await attempt : await Promise.race([attempt, new Promise<'stalled'>((resolve) => {
-        timer = setTimeout(() => resolve('stalled'), this.#stallAfterMs);
-      })]);
-      if (first !== 'stalled') return first;
-    } finally {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-    }
-    stall?.report('port-forward', `no answer to the port-forward request for pod ${target.namespace}/${target.pod} within ${(this.#stallAfterMs / 1000).toFixed(1)} s`);
-    attempt.then((late) => {
-      this.#stallAfterMs = Math.min(Math.max(this.#stallAfterMs, 2 * (Date.now() - startedAt)), timeoutMs ?? PORT_FORWARD_TIMEOUT_MS);
-      stall?.answered('port-forward');
-      late.destroy();
-    }, () => {});
-    return undefined;
   }
 
   /** The API server stalled (every stream is retired: new requests fail at once), or answers again. */
@@ -376,14 +256,11 @@ export class KubeBackend implements Backend {
     if (this.#closed) return;
     const stalled = this.#deps.stall?.current;
     if (stalled === undefined) {
-      if (this.#apiDown?.stalled === true) {
-        this.#apiDown = undefined;
-        this.#backoff.reset();
-      }
+      this.#outage.stallEnded();
     } else {
       // Its streams go through the stalled API server too: requests sent on them would wait for the
       // consumer's timeout. Those in flight may still be answered when it wakes up.
-      for (const stream of [...this.#streams.keys()]) this.#retire(stream, `${stalled.message}; new requests fail at once until it answers again`);
+      for (const [stream] of this.#streams.open()) this.#streams.retire(stream, `${stalled.message}; new requests fail at once until it answers again`);
     }
     this.#onEndpoints();
   }
@@ -415,19 +292,10 @@ export class KubeBackend implements Backend {
    */
   async #connectQos(signal?: AbortSignal): Promise<BackendStream> {
     if (this.#closed || this.target.problem !== undefined) throw new BackendError(`${this.application}: not reachable`);
-    const pod = this.#choose(usableTargets(this.#targets()));
+    const pod = this.#pods.choose(usableTargets(this.#targets()), this.#streams.load());
     if (!pod) throw new BackendError(`${this.application}: no ready pod`, {code: 'DT_ERR_NO_READY_PODS'});
-    const port = this.target.qosPort ?? DEFAULT_QOS_PORT;
-    if (this.#deps.podNetwork === true) {
-      const stream = await this.#dial(pod, signal, port);
-      return {stream, remote: stream.remote};
-    }
-    try {
-      const stream = await openPortForward(this.#deps.client, {namespace: this.target.namespace, pod: pod.pod, port}, {signal, settleMs: SETTLE_MS});
-      return {stream, remote: stream.remote};
-    } catch (error) {
-      throw new BackendError(`${this.application}: no QoS port ${port} on pod ${this.target.namespace}/${pod.pod}: ${toKubeError(error, this.#deps.client.scene).message}`, {cause: error});
-    }
+    const stream = await this.#opener.qos(this.application, pod, this.target.qosPort ?? DEFAULT_QOS_PORT, signal);
+    return {stream, remote: stream.remote};
   }
 
   /**
@@ -439,43 +307,20 @@ export class KubeBackend implements Backend {
   close(reason = 'no longer discovered in the cluster', options: {drain?: boolean} = {}): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#status.withdraw();
     this.#closedBecause = reason;
     this.#closedDraining = options.drain === true;
     this.#unsubscribe();
     if (options.drain === true) {
-      for (const stream of [...this.#streams.keys()]) this.#retire(stream, `${reason}; requests in flight on ${stream.remote} finish, new ones are not routed to it`);
+      for (const [stream] of this.#streams.open()) this.#streams.retire(stream, `${reason}; requests in flight on ${stream.remote} finish, new ones are not routed to it`);
       return;
     }
-    for (const stream of [...this.#streams.keys(), ...this.#retired.keys()]) stream.destroy(new BackendError(`${this.application}: ${reason}`, {code: 'DT_ERR_BACKEND_CLOSED'}));
-    this.#streams.clear();
+    this.#streams.destroyAll(() => new BackendError(`${this.application}: ${reason}`, {code: 'DT_ERR_BACKEND_CLOSED'}));
   }
 
   /** Streams being drained right now (for status displays and tests). */
   get drainingStreams(): number {
-    return this.#retired.size;
-  }
-
-  #onRetire(stream: PodStream, listener: (reason: string) => void): void {
-    const retired = this.#retired.get(stream);
-    if (retired) listener(retired.reason);
-    else if (!stream.destroyed) this.#retireListeners.set(stream, listener);
-  }
-
-  /** No new requests on `stream`; the router drains it, and it is destroyed if still open after the drain limit. */
-  #retire(stream: PodStream, reason: string): void {
-    if (this.#retired.has(stream)) return;
-    const pod = this.#streams.get(stream);
-    this.#streams.delete(stream);
-    const limitMs = this.#deps.timing?.drainLimitMs ?? DEFAULT_DRAIN_LIMIT_MS;
-    const timer = setTimeout(() => {
-      stream.destroy(new BackendError(`${pod === undefined ? stream.remote : `pod ${this.target.namespace}/${pod}`} was still busy ${Math.round(limitMs / 1000)} s after it stopped taking new requests (${reason.split(';')[0] ?? reason})`, {code: 'DT_ERR_BACKEND_CLOSED'}));
-    }, limitMs);
-    timer.unref();
-    this.#retired.set(stream, {reason, timer});
-    const listener = this.#retireListeners.get(stream);
-    this.#retireListeners.delete(stream);
-    // Without a listener yet (connect() just returned it), onRetire() tells the router when it asks.
-    listener?.(reason);
+    return this.#streams.drainingCount;
   }
 
   /** Pods behind a port of the Service; by default the port the backend's state is about (Dubbo, else Triple). */
@@ -484,130 +329,40 @@ export class KubeBackend implements Backend {
     return this.#deps.endpoints.targets(this.target.namespace, this.target.service, servicePort);
   }
 
-  /** Fewest open streams first (spreads consumers over pods), pods that failed recently last, then round robin. */
-  #choose(candidates: PodTarget[]): PodTarget | undefined {
-    if (candidates.length === 0) return undefined;
-    const now = Date.now();
-    const load = new Map<string, number>();
-    for (const pod of this.#streams.values()) load.set(pod, (load.get(pod) ?? 0) + 1);
-    const cooling = (pod: string): number => {
-      const at = this.#failedAt.get(pod);
-      return at !== undefined && now - at < POD_COOLDOWN_MS ? 1 : 0;
-    };
-    const start = this.#next++ % candidates.length;
-    const rotated = [...candidates.slice(start), ...candidates.slice(0, start)];
-    rotated.sort((a, b) => cooling(a.pod) - cooling(b.pod) || (load.get(a.pod) ?? 0) - (load.get(b.pod) ?? 0));
-    return rotated[0];
-  }
-
   #track(stream: PodStream, pod: string): void {
-    if (this.#apiDown !== undefined) this.#deps.events.log('info', `${this.application}: port-forwards work again`);
-    this.#apiDown = undefined;
-    this.#backoff.reset();
+    this.#outage.worked();
     this.#deps.denials?.portForwardWorked(this.target.namespace);
     this.#deps.stall?.answered('port-forward');
-    this.#streams.set(stream, pod);
-    this.#failedAt.delete(pod);
-    this.#lastPod = pod;
-    const openedAt = Date.now();
-    stream.once('close', () => {
-      this.#streams.delete(stream);
-      this.#retireListeners.delete(stream);
-      const retired = this.#retired.get(stream);
-      if (retired) clearTimeout(retired.timer);
-      this.#retired.delete(stream);
-      // Died young without a word from the pod (e.g. a dial refused after the settle window): try
-      // the other pods first next time.
-      if (stream.bytesReceived === 0 && stream.errored !== null && Date.now() - openedAt < EARLY_DEATH_MS) this.#failedAt.set(pod, Date.now());
-    });
-    this.#setState('ready', `pod ${this.target.namespace}/${pod}`, pod);
+    this.#streams.add(stream, pod);
+    this.#pods.opened(stream, pod);
+    this.#status.streamOpened(this.target.namespace, pod);
   }
 
   #onEndpoints(): void {
     if (this.#closed || this.target.problem !== undefined) return;
     const targets = this.#targets();
-    const ready = new Set(targets.ready.map((target) => target.pod));
     const usable = usableTargets(targets);
     const inUse = new Set(usable.map((target) => target.pod));
     const listed = new Map(targets.all.map((target) => [target.pod, target]));
-    const gone = new Set<string>();
-    for (const [stream, pod] of [...this.#streams]) {
-      // A terminating pod's streams stay while no pod is ready and it still serves; they are
-      // retired once a pod is ready (then it is no longer usable).
-      if (inUse.has(pod)) continue;
-      gone.add(pod);
-      const still = listed.get(pod);
-      if (still) {
-        // Still running (terminating after a graceful delete, or failing its readiness probe): the
-        // requests in flight may still be answered.
-        const why = still.terminating ? 'is terminating' : 'is no longer ready (failing its readiness probe)';
-        this.#retire(stream, `pod ${this.target.namespace}/${pod} ${why}; requests in flight on it finish, new ones go to another pod`);
-        continue;
-      }
-      this.#streams.delete(stream);
-      stream.destroy(new BackendError(`pod ${this.target.namespace}/${pod} is gone (deleted)`, {code: 'DT_ERR_BACKEND_CLOSED'}));
-    }
-    for (const [stream, retired] of this.#retired) {
-      const pod = stream.target.pod;
-      if (!listed.has(pod)) {
-        clearTimeout(retired.timer);
-        stream.destroy(new BackendError(`pod ${this.target.namespace}/${pod} is gone (deleted) before it answered`, {code: 'DT_ERR_BACKEND_CLOSED'}));
-      }
-    }
-    for (const pod of this.#failedAt.keys()) if (!inUse.has(pod)) this.#failedAt.delete(pod);
-    const newPod = [...ready].some((pod) => !this.#seenReady.has(pod));
-    for (const pod of ready) this.#seenReady.add(pod);
-    const problem = this.#deps.endpoints.problem;
-    const denied = this.#deps.denials?.portForward(this.target.namespace);
-    const stalled = this.#deps.stall?.current;
-    if (stalled !== undefined) {
-      this.#setState('stalled', `${stalled.message}; new requests fail at once until it answers again`);
-    } else if (problem !== undefined) {
-      // The watch that tells which pods are ready is failing: say so rather than "ready".
-      this.#setState('error', `the endpoint watch is failing, pod readiness may be out of date: ${problem.message}`);
-    } else if (denied !== undefined && this.#streams.size === 0) {
-      if (denied === 'checking') this.#setState('connecting', `checking the pods/portforward permission in namespace ${this.target.namespace}`);
-      else this.#setState('no-permission', `${denied.message}${denied.hint === undefined ? '' : `; fix: ${denied.hint}`}`);
-    } else if (usable.length === 0) {
-      this.#setState('no-ready-pods', this.#noReadyPods(targets).message);
-    } else if (targets.ready.length === 0) {
-      const pods = usable.map((target) => `${this.target.namespace}/${target.pod}`).join(', ');
-      this.#setState('reconnecting', `no pod is ready; new requests go to terminating pod${usable.length === 1 ? '' : 's'} ${pods}, which still serve${usable.length === 1 ? 's' : ''}, until one is`, usable[0]?.pod);
-    } else if (gone.size > 0) {
-      const others = targets.ready.map((target) => target.pod).join(', ');
-      this.#setState('reconnecting', `pod ${[...gone].map((pod) => `${this.target.namespace}/${pod}`).join(', ')} went away; new streams go to ${others}`, [...gone][0]);
-    } else if (((newPod || this.#state?.state !== 'ready') && !this.#apiDown && denied === undefined) || (this.#lastPod !== undefined && !ready.has(this.#lastPod))) {
-      const pod = this.#lastPod !== undefined && ready.has(this.#lastPod) ? this.#lastPod : targets.ready[0]?.pod;
-      this.#setState('ready', `${targets.ready.length} ready pod${targets.ready.length === 1 ? '' : 's'}`, pod);
-    }
-  }
-
-  /** `waitedMs`: how long the request waited for a ready pod before this answer (the same for every answer, so they fold in the log). */
-  #noReadyPods(targets: ServiceTargets, waitedMs?: number): BackendError {
-    const {namespace, service} = this.target;
-    const selector = formatSelector(this.target.podSelector);
-    const extra = targets.withoutPod > 0 ? ` (its ${targets.withoutPod} endpoints have no pod behind them; port-forward needs pods)` : '';
-    const waited = waitedMs === undefined ? '' : `; none became ready within ${waitedMs} ms`;
-    return new BackendError(`${this.application}: service ${namespace}/${service} has no ready pods${extra}${waited}`, {
-      code: 'DT_ERR_NO_READY_PODS',
-      hint: selector === undefined
-        ? `check the endpoints: kubectl get endpointslices -n ${namespace} -l ${SERVICE_NAME_LABEL}=${service}`
-        : `check the pods: kubectl get pods -n ${namespace} -l ${selector}`,
+    const gone = this.#streams.followEndpoints(inUse, listed);
+    this.#pods.keepOnly(inUse);
+    this.#status.fromEndpoints({
+      namespace: this.target.namespace,
+      targets,
+      usable,
+      gone,
+      stalled: this.#deps.stall?.current,
+      watchProblem: this.#deps.endpoints.problem,
+      denied: this.#deps.denials?.portForward(this.target.namespace),
+      openStreams: this.#streams.openCount,
+      apiDown: this.#outage.isDown,
+      noReadyPods: () => noReadyPodsError(this.application, this.target, targets).message,
     });
   }
 
   #fail(error: DubboTunnelError | undefined, message?: string): BackendError {
     const text = message ?? `${this.application}: ${error?.message ?? 'port-forward failed'}`;
-    this.#setState('error', error?.message ?? text);
+    this.#status.set('error', error?.message ?? text);
     return new BackendError(text, {hint: error?.hint, code: error?.code, cause: error});
-  }
-
-  #setState(state: BackendState, detail?: string, pod?: string): void {
-    // Once withdrawn, the application's row belongs to whatever routes it now (or to nothing).
-    if (this.#closed) return;
-    const previous = this.#state;
-    if (previous?.state === state && previous.detail === detail && previous.pod === pod) return;
-    this.#state = {state, detail, pod};
-    this.#deps.events.emit('backend-state-changed', {application: this.application, state, ...(detail === undefined ? {} : {detail}), ...(pod === undefined ? {} : {pod})});
   }
 }
