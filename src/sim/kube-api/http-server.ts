@@ -32,8 +32,9 @@ import {
   type FieldSelector,
   type LabelSelector,
 } from './selectors.js';
+import {HttpError, sendJson, status} from './responses.js';
 import {ExpiredError, type ObjectStore, type StoreChange} from './store.js';
-import {record, text, type KubeObject, type KubeStatus, type RequestAttributes, type WatchEventType} from './types.js';
+import {record, text, type KubeObject, type RequestAttributes, type WatchEventType} from './types.js';
 
 /** A serving certificate and the CA that signed it (the kubeconfig carries the CA). */
 export interface ServingCertificate {
@@ -108,36 +109,10 @@ export interface KubeApiHttpOptions {
 
 const PUBLIC_PATHS = new Set(['/version', '/healthz', '/livez', '/readyz']);
 
-export function status(code: number, reason: string, message: string, details?: KubeStatus['details']): KubeStatus {
-  return {kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, ...(details === undefined ? {} : {details}), code};
-}
-
 /** Items in a list response carry no kind/apiVersion (the list's TypeMeta covers them). */
 function listItem(obj: KubeObject): KubeObject {
   const {kind: _kind, apiVersion: _apiVersion, ...rest} = obj;
   return rest;
-}
-
-export class HttpError extends Error {
-  constructor(readonly body: KubeStatus) {
-    super(body.message);
-  }
-}
-
-export function sendJson(res: http.ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {
-  if (res.headersSent) {
-    res.end();
-    return;
-  }
-  const json = JSON.stringify(body);
-  res.writeHead(code, {
-    'Content-Type': 'application/json',
-    'Content-Length': Buffer.byteLength(json),
-    'Cache-Control': 'no-cache, private',
-    'Audit-Id': randomUUID(),
-    ...headers,
-  });
-  res.end(json);
 }
 
 export class KubeApiHttpServer {
