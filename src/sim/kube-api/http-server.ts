@@ -22,7 +22,8 @@ import {
   type PodIdentity,
   type TcpTarget,
 } from './port-forward.js';
-import {apiVersionOf, findResourceType, qualifiedResource, type ResourceType} from './resources.js';
+import {parseResourcePath, requestVerb, type ParsedResourcePath} from './resource-path.js';
+import {apiVersionOf, qualifiedResource, type ResourceType} from './resources.js';
 import {
   matchesFields,
   matchesLabels,
@@ -55,13 +56,6 @@ export interface RecordedRequest {
 }
 
 export type PauseMode = 'refuse' | 'unavailable';
-
-interface ParsedResourcePath {
-  type: ResourceType;
-  namespace: string;
-  name: string;
-  subresource: string;
-}
 
 export interface OpenWatch {
   res: http.ServerResponse;
@@ -278,55 +272,16 @@ export class KubeApiHttpServer {
       const discovery = discoveryDocument(path);
       if (discovery !== undefined) return sendJson(res, 200, discovery);
     }
-    const parsed = this.#parseResourcePath(path);
+    const parsed = parseResourcePath(path);
     if (parsed === undefined) throw new HttpError(status(404, 'NotFound', 'the server could not find the requested resource'));
     this.#serveResource(req, res, url, user, parsed);
   }
-
-  #parseResourcePath(path: string): ParsedResourcePath | undefined {
-    const parts = path.split('/').filter((p) => p !== '').map((p) => decodeURIComponent(p));
-    let group: string;
-    let version: string;
-    let rest: string[];
-    if (parts[0] === 'api' && parts.length >= 3) {
-      group = '';
-      version = parts[1]!;
-      rest = parts.slice(2);
-    } else if (parts[0] === 'apis' && parts.length >= 4) {
-      group = parts[1]!;
-      version = parts[2]!;
-      rest = parts.slice(3);
-    } else {
-      return undefined;
-    }
-    let namespace = '';
-    if (rest[0] === 'namespaces' && rest.length >= 3) {
-      namespace = rest[1]!;
-      rest = rest.slice(2);
-    }
-    const [plural, name = '', subresource = '', ...extra] = rest;
-    if (plural === undefined || extra.length > 0) return undefined;
-    const type = findResourceType(group, version, plural);
-    if (type === undefined) return undefined;
-    // A namespaced path for a cluster-scoped type (or the reverse, except all-namespace lists) does not exist.
-    if (namespace !== '' && !type.namespaced) return undefined;
-    if (namespace === '' && type.namespaced && name !== '') return undefined;
-    if (subresource !== '' && !type.subresources.includes(subresource)) return undefined;
-    return {type, namespace, name, subresource};
-  }
-
 
   #serveResource(req: http.IncomingMessage, res: http.ServerResponse, url: URL, user: string, p: ParsedResourcePath): void {
     const method = req.method ?? 'GET';
     const q = url.searchParams;
     const watch = q.get('watch') === 'true' || q.get('watch') === '1';
-    let verb: string;
-    if (method === 'GET') verb = p.name === '' ? (watch ? 'watch' : 'list') : watch ? 'watch' : 'get';
-    else if (method === 'POST') verb = 'create';
-    else if (method === 'PUT') verb = 'update';
-    else if (method === 'PATCH') verb = 'patch';
-    else if (method === 'DELETE') verb = p.name === '' ? 'deletecollection' : 'delete';
-    else verb = method.toLowerCase();
+    const verb = requestVerb(method, p.name, watch);
     const namespace = p.type.namespaced ? p.namespace : '';
     this.#cluster.checkAccess({user, verb, group: p.type.group, resource: p.type.plural, subresource: p.subresource, namespace, name: p.name});
     if (method !== 'GET') {
@@ -501,7 +456,7 @@ export class KubeApiHttpServer {
       if (this.pauseMode === 'unavailable') throw new HttpError(status(503, 'ServiceUnavailable', 'the server is currently unable to handle the request'));
       const user = this.#authenticate(req, url.pathname);
       entry.user = user;
-      const parsed = this.#parseResourcePath(url.pathname);
+      const parsed = parseResourcePath(url.pathname);
       if (parsed === undefined || parsed.subresource !== 'portforward' || parsed.name === '') {
         throw new HttpError(status(404, 'NotFound', 'the server could not find the requested resource'));
       }
