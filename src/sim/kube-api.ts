@@ -42,11 +42,12 @@ import {
   type DubboPodSpec,
 } from './kube-api/dubbo-app.js';
 import {reconcileEndpoints, type ControllerStore} from './kube-api/endpoints-controller.js';
-import {KubeApiHttpServer, type RecordedRequest, type ServingCertificate} from './kube-api/http-server.js';
+import {KubeApiHttpServer, type ServingCertificate} from './kube-api/http-server.js';
 import {renderKubeconfig, type KubeconfigOptions} from './kube-api/kubeconfig.js';
 import type {KillMode, TcpTarget} from './kube-api/port-forward.js';
 import {RESOURCE_TYPES, resolveResourceType, type ResourceType} from './kube-api/resources.js';
 import {HttpError, sendJson, status} from './kube-api/responses.js';
+import type {RecordedRequest} from './kube-api/served-cluster.js';
 import {kubeTime, ObjectStore} from './kube-api/store.js';
 import {record, type KubeObject, type RequestAttributes} from './kube-api/types.js';
 
@@ -55,7 +56,8 @@ export type {KubeconfigOptions, KubeconfigContextOptions, KubeconfigExec} from '
 export type {TcpTarget, KillMode, PortForwardStats} from './kube-api/port-forward.js';
 export type {DubboAppInfo, DubboAppSpec, DubboIngressOptions, DubboPodSpec} from './kube-api/dubbo-app.js';
 export type {VersionInfo} from './kube-api/discovery.js';
-export type {OpenWatch, PauseMode, RecordedRequest, ServingCertificate, SessionEntry} from './kube-api/http-server.js';
+export type {OpenWatch, ServingCertificate, SessionEntry} from './kube-api/http-server.js';
+export type {PauseMode, RecordedRequest} from './kube-api/served-cluster.js';
 export {HttpError, sendJson, status} from './kube-api/responses.js';
 export {record, text} from './kube-api/types.js';
 

@@ -20,10 +20,10 @@ import {
   type ChannelProtocol,
   type KillMode,
   type PodIdentity,
-  type TcpTarget,
 } from './port-forward.js';
 import {parseResourcePath, requestVerb, type ParsedResourcePath} from './resource-path.js';
 import {apiVersionOf, qualifiedResource, type ResourceType} from './resources.js';
+import {HttpError, sendJson, status} from './responses.js';
 import {
   matchesFields,
   matchesLabels,
@@ -33,9 +33,9 @@ import {
   type FieldSelector,
   type LabelSelector,
 } from './selectors.js';
-import {HttpError, sendJson, status} from './responses.js';
-import {ExpiredError, type ObjectStore, type StoreChange} from './store.js';
-import {record, text, type KubeObject, type RequestAttributes, type WatchEventType} from './types.js';
+import type {PauseMode, RecordedRequest, ServedCluster} from './served-cluster.js';
+import {ExpiredError, type StoreChange} from './store.js';
+import {record, text, type KubeObject, type WatchEventType} from './types.js';
 
 /** A serving certificate and the CA that signed it (the kubeconfig carries the CA). */
 export interface ServingCertificate {
@@ -43,19 +43,6 @@ export interface ServingCertificate {
   certPem: string;
   keyPem: string;
 }
-
-export interface RecordedRequest {
-  method: string;
-  path: string;
-  /** Raw query string without "?" ("" when none). */
-  query: string;
-  /** Authenticated username; undefined when authentication failed or was absent. */
-  user?: string;
-  /** HTTP status answered (101 for an accepted WebSocket upgrade). */
-  status: number;
-}
-
-export type PauseMode = 'refuse' | 'unavailable';
 
 export interface OpenWatch {
   res: http.ServerResponse;
@@ -71,23 +58,6 @@ export interface SessionEntry {
   namespace: string;
   pod: string;
   session: PortForwardSession;
-}
-
-/** What the server needs of the cluster it serves, and the seams a subclass of the cluster overrides. */
-export interface ServedCluster {
-  readonly store: ObjectStore;
-  /** The user a bearer token belongs to, or undefined. */
-  userOf(token: string): string | undefined;
-  /** Where a port-forward to `pod`'s `port` connects (a real local TCP server), or undefined. */
-  podTarget(namespace: string, pod: string, port: number): TcpTarget | undefined;
-  /** Throws HttpError 403 when `attrs` is not allowed. */
-  checkAccess(attrs: RequestAttributes): void;
-  /** The entry this request's user and status are noted in. */
-  record(req: http.IncomingMessage, url: URL): RecordedRequest;
-  /** True when `work` (answering a request, an upgrade, a watch event) was kept to be done later. */
-  deferred(work: () => void): boolean;
-  /** Answers one authenticated request; by default `KubeApiHttpServer.serve`. */
-  route(req: http.IncomingMessage, res: http.ServerResponse, url: URL, user: string, body: Buffer): void;
 }
 
 export interface KubeApiHttpOptions {
