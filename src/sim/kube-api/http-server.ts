@@ -7,7 +7,7 @@
  * pausing); the cluster it serves owns the objects and the pods' targets. The cluster also supplies
  * the seams the tests' fake overrides (access checks, request recording, deferring work, extra routes).
  */
-import {createHash, randomUUID} from 'node:crypto';
+import {createHash} from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import type {AddressInfo, Socket} from 'node:net';
@@ -34,24 +34,14 @@ import {
   type LabelSelector,
 } from './selectors.js';
 import type {PauseMode, RecordedRequest, ServedCluster} from './served-cluster.js';
-import {ExpiredError, type StoreChange} from './store.js';
-import {record, text, type KubeObject, type WatchEventType} from './types.js';
+import {record, text, type KubeObject} from './types.js';
+import {WatchStreams, type OpenWatch} from './watches.js';
 
 /** A serving certificate and the CA that signed it (the kubeconfig carries the CA). */
 export interface ServingCertificate {
   caPem: string;
   certPem: string;
   keyPem: string;
-}
-
-export interface OpenWatch {
-  res: http.ServerResponse;
-  type: ResourceType;
-  namespace: string;
-  labels: LabelSelector;
-  fields: FieldSelector;
-  bookmarks: boolean;
-  timers: NodeJS.Timeout[];
 }
 
 export interface SessionEntry {
@@ -80,8 +70,6 @@ function listItem(obj: KubeObject): KubeObject {
 }
 
 export class KubeApiHttpServer {
-  /** Open watch streams. */
-  readonly watches = new Set<OpenWatch>();
   /** Open port-forward WebSockets. */
   readonly sessions = new Set<SessionEntry>();
   /** Set while a test has the server paused (test/support/fake-kube-api.ts); the demo never pauses. */
@@ -107,14 +95,13 @@ export class KubeApiHttpServer {
   });
   readonly #sockets = new Set<Socket>();
   readonly #versionInfo: VersionInfo;
-  readonly #bookmarkIntervalMs: number;
+  readonly #watches: WatchStreams;
   #listenPort: number;
   #stopped = false;
 
   constructor(cluster: ServedCluster, options: KubeApiHttpOptions) {
     this.#cluster = cluster;
     this.#listenPort = options.port;
-    this.#bookmarkIntervalMs = options.bookmarkIntervalMs;
     this.#versionInfo = {...DEFAULT_VERSION, ...options.version};
     const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => this.#handleHttp(req, res);
     const tls = options.tls;
@@ -124,11 +111,24 @@ export class KubeApiHttpServer {
       socket.on('close', () => this.#sockets.delete(socket));
     });
     this.#server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => this.#handleUpgrade(req, socket, head));
-    cluster.store.subscribe((change) => this.#dispatch(change));
+    this.#watches = new WatchStreams(cluster, options.bookmarkIntervalMs);
   }
 
   get port(): number {
     return this.#listenPort;
+  }
+
+  /** Open watch streams. */
+  get watches(): ReadonlySet<OpenWatch> {
+    return this.#watches.open;
+  }
+
+  closeWatch(w: OpenWatch, abrupt: boolean): void {
+    this.#watches.close(w, abrupt);
+  }
+
+  writeBookmark(w: OpenWatch): void {
+    this.#watches.writeBookmark(w);
   }
 
   get stopped(): boolean {
@@ -273,7 +273,7 @@ export class KubeApiHttpServer {
       if (err instanceof SelectorError) throw new HttpError(status(400, 'BadRequest', err.message));
       throw err;
     }
-    if (watch) return this.#serveWatch(res, p.type, namespace, labels, fields, q, headers);
+    if (watch) return this.#watches.serve(res, p.type, namespace, labels, fields, q, headers);
     if (p.name !== '') {
       const obj = this.#cluster.store.get(p.type, namespace, p.name);
       if (obj === undefined) {
@@ -314,91 +314,6 @@ export class KubeApiHttpServer {
       items = items.slice(0, limit);
     }
     sendJson(res, 200, {kind: type.listKind, apiVersion: apiVersionOf(type), metadata, items: items.map(listItem)}, headers);
-  }
-
-  // ---------------------------------------------------------------- watches
-
-  #serveWatch(res: http.ServerResponse, type: ResourceType, namespace: string, labels: LabelSelector,
-    fields: FieldSelector, q: URLSearchParams, headers: Record<string, string>): void {
-    const rvParam = q.get('resourceVersion') ?? '';
-    if (rvParam !== '' && !/^\d+$/.test(rvParam)) {
-      throw new HttpError(status(400, 'BadRequest', `invalid resource version: ${rvParam}`));
-    }
-    // Headers go out at once: clients wait for them before reading events.
-    res.writeHead(200, {'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Audit-Id': randomUUID(), ...headers});
-    res.flushHeaders();
-    const w: OpenWatch = {res, type, namespace, labels, fields, bookmarks: q.get('allowWatchBookmarks') === 'true', timers: []};
-    const matches = (o: KubeObject): boolean =>
-      (namespace === '' || o.metadata.namespace === namespace) && matchesLabels(labels, o.metadata.labels) && matchesFields(fields, o);
-
-    if (rvParam === '' || rvParam === '0') {
-      // "Start at most recent"/"any": synthetic ADDED events for the current state, then changes.
-      for (const obj of this.#cluster.store.list(type, namespace === '' ? undefined : namespace)) {
-        if (matches(obj)) this.#writeEvent(w, 'ADDED', obj);
-      }
-    } else {
-      let backlog: StoreChange[];
-      try {
-        backlog = this.#cluster.store.changesSince(Number(rvParam));
-      } catch (err) {
-        if (!(err instanceof ExpiredError)) throw err;
-        res.end(JSON.stringify({type: 'ERROR', object: status(410, 'Expired', err.message)}) + '\n');
-        return;
-      }
-      for (const change of backlog) this.#deliver(w, change);
-    }
-    this.watches.add(w);
-    res.on('close', () => this.closeWatch(w, false));
-    if (w.bookmarks && this.#bookmarkIntervalMs > 0) {
-      w.timers.push(setInterval(() => this.writeBookmark(w), this.#bookmarkIntervalMs));
-    }
-    const timeoutSeconds = Number(q.get('timeoutSeconds') ?? '0');
-    if (Number.isFinite(timeoutSeconds) && timeoutSeconds > 0) {
-      w.timers.push(setTimeout(() => this.closeWatch(w, false), timeoutSeconds * 1000));
-    }
-  }
-
-  closeWatch(w: OpenWatch, abrupt: boolean): void {
-    if (!this.watches.delete(w)) return;
-    for (const t of w.timers) clearTimeout(t);
-    if (abrupt) w.res.socket?.destroy();
-    else w.res.end();
-  }
-
-  #dispatch(change: StoreChange): void {
-    for (const w of this.watches) this.#deliver(w, change);
-  }
-
-  /** watch cache semantics: a label change moving an object in/out of the selection is ADDED/DELETED. */
-  #deliver(w: OpenWatch, change: StoreChange): void {
-    if (change.resource !== w.type) return;
-    const matches = (o: KubeObject): boolean =>
-      (w.namespace === '' || o.metadata.namespace === w.namespace) && matchesLabels(w.labels, o.metadata.labels) && matchesFields(w.fields, o);
-    const now = matches(change.object);
-    if (change.type !== 'MODIFIED' || change.previous === undefined) {
-      if (now) this.#writeEvent(w, change.type, change.object);
-      return;
-    }
-    const before = matches(change.previous);
-    if (before && now) this.#writeEvent(w, 'MODIFIED', change.object);
-    else if (!before && now) this.#writeEvent(w, 'ADDED', change.object);
-    else if (before && !now) {
-      const gone = structuredClone(change.previous);
-      gone.metadata.resourceVersion = change.object.metadata.resourceVersion;
-      this.#writeEvent(w, 'DELETED', gone);
-    }
-  }
-
-  #writeEvent(w: OpenWatch, type: WatchEventType, object: KubeObject): void {
-    if (this.#cluster.deferred(() => this.#writeEvent(w, type, object))) return;
-    if (w.res.writableEnded) return;
-    w.res.write(JSON.stringify({type, object}) + '\n');
-  }
-
-  writeBookmark(w: OpenWatch): void {
-    if (w.res.writableEnded || this.#cluster.deferred(() => undefined)) return;
-    const object = {kind: w.type.kind, apiVersion: apiVersionOf(w.type), metadata: {resourceVersion: String(this.#cluster.store.resourceVersion)}};
-    w.res.write(JSON.stringify({type: 'BOOKMARK', object}) + '\n');
   }
 
   // ---------------------------------------------------------------- port-forward upgrade
