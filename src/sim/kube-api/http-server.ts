@@ -12,6 +12,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type {AddressInfo, Socket} from 'node:net';
 import {WebSocketServer, type WebSocket} from 'ws';
+import {authenticate} from './authentication.js';
 import {DEFAULT_VERSION, discoveryDocument, type VersionInfo} from './discovery.js';
 import {
   negotiateProtocol,
@@ -60,8 +61,6 @@ export interface KubeApiHttpOptions {
   /** Overrides for the /version document. */
   version?: Partial<VersionInfo>;
 }
-
-const PUBLIC_PATHS = new Set(['/version', '/healthz', '/livez', '/readyz']);
 
 /** Items in a list response carry no kind/apiVersion (the list's TypeMeta covers them). */
 function listItem(obj: KubeObject): KubeObject {
@@ -190,19 +189,6 @@ export class KubeApiHttpServer {
     };
   }
 
-  #authenticate(req: http.IncomingMessage, pathname: string): string {
-    const header = req.headers.authorization;
-    if (header === undefined) {
-      // system:public-info-viewer lets anonymous clients read /version and the health endpoints.
-      if (PUBLIC_PATHS.has(pathname)) return 'system:anonymous';
-      throw new HttpError(status(401, 'Unauthorized', 'Unauthorized'));
-    }
-    const m = /^Bearer\s+(.+)$/i.exec(header);
-    const user = m?.[1] === undefined ? undefined : this.#cluster.userOf(m[1].trim());
-    if (user === undefined) throw new HttpError(status(401, 'Unauthorized', 'Unauthorized'));
-    return user;
-  }
-
   #handleHttp(req: http.IncomingMessage, res: http.ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://fake');
     const entry = this.#cluster.record(req, url);
@@ -218,7 +204,7 @@ export class KubeApiHttpServer {
   #answer(req: http.IncomingMessage, res: http.ServerResponse, url: URL, entry: RecordedRequest, chunks: Buffer[]): void {
     try {
       if (this.pauseMode === 'unavailable') throw new HttpError(status(503, 'ServiceUnavailable', 'the server is currently unable to handle the request'));
-      const user = this.#authenticate(req, url.pathname);
+      const user = authenticate(req, url.pathname, this.#cluster);
       if (user !== 'system:anonymous') entry.user = user;
       entry.status = 200;
       this.#cluster.route(req, res, url, user, Buffer.concat(chunks));
@@ -339,7 +325,7 @@ export class KubeApiHttpServer {
     socket.on('error', () => socket.destroy());
     try {
       if (this.pauseMode === 'unavailable') throw new HttpError(status(503, 'ServiceUnavailable', 'the server is currently unable to handle the request'));
-      const user = this.#authenticate(req, url.pathname);
+      const user = authenticate(req, url.pathname, this.#cluster);
       entry.user = user;
       const parsed = parseResourcePath(url.pathname);
       if (parsed === undefined || parsed.subresource !== 'portforward' || parsed.name === '') {
