@@ -56,7 +56,8 @@ export type {KubeconfigOptions, KubeconfigContextOptions, KubeconfigExec} from '
 export type {TcpTarget, KillMode, PortForwardStats} from './kube-api/port-forward.js';
 export type {DubboAppInfo, DubboAppSpec, DubboIngressOptions, DubboPodSpec} from './kube-api/dubbo-app.js';
 export type {VersionInfo} from './kube-api/discovery.js';
-export type {ServingCertificate, SessionEntry} from './kube-api/http-server.js';
+export type {ServingCertificate} from './kube-api/http-server.js';
+export type {SessionEntry} from './kube-api/port-forward-upgrade.js';
 export type {PauseMode, RecordedRequest} from './kube-api/served-cluster.js';
 export type {OpenWatch} from './kube-api/watches.js';
 export {HttpError, sendJson, status} from './kube-api/responses.js';
