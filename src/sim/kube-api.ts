@@ -29,6 +29,7 @@
 import {mkdirSync, writeFileSync} from 'node:fs';
 import type http from 'node:http';
 import {join} from 'node:path';
+import {BearerTokens} from './kube-api/authentication.js';
 import type {VersionInfo} from './kube-api/discovery.js';
 import {
   buildIngress,
@@ -46,7 +47,6 @@ import {KubeApiHttpServer, type ServingCertificate} from './kube-api/http-server
 import {renderKubeconfig, type KubeconfigOptions} from './kube-api/kubeconfig.js';
 import type {KillMode, TcpTarget} from './kube-api/port-forward.js';
 import {RESOURCE_TYPES, resolveResourceType, type ResourceType} from './kube-api/resources.js';
-import {HttpError, sendJson, status} from './kube-api/responses.js';
 import type {RecordedRequest} from './kube-api/served-cluster.js';
 import {kubeTime, ObjectStore} from './kube-api/store.js';
 import {record, type KubeObject, type RequestAttributes} from './kube-api/types.js';
@@ -90,10 +90,7 @@ export class SimulatedKubeApi {
   protected readonly store = new ObjectStore();
   /** The listener and its connections: requests, watches, port-forwards. */
   protected readonly http: KubeApiHttpServer;
-  private readonly users = new Map<string, string>();
-  private readonly groups = new Map<string, string[]>();
-  /** Tokens that still name a user but no longer authenticate (TokenReview: "token has expired"). */
-  private readonly expired = new Set<string>();
+  private readonly tokens: BearerTokens;
   private readonly podTargets = new Map<string, Map<number, TcpTarget>>();
   private readonly apps = new Map<string, DubboAppInfo>();
   private podIpCounter = 10;
@@ -101,13 +98,11 @@ export class SimulatedKubeApi {
 
   protected constructor(options: SimulatedKubeApiOptions, tls?: ServingCertificate) {
     this.token = options.token ?? 'fake-kube-token';
-    this.users.set(this.token, options.user ?? 'admin');
-    for (const [token, user] of Object.entries(options.users ?? {})) this.users.set(token, user);
-    for (const [user, groups] of Object.entries(options.groups ?? {})) this.groups.set(user, [...groups]);
+    this.tokens = new BearerTokens(this.token, options);
     this.caPem = tls?.caPem;
     this.http = new KubeApiHttpServer({
       store: this.store,
-      userOf: (token) => (this.expired.has(token) ? undefined : this.users.get(token)),
+      userOf: (token) => this.tokens.userOf(token),
       podTarget: (namespace, pod, port) => this.podTargets.get(`${namespace}/${pod}`)?.get(port),
       // Through `this`, so that a subclass's overrides of the seams are the ones called.
       checkAccess: (attrs) => this.checkAccess(attrs),
@@ -159,13 +154,12 @@ export class SimulatedKubeApi {
 
   /** Adds (or re-points) a bearer token. */
   addUser(token: string, user: string): void {
-    this.users.set(token, user);
-    this.expired.delete(token);
+    this.tokens.add(token, user);
   }
 
   /** The token stops authenticating, as an expired service-account or OIDC token does. */
   expireToken(token: string): void {
-    this.expired.add(token);
+    this.tokens.expire(token);
   }
 
   // ---------------------------------------------------------------- objects
@@ -312,37 +306,10 @@ export class SimulatedKubeApi {
   protected route(req: http.IncomingMessage, res: http.ServerResponse, url: URL, user: string, body: Buffer): void {
     if (req.method === 'POST' && url.pathname.replace(/\/+$/, '') === '/apis/authentication.k8s.io/v1/tokenreviews') {
       this.checkAccess({user, verb: 'create', group: 'authentication.k8s.io', resource: 'tokenreviews', subresource: '', namespace: '', name: ''});
-      this.tokenReview(res, body);
+      this.tokens.review(res, body);
       return;
     }
     this.http.serve(req, res, url, user);
-  }
-
-  /**
-   * TokenReview (authentication/v1): the tokens this server knows are authenticated as their user,
-   * with the user's groups plus system:authenticated; an expired one says so, like the API server's
-   * token authenticators; anything else is not authenticated, with no error text.
-   */
-  private tokenReview(res: http.ServerResponse, body: Buffer): void {
-    let review: Record<string, unknown>;
-    try {
-      review = record(JSON.parse(body.toString('utf8')));
-    } catch {
-      throw new HttpError(status(400, 'BadRequest', 'the object provided is unrecognized (must be of type TokenReview)'));
-    }
-    const spec = record(review.spec);
-    const token = typeof spec.token === 'string' ? spec.token : '';
-    const user = this.users.get(token);
-    const answer = (reviewStatus: Record<string, unknown>): void => {
-      sendJson(res, 201, {kind: 'TokenReview', apiVersion: 'authentication.k8s.io/v1', metadata: {creationTimestamp: null}, spec: {}, status: reviewStatus});
-    };
-    if (user === undefined) {
-      answer({user: {}});
-    } else if (this.expired.has(token)) {
-      answer({user: {}, error: '[invalid bearer token, token has expired]'});
-    } else {
-      answer({authenticated: true, user: {username: user, uid: `uid-${user}`, groups: [...(this.groups.get(user) ?? []), 'system:authenticated']}});
-    }
   }
 
   // ---------------------------------------------------------------- internals: objects
