@@ -35,8 +35,6 @@ import {
   buildIngress,
   buildPod,
   buildService,
-  isDns1123Subdomain,
-  LEGACY_INGRESS_CLASS_ANNOTATION,
   resolveDubboApp,
   type DubboAppInfo,
   type DubboAppSpec,
@@ -50,6 +48,7 @@ import {RESOURCE_TYPES, resolveResourceType, type ResourceType} from './kube-api
 import type {RecordedRequest} from './kube-api/served-cluster.js';
 import {kubeTime, ObjectStore} from './kube-api/store.js';
 import {record, type KubeObject, type RequestAttributes} from './kube-api/types.js';
+import {validateObject} from './kube-api/validation.js';
 
 export type {KubeObject, KubeStatus, ObjectMeta, RequestAttributes} from './kube-api/types.js';
 export type {KubeconfigOptions, KubeconfigContextOptions, KubeconfigExec} from './kube-api/kubeconfig.js';
@@ -171,7 +170,7 @@ export class SimulatedKubeApi {
     const type = resolveResourceType(obj.kind);
     const namespace = type.namespaced ? (obj.metadata?.namespace ?? 'default') : undefined;
     const existing = this.store.get(type, namespace, obj.metadata?.name ?? '');
-    this.validate(type, obj, existing);
+    validateObject(type, obj, existing);
     if (namespace !== undefined) this.ensureNamespace(namespace);
     const {object} = this.store.put(type, {...obj, metadata: {...obj.metadata, ...(namespace === undefined ? {} : {namespace})}});
     this.afterWrite(type, namespace);
@@ -323,32 +322,6 @@ export class SimulatedKubeApi {
       spec: {finalizers: ['kubernetes']},
       status: {phase: 'Active'},
     });
-  }
-
-  /** The few validation rules of the real API server that tests should not be able to bypass by accident. */
-  private validate(type: ResourceType, obj: KubeObject, existing: KubeObject | undefined): void {
-    const name = obj.metadata?.name;
-    if (typeof name !== 'string' || name === '') throw new Error(`fake-kube-api: ${type.kind} needs metadata.name`);
-    const invalid = (field: string, value: string, detail: string): Error =>
-      new Error(`${type.kind}.${type.group === '' ? '' : type.group} "${name}" is invalid: ${field}: Invalid value: "${value}": ${detail}`);
-    if (type.kind === 'Ingress') {
-      const spec = record(obj.spec);
-      const rules = Array.isArray(spec.rules) ? (spec.rules as Record<string, unknown>[]) : [];
-      rules.forEach((rule, i) => {
-        if (typeof rule.host === 'string' && !isDns1123Subdomain(rule.host)) {
-          throw invalid(`spec.rules[${i}].host`, rule.host,
-            "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character");
-        }
-      });
-      const annotation = obj.metadata.annotations?.[LEGACY_INGRESS_CLASS_ANNOTATION];
-      if (existing === undefined && typeof spec.ingressClassName === 'string' && annotation !== undefined) {
-        // networking/validation ValidateIngressCreate.
-        throw new Error(`Ingress.networking.k8s.io "${name}" is invalid: annotations.kubernetes.io/ingress.class: Invalid value: "${annotation}": can not be set when the class field is also set`);
-      }
-      if (spec.rules === undefined && spec.defaultBackend === undefined) {
-        throw new Error(`Ingress.networking.k8s.io "${name}" is invalid: spec: Invalid value: ...: either \`defaultBackend\` or \`rules\` must be specified`);
-      }
-    }
   }
 
   private afterWrite(type: ResourceType, namespace: string | undefined): void {
