@@ -1,25 +1,26 @@
 /**
- * The HTTP and WebSocket side of the simulated Kubernetes API server (src/sim/kube-api.ts): it
- * listens, authenticates bearer tokens, answers get/list/watch from the cluster's ObjectStore with the
- * API server's JSON and Status bodies, and upgrades port-forward requests to PortForwardSessions.
+ * The HTTP side of the simulated Kubernetes API server (src/sim/kube-api.ts): it listens,
+ * authenticates each request (authentication.ts), and answers /version, health, discovery and
+ * get/list of resources with the API server's JSON and Status bodies; lists are list.ts, watches
+ * watches.ts, and port-forward upgrades port-forward-upgrade.ts.
  *
  * It owns what belongs to connections (the listener, open sockets, watches, port-forward sessions,
  * pausing); the cluster it serves owns the objects and the pods' targets. The cluster also supplies
- * the seams the tests' fake overrides (access checks, request recording, deferring work, extra routes).
+ * the seams the tests' fake overrides (served-cluster.ts: access checks, request recording,
+ * deferring work, extra routes).
  */
 import http from 'node:http';
 import https from 'node:https';
 import type {AddressInfo, Socket} from 'node:net';
 import {authenticate} from './authentication.js';
 import {DEFAULT_VERSION, discoveryDocument, type VersionInfo} from './discovery.js';
+import {listBody} from './list.js';
 import type {KillMode} from './port-forward.js';
 import {PortForwardUpgrades, type SessionEntry} from './port-forward-upgrade.js';
 import {parseResourcePath, requestVerb, type ParsedResourcePath} from './resource-path.js';
-import {apiVersionOf, qualifiedResource, type ResourceType} from './resources.js';
+import {qualifiedResource} from './resources.js';
 import {HttpError, sendJson, status} from './responses.js';
 import {
-  matchesFields,
-  matchesLabels,
   parseFieldSelector,
   parseLabelSelector,
   SelectorError,
@@ -27,7 +28,6 @@ import {
   type LabelSelector,
 } from './selectors.js';
 import type {PauseMode, RecordedRequest, ServedCluster} from './served-cluster.js';
-import type {KubeObject} from './types.js';
 import {WatchStreams, type OpenWatch} from './watches.js';
 
 /** A serving certificate and the CA that signed it (the kubeconfig carries the CA). */
@@ -46,12 +46,6 @@ export interface KubeApiHttpOptions {
   bookmarkIntervalMs: number;
   /** Overrides for the /version document. */
   version?: Partial<VersionInfo>;
-}
-
-/** Items in a list response carry no kind/apiVersion (the list's TypeMeta covers them). */
-function listItem(obj: KubeObject): KubeObject {
-  const {kind: _kind, apiVersion: _apiVersion, ...rest} = obj;
-  return rest;
 }
 
 export class KubeApiHttpServer {
@@ -242,37 +236,7 @@ export class KubeApiHttpServer {
       }
       return sendJson(res, 200, obj, headers);
     }
-    this.#serveList(res, p.type, namespace, labels, fields, q, headers);
-  }
-
-  #serveList(res: http.ServerResponse, type: ResourceType, namespace: string, labels: LabelSelector,
-    fields: FieldSelector, q: URLSearchParams, headers: Record<string, string>): void {
-    let items = this.#cluster.store.list(type, namespace === '' ? undefined : namespace)
-      .filter((o) => matchesLabels(labels, o.metadata.labels) && matchesFields(fields, o));
-    let listRv = this.#cluster.store.resourceVersion;
-    const continueToken = q.get('continue');
-    if (continueToken !== null && continueToken !== '') {
-      let decoded: {rv: number; after: string};
-      try {
-        decoded = JSON.parse(Buffer.from(continueToken, 'base64url').toString('utf8')) as {rv: number; after: string};
-      } catch {
-        throw new HttpError(status(400, 'BadRequest', 'continue key is not valid: illegal base64 data at input byte 0'));
-      }
-      if (decoded.rv < this.#cluster.store.oldestResumableVersion) {
-        throw new HttpError(status(410, 'Expired', 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.'));
-      }
-      listRv = decoded.rv;
-      items = items.filter((o) => `${o.metadata.namespace ?? ''}/${o.metadata.name}` > decoded.after);
-    }
-    const limit = Number(q.get('limit') ?? '0');
-    const metadata: Record<string, unknown> = {resourceVersion: String(listRv)};
-    if (Number.isInteger(limit) && limit > 0 && items.length > limit) {
-      const last = items[limit - 1]!;
-      metadata.continue = Buffer.from(JSON.stringify({rv: listRv, after: `${last.metadata.namespace ?? ''}/${last.metadata.name}`})).toString('base64url');
-      metadata.remainingItemCount = items.length - limit;
-      items = items.slice(0, limit);
-    }
-    sendJson(res, 200, {kind: type.listKind, apiVersion: apiVersionOf(type), metadata, items: items.map(listItem)}, headers);
+    sendJson(res, 200, listBody(this.#cluster.store, p.type, namespace, labels, fields, q), headers);
   }
 
 
