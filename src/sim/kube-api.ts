@@ -43,11 +43,12 @@ import {
 import {reconcileEndpoints, type ControllerStore} from './kube-api/endpoints-controller.js';
 import {KubeApiHttpServer, type ServingCertificate} from './kube-api/http-server.js';
 import {renderKubeconfig, type KubeconfigOptions} from './kube-api/kubeconfig.js';
+import {setPodReadiness} from './kube-api/pod-status.js';
 import type {KillMode, TcpTarget} from './kube-api/port-forward.js';
 import {RESOURCE_TYPES, resolveResourceType, type ResourceType} from './kube-api/resources.js';
 import type {RecordedRequest} from './kube-api/served-cluster.js';
 import {kubeTime, ObjectStore} from './kube-api/store.js';
-import {record, type KubeObject, type RequestAttributes} from './kube-api/types.js';
+import type {KubeObject, RequestAttributes} from './kube-api/types.js';
 import {validateObject} from './kube-api/validation.js';
 
 export type {KubeObject, KubeStatus, ObjectMeta, RequestAttributes} from './kube-api/types.js';
@@ -235,20 +236,7 @@ export class SimulatedKubeApi {
   /** Flips the Pod's Ready condition (and container readiness); the slices follow. */
   setPodReady(namespace: string, pod: string, ready: boolean): void {
     const obj = this.requirePod(namespace, pod);
-    const st = record(obj.status);
-    const now = kubeTime();
-    const conditions = Array.isArray(st.conditions) ? (st.conditions as Record<string, unknown>[]) : [];
-    for (const type of ['Ready', 'ContainersReady']) {
-      const existing = conditions.find((c) => c.type === type);
-      const value = ready ? 'True' : 'False';
-      if (existing === undefined) conditions.push({type, status: value, lastProbeTime: null, lastTransitionTime: now});
-      else if (existing.status !== value) Object.assign(existing, {status: value, lastTransitionTime: now});
-    }
-    st.conditions = conditions;
-    if (Array.isArray(st.containerStatuses)) {
-      for (const cs of st.containerStatuses as Record<string, unknown>[]) cs.ready = ready;
-    }
-    obj.status = st;
+    setPodReadiness(obj, ready, kubeTime());
     this.apply(obj);
   }
 
