@@ -9,9 +9,10 @@
  * port-forward (v4.channel.k8s.io / v4.base64.channel.k8s.io) into real local TCP servers standing
  * in for pod ports. docs/kubernetes.md describes the wire details.
  *
- * This class is the cluster: its objects, pods and their targets, Dubbo apps and the endpoints
- * controller. Connections (the listener, authentication, routes, watches, port-forward upgrades)
- * are kube-api/http-server.ts, which serves this cluster.
+ * This class is the cluster: its objects, pods and their targets, Dubbo apps, the endpoints
+ * controller and its bearer tokens (kube-api/authentication.ts, also TokenReview). Connections (the
+ * listener, routes, lists, watches, port-forward upgrades) are kube-api/http-server.ts and the
+ * modules beside it, which serve this cluster through kube-api/served-cluster.ts.
  *
  * What only tests need (certificate generation, RBAC and access reviews, compaction, pause and
  * restart, request recording, counters) is in test/support/fake-kube-api.ts, a subclass, so the
