@@ -80,6 +80,9 @@ export class KubeApiHttpServer {
     return this.#listenPort;
   }
 
+  // The tests' fake (pause, counters, dropped watches) reaches the watches and port-forward
+  // sessions through the server, which owns them.
+
   /** Open watch streams. */
   get watches(): ReadonlySet<OpenWatch> {
     return this.#watches.open;
@@ -98,10 +101,7 @@ export class KubeApiHttpServer {
     return this.#upgrades.sessions;
   }
 
-  /**
-   * How long each port-forward upgrade waits before it is handled, standing in for a real API
-   * server's and kubelet's set-up time (tests and the bench set it; the demo answers at once).
-   */
+  /** How long each port-forward upgrade waits before it is handled (PortForwardUpgrades.delayMs). */
   get portForwardDelayMs(): number {
     return this.#upgrades.delayMs;
   }
