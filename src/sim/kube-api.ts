@@ -9,9 +9,10 @@
  * port-forward (v4.channel.k8s.io / v4.base64.channel.k8s.io) into real local TCP servers standing
  * in for pod ports. docs/kubernetes.md describes the wire details.
  *
- * This class is the cluster: its objects, pods and their targets, Dubbo apps and the endpoints
- * controller. Connections (the listener, authentication, routes, watches, port-forward upgrades)
- * are kube-api/http-server.ts, which serves this cluster.
+ * This class is the cluster: its objects, pods and their targets, Dubbo apps, the endpoints
+ * controller and its bearer tokens (kube-api/authentication.ts, also TokenReview). Connections (the
+ * listener, routes, lists, watches, port-forward upgrades) are kube-api/http-server.ts and the
+ * modules beside it, which serve this cluster through kube-api/served-cluster.ts.
  *
  * What only tests need (certificate generation, RBAC and access reviews, compaction, pause and
  * restart, request recording, counters) is in test/support/fake-kube-api.ts, a subclass, so the
@@ -29,33 +30,38 @@
 import {mkdirSync, writeFileSync} from 'node:fs';
 import type http from 'node:http';
 import {join} from 'node:path';
+import {BearerTokens} from './kube-api/authentication.js';
 import type {VersionInfo} from './kube-api/discovery.js';
 import {
   buildIngress,
   buildPod,
   buildService,
-  isDns1123Subdomain,
-  LEGACY_INGRESS_CLASS_ANNOTATION,
   resolveDubboApp,
   type DubboAppInfo,
   type DubboAppSpec,
   type DubboPodSpec,
 } from './kube-api/dubbo-app.js';
 import {reconcileEndpoints, type ControllerStore} from './kube-api/endpoints-controller.js';
-import {HttpError, KubeApiHttpServer, sendJson, status, type RecordedRequest, type ServingCertificate} from './kube-api/http-server.js';
+import {KubeApiHttpServer, type ServingCertificate} from './kube-api/http-server.js';
 import {renderKubeconfig, type KubeconfigOptions} from './kube-api/kubeconfig.js';
+import {setPodReadiness} from './kube-api/pod-status.js';
 import type {KillMode, TcpTarget} from './kube-api/port-forward.js';
 import {RESOURCE_TYPES, resolveResourceType, type ResourceType} from './kube-api/resources.js';
+import type {RecordedRequest} from './kube-api/served-cluster.js';
 import {kubeTime, ObjectStore} from './kube-api/store.js';
-import {record, type KubeObject, type RequestAttributes} from './kube-api/types.js';
+import type {KubeObject, RequestAttributes} from './kube-api/types.js';
+import {validateObject} from './kube-api/validation.js';
 
 export type {KubeObject, KubeStatus, ObjectMeta, RequestAttributes} from './kube-api/types.js';
 export type {KubeconfigOptions, KubeconfigContextOptions, KubeconfigExec} from './kube-api/kubeconfig.js';
 export type {TcpTarget, KillMode, PortForwardStats} from './kube-api/port-forward.js';
 export type {DubboAppInfo, DubboAppSpec, DubboIngressOptions, DubboPodSpec} from './kube-api/dubbo-app.js';
 export type {VersionInfo} from './kube-api/discovery.js';
-export type {OpenWatch, PauseMode, RecordedRequest, ServingCertificate, SessionEntry} from './kube-api/http-server.js';
-export {HttpError, sendJson, status} from './kube-api/http-server.js';
+export type {ServingCertificate} from './kube-api/http-server.js';
+export type {SessionEntry} from './kube-api/port-forward-upgrade.js';
+export type {PauseMode, RecordedRequest} from './kube-api/served-cluster.js';
+export type {OpenWatch} from './kube-api/watches.js';
+export {HttpError, sendJson, status} from './kube-api/responses.js';
 export {record, text} from './kube-api/types.js';
 
 export interface SimulatedKubeApiOptions {
@@ -85,10 +91,7 @@ export class SimulatedKubeApi {
   protected readonly store = new ObjectStore();
   /** The listener and its connections: requests, watches, port-forwards. */
   protected readonly http: KubeApiHttpServer;
-  private readonly users = new Map<string, string>();
-  private readonly groups = new Map<string, string[]>();
-  /** Tokens that still name a user but no longer authenticate (TokenReview: "token has expired"). */
-  private readonly expired = new Set<string>();
+  private readonly tokens: BearerTokens;
   private readonly podTargets = new Map<string, Map<number, TcpTarget>>();
   private readonly apps = new Map<string, DubboAppInfo>();
   private podIpCounter = 10;
@@ -96,13 +99,11 @@ export class SimulatedKubeApi {
 
   protected constructor(options: SimulatedKubeApiOptions, tls?: ServingCertificate) {
     this.token = options.token ?? 'fake-kube-token';
-    this.users.set(this.token, options.user ?? 'admin');
-    for (const [token, user] of Object.entries(options.users ?? {})) this.users.set(token, user);
-    for (const [user, groups] of Object.entries(options.groups ?? {})) this.groups.set(user, [...groups]);
+    this.tokens = new BearerTokens(this.token, options);
     this.caPem = tls?.caPem;
     this.http = new KubeApiHttpServer({
       store: this.store,
-      userOf: (token) => (this.expired.has(token) ? undefined : this.users.get(token)),
+      userOf: (token) => this.tokens.userOf(token),
       podTarget: (namespace, pod, port) => this.podTargets.get(`${namespace}/${pod}`)?.get(port),
       // Through `this`, so that a subclass's overrides of the seams are the ones called.
       checkAccess: (attrs) => this.checkAccess(attrs),
@@ -154,13 +155,12 @@ export class SimulatedKubeApi {
 
   /** Adds (or re-points) a bearer token. */
   addUser(token: string, user: string): void {
-    this.users.set(token, user);
-    this.expired.delete(token);
+    this.tokens.add(token, user);
   }
 
   /** The token stops authenticating, as an expired service-account or OIDC token does. */
   expireToken(token: string): void {
-    this.expired.add(token);
+    this.tokens.expire(token);
   }
 
   // ---------------------------------------------------------------- objects
@@ -172,7 +172,7 @@ export class SimulatedKubeApi {
     const type = resolveResourceType(obj.kind);
     const namespace = type.namespaced ? (obj.metadata?.namespace ?? 'default') : undefined;
     const existing = this.store.get(type, namespace, obj.metadata?.name ?? '');
-    this.validate(type, obj, existing);
+    validateObject(type, obj, existing);
     if (namespace !== undefined) this.ensureNamespace(namespace);
     const {object} = this.store.put(type, {...obj, metadata: {...obj.metadata, ...(namespace === undefined ? {} : {namespace})}});
     this.afterWrite(type, namespace);
@@ -237,20 +237,7 @@ export class SimulatedKubeApi {
   /** Flips the Pod's Ready condition (and container readiness); the slices follow. */
   setPodReady(namespace: string, pod: string, ready: boolean): void {
     const obj = this.requirePod(namespace, pod);
-    const st = record(obj.status);
-    const now = kubeTime();
-    const conditions = Array.isArray(st.conditions) ? (st.conditions as Record<string, unknown>[]) : [];
-    for (const type of ['Ready', 'ContainersReady']) {
-      const existing = conditions.find((c) => c.type === type);
-      const value = ready ? 'True' : 'False';
-      if (existing === undefined) conditions.push({type, status: value, lastProbeTime: null, lastTransitionTime: now});
-      else if (existing.status !== value) Object.assign(existing, {status: value, lastTransitionTime: now});
-    }
-    st.conditions = conditions;
-    if (Array.isArray(st.containerStatuses)) {
-      for (const cs of st.containerStatuses as Record<string, unknown>[]) cs.ready = ready;
-    }
-    obj.status = st;
+    setPodReadiness(obj, ready, kubeTime());
     this.apply(obj);
   }
 
@@ -307,37 +294,10 @@ export class SimulatedKubeApi {
   protected route(req: http.IncomingMessage, res: http.ServerResponse, url: URL, user: string, body: Buffer): void {
     if (req.method === 'POST' && url.pathname.replace(/\/+$/, '') === '/apis/authentication.k8s.io/v1/tokenreviews') {
       this.checkAccess({user, verb: 'create', group: 'authentication.k8s.io', resource: 'tokenreviews', subresource: '', namespace: '', name: ''});
-      this.tokenReview(res, body);
+      this.tokens.review(res, body);
       return;
     }
     this.http.serve(req, res, url, user);
-  }
-
-  /**
-   * TokenReview (authentication/v1): the tokens this server knows are authenticated as their user,
-   * with the user's groups plus system:authenticated; an expired one says so, like the API server's
-   * token authenticators; anything else is not authenticated, with no error text.
-   */
-  private tokenReview(res: http.ServerResponse, body: Buffer): void {
-    let review: Record<string, unknown>;
-    try {
-      review = record(JSON.parse(body.toString('utf8')));
-    } catch {
-      throw new HttpError(status(400, 'BadRequest', 'the object provided is unrecognized (must be of type TokenReview)'));
-    }
-    const spec = record(review.spec);
-    const token = typeof spec.token === 'string' ? spec.token : '';
-    const user = this.users.get(token);
-    const answer = (reviewStatus: Record<string, unknown>): void => {
-      sendJson(res, 201, {kind: 'TokenReview', apiVersion: 'authentication.k8s.io/v1', metadata: {creationTimestamp: null}, spec: {}, status: reviewStatus});
-    };
-    if (user === undefined) {
-      answer({user: {}});
-    } else if (this.expired.has(token)) {
-      answer({user: {}, error: '[invalid bearer token, token has expired]'});
-    } else {
-      answer({authenticated: true, user: {username: user, uid: `uid-${user}`, groups: [...(this.groups.get(user) ?? []), 'system:authenticated']}});
-    }
   }
 
   // ---------------------------------------------------------------- internals: objects
@@ -351,32 +311,6 @@ export class SimulatedKubeApi {
       spec: {finalizers: ['kubernetes']},
       status: {phase: 'Active'},
     });
-  }
-
-  /** The few validation rules of the real API server that tests should not be able to bypass by accident. */
-  private validate(type: ResourceType, obj: KubeObject, existing: KubeObject | undefined): void {
-    const name = obj.metadata?.name;
-    if (typeof name !== 'string' || name === '') throw new Error(`fake-kube-api: ${type.kind} needs metadata.name`);
-    const invalid = (field: string, value: string, detail: string): Error =>
-      new Error(`${type.kind}.${type.group === '' ? '' : type.group} "${name}" is invalid: ${field}: Invalid value: "${value}": ${detail}`);
-    if (type.kind === 'Ingress') {
-      const spec = record(obj.spec);
-      const rules = Array.isArray(spec.rules) ? (spec.rules as Record<string, unknown>[]) : [];
-      rules.forEach((rule, i) => {
-        if (typeof rule.host === 'string' && !isDns1123Subdomain(rule.host)) {
-          throw invalid(`spec.rules[${i}].host`, rule.host,
-            "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character");
-        }
-      });
-      const annotation = obj.metadata.annotations?.[LEGACY_INGRESS_CLASS_ANNOTATION];
-      if (existing === undefined && typeof spec.ingressClassName === 'string' && annotation !== undefined) {
-        // networking/validation ValidateIngressCreate.
-        throw new Error(`Ingress.networking.k8s.io "${name}" is invalid: annotations.kubernetes.io/ingress.class: Invalid value: "${annotation}": can not be set when the class field is also set`);
-      }
-      if (spec.rules === undefined && spec.defaultBackend === undefined) {
-        throw new Error(`Ingress.networking.k8s.io "${name}" is invalid: spec: Invalid value: ...: either \`defaultBackend\` or \`rules\` must be specified`);
-      }
-    }
   }
 
   private afterWrite(type: ResourceType, namespace: string | undefined): void {

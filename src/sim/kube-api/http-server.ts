@@ -1,98 +1,40 @@
 /**
- * The HTTP and WebSocket side of the simulated Kubernetes API server (src/sim/kube-api.ts): it
- * listens, authenticates bearer tokens, answers get/list/watch from the cluster's ObjectStore with the
- * API server's JSON and Status bodies, and upgrades port-forward requests to PortForwardSessions.
+ * The HTTP side of the simulated Kubernetes API server (src/sim/kube-api.ts): it listens,
+ * authenticates each request (authentication.ts), and answers /version, health, discovery and
+ * get/list of resources with the API server's JSON and Status bodies; lists are list.ts, watches
+ * watches.ts, and port-forward upgrades port-forward-upgrade.ts.
  *
  * It owns what belongs to connections (the listener, open sockets, watches, port-forward sessions,
  * pausing); the cluster it serves owns the objects and the pods' targets. The cluster also supplies
- * the seams the tests' fake overrides (access checks, request recording, deferring work, extra routes).
+ * the seams the tests' fake overrides (served-cluster.ts: access checks, request recording,
+ * deferring work, extra routes).
  */
-import {createHash, randomUUID} from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import type {AddressInfo, Socket} from 'node:net';
-import {WebSocketServer, type WebSocket} from 'ws';
+import {authenticate} from './authentication.js';
 import {DEFAULT_VERSION, discoveryDocument, type VersionInfo} from './discovery.js';
+import {listBody} from './list.js';
+import type {KillMode} from './port-forward.js';
+import {PortForwardUpgrades, type SessionEntry} from './port-forward-upgrade.js';
+import {parseResourcePath, requestVerb, type ParsedResourcePath} from './resource-path.js';
+import {qualifiedResource} from './resources.js';
+import {HttpError, sendJson, status} from './responses.js';
 import {
-  negotiateProtocol,
-  PORT_FORWARD_PROTOCOLS,
-  PortForwardSession,
-  type ChannelProtocol,
-  type KillMode,
-  type PodIdentity,
-  type TcpTarget,
-} from './port-forward.js';
-import {apiVersionOf, findResourceType, qualifiedResource, type ResourceType} from './resources.js';
-import {
-  matchesFields,
-  matchesLabels,
   parseFieldSelector,
   parseLabelSelector,
   SelectorError,
   type FieldSelector,
   type LabelSelector,
 } from './selectors.js';
-import {ExpiredError, type ObjectStore, type StoreChange} from './store.js';
-import {record, text, type KubeObject, type KubeStatus, type RequestAttributes, type WatchEventType} from './types.js';
+import type {PauseMode, RecordedRequest, ServedCluster} from './served-cluster.js';
+import {WatchStreams, type OpenWatch} from './watches.js';
 
 /** A serving certificate and the CA that signed it (the kubeconfig carries the CA). */
 export interface ServingCertificate {
   caPem: string;
   certPem: string;
   keyPem: string;
-}
-
-export interface RecordedRequest {
-  method: string;
-  path: string;
-  /** Raw query string without "?" ("" when none). */
-  query: string;
-  /** Authenticated username; undefined when authentication failed or was absent. */
-  user?: string;
-  /** HTTP status answered (101 for an accepted WebSocket upgrade). */
-  status: number;
-}
-
-export type PauseMode = 'refuse' | 'unavailable';
-
-interface ParsedResourcePath {
-  type: ResourceType;
-  namespace: string;
-  name: string;
-  subresource: string;
-}
-
-export interface OpenWatch {
-  res: http.ServerResponse;
-  type: ResourceType;
-  namespace: string;
-  labels: LabelSelector;
-  fields: FieldSelector;
-  bookmarks: boolean;
-  timers: NodeJS.Timeout[];
-}
-
-export interface SessionEntry {
-  namespace: string;
-  pod: string;
-  session: PortForwardSession;
-}
-
-/** What the server needs of the cluster it serves, and the seams a subclass of the cluster overrides. */
-export interface ServedCluster {
-  readonly store: ObjectStore;
-  /** The user a bearer token belongs to, or undefined. */
-  userOf(token: string): string | undefined;
-  /** Where a port-forward to `pod`'s `port` connects (a real local TCP server), or undefined. */
-  podTarget(namespace: string, pod: string, port: number): TcpTarget | undefined;
-  /** Throws HttpError 403 when `attrs` is not allowed. */
-  checkAccess(attrs: RequestAttributes): void;
-  /** The entry this request's user and status are noted in. */
-  record(req: http.IncomingMessage, url: URL): RecordedRequest;
-  /** True when `work` (answering a request, an upgrade, a watch event) was kept to be done later. */
-  deferred(work: () => void): boolean;
-  /** Answers one authenticated request; by default `KubeApiHttpServer.serve`. */
-  route(req: http.IncomingMessage, res: http.ServerResponse, url: URL, user: string, body: Buffer): void;
 }
 
 export interface KubeApiHttpOptions {
@@ -106,76 +48,22 @@ export interface KubeApiHttpOptions {
   version?: Partial<VersionInfo>;
 }
 
-const PUBLIC_PATHS = new Set(['/version', '/healthz', '/livez', '/readyz']);
-
-export function status(code: number, reason: string, message: string, details?: KubeStatus['details']): KubeStatus {
-  return {kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, ...(details === undefined ? {} : {details}), code};
-}
-
-/** Items in a list response carry no kind/apiVersion (the list's TypeMeta covers them). */
-function listItem(obj: KubeObject): KubeObject {
-  const {kind: _kind, apiVersion: _apiVersion, ...rest} = obj;
-  return rest;
-}
-
-export class HttpError extends Error {
-  constructor(readonly body: KubeStatus) {
-    super(body.message);
-  }
-}
-
-export function sendJson(res: http.ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {
-  if (res.headersSent) {
-    res.end();
-    return;
-  }
-  const json = JSON.stringify(body);
-  res.writeHead(code, {
-    'Content-Type': 'application/json',
-    'Content-Length': Buffer.byteLength(json),
-    'Cache-Control': 'no-cache, private',
-    'Audit-Id': randomUUID(),
-    ...headers,
-  });
-  res.end(json);
-}
-
 export class KubeApiHttpServer {
-  /** Open watch streams. */
-  readonly watches = new Set<OpenWatch>();
-  /** Open port-forward WebSockets. */
-  readonly sessions = new Set<SessionEntry>();
   /** Set while a test has the server paused (test/support/fake-kube-api.ts); the demo never pauses. */
   pauseMode: PauseMode | undefined;
-  /**
-   * How long each port-forward upgrade waits before it is handled, standing in for a real API
-   * server's and kubelet's set-up time (tests and the bench set it; the demo answers at once).
-   */
-  portForwardDelayMs = 0;
-  /** Port-forward upgrades accepted since the start (one session each), whether still open or not. */
-  portForwardsServed = 0;
   readonly #cluster: ServedCluster;
+  readonly #upgrades: PortForwardUpgrades;
   readonly #server: http.Server;
-  // The handshake must answer the chosen subprotocol: ws clients fail "Server sent no subprotocol"
-  // otherwise. The set keeps the client's order, and the first supported entry wins (wsstream).
-  readonly #wss = new WebSocketServer({
-    noServer: true,
-    perMessageDeflate: false,
-    handleProtocols: (offered: Set<string>) => {
-      for (const p of offered) if ((PORT_FORWARD_PROTOCOLS as readonly string[]).includes(p)) return p;
-      return false;
-    },
-  });
   readonly #sockets = new Set<Socket>();
   readonly #versionInfo: VersionInfo;
-  readonly #bookmarkIntervalMs: number;
+  readonly #watches: WatchStreams;
   #listenPort: number;
   #stopped = false;
 
   constructor(cluster: ServedCluster, options: KubeApiHttpOptions) {
     this.#cluster = cluster;
+    this.#upgrades = new PortForwardUpgrades(cluster, this);
     this.#listenPort = options.port;
-    this.#bookmarkIntervalMs = options.bookmarkIntervalMs;
     this.#versionInfo = {...DEFAULT_VERSION, ...options.version};
     const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => this.#handleHttp(req, res);
     const tls = options.tls;
@@ -184,12 +72,47 @@ export class KubeApiHttpServer {
       this.#sockets.add(socket);
       socket.on('close', () => this.#sockets.delete(socket));
     });
-    this.#server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => this.#handleUpgrade(req, socket, head));
-    cluster.store.subscribe((change) => this.#dispatch(change));
+    this.#server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => this.#upgrades.handle(req, socket, head));
+    this.#watches = new WatchStreams(cluster, options.bookmarkIntervalMs);
   }
 
   get port(): number {
     return this.#listenPort;
+  }
+
+  // The tests' fake (pause, counters, dropped watches) reaches the watches and port-forward
+  // sessions through the server, which owns them.
+
+  /** Open watch streams. */
+  get watches(): ReadonlySet<OpenWatch> {
+    return this.#watches.open;
+  }
+
+  closeWatch(w: OpenWatch, abrupt: boolean): void {
+    this.#watches.close(w, abrupt);
+  }
+
+  writeBookmark(w: OpenWatch): void {
+    this.#watches.writeBookmark(w);
+  }
+
+  /** Open port-forward WebSockets. */
+  get sessions(): ReadonlySet<SessionEntry> {
+    return this.#upgrades.sessions;
+  }
+
+  /** How long each port-forward upgrade waits before it is handled (PortForwardUpgrades.delayMs). */
+  get portForwardDelayMs(): number {
+    return this.#upgrades.delayMs;
+  }
+
+  set portForwardDelayMs(ms: number) {
+    this.#upgrades.delayMs = ms;
+  }
+
+  /** Port-forward upgrades accepted since the start (one session each), whether still open or not. */
+  get portForwardsServed(): number {
+    return this.#upgrades.served;
   }
 
   get stopped(): boolean {
@@ -225,43 +148,12 @@ export class KubeApiHttpServer {
     if (this.#stopped) return;
     this.#stopped = true;
     await this.closeEverything();
-    this.#wss.close();
+    this.#upgrades.close();
   }
 
   /** Ends the port-forward streams of a pod (SimulatedKubeApi.killPodConnections says how). */
   killPodConnections(namespace: string, pod: string, mode: KillMode = 'terminate'): number {
-    let count = 0;
-    for (const entry of [...this.sessions]) {
-      if (entry.namespace === namespace && entry.pod === pod) {
-        entry.session.kill(mode);
-        count++;
-      }
-    }
-    return count;
-  }
-
-  #podIdentity(pod: KubeObject): PodIdentity {
-    const digest = createHash('sha256').update(String(pod.metadata.uid)).digest('hex');
-    const u = digest.slice(0, 32);
-    return {
-      namespace: String(pod.metadata.namespace),
-      name: pod.metadata.name,
-      sandboxId: digest,
-      netnsPath: `/var/run/netns/cni-${u.slice(0, 8)}-${u.slice(8, 12)}-${u.slice(12, 16)}-${u.slice(16, 20)}-${u.slice(20, 32)}`,
-    };
-  }
-
-  #authenticate(req: http.IncomingMessage, pathname: string): string {
-    const header = req.headers.authorization;
-    if (header === undefined) {
-      // system:public-info-viewer lets anonymous clients read /version and the health endpoints.
-      if (PUBLIC_PATHS.has(pathname)) return 'system:anonymous';
-      throw new HttpError(status(401, 'Unauthorized', 'Unauthorized'));
-    }
-    const m = /^Bearer\s+(.+)$/i.exec(header);
-    const user = m?.[1] === undefined ? undefined : this.#cluster.userOf(m[1].trim());
-    if (user === undefined) throw new HttpError(status(401, 'Unauthorized', 'Unauthorized'));
-    return user;
+    return this.#upgrades.killPodConnections(namespace, pod, mode);
   }
 
   #handleHttp(req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -279,7 +171,7 @@ export class KubeApiHttpServer {
   #answer(req: http.IncomingMessage, res: http.ServerResponse, url: URL, entry: RecordedRequest, chunks: Buffer[]): void {
     try {
       if (this.pauseMode === 'unavailable') throw new HttpError(status(503, 'ServiceUnavailable', 'the server is currently unable to handle the request'));
-      const user = this.#authenticate(req, url.pathname);
+      const user = authenticate(req, url.pathname, this.#cluster);
       if (user !== 'system:anonymous') entry.user = user;
       entry.status = 200;
       this.#cluster.route(req, res, url, user, Buffer.concat(chunks));
@@ -303,55 +195,16 @@ export class KubeApiHttpServer {
       const discovery = discoveryDocument(path);
       if (discovery !== undefined) return sendJson(res, 200, discovery);
     }
-    const parsed = this.#parseResourcePath(path);
+    const parsed = parseResourcePath(path);
     if (parsed === undefined) throw new HttpError(status(404, 'NotFound', 'the server could not find the requested resource'));
     this.#serveResource(req, res, url, user, parsed);
   }
-
-  #parseResourcePath(path: string): ParsedResourcePath | undefined {
-    const parts = path.split('/').filter((p) => p !== '').map((p) => decodeURIComponent(p));
-    let group: string;
-    let version: string;
-    let rest: string[];
-    if (parts[0] === 'api' && parts.length >= 3) {
-      group = '';
-      version = parts[1]!;
-      rest = parts.slice(2);
-    } else if (parts[0] === 'apis' && parts.length >= 4) {
-      group = parts[1]!;
-      version = parts[2]!;
-      rest = parts.slice(3);
-    } else {
-      return undefined;
-    }
-    let namespace = '';
-    if (rest[0] === 'namespaces' && rest.length >= 3) {
-      namespace = rest[1]!;
-      rest = rest.slice(2);
-    }
-    const [plural, name = '', subresource = '', ...extra] = rest;
-    if (plural === undefined || extra.length > 0) return undefined;
-    const type = findResourceType(group, version, plural);
-    if (type === undefined) return undefined;
-    // A namespaced path for a cluster-scoped type (or the reverse, except all-namespace lists) does not exist.
-    if (namespace !== '' && !type.namespaced) return undefined;
-    if (namespace === '' && type.namespaced && name !== '') return undefined;
-    if (subresource !== '' && !type.subresources.includes(subresource)) return undefined;
-    return {type, namespace, name, subresource};
-  }
-
 
   #serveResource(req: http.IncomingMessage, res: http.ServerResponse, url: URL, user: string, p: ParsedResourcePath): void {
     const method = req.method ?? 'GET';
     const q = url.searchParams;
     const watch = q.get('watch') === 'true' || q.get('watch') === '1';
-    let verb: string;
-    if (method === 'GET') verb = p.name === '' ? (watch ? 'watch' : 'list') : watch ? 'watch' : 'get';
-    else if (method === 'POST') verb = 'create';
-    else if (method === 'PUT') verb = 'update';
-    else if (method === 'PATCH') verb = 'patch';
-    else if (method === 'DELETE') verb = p.name === '' ? 'deletecollection' : 'delete';
-    else verb = method.toLowerCase();
+    const verb = requestVerb(method, p.name, watch);
     const namespace = p.type.namespaced ? p.namespace : '';
     this.#cluster.checkAccess({user, verb, group: p.type.group, resource: p.type.plural, subresource: p.subresource, namespace, name: p.name});
     if (method !== 'GET') {
@@ -373,7 +226,7 @@ export class KubeApiHttpServer {
       if (err instanceof SelectorError) throw new HttpError(status(400, 'BadRequest', err.message));
       throw err;
     }
-    if (watch) return this.#serveWatch(res, p.type, namespace, labels, fields, q, headers);
+    if (watch) return this.#watches.serve(res, p.type, namespace, labels, fields, q, headers);
     if (p.name !== '') {
       const obj = this.#cluster.store.get(p.type, namespace, p.name);
       if (obj === undefined) {
@@ -383,197 +236,8 @@ export class KubeApiHttpServer {
       }
       return sendJson(res, 200, obj, headers);
     }
-    this.#serveList(res, p.type, namespace, labels, fields, q, headers);
+    sendJson(res, 200, listBody(this.#cluster.store, p.type, namespace, labels, fields, q), headers);
   }
 
-  #serveList(res: http.ServerResponse, type: ResourceType, namespace: string, labels: LabelSelector,
-    fields: FieldSelector, q: URLSearchParams, headers: Record<string, string>): void {
-    let items = this.#cluster.store.list(type, namespace === '' ? undefined : namespace)
-      .filter((o) => matchesLabels(labels, o.metadata.labels) && matchesFields(fields, o));
-    let listRv = this.#cluster.store.resourceVersion;
-    const continueToken = q.get('continue');
-    if (continueToken !== null && continueToken !== '') {
-      let decoded: {rv: number; after: string};
-      try {
-        decoded = JSON.parse(Buffer.from(continueToken, 'base64url').toString('utf8')) as {rv: number; after: string};
-      } catch {
-        throw new HttpError(status(400, 'BadRequest', 'continue key is not valid: illegal base64 data at input byte 0'));
-      }
-      if (decoded.rv < this.#cluster.store.oldestResumableVersion) {
-        throw new HttpError(status(410, 'Expired', 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.'));
-      }
-      listRv = decoded.rv;
-      items = items.filter((o) => `${o.metadata.namespace ?? ''}/${o.metadata.name}` > decoded.after);
-    }
-    const limit = Number(q.get('limit') ?? '0');
-    const metadata: Record<string, unknown> = {resourceVersion: String(listRv)};
-    if (Number.isInteger(limit) && limit > 0 && items.length > limit) {
-      const last = items[limit - 1]!;
-      metadata.continue = Buffer.from(JSON.stringify({rv: listRv, after: `${last.metadata.namespace ?? ''}/${last.metadata.name}`})).toString('base64url');
-      metadata.remainingItemCount = items.length - limit;
-      items = items.slice(0, limit);
-    }
-    sendJson(res, 200, {kind: type.listKind, apiVersion: apiVersionOf(type), metadata, items: items.map(listItem)}, headers);
-  }
 
-  // ---------------------------------------------------------------- watches
-
-  #serveWatch(res: http.ServerResponse, type: ResourceType, namespace: string, labels: LabelSelector,
-    fields: FieldSelector, q: URLSearchParams, headers: Record<string, string>): void {
-    const rvParam = q.get('resourceVersion') ?? '';
-    if (rvParam !== '' && !/^\d+$/.test(rvParam)) {
-      throw new HttpError(status(400, 'BadRequest', `invalid resource version: ${rvParam}`));
-    }
-    // Headers go out at once: clients wait for them before reading events.
-    res.writeHead(200, {'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Audit-Id': randomUUID(), ...headers});
-    res.flushHeaders();
-    const w: OpenWatch = {res, type, namespace, labels, fields, bookmarks: q.get('allowWatchBookmarks') === 'true', timers: []};
-    const matches = (o: KubeObject): boolean =>
-      (namespace === '' || o.metadata.namespace === namespace) && matchesLabels(labels, o.metadata.labels) && matchesFields(fields, o);
-
-    if (rvParam === '' || rvParam === '0') {
-      // "Start at most recent"/"any": synthetic ADDED events for the current state, then changes.
-      for (const obj of this.#cluster.store.list(type, namespace === '' ? undefined : namespace)) {
-        if (matches(obj)) this.#writeEvent(w, 'ADDED', obj);
-      }
-    } else {
-      let backlog: StoreChange[];
-      try {
-        backlog = this.#cluster.store.changesSince(Number(rvParam));
-      } catch (err) {
-        if (!(err instanceof ExpiredError)) throw err;
-        res.end(JSON.stringify({type: 'ERROR', object: status(410, 'Expired', err.message)}) + '\n');
-        return;
-      }
-      for (const change of backlog) this.#deliver(w, change);
-    }
-    this.watches.add(w);
-    res.on('close', () => this.closeWatch(w, false));
-    if (w.bookmarks && this.#bookmarkIntervalMs > 0) {
-      w.timers.push(setInterval(() => this.writeBookmark(w), this.#bookmarkIntervalMs));
-    }
-    const timeoutSeconds = Number(q.get('timeoutSeconds') ?? '0');
-    if (Number.isFinite(timeoutSeconds) && timeoutSeconds > 0) {
-      w.timers.push(setTimeout(() => this.closeWatch(w, false), timeoutSeconds * 1000));
-    }
-  }
-
-  closeWatch(w: OpenWatch, abrupt: boolean): void {
-    if (!this.watches.delete(w)) return;
-    for (const t of w.timers) clearTimeout(t);
-    if (abrupt) w.res.socket?.destroy();
-    else w.res.end();
-  }
-
-  #dispatch(change: StoreChange): void {
-    for (const w of this.watches) this.#deliver(w, change);
-  }
-
-  /** watch cache semantics: a label change moving an object in/out of the selection is ADDED/DELETED. */
-  #deliver(w: OpenWatch, change: StoreChange): void {
-    if (change.resource !== w.type) return;
-    const matches = (o: KubeObject): boolean =>
-      (w.namespace === '' || o.metadata.namespace === w.namespace) && matchesLabels(w.labels, o.metadata.labels) && matchesFields(w.fields, o);
-    const now = matches(change.object);
-    if (change.type !== 'MODIFIED' || change.previous === undefined) {
-      if (now) this.#writeEvent(w, change.type, change.object);
-      return;
-    }
-    const before = matches(change.previous);
-    if (before && now) this.#writeEvent(w, 'MODIFIED', change.object);
-    else if (!before && now) this.#writeEvent(w, 'ADDED', change.object);
-    else if (before && !now) {
-      const gone = structuredClone(change.previous);
-      gone.metadata.resourceVersion = change.object.metadata.resourceVersion;
-      this.#writeEvent(w, 'DELETED', gone);
-    }
-  }
-
-  #writeEvent(w: OpenWatch, type: WatchEventType, object: KubeObject): void {
-    if (this.#cluster.deferred(() => this.#writeEvent(w, type, object))) return;
-    if (w.res.writableEnded) return;
-    w.res.write(JSON.stringify({type, object}) + '\n');
-  }
-
-  writeBookmark(w: OpenWatch): void {
-    if (w.res.writableEnded || this.#cluster.deferred(() => undefined)) return;
-    const object = {kind: w.type.kind, apiVersion: apiVersionOf(w.type), metadata: {resourceVersion: String(this.#cluster.store.resourceVersion)}};
-    w.res.write(JSON.stringify({type: 'BOOKMARK', object}) + '\n');
-  }
-
-  // ---------------------------------------------------------------- port-forward upgrade
-
-  #rejectUpgrade(socket: Socket, entry: RecordedRequest, code: number, body: string, contentType = 'application/json'): void {
-    entry.status = code;
-    const text = `HTTP/1.1 ${code} ${http.STATUS_CODES[code] ?? ''}\r\nContent-Type: ${contentType}\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
-    socket.end(text);
-  }
-
-  #handleUpgrade(req: http.IncomingMessage, socket: Socket, head: Buffer, delayed = false): void {
-    if (!delayed && this.portForwardDelayMs > 0) {
-      setTimeout(() => {
-        // The client may have given up, or the server stopped, meanwhile.
-        if (!socket.destroyed) this.#handleUpgrade(req, socket, head, true);
-      }, this.portForwardDelayMs);
-      return;
-    }
-    if (this.#cluster.deferred(() => this.#handleUpgrade(req, socket, head, true))) return;
-    const url = new URL(req.url ?? '/', 'http://fake');
-    const entry = this.#cluster.record(req, url);
-    socket.on('error', () => socket.destroy());
-    try {
-      if (this.pauseMode === 'unavailable') throw new HttpError(status(503, 'ServiceUnavailable', 'the server is currently unable to handle the request'));
-      const user = this.#authenticate(req, url.pathname);
-      entry.user = user;
-      const parsed = this.#parseResourcePath(url.pathname);
-      if (parsed === undefined || parsed.subresource !== 'portforward' || parsed.name === '') {
-        throw new HttpError(status(404, 'NotFound', 'the server could not find the requested resource'));
-      }
-      const base = {user, group: '', resource: 'pods', subresource: 'portforward', namespace: parsed.namespace, name: parsed.name};
-      // The GET upgrade needs "get"; since v1.35 (AuthorizePodWebsocketUpgradeCreatePermission) also "create".
-      this.#cluster.checkAccess({...base, verb: 'get'});
-      this.#cluster.checkAccess({...base, verb: 'create'});
-      const pod = this.#cluster.store.get(parsed.type, parsed.namespace, parsed.name);
-      if (pod === undefined) {
-        throw new HttpError(status(404, 'NotFound', `pods "${parsed.name}" not found`, {name: parsed.name, kind: 'pods'}));
-      }
-      if (typeof record(pod.spec).nodeName !== 'string') {
-        throw new HttpError(status(400, 'BadRequest', `pod ${parsed.name} does not have a host assigned`));
-      }
-      const phase = text(record(pod.status).phase) || 'Unknown';
-      if (phase !== 'Running') {
-        throw new HttpError(status(400, 'BadRequest', `unable to upgrade connection: pod ${parsed.name} is not running (phase ${phase})`));
-      }
-      const ports = url.searchParams.getAll('ports').flatMap((p) => p.split(',')).map((p) => p.trim()).filter((p) => p !== '');
-      if (ports.length === 0) throw new HttpError(status(400, 'BadRequest', 'query parameter "port" is required'));
-      const portNumbers = ports.map((p) => {
-        const n = Number(p);
-        if (!/^\d+$/.test(p) || n < 1 || n > 65535) throw new HttpError(status(400, 'BadRequest', `invalid port ${JSON.stringify(p)}: must be 1-65535`));
-        return n;
-      });
-      const negotiated = negotiateProtocol(req.headers['sec-websocket-protocol']);
-      if ('error' in negotiated) {
-        this.#rejectUpgrade(socket, entry, 403, negotiated.error, 'text/plain; charset=utf-8');
-        return;
-      }
-      const protocol: ChannelProtocol = negotiated.protocol;
-      this.#wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
-        entry.status = 101;
-        if (this.#stopped || this.pauseMode === 'refuse') {
-          ws.terminate();
-          return;
-        }
-        const identity = this.#podIdentity(pod);
-        const session = new PortForwardSession(ws, protocol, identity, portNumbers, (port) => this.#cluster.podTarget(parsed.namespace, parsed.name, port));
-        const sessionEntry: SessionEntry = {namespace: parsed.namespace, pod: parsed.name, session};
-        this.portForwardsServed++;
-        this.sessions.add(sessionEntry);
-        void session.closed.then(() => this.sessions.delete(sessionEntry));
-      });
-    } catch (err) {
-      if (err instanceof HttpError) this.#rejectUpgrade(socket, entry, err.body.code, JSON.stringify(err.body));
-      else this.#rejectUpgrade(socket, entry, 500, JSON.stringify(status(500, 'InternalError', (err as Error).message)));
-    }
-  }
 }
