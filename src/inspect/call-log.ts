@@ -19,6 +19,14 @@ export const DEFAULT_CALL_LOG_BYTES = 64 * 1024 * 1024;
 export const DECODE_BATCH = 200;
 /** Subscribers hear of new calls at most this often: a busy consumer must not re-render a view per call. */
 export const CALL_LOG_NOTIFY_MS = 100;
+/**
+ * While only the view reads the log (no recording), decoding may take this many milliseconds of
+ * each DECODE_WINDOW_MS: decoding runs on the thread that forwards, and a person reading the view
+ * cannot follow thousands of calls a second anyway. Past it the oldest calls not yet decoded are
+ * skipped (counted), the newest are decoded in the next window. A recording keeps every call.
+ */
+export const DECODE_BUDGET_MS = 20;
+export const DECODE_WINDOW_MS = 100;
 
 export interface CallLogOptions {
   readonly bus: TunnelEventBus;
@@ -35,6 +43,9 @@ export interface CallLogOptions {
   readonly redaction?: Redaction;
   /** For tests: how often subscribers may hear of new calls (default 100 ms). */
   readonly notifyMs?: number;
+  /** For tests: the decoding budget per window while nothing records (defaults DECODE_BUDGET_MS, DECODE_WINDOW_MS). */
+  readonly decodeBudgetMs?: number;
+  readonly decodeWindowMs?: number;
 }
 
 export class CallLog implements CallLogView {
@@ -45,6 +56,15 @@ export class CallLog implements CallLogView {
   readonly #maxBytes: number;
   readonly #redaction: Redaction;
   readonly #notifyMs: number;
+  readonly #budgetMs: number;
+  readonly #windowMs: number;
+  #windowStart = Number.NEGATIVE_INFINITY;
+  /** Milliseconds spent decoding in the current window (counted only while nothing records). */
+  #spentMs = 0;
+  /** Waits for the next window once the budget is spent. */
+  #budgetTimer: NodeJS.Timeout | undefined;
+  /** Captured calls never decoded: they came faster than the view decodes (see DECODE_BUDGET_MS). */
+  #skipped = 0;
   #records: CallRecord[] = [];
   /** What the kept calls' captures weighed (keptBytes), against `maxBytes`. */
   #bytes = 0;
@@ -59,6 +79,9 @@ export class CallLog implements CallLogView {
   readonly #recordListeners = new Set<(record: CallRecord) => void>();
   readonly #onCaptured = (call: CapturedCall): void => {
     this.#pending.push(call);
+    // Waiting for the next window: what is waiting beyond the ring's size would be trimmed right
+    // after it is decoded, so it is not kept (a call holds up to two captures of 256 KiB).
+    if (this.#budgetTimer !== undefined && this.#pending.length > 2 * this.#size) this.#skipOldestPending();
     this.#scheduleDecode();
   };
 
@@ -70,6 +93,8 @@ export class CallLog implements CallLogView {
     this.#maxBytes = options.maxBytes ?? DEFAULT_CALL_LOG_BYTES;
     this.#redaction = options.redaction ?? new Redaction();
     this.#notifyMs = options.notifyMs ?? CALL_LOG_NOTIFY_MS;
+    this.#budgetMs = options.decodeBudgetMs ?? DECODE_BUDGET_MS;
+    this.#windowMs = options.decodeWindowMs ?? DECODE_WINDOW_MS;
     this.#bus.on('call-captured', this.#onCaptured);
   }
 
@@ -79,6 +104,10 @@ export class CallLog implements CallLogView {
       this.#snapshot = [...this.#records];
     }
     return this.#snapshot;
+  }
+
+  skipped(): number {
+    return this.#skipped;
   }
 
   subscribe(listener: () => void): () => void {
@@ -102,6 +131,8 @@ export class CallLog implements CallLogView {
       clearImmediate(this.#decodeScheduled);
       this.#decodeScheduled = undefined;
     }
+    clearTimeout(this.#budgetTimer);
+    this.#budgetTimer = undefined;
     this.#decodePending();
   }
 
@@ -114,19 +145,55 @@ export class CallLog implements CallLogView {
   }
 
   #scheduleDecode(): void {
+    if (this.#budgetTimer !== undefined) return;
     this.#decodeScheduled ??= setImmediate(() => {
       this.#decodeScheduled = undefined;
-      this.#decodePending(DECODE_BATCH);
-      if (this.#pending.length > 0) this.#scheduleDecode();
+      this.#decodeSlice();
     });
   }
 
-  /** Decodes up to `limit` captured calls, oldest first. */
-  #decodePending(limit = Number.POSITIVE_INFINITY): void {
+  /** One turn's decoding: a slice, within the window's budget while nothing records. */
+  #decodeSlice(): void {
+    if (this.#recordListeners.size > 0) {
+      this.#decodePending(DECODE_BATCH);
+    } else {
+      const now = performance.now();
+      if (now - this.#windowStart >= this.#windowMs) {
+        this.#windowStart = now;
+        this.#spentMs = 0;
+      }
+      // The window's first slice always runs: at least one call per window is decoded.
+      if (this.#spentMs > 0 && this.#spentMs >= this.#budgetMs) {
+        this.#skipOldestPending();
+        this.#budgetTimer = setTimeout(() => {
+          this.#budgetTimer = undefined;
+          this.#scheduleDecode();
+        }, Math.max(1, this.#windowStart + this.#windowMs - now));
+        this.#budgetTimer.unref();
+        return;
+      }
+      this.#decodePending(DECODE_BATCH, now + Math.max(0, this.#budgetMs - this.#spentMs));
+      this.#spentMs += performance.now() - now;
+    }
+    if (this.#pending.length > 0) this.#scheduleDecode();
+  }
+
+  /** Skips the oldest calls waiting beyond the ring's size: the ring would trim them once decoded. */
+  #skipOldestPending(): void {
+    const over = this.#pending.length - this.#size;
+    if (over <= 0) return;
+    this.#pending = this.#pending.slice(over);
+    this.#skipped += over;
+    this.#snapshot = undefined;
+    this.#scheduleNotify();
+  }
+
+  /** Decodes up to `limit` captured calls, oldest first; with a `deadline` (performance.now()), stops after the call that passes it. */
+  #decodePending(limit = Number.POSITIVE_INFINITY, deadline = Number.POSITIVE_INFINITY): void {
     if (this.#pending.length === 0) return;
-    const calls = this.#pending.length <= limit ? this.#pending : this.#pending.slice(0, limit);
-    this.#pending = this.#pending.length <= limit ? [] : this.#pending.slice(limit);
-    for (const call of calls) {
+    let taken = 0;
+    while (taken < this.#pending.length && taken < limit) {
+      const call = this.#pending[taken++] as CapturedCall;
       const record = decodeCall(call, ++this.#seq, this.#redaction);
       this.#add(record);
       for (const listener of this.#recordListeners) {
@@ -137,7 +204,9 @@ export class CallLog implements CallLogView {
           this.#bus.log('warn', `a reader of call records failed: ${errorMessage(error)}`);
         }
       }
+      if (deadline !== Number.POSITIVE_INFINITY && performance.now() >= deadline) break;
     }
+    this.#pending = taken === this.#pending.length ? [] : this.#pending.slice(taken);
     this.#snapshot = undefined;
     this.#scheduleNotify();
   }

@@ -84,4 +84,6 @@ export interface CallLogView {
   subscribe(listener: () => void): () => void;
   /** Starts capturing calls (the view opened); the function it returns stops it again. */
   open(): () => void;
+  /** Calls captured but never decoded: they came faster than the log decodes while only a view reads it. */
+  skipped(): number;
 }

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import {describe, test} from 'node:test';
 import {CallCapture} from '../../src/core/calls.js';
 import {TunnelEventBus} from '../../src/core/events.js';
-import {CallLog, DECODE_BATCH} from '../../src/inspect/call-log.js';
+import {CallLog, DECODE_BATCH, DECODE_BUDGET_MS, DECODE_WINDOW_MS} from '../../src/inspect/call-log.js';
 import type {CallRecord} from '../../src/inspect/call-record.js';
 import {Redaction} from '../../src/inspect/redaction.js';
 import {dubboCall, fixtureBody} from './captured.js';
@@ -18,6 +18,8 @@ function callOf(application: string, connectionId = 1) {
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** For the tests of the ring: without a recording the log decodes within a budget per window, which has tests of its own below. */
+const NO_BUDGET = {decodeBudgetMs: Number.POSITIVE_INFINITY};
 
 describe('CallLog', () => {
   test('decodes off the emit, on the next turn, and numbers calls in order', async () => {
@@ -37,7 +39,7 @@ describe('CallLog', () => {
 
   test('keeps at most `size` calls, the newest', async () => {
     const bus = new TunnelEventBus();
-    const log = new CallLog({bus, capture: new CallCapture(), size: 3});
+    const log = new CallLog({bus, capture: new CallCapture(), size: 3, ...NO_BUDGET});
     for (let i = 1; i <= 5; i++) bus.emit('call-captured', callOf('users-app', i));
     await nextTurn();
     assert.deepEqual(log.snapshot().map((record) => record.connectionId), [3, 4, 5]);
@@ -46,7 +48,7 @@ describe('CallLog', () => {
 
   test('one busy application cannot push the others out: at most `perApplication` calls each', async () => {
     const bus = new TunnelEventBus();
-    const log = new CallLog({bus, capture: new CallCapture(), size: 5, perApplication: 2});
+    const log = new CallLog({bus, capture: new CallCapture(), size: 5, perApplication: 2, ...NO_BUDGET});
     bus.emit('call-captured', callOf('quiet-app', 1));
     for (let i = 2; i <= 9; i++) bus.emit('call-captured', callOf('busy-app', i));
     await nextTurn();
@@ -78,7 +80,7 @@ describe('CallLog', () => {
     const bus = new TunnelEventBus();
     const oneCall = callOf('users-app');
     const weight = oneCall.request.length + (oneCall.answer?.length ?? 0);
-    const log = new CallLog({bus, capture: new CallCapture(), maxBytes: weight * 3});
+    const log = new CallLog({bus, capture: new CallCapture(), maxBytes: weight * 3, ...NO_BUDGET});
     for (let i = 1; i <= 5; i++) bus.emit('call-captured', callOf('users-app', i));
     await nextTurn();
     assert.deepEqual(log.snapshot().map((record) => record.connectionId), [3, 4, 5]);
@@ -91,7 +93,7 @@ describe('CallLog', () => {
 
   test('subscribers hear at most once per interval, and hear the last calls too', async () => {
     const bus = new TunnelEventBus();
-    const log = new CallLog({bus, capture: new CallCapture(), notifyMs: 400});
+    const log = new CallLog({bus, capture: new CallCapture(), notifyMs: 400, ...NO_BUDGET});
     const heardAt: number[] = [];
     log.subscribe(() => heardAt.push(performance.now()));
     bus.emit('call-captured', callOf('users-app'));
@@ -112,7 +114,7 @@ describe('CallLog', () => {
 
   test('the snapshot is the same array until calls are added', async () => {
     const bus = new TunnelEventBus();
-    const log = new CallLog({bus, capture: new CallCapture()});
+    const log = new CallLog({bus, capture: new CallCapture(), ...NO_BUDGET});
     bus.emit('call-captured', callOf('users-app'));
     await nextTurn();
     const first = log.snapshot();
@@ -168,5 +170,56 @@ describe('CallLog', () => {
     await nextTurn();
     assert.equal(log.snapshot().length, 1);
     assert.equal(bus.listenerCount('call-captured'), 0);
+  });
+
+  test('while only a view reads it, decoding stays within its budget per window: the newest calls are decoded, the older ones beyond the ring skipped and counted', async () => {
+    const bus = new TunnelEventBus();
+    const log = new CallLog({bus, capture: new CallCapture(), size: 5, decodeBudgetMs: 0, decodeWindowMs: 40});
+    let told = 0;
+    log.subscribe(() => told++);
+    for (let i = 1; i <= 20; i++) bus.emit('call-captured', callOf('users-app', i));
+    await nextTurn();
+    assert.deepEqual(log.snapshot().map((record) => record.connectionId), [1], 'a window\'s first slice decodes at least one call, however small the budget');
+    await nextTurn();
+    assert.equal(log.skipped(), 14, 'over the budget: what waits beyond the ring\'s five is skipped, not decoded');
+    assert.equal(log.snapshot().length, 1, 'and nothing more is decoded in this window');
+    while (log.snapshot().at(-1)?.connectionId !== 20) await sleep(10);
+    assert.deepEqual(log.snapshot().map((record) => record.connectionId), [16, 17, 18, 19, 20], 'the newest, one window after another');
+    assert.deepEqual(log.snapshot().map((record) => record.seq), [2, 3, 4, 5, 6], 'numbered as decoded');
+    assert.equal(log.skipped(), 14);
+    assert.ok(told >= 2, 'subscribers hear of skipped calls too');
+    log.close();
+  });
+
+  test('the default budget is a fifth of each window', () => {
+    assert.equal(DECODE_BUDGET_MS / DECODE_WINDOW_MS, 0.2);
+  });
+
+  test('a recording reads every call: no budget, nothing skipped', async () => {
+    const bus = new TunnelEventBus();
+    const log = new CallLog({bus, capture: new CallCapture(), size: 5, decodeBudgetMs: 0, decodeWindowMs: 40});
+    const heard: number[] = [];
+    log.onRecord((record) => heard.push(record.connectionId));
+    for (let i = 1; i <= 20; i++) bus.emit('call-captured', callOf('users-app', i));
+    await nextTurn();
+    assert.deepEqual(heard, Array.from({length: 20}, (_, i) => i + 1));
+    assert.equal(log.skipped(), 0);
+    log.close();
+  });
+
+  test('while it waits for the next window, at most twice the ring\'s size of captured calls is held', async () => {
+    const bus = new TunnelEventBus();
+    const log = new CallLog({bus, capture: new CallCapture(), size: 5, decodeBudgetMs: 0, decodeWindowMs: 10_000});
+    bus.emit('call-captured', callOf('users-app', 1));
+    await nextTurn();
+    bus.emit('call-captured', callOf('users-app', 2));
+    await nextTurn();
+    assert.equal(log.snapshot().length, 1, 'the budget is spent: waiting for the next window');
+    for (let i = 3; i <= 100; i++) bus.emit('call-captured', callOf('users-app', i));
+    // 99 waited: each time they passed ten, the oldest beyond five were skipped.
+    assert.ok(log.skipped() >= 99 - 10 && log.skipped() <= 99 - 5, `${log.skipped()} skipped`);
+    log.flush();
+    assert.deepEqual(log.snapshot().map((record) => record.connectionId), [96, 97, 98, 99, 100], 'flush() decodes what waits at once');
+    log.close();
   });
 });

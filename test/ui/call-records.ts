@@ -33,8 +33,21 @@ export class ArrayCallLog implements CallLogView {
     };
   }
 
+  /** Calls the log says it did not decode (CallLogView.skipped). */
+  skippedCalls = 0;
+
+  skipped(): number {
+    return this.skippedCalls;
+  }
+
   add(...calls: CallRecord[]): void {
     this.calls.push(...calls);
+    for (const listener of this.#listeners) listener();
+  }
+
+  /** Says that `count` more calls went undecoded. */
+  skip(count: number): void {
+    this.skippedCalls += count;
     for (const listener of this.#listeners) listener();
   }
 }

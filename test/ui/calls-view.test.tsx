@@ -325,6 +325,16 @@ describe('calls view', () => {
     assert.equal(closed.quit, 1);
   });
 
+  it('says in its header how many calls the log skipped decoding in a flood, and that a recording keeps them all', async () => {
+    const log = new ArrayCallLog(sampleCalls());
+    const {view} = callsView(log);
+    let frame = await waitForText(view, 'calls 6');
+    assert.doesNotMatch(frame.split('\n')[0] ?? '', /not decoded/);
+    log.skip(1234);
+    frame = await waitForText(view, '1234 not decoded');
+    assert.match(frame.split('\n')[0] ?? '', /^calls 6 · 1234 not decoded \(too many a second; --record keeps all\)/);
+  });
+
   it('keeps the selection on its call while newer calls arrive, and Home follows the newest again', async () => {
     const log = new ArrayCallLog(sampleCalls());
     const {view} = callsView(log);

@@ -82,7 +82,7 @@ function CallLine({call, columns, selected}: {call: CallRecord; columns: readonl
  * to following the newest. What each key does is calls-view-state.ts.
  */
 export function CallsView({log, columns, rows, keysActive, onClose, onQuit}: CallsViewProps) {
-  const live = useCallLog(log);
+  const {calls: live, skipped} = useCallLog(log);
   const [state, setState] = useState<CallsViewState>(INITIAL_CALLS_VIEW);
   /** The state the last key left: keys that arrive together are handled before React renders again. */
   const latest = useRef(state);
@@ -140,6 +140,8 @@ export function CallsView({log, columns, rows, keysActive, onClose, onQuit}: Cal
     editing ? `/${filterText}_` : filterText === '' ? undefined : `filter ${filterText}`,
     failedOnly ? 'failed only' : undefined,
     frozen === undefined ? undefined : `paused · ${arrived} new`,
+    // A flood decoded in part (the log keeps the forwarding thread free); a recording keeps every call.
+    skipped === 0 ? undefined : `${skipped} not decoded (too many a second; --record keeps all)`,
     shown.length > listRows ? `rows ${first + 1}–${first + visible.length}` : undefined,
   ].filter((part) => part !== undefined).join(' · ');
   const empty = source.length === 0 ? 'no calls yet: calls are captured while this view is open'

@@ -9,19 +9,22 @@ import type {CallLogView, CallRecord} from '../../inspect/call-record.js';
  * useSyncExternalStore: CallLogView does not promise that snapshot() keeps its identity between
  * changes, and a new array on every read would make React render forever.
  */
-export function useCallLog(log: CallLogView): readonly CallRecord[] {
+export function useCallLog(log: CallLogView): {calls: readonly CallRecord[]; skipped: number} {
   const [calls, setCalls] = useState<readonly CallRecord[]>(() => log.snapshot());
+  const [skipped, setSkipped] = useState(() => log.skipped());
   useEffect(() => {
     const release = log.open();
     const unsubscribe = log.subscribe(() => {
       setCalls(log.snapshot());
+      setSkipped(log.skipped());
     });
     // Calls may have been added between the first render and the subscription.
     setCalls(log.snapshot());
+    setSkipped(log.skipped());
     return () => {
       unsubscribe();
       release();
     };
   }, [log]);
-  return calls;
+  return {calls, skipped};
 }
