@@ -63,8 +63,20 @@ export class CallLog implements CallLogView {
   #spentMs = 0;
   /** Waits for the next window once the budget is spent. */
   #budgetTimer: NodeJS.Timeout | undefined;
-  /** Captured calls never decoded: they came faster than the view decodes (see DECODE_BUDGET_MS). */
+  /**
+   * Calls the view never got: captured but skipped, or not captured at all while the budget was
+   * spent (see DECODE_BUDGET_MS).
+   */
   #skipped = 0;
+  /** How many views hold the log open, and the capture they hold through it (let go while paused). */
+  #viewers = 0;
+  #viewHold: (() => void) | undefined;
+  /** The budget is spent: the views' capture is let go until the next window, so nothing is copied. */
+  #paused = false;
+  readonly #onCompletedWhilePaused = (): void => {
+    // A call not captured; one that was (it arrived before the pause) is taken back off in #onCaptured.
+    this.#skipped++;
+  };
   #records: CallRecord[] = [];
   /** What the kept calls' captures weighed (keptBytes), against `maxBytes`. */
   #bytes = 0;
@@ -78,6 +90,7 @@ export class CallLog implements CallLogView {
   readonly #subscribers = new Set<() => void>();
   readonly #recordListeners = new Set<(record: CallRecord) => void>();
   readonly #onCaptured = (call: CapturedCall): void => {
+    if (this.#paused) this.#skipped--;
     this.#pending.push(call);
     // Waiting for the next window: what is waiting beyond the ring's size would be trimmed right
     // after it is decoded, so it is not kept (a call holds up to two captures of 256 KiB).
@@ -116,7 +129,17 @@ export class CallLog implements CallLogView {
   }
 
   open(): () => void {
-    return this.#capture.hold();
+    this.#viewers++;
+    if (this.#viewers === 1 && !this.#paused) this.#viewHold = this.#capture.hold();
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#viewers--;
+      if (this.#viewers > 0) return;
+      this.#viewHold?.();
+      this.#viewHold = undefined;
+    };
   }
 
   /** `listener` gets every decoded record, in order, as it is decoded (a recording writes them). */
@@ -133,6 +156,7 @@ export class CallLog implements CallLogView {
     }
     clearTimeout(this.#budgetTimer);
     this.#budgetTimer = undefined;
+    this.#resumeCapture();
     this.#decodePending();
   }
 
@@ -165,8 +189,10 @@ export class CallLog implements CallLogView {
       // The window's first slice always runs: at least one call per window is decoded.
       if (this.#spentMs > 0 && this.#spentMs >= this.#budgetMs) {
         this.#skipOldestPending();
+        this.#pauseCapture();
         this.#budgetTimer = setTimeout(() => {
           this.#budgetTimer = undefined;
+          this.#resumeCapture();
           this.#scheduleDecode();
         }, Math.max(1, this.#windowStart + this.#windowMs - now));
         this.#budgetTimer.unref();
@@ -176,6 +202,28 @@ export class CallLog implements CallLogView {
       this.#spentMs += performance.now() - now;
     }
     if (this.#pending.length > 0) this.#scheduleDecode();
+  }
+
+  /**
+   * Lets go of the views' capture until the next window: calls that would only be skipped are not
+   * copied either (a large call's copies are most of what the log costs). Calls completed
+   * meanwhile are counted as skipped. A recording holds the capture on by itself.
+   */
+  #pauseCapture(): void {
+    if (this.#paused) return;
+    this.#paused = true;
+    this.#viewHold?.();
+    this.#viewHold = undefined;
+    this.#bus.on('request-completed', this.#onCompletedWhilePaused);
+  }
+
+  #resumeCapture(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    this.#bus.off('request-completed', this.#onCompletedWhilePaused);
+    if (this.#viewers > 0) this.#viewHold = this.#capture.hold();
+    this.#snapshot = undefined;
+    this.#scheduleNotify();
   }
 
   /** Skips the oldest calls waiting beyond the ring's size: the ring would trim them once decoded. */

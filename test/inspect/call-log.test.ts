@@ -20,6 +20,14 @@ const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 /** For the tests of the ring: without a recording the log decodes within a budget per window, which has tests of its own below. */
 const NO_BUDGET = {decodeBudgetMs: Number.POSITIVE_INFINITY};
+/** A call as the listener reports it: its completion, then (captured) its copies right after. */
+function completeCall(bus: TunnelEventBus, call: ReturnType<typeof callOf>): void {
+  bus.emit('request-completed', call.completed);
+  bus.emit('call-captured', call);
+}
+async function waitUntil(condition: () => boolean): Promise<void> {
+  while (!condition()) await sleep(5);
+}
 
 describe('CallLog', () => {
   test('decodes off the emit, on the next turn, and numbers calls in order', async () => {
@@ -174,20 +182,32 @@ describe('CallLog', () => {
 
   test('while only a view reads it, decoding stays within its budget per window: the newest calls are decoded, the older ones beyond the ring skipped and counted', async () => {
     const bus = new TunnelEventBus();
-    const log = new CallLog({bus, capture: new CallCapture(), size: 5, decodeBudgetMs: 0, decodeWindowMs: 40});
+    const capture = new CallCapture();
+    const log = new CallLog({bus, capture, size: 5, decodeBudgetMs: 0, decodeWindowMs: 40});
+    const release = log.open();
     let told = 0;
     log.subscribe(() => told++);
-    for (let i = 1; i <= 20; i++) bus.emit('call-captured', callOf('users-app', i));
+    for (let i = 1; i <= 20; i++) completeCall(bus, callOf('users-app', i));
     await nextTurn();
     assert.deepEqual(log.snapshot().map((record) => record.connectionId), [1], 'a window\'s first slice decodes at least one call, however small the budget');
+    assert.equal(capture.on, true);
     await nextTurn();
     assert.equal(log.skipped(), 14, 'over the budget: what waits beyond the ring\'s five is skipped, not decoded');
     assert.equal(log.snapshot().length, 1, 'and nothing more is decoded in this window');
-    while (log.snapshot().at(-1)?.connectionId !== 20) await sleep(10);
-    assert.deepEqual(log.snapshot().map((record) => record.connectionId), [16, 17, 18, 19, 20], 'the newest, one window after another');
-    assert.deepEqual(log.snapshot().map((record) => record.seq), [2, 3, 4, 5, 6], 'numbered as decoded');
-    assert.equal(log.skipped(), 14);
+    assert.equal(capture.on, false, 'nor copied: the view\'s capture is let go until the next window');
+    // Calls completed meanwhile were not captured: counted as skipped. One that was captured (it
+    // arrived before) is emitted right after its completion and is not.
+    bus.emit('request-completed', callOf('users-app', 21).completed);
+    completeCall(bus, callOf('users-app', 22));
+    assert.equal(log.skipped(), 15);
+    await waitUntil(() => capture.on);
+    while (log.snapshot().at(-1)?.connectionId !== 22) await sleep(10);
+    assert.deepEqual(log.snapshot().map((record) => record.connectionId).slice(-4), [18, 19, 20, 22], 'the newest, one window after another');
+    const decoded = log.snapshot().at(-1)?.seq ?? 0;
+    assert.equal(decoded + log.skipped(), 22, `every call of the 22 was decoded (${decoded}) or counted as skipped (${log.skipped()})`);
     assert.ok(told >= 2, 'subscribers hear of skipped calls too');
+    release();
+    assert.equal(capture.on, false, 'the last view let go');
     log.close();
   });
 
@@ -200,7 +220,7 @@ describe('CallLog', () => {
     const log = new CallLog({bus, capture: new CallCapture(), size: 5, decodeBudgetMs: 0, decodeWindowMs: 40});
     const heard: number[] = [];
     log.onRecord((record) => heard.push(record.connectionId));
-    for (let i = 1; i <= 20; i++) bus.emit('call-captured', callOf('users-app', i));
+    for (let i = 1; i <= 20; i++) completeCall(bus, callOf('users-app', i));
     await nextTurn();
     assert.deepEqual(heard, Array.from({length: 20}, (_, i) => i + 1));
     assert.equal(log.skipped(), 0);
@@ -210,12 +230,12 @@ describe('CallLog', () => {
   test('while it waits for the next window, at most twice the ring\'s size of captured calls is held', async () => {
     const bus = new TunnelEventBus();
     const log = new CallLog({bus, capture: new CallCapture(), size: 5, decodeBudgetMs: 0, decodeWindowMs: 10_000});
-    bus.emit('call-captured', callOf('users-app', 1));
+    completeCall(bus, callOf('users-app', 1));
     await nextTurn();
-    bus.emit('call-captured', callOf('users-app', 2));
+    completeCall(bus, callOf('users-app', 2));
     await nextTurn();
     assert.equal(log.snapshot().length, 1, 'the budget is spent: waiting for the next window');
-    for (let i = 3; i <= 100; i++) bus.emit('call-captured', callOf('users-app', i));
+    for (let i = 3; i <= 100; i++) completeCall(bus, callOf('users-app', i));
     // 99 waited: each time they passed ten, the oldest beyond five were skipped.
     assert.ok(log.skipped() >= 99 - 10 && log.skipped() <= 99 - 5, `${log.skipped()} skipped`);
     log.flush();
