@@ -4,7 +4,7 @@
 // token the TokenReview refuses, a peer that is not a gateway, nothing listening.
 import assert from 'node:assert/strict';
 import {spawn, type ChildProcess} from 'node:child_process';
-import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs';
 import net from 'node:net';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
@@ -67,18 +67,14 @@ describe('doctor --via against a real gateway process', () => {
     api.addDubboApp({namespace: 'shop', name: 'user-rpc', containerPort: user.port, pods: [{name: 'user-rpc-0', podIP: '127.0.0.2'}]});
     api.addDubboApp({namespace: 'billing', name: 'pay-rpc', containerPort: pay.port, pods: [{name: 'pay-rpc-0', podIP: '127.0.0.3'}]});
     dir = mkdtempSync(path.join(tmpdir(), 'dt-doctor-via-'));
-    const serviceAccountDir = path.join(dir, 'sa');
-    mkdirSync(serviceAccountDir);
-    writeFileSync(path.join(serviceAccountDir, 'token'), TOKENS.gateway);
-    writeFileSync(path.join(serviceAccountDir, 'ca.crt'), api.caPem ?? '');
-    writeFileSync(path.join(serviceAccountDir, 'namespace'), 'dubbo-tunnel');
+    const inCluster = api.inClusterEnv(dir, TOKENS.gateway);
     port = await freePort();
     const adminPort = await freePort();
     child = spawn(process.execPath, [BIN, 'gateway', '--host', '127.0.0.1', '--port', String(port), '--admin-port', String(adminPort), '-n', 'shop', '-n', 'billing', '--no-learn'], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
         ...process.env, CI: 'true', DUBBO_TUNNEL_CONFIG_DIR: '/nonexistent-dubbo-tunnel-test',
-        KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: String(api.port), DUBBO_TUNNEL_SERVICEACCOUNT_DIR: serviceAccountDir,
+        ...inCluster,
       },
     });
     child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -4,7 +4,7 @@
 // token header, the admin port, and the SIGTERM drain.
 import assert from 'node:assert/strict';
 import {spawn, type ChildProcess} from 'node:child_process';
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs';
+import {mkdtempSync, rmSync} from 'node:fs';
 import net from 'node:net';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
@@ -64,16 +64,14 @@ describe('dubbo-tunnel gateway (the process, in-cluster environment on a fake AP
     api.addDubboApp({namespace: 'billing', name: 'pay-rpc', containerPort: pay.port, pods: [{name: 'pay-rpc-0', podIP: '127.0.0.3'}]});
     api.addDubboApp({namespace: 'billing', name: 'greeter', portName: 'tri', servicePort: 50051, containerPort: greeter.port, pods: [{name: 'greeter-0', podIP: '127.0.0.4'}]});
     serviceAccountDir = mkdtempSync(join(tmpdir(), 'dt-gateway-sa-'));
-    writeFileSync(join(serviceAccountDir, 'token'), TOKENS.gateway);
-    writeFileSync(join(serviceAccountDir, 'ca.crt'), api.caPem ?? '');
-    writeFileSync(join(serviceAccountDir, 'namespace'), 'dubbo-tunnel');
+    const inCluster = api.inClusterEnv(serviceAccountDir, TOKENS.gateway);
     port = await freePort();
     adminPort = await freePort();
     child = spawn(process.execPath, [BIN, 'gateway', '--port', String(port), '--admin-port', String(adminPort), '-n', 'shop', '-n', 'billing', '--no-learn', '--drain-timeout', '5000'], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
         ...process.env, CI: 'true', DUBBO_TUNNEL_CONFIG_DIR: '/nonexistent-dubbo-tunnel-test',
-        KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: String(api.port), DUBBO_TUNNEL_SERVICEACCOUNT_DIR: serviceAccountDir,
+        ...inCluster,
       },
     });
     child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));

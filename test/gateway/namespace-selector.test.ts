@@ -3,7 +3,7 @@
 // its labels change, with what is in flight on a leaving namespace still answered.
 import assert from 'node:assert/strict';
 import {spawn, type ChildProcess} from 'node:child_process';
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs';
+import {mkdtempSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {after, before, describe, test} from 'node:test';
@@ -58,16 +58,14 @@ describe('dubbo-tunnel gateway --namespace-selector (the process, fake API serve
     label('shop', 'team-a');
     label('billing', 'someone-else');
     serviceAccountDir = mkdtempSync(join(tmpdir(), 'dt-gateway-ns-sa-'));
-    writeFileSync(join(serviceAccountDir, 'token'), TOKENS.gateway);
-    writeFileSync(join(serviceAccountDir, 'ca.crt'), api.caPem ?? '');
-    writeFileSync(join(serviceAccountDir, 'namespace'), 'dubbo-tunnel');
+    const inCluster = api.inClusterEnv(serviceAccountDir, TOKENS.gateway);
     port = await freePort();
     adminPort = await freePort();
     child = spawn(process.execPath, [BIN, 'gateway', '--port', String(port), '--admin-port', String(adminPort), '--namespace-selector', `${LABEL}=team-a`, '--no-learn', '--drain-timeout', '3000'], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
         ...process.env, CI: 'true', DUBBO_TUNNEL_CONFIG_DIR: '/nonexistent-dubbo-tunnel-test',
-        KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: String(api.port), DUBBO_TUNNEL_SERVICEACCOUNT_DIR: serviceAccountDir,
+        ...inCluster,
       },
     });
     child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -14,7 +14,9 @@
  *   api.setPodReady('dev', 'user-rpc-0', false); api.deletePod('dev', 'user-rpc-0'); api.dropWatches();
  *   await api.stop();
  */
+import {mkdirSync, writeFileSync} from 'node:fs';
 import type http from 'node:http';
+import path from 'node:path';
 import {HttpError, SimulatedKubeApi, record, sendJson, status, text} from '../../src/sim/kube-api.js';
 import type {PauseMode, PortForwardStats, RecordedRequest, RequestAttributes, SimulatedKubeApiOptions} from '../../src/sim/kube-api.js';
 import {resolveResourceType} from '../../src/sim/kube-api/resources.js';
@@ -70,6 +72,20 @@ export class FakeKubeApi extends SimulatedKubeApi {
   /** Port-forward upgrades accepted since the start (open or closed since), across pods and ports. */
   get portForwardsServed(): number {
     return this.http.portForwardsServed;
+  }
+
+  /**
+   * A pod's service-account mount as the kubelet writes it (`token`, `ca.crt`, `namespace`) in
+   * `<dir>/sa`, and the environment that points client-node's in-cluster config at this server
+   * through it: what `dubbo-tunnel gateway` finds in its pod.
+   */
+  inClusterEnv(dir: string, token: string, namespace = 'dubbo-tunnel'): Record<string, string> {
+    const serviceAccountDir = path.join(dir, 'sa');
+    mkdirSync(serviceAccountDir, {recursive: true});
+    writeFileSync(path.join(serviceAccountDir, 'token'), token);
+    writeFileSync(path.join(serviceAccountDir, 'ca.crt'), this.caPem ?? '');
+    writeFileSync(path.join(serviceAccountDir, 'namespace'), namespace);
+    return {KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: String(this.port), DUBBO_TUNNEL_SERVICEACCOUNT_DIR: serviceAccountDir};
   }
 
   /** Every port-forward upgrade from now on waits `ms` before it is answered (0: at once again). */

@@ -5,7 +5,7 @@
 // error when it was still in flight on the dying stream past the drain), none hangs, and every
 // laptop's stream moves to the surviving replica without its consumers reconnecting.
 import assert from 'node:assert/strict';
-import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
+import {mkdtempSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
@@ -60,16 +60,12 @@ describe('gateway failover: two replicas, three laptops, one replica deleted und
     api.addDubboApp({namespace: 'shop', name: 'user-rpc', containerPort: user.port, pods: [{name: 'user-rpc-0', podIP: '127.0.0.1'}]});
     api.addDubboApp({namespace: 'billing', name: 'pay-rpc', containerPort: pay.port, pods: [{name: 'pay-rpc-0', podIP: '127.0.0.1'}]});
     dir = mkdtempSync(path.join(tmpdir(), 'dt-gateway-failover-'));
-    const serviceAccountDir = path.join(dir, 'sa');
-    mkdirSync(serviceAccountDir);
-    writeFileSync(path.join(serviceAccountDir, 'token'), GATEWAY_TOKEN);
-    writeFileSync(path.join(serviceAccountDir, 'ca.crt'), api.caPem ?? '');
-    writeFileSync(path.join(serviceAccountDir, 'namespace'), NAMESPACE);
+    const inCluster = api.inClusterEnv(dir, GATEWAY_TOKEN, NAMESPACE);
     for (let replica = 0; replica < PODS.length; replica++) {
       gateways.push(await startGateway({
         port: 0, host: '127.0.0.1', adminPort: 0, namespaces: ['shop', 'billing'], allNamespaces: false, discovery: {},
         allowAnonymous: false, noLearn: true, drainMs: DRAIN_MS, events: new TunnelEventBus(),
-        env: {KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: String(api.port), DUBBO_TUNNEL_SERVICEACCOUNT_DIR: serviceAccountDir},
+        env: inCluster,
       }));
     }
     // One Service, two pods: port-forwards to each pod land on its own replica's port.
@@ -129,7 +125,7 @@ describe('gateway failover: two replicas, three laptops, one replica deleted und
     const gateway = await startGateway({
       port: 0, host: '127.0.0.1', adminPort: 0, namespaces: ['shop'], allNamespaces: false, discovery: {},
       allowAnonymous: false, noLearn: true, drainMs: DRAIN_MS, events: new TunnelEventBus(),
-      env: {KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: String(api.port), DUBBO_TUNNEL_SERVICEACCOUNT_DIR: path.join(dir, 'sa')},
+      env: api.inClusterEnv(dir, GATEWAY_TOKEN, NAMESPACE),
     });
     gateways.push(gateway);
     const laptopStream = await TestConsumer.connect(gateway.port);

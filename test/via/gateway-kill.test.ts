@@ -6,7 +6,7 @@
 // other replica, where later calls succeed.
 import assert from 'node:assert/strict';
 import {spawn, type ChildProcess} from 'node:child_process';
-import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
+import {mkdtempSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
@@ -59,11 +59,7 @@ describe('gateway replica SIGKILLed under load (no drain)', () => {
     api.addDubboApp({namespace: 'shop', name: 'user-rpc', containerPort: providers[0]!.port, pods: [{name: 'user-rpc-0', podIP: '127.0.0.1'}]});
     api.addDubboApp({namespace: 'billing', name: 'pay-rpc', containerPort: providers[1]!.port, pods: [{name: 'pay-rpc-0', podIP: '127.0.0.1'}]});
     dir = mkdtempSync(path.join(tmpdir(), 'dt-gateway-kill-'));
-    const serviceAccountDir = path.join(dir, 'sa');
-    mkdirSync(serviceAccountDir);
-    writeFileSync(path.join(serviceAccountDir, 'token'), GATEWAY_TOKEN);
-    writeFileSync(path.join(serviceAccountDir, 'ca.crt'), api.caPem ?? '');
-    writeFileSync(path.join(serviceAccountDir, 'namespace'), NAMESPACE);
+    const inCluster = api.inClusterEnv(dir, GATEWAY_TOKEN, NAMESPACE);
     for (let replica = 0; replica < PODS.length; replica++) {
       const port = await freePort();
       const adminPort = await freePort();
@@ -71,7 +67,7 @@ describe('gateway replica SIGKILLed under load (no drain)', () => {
         stdio: ['ignore', 'pipe', 'pipe'],
         env: {
           ...process.env, CI: 'true', DUBBO_TUNNEL_CONFIG_DIR: '/nonexistent-dubbo-tunnel-test',
-          KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: String(api.port), DUBBO_TUNNEL_SERVICEACCOUNT_DIR: serviceAccountDir,
+          ...inCluster,
         },
       });
       const entry = {child, port, output: ''};

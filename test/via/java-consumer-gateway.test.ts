@@ -6,7 +6,7 @@
 // Skipped with the reason when javac or the Caucho Hessian jar is missing.
 import assert from 'node:assert/strict';
 import {spawn, spawnSync} from 'node:child_process';
-import {existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
+import {existsSync, mkdtempSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
@@ -80,15 +80,11 @@ describe('a Java consumer (Caucho Hessian, one pipelined connection) through up 
     pay = await TestProvider.start({application: 'pay-rpc', host: '127.0.0.3', handler: answering('pay-rpc')});
     api.addDubboApp({namespace: 'shop', name: 'user-rpc', containerPort: user.port, pods: [{name: 'user-rpc-0', podIP: '127.0.0.2'}]});
     api.addDubboApp({namespace: 'billing', name: 'pay-rpc', containerPort: pay.port, pods: [{name: 'pay-rpc-0', podIP: '127.0.0.3'}]});
-    const serviceAccountDir = path.join(dir, 'sa');
-    mkdirSync(serviceAccountDir);
-    writeFileSync(path.join(serviceAccountDir, 'token'), TOKENS.gateway);
-    writeFileSync(path.join(serviceAccountDir, 'ca.crt'), api.caPem ?? '');
-    writeFileSync(path.join(serviceAccountDir, 'namespace'), 'dubbo-tunnel');
+    const inCluster = api.inClusterEnv(dir, TOKENS.gateway);
     gateway = await startGateway({
       port: 0, host: '127.0.0.1', adminPort: 0, namespaces: ['shop', 'billing'], allNamespaces: false, discovery: {},
       allowAnonymous: false, noLearn: true, drainMs: 500, events: new TunnelEventBus(),
-      env: {KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: String(api.port), DUBBO_TUNNEL_SERVICEACCOUNT_DIR: serviceAccountDir},
+      env: inCluster,
     });
   });
 

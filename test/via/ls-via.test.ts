@@ -4,7 +4,7 @@
 // gateway's own Service (labelled as `gateway manifests` labels it, in a namespace the gateway
 // discovers in) never listed nor served as an application.
 import assert from 'node:assert/strict';
-import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs';
 import net from 'node:net';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
@@ -67,16 +67,12 @@ describe('ls --via against dubbo-tunnel gateway', () => {
     api.addDubboApp({namespace: 'shop', name: 'user-rpc', containerPort: user.port, pods: [{name: 'user-rpc-0', podIP: '127.0.0.1'}]});
     api.addDubboApp({namespace: 'billing', name: 'pay-rpc', portName: 'tri', servicePort: 50051, containerPort: pay.port, pods: [{name: 'pay-rpc-0', podIP: '127.0.0.1'}]});
     dir = mkdtempSync(path.join(tmpdir(), 'dt-ls-via-'));
-    const serviceAccountDir = path.join(dir, 'sa');
-    mkdirSync(serviceAccountDir);
-    writeFileSync(path.join(serviceAccountDir, 'token'), TOKENS.gateway);
-    writeFileSync(path.join(serviceAccountDir, 'ca.crt'), api.caPem ?? '');
-    writeFileSync(path.join(serviceAccountDir, 'namespace'), 'dubbo-tunnel');
+    const inCluster = api.inClusterEnv(dir, TOKENS.gateway);
     // The gateway discovers in its own namespace too.
     gateway = await startGateway({
       port: 0, host: '127.0.0.1', adminPort: 0, namespaces: ['shop', 'billing', 'dubbo-tunnel'], allNamespaces: false, discovery: {},
       allowAnonymous: false, noLearn: true, drainMs: 500, events: new TunnelEventBus(),
-      env: {KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: String(api.port), DUBBO_TUNNEL_SERVICEACCOUNT_DIR: serviceAccountDir},
+      env: inCluster,
     });
     address = `127.0.0.1:${gateway.port}`;
     // Its own Service, with the labels `gateway manifests` gives it and a Dubbo-looking port (20880).

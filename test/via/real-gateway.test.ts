@@ -4,7 +4,7 @@
 // D laptops x M applications x C consumers holding D streams to it (D port-forwards with --via
 // <namespace>/<service>); and a real Node Dubbo consumer (dubbo-js) pointed at a laptop's port.
 import assert from 'node:assert/strict';
-import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
+import {mkdtempSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {after, before, describe, test} from 'node:test';
@@ -61,16 +61,12 @@ describe('up --via against dubbo-tunnel gateway', () => {
     api.addDubboApp({namespace: 'billing', name: 'pay-rpc', containerPort: pay.port, pods: [{name: 'pay-rpc-0', podIP: '127.0.0.1'}]});
     api.addDubboApp({namespace: 'billing', name: 'greeter', portName: 'tri', servicePort: 50051, containerPort: greeter.port, pods: [{name: 'greeter-0', podIP: '127.0.0.1'}]});
     dir = mkdtempSync(path.join(tmpdir(), 'dt-real-gateway-'));
-    const serviceAccountDir = path.join(dir, 'sa');
-    mkdirSync(serviceAccountDir);
-    writeFileSync(path.join(serviceAccountDir, 'token'), TOKENS.gateway);
-    writeFileSync(path.join(serviceAccountDir, 'ca.crt'), api.caPem ?? '');
-    writeFileSync(path.join(serviceAccountDir, 'namespace'), 'dubbo-tunnel');
+    const inCluster = api.inClusterEnv(dir, TOKENS.gateway);
     gatewayEvents.on('connection-opened', () => gatewayConnections++);
     gateway = await startGateway({
       port: 0, host: '127.0.0.1', adminPort: 0, namespaces: ['shop', 'billing'], allNamespaces: false, discovery: {},
       allowAnonymous: false, noLearn: true, drainMs: 500, events: gatewayEvents,
-      env: {KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: String(api.port), DUBBO_TUNNEL_SERVICEACCOUNT_DIR: serviceAccountDir},
+      env: inCluster,
     });
     // The gateway's own Service, for --via <namespace>/<service> (port-forwards land on its port).
     api.addDubboApp({namespace: 'dubbo-tunnel', name: 'dubbo-gateway', containerPort: gateway.port, pods: [{name: 'dubbo-gateway-0', target: {host: '127.0.0.1', port: gateway.port}}]});
