@@ -12,6 +12,7 @@ import path from 'node:path';
 import {after, before, describe, test} from 'node:test';
 import {BIN, ROOT, canConnect, cleanEnv, ensureBuilt, freePort} from '../support/binary.js';
 import {loadDubboJs, registryAt} from '../support/dubbo-js.js';
+import type {DubboInstance, DubboJs} from '../support/dubbo-js.js';
 import {TestConsumer} from '../support/dubbo-peers.js';
 import type {TestProvider} from '../support/dubbo-peers.js';
 import {NEVER_SERVICE, SLOW_SERVICE, callsInFlight, readonlyPosition, received, slowProvider} from '../support/stopping.js';
@@ -142,7 +143,7 @@ describe('up --no-ui stopped by a signal with 16 calls in flight', () => {
       t.skip(load);
       return;
     }
-    const {Dubbo, java} = load('apache-dubbo-consumer') as DubboJs;
+    const {Dubbo, java} = load('apache-dubbo-consumer') as DubboJs<{slow: {work(id: string): Promise<{res: unknown; err: unknown}>}}>;
     const run = await up();
     const address = `127.0.0.1:${run.port}`;
     // Every interface is at the tunnel (docs/consumers.md: the registry object that replaces ZooKeeper).
@@ -173,15 +174,3 @@ describe('up --no-ui stopped by a signal with 16 calls in flight', () => {
     }
   });
 });
-
-interface DubboInstance {
-  proxyService(options: {dubboInterface: string; methods: Record<string, (...args: string[]) => unknown[]>}): unknown;
-}
-interface DubboJs {
-  Dubbo: {from(options: unknown): {
-    use(middleware: (ctx: {attachments: Record<string, string>}, next: () => Promise<void>) => Promise<void>): void;
-    service: {slow: {work(id: string): Promise<{res: unknown; err: unknown}>}};
-    close(): void;
-  }};
-  java: {String(value: string): unknown};
-}

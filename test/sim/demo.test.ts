@@ -16,6 +16,7 @@ import {main} from '../../src/cli/main.js';
 import {waitFor} from '../support/wait.js';
 import {BIN, ROOT, canConnect, cleanEnv, ensureBuilt, freePort} from '../support/binary.js';
 import {loadDubboJs, registryAt} from '../support/dubbo-js.js';
+import type {DubboInstance, DubboJs} from '../support/dubbo-js.js';
 
 const run = promisify(execFile);
 
@@ -125,7 +126,7 @@ describe('dubbo-tunnel demo --no-ui (the real binary)', () => {
       t.skip(load);
       return;
     }
-    const {Dubbo, java} = load('apache-dubbo-consumer') as DubboJs;
+    const {Dubbo, java} = load('apache-dubbo-consumer') as DubboJs<{userService: {getUser(id: string): Promise<{res: unknown; err: unknown}>}}>;
     const address = `127.0.0.1:${port}`;
     // Every interface is at the tunnel (docs/consumers.md: the registry object that replaces ZooKeeper).
     const registry = registryAt(address);
@@ -181,16 +182,3 @@ test('demo refuses the flags that would point up elsewhere', async () => {
   assert.match(err.join(''), /--kubeconfig cannot be used with demo: the demo brings its own simulated cluster/);
   assert.equal(out.join(''), '');
 });
-
-interface DubboInstance {
-  proxyService(options: {dubboInterface: string; methods: Record<string, (...args: string[]) => unknown[]>}): unknown;
-}
-interface DubboJs {
-  Dubbo: {from(options: unknown): DubboInstance & {
-    use(middleware: (ctx: {attachments: Record<string, string>}, next: () => Promise<void>) => Promise<void>): void;
-    service: {userService: {getUser(id: string): Promise<{res: unknown; err: unknown}>}};
-    close(): void;
-  }};
-  java: {String(value: string): unknown};
-}
-

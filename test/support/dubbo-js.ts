@@ -23,6 +23,21 @@ export function loadDubboJs(): ((id: string) => unknown) | string {
   return DUBBO_JS_HINT;
 }
 
+/** What the tests use of a dubbo-js instance while it builds its services. */
+export interface DubboInstance {
+  proxyService(options: {dubboInterface: string; methods: Record<string, (...args: string[]) => unknown[]>}): unknown;
+}
+
+/** What the tests use of apache-dubbo-consumer; `Services` is the `service` object a test builds. */
+export interface DubboJs<Services> {
+  Dubbo: {from(options: unknown): {
+    use(middleware: (ctx: {attachments: Record<string, string>}, next: () => Promise<void>) => Promise<void>): void;
+    service: Services;
+    close(): void;
+  }};
+  java: {String(value: string): unknown};
+}
+
 interface Subscriber {
   onData(urls: Map<string, string[]>): void;
 }

@@ -15,6 +15,7 @@ import type {RunningGateway} from '../../src/gateway/gateway.js';
 import {TunnelSession} from '../../src/session/session.js';
 import type {ViaTarget} from '../../src/via/via-target.js';
 import {loadDubboJs, registryAt} from '../support/dubbo-js.js';
+import type {DubboInstance, DubboJs} from '../support/dubbo-js.js';
 import {TestConsumer, TestProvider} from '../support/dubbo-peers.js';
 import {FakeKubeApi} from '../support/fake-kube-api.js';
 import {GrpcConsumer, GrpcProvider} from '../support/grpc-peers.js';
@@ -155,7 +156,7 @@ describe('up --via against dubbo-tunnel gateway', () => {
       t.skip(load);
       return;
     }
-    const {Dubbo, java} = load('apache-dubbo-consumer') as DubboJs;
+    const {Dubbo, java} = load('apache-dubbo-consumer') as DubboJs<{users: {getUser(id: string): Promise<{res: unknown; err: unknown}>}}>;
     const alice = await laptop('alice', {kind: 'service', namespace: 'dubbo-tunnel', service: 'dubbo-gateway', port: undefined}, 0);
     const userBefore = user.received.length;
     const payBefore = pay.received.length;
@@ -187,15 +188,3 @@ describe('up --via against dubbo-tunnel gateway', () => {
     }
   });
 });
-
-interface DubboInstance {
-  proxyService(options: {dubboInterface: string; methods: Record<string, (...args: string[]) => unknown[]>}): unknown;
-}
-interface DubboJs {
-  Dubbo: {from(options: unknown): {
-    use(middleware: (ctx: {attachments: Record<string, string>}, next: () => Promise<void>) => Promise<void>): void;
-    service: {users: {getUser(id: string): Promise<{res: unknown; err: unknown}>}};
-    close(): void;
-  }};
-  java: {String(value: string): unknown};
-}
