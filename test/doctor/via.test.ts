@@ -3,7 +3,7 @@
 // developer's token, and what each developer may use; and each coded failure: no bearer token, a
 // token the TokenReview refuses, a peer that is not a gateway, nothing listening.
 import assert from 'node:assert/strict';
-import {spawn, type ChildProcess} from 'node:child_process';
+import type {ChildProcess} from 'node:child_process';
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs';
 import net from 'node:net';
 import {tmpdir} from 'node:os';
@@ -11,11 +11,11 @@ import path from 'node:path';
 import {after, before, describe, test} from 'node:test';
 import {main} from '../../src/cli/main.js';
 import type {CheckResult} from '../../src/doctor/checks.js';
-import {BIN, ensureBuilt, freePort} from '../support/binary.js';
+import {ensureBuilt, freePort} from '../support/binary.js';
 import {TestProvider} from '../support/dubbo-peers.js';
 import {FakeKubeApi} from '../support/fake-kube-api.js';
+import {startGatewayProcess} from '../support/gateway-process.js';
 import {collector} from '../support/output.js';
-import {waitFor} from '../support/wait.js';
 
 const TOKENS = {alice: 'alice-doctor-token-1', bob: 'bob-doctor-token-2', carol: 'carol-doctor-token-3', gateway: 'gateway-doctor-sa-token-4'};
 const GATEWAY_SERVICE = 'dubbo-tunnel/dubbo-tunnel-gateway';
@@ -39,7 +39,6 @@ describe('doctor --via against a real gateway process', () => {
   let user: TestProvider;
   let pay: TestProvider;
   let child: ChildProcess;
-  let output = '';
   let port = 0;
   let localPort = 0;
   let dir = '';
@@ -68,18 +67,8 @@ describe('doctor --via against a real gateway process', () => {
     api.addDubboApp({namespace: 'billing', name: 'pay-rpc', containerPort: pay.port, pods: [{name: 'pay-rpc-0', podIP: '127.0.0.3'}]});
     dir = mkdtempSync(path.join(tmpdir(), 'dt-doctor-via-'));
     const inCluster = api.inClusterEnv(dir, TOKENS.gateway);
-    port = await freePort();
-    const adminPort = await freePort();
-    child = spawn(process.execPath, [BIN, 'gateway', '--host', '127.0.0.1', '--port', String(port), '--admin-port', String(adminPort), '-n', 'shop', '-n', 'billing', '--no-learn'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        ...process.env, CI: 'true', DUBBO_TUNNEL_CONFIG_DIR: '/nonexistent-dubbo-tunnel-test',
-        ...inCluster,
-      },
-    });
-    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${adminPort}/readyz`).then((response) => response.status).catch(() => 0)) === 200, {timeoutMs: 20_000, message: `never ready:\n${output}`});
+    const gateway = await startGatewayProcess(['--host', '127.0.0.1', '-n', 'shop', '-n', 'billing', '--no-learn'], inCluster);
+    ({child, port} = gateway);
     // The gateway's Service as `gateway manifests` makes it: port-forwards to its pod land on the process.
     api.addDubboApp({namespace: 'dubbo-tunnel', name: 'dubbo-tunnel-gateway', portName: 'gateway', containerPort: 20880, pods: [{name: 'dubbo-tunnel-gateway-0', target: {host: '127.0.0.1', port}}]});
     for (const who of ['alice', 'bob', 'carol'] as const) kubeconfigs[who] = api.writeKubeconfig(dir, {fileName: `${who}.yaml`, token: TOKENS[who], user: who});

@@ -3,7 +3,7 @@
 // the laptop handshake, per-namespace authorisation, anonymous consumers, garbage, Triple with its
 // token header, the admin port, and the SIGTERM drain.
 import assert from 'node:assert/strict';
-import {spawn, type ChildProcess} from 'node:child_process';
+import type {ChildProcess} from 'node:child_process';
 import {mkdtempSync, rmSync} from 'node:fs';
 import net from 'node:net';
 import {tmpdir} from 'node:os';
@@ -12,10 +12,11 @@ import {after, before, describe, test} from 'node:test';
 import {
   encodeCatalogRequest, encodeHello, parseCatalog, parseHelloAnswer,
 } from '../../src/gateway/protocol.js';
-import {BIN, ensureBuilt, freePort} from '../support/binary.js';
+import {ensureBuilt} from '../support/binary.js';
 import {decodeResponse, encodeHeartbeatRequest, encodeRequest, parseFrame} from '../support/dubbo-wire.js';
 import {TestConsumer, TestProvider} from '../support/dubbo-peers.js';
 import {FakeKubeApi} from '../support/fake-kube-api.js';
+import {startGatewayProcess, type GatewayProcess} from '../support/gateway-process.js';
 import type {grpc} from '../support/grpc-peers.js';
 import {GrpcConsumer, GrpcProvider} from '../support/grpc-peers.js';
 import {waitFor} from '../support/wait.js';
@@ -34,7 +35,7 @@ describe('dubbo-tunnel gateway (the process, in-cluster environment on a fake AP
   let pay: TestProvider;
   let greeter: GrpcProvider;
   let child: ChildProcess;
-  let output = '';
+  let gateway: GatewayProcess;
   let exited: Promise<number | null>;
   let port = 0;
   let adminPort = 0;
@@ -65,19 +66,9 @@ describe('dubbo-tunnel gateway (the process, in-cluster environment on a fake AP
     api.addDubboApp({namespace: 'billing', name: 'greeter', portName: 'tri', servicePort: 50051, containerPort: greeter.port, pods: [{name: 'greeter-0', podIP: '127.0.0.4'}]});
     serviceAccountDir = mkdtempSync(join(tmpdir(), 'dt-gateway-sa-'));
     const inCluster = api.inClusterEnv(serviceAccountDir, TOKENS.gateway);
-    port = await freePort();
-    adminPort = await freePort();
-    child = spawn(process.execPath, [BIN, 'gateway', '--port', String(port), '--admin-port', String(adminPort), '-n', 'shop', '-n', 'billing', '--no-learn', '--drain-timeout', '5000'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        ...process.env, CI: 'true', DUBBO_TUNNEL_CONFIG_DIR: '/nonexistent-dubbo-tunnel-test',
-        ...inCluster,
-      },
-    });
-    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    gateway = await startGatewayProcess(['-n', 'shop', '-n', 'billing', '--no-learn', '--drain-timeout', '5000'], inCluster);
+    ({child, port, adminPort} = gateway);
     exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
-    await waitFor(async () => (await get(adminPort, '/readyz').catch(() => ({status: 0}))).status === 200, {timeoutMs: 20_000, message: 'never ready'});
   });
 
   after(async () => {
@@ -228,7 +219,7 @@ describe('dubbo-tunnel gateway (the process, in-cluster environment on a fake AP
     laptop.close();
     for (const token of Object.values(TOKENS)) {
       assert.equal(body.includes(token), false, 'no token in the metrics');
-      assert.equal(output.includes(token), false, 'no token in the log');
+      assert.equal(gateway.output().includes(token), false, 'no token in the log');
     }
   });
 
@@ -250,6 +241,6 @@ describe('dubbo-tunnel gateway (the process, in-cluster environment on a fake AP
     assert.ok(isReadonlyEvent(parseFrame(await laptop.frame())), 'the READONLY event comes first');
     const answer = decodeResponse(parseFrame(await laptop.frame()));
     assert.equal(answer.kind === 'value' && answer.value, 'user-rpc:getUser');
-    assert.equal(await exited, 0, output);
+    assert.equal(await exited, 0, gateway.output());
   });
 });

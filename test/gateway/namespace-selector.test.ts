@@ -2,16 +2,17 @@
 // namespaces whose labels match are discovered, and a namespace joins or leaves the catalog live as
 // its labels change, with what is in flight on a leaving namespace still answered.
 import assert from 'node:assert/strict';
-import {spawn, type ChildProcess} from 'node:child_process';
+import type {ChildProcess} from 'node:child_process';
 import {mkdtempSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {after, before, describe, test} from 'node:test';
 import {encodeCatalogRequest, encodeHello, parseCatalog, parseHelloAnswer} from '../../src/gateway/protocol.js';
-import {BIN, cleanEnv, ensureBuilt, freePort, runProgram} from '../support/binary.js';
+import {BIN, cleanEnv, ensureBuilt, runProgram} from '../support/binary.js';
 import {decodeResponse, encodeRequest, parseFrame} from '../support/dubbo-wire.js';
 import {TestProvider} from '../support/dubbo-peers.js';
 import {FakeKubeApi} from '../support/fake-kube-api.js';
+import {startGatewayProcess, type GatewayProcess} from '../support/gateway-process.js';
 import {LaptopStream} from '../support/laptop-stream.js';
 import {waitFor} from '../support/wait.js';
 
@@ -23,9 +24,8 @@ describe('dubbo-tunnel gateway --namespace-selector (the process, fake API serve
   let user: TestProvider;
   let pay: TestProvider;
   let child: ChildProcess;
-  let output = '';
+  let gateway: GatewayProcess;
   let port = 0;
-  let adminPort = 0;
   let serviceAccountDir = '';
 
   function label(namespace: string, value: string | undefined): void {
@@ -59,18 +59,8 @@ describe('dubbo-tunnel gateway --namespace-selector (the process, fake API serve
     label('billing', 'someone-else');
     serviceAccountDir = mkdtempSync(join(tmpdir(), 'dt-gateway-ns-sa-'));
     const inCluster = api.inClusterEnv(serviceAccountDir, TOKENS.gateway);
-    port = await freePort();
-    adminPort = await freePort();
-    child = spawn(process.execPath, [BIN, 'gateway', '--port', String(port), '--admin-port', String(adminPort), '--namespace-selector', `${LABEL}=team-a`, '--no-learn', '--drain-timeout', '3000'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        ...process.env, CI: 'true', DUBBO_TUNNEL_CONFIG_DIR: '/nonexistent-dubbo-tunnel-test',
-        ...inCluster,
-      },
-    });
-    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${adminPort}/readyz`).then((response) => response.status).catch(() => 0)) === 200, {timeoutMs: 20_000, message: `never ready:\n${output}`});
+    gateway = await startGatewayProcess(['--namespace-selector', `${LABEL}=team-a`, '--no-learn', '--drain-timeout', '3000'], inCluster);
+    ({child, port} = gateway);
   });
 
   after(async () => {
@@ -93,11 +83,11 @@ describe('dubbo-tunnel gateway --namespace-selector (the process, fake API serve
       assert.equal(pay.received.length, 0);
 
       label('billing', 'team-a');
-      await waitFor(async () => (await catalogOf(laptop, 3n)).includes('billing/pay-rpc'), {timeoutMs: 10_000, message: `billing never joined:\n${output}`});
+      await waitFor(async () => (await catalogOf(laptop, 3n)).includes('billing/pay-rpc'), {timeoutMs: 10_000, message: `billing never joined:\n${gateway.output()}`});
       assert.deepEqual(await catalogOf(laptop, 4n), ['billing/pay-rpc', 'shop/user-rpc']);
       const joined = await laptop.call(5n, 'pay-rpc');
       assert.equal(joined.kind === 'value' && joined.value, 'pay-rpc:getUser');
-      assert.match(output, /namespace billing matches --namespace-selector/);
+      assert.match(gateway.output(), /namespace billing matches --namespace-selector/);
 
       // A slow call in flight when the label goes: the provider's answer still arrives.
       laptop.socket.write(encodeRequest({id: 6n, service: 'com.example.UserService', method: 'getUser', parameterTypes: 'Ljava/lang/String;', args: ['slow'], attachments: {'target-application': 'pay-rpc'}}));
@@ -112,7 +102,7 @@ describe('dubbo-tunnel gateway --namespace-selector (the process, fake API serve
       assert.match(gone.kind === 'error' ? gone.message : '', /DT_ERR_NO_ROUTE/);
       const stays = await laptop.call(10n, 'user-rpc');
       assert.equal(stays.kind === 'value' && stays.value, 'user-rpc:getUser');
-      assert.match(output, /namespace billing no longer matches --namespace-selector/);
+      assert.match(gateway.output(), /namespace billing no longer matches --namespace-selector/);
       assert.equal(api.portForwardsServed, 0, 'pods are dialled by IP');
     } finally {
       laptop.close();

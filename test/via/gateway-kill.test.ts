@@ -5,17 +5,16 @@
 // when it was on the stream that died; none hangs past its deadline), and the laptops move to the
 // other replica, where later calls succeed.
 import assert from 'node:assert/strict';
-import {spawn, type ChildProcess} from 'node:child_process';
 import {mkdtempSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
 import {after, before, describe, test} from 'node:test';
-import {BIN, ensureBuilt, freePort} from '../support/binary.js';
+import {ensureBuilt} from '../support/binary.js';
 import {TestProvider, type TestConsumer} from '../support/dubbo-peers.js';
 import {FakeKubeApi} from '../support/fake-kube-api.js';
+import {startGatewayProcess, type GatewayProcess} from '../support/gateway-process.js';
 import {callOutcome, openLaptop, startCallLoad, type CallOutcome, type Laptop} from '../support/gateway-laptops.js';
-import {waitFor} from '../support/wait.js';
 
 const LAPTOP_TOKEN = 'alice-kill-laptop-token';
 const GATEWAY_TOKEN = 'gateway-kill-sa-token';
@@ -39,7 +38,7 @@ describe('gateway replica SIGKILLed under load (no drain)', () => {
   let api: FakeKubeApi;
   let dir: string;
   const providers: TestProvider[] = [];
-  const replicas: {child: ChildProcess; port: number; output: string}[] = [];
+  const replicas: GatewayProcess[] = [];
   const laptops: Laptop[] = [];
 
   before(async () => {
@@ -61,20 +60,7 @@ describe('gateway replica SIGKILLed under load (no drain)', () => {
     dir = mkdtempSync(path.join(tmpdir(), 'dt-gateway-kill-'));
     const inCluster = api.inClusterEnv(dir, GATEWAY_TOKEN, NAMESPACE);
     for (let replica = 0; replica < PODS.length; replica++) {
-      const port = await freePort();
-      const adminPort = await freePort();
-      const child = spawn(process.execPath, [BIN, 'gateway', '--host', '127.0.0.1', '--port', String(port), '--admin-port', String(adminPort), '-n', 'shop', '-n', 'billing', '--no-learn'], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: {
-          ...process.env, CI: 'true', DUBBO_TUNNEL_CONFIG_DIR: '/nonexistent-dubbo-tunnel-test',
-          ...inCluster,
-        },
-      });
-      const entry = {child, port, output: ''};
-      child.stdout?.on('data', (chunk: Buffer) => (entry.output += chunk.toString()));
-      child.stderr?.on('data', (chunk: Buffer) => (entry.output += chunk.toString()));
-      replicas.push(entry);
-      await waitFor(async () => (await fetch(`http://127.0.0.1:${adminPort}/readyz`).then((response) => response.status).catch(() => 0)) === 200, {timeoutMs: 20_000, message: `replica ${replica} never ready:\n${entry.output}`});
+      replicas.push(await startGatewayProcess(['--host', '127.0.0.1', '-n', 'shop', '-n', 'billing', '--no-learn'], inCluster, `replica ${replica}`));
     }
     // One Service, two pods: port-forwards to each pod land on its own replica's port.
     api.addDubboApp({
