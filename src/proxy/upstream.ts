@@ -209,14 +209,13 @@ export class Upstream implements FrameSink {
     const attachment = this.#consumers.get(owner.id);
     if (attachment === undefined) return;
     const outgoing = this.#outgoing;
-    if (outgoing?.to === attachment && code === 'DT_ERR_STOPPED_BEFORE_ANSWER') {
-      // A stop that waited long enough: the consumer is still connected and owed its other answers
-      // after this frame, so the frame is completed (padded) rather than left cut.
-      outgoing.stoppedMidway(reason);
-    } else if (outgoing?.to === attachment) {
-      // The rest of the answer it was being sent has no one to go to.
+    if (outgoing?.to === attachment) {
       const exchange = outgoing.exchange;
-      outgoing.consumerLeft(exchange === undefined ? undefined : code === undefined ? this.#failure(reason, undefined, exchange) : localAnswer(code, `${reason}; ${exchange.target} got part of its answer`));
+      // A stop that waited long enough: the consumer is still connected and owed its other answers
+      // after this frame, so the frame is completed (padded) rather than left cut. Otherwise the
+      // rest of the answer has no one to go to.
+      if (code === 'DT_ERR_STOPPED_BEFORE_ANSWER') outgoing.stoppedMidway(reason);
+      else outgoing.consumerLeft(exchange === undefined ? undefined : code === undefined ? this.#failure(reason, undefined, exchange) : localAnswer(code, `${reason}; ${exchange.target} got part of its answer`));
     }
     if (attachment.pending > 0) {
       for (const [id, exchange] of this.#pending.takeAll()) {

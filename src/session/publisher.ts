@@ -144,7 +144,7 @@ export class RoutePublisher {
     const sameUnrouted = unrouted.length === current.unrouted.length && unrouted.every((sentence, index) => current.unrouted[index] === sentence);
     if (!same || this.#learnedChanged || !sameUnrouted) {
       this.#learnedChanged = false;
-      this.#routes.set(this.#build(chosen));
+      this.#routes.set(this.#build(chosen, unrouted));
     }
     const applications = chosen.map((backend) => backend.application);
     const signature = JSON.stringify([applications, origins]);
@@ -163,8 +163,8 @@ export class RoutePublisher {
     this.#stopLearning();
   }
 
-  #build(backends: readonly Backend[]): RouteTable {
-    return createRouteTable(backends, this.#interfaces, this.#options.learner?.keysByApplication() ?? [], this.#unrouted.flat());
+  #build(backends: readonly Backend[], unrouted: readonly string[] = []): RouteTable {
+    return createRouteTable(backends, this.#interfaces, this.#options.learner?.keysByApplication() ?? [], unrouted);
   }
 
   #feedLearner(backends: readonly Backend[]): void {
