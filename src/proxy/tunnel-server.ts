@@ -1,9 +1,6 @@
-import {closeSync, openSync} from 'node:fs';
 import net from 'node:net';
-import {devNull} from 'node:os';
 import type {Backend} from '../core/backend.js';
 import type {CallCapture} from '../core/calls.js';
-import {DubboTunnelError, errorMessage} from '../core/errors.js';
 import {formatHostPort} from '../core/host-port.js';
 import {TunnelEventBus} from '../core/events.js';
 import {DEFAULT_PAYLOAD} from '../protocol/header.js';
@@ -23,6 +20,7 @@ import {UpstreamPool} from './upstream-pool.js';
 import {LocalConnections} from './local-connections.js';
 import type {AcceptedSocket} from './local-connections.js';
 import {LocalPeerPolicy, consumerFacingAddresses, normalizeAddress} from './local-peer.js';
+import {listen, watchDescriptors} from './listen.js';
 
 export interface TunnelServerOptions {
   /** Local port; 0 picks a free one (tests). */
@@ -86,28 +84,6 @@ export interface TunnelServerOptions {
  * heartbeat keep its connection, while connections that never say anything are let go.
  */
 export const DEFAULT_IDLE_TIMEOUT_MS = 300_000;
-
-/** Errors that mean this process has no file descriptors left (per process / system-wide). */
-const OUT_OF_DESCRIPTORS = new Set(['EMFILE', 'ENFILE']);
-
-/** How often the listener checks for running out of file descriptors (see descriptorsLeft). */
-const DESCRIPTOR_CHECK_MS = 2000;
-
-/**
- * Out of descriptors, libuv turns away the connections it cannot accept without telling node (it
- * accepts each one on a spare descriptor and closes it at once, uv__emfile_trick), so the listener
- * never hears of them. Opening the null device fails with the same EMFILE/ENFILE exactly when
- * accept() does, so that is what is checked. Returns the error code, or undefined when all is well.
- */
-function outOfDescriptors(): string | undefined {
-  try {
-    closeSync(openSync(devNull, 'r'));
-    return undefined;
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    return code !== undefined && OUT_OF_DESCRIPTORS.has(code) ? code : undefined;
-  }
-}
 
 /** The one local Dubbo port. Owns the listening socket and the consumer connections. */
 export class TunnelServer {
@@ -304,90 +280,6 @@ export class TunnelServer {
   stopWaiting(): void {
     this.#atOnce.abort();
   }
-}
-
-/**
- * Says once that the process ran out of file descriptors (new consumers are turned away then, see
- * outOfDescriptors); the connections already open keep working. Also keeps an accept error that
- * libuv does pass on from being an unhandled 'error' event, which would end the process.
- */
-function watchDescriptors(server: net.Server, connections: LocalConnections, events: TunnelEventBus): NodeJS.Timeout {
-  let said = false;
-  const say = (code: string): void => {
-    if (said) return;
-    said = true;
-    events.log('error', `out of file descriptors (${code}): new consumer connections are turned away while ${connections.size} are open; raise the limit (ulimit -n) or let idle consumers go sooner (--idle-timeout); this is said once`);
-  };
-  server.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code !== undefined && OUT_OF_DESCRIPTORS.has(error.code)) say(error.code);
-    else events.log('error', `could not accept a consumer connection: ${errorMessage(error)}`);
-  });
-  const timer = setInterval(() => {
-    if (said) {
-      clearInterval(timer);
-      return;
-    }
-    const code = outOfDescriptors();
-    if (code !== undefined) say(code);
-  }, DESCRIPTOR_CHECK_MS);
-  timer.unref();
-  return timer;
-}
-
-async function listen(server: net.Server, port: number, host: string | undefined): Promise<string> {
-  const attempt = (address: string) =>
-    new Promise<void>((resolve, reject) => {
-      const onError = (error: Error) => {
-        server.off('listening', onListening);
-        reject(error);
-      };
-      const onListening = () => {
-        server.off('error', onError);
-        resolve();
-      };
-      server.once('error', onError);
-      server.once('listening', onListening);
-      // ipv6Only false: '::' also takes IPv4 peers (as ::ffff:a.b.c.d).
-      server.listen({port, host: address, ipv6Only: false, exclusive: true});
-    });
-  const candidates = host === undefined ? ['::', '0.0.0.0'] : [host];
-  let lastError: unknown;
-  for (const candidate of candidates) {
-    try {
-      await attempt(candidate);
-      return candidate;
-    } catch (error) {
-      lastError = error;
-      const code = (error as NodeJS.ErrnoException).code;
-      // No IPv6 on this machine: fall back to IPv4 only. Anything else is final.
-      if (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL') break;
-    }
-  }
-  throw listenError(lastError, port, host);
-}
-
-function listenError(error: unknown, port: number, host: string | undefined): DubboTunnelError {
-  const code = (error as NodeJS.ErrnoException).code;
-  const where = host === undefined ? `port ${port}` : `${formatHostPort(host, port)}`;
-  if (code === 'EADDRINUSE') {
-    return new DubboTunnelError('DT_ERR_PORT_IN_USE', `${where} is already in use by another process`, {
-      hint: `stop the other process (see: lsof -i :${port}) or choose another port with --port <port>`,
-      cause: error,
-    });
-  }
-  if (code === 'EACCES') {
-    return new DubboTunnelError('DT_ERR_LISTEN_NOT_ALLOWED', `not allowed to listen on ${where}`, {
-      hint: 'choose a port above 1023 with --port <port>',
-      cause: error,
-    });
-  }
-  if (code === 'EADDRNOTAVAIL') {
-    return new DubboTunnelError('DT_ERR_LISTEN_ADDRESS', `cannot listen on ${where}: the address is not on this machine`, {
-      hint: 'pass a local address with --host (or leave --host out to listen on all of this machine\'s addresses)',
-      cause: error,
-    });
-  }
-  return new DubboTunnelError('DT_ERR_LISTEN', `cannot listen on ${where}: ${errorMessage(error)}`, {cause: error});
 }
 
 /**
