@@ -5,22 +5,17 @@ import type {Socket} from 'node:net';
 import type {Backend} from '../../core/backend.js';
 import type {CallCapture} from '../../core/calls.js';
 import {errorMessage} from '../../core/errors.js';
-import type {ErrorCode} from '../../core/errors.js';
 import type {TunnelEventBus} from '../../core/events.js';
 import {buildArguments} from '../../client/arguments.js';
 import type {EncodedArguments} from '../../client/arguments.js';
 import {encodeRequest} from '../../client/dubbo-client.js';
-import {encodeErrorResponse} from '../../protocol/responses.js';
-import {HEADER_LENGTH, SERIALIZATION, STATUS, describeTarget, readHeader} from '../../protocol/header.js';
+import {HEADER_LENGTH, SERIALIZATION, describeTarget, readHeader} from '../../protocol/header.js';
 import {RequestPeeker} from '../../protocol/request-peek.js';
-import {ANSWER_STATUS, isAnswerCode} from '../../router/local-answer.js';
-import type {LocalAnswer} from '../../router/local-answer.js';
 import {routeRequest} from '../../router/route-request.js';
 import type {RouteView} from '../../router/route-table.js';
 import {Backpressure} from '../backpressure.js';
 import {DubboCallCopy, copyFrame} from '../call-copy.js';
 import {Exchange} from '../completion.js';
-import type {Failure} from '../completion.js';
 import {closeAfterAnswers, waitUntilAnswered, whyNotAnswered} from '../drain.js';
 import type {HandedConnection} from '../local-connections.js';
 import type {Attachment, Upstream, UpstreamOwner} from '../upstream.js';
@@ -34,6 +29,8 @@ import {codedAnswer, dubboAnswer} from './http-answers.js';
 import {TOO_LARGE, contentTypeOf, notACall, readBody, send} from './http-messages.js';
 import type {HttpAnswer} from './http-answers.js';
 import {tripleJsonCall} from './triple-json-call.js';
+import {completeRefused, failureOf, refusalOf} from './refusals.js';
+import type {Refusal} from './refusals.js';
 
 /** The `remote.application` HTTP calls announce to providers (a Java consumer sends its own name). */
 export const HTTP_CLIENT_APPLICATION = 'dubbo-tunnel-http';
@@ -50,12 +47,6 @@ export interface HttpJsonContext {
   readonly tripleUpstreams: TripleUpstreams;
   /** While it is on, each call's request and answer are copied for the call inspector (origin `http`). */
   readonly capture?: CallCapture;
-}
-
-/** Why dubbo-tunnel answered a call itself: the code and what to say (without the `dubbo-tunnel [CODE]: ` prefix). */
-interface Refusal {
-  readonly code: ErrorCode;
-  readonly message: string;
 }
 
 /** One call waiting for its answer: how it is answered, whichever way it ends. */
@@ -383,30 +374,4 @@ export class HttpJsonConnection implements HandedConnection, UpstreamOwner {
     this.#idleWaiter?.();
     this.#onClosed?.();
   }
-}
-
-/** A router's answer as a refusal: its text without the `dubbo-tunnel [CODE]: ` prefix (the JSON has the code on its own). */
-function refusalOf(answer: LocalAnswer): Refusal {
-  return {code: answer.code, message: answer.message.replace(/^dubbo-tunnel \[DT_ERR_[A-Z_]+\]: /, '')};
-}
-
-/** What `request-completed` carries for a refusal: the code, and the text a Dubbo consumer would have read. */
-function failureOf(refusal: Refusal): Failure {
-  return {code: refusal.code, message: `dubbo-tunnel [${refusal.code}]: ${refusal.message}`};
-}
-
-/**
- * Ends a Dubbo exchange dubbo-tunnel answered itself; a captured one gets the error answer a Dubbo
- * consumer would have read, so the inspector shows the coded text.
- */
-function completeRefused(exchange: Exchange, refusal: Refusal): void {
-  const status = dubboStatusOf(refusal.code);
-  const failure = failureOf(refusal);
-  exchange.complete(status, failure, false, exchange.capturing ? encodeErrorResponse(exchange.requestId, status, failure.message) : undefined);
-}
-
-/** The Dubbo status a consumer would have got for the same cause (HTTP's own causes: a client timeout, a bad request). */
-function dubboStatusOf(code: ErrorCode): number {
-  if (isAnswerCode(code)) return ANSWER_STATUS[code];
-  return code === 'DT_ERR_HTTP_TIMEOUT' ? STATUS.CLIENT_TIMEOUT : STATUS.BAD_REQUEST;
 }
